@@ -1,0 +1,52 @@
+package bot
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// Transport is one chat network connection (IRC, Matrix, console). The core
+// hands it outgoing messages and receives incoming ones through an Inbox.
+//
+// Implementations live in sub-packages (bot/irc, bot/matrix, bot/console)
+// and import nothing from the core but this interface's types.
+type Transport interface {
+	// Network returns chat.NetIRC, chat.NetMatrix or chat.NetConsole.
+	Network() string
+	// Channels returns the configured channels/rooms of this transport.
+	Channels() []chat.Channel
+	// Run connects, keeps the connection up (reconnecting with backoff) and
+	// hands every incoming message to in. It returns nil when ctx is done,
+	// or an error wrapping ErrPermanent when it cannot go on (bad
+	// password, banned).
+	Run(ctx context.Context, in Inbox) error
+	// Send delivers one message and returns its network ID (Matrix event
+	// ID; "" where the network has none) once the network accepted it. It
+	// returns an error, without having sent anything, when the network is
+	// not reachable now; the caller keeps the message and tries again.
+	// Safe for concurrent use. On IRC, command replies (chat.KindReply)
+	// overtake queued announcements.
+	Send(ctx context.Context, out chat.Outgoing) (id string, err error)
+	// Connected reports whether the transport is connected now.
+	Connected() bool
+}
+
+// Inbox receives incoming messages from transports.
+type Inbox interface {
+	// Receive hands a message to the core. It does not block on slow work
+	// (Bugzilla calls happen elsewhere), so transports may call it from
+	// their read goroutine. Safe for concurrent use.
+	Receive(ctx context.Context, msg chat.Incoming)
+}
+
+// InboxFunc adapts a function to the Inbox interface.
+type InboxFunc func(ctx context.Context, msg chat.Incoming)
+
+// Receive calls f.
+func (f InboxFunc) Receive(ctx context.Context, msg chat.Incoming) { f(ctx, msg) }
+
+// ErrPermanent marks transport errors that retrying cannot fix (wrong SASL
+// password, banned, invalid access token).
+var ErrPermanent = errors.New("permanent transport error")

@@ -1,0 +1,205 @@
+// Package chat holds the transport-neutral message types that flow between
+// the core (package bot), the command handlers (package commands) and the
+// transports (bot/irc, bot/matrix, bot/console).
+//
+// Text that came from Bugzilla is untrusted: it is carried here as plain
+// strings and every transport renders it safely for its own wire format
+// (sanitised single lines on IRC, escaped HTML on Matrix).
+package chat
+
+import "strings"
+
+// Network names used in channel keys and identities.
+const (
+	NetIRC     = "irc"
+	NetMatrix  = "matrix"
+	NetConsole = "console"
+)
+
+// Channel describes one place ksecbot talks in: an IRC channel, a Matrix
+// room or the console. Key is stable and unique across networks, e.g.
+// "irc:#gentoo-kernel", "matrix:!abc:example.org" or "console".
+type Channel struct {
+	Key      string // network-qualified identifier, used in the store
+	Network  string // NetIRC, NetMatrix or NetConsole
+	Name     string // channel name or room ID/alias as configured
+	Private  bool   // may show restricted bugs in full
+	Previews bool   // bug-link previews enabled (F9/F17)
+	Notice   bool   // IRC: send NOTICE instead of PRIVMSG
+}
+
+// ChannelKey builds the store key for a channel on a network.
+func ChannelKey(network, name string) string {
+	if network == NetConsole {
+		return NetConsole
+	}
+	return network + ":" + name
+}
+
+// SpanKind says how a Span is rendered.
+type SpanKind int
+
+// Span kinds.
+const (
+	SpanText    SpanKind = iota // plain text (may be untrusted)
+	SpanBold                    // emphasised text (bug ids, labels)
+	SpanLink                    // a URL; Text is the URL (or label), URL the target
+	SpanMention                 // a tree's maintainers; see Highlight
+	SpanCode                    // monospace text (logins, atoms)
+)
+
+// Span is one piece of a rich line.
+type Span struct {
+	Kind      SpanKind   `json:"k,omitempty"`
+	Text      string     `json:"t,omitempty"`
+	URL       string     `json:"u,omitempty"`
+	Highlight *Highlight `json:"h,omitempty"`
+}
+
+// Highlight names the people to ping for one kernel tree (or one person).
+// Each transport picks the identities of its own network.
+type Highlight struct {
+	Tree      string   `json:"tree,omitempty"`
+	IRCNicks  []string `json:"irc,omitempty"`
+	MatrixIDs []string `json:"mx,omitempty"`
+}
+
+// Line is one line of output: a sequence of spans.
+type Line []Span
+
+// Text appends plain text to the line.
+func (l Line) Text(s string) Line { return append(l, Span{Kind: SpanText, Text: s}) }
+
+// Bold appends emphasised text to the line.
+func (l Line) Bold(s string) Line { return append(l, Span{Kind: SpanBold, Text: s}) }
+
+// Code appends monospace text to the line.
+func (l Line) Code(s string) Line { return append(l, Span{Kind: SpanCode, Text: s}) }
+
+// Link appends a URL to the line.
+func (l Line) Link(label, url string) Line {
+	return append(l, Span{Kind: SpanLink, Text: label, URL: url})
+}
+
+// Mention appends a highlight of a tree's maintainers to the line.
+func (l Line) Mention(h Highlight) Line {
+	hh := h
+	return append(l, Span{Kind: SpanMention, Highlight: &hh})
+}
+
+// Plain renders the line as plain text with mentions written as the
+// tree name followed by the given network's identities. It does not
+// sanitise: transports do that.
+func (l Line) Plain(network string) string {
+	var b strings.Builder
+	for _, s := range l {
+		switch s.Kind {
+		case SpanMention:
+			b.WriteString(MentionText(s.Highlight, network))
+		case SpanLink:
+			if s.URL != "" {
+				b.WriteString(s.URL)
+			} else {
+				b.WriteString(s.Text)
+			}
+		default:
+			b.WriteString(s.Text)
+		}
+	}
+	return b.String()
+}
+
+// MentionText renders a highlight as plain text for a network: the IRC nicks
+// on IRC, the Matrix IDs on Matrix, the tree name elsewhere or when nobody
+// on that network is listed.
+func MentionText(h *Highlight, network string) string {
+	if h == nil {
+		return ""
+	}
+	var ids []string
+	switch network {
+	case NetIRC:
+		ids = h.IRCNicks
+	case NetMatrix:
+		ids = h.MatrixIDs
+	}
+	if len(ids) == 0 {
+		if h.Tree != "" {
+			return h.Tree
+		}
+		return ""
+	}
+	if h.Tree == "" {
+		return strings.Join(ids, " ")
+	}
+	return h.Tree + ": " + strings.Join(ids, " ")
+}
+
+// Kind classifies outgoing messages; it decides priority and formatting.
+type Kind string
+
+// Message kinds.
+const (
+	KindAnnounce Kind = "announce" // a new bug
+	KindChange   Kind = "change"   // an important change of a known bug
+	KindDigest   Kind = "digest"   // several new bugs at once
+	KindRemind   Kind = "remind"   // an unclaimed bug, re-highlighted
+	KindReply    Kind = "reply"    // an answer to a command
+	KindPreview  Kind = "preview"  // a bug-link preview
+)
+
+// Outgoing is one message to send to one channel (or user, for replies to
+// private messages). Lines are sent as separate IRC lines and as one Matrix
+// event.
+type Outgoing struct {
+	// Key identifies the message for exactly-once delivery: Matrix derives
+	// its transaction ID from it. Announcements use "announce/<bug>/<chan>".
+	Key     string   `json:"key"`
+	Kind    Kind     `json:"kind"`
+	Channel string   `json:"channel"`         // Channel.Key
+	Target  string   `json:"target"`          // network target: IRC channel or nick, Matrix room ID
+	Lines   []Line   `json:"lines"`           // at least one
+	BugIDs  []int    `json:"bugs,omitempty"`  // bugs the message is about (for replies/claims)
+	ReplyTo string   `json:"reply,omitempty"` // network message ID this answers (Matrix event ID)
+	Notice  bool     `json:"notice,omitempty"`
+	Extra   []string `json:"extra,omitempty"` // reserved for transport hints
+}
+
+// Plain renders every line as plain text for a network.
+func (o Outgoing) Plain(network string) []string {
+	out := make([]string, 0, len(o.Lines))
+	for _, l := range o.Lines {
+		out = append(out, l.Plain(network))
+	}
+	return out
+}
+
+// Identity is who sent a message, as authenticated by the network: on IRC
+// the services account (never the bare nick), on Matrix the event sender,
+// on the console the local operator.
+type Identity struct {
+	Network string // NetIRC, NetMatrix or NetConsole
+	// Account is the authenticated name: the IRC services account, the
+	// Matrix user ID, or "console". Empty when the user is not identified.
+	Account string
+	// Nick is the display handle (IRC nick, Matrix ID); never used for
+	// authorization.
+	Nick string
+}
+
+// Identified reports whether the network vouches for the sender.
+func (i Identity) Identified() bool { return i.Account != "" }
+
+// Incoming is a message a transport received and hands to the core.
+type Incoming struct {
+	Channel Channel  // where it was said; for private messages Channel.Key is "<net>:<nick>" and Direct is true
+	Target  string   // where a reply goes: the channel, or the sender's nick / DM room
+	Direct  bool     // a private message
+	Sender  Identity // who said it
+	Text    string   // the message text, formatting removed
+	ID      string   // network message ID (Matrix event ID), if any
+	// ReplyTo is the network ID of the message this one replies to (a
+	// Matrix reply), or "". The core maps it to the bug that message was
+	// about.
+	ReplyTo string
+}

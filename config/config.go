@@ -1,0 +1,222 @@
+// Package config loads and validates ksecbot's TOML configuration.
+//
+// The field names are a contract (SPEC section 2): tests outside the
+// project use them, so fields are only ever added, never renamed.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Bugzilla Bugzilla  `toml:"bugzilla"`
+	Watches  []Watch   `toml:"watch"`
+	Store    Store     `toml:"store"`
+	Announce Announce  `toml:"announce"`
+	Commands Commands  `toml:"commands"`
+	HTTP     HTTP      `toml:"http"`
+	IRC      *IRC      `toml:"irc"`
+	Matrix   *Matrix   `toml:"matrix"`
+	Trees    []Tree    `toml:"tree"`
+	Users    []User    `toml:"user"`
+	Log      Log       `toml:"log"`
+	Console  *Console  `toml:"console"`
+	Metadata *Metadata `toml:"-"`
+}
+
+// Metadata records where the configuration came from.
+type Metadata struct {
+	Path string // the file it was read from
+}
+
+// Bugzilla is the [bugzilla] table.
+type Bugzilla struct {
+	URL          string   `toml:"url"`              // base URL; REST lives under /rest
+	APIKeyFile   string   `toml:"api_key_file"`     // optional; without it ksecbot is read-only
+	APIKeyEnv    string   `toml:"api_key_env"`      // optional: name of an environment variable holding the key
+	PollInterval Duration `toml:"poll_interval"`    // default 60s
+	Timeout      Duration `toml:"timeout"`          // per request, default 30s
+	Overlap      Duration `toml:"overlap"`          // re-read window behind the cursor, default 2m
+	PageSize     int      `toml:"page_size"`        // search page size, default 500
+	PublicURL    string   `toml:"public_url"`       // URL shown in chat, default = url
+	DefaultLogin string   `toml:"default_assignee"` // optional: component default assignee, for "unclaimed"
+
+	// APIKey is the key read from APIKeyFile or APIKeyEnv. It is never
+	// logged or printed.
+	APIKey Secret `toml:"-"`
+}
+
+// Watch is one [[watch]] product/component pair.
+type Watch struct {
+	Product   string `toml:"product"`
+	Component string `toml:"component"`
+}
+
+// Name is a stable name for the watch, used as the cursor key.
+func (w Watch) Name() string { return w.Product + "/" + w.Component }
+
+// Store is the [store] table.
+type Store struct {
+	Path string `toml:"path"` // SQLite file
+}
+
+// Announce is the [announce] table.
+type Announce struct {
+	AutoCC       []string            `toml:"auto_cc"`      // logins CC'd on every new bug
+	Restricted   string              `toml:"restricted"`   // "withhold" (default) or "skip"
+	DigestAfter  int                 `toml:"digest_after"` // more new bugs than this within DigestWindow -> one digest; default 5
+	DigestWindow Duration            `toml:"digest_window"`
+	RemindAfter  Duration            `toml:"remind_after"` // default 4h; 0 disables
+	RemindGrade  map[string]Duration `toml:"remind_grade"` // per whiteboard grade ("A", "B2", ...): override
+	Changes      *bool               `toml:"changes"`      // announce important changes; default true
+}
+
+// Commands is the [commands] table.
+type Commands struct {
+	Prefix       string   `toml:"prefix"`        // default "!"
+	ClaimWindow  Duration `toml:"claim_window"`  // "!claim" without a number: last bug within this; default 15m
+	PendingLines int      `toml:"pending_lines"` // lines of !pending on IRC before "and N more"; default 5
+	PreviewEvery Duration `toml:"preview_every"` // per bug and channel; default 10m
+}
+
+// HTTP is the [http] table: metrics, health and the webhook.
+type HTTP struct {
+	Listen            string `toml:"listen"`
+	WebhookSecretFile string `toml:"webhook_secret_file"`
+	WebhookSecretEnv  string `toml:"webhook_secret_env"`
+
+	WebhookSecret Secret `toml:"-"`
+}
+
+// IRC is the [irc] table.
+type IRC struct {
+	Server           string       `toml:"server"` // host:port
+	TLS              bool         `toml:"tls"`
+	TLSCAFile        string       `toml:"tls_ca_file"`   // custom CA bundle
+	TLSCertFile      string       `toml:"tls_cert_file"` // client certificate (SASL EXTERNAL)
+	TLSKeyFile       string       `toml:"tls_key_file"`
+	TLSInsecure      bool         `toml:"tls_insecure_skip_verify"` // tests only
+	Nick             string       `toml:"nick"`
+	User             string       `toml:"user"`
+	RealName         string       `toml:"realname"`
+	SASLUser         string       `toml:"sasl_user"`
+	SASLPasswordFile string       `toml:"sasl_password_file"`
+	SASLPasswordEnv  string       `toml:"sasl_password_env"`
+	SASLMech         string       `toml:"sasl_mech"` // PLAIN (default) or EXTERNAL
+	NickServ         bool         `toml:"nickserv"`  // fall back to NickServ IDENTIFY; default false
+	Channels         []IRCChannel `toml:"channel"`
+	Flood            Flood        `toml:"flood"`
+	Formatting       *bool        `toml:"formatting"`    // bold ids, severity colours; default true
+	ReconnectMax     Duration     `toml:"reconnect_max"` // backoff cap; default 5m
+	Admins           []string     `toml:"admins"`
+
+	SASLPassword Secret `toml:"-"`
+}
+
+// IRCChannel is one [[irc.channel]].
+type IRCChannel struct {
+	Name     string `toml:"name"`
+	Private  bool   `toml:"private"`
+	Key      string `toml:"key"`
+	KeyFile  string `toml:"key_file"`
+	Notice   bool   `toml:"notice"`
+	Previews *bool  `toml:"previews"` // default true
+
+	ChannelKey Secret `toml:"-"` // from Key or KeyFile
+}
+
+// Flood is the [irc.flood] table: the token bucket for output.
+type Flood struct {
+	Burst    int      `toml:"burst"`    // default 4
+	Interval Duration `toml:"interval"` // one line per interval after the burst; default 2s
+	Disabled bool     `toml:"disabled"` // tests only: send without limit
+}
+
+// Matrix is the [matrix] table.
+type Matrix struct {
+	Homeserver      string       `toml:"homeserver"`
+	UserID          string       `toml:"user_id"`
+	AccessTokenFile string       `toml:"access_token_file"`
+	AccessTokenEnv  string       `toml:"access_token_env"`
+	PasswordFile    string       `toml:"password_file"`
+	PasswordEnv     string       `toml:"password_env"`
+	DeviceID        string       `toml:"device_id"`
+	Encryption      bool         `toml:"encryption"`
+	PickleKeyFile   string       `toml:"pickle_key_file"`
+	StatePath       string       `toml:"state_path"` // mautrix/crypto SQLite; default beside the store
+	Rooms           []MatrixRoom `toml:"room"`
+	Admins          []string     `toml:"admins"` // may invite the bot to unlisted rooms
+
+	AccessToken Secret `toml:"-"`
+	Password    Secret `toml:"-"`
+	PickleKey   Secret `toml:"-"`
+}
+
+// MatrixRoom is one [[matrix.room]].
+type MatrixRoom struct {
+	ID       string `toml:"id"` // room ID or alias
+	Private  bool   `toml:"private"`
+	Previews *bool  `toml:"previews"`
+}
+
+// Tree is one [[tree]]: a kernel tree and its maintainers.
+type Tree struct {
+	Name     string   `toml:"name"`
+	Aliases  []string `toml:"aliases"`
+	Packages []string `toml:"packages"`
+	Bugzilla []string `toml:"bugzilla"`
+	IRC      []string `toml:"irc"`
+	Matrix   []string `toml:"matrix"`
+	AutoCC   bool     `toml:"auto_cc"`
+	// Unsupported marks a tree without security support
+	// (K_SECURITY_UNSUPPORTED); it is still highlighted when named.
+	Unsupported bool `toml:"unsupported"`
+}
+
+// User is one [[user]]: a chat identity linked to a Bugzilla login.
+type User struct {
+	Bugzilla   string   `toml:"bugzilla"`
+	IRCAccount string   `toml:"irc_account"`
+	Matrix     string   `toml:"matrix"`
+	Roles      []string `toml:"roles"` // security | maintainer | admin
+}
+
+// Roles.
+const (
+	RoleSecurity   = "security"
+	RoleMaintainer = "maintainer"
+	RoleAdmin      = "admin"
+)
+
+// Log is the [log] table.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info (default), warn, error
+	Format string `toml:"format"` // text (default) or json
+}
+
+// Console is the optional [console] table, for --console.
+type Console struct {
+	Private *bool `toml:"private"` // default true: the operator sees restricted bugs
+}
+
+// Duration is a time.Duration written as a Go duration string ("60s", "4h")
+// or as "3d" / "2w" for days and weeks.
+type Duration struct{ time.Duration }
+
+// Secret is a string that never prints itself.
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<redacted>"
+}
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// Reveal returns the secret itself, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
