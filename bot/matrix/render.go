@@ -1,0 +1,120 @@
+package matrix
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"html"
+	"net/url"
+	"strings"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// TxnID returns the transaction ID for an outgoing message. It depends only
+// on the message's key, so a retry or a restart sends the same ID and the
+// homeserver does not post the message twice. Messages without a key get an
+// ID derived from their content.
+func TxnID(out chat.Outgoing) string {
+	key := out.Key
+	if key == "" {
+		b, _ := json.Marshal(out)
+		key = "content/" + string(b)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "ksecbot-" + hex.EncodeToString(sum[:])[:32]
+}
+
+// Render builds the Matrix event content for an outgoing message: an
+// m.notice with a plain body and an HTML formatted_body in which every string
+// is escaped, pills and m.mentions for the maintainers in mention spans, and
+// an explicit empty m.mentions when nobody is mentioned. A ReplyTo makes it a
+// Matrix reply that does not mention the asker.
+func Render(out chat.Outgoing) *event.MessageEventContent {
+	body := make([]string, 0, len(out.Lines))
+	htm := make([]string, 0, len(out.Lines))
+	mentions := &event.Mentions{}
+	for _, l := range out.Lines {
+		body = append(body, l.Plain(chat.NetMatrix))
+		htm = append(htm, renderLineHTML(l, mentions))
+	}
+	content := &event.MessageEventContent{
+		MsgType:       event.MsgNotice,
+		Body:          strings.Join(body, "\n"),
+		Format:        event.FormatHTML,
+		FormattedBody: strings.Join(htm, "<br>"),
+		Mentions:      mentions,
+	}
+	if out.ReplyTo != "" {
+		content.RelatesTo = &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: id.EventID(out.ReplyTo)}}
+	}
+	return content
+}
+
+func renderLineHTML(l chat.Line, mentions *event.Mentions) string {
+	var b strings.Builder
+	for _, s := range l {
+		switch s.Kind {
+		case chat.SpanBold:
+			b.WriteString("<b>" + html.EscapeString(s.Text) + "</b>")
+		case chat.SpanCode:
+			b.WriteString("<code>" + html.EscapeString(s.Text) + "</code>")
+		case chat.SpanLink:
+			target, label := s.URL, s.Text
+			if target == "" {
+				target = s.Text
+			}
+			if label == "" {
+				label = target
+			}
+			if safeURL(target) {
+				b.WriteString(`<a href="` + html.EscapeString(target) + `">` + html.EscapeString(label) + "</a>")
+			} else {
+				b.WriteString(html.EscapeString(target))
+			}
+		case chat.SpanMention:
+			b.WriteString(renderMentionHTML(s.Highlight, mentions))
+		default:
+			b.WriteString(html.EscapeString(s.Text))
+		}
+	}
+	return b.String()
+}
+
+// renderMentionHTML writes "tree: " and one pill per valid Matrix ID, and
+// adds those IDs to mentions. Invalid IDs are shown as text, unmentioned.
+func renderMentionHTML(h *chat.Highlight, mentions *event.Mentions) string {
+	if h == nil {
+		return ""
+	}
+	if len(h.MatrixIDs) == 0 {
+		return html.EscapeString(h.Tree)
+	}
+	parts := make([]string, 0, len(h.MatrixIDs))
+	for _, raw := range h.MatrixIDs {
+		uid := id.UserID(raw)
+		if _, _, err := uid.Parse(); err != nil {
+			parts = append(parts, html.EscapeString(raw))
+			continue
+		}
+		mentions.Add(uid)
+		parts = append(parts, `<a href="`+html.EscapeString("https://matrix.to/#/"+raw)+`">`+html.EscapeString(raw)+"</a>")
+	}
+	pills := strings.Join(parts, " ")
+	if h.Tree == "" {
+		return pills
+	}
+	return html.EscapeString(h.Tree) + ": " + pills
+}
+
+// safeURL reports whether a link target may go into an href.
+func safeURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	return (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}

@@ -1,0 +1,117 @@
+package matrix
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+func TestRender(t *testing.T) {
+	kernel := chat.Highlight{Tree: "gentoo-sources", MatrixIDs: []string{"@kernel:example.org", "@alice:example.org"}}
+	tests := []struct {
+		name         string
+		out          chat.Outgoing
+		wantBody     string
+		wantHTML     string
+		wantMentions []id.UserID
+		wantReplyTo  id.EventID
+	}{
+		{
+			name: "announcement with mentions",
+			out: chat.Outgoing{Lines: []chat.Line{
+				chat.Line{}.Bold("Bug 123").Text(" CVE-2025-1: use-after-free in <net>").Mention(kernel),
+				chat.Line{}.Link("", "https://bugs.gentoo.org/123").Text(" ").Code("sys-kernel/gentoo-sources"),
+			}},
+			wantBody: "Bug 123 CVE-2025-1: use-after-free in <net>gentoo-sources: @kernel:example.org @alice:example.org\n" +
+				"https://bugs.gentoo.org/123 sys-kernel/gentoo-sources",
+			wantHTML: `<b>Bug 123</b> CVE-2025-1: use-after-free in &lt;net&gt;gentoo-sources: ` +
+				`<a href="https://matrix.to/#/@kernel:example.org">@kernel:example.org</a> ` +
+				`<a href="https://matrix.to/#/@alice:example.org">@alice:example.org</a><br>` +
+				`<a href="https://bugs.gentoo.org/123">https://bugs.gentoo.org/123</a> <code>sys-kernel/gentoo-sources</code>`,
+			wantMentions: []id.UserID{"@kernel:example.org", "@alice:example.org"},
+		},
+		{
+			name: "hostile bugzilla text stays text",
+			out: chat.Outgoing{Lines: []chat.Line{chat.Line{}.Text(
+				`<script>alert(1)</script> <a href="https://evil.example">x</a> <a href="https://matrix.to/#/@kernel:example.org">@kernel:example.org</a>`)}},
+			wantBody: `<script>alert(1)</script> <a href="https://evil.example">x</a> <a href="https://matrix.to/#/@kernel:example.org">@kernel:example.org</a>`,
+			wantHTML: `&lt;script&gt;alert(1)&lt;/script&gt; &lt;a href=&#34;https://evil.example&#34;&gt;x&lt;/a&gt; ` +
+				`&lt;a href=&#34;https://matrix.to/#/@kernel:example.org&#34;&gt;@kernel:example.org&lt;/a&gt;`,
+		},
+		{
+			name:     "javascript link is not a link",
+			out:      chat.Outgoing{Lines: []chat.Line{chat.Line{}.Link("click", `javascript:alert("x")`)}},
+			wantBody: `javascript:alert("x")`,
+			wantHTML: `javascript:alert(&#34;x&#34;)`,
+		},
+		{
+			name:        "reply does not mention the asker",
+			out:         chat.Outgoing{ReplyTo: "$ask", Lines: []chat.Line{chat.Line{}.Text("claimed bug 5")}},
+			wantBody:    "claimed bug 5",
+			wantHTML:    "claimed bug 5",
+			wantReplyTo: "$ask",
+		},
+		{
+			name:     "invalid matrix id is text and not mentioned",
+			out:      chat.Outgoing{Lines: []chat.Line{chat.Line{}.Mention(chat.Highlight{Tree: "hardened", MatrixIDs: []string{"not-an-id"}})}},
+			wantBody: "hardened: not-an-id",
+			wantHTML: "hardened: not-an-id",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Render(tt.out)
+			if c.MsgType != "m.notice" {
+				t.Errorf("msgtype = %q, want m.notice", c.MsgType)
+			}
+			if c.Body != tt.wantBody {
+				t.Errorf("body =\n%q\nwant\n%q", c.Body, tt.wantBody)
+			}
+			if c.FormattedBody != tt.wantHTML {
+				t.Errorf("formatted_body =\n%s\nwant\n%s", c.FormattedBody, tt.wantHTML)
+			}
+			if c.Mentions == nil || strings.Join(idsToStrings(c.Mentions.UserIDs), ",") != strings.Join(idsToStrings(tt.wantMentions), ",") {
+				t.Errorf("mentions = %+v, want %v", c.Mentions, tt.wantMentions)
+			}
+			if got := c.RelatesTo.GetReplyTo(); got != tt.wantReplyTo {
+				t.Errorf("in_reply_to = %q, want %q", got, tt.wantReplyTo)
+			}
+			raw, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tt.wantMentions) == 0 && !strings.Contains(string(raw), `"m.mentions":{}`) {
+				t.Errorf("no explicit empty m.mentions in %s", raw)
+			}
+		})
+	}
+}
+
+func idsToStrings(ids []id.UserID) []string {
+	out := make([]string, len(ids))
+	for i, u := range ids {
+		out[i] = string(u)
+	}
+	return out
+}
+
+func TestTxnID(t *testing.T) {
+	a := chat.Outgoing{Key: "announce/1/matrix:!r:x", Lines: []chat.Line{chat.Line{}.Text("a")}}
+	b := a
+	b.Lines = []chat.Line{chat.Line{}.Text("b")} // same key, other rendering: same transaction
+	c := a
+	c.Key = "announce/2/matrix:!r:x"
+	if TxnID(a) != TxnID(b) {
+		t.Errorf("same key gave different transaction IDs")
+	}
+	if TxnID(a) == TxnID(c) {
+		t.Errorf("different keys gave the same transaction ID")
+	}
+	if !strings.HasPrefix(TxnID(a), "ksecbot-") || len(TxnID(a)) != len("ksecbot-")+32 {
+		t.Errorf("txn id %q has the wrong shape", TxnID(a))
+	}
+}
