@@ -1,0 +1,282 @@
+package irc
+
+// This file holds the protocol-free text handling of the IRC transport:
+// sanitising untrusted text, rendering chat lines, wrapping to the IRC line
+// budget and nick/channel casemapping. Everything here is pure.
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// IRC formatting control bytes.
+const (
+	fmtBold          = '\x02'
+	fmtColor         = '\x03'
+	fmtHexColor      = '\x04'
+	fmtReset         = '\x0f'
+	fmtMonospace     = '\x11'
+	fmtReverse       = '\x16'
+	fmtItalic        = '\x1d'
+	fmtStrikethrough = '\x1e'
+	fmtUnderline     = '\x1f'
+)
+
+// maxLineBytes is the IRC line limit including CR LF.
+const maxLineBytes = 512
+
+// prefixReserve is what the server adds in front of a relayed message
+// besides our nick: "!" + user (up to 10, with "~") + "@" + host (assumed at
+// most 63 bytes) + ":" + " ".
+const prefixReserve = 1 + 1 + 10 + 1 + 63 + 1
+
+// TextBudget returns how many bytes of message text fit in one line sent as
+// "<command> <target> :<text>" by nick, after the server prefixed it with
+// ":nick!user@host ".
+func TextBudget(nick, command, target string) int {
+	n := maxLineBytes - 2 - prefixReserve - len(nick) - len(command) - 1 - len(target) - 2
+	if n < 16 {
+		n = 16
+	}
+	return n
+}
+
+// StripFormatting removes IRC formatting codes (bold, colours with their
+// numeric or hex arguments, italics, reset ...) from s.
+func StripFormatting(s string) string {
+	if !strings.ContainsAny(s, "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case fmtBold, fmtReset, fmtMonospace, fmtReverse, fmtItalic, fmtStrikethrough, fmtUnderline:
+			continue
+		case fmtColor:
+			i += colorArgLen(s[i+1:], isDigit, 2)
+		case fmtHexColor:
+			i += colorArgLen(s[i+1:], isHex, 6)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
+
+// colorArgLen returns the length of a colour argument "fg[,bg]" at the
+// start of s, where each part is 1..max characters matching ok.
+func colorArgLen(s string, ok func(byte) bool, max int) int {
+	n := 0
+	for n < len(s) && n < max && ok(s[n]) {
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	if n < len(s) && s[n] == ',' {
+		m := 0
+		for n+1+m < len(s) && m < max && ok(s[n+1+m]) {
+			m++
+		}
+		if m > 0 {
+			n += 1 + m
+		}
+	}
+	return n
+}
+
+// Sanitize makes untrusted text safe for one IRC line: invalid UTF-8 becomes
+// U+FFFD, IRC formatting is removed, CR, LF, tabs and other whitespace
+// become single spaces, and all other control characters (NUL, \x01, C1,
+// bidi overrides) are dropped. Leading and trailing spaces are trimmed.
+func Sanitize(s string) string {
+	s = StripFormatting(strings.ToValidUTF8(s, "\uFFFD"))
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case unicode.IsControl(r), isBidiControl(r), r == '\uFEFF':
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isBidiControl(r rune) bool {
+	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') || r == '\u200E' || r == '\u200F'
+}
+
+// CleanIncoming turns the text of a received message into what the core
+// sees: formatting removed, control characters dropped, spaces collapsed.
+func CleanIncoming(s string) string { return Sanitize(s) }
+
+// Render turns a chat line into one IRC text (before wrapping). Untrusted
+// text is sanitised; bold spans get \x02 when formatting is on; mentions
+// become the tree's IRC nicks.
+func Render(l chat.Line, formatting bool) string {
+	var b strings.Builder
+	for _, sp := range l {
+		var s string
+		switch sp.Kind {
+		case chat.SpanMention:
+			s = Sanitize(chat.MentionText(sp.Highlight, chat.NetIRC))
+		case chat.SpanLink:
+			if sp.URL != "" {
+				s = Sanitize(sp.URL)
+			} else {
+				s = Sanitize(sp.Text)
+			}
+		default:
+			s = sanitizeKeepEdges(sp.Text)
+		}
+		if sp.Kind == chat.SpanBold && formatting && s != "" {
+			b.WriteByte(fmtBold)
+			b.WriteString(s)
+			b.WriteByte(fmtBold)
+			continue
+		}
+		b.WriteString(s)
+	}
+	return tidySpaces(b.String())
+}
+
+// sanitizeKeepEdges sanitises a span but keeps one leading and one
+// trailing space, so "id" + " summary" stays readable.
+func sanitizeKeepEdges(s string) string {
+	out := Sanitize(s)
+	if out == "" {
+		if strings.TrimSpace(s) == "" && s != "" {
+			return " "
+		}
+		return ""
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	if unicode.IsSpace(r) {
+		out = " " + out
+	}
+	r, _ = utf8.DecodeLastRuneInString(s)
+	if unicode.IsSpace(r) {
+		out += " "
+	}
+	return out
+}
+
+// tidySpaces collapses double spaces that joining spans may create and
+// trims the ends, leaving our own \x02 codes alone.
+func tidySpaces(s string) string {
+	for strings.Contains(s, "  ") {
+		s = strings.ReplaceAll(s, "  ", " ")
+	}
+	return strings.TrimSpace(s)
+}
+
+// TruncateUTF8 cuts s to at most n bytes without splitting a UTF-8
+// sequence.
+func TruncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// ellipsis marks text cut because a message had more lines than allowed.
+const ellipsis = "…"
+
+// Wrap splits s into lines of at most budget bytes, at spaces where
+// possible and on a UTF-8 boundary otherwise. Bold spans that cross a line
+// break are closed and reopened so every line renders on its own. At most
+// maxLines lines are returned; if text was left over, the last line ends
+// with "…". Wrap(s) of an empty s returns nil.
+func Wrap(s string, budget, maxLines int) []string {
+	if s == "" {
+		return nil
+	}
+	if maxLines < 1 {
+		maxLines = 1
+	}
+	inner := budget - 2 // room to close and reopen bold
+	if inner < 8 {
+		inner = 8
+	}
+	var out []string
+	bold := false
+	for s != "" {
+		if len(out) == maxLines-1 && len(s) > inner {
+			// last allowed line: cut and mark
+			s = strings.TrimRight(TruncateUTF8(s, inner-len(ellipsis)), " ") + ellipsis
+		}
+		piece := s
+		if len(piece) > inner {
+			cut := TruncateUTF8(s, inner)
+			if i := strings.LastIndexByte(cut, ' '); i > inner/2 {
+				cut = cut[:i]
+			}
+			piece = cut
+		}
+		s = strings.TrimLeft(s[len(piece):], " ")
+		line := piece
+		if bold {
+			line = string(fmtBold) + line
+		}
+		if strings.Count(piece, string(fmtBold))%2 == 1 {
+			bold = !bold
+		}
+		if bold && s != "" {
+			line += string(fmtBold)
+		}
+		out = append(out, strings.TrimRight(line, " "))
+		if len(out) == maxLines {
+			break
+		}
+	}
+	return out
+}
+
+// Casemapping names from ISUPPORT CASEMAPPING.
+const (
+	CaseASCII         = "ascii"
+	CaseRFC1459       = "rfc1459"
+	CaseStrictRFC1459 = "rfc1459-strict"
+)
+
+// Fold returns the casemapped form of a nick or channel name, for
+// comparisons and map keys. Unknown casemappings fold like rfc1459.
+func Fold(casemapping, s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 32
+		case casemapping == CaseASCII:
+		case c == '[' || c == ']' || c == '\\':
+			b[i] = c + 32 // { } |
+		case c == '~' && casemapping != CaseStrictRFC1459:
+			b[i] = '^'
+		}
+	}
+	return string(b)
+}
