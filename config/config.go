@@ -28,6 +28,8 @@ type Config struct {
 // Metadata records where the configuration came from.
 type Metadata struct {
 	Path string // the file it was read from
+
+	index *docIndex // line of every key, for problems found after Parse
 }
 
 // Bugzilla is the [bugzilla] table.
@@ -198,6 +200,9 @@ type Log struct {
 // Console is the optional [console] table, for --console.
 type Console struct {
 	Private *bool `toml:"private"` // default true: the operator sees restricted bugs
+	// Bugzilla is the operator's Bugzilla login, used by !claim typed on
+	// the console (the console operator is an admin).
+	Bugzilla string `toml:"bugzilla"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("60s", "4h")
@@ -217,6 +222,9 @@ func (s Secret) String() string {
 
 // GoString hides the value from %#v.
 func (s Secret) GoString() string { return s.String() }
+
+// MarshalText hides the value from encoders (JSON, TOML, slog handlers).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Reveal returns the secret itself, for the one place that must send it.
 func (s Secret) Reveal() string { return string(s) }

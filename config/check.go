@@ -1,0 +1,53 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Check is what "ksecbot check-config FILE" does. It parses and validates
+// the file at path without reading any secret, so a config written for
+// another machine can be checked anywhere; with readSecrets it also reads
+// the secrets as the daemon would (Load), so a missing secret file is a
+// problem. Warnings (e.g. secret files readable by others) never make the
+// check fail.
+func Check(path string, readSecrets bool) (c *Config, warnings []string, err error) {
+	c, err = ParseFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings = SecretFileWarnings(c)
+	if c.IRC == nil && c.Matrix == nil {
+		warnings = append(warnings, "neither [irc] nor [matrix] is configured: only --console can talk to this bot")
+	}
+	if readSecrets {
+		if err := c.LoadSecrets(); err != nil {
+			return nil, warnings, err
+		}
+	}
+	return c, warnings, nil
+}
+
+// RunCheck runs Check and prints its result to w: every problem on its own
+// line ("path:line: key: msg"), then the warnings, or "path: ok". It returns
+// the process exit status: 0 when the file is good, 1 otherwise.
+func RunCheck(w io.Writer, path string, readSecrets bool) int {
+	_, warnings, err := Check(path, readSecrets)
+	var ps *Problems
+	switch {
+	case errors.As(err, &ps):
+		fmt.Fprintln(w, ps.Error())
+		fmt.Fprintf(w, "%s: %d problem(s)\n", path, len(ps.List))
+	case err != nil:
+		fmt.Fprintf(w, "%s: %v\n", path, err)
+	}
+	for _, warn := range warnings {
+		fmt.Fprintf(w, "%s: warning: %s\n", path, warn)
+	}
+	if err != nil {
+		return 1
+	}
+	fmt.Fprintf(w, "%s: ok\n", path)
+	return 0
+}

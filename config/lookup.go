@@ -1,0 +1,60 @@
+package config
+
+import "strings"
+
+// Tree returns the tree whose name or one of whose aliases is name, compared
+// case-insensitively. The pointer refers into c.Trees.
+func (c *Config) Tree(name string) (*Tree, bool) {
+	for i := range c.Trees {
+		t := &c.Trees[i]
+		if strings.EqualFold(t.Name, name) {
+			return t, true
+		}
+	}
+	for i := range c.Trees {
+		t := &c.Trees[i]
+		for _, a := range t.Aliases {
+			if strings.EqualFold(a, name) {
+				return t, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// UserByIRC returns the user linked to an IRC services account, compared
+// case-insensitively as services do. An empty account matches nobody.
+func (c *Config) UserByIRC(account string) (*User, bool) {
+	if account == "" || account == "*" {
+		return nil, false
+	}
+	for i := range c.Users {
+		if strings.EqualFold(c.Users[i].IRCAccount, account) {
+			return &c.Users[i], true
+		}
+	}
+	return nil, false
+}
+
+// UserByMatrix returns the user linked to a Matrix user ID (exact match).
+func (c *Config) UserByMatrix(mxid string) (*User, bool) {
+	if mxid == "" {
+		return nil, false
+	}
+	for i := range c.Users {
+		if c.Users[i].Matrix == mxid {
+			return &c.Users[i], true
+		}
+	}
+	return nil, false
+}
+
+// HasRole reports whether the user has role; admin implies every role.
+func (u *User) HasRole(role string) bool {
+	for _, r := range u.Roles {
+		if r == role || r == RoleAdmin {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// maxSecretSize bounds a secret file.
+const maxSecretSize = 64 << 10
+
+// secretRef is one secret of the configuration and where it comes from.
+type secretRef struct {
+	fileKey, file string // e.g. "bugzilla.api_key_file", "/etc/ksecbot/bugzilla.key"
+	envKey, env   string
+	dst           *Secret
+}
+
+// secretRefs lists every secret that the configuration names.
+func (c *Config) secretRefs() []secretRef {
+	refs := []secretRef{
+		{"bugzilla.api_key_file", c.Bugzilla.APIKeyFile, "bugzilla.api_key_env", c.Bugzilla.APIKeyEnv, &c.Bugzilla.APIKey},
+		{"http.webhook_secret_file", c.HTTP.WebhookSecretFile, "http.webhook_secret_env", c.HTTP.WebhookSecretEnv, &c.HTTP.WebhookSecret},
+	}
+	if i := c.IRC; i != nil {
+		refs = append(refs, secretRef{"irc.sasl_password_file", i.SASLPasswordFile, "irc.sasl_password_env", i.SASLPasswordEnv, &i.SASLPassword})
+		for k := range i.Channels {
+			ch := &i.Channels[k]
+			refs = append(refs, secretRef{fileKey: nth("irc.channel", k, "key_file"), file: ch.KeyFile, dst: &ch.ChannelKey})
+		}
+	}
+	if m := c.Matrix; m != nil {
+		refs = append(refs,
+			secretRef{"matrix.access_token_file", m.AccessTokenFile, "matrix.access_token_env", m.AccessTokenEnv, &m.AccessToken},
+			secretRef{"matrix.password_file", m.PasswordFile, "matrix.password_env", m.PasswordEnv, &m.Password},
+			secretRef{fileKey: "matrix.pickle_key_file", file: m.PickleKeyFile, dst: &m.PickleKey},
+		)
+	}
+	return refs
+}
+
+// LoadSecrets reads every secret that the configuration names, from its
+// *_file (content trimmed of the trailing newline) or *_env (an environment
+// variable name), into the Secret fields. A missing, unreadable or empty
+// source is a problem naming its key and line; the error is a *Problems and
+// never holds a secret value. Parse does not call it; Load does.
+func (c *Config) LoadSecrets() error {
+	ps := &Problems{}
+	var idx *docIndex
+	if c.Metadata != nil {
+		ps.Path, idx = c.Metadata.Path, c.Metadata.index
+	}
+	add := func(key, format string, args ...any) {
+		ps.List = append(ps.List, Problem{Key: key, Line: idx.lineOf(key), Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, r := range c.secretRefs() {
+		switch {
+		case r.file != "":
+			val, err := readSecretFile(r.file)
+			if err != nil {
+				add(r.fileKey, "%v", err)
+				continue
+			}
+			*r.dst = Secret(val)
+		case r.env != "":
+			val := strings.TrimRight(os.Getenv(r.env), "\r\n")
+			if val == "" {
+				add(r.envKey, "environment variable %s is not set or empty", r.env)
+				continue
+			}
+			*r.dst = Secret(val)
+		}
+	}
+	return ps.errOrNil()
+}
+
+// readSecretFile reads a secret file. Its errors name the file, never its
+// content.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("secret file %s does not exist", path)
+		}
+		return "", fmt.Errorf("cannot open secret file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return "", fmt.Errorf("cannot read secret file %s: %w", path, err)
+	}
+	if len(b) > maxSecretSize {
+		return "", fmt.Errorf("secret file %s is larger than %d bytes", path, maxSecretSize)
+	}
+	val := strings.TrimRight(string(b), "\r\n")
+	if val == "" {
+		return "", fmt.Errorf("secret file %s is empty", path)
+	}
+	return val, nil
+}
+
+// SecretFileWarnings returns one warning per secret file (and TLS private
+// key) that exists and can be read or written by its group or by others.
+// Files that do not exist are left to LoadSecrets.
+func SecretFileWarnings(c *Config) []string {
+	type file struct{ key, path string }
+	var files []file
+	for _, r := range c.secretRefs() {
+		if r.file != "" {
+			files = append(files, file{r.fileKey, r.file})
+		}
+	}
+	if c.IRC != nil && c.IRC.TLSKeyFile != "" {
+		files = append(files, file{"irc.tls_key_file", c.IRC.TLSKeyFile})
+	}
+	var out []string
+	for _, f := range files {
+		st, err := os.Stat(f.path)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s: secret file %s has mode %04o: group or others can access it; run chmod 600 %s", f.key, f.path, perm, f.path))
+		}
+	}
+	return out
+}
