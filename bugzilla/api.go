@@ -1,0 +1,447 @@
+package bugzilla
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// timeFormat is how Bugzilla wants timestamps: UTC with a Z.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+// FormatTime renders t as Bugzilla expects it in searches (UTC, "Z",
+// second precision).
+func FormatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// idBatch is the most ids sent in one search (request-length limits).
+const idBatch = 200
+
+// CheckAPIKey verifies the API key at start-up. It tries GET /rest/whoami;
+// where that does not exist (stock 5.0: 404, code 32614) it falls back to a
+// cheap authenticated search, and then login is "". A bad key gives an
+// error matching ErrBadAPIKey; no key gives ErrNoAPIKey.
+func (c *Client) CheckAPIKey(ctx context.Context) (login string, err error) {
+	if c.apiKey == "" {
+		return "", ErrNoAPIKey
+	}
+	var who struct {
+		Name string `json:"name"`
+	}
+	_, err = c.do(ctx, request{method: http.MethodGet, path: "/whoami", idempotent: true}, &who)
+	if err == nil {
+		return who.Name, nil
+	}
+	var be *Error
+	if !errors.As(err, &be) || (be.HTTPStatus != http.StatusNotFound && be.Code != CodeUnknownResource) {
+		return "", err
+	}
+	// Every call that carries Bugzilla_api_key validates it (306 if bad).
+	q := url.Values{"id": {"1"}, "include_fields": {"id"}}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/bug", query: q, idempotent: true}, nil); err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+// ServerTime returns Bugzilla's database time (GET /rest/time db_time).
+func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
+	var out struct {
+		DBTime time.Time `json:"db_time"`
+	}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/time", idempotent: true}, &out); err != nil {
+		return time.Time{}, err
+	}
+	if out.DBTime.IsZero() {
+		return time.Time{}, fmt.Errorf("bugzilla: /rest/time has no db_time: %w", ErrInvalid)
+	}
+	return out.DBTime.UTC(), nil
+}
+
+// SearchQuery is a GET /rest/bug search. Empty fields add no criterion.
+type SearchQuery struct {
+	Products, Components []string  // repeated parameters: any of them
+	ChangedSince         time.Time // last_change_time >= (one-second precision)
+	CreatedSince         time.Time // creation_time >=
+	OpenOnly             bool      // resolution=--- (open bugs)
+	IDs                  []int     // id=1,2,3
+	Limit, Offset        int       // Offset needs Limit
+	Order                string    // e.g. "changeddate,bug_id" (API field names are ignored by Bugzilla)
+	Fields               []string  // include_fields; default BugFields
+	IfNoneMatch          string    // ETag of an earlier identical search
+}
+
+// SearchResult is one page of search results. NotModified is true (and
+// Bugs empty) when IfNoneMatch matched.
+type SearchResult struct {
+	Bugs        []Bug
+	ETag        string
+	NotModified bool
+}
+
+func (q SearchQuery) values() (url.Values, error) {
+	v := url.Values{}
+	for _, p := range q.Products {
+		v.Add("product", p)
+	}
+	for _, c := range q.Components {
+		v.Add("component", c)
+	}
+	if !q.ChangedSince.IsZero() {
+		v.Set("last_change_time", FormatTime(q.ChangedSince))
+	}
+	if !q.CreatedSince.IsZero() {
+		v.Set("creation_time", FormatTime(q.CreatedSince))
+	}
+	if q.OpenOnly {
+		v.Set("resolution", "---")
+	}
+	if len(q.IDs) > 0 {
+		ids := make([]string, len(q.IDs))
+		for i, id := range q.IDs {
+			ids[i] = strconv.Itoa(id)
+		}
+		v.Set("id", strings.Join(ids, ","))
+	}
+	if q.Limit < 0 || q.Offset < 0 || (q.Offset > 0 && q.Limit == 0) {
+		return nil, fmt.Errorf("bugzilla: offset needs a positive limit: %w", ErrInvalid)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Offset > 0 {
+		v.Set("offset", strconv.Itoa(q.Offset))
+	}
+	if q.Order != "" {
+		v.Set("order", q.Order)
+	}
+	fields := q.Fields
+	if len(fields) == 0 {
+		fields = BugFields
+	}
+	v.Set("include_fields", strings.Join(fields, ","))
+	return v, nil
+}
+
+// Search runs one search. Bugs the caller may not see are silently absent.
+func (c *Client) Search(ctx context.Context, q SearchQuery) (SearchResult, error) {
+	v, err := q.values()
+	if err != nil {
+		return SearchResult{}, err
+	}
+	var out struct {
+		Bugs []Bug `json:"bugs"`
+	}
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/bug", query: v, idempotent: true, ifNoneMatch: q.IfNoneMatch}, &out)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	return SearchResult{Bugs: normalize(out.Bugs), ETag: resp.etag, NotModified: resp.notModified}, nil
+}
+
+// normalize puts times in UTC.
+func normalize(bugs []Bug) []Bug {
+	for i := range bugs {
+		bugs[i].CreationTime = bugs[i].CreationTime.UTC()
+		bugs[i].LastChangeTime = bugs[i].LastChangeTime.UTC()
+	}
+	return bugs
+}
+
+// Bug reads one bug (GET /rest/bug/ID). A missing bug matches ErrNotFound,
+// one the caller may not see ErrRestricted.
+func (c *Client) Bug(ctx context.Context, id int) (*Bug, error) {
+	if id <= 0 {
+		return nil, fmt.Errorf("bugzilla: bug id %d: %w", id, ErrInvalid)
+	}
+	var out struct {
+		Bugs []Bug `json:"bugs"`
+	}
+	q := url.Values{"include_fields": {strings.Join(BugFields, ",")}}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/bug/" + strconv.Itoa(id), query: q, idempotent: true}, &out); err != nil {
+		return nil, err
+	}
+	for i := range normalize(out.Bugs) {
+		if out.Bugs[i].ID == id {
+			return &out.Bugs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("bugzilla: bug %d not in response: %w", id, ErrNotFound)
+}
+
+// Bugs reads the named bugs with searches by id (in batches). Bugs that do
+// not exist or that the caller may not see are silently absent.
+func (c *Client) Bugs(ctx context.Context, ids []int) ([]Bug, error) {
+	var all []Bug
+	for start := 0; start < len(ids); start += idBatch {
+		batch := ids[start:min(start+idBatch, len(ids))]
+		res, err := c.Search(ctx, SearchQuery{IDs: batch, Order: "bug_id"})
+		if err != nil {
+			return all, err
+		}
+		all = append(all, res.Bugs...)
+	}
+	return all, nil
+}
+
+// Comment is one bug comment; Count 0 is the description.
+type Comment struct {
+	ID, Count int
+	Text      string
+	Creator   string
+	Time      time.Time
+	IsPrivate bool
+}
+
+// Comments returns a bug's comments, oldest first (private ones only for
+// insiders).
+func (c *Client) Comments(ctx context.Context, id int) ([]Comment, error) {
+	var out struct {
+		Bugs map[string]struct {
+			Comments []struct {
+				ID        int       `json:"id"`
+				Count     int       `json:"count"`
+				Text      string    `json:"text"`
+				Creator   string    `json:"creator"`
+				Time      time.Time `json:"time"`
+				IsPrivate bool      `json:"is_private"`
+			} `json:"comments"`
+		} `json:"bugs"`
+	}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/bug/" + strconv.Itoa(id) + "/comment", idempotent: true}, &out); err != nil {
+		return nil, err
+	}
+	b, ok := out.Bugs[strconv.Itoa(id)]
+	if !ok {
+		return nil, fmt.Errorf("bugzilla: no comments for bug %d in response: %w", id, ErrNotFound)
+	}
+	cs := make([]Comment, 0, len(b.Comments))
+	for _, x := range b.Comments {
+		cs = append(cs, Comment{ID: x.ID, Count: x.Count, Text: x.Text, Creator: x.Creator, Time: x.Time.UTC(), IsPrivate: x.IsPrivate})
+	}
+	return cs, nil
+}
+
+// HistoryChange is one field change.
+type HistoryChange struct{ FieldName, Removed, Added string }
+
+// History is one activity entry: who changed what when.
+type History struct {
+	When    time.Time
+	Who     string
+	Changes []HistoryChange
+}
+
+// History returns a bug's activity, oldest first.
+func (c *Client) History(ctx context.Context, id int) ([]History, error) {
+	var out struct {
+		Bugs []struct {
+			ID      int `json:"id"`
+			History []struct {
+				When    time.Time `json:"when"`
+				Who     string    `json:"who"`
+				Changes []struct {
+					FieldName string `json:"field_name"`
+					Removed   string `json:"removed"`
+					Added     string `json:"added"`
+				} `json:"changes"`
+			} `json:"history"`
+		} `json:"bugs"`
+	}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/bug/" + strconv.Itoa(id) + "/history", idempotent: true}, &out); err != nil {
+		return nil, err
+	}
+	for _, b := range out.Bugs {
+		if b.ID != id {
+			continue
+		}
+		hs := make([]History, 0, len(b.History))
+		for _, h := range b.History {
+			e := History{When: h.When.UTC(), Who: h.Who}
+			for _, ch := range h.Changes {
+				e.Changes = append(e.Changes, HistoryChange{FieldName: ch.FieldName, Removed: ch.Removed, Added: ch.Added})
+			}
+			hs = append(hs, e)
+		}
+		return hs, nil
+	}
+	return nil, fmt.Errorf("bugzilla: no history for bug %d in response: %w", id, ErrNotFound)
+}
+
+// Update is a change to one bug. Empty fields are left alone.
+type Update struct {
+	CCAdd, CCRemove []string // exact logins
+	AssignedTo      string   // exact login
+	ResetAssignedTo bool     // back to the component default
+	Status          string
+	Resolution      string
+	Whiteboard      *string // replaces the whole whiteboard
+	Comment         string
+	CommentPrivate  bool
+}
+
+// Change is one field's change as Bugzilla reports it (comma-joined for
+// multi-value fields).
+type Change struct{ Added, Removed string }
+
+// UpdateResult is Bugzilla's answer to an update. Changes is empty for a
+// no-op (or comment-only) update.
+type UpdateResult struct {
+	ID             int
+	LastChangeTime time.Time
+	Changes        map[string]Change
+}
+
+func (u Update) body() map[string]any {
+	b := map[string]any{}
+	if len(u.CCAdd) > 0 || len(u.CCRemove) > 0 {
+		cc := map[string]any{}
+		if len(u.CCAdd) > 0 {
+			cc["add"] = u.CCAdd
+		}
+		if len(u.CCRemove) > 0 {
+			cc["remove"] = u.CCRemove
+		}
+		b["cc"] = cc
+	}
+	if u.AssignedTo != "" {
+		b["assigned_to"] = u.AssignedTo
+	}
+	if u.ResetAssignedTo {
+		b["reset_assigned_to"] = true
+	}
+	if u.Status != "" {
+		b["status"] = u.Status
+	}
+	if u.Resolution != "" {
+		b["resolution"] = u.Resolution
+	}
+	if u.Whiteboard != nil {
+		b["whiteboard"] = *u.Whiteboard
+	}
+	if u.Comment != "" {
+		b["comment"] = map[string]any{"body": u.Comment, "is_private": u.CommentPrivate}
+	}
+	return b
+}
+
+// Update changes one bug (PUT /rest/bug/ID). It needs an API key. An
+// update without a comment sets values and is retried on temporary
+// errors; one with a comment is retried only when it surely was not sent.
+func (c *Client) Update(ctx context.Context, id int, u Update) (UpdateResult, error) {
+	body := u.body()
+	if len(body) == 0 {
+		return UpdateResult{}, fmt.Errorf("bugzilla: empty update of bug %d: %w", id, ErrInvalid)
+	}
+	if u.AssignedTo != "" && u.ResetAssignedTo {
+		return UpdateResult{}, fmt.Errorf("bugzilla: both assigned_to and reset_assigned_to: %w", ErrInvalid)
+	}
+	var out struct {
+		Bugs []struct {
+			ID             int               `json:"id"`
+			LastChangeTime time.Time         `json:"last_change_time"`
+			Changes        map[string]Change `json:"changes"`
+		} `json:"bugs"`
+	}
+	r := request{method: http.MethodPut, path: "/bug/" + strconv.Itoa(id), body: body, idempotent: u.Comment == "", needKey: true}
+	if _, err := c.do(ctx, r, &out); err != nil {
+		return UpdateResult{}, err
+	}
+	for _, b := range out.Bugs {
+		if b.ID == id {
+			if b.Changes == nil {
+				b.Changes = map[string]Change{}
+			}
+			return UpdateResult{ID: b.ID, LastChangeTime: b.LastChangeTime.UTC(), Changes: b.Changes}, nil
+		}
+	}
+	return UpdateResult{}, fmt.Errorf("bugzilla: bug %d not in update response: %w", id, ErrInvalid)
+}
+
+// AddComment adds a comment (POST /rest/bug/ID/comment) and returns its
+// id. It needs an API key and is never retried once it may have been sent.
+func (c *Client) AddComment(ctx context.Context, id int, text string, private bool) (commentID int, err error) {
+	if strings.TrimSpace(text) == "" {
+		return 0, fmt.Errorf("bugzilla: empty comment: %w", ErrInvalid)
+	}
+	var out struct {
+		ID int `json:"id"`
+	}
+	body := map[string]any{"comment": text, "is_private": private}
+	r := request{method: http.MethodPost, path: "/bug/" + strconv.Itoa(id) + "/comment", body: body, needKey: true}
+	if _, err := c.do(ctx, r, &out); err != nil {
+		return 0, err
+	}
+	return out.ID, nil
+}
+
+// User is a Bugzilla account. Email and CanLogin are only filled for
+// authenticated callers.
+type User struct {
+	ID       int
+	Name     string
+	RealName string
+	Email    string
+	CanLogin bool
+}
+
+// Users looks up exact logins (GET /rest/user?names=). One unknown name
+// fails the whole call with an error matching ErrUnknownUser.
+func (c *Client) Users(ctx context.Context, names []string) ([]User, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var out struct {
+		Users []struct {
+			ID       int    `json:"id"`
+			Name     string `json:"name"`
+			RealName string `json:"real_name"`
+			Email    string `json:"email"`
+			CanLogin bool   `json:"can_login"`
+		} `json:"users"`
+	}
+	q := url.Values{"names": names}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/user", query: q, idempotent: true}, &out); err != nil {
+		return nil, err
+	}
+	us := make([]User, 0, len(out.Users))
+	for _, u := range out.Users {
+		us = append(us, User{ID: u.ID, Name: u.Name, RealName: u.RealName, Email: u.Email, CanLogin: u.CanLogin})
+	}
+	return us, nil
+}
+
+// ComponentDefaults returns a component's default assignee and default CC
+// (GET /rest/product?names=; stock 5.0 does not report default CCs, so cc
+// may be empty). An unknown product or component matches ErrNotFound.
+func (c *Client) ComponentDefaults(ctx context.Context, product, component string) (assignee string, cc []string, err error) {
+	var out struct {
+		Products []struct {
+			Name       string `json:"name"`
+			Components []struct {
+				Name              string   `json:"name"`
+				DefaultAssignedTo string   `json:"default_assigned_to"`
+				DefaultCC         []string `json:"default_cc"`
+			} `json:"components"`
+		} `json:"products"`
+	}
+	q := url.Values{"names": {product}}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/product", query: q, idempotent: true}, &out); err != nil {
+		return "", nil, err
+	}
+	for _, p := range out.Products {
+		if p.Name != product {
+			continue
+		}
+		for _, comp := range p.Components {
+			if comp.Name == component {
+				return comp.DefaultAssignedTo, comp.DefaultCC, nil
+			}
+		}
+	}
+	return "", nil, fmt.Errorf("bugzilla: component %q/%q not found: %w", product, component, ErrNotFound)
+}
