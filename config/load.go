@@ -261,6 +261,7 @@ func suggest(key string) string {
 	if cut := strings.LastIndex(key, "."); cut >= 0 {
 		parent, name = key[:cut], key[cut+1:]
 	}
+	name, _, _ = strings.Cut(name, "[")
 	best, bestD := "", 3
 	for _, k := range knownKeys(parent) {
 		if d := editDistance(name, k); d < bestD && 2*d < len(name) {
