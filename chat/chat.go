@@ -7,7 +7,11 @@
 // (sanitised single lines on IRC, escaped HTML on Matrix).
 package chat
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Network names used in channel keys and identities.
 const (
@@ -202,4 +206,35 @@ type Incoming struct {
 	// Matrix reply), or "". The core maps it to the bug that message was
 	// about.
 	ReplyTo string
+}
+
+// Clean makes untrusted text safe to put into any chat line: invalid UTF-8
+// is replaced, control characters (CR, LF, NUL, IRC formatting codes, \x01)
+// become spaces, runs of white space collapse, and the result is cut to at
+// most max bytes on a rune boundary (with "…" when cut).
+func Clean(s string, max int) string {
+	var b strings.Builder
+	b.Grow(min(len(s), max+4))
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) {
+			if !space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		if b.Len()+utf8.RuneLen(r) > max {
+			out := strings.TrimRight(b.String(), " ")
+			// make room for the ellipsis
+			for len(out)+len("…") > max && len(out) > 0 {
+				_, size := utf8.DecodeLastRuneInString(out)
+				out = out[:len(out)-size]
+			}
+			return out + "…"
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimRight(b.String(), " ")
 }

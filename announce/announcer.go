@@ -1,0 +1,228 @@
+package announce
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// EventStore is the part of the store the announcer uses.
+type EventStore interface {
+	PendingEvents(ctx context.Context, limit int) ([]store.Event, error)
+	QueueAnnouncements(ctx context.Context, eventIDs []int64, items []chat.Outgoing, autoCCBugs []int) error
+	ScheduleReminder(ctx context.Context, bugID int, due time.Time) error
+}
+
+// Announcer turns pending store events into outbox messages, one per
+// channel, in the same transaction that marks the events processed: an
+// event is either fully queued for every channel or still pending.
+type Announcer struct {
+	Store  EventStore
+	Render *Renderer
+	// Channels returns every channel that gets announcements.
+	Channels func() []chat.Channel
+	// DigestAfter: more new bugs than this within DigestWindow become one
+	// digest line per channel (0 disables digests).
+	DigestAfter  int
+	DigestWindow time.Duration
+	// Changes enables announcements of important changes.
+	Changes bool
+	// AutoCC enqueues an auto-CC job for each new bug.
+	AutoCC bool
+	// RemindAfter returns when a new bug should be re-highlighted if
+	// still unclaimed (0: never).
+	RemindAfter func(b *bugzilla.Bug) time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+
+	mu     sync.Mutex
+	recent []time.Time // times of recent single new-bug announcements
+}
+
+// batchLimit bounds the events handled in one pass.
+const batchLimit = 1000
+
+// Process handles all pending events once. It returns the number of
+// events processed.
+func (a *Announcer) Process(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		evs, err := a.Store.PendingEvents(ctx, batchLimit)
+		if err != nil {
+			return total, fmt.Errorf("failed to read pending events: %w", err)
+		}
+		if len(evs) == 0 {
+			return total, nil
+		}
+		if err := a.queue(ctx, evs); err != nil {
+			return total, err
+		}
+		total += len(evs)
+		if len(evs) < batchLimit {
+			return total, nil
+		}
+	}
+}
+
+func (a *Announcer) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// queue builds the messages for one batch of events and stores them.
+func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
+	channels := a.Channels()
+	var ids []int64
+	var items []chat.Outgoing
+	var autoCC []int
+	var newBugs []store.Event
+	for _, ev := range evs {
+		ids = append(ids, ev.ID)
+		switch ev.Kind {
+		case "new":
+			newBugs = append(newBugs, ev)
+			if a.AutoCC {
+				autoCC = append(autoCC, ev.BugID)
+			}
+		case "reopened", "resolved", "severity", "whiteboard", "restricted":
+			if !a.Changes {
+				continue
+			}
+			for _, ch := range channels {
+				b := ev.Bug
+				line, ok := a.Render.Change(ev.Kind, ev.Old, ev.New, &b, ch)
+				if !ok {
+					continue
+				}
+				items = append(items, chat.Outgoing{
+					Key:     fmt.Sprintf("change/%d/%s", ev.ID, ch.Key),
+					Kind:    chat.KindChange,
+					Channel: ch.Key,
+					Target:  ch.Name,
+					Lines:   []chat.Line{line},
+					BugIDs:  []int{ev.BugID},
+					Notice:  ch.Notice,
+				})
+			}
+		}
+	}
+
+	// New bugs: urgent ones (A0-A2) one by one; the rest one by one or,
+	// in a burst, as one digest per channel.
+	var single, digest []store.Event
+	for _, ev := range newBugs {
+		if Urgent(ev.Bug.Whiteboard) {
+			single = append(single, ev)
+		} else {
+			digest = append(digest, ev)
+		}
+	}
+	if !a.burst(len(digest)) {
+		single = append(single, digest...)
+		digest = nil
+	}
+	sort.SliceStable(single, func(i, j int) bool { return single[i].ID < single[j].ID })
+	for _, ev := range single {
+		for _, ch := range channels {
+			b := ev.Bug
+			line, ok := a.Render.NewBug(&b, ch)
+			if !ok {
+				continue
+			}
+			items = append(items, chat.Outgoing{
+				Key:     fmt.Sprintf("announce/%d/%s", ev.BugID, ch.Key),
+				Kind:    chat.KindAnnounce,
+				Channel: ch.Key,
+				Target:  ch.Name,
+				Lines:   []chat.Line{line},
+				BugIDs:  []int{ev.BugID},
+				Notice:  ch.Notice,
+			})
+		}
+	}
+	if len(digest) > 0 {
+		bugs := make([]bugzilla.Bug, len(digest))
+		bugIDs := make([]int, len(digest))
+		for i, ev := range digest {
+			bugs[i] = ev.Bug
+			bugIDs[i] = ev.BugID
+		}
+		for _, ch := range channels {
+			line, ok := a.Render.Digest(bugs, ch)
+			if !ok {
+				continue
+			}
+			items = append(items, chat.Outgoing{
+				Key:     fmt.Sprintf("digest/%d/%s", digest[0].ID, ch.Key),
+				Kind:    chat.KindDigest,
+				Channel: ch.Key,
+				Target:  ch.Name,
+				Lines:   []chat.Line{line},
+				BugIDs:  bugIDs,
+				Notice:  ch.Notice,
+			})
+		}
+	}
+	if err := a.Store.QueueAnnouncements(ctx, ids, items, autoCC); err != nil {
+		return fmt.Errorf("failed to queue announcements: %w", err)
+	}
+	if a.RemindAfter != nil {
+		for _, ev := range newBugs {
+			b := ev.Bug
+			if d := a.RemindAfter(&b); d > 0 {
+				due := b.CreationTime.Add(d)
+				if b.CreationTime.IsZero() {
+					due = a.now().Add(d)
+				}
+				if err := a.Store.ScheduleReminder(ctx, ev.BugID, due); err != nil {
+					a.log().Warn("failed to schedule reminder", "bug", ev.BugID, "err", err)
+				}
+			}
+		}
+	}
+	if n := len(items); n > 0 {
+		a.log().Info("queued announcements", "events", len(evs), "messages", n, "digested", len(digest))
+	}
+	return nil
+}
+
+// burst decides whether n new (non-urgent) bugs are a burst, counting the
+// single announcements of the last DigestWindow.
+func (a *Announcer) burst(n int) bool {
+	if a.DigestAfter <= 0 || n == 0 {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	keep := a.recent[:0]
+	for _, t := range a.recent {
+		if now.Sub(t) < a.DigestWindow {
+			keep = append(keep, t)
+		}
+	}
+	a.recent = keep
+	if len(a.recent)+n > a.DigestAfter {
+		return true
+	}
+	for i := 0; i < n; i++ {
+		a.recent = append(a.recent, now)
+	}
+	return false
+}
+
+func (a *Announcer) log() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,281 @@
+// Package announce turns stored Bugzilla events into chat messages: one
+// line per new bug with its trees' maintainers highlighted, short lines for
+// important changes, digests for bursts and reminders for unclaimed bugs.
+// It obeys the restricted-bug rule (SPEC F11) for every channel.
+package announce
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+// Restricted-bug policies (config announce.restricted).
+const (
+	RestrictedWithhold = "withhold"
+	RestrictedSkip     = "skip"
+)
+
+// maxSummary is the most of a summary a chat line carries; transports cut
+// further to fit their wire limits.
+const maxSummary = 240
+
+// Renderer renders bugs as chat lines. It is immutable and safe for
+// concurrent use.
+type Renderer struct {
+	// URL is the Bugzilla base URL shown to users (no trailing slash).
+	URL string
+	// Trees is the tree registry used for highlights.
+	Trees *trees.Registry
+	// Restricted is RestrictedWithhold or RestrictedSkip.
+	Restricted string
+}
+
+// BugURL returns the show_bug link of a bug.
+func (r *Renderer) BugURL(id int) string {
+	return strings.TrimRight(r.URL, "/") + "/show_bug.cgi?id=" + strconv.Itoa(id)
+}
+
+// BuglistURL returns a buglist link naming the given bugs.
+func (r *Renderer) BuglistURL(ids []int) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	return strings.TrimRight(r.URL, "/") + "/buglist.cgi?bug_id=" + url.QueryEscape(strings.Join(parts, ","))
+}
+
+// Visible reports whether a bug's details may be shown in a channel.
+func Visible(b *bugzilla.Bug, ch chat.Channel) bool { return !b.Restricted() || ch.Private }
+
+// Highlights returns the highlights for a bug: the trees it names, else
+// every tree.
+func (r *Renderer) Highlights(b *bugzilla.Bug) []chat.Highlight {
+	if r.Trees == nil {
+		return nil
+	}
+	list, _ := r.Trees.Match(b)
+	out := make([]chat.Highlight, 0, len(list))
+	for _, t := range list {
+		out = append(out, trees.Highlight(t))
+	}
+	return out
+}
+
+// Describe renders the one-line description of a bug used by !bug and
+// previews: id, grade, alias, summary, severity, status, assignee, link.
+// Restricted bugs in public channels show only their number.
+func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
+	if !Visible(b, ch) {
+		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).
+			Text(" is restricted, details withheld ").Link("", r.BugURL(b.ID))
+	}
+	l := r.head(chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)), b)
+	state := b.Status
+	if b.Resolution != "" {
+		state += " " + b.Resolution
+	}
+	l = l.Text(fmt.Sprintf(" (%s, %s, assigned to ", Clean(b.Severity, 40), Clean(state, 40))).
+		Code(Clean(b.AssignedTo, 80)).Text(") ").Link("", r.BugURL(b.ID))
+	return l
+}
+
+// head appends grade, alias and summary.
+func (r *Renderer) head(l chat.Line, b *bugzilla.Bug) chat.Line {
+	if g := Grade(b.Whiteboard); g != "" {
+		l = l.Text(" [" + g + "]")
+	}
+	if a := b.AliasString(); a != "" {
+		l = l.Text(" " + Clean(a, 40))
+	}
+	if b.Restricted() {
+		l = l.Text(" (restricted)")
+	}
+	return l.Text(": " + Clean(b.Summary, maxSummary))
+}
+
+// NewBug renders the announcement of a new bug for a channel, with the
+// maintainers of its trees highlighted. ok is false when the bug must not
+// be announced there at all (restricted with policy "skip").
+func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok bool) {
+	if !Visible(b, ch) {
+		if r.Restricted == RestrictedSkip {
+			return nil, false
+		}
+		l = chat.Line{}.Text("New restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
+			Text(", details withheld ").Link("", r.BugURL(b.ID))
+	} else {
+		l = r.head(chat.Line{}.Text("New kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)), b)
+		if b.Severity != "" {
+			l = l.Text(" (" + Clean(b.Severity, 40) + ")")
+		}
+		l = l.Text(" ").Link("", r.BugURL(b.ID))
+	}
+	return r.appendHighlights(l, r.Highlights(b)), true
+}
+
+// appendHighlights adds " | tree: nicks; tree: nicks" to a line.
+func (r *Renderer) appendHighlights(l chat.Line, hs []chat.Highlight) chat.Line {
+	for i, h := range hs {
+		if i == 0 {
+			l = l.Text(" | ")
+		} else {
+			l = l.Text("; ")
+		}
+		l = l.Mention(h)
+	}
+	return l
+}
+
+// Change renders one short line about an important change of a known bug
+// (reopened, resolved, severity or whiteboard change, restricted). It
+// highlights nobody (SPEC F17). ok is false when the channel must not get it.
+func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+	what := ""
+	switch kind {
+	case "reopened":
+		what = "reopened"
+	case "resolved":
+		what = "resolved " + Clean(new, 40)
+	case "severity":
+		what = fmt.Sprintf("severity %s -> %s", Clean(old, 40), Clean(new, 40))
+	case "whiteboard":
+		og, ng := Grade(old), Grade(new)
+		if og == ng {
+			return nil, false // only grade changes matter
+		}
+		if og == "" {
+			og = "none"
+		}
+		if ng == "" {
+			ng = "none"
+		}
+		what = fmt.Sprintf("grade %s -> %s", og, ng)
+	case "restricted":
+		if b.Restricted() {
+			what = "is now restricted"
+		} else {
+			what = "is no longer restricted"
+		}
+	default:
+		return nil, false
+	}
+	if !Visible(b, ch) {
+		if r.Restricted == RestrictedSkip {
+			return nil, false
+		}
+		if kind == "whiteboard" || kind == "severity" {
+			return nil, false // details of a restricted bug
+		}
+		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" (restricted) "+what+" ").Link("", r.BugURL(b.ID)), true
+	}
+	return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" "+what+": "+Clean(b.Summary, 120)+" ").
+		Link("", r.BugURL(b.ID)), true
+}
+
+// Digest renders one line for a burst of new bugs: count, ids, a buglist
+// link and each affected tree highlighted once. Restricted bugs are counted
+// but their ids appear only in private channels.
+func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+	var ids []int
+	withheld := 0
+	var hs []chat.Highlight
+	seen := map[string]bool{}
+	for i := range bugs {
+		b := &bugs[i]
+		if !Visible(b, ch) {
+			if r.Restricted == RestrictedSkip {
+				continue
+			}
+			withheld++
+		} else {
+			ids = append(ids, b.ID)
+		}
+		for _, h := range r.Highlights(b) {
+			if !seen[h.Tree] {
+				seen[h.Tree] = true
+				hs = append(hs, h)
+			}
+		}
+	}
+	if len(ids) == 0 && withheld == 0 {
+		return nil, false
+	}
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = strconv.Itoa(id)
+	}
+	l := chat.Line{}.Bold(fmt.Sprintf("%d new kernel security bugs", len(ids)+withheld))
+	if len(ids) > 0 {
+		l = l.Text(": " + strings.Join(strs, ", "))
+	}
+	if withheld > 0 {
+		l = l.Text(fmt.Sprintf(" (+%d restricted, details withheld)", withheld))
+	}
+	if len(ids) > 0 {
+		l = l.Text(" ").Link("", r.BuglistURL(ids))
+	}
+	return r.appendHighlights(l, hs), true
+}
+
+// Remind renders the re-highlight of a bug nobody has claimed yet.
+func (r *Renderer) Remind(b *bugzilla.Bug, ch chat.Channel, age time.Duration) (chat.Line, bool) {
+	var l chat.Line
+	if !Visible(b, ch) {
+		if r.Restricted == RestrictedSkip {
+			return nil, false
+		}
+		l = chat.Line{}.Text("Still unclaimed after "+Age(age)+": restricted ").Bold(fmt.Sprintf("bug %d", b.ID)).
+			Text(" ").Link("", r.BugURL(b.ID))
+	} else {
+		l = r.head(chat.Line{}.Text("Still unclaimed after "+Age(age)+": ").Bold(fmt.Sprintf("bug %d", b.ID)), b).
+			Text(" ").Link("", r.BugURL(b.ID))
+	}
+	return r.appendHighlights(l, r.Highlights(b)), true
+}
+
+// Grade returns the security grade at the start of a Gentoo whiteboard
+// ("A2 [upstream]" -> "A2"), or "".
+func Grade(whiteboard string) string {
+	w := strings.TrimSpace(whiteboard)
+	if len(w) < 2 {
+		return ""
+	}
+	if strings.ContainsRune("ABC~", rune(w[0])) && w[1] >= '0' && w[1] <= '4' {
+		if len(w) == 2 || w[2] == ' ' || w[2] == '?' || w[2] == '[' {
+			return w[:2]
+		}
+	}
+	return ""
+}
+
+// Urgent reports whether a whiteboard grade is A0-A2: such bugs are
+// announced one by one even in a burst.
+func Urgent(whiteboard string) bool {
+	g := Grade(whiteboard)
+	return g == "A0" || g == "A1" || g == "A2"
+}
+
+// Age renders a duration the way people say it: "45m", "3h", "2d".
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "<1m"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+}
+
+// Clean makes untrusted text safe to put into any chat line; see
+// chat.Clean.
+func Clean(s string, max int) string { return chat.Clean(s, max) }

@@ -1,0 +1,156 @@
+package announce
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+var (
+	public  = chat.Channel{Key: "irc:#gentoo-kernel", Network: chat.NetIRC, Name: "#gentoo-kernel"}
+	private = chat.Channel{Key: "irc:#gentoo-security", Network: chat.NetIRC, Name: "#gentoo-security", Private: true}
+)
+
+func testRenderer() *Renderer {
+	return &Renderer{
+		URL: "https://bugs.gentoo.org/",
+		Trees: trees.New([]config.Tree{
+			{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}, Matrix: []string{"@mpagano:gentoo.org"}},
+			{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"blueness", "zorry"}},
+		}),
+		Restricted: RestrictedWithhold,
+	}
+}
+
+func TestNewBugHighlights(t *testing.T) {
+	r := testRenderer()
+	b := bugzilla.Bug{ID: 123456, Summary: "sys-kernel/hardened-sources: UAF in net/sched", Whiteboard: "A2 [upstream]", Alias: []string{"CVE-2026-1234"}, Severity: "major"}
+	l, ok := r.NewBug(&b, public)
+	if !ok {
+		t.Fatal("not announced")
+	}
+	got := l.Plain(chat.NetIRC)
+	for _, want := range []string{"bug 123456", "[A2]", "CVE-2026-1234", "UAF in net/sched", "hardened: blueness zorry", "show_bug.cgi?id=123456"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("announcement %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "mpagano") {
+		t.Errorf("announcement %q highlights a tree the bug does not name", got)
+	}
+	// A bug naming no tree highlights every tree.
+	b2 := bugzilla.Bug{ID: 2, Summary: "Linux kernel: overflow in io_uring"}
+	l2, _ := r.NewBug(&b2, public)
+	if got := l2.Plain(chat.NetIRC); !strings.Contains(got, "mpagano") || !strings.Contains(got, "blueness") {
+		t.Errorf("announcement %q does not highlight all trees", got)
+	}
+	if got := l2.Plain(chat.NetMatrix); !strings.Contains(got, "@mpagano:gentoo.org") {
+		t.Errorf("matrix rendering %q lacks the Matrix ID", got)
+	}
+}
+
+func TestRestrictedNeverLeaks(t *testing.T) {
+	r := testRenderer()
+	b := bugzilla.Bug{ID: 3, Summary: "embargoed: secret details", Whiteboard: "A1 [embargoed]", Groups: []string{"security"}, Alias: []string{"CVE-2026-9999"}}
+	for name, l := range map[string]chat.Line{
+		"new":      must(r.NewBug(&b, public)),
+		"describe": r.Describe(&b, public),
+		"remind":   must(r.Remind(&b, public, time.Hour)),
+		"digest":   must(r.Digest([]bugzilla.Bug{b}, public)),
+	} {
+		got := l.Plain(chat.NetIRC)
+		for _, secret := range []string{"secret", "embargoed", "A1", "CVE-2026-9999"} {
+			if strings.Contains(got, secret) {
+				t.Errorf("%s: public line %q leaks %q", name, got, secret)
+			}
+		}
+	}
+	if l, ok := r.Change("whiteboard", "A1", "A0", &b, public); ok {
+		t.Errorf("grade change of a restricted bug announced publicly: %q", l.Plain(chat.NetIRC))
+	}
+	full, _ := r.NewBug(&b, private)
+	if !strings.Contains(full.Plain(chat.NetIRC), "secret details") {
+		t.Errorf("private channel does not get the details: %q", full.Plain(chat.NetIRC))
+	}
+	r.Restricted = RestrictedSkip
+	if _, ok := r.NewBug(&b, public); ok {
+		t.Error(`restricted = "skip" still announces publicly`)
+	}
+}
+
+func must(l chat.Line, ok bool) chat.Line {
+	if !ok {
+		return chat.Line{}
+	}
+	return l
+}
+
+func TestCleanHostileText(t *testing.T) {
+	long := strings.Repeat("ü", 5000) // 10 kB
+	tests := []struct{ name, in string }{
+		{"crlf quit", "x\r\nQUIT :bye\r\nPRIVMSG #x :pwned"},
+		{"nul", "a\x00b"},
+		{"ctcp", "\x01DCC SEND x\x01"},
+		{"colours", "\x0304red\x0f \x02bold\x02 \x1ditalic \x16rev"},
+		{"html", "<script>alert(1)</script>"},
+		{"invalid utf8", "a\xff\xfeb\xc3"},
+		{"10 kB", long},
+		{"unicode separators", "a\u2028b\u2029c\u200bd"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Clean(tc.in, maxSummary)
+			if !utf8.ValidString(got) {
+				t.Errorf("Clean(%q) = %q is not valid UTF-8", tc.in, got)
+			}
+			if len(got) > maxSummary {
+				t.Errorf("Clean: %d bytes > %d", len(got), maxSummary)
+			}
+			for _, r := range got {
+				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+					t.Errorf("Clean(%q) = %q keeps control %U", tc.in, got, r)
+				}
+			}
+		})
+	}
+	if got := Clean("a  \n\n b", 100); got != "a b" {
+		t.Errorf("whitespace not collapsed: %q", got)
+	}
+	if got := Clean(long, 11); got != "üüüü…" {
+		t.Errorf("cut = %q", got)
+	}
+}
+
+func TestGrade(t *testing.T) {
+	for in, want := range map[string]string{
+		"A2 [upstream]": "A2", "B3": "B3", "~4 [noglsa]": "~4", "C1? [ebuild]": "C1",
+		"": "", "[linux <6.6.60]": "", "A9": "", "Ab": "", "A2x": "",
+	} {
+		if got := Grade(in); got != want {
+			t.Errorf("Grade(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if !Urgent("A0 [upstream]") || !Urgent("A2") || Urgent("A3") || Urgent("B1") {
+		t.Error("Urgent wrong")
+	}
+}
+
+func FuzzClean(f *testing.F) {
+	f.Add("x\r\nQUIT", 50)
+	f.Add("\xff\xfe", 3)
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		if max < 4 || max > 1000 {
+			return
+		}
+		got := Clean(s, max)
+		if len(got) > max || !utf8.ValidString(got) || strings.ContainsAny(got, "\r\n\x00\x01") {
+			t.Fatalf("Clean(%q, %d) = %q", s, max, got)
+		}
+	})
+}

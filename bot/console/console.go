@@ -1,0 +1,169 @@
+// Package console is the terminal transport: announcements print on the
+// terminal and typed lines are commands, as in a private channel whose only
+// member is the local operator (used by --console and `ksecbot demo`).
+package console
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// maxLine bounds one printed line; Bugzilla text is cut before this anyway.
+const maxLine = 2000
+
+// Transport reads commands from In and prints messages on Out.
+type Transport struct {
+	in      io.Reader
+	out     io.Writer
+	private bool
+	now     func() time.Time
+	// Done is closed when the input ends (Ctrl-D) .
+	Done chan struct{}
+
+	mu        sync.Mutex
+	connected bool
+	seq       int
+}
+
+// Options configures a console transport.
+type Options struct {
+	In  io.Reader
+	Out io.Writer
+	// Private lets the console see restricted bugs in full (default for
+	// the local operator).
+	Private bool
+	Now     func() time.Time
+}
+
+// New returns a console transport.
+func New(o Options) *Transport {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Transport{in: o.In, out: o.Out, private: o.Private, now: o.Now, Done: make(chan struct{})}
+}
+
+var _ bot.Transport = (*Transport)(nil)
+
+// Network returns chat.NetConsole.
+func (t *Transport) Network() string { return chat.NetConsole }
+
+// Channel is the console's single channel.
+func (t *Transport) Channel() chat.Channel {
+	return chat.Channel{Key: chat.ChannelKey(chat.NetConsole, ""), Network: chat.NetConsole, Name: "console", Private: t.private, Previews: true}
+}
+
+// Channels returns the console channel.
+func (t *Transport) Channels() []chat.Channel { return []chat.Channel{t.Channel()} }
+
+// Connected is true while the console runs.
+func (t *Transport) Connected() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.connected
+}
+
+// Run reads lines until ctx is done or the input ends; every non-empty
+// line goes to the inbox as a command of the operator.
+func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
+	t.mu.Lock()
+	t.connected = true
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.connected = false
+		t.mu.Unlock()
+	}()
+	lines := make(chan string)
+	go func() {
+		defer close(t.Done)
+		sc := bufio.NewScanner(t.in)
+		sc.Buffer(make([]byte, 4096), 64*1024)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	ch := t.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Done:
+			<-ctx.Done()
+			return nil
+		case l := <-lines:
+			l = strings.TrimSpace(l)
+			if l == "" {
+				continue
+			}
+			t.mu.Lock()
+			t.seq++
+			id := fmt.Sprintf("console-%d-%d", t.now().UnixNano(), t.seq)
+			t.mu.Unlock()
+			in.Receive(ctx, chat.Incoming{
+				Channel: ch,
+				Target:  "console",
+				Sender:  chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator"},
+				Text:    l,
+				ID:      id,
+			})
+		}
+	}
+}
+
+// Send prints the message, one line per chat line, with untrusted text
+// cleaned so Bugzilla text cannot drive the terminal (no escape codes).
+func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	stamp := t.now().Format("15:04:05")
+	for _, l := range out.Lines {
+		if _, err := fmt.Fprintf(t.out, "%s %s\n", stamp, Render(l)); err != nil {
+			return "", fmt.Errorf("failed to write to the console: %w", err)
+		}
+	}
+	return "", nil
+}
+
+// Render renders a line for a terminal: mentions show the tree and its
+// IRC nicks ("@hardened(blueness,zorry)"), everything is cleaned.
+func Render(l chat.Line) string {
+	var b strings.Builder
+	for _, s := range l {
+		switch s.Kind {
+		case chat.SpanMention:
+			h := s.Highlight
+			if h == nil {
+				continue
+			}
+			b.WriteString("@" + h.Tree)
+			if len(h.IRCNicks) > 0 {
+				b.WriteString("(" + strings.Join(h.IRCNicks, ",") + ")")
+			}
+		case chat.SpanLink:
+			if s.URL != "" {
+				b.WriteString(s.URL)
+			} else {
+				b.WriteString(s.Text)
+			}
+		default:
+			b.WriteString(s.Text)
+		}
+	}
+	return chat.Clean(b.String(), maxLine)
+}

@@ -1,0 +1,145 @@
+package bot
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// maxWebhookBody bounds a push body; a push only names bugs.
+const maxWebhookBody = 1 << 20
+
+// Handler returns the HTTP handler for [http] listen: GET /metrics,
+// GET /healthz and POST /webhook.
+func (b *Bot) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", b.serveHealth)
+	mux.HandleFunc("POST /webhook", b.serveWebhook)
+	return mux
+}
+
+// ServeHTTP runs the HTTP server on addr until ctx is done.
+func (b *Bot) ServeHTTP(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen on %s (http.listen): %w", addr, err)
+	}
+	srv := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	b.log.Info("http listening", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// serveHealth answers 200 when the store and at least one transport are
+// up, else 503 with the reason.
+func (b *Bot) serveHealth(w http.ResponseWriter, r *http.Request) {
+	var problems []string
+	if _, _, err := b.store.GetKV(r.Context(), "health"); err != nil {
+		problems = append(problems, "store: "+err.Error())
+	}
+	up := 0
+	for _, t := range b.transports {
+		if t.Connected() {
+			up++
+		} else {
+			problems = append(problems, t.Network()+": not connected")
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if len(b.transports) > 0 && up == 0 || (len(problems) > 0 && strings.HasPrefix(problems[0], "store")) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, strings.Join(problems, "\n"))
+		return
+	}
+	fmt.Fprintln(w, "ok")
+	for _, p := range problems {
+		fmt.Fprintln(w, "degraded: "+p)
+	}
+}
+
+// WebhookPayload is what POST /webhook accepts: a BMO-style webhook
+// payload or just {"bug":{"id":N}}. Only the bug id is used: ksecbot
+// reads the bug itself through the API.
+type WebhookPayload struct {
+	Bug struct {
+		ID int `json:"id"`
+	} `json:"bug"`
+	Bugs []int `json:"bugs,omitempty"`
+}
+
+// serveWebhook authenticates a push with the shared secret (constant-time)
+// and makes the watcher read the named bug at once.
+func (b *Bot) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	secret := b.cfg.HTTP.WebhookSecret.Reveal()
+	if secret == "" {
+		b.metrics.pushes.WithLabelValues("disabled").Inc()
+		http.Error(w, "webhook disabled: set http.webhook_secret_file", http.StatusNotFound)
+		return
+	}
+	got := r.Header.Get("X-Ksecbot-Secret")
+	if auth := r.Header.Get("Authorization"); got == "" && strings.HasPrefix(auth, "Bearer ") {
+		got = strings.TrimPrefix(auth, "Bearer ")
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
+		b.metrics.pushes.WithLabelValues("unauthorized").Inc()
+		http.Error(w, "wrong or missing secret", http.StatusUnauthorized)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+	if err != nil || len(body) > maxWebhookBody {
+		b.metrics.pushes.WithLabelValues("bad").Inc()
+		http.Error(w, "body unreadable or too large", http.StatusBadRequest)
+		return
+	}
+	var p WebhookPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		b.metrics.pushes.WithLabelValues("bad").Inc()
+		http.Error(w, "body is not JSON: want {\"bug\":{\"id\":N}}", http.StatusBadRequest)
+		return
+	}
+	ids := p.Bugs
+	if p.Bug.ID > 0 {
+		ids = append(ids, p.Bug.ID)
+	}
+	var valid []int
+	for _, id := range ids {
+		if id > 0 {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		b.metrics.pushes.WithLabelValues("bad").Inc()
+		http.Error(w, "no bug id: want {\"bug\":{\"id\":N}}", http.StatusBadRequest)
+		return
+	}
+	b.metrics.pushes.WithLabelValues("ok").Inc()
+	// Read the bugs in the background: the pusher need not wait for
+	// Bugzilla. The watcher de-duplicates with polling.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+		defer cancel()
+		if err := b.Poke(ctx, valid...); err != nil {
+			b.log.Warn("push fetch failed; the next poll will catch up", "bugs", valid, "err", err)
+		}
+	}()
+	w.WriteHeader(http.StatusAccepted)
+	fmt.Fprintln(w, "accepted")
+}

@@ -1,0 +1,143 @@
+package bot
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the bot's Prometheus metrics (SPEC F14): transport health,
+// outbox depth, Bugzilla traffic and reaction times.
+type Metrics struct {
+	reg        *prometheus.Registry
+	sent       *prometheus.CounterVec
+	sendErrors *prometheus.CounterVec
+	pushes     *prometheus.CounterVec
+}
+
+func newMetrics(b *Bot) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ksecbot_messages_sent_total", Help: "Messages accepted by a chat network.",
+		}, []string{"network"}),
+		sendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ksecbot_send_errors_total", Help: "Failed attempts to send a message.",
+		}, []string{"network"}),
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ksecbot_pushes_total", Help: "Push notifications received (webhook, ingest-mail), by result.",
+		}, []string{"result"}),
+	}
+	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, collector{b})
+	return m
+}
+
+// Registry returns the registry served on /metrics.
+func (b *Bot) Registry() *prometheus.Registry { return b.metrics.reg }
+
+// collector reads live values at scrape time.
+type collector struct{ b *Bot }
+
+var (
+	descConnected  = prometheus.NewDesc("ksecbot_transport_connected", "1 when the transport is connected.", []string{"network"}, nil)
+	descOutbox     = prometheus.NewDesc("ksecbot_outbox_depth", "Messages waiting in the outbox.", []string{"network"}, nil)
+	descBZRequests = prometheus.NewDesc("ksecbot_bugzilla_requests_total", "HTTP requests sent to Bugzilla.", nil, nil)
+	descBZErrors   = prometheus.NewDesc("ksecbot_bugzilla_errors_total", "Failed Bugzilla requests.", nil, nil)
+	descPollSecs   = prometheus.NewDesc("ksecbot_poll_duration_seconds", "Duration of the last Bugzilla poll.", nil, nil)
+	descPolls      = prometheus.NewDesc("ksecbot_polls_total", "Bugzilla polls made.", nil, nil)
+	descReaction   = prometheus.NewDesc("ksecbot_reaction_seconds", "Time from bug creation to an action over the last 30 days.", []string{"action", "tree", "quantile"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descReaction} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	b := c.b
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, t := range b.transports {
+		v := 0.0
+		if t.Connected() {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descConnected, prometheus.GaugeValue, v, t.Network())
+		var keys []string
+		for _, chn := range t.Channels() {
+			keys = append(keys, chn.Key)
+		}
+		if n, err := b.store.OutboxDepth(ctx, keys); err == nil {
+			ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(n), t.Network())
+		}
+	}
+	st := b.bz.Stats()
+	ch <- prometheus.MustNewConstMetric(descBZRequests, prometheus.CounterValue, float64(st.Requests))
+	ch <- prometheus.MustNewConstMetric(descBZErrors, prometheus.CounterValue, float64(st.Errors))
+	ws := b.watcher.Stats()
+	ch <- prometheus.MustNewConstMetric(descPollSecs, prometheus.GaugeValue, ws.LastPollDuration.Seconds())
+	ch <- prometheus.MustNewConstMetric(descPolls, prometheus.CounterValue, float64(ws.Polls))
+	rt, err := b.ReactionTimes(ctx, 30)
+	if err != nil {
+		return
+	}
+	for _, r := range rt {
+		if r.N == 0 {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(descReaction, prometheus.GaugeValue, r.Median.Seconds(), r.Action, r.Tree, "0.5")
+		ch <- prometheus.MustNewConstMetric(descReaction, prometheus.GaugeValue, r.P90.Seconds(), r.Action, r.Tree, "0.9")
+	}
+}
+
+// Reaction is one row of reaction-time statistics.
+type Reaction struct {
+	Action      string // "announced", "claimed", "cc"
+	Tree        string // for "cc"
+	N           int
+	Median, P90 time.Duration
+}
+
+// ReactionTimes computes median and p90 time from bug creation to the
+// first announcement, the first claim and the first CC of each tree over
+// the last days.
+func (b *Bot) ReactionTimes(ctx context.Context, days int) ([]Reaction, error) {
+	d, err := b.store.ReactionTimes(ctx, b.now().Add(-time.Duration(days)*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	out := []Reaction{quantiles("announced", "", d.Announced), quantiles("claimed", "", d.FirstClaim)}
+	for _, t := range b.trees.All() {
+		var all []time.Duration
+		for login, ds := range d.CCByLogin {
+			for _, l := range t.Bugzilla {
+				if SameLogin(l, login) {
+					all = append(all, ds...)
+				}
+			}
+		}
+		out = append(out, quantiles("cc", t.Name, all))
+	}
+	return out, nil
+}
+
+func quantiles(action, tree string, ds []time.Duration) Reaction {
+	r := Reaction{Action: action, Tree: tree, N: len(ds)}
+	if len(ds) == 0 {
+		return r
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	r.Median = s[(len(s)-1)/2]
+	if len(s)%2 == 0 {
+		r.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	idx := int(float64(len(s))*0.9+0.999999) - 1
+	r.P90 = s[max(0, min(idx, len(s)-1))]
+	return r
+}

@@ -1,0 +1,96 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// reminderLoop re-highlights, once, the trees of a new bug that is still
+// unclaimed after announce.remind_after (SPEC F13), in the channels that
+// got its announcement. Due times live in SQLite, so reminders survive
+// restarts; !snooze moves them.
+func (b *Bot) reminderLoop(ctx context.Context) error {
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		if err := b.RemindDue(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("reminders", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// RemindDue queues the reminders that are due now. Exported for tests
+// that drive the clock.
+func (b *Bot) RemindDue(ctx context.Context) error {
+	now := b.now()
+	ids, err := b.store.DueReminders(ctx, now)
+	if err != nil {
+		return fmt.Errorf("failed to read due reminders: %w", err)
+	}
+	queued := false
+	for _, id := range ids {
+		bug, ok, err := b.store.Bug(ctx, id)
+		if err != nil {
+			return fmt.Errorf("failed to read bug %d: %w", id, err)
+		}
+		if !ok || !bug.Open() || !b.unclaimed(ctx, bug.Product+"/"+bug.Component, bug.AssignedTo) {
+			_ = b.store.DoneReminder(ctx, id)
+			continue
+		}
+		chans, err := b.store.AnnouncedChannels(ctx, id)
+		if err != nil {
+			return fmt.Errorf("failed to read where bug %d was announced: %w", id, err)
+		}
+		byKey := map[string]chat.Channel{}
+		for _, ch := range b.channels() {
+			byKey[ch.Key] = ch
+		}
+		var items []chat.Outgoing
+		for _, key := range chans {
+			ch, ok := byKey[key]
+			if !ok {
+				continue
+			}
+			line, ok := b.render.Remind(bug, ch, now.Sub(bug.CreationTime))
+			if !ok {
+				continue
+			}
+			items = append(items, chat.Outgoing{
+				Key: fmt.Sprintf("remind/%d/%s", id, key), Kind: chat.KindRemind, Channel: key, Target: ch.Name,
+				Lines: []chat.Line{line}, BugIDs: []int{id}, Notice: ch.Notice,
+			})
+		}
+		if err := b.store.Enqueue(ctx, items...); err != nil {
+			return fmt.Errorf("failed to queue reminders for bug %d: %w", id, err)
+		}
+		if err := b.store.DoneReminder(ctx, id); err != nil {
+			return fmt.Errorf("failed to finish reminder for bug %d: %w", id, err)
+		}
+		queued = queued || len(items) > 0
+	}
+	if queued {
+		b.signalQueued()
+	}
+	return nil
+}
+
+// unclaimed reports whether a bug is still assigned to its component's
+// default assignee.
+func (b *Bot) unclaimed(ctx context.Context, watch, assignee string) bool {
+	def, ok, err := b.store.ComponentDefault(ctx, watch)
+	if err != nil || !ok || def == "" {
+		def = b.cfg.Bugzilla.DefaultLogin
+	}
+	if def == "" {
+		return true
+	}
+	return SameLogin(def, assignee)
+}

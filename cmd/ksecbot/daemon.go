@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/bot/console"
+	"github.com/ksecbot/ksecbot/bot/irc"
+	"github.com/ksecbot/ksecbot/bot/matrix"
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// runDaemon is `ksecbot --config FILE [--console]`.
+func runDaemon(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("ksecbot", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.StringP("config", "c", "", "configuration file (TOML); see config.sample.toml")
+	useConsole := fs.Bool("console", false, "use the terminal as one more (private) channel")
+	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default from [log] level)")
+	logFormat := fs.String("log-format", "", "log format: text or json (default from [log] format)")
+	showVersion := fs.BoolP("version", "V", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `ksecbot announces kernel security bugs from Bugzilla on IRC and Matrix.
+
+Usage:
+  ksecbot --config FILE [--console]   run the bot
+  ksecbot demo                        try it with an embedded Bugzilla, no server needed
+  ksecbot check-config FILE           report every problem in a configuration file
+  ksecbot ingest-mail --config FILE   push one bugmail (on stdin) to the running bot
+  ksecbot trees --repo PATH           print [[tree]] entries from a Gentoo repository
+  ksecbot --version
+
+Flags:
+%s`, fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v (see ksecbot --help)", errUsage, err)
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q (see ksecbot --help)", errUsage, fs.Arg(0))
+	}
+	if *cfgPath == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: --config FILE is required (or try `ksecbot demo`)", errUsage)
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	level, format := cfg.Log.Level, cfg.Log.Format
+	if *logLevel != "" {
+		level = *logLevel
+	}
+	if *logFormat != "" {
+		format = *logFormat
+	}
+	log, err := newLogger(stderr, level, format)
+	if err != nil {
+		return err
+	}
+	for _, w := range config.SecretFileWarnings(cfg) {
+		log.Warn(w)
+	}
+	if cfg.IRC == nil && cfg.Matrix == nil && !*useConsole {
+		return fmt.Errorf("%s: neither [irc] nor [matrix] is configured: add one, or run with --console", *cfgPath)
+	}
+	var extra []bot.Transport
+	if *useConsole {
+		private := cfg.Console == nil || cfg.Console.Private == nil || *cfg.Console.Private
+		extra = append(extra, console.New(console.Options{In: stdin, Out: stdout, Private: private}))
+	}
+	return serve(ctx, cfg, log, extra, nil)
+}
+
+// serve opens the store, builds the Bugzilla client and the transports,
+// and runs the bot until ctx is done. ready, if set, gets the bot once it
+// is built (the demo uses it).
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bot.Transport, ready func(*bot.Bot)) error {
+	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("failed to create the store directory (store.path): %w", err)
+		}
+	}
+	st, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return fmt.Errorf("store.path %s: %w", cfg.Store.Path, err)
+	}
+	defer st.Close()
+
+	bz, err := bugzilla.New(bugzilla.Options{
+		BaseURL:   cfg.Bugzilla.URL,
+		APIKey:    cfg.Bugzilla.APIKey.Reveal(),
+		UserAgent: "ksecbot/" + Version(),
+		Timeout:   cfg.Bugzilla.Timeout.Duration,
+		Retries:   3,
+		Logger:    log.With("component", "bugzilla"),
+	})
+	if err != nil {
+		return fmt.Errorf("bugzilla.url: %w", err)
+	}
+
+	transports := append([]bot.Transport(nil), extra...)
+	if cfg.IRC != nil {
+		t, err := irc.New(cfg.IRC, irc.Options{Logger: log.With("component", "irc"), Version: Version()})
+		if err != nil {
+			return fmt.Errorf("irc: %w", err)
+		}
+		transports = append(transports, t)
+	}
+	if cfg.Matrix != nil {
+		t, err := matrix.New(cfg.Matrix, matrix.Options{
+			Logger:   log.With("component", "matrix"),
+			StateDir: filepath.Dir(cfg.Store.Path),
+			Version:  Version(),
+		})
+		if err != nil {
+			return fmt.Errorf("matrix: %w", err)
+		}
+		transports = append(transports, t)
+	}
+
+	b, err := bot.New(bot.Options{
+		Config:     cfg,
+		Store:      st,
+		Bugzilla:   bz,
+		Transports: transports,
+		Logger:     log,
+		Version:    Version(),
+	})
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(b)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	if cfg.HTTP.Listen != "" {
+		go func() {
+			if err := b.ServeHTTP(ctx, cfg.HTTP.Listen); err != nil {
+				errc <- err
+				cancel()
+			}
+		}()
+	}
+	log.Info("ksecbot starting", "version", Version(), "bugzilla", cfg.Bugzilla.URL, "watches", len(cfg.Watches), "trees", len(cfg.Trees), "transports", len(transports))
+	runErr := b.Run(ctx)
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	return runErr
+}

@@ -1,0 +1,133 @@
+// Command ksecbot watches Bugzilla for kernel security bugs and gets them
+// to every kernel maintainer who must act, on IRC and Matrix.
+//
+// Usage:
+//
+//	ksecbot --config FILE [--console]   run the daemon
+//	ksecbot demo                        everything embedded, no outside server
+//	ksecbot check-config FILE           report every problem in a config
+//	ksecbot ingest-mail --config FILE   push one bugmail (stdin) to the daemon
+//	ksecbot trees --repo PATH           print [[tree]] entries from a Gentoo repository
+//	ksecbot --version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// errUsage marks command-line mistakes (exit code 2).
+var errUsage = errors.New("usage")
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch sub {
+	case "demo":
+		err = runDemo(ctx, args[1:], stdin, stdout, stderr)
+	case "check-config":
+		err = runCheckConfig(args[1:], stdout, stderr)
+	case "ingest-mail":
+		err = runIngestMail(ctx, args[1:], stdin, stdout, stderr)
+	case "trees":
+		err = runTrees(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+	default:
+		err = runDaemon(ctx, args, stdin, stdout, stderr)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, pflag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "ksecbot:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "ksecbot:", err)
+		return 1
+	}
+}
+
+// version is set by -ldflags "-X main.version=..." in release builds.
+var version = ""
+
+// Version returns the module version, or the VCS revision of a
+// development build.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := bi.Main.Version
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += "+" + rev
+		if dirty {
+			v += "-dirty"
+		}
+	}
+	return v
+}
+
+func versionString() string {
+	bi, _ := debug.ReadBuildInfo()
+	gov := ""
+	if bi != nil {
+		gov = bi.GoVersion
+	}
+	return fmt.Sprintf("ksecbot %s (%s)", Version(), gov)
+}
+
+// newLogger builds the slog logger from --log-level/--log-format.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("%w: --log-format %q: want text or json", errUsage, format)
+	}
+}
