@@ -1,0 +1,458 @@
+package bugzilla
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Watch is one product/component pair to watch.
+type Watch struct{ Product, Component string }
+
+// Name is the watch's stable name, used as the cursor key.
+func (w Watch) Name() string { return w.Product + "/" + w.Component }
+
+// Cursor is a watch's polling position: the newest last_change_time seen
+// (a server timestamp) and the ETag of the last single-page poll.
+type Cursor struct {
+	Time time.Time
+	ETag string
+}
+
+// WatchStore persists bugs and cursors (implemented by package store).
+type WatchStore interface {
+	Cursor(ctx context.Context, watch string) (Cursor, bool, error)
+	// SaveBugs stores bugs (skipping ones whose (id,last_change_time) it already has), records what changed, and
+	// then sets the cursor of each named watch, all in one transaction. baseline=true: mirror only, announce nothing.
+	SaveBugs(ctx context.Context, bugs []Bug, cursors map[string]Cursor, baseline bool) error
+}
+
+// WatcherOptions configure a Watcher.
+type WatcherOptions struct {
+	Watches  []Watch       // default: Gentoo Security/Kernel
+	Interval time.Duration // poll interval; default 60s
+	Overlap  time.Duration // re-read window behind the cursor; default 2m
+	PageSize int           // search page size; default 500
+	Logger   *slog.Logger
+	Now      func() time.Time // for durations only; cursors come from the server
+}
+
+// WatcherStats describe the polling health.
+type WatcherStats struct {
+	Polls               int64
+	Requests            int64 // HTTP requests of the client so far
+	LastPoll            time.Time
+	LastPollDuration    time.Duration
+	LastSuccess         time.Time
+	LastError           string // "" after a successful poll
+	ConsecutiveFailures int
+}
+
+// Watcher polls Bugzilla for changed bugs of its watches and hands them to
+// a WatchStore. Its methods are safe for concurrent use; polls are
+// serialised.
+type Watcher struct {
+	c       *Client
+	st      WatchStore
+	watches []Watch
+	o       WatcherOptions
+	log     *slog.Logger
+	poke    chan struct{}
+
+	pollMu sync.Mutex // one poll at a time
+
+	seen map[int]time.Time // id -> last_change_time stored by the last polls (guarded by pollMu)
+
+	mu       sync.Mutex
+	stats    WatcherStats
+	downFrom time.Time // start of the current outage
+}
+
+// maxPages bounds one poll's paging (PageSize*maxPages bugs).
+const maxPages = 2000
+
+// NewWatcher returns a watcher of o.Watches reading through c and storing
+// into st.
+func NewWatcher(c *Client, st WatchStore, o WatcherOptions) *Watcher {
+	if len(o.Watches) == 0 {
+		o.Watches = []Watch{{Product: "Gentoo Security", Component: "Kernel"}}
+	}
+	if o.Interval <= 0 {
+		o.Interval = 60 * time.Second
+	}
+	if o.Overlap < 0 {
+		o.Overlap = 0
+	} else if o.Overlap == 0 {
+		o.Overlap = 2 * time.Minute
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 500
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var ws []Watch
+	for _, w := range o.Watches {
+		if !slices.Contains(ws, w) {
+			ws = append(ws, w)
+		}
+	}
+	return &Watcher{
+		c: c, st: st, watches: ws, o: o,
+		log:  o.Logger.With("component", "watcher"),
+		poke: make(chan struct{}, 1),
+		seen: map[int]time.Time{},
+	}
+}
+
+// Poke asks Run for an immediate poll. It never blocks; pokes that arrive
+// while one is pending are coalesced.
+func (w *Watcher) Poke() {
+	select {
+	case w.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns a snapshot of the polling statistics.
+func (w *Watcher) Stats() WatcherStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.stats
+	s.Requests = w.c.Stats().Requests
+	return s
+}
+
+// Run polls now, then every Interval and at once after Poke, until ctx is
+// done; then it returns nil. After failures it waits longer (exponential
+// backoff with jitter, at most 10 minutes or Interval if that is longer).
+func (w *Watcher) Run(ctx context.Context) error {
+	for {
+		err := w.PollOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := w.o.Interval
+		if err != nil {
+			wait = w.retryWait()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-w.poke:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// retryWait is the wait after a failed poll.
+func (w *Watcher) retryWait() time.Duration {
+	w.mu.Lock()
+	n := w.stats.ConsecutiveFailures
+	w.mu.Unlock()
+	maxWait := max(10*time.Minute, w.o.Interval)
+	d := w.o.Interval << min(max(n-1, 0), 16)
+	if d > maxWait || d <= 0 {
+		d = maxWait
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// PollOnce runs one poll: a baseline for every watch without a cursor,
+// then one incremental search for all watches together.
+func (w *Watcher) PollOnce(ctx context.Context) error {
+	w.pollMu.Lock()
+	defer w.pollMu.Unlock()
+	start := w.o.Now()
+	err := w.poll(ctx)
+	w.record(start, err)
+	return err
+}
+
+// record updates the stats and logs an outage once when it starts and once
+// when it ends.
+func (w *Watcher) record(start time.Time, err error) {
+	now := w.o.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stats.Polls++
+	w.stats.LastPoll = start
+	w.stats.LastPollDuration = now.Sub(start)
+	if err == nil {
+		if w.stats.ConsecutiveFailures > 0 {
+			w.log.Info("bugzilla polling recovered", "failed_polls", w.stats.ConsecutiveFailures, "down_for", now.Sub(w.downFrom).Round(time.Second))
+		}
+		w.stats.ConsecutiveFailures = 0
+		w.stats.LastError = ""
+		w.stats.LastSuccess = now
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	w.stats.ConsecutiveFailures++
+	w.stats.LastError = err.Error()
+	if w.stats.ConsecutiveFailures == 1 {
+		w.downFrom = start
+		w.log.Warn("bugzilla polling failing; backing off", "err", err, "temporary", Temporary(err))
+	} else {
+		w.log.Debug("bugzilla poll failed again", "err", err, "failures", w.stats.ConsecutiveFailures)
+	}
+}
+
+func (w *Watcher) poll(ctx context.Context) error {
+	cursors := make(map[string]Cursor, len(w.watches))
+	for _, wa := range w.watches {
+		cur, ok, err := w.st.Cursor(ctx, wa.Name())
+		if err != nil {
+			return fmt.Errorf("failed to read cursor of %s: %w", wa.Name(), err)
+		}
+		if !ok || cur.Time.IsZero() {
+			if cur, err = w.baseline(ctx, wa); err != nil {
+				return err
+			}
+		}
+		cursors[wa.Name()] = cur
+	}
+	return w.incremental(ctx, cursors)
+}
+
+// baseline mirrors all open bugs of a new watch, and all bugs changed
+// within the overlap window, without announcing them, and sets its cursor
+// to the server time taken before reading.
+func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
+	t0, err := w.c.ServerTime(ctx)
+	if err != nil {
+		return Cursor{}, fmt.Errorf("failed to read server time for baseline of %s: %w", wa.Name(), err)
+	}
+	q := SearchQuery{Products: []string{wa.Product}, Components: []string{wa.Component}, OpenOnly: true}
+	bugs, _, err := w.collect(ctx, q, "opendate,bug_id", func(b *Bug) time.Time { return b.CreationTime },
+		func(q *SearchQuery, t time.Time) { q.CreatedSince = t })
+	if err != nil {
+		return Cursor{}, fmt.Errorf("failed to read baseline of %s: %w", wa.Name(), err)
+	}
+	// Also mirror what changed within the overlap window before t0, closed
+	// bugs included: the next incremental search re-reads that window, and
+	// those bugs must not look new then.
+	q = SearchQuery{Products: []string{wa.Product}, Components: []string{wa.Component}, ChangedSince: t0.Add(-w.o.Overlap)}
+	recent, _, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
+		func(q *SearchQuery, t time.Time) { q.ChangedSince = t })
+	if err != nil {
+		return Cursor{}, fmt.Errorf("failed to read baseline of %s: %w", wa.Name(), err)
+	}
+	have := make(map[int]bool, len(bugs))
+	for _, b := range bugs {
+		have[b.ID] = true
+	}
+	for _, b := range recent {
+		if !have[b.ID] {
+			bugs = append(bugs, b)
+		}
+	}
+	bugs = w.filter(bugs)
+	cur := Cursor{Time: t0}
+	if err := w.st.SaveBugs(ctx, bugs, map[string]Cursor{wa.Name(): cur}, true); err != nil {
+		return Cursor{}, fmt.Errorf("failed to store baseline of %s: %w", wa.Name(), err)
+	}
+	w.log.Info("baseline stored", "watch", wa.Name(), "open_bugs", len(bugs), "cursor", FormatTime(t0))
+	return cur, nil
+}
+
+// incremental reads everything changed since the oldest cursor (minus the
+// overlap) for all watches in one search (more only when paging).
+func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) error {
+	var since time.Time
+	etag := ""
+	for i, wa := range w.watches {
+		cur := cursors[wa.Name()]
+		if i == 0 || cur.Time.Before(since) {
+			since = cur.Time
+		}
+		switch {
+		case i == 0:
+			etag = cur.ETag
+		case etag != cur.ETag:
+			etag = "" // the cursors disagree: ask unconditionally
+		}
+	}
+	since = since.Add(-w.o.Overlap)
+	q := SearchQuery{Products: w.products(), Components: w.components(), ChangedSince: since, IfNoneMatch: etag}
+	bugs, newETag, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
+		func(q *SearchQuery, t time.Time) { q.ChangedSince = t })
+	if err != nil {
+		return fmt.Errorf("failed to search changed bugs: %w", err)
+	}
+	if bugs == nil && newETag == etag && etag != "" {
+		return nil // 304: nothing changed
+	}
+	newest := time.Time{}
+	for _, b := range bugs {
+		if b.LastChangeTime.After(newest) {
+			newest = b.LastChangeTime
+		}
+	}
+	next := make(map[string]Cursor, len(cursors))
+	changed := false
+	for name, cur := range cursors {
+		n := Cursor{Time: cur.Time, ETag: newETag}
+		if newest.After(n.Time) {
+			n.Time = newest
+		}
+		if n != cur {
+			changed = true
+		}
+		next[name] = n
+	}
+	var matched []Bug
+	for _, b := range w.filter(bugs) {
+		if t, ok := w.seen[b.ID]; !ok || !t.Equal(b.LastChangeTime) {
+			matched = append(matched, b)
+		}
+	}
+	if len(matched) == 0 && !changed {
+		return nil
+	}
+	if err := w.st.SaveBugs(ctx, matched, next, false); err != nil {
+		return fmt.Errorf("failed to store changed bugs: %w", err)
+	}
+	for id, t := range w.seen {
+		if t.Before(since) {
+			delete(w.seen, id)
+		}
+	}
+	for _, b := range matched {
+		w.seen[b.ID] = b.LastChangeTime
+	}
+	if len(matched) > 0 {
+		w.log.Debug("poll stored bugs", "bugs", len(matched), "since", FormatTime(since))
+	}
+	return nil
+}
+
+// collect pages through a search ordered by a server timestamp (key):
+// keyset paging (the next page starts at the last bug's timestamp, with
+// >= and de-duplication) and, when a whole page shares one timestamp,
+// offset paging within it with overlapping pages. It returns the bugs
+// de-duplicated by id (newest version kept) and, when the result fit one
+// page, the first page's ETag; a 304 returns nil bugs and the same ETag.
+func (w *Watcher) collect(ctx context.Context, q SearchQuery, order string, key func(*Bug) time.Time, setSince func(*SearchQuery, time.Time)) ([]Bug, string, error) {
+	n := w.o.PageSize
+	step := max(n-n/10, 1) // overlap offset pages a little, in case bugs move meanwhile
+	q.Limit, q.Order = n, order
+	byID := map[int]int{}
+	var out []Bug
+	etag := ""
+	for page := 0; ; page++ {
+		if page >= maxPages {
+			return nil, "", fmt.Errorf("more than %d pages: %w", maxPages, ErrInvalid)
+		}
+		res, err := w.c.Search(ctx, q)
+		if err != nil {
+			return nil, "", err
+		}
+		if res.NotModified {
+			return nil, q.IfNoneMatch, nil
+		}
+		if page == 0 {
+			etag = res.ETag
+		}
+		q.IfNoneMatch = ""
+		for _, b := range res.Bugs {
+			if i, ok := byID[b.ID]; ok {
+				if !b.LastChangeTime.Before(out[i].LastChangeTime) {
+					out[i] = b
+				}
+				continue
+			}
+			byID[b.ID] = len(out)
+			out = append(out, b)
+		}
+		if len(res.Bugs) < n {
+			break
+		}
+		etag = "" // multi-page: a later page could change while the first does not
+		last := key(&res.Bugs[len(res.Bugs)-1])
+		since := sinceOf(q, order)
+		if last.After(since) {
+			setSince(&q, last)
+			q.Offset = 0
+		} else {
+			q.Offset += step
+		}
+	}
+	if out == nil {
+		out = []Bug{}
+	}
+	return out, etag, nil
+}
+
+// sinceOf returns the keyset position of q.
+func sinceOf(q SearchQuery, order string) time.Time {
+	if order == "opendate,bug_id" {
+		return q.CreatedSince
+	}
+	return q.ChangedSince
+}
+
+// Fetch reads the named bugs now (one search by id) and stores those that
+// belong to a watch; it does not move any cursor. Bugs that do not exist
+// or are invisible are ignored.
+func (w *Watcher) Fetch(ctx context.Context, ids []int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	bugs, err := w.c.Bugs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("failed to fetch bugs %v: %w", ids, err)
+	}
+	matched := w.filter(bugs)
+	if len(matched) == 0 {
+		return nil
+	}
+	if err := w.st.SaveBugs(ctx, matched, nil, false); err != nil {
+		return fmt.Errorf("failed to store fetched bugs: %w", err)
+	}
+	return nil
+}
+
+// filter keeps bugs whose exact product/component pair is watched.
+func (w *Watcher) filter(bugs []Bug) []Bug {
+	out := make([]Bug, 0, len(bugs))
+	for _, b := range bugs {
+		if slices.Contains(w.watches, Watch{Product: b.Product, Component: b.Component}) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (w *Watcher) products() []string {
+	var ps []string
+	for _, wa := range w.watches {
+		if !slices.Contains(ps, wa.Product) {
+			ps = append(ps, wa.Product)
+		}
+	}
+	return ps
+}
+
+func (w *Watcher) components() []string {
+	var cs []string
+	for _, wa := range w.watches {
+		if !slices.Contains(cs, wa.Component) {
+			cs = append(cs, wa.Component)
+		}
+	}
+	return cs
+}

@@ -1,0 +1,477 @@
+package bugzilla_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+)
+
+// memStore is an in-memory WatchStore with the contract of package store:
+// bugs are de-duplicated by (id, last_change_time), and the cursors are set
+// together with the bugs.
+type memStore struct {
+	mu        sync.Mutex
+	cursors   map[string]bugzilla.Cursor
+	bugs      map[int]bugzilla.Bug
+	versions  map[string]bool
+	baseline  map[int]bool // bug ids stored by a baseline
+	announced []int        // ids of new bugs outside a baseline, in order
+	saves     int
+	failSave  error
+	saved     chan struct{} // receives after every successful save
+}
+
+func newMemStore() *memStore {
+	return &memStore{
+		cursors: map[string]bugzilla.Cursor{}, bugs: map[int]bugzilla.Bug{},
+		versions: map[string]bool{}, baseline: map[int]bool{}, saved: make(chan struct{}, 100),
+	}
+}
+
+func (m *memStore) Cursor(ctx context.Context, watch string) (bugzilla.Cursor, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cursors[watch]
+	return c, ok, nil
+}
+
+func (m *memStore) SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failSave != nil {
+		return m.failSave
+	}
+	for _, b := range bugs {
+		k := fmt.Sprint(b.ID, "@", b.LastChangeTime.Unix())
+		if m.versions[k] {
+			continue
+		}
+		m.versions[k] = true
+		_, known := m.bugs[b.ID]
+		m.bugs[b.ID] = b
+		if baseline {
+			m.baseline[b.ID] = true
+		} else if !known {
+			m.announced = append(m.announced, b.ID)
+		}
+	}
+	for w, c := range cursors {
+		m.cursors[w] = c
+	}
+	m.saves++
+	m.saved <- struct{}{}
+	return nil
+}
+
+func (m *memStore) ids() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []int
+	for id := range m.bugs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (m *memStore) news() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(slices.Values(m.announced))
+}
+
+func (m *memStore) bug(id int) bugzilla.Bug {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bugs[id]
+}
+
+func (m *memStore) cursor(w string) bugzilla.Cursor {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cursors[w]
+}
+
+// clock is a settable clock shared by the test server and the watcher.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a test Bugzilla behind a recorder of response statuses.
+type env struct {
+	srv      *bugzillatest.Server
+	clk      *clock
+	mu       sync.Mutex
+	statuses []int // of searches
+	url      string
+	logs     *bytes.Buffer
+	logger   *slog.Logger
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{clk: &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}, logs: &bytes.Buffer{}}
+	e.srv = bugzillatest.NewHandler(bugzillatest.WithNow(e.clk.Now))
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		e.srv.Handler().ServeHTTP(rec, r)
+		if r.Method == "GET" && r.URL.Path == "/rest/bug" {
+			e.mu.Lock()
+			e.statuses = append(e.statuses, rec.status)
+			e.mu.Unlock()
+		}
+	}))
+	t.Cleanup(func() { hs.Close(); e.srv.Close() })
+	e.url = hs.URL
+	e.logger = slog.New(slog.NewTextHandler(&syncWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return e
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.w.Write(p) }
+
+func (e *env) searchStatuses() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.statuses)
+}
+
+func (e *env) client(t *testing.T, key string) *bugzilla.Client {
+	t.Helper()
+	c, err := bugzilla.New(bugzilla.Options{BaseURL: e.url, APIKey: key, Retries: -1, Timeout: 10 * time.Second, Logger: e.logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) watcher(t *testing.T, st bugzilla.WatchStore, pageSize int, overlap time.Duration, watches ...bugzilla.Watch) *bugzilla.Watcher {
+	return bugzilla.NewWatcher(e.client(t, "key-security"), st, bugzilla.WatcherOptions{
+		Watches: watches, Interval: time.Hour, Overlap: overlap, PageSize: pageSize, Logger: e.logger, Now: e.clk.Now,
+	})
+}
+
+var kernel = bugzilla.Watch{Product: "Gentoo Security", Component: "Kernel"}
+
+func mustPoll(t *testing.T, w *bugzilla.Watcher) {
+	t.Helper()
+	if err := w.PollOnce(context.Background()); err != nil {
+		t.Fatalf("PollOnce: %v", err)
+	}
+}
+
+func TestBaseline(t *testing.T) {
+	e := newEnv(t)
+	open1 := e.srv.CreateBug(bugzillatest.NewBug{Summary: "open one"})
+	restricted := e.srv.CreateBug(bugzillatest.NewBug{Summary: "embargoed", Groups: []string{"security"}})
+	e.srv.CreateBug(bugzillatest.NewBug{Summary: "fixed long ago", Status: "RESOLVED"})
+	e.srv.CreateBug(bugzillatest.NewBug{Summary: "other component", Component: "Vulnerabilities"})
+	e.clk.Add(time.Hour)
+	open2 := e.srv.CreateBug(bugzillatest.NewBug{Summary: "open two"})
+	// Closed within the overlap window: mirrored, so the overlap re-read
+	// after the baseline does not take it for a new bug.
+	recentlyFixed := e.srv.CreateBug(bugzillatest.NewBug{Summary: "fixed just now", Status: "RESOLVED"})
+	e.clk.Add(time.Minute)
+
+	st := newMemStore()
+	w := e.watcher(t, st, 2, 2*time.Minute, kernel)
+	mustPoll(t, w)
+
+	if got, want := st.ids(), []int{open1, restricted, open2, recentlyFixed}; !slices.Equal(got, want) {
+		t.Errorf("mirrored bugs = %v, want the open Kernel bugs and the recent one %v", got, want)
+	}
+	if n := st.news(); len(n) != 0 {
+		t.Errorf("baseline announced %v", n)
+	}
+	if b := st.bug(restricted); !b.Restricted() {
+		t.Errorf("bug %d not marked restricted: groups %v", restricted, b.Groups)
+	}
+	if b := st.bug(open1); b.Restricted() {
+		t.Errorf("public bug %d marked restricted", open1)
+	}
+	if c := st.cursor(kernel.Name()); !c.Time.Equal(e.clk.Now()) {
+		t.Errorf("cursor = %v, want server time %v", c.Time, e.clk.Now())
+	}
+	// After the baseline, a new bug is announced.
+	e.clk.Add(time.Minute)
+	nb := e.srv.CreateBug(bugzillatest.NewBug{Summary: "new"})
+	mustPoll(t, w)
+	if got := st.news(); !slices.Equal(got, []int{nb}) {
+		t.Errorf("announced %v, want [%d]", got, nb)
+	}
+}
+
+// TestNoBugMissed covers equal timestamps across polls, page boundaries
+// inside one timestamp, pages full of one timestamp, and downtime.
+func TestNoBugMissed(t *testing.T) {
+	tests := []struct {
+		name     string
+		pageSize int
+		overlap  time.Duration
+		scenario func(e *env, w *bugzilla.Watcher, t *testing.T) []int
+	}{
+		{"same second before and after a poll", 10, -1, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
+			e.clk.Add(time.Minute) // all in one second from here on
+			a := e.srv.CreateBug(bugzillatest.NewBug{Summary: "a"})
+			mustPoll(t, w)
+			b := e.srv.CreateBug(bugzillatest.NewBug{Summary: "b"}) // same second as a, after the poll
+			mustPoll(t, w)
+			return []int{a, b}
+		}},
+		{"page boundary inside equal timestamps", 3, -1, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
+			var ids []int
+			e.clk.Add(time.Minute)
+			ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: "early"}))
+			e.clk.Add(time.Second)
+			for i := range 4 {
+				ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("same ", i)}))
+			}
+			e.clk.Add(time.Second)
+			ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: "late"}))
+			mustPoll(t, w)
+			return ids
+		}},
+		{"pages full of one timestamp", 3, -1, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
+			var ids []int
+			e.clk.Add(time.Minute)
+			for i := range 10 {
+				ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("burst ", i)}))
+			}
+			mustPoll(t, w)
+			return ids
+		}},
+		{"hours of downtime", 4, 2 * time.Minute, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
+			var ids []int
+			for i := range 15 {
+				e.clk.Add(17 * time.Minute)
+				ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("while down ", i)}))
+				if i%4 == 0 { // and same-second bursts now and then
+					ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("burst ", i)}))
+				}
+			}
+			mustPoll(t, w)
+			return ids
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			st := newMemStore()
+			w := e.watcher(t, st, tt.pageSize, tt.overlap, kernel)
+			mustPoll(t, w) // empty baseline
+			want := tt.scenario(e, w, t)
+			if got := st.news(); !slices.Equal(got, want) {
+				t.Errorf("announced %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestChangesDuringDowntimeAndCursorFromServer(t *testing.T) {
+	e := newEnv(t)
+	old := e.srv.CreateBug(bugzillatest.NewBug{Summary: "old"})
+	st := newMemStore()
+	w := e.watcher(t, st, 5, 0, kernel)
+	mustPoll(t, w)
+	e.clk.Add(5 * time.Hour)
+	e.srv.UpdateBug(old, func(b *bugzillatest.Bug) { b.Whiteboard = "A1" })
+	mustPoll(t, w)
+	if got := st.bug(old).Whiteboard; got != "A1" {
+		t.Errorf("change during downtime not seen: whiteboard %q", got)
+	}
+	if c := st.cursor(kernel.Name()); !c.Time.Equal(e.clk.Now()) {
+		t.Errorf("cursor = %v, want the bug's last_change_time %v", c.Time, e.clk.Now())
+	}
+}
+
+func TestOneSearchPerPollAnd304(t *testing.T) {
+	e := newEnv(t)
+	watches := []bugzilla.Watch{kernel, {Product: "Gentoo Security", Component: "Vulnerabilities"}, {Product: "Gentoo Linux", Component: "Current packages"}}
+	st := newMemStore()
+	w := e.watcher(t, st, 100, 2*time.Minute, watches...)
+	mustPoll(t, w) // baselines (one search each)
+
+	e.clk.Add(time.Minute)
+	var want []int
+	for _, wa := range watches {
+		want = append(want, e.srv.CreateBug(bugzillatest.NewBug{Product: wa.Product, Component: wa.Component, Summary: "x"}))
+	}
+	// A pair of the union that no watch names: filtered client-side.
+	e.srv.CreateBug(bugzillatest.NewBug{Product: "Gentoo Linux", Component: "Kernel", Summary: "not watched"})
+
+	before := e.srv.SearchCount()
+	mustPoll(t, w)
+	if n := e.srv.SearchCount() - before; n != 1 {
+		t.Errorf("%d searches for 3 watches, want 1", n)
+	}
+	if got := st.news(); !slices.Equal(got, want) {
+		t.Errorf("announced %v, want %v", got, want)
+	}
+	saves := st.saves
+	for range 3 {
+		before = e.srv.SearchCount()
+		mustPoll(t, w)
+		if n := e.srv.SearchCount() - before; n != 1 {
+			t.Errorf("steady state: %d searches, want 1", n)
+		}
+	}
+	s := e.searchStatuses()
+	if last := s[len(s)-3:]; !slices.Equal(last, []int{304, 304, 304}) {
+		t.Errorf("steady-state search statuses %v, want 304s", last)
+	}
+	if st.saves != saves {
+		t.Errorf("steady state stored %d times", st.saves-saves)
+	}
+	// A change after steady state is still seen.
+	e.clk.Add(time.Minute)
+	e.srv.UpdateBug(want[0], func(b *bugzillatest.Bug) { b.Status = "IN_PROGRESS" })
+	mustPoll(t, w)
+	if got := st.bug(want[0]).Status; got != "IN_PROGRESS" {
+		t.Errorf("status after change = %q", got)
+	}
+}
+
+func TestCursorOnlyAfterStore(t *testing.T) {
+	e := newEnv(t)
+	st := newMemStore()
+	w := e.watcher(t, st, 10, 0, kernel)
+	mustPoll(t, w)
+	c0 := st.cursor(kernel.Name())
+	e.clk.Add(time.Minute)
+	id := e.srv.CreateBug(bugzillatest.NewBug{Summary: "x"})
+	st.mu.Lock()
+	st.failSave = errors.New("disk full")
+	st.mu.Unlock()
+	if err := w.PollOnce(context.Background()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("PollOnce = %v, want the store error", err)
+	}
+	if c := st.cursor(kernel.Name()); c != c0 {
+		t.Errorf("cursor moved to %v although storing failed", c)
+	}
+	st.mu.Lock()
+	st.failSave = nil
+	st.mu.Unlock()
+	e.clk.Add(time.Hour)
+	mustPoll(t, w)
+	if got := st.news(); !slices.Equal(got, []int{id}) {
+		t.Errorf("announced %v after the store recovered, want [%d]", got, id)
+	}
+}
+
+func TestOutageLoggedOnce(t *testing.T) {
+	e := newEnv(t)
+	st := newMemStore()
+	w := e.watcher(t, st, 10, 0, kernel)
+	mustPoll(t, w)
+	e.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.Fault500, Status: 503})
+	for range 4 {
+		e.clk.Add(time.Minute)
+		if err := w.PollOnce(context.Background()); !bugzilla.Temporary(err) {
+			t.Fatalf("PollOnce during outage = %v, want a temporary error", err)
+		}
+	}
+	if s := w.Stats(); s.ConsecutiveFailures != 4 || s.LastError == "" {
+		t.Errorf("stats during outage = %+v", s)
+	}
+	e.srv.ClearFault()
+	id := e.srv.CreateBug(bugzillatest.NewBug{Summary: "filed during the outage"})
+	mustPoll(t, w)
+	mustPoll(t, w)
+	logs := e.logs.String()
+	if n := strings.Count(logs, "bugzilla polling failing"); n != 1 {
+		t.Errorf("outage logged %d times, want once:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "bugzilla polling recovered"); n != 1 {
+		t.Errorf("recovery logged %d times, want once:\n%s", n, logs)
+	}
+	if strings.Contains(logs, "key-security") {
+		t.Errorf("logs contain the API key:\n%s", logs)
+	}
+	if s := w.Stats(); s.ConsecutiveFailures != 0 || s.LastError != "" || s.Polls != 7 {
+		t.Errorf("stats after recovery = %+v", s)
+	}
+	if got := st.news(); !slices.Equal(got, []int{id}) {
+		t.Errorf("announced %v, want [%d]", got, id)
+	}
+}
+
+func TestFetch(t *testing.T) {
+	e := newEnv(t)
+	st := newMemStore()
+	w := e.watcher(t, st, 10, 0, kernel)
+	mustPoll(t, w)
+	c0 := st.cursor(kernel.Name())
+	e.clk.Add(time.Minute)
+	in := e.srv.CreateBug(bugzillatest.NewBug{Summary: "pushed"})
+	out := e.srv.CreateBug(bugzillatest.NewBug{Summary: "elsewhere", Component: "Vulnerabilities"})
+	before := e.srv.SearchCount()
+	if err := w.Fetch(context.Background(), []int{in, out, 9999}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.srv.SearchCount() - before; n != 1 {
+		t.Errorf("Fetch made %d searches, want 1", n)
+	}
+	if got := st.news(); !slices.Equal(got, []int{in}) {
+		t.Errorf("Fetch stored %v, want [%d]", got, in)
+	}
+	if c := st.cursor(kernel.Name()); c != c0 {
+		t.Errorf("Fetch moved the cursor to %v", c)
+	}
+}
+
+func TestRunPollsOnPoke(t *testing.T) {
+	e := newEnv(t)
+	st := newMemStore()
+	w := e.watcher(t, st, 10, 0, kernel) // Interval is an hour: only pokes poll
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	<-st.saved // the baseline
+	e.clk.Add(time.Minute)
+	id := e.srv.CreateBug(bugzillatest.NewBug{Summary: "poked"})
+	w.Poke()
+	w.Poke() // coalesced, never blocks
+	select {
+	case <-st.saved:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no poll after Poke")
+	}
+	if got := st.news(); !slices.Equal(got, []int{id}) {
+		t.Errorf("announced %v, want [%d]", got, id)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil after cancel", err)
+	}
+}
