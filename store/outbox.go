@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// ErrNotFound is returned when a row named by id does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// PendingEvents returns up to limit unprocessed announceable events, oldest
+// first (limit <= 0: all).
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]Event, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, bug_id, kind, old, new, bug, at FROM events
+		WHERE processed_at = 0 ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list pending events: %w", err)
+	}
+	defer rows.Close()
+	var evs []Event
+	for rows.Next() {
+		var e Event
+		var data string
+		var at int64
+		if err := rows.Scan(&e.ID, &e.BugID, &e.Kind, &e.Old, &e.New, &data, &at); err != nil {
+			return nil, fmt.Errorf("failed to list pending events: %w", err)
+		}
+		if err := json.Unmarshal([]byte(data), &e.Bug); err != nil {
+			return nil, fmt.Errorf("failed to decode bug of event %d: %w", e.ID, err)
+		}
+		e.At = fromTS(at)
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to list pending events: %w", err)
+	}
+	return evs, nil
+}
+
+// QueueAnnouncements, in one transaction, puts items in the outbox (items
+// whose Key is already there, sent or not, are ignored: exactly once),
+// marks the events processed, and creates an auto-CC job for each bug in
+// autoCCBugs that never had one.
+func (s *Store) QueueAnnouncements(ctx context.Context, eventIDs []int64, items []chat.Outgoing, autoCCBugs []int) error {
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := enqueue(ctx, tx, now, items); err != nil {
+			return err
+		}
+		for _, id := range eventIDs {
+			if _, err := tx.ExecContext(ctx, "UPDATE events SET processed_at = ? WHERE id = ? AND processed_at = 0", ts(now), id); err != nil {
+				return fmt.Errorf("failed to mark event %d processed: %w", id, err)
+			}
+		}
+		for _, bug := range autoCCBugs {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO autocc_jobs(bug_id, next_at) VALUES (?, ?)", bug, ts(now)); err != nil {
+				return fmt.Errorf("failed to queue auto-cc of bug %d: %w", bug, err)
+			}
+		}
+		return nil
+	})
+}
+
+// OutboxItem is a message waiting in (or taken from) the outbox.
+type OutboxItem struct {
+	ID        int64
+	Msg       chat.Outgoing
+	Attempts  int
+	CreatedAt time.Time
+}
+
+// Enqueue puts messages in the outbox. A message whose Key is already in
+// the outbox (sent or not) is ignored; an empty Key is never de-duplicated.
+func (s *Store) Enqueue(ctx context.Context, items ...chat.Outgoing) error {
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error { return enqueue(ctx, tx, now, items) })
+}
+
+func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, items []chat.Outgoing) error {
+	for _, it := range items {
+		msg, err := json.Marshal(it)
+		if err != nil {
+			return fmt.Errorf("failed to encode message %q: %w", it.Key, err)
+		}
+		var key any
+		if it.Key != "" {
+			key = it.Key
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO outbox(key, channel, kind, msg, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(key) DO NOTHING`, key, it.Channel, string(it.Kind), string(msg), ts(now))
+		if err != nil {
+			return fmt.Errorf("failed to enqueue message %q: %w", it.Key, err)
+		}
+	}
+	return nil
+}
+
+// NextOutbox returns up to limit unsent messages for the given channels
+// (none given: all channels), oldest first (limit <= 0: all).
+func (s *Store) NextOutbox(ctx context.Context, channelKeys []string, limit int) ([]OutboxItem, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	q := "SELECT id, msg, attempts, created_at FROM outbox WHERE sent_at = 0"
+	var args []any
+	if len(channelKeys) > 0 {
+		q += " AND channel IN (" + placeholders(len(channelKeys)) + ")"
+		for _, c := range channelKeys {
+			args = append(args, c)
+		}
+	}
+	q += " ORDER BY id LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read outbox: %w", err)
+	}
+	defer rows.Close()
+	var items []OutboxItem
+	for rows.Next() {
+		var it OutboxItem
+		var msg string
+		var created int64
+		if err := rows.Scan(&it.ID, &msg, &it.Attempts, &created); err != nil {
+			return nil, fmt.Errorf("failed to read outbox: %w", err)
+		}
+		if err := json.Unmarshal([]byte(msg), &it.Msg); err != nil {
+			return nil, fmt.Errorf("failed to decode outbox item %d: %w", it.ID, err)
+		}
+		it.CreatedAt = fromTS(created)
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read outbox: %w", err)
+	}
+	return items, nil
+}
+
+// announcedKinds are the message kinds recorded as announcements.
+var announcedKinds = map[chat.Kind]bool{
+	chat.KindAnnounce: true, chat.KindDigest: true, chat.KindChange: true, chat.KindRemind: true,
+}
+
+// MarkSent records that the network accepted outbox item id (networkID:
+// its network message ID, or ""). For announce, digest, change and remind
+// messages it records an announcement of each of Msg.BugIDs in the
+// channel. Marking an item sent twice is harmless; an unknown id is
+// ErrNotFound.
+func (s *Store) MarkSent(ctx context.Context, id int64, networkID string) error {
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var msg string
+		var sent int64
+		err := tx.QueryRowContext(ctx, "SELECT msg, sent_at FROM outbox WHERE id = ?", id).Scan(&msg, &sent)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("outbox item %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("failed to read outbox item %d: %w", id, err)
+		}
+		if sent != 0 {
+			return nil
+		}
+		var out chat.Outgoing
+		if err := json.Unmarshal([]byte(msg), &out); err != nil {
+			return fmt.Errorf("failed to decode outbox item %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE outbox SET sent_at = ?, network_id = ? WHERE id = ?", ts(now), networkID, id); err != nil {
+			return fmt.Errorf("failed to mark outbox item %d sent: %w", id, err)
+		}
+		if !announcedKinds[out.Kind] {
+			return nil
+		}
+		for _, bug := range out.BugIDs {
+			_, err := tx.ExecContext(ctx, `INSERT INTO announcements(bug_id, channel, kind, at, network_id, outbox_id)
+				VALUES (?, ?, ?, ?, ?, ?)`, bug, out.Channel, string(out.Kind), ts(now), networkID, id)
+			if err != nil {
+				return fmt.Errorf("failed to record announcement of bug %d: %w", bug, err)
+			}
+		}
+		return nil
+	})
+}
+
+// MarkAttempt records a failed delivery attempt of outbox item id; the
+// item stays queued.
+func (s *Store) MarkAttempt(ctx context.Context, id int64, errText string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", errText, id)
+		if err != nil {
+			return fmt.Errorf("failed to record attempt of outbox item %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("outbox item %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// OutboxDepth returns how many messages for the given channels (none
+// given: all) are still unsent.
+func (s *Store) OutboxDepth(ctx context.Context, channelKeys []string) (int, error) {
+	q := "SELECT COUNT(*) FROM outbox WHERE sent_at = 0"
+	var args []any
+	if len(channelKeys) > 0 {
+		q += " AND channel IN (" + placeholders(len(channelKeys)) + ")"
+		for _, c := range channelKeys {
+			args = append(args, c)
+		}
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("failed to count outbox: %w", err)
+	}
+	return n, nil
+}
+
+// LastAnnounced returns the bug of the newest announce or remind message
+// sent to the channel after since (for "!claim" without a number).
+func (s *Store) LastAnnounced(ctx context.Context, channelKey string, since time.Time) (int, bool, error) {
+	var bug int
+	err := s.db.QueryRowContext(ctx, `SELECT bug_id FROM announcements
+		WHERE channel = ? AND at > ? AND kind IN ('announce', 'remind')
+		ORDER BY at DESC, rowid DESC LIMIT 1`, channelKey, ts(since)).Scan(&bug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("failed to find last announcement in %s: %w", channelKey, err)
+	}
+	return bug, true, nil
+}
+
+// BugForMessage returns the bug a sent message was about, given its
+// network ID (a Matrix event ID), when it was about exactly one bug.
+func (s *Store) BugForMessage(ctx context.Context, channelKey, networkID string) (int, bool, error) {
+	if networkID == "" {
+		return 0, false, nil
+	}
+	var msg string
+	err := s.db.QueryRowContext(ctx, "SELECT msg FROM outbox WHERE channel = ? AND network_id = ? ORDER BY id DESC LIMIT 1",
+		channelKey, networkID).Scan(&msg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("failed to find message %s: %w", networkID, err)
+	}
+	var out chat.Outgoing
+	if err := json.Unmarshal([]byte(msg), &out); err != nil {
+		return 0, false, fmt.Errorf("failed to decode message %s: %w", networkID, err)
+	}
+	if len(out.BugIDs) == 0 {
+		return 0, false, nil
+	}
+	for _, b := range out.BugIDs[1:] {
+		if b != out.BugIDs[0] {
+			return 0, false, nil // a digest: ambiguous
+		}
+	}
+	return out.BugIDs[0], true, nil
+}
+
+// AnnouncedChannels returns, sorted, the channels where the bug was
+// announced as new (alone or in a digest).
+func (s *Store) AnnouncedChannels(ctx context.Context, bugID int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT channel FROM announcements
+		WHERE bug_id = ? AND kind IN ('announce', 'digest') ORDER BY channel`, bugID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list channels of bug %d: %w", bugID, err)
+	}
+	defer rows.Close()
+	var chans []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("failed to list channels of bug %d: %w", bugID, err)
+		}
+		chans = append(chans, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to list channels of bug %d: %w", bugID, err)
+	}
+	return chans, nil
+}

@@ -1,0 +1,226 @@
+// Package store is ksecbot's own durable state in SQLite: the Bugzilla
+// mirror and watch cursors, the events derived from it, the outbox of
+// messages still to deliver, announcements per channel, auto-CC jobs,
+// reminders, the command audit log and reaction-time statistics.
+//
+// A Store is safe for concurrent use. Writers are serialised inside the
+// process and wait (busy timeout) for locks held by other processes. No
+// transaction is ever held across network I/O: every method does its work
+// in one short transaction and returns.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Store is the SQLite-backed state of ksecbot. Safe for concurrent use.
+type Store struct {
+	db    *sql.DB
+	now   func() time.Time
+	write chan struct{} // one in-process writer at a time
+}
+
+type options struct {
+	now         func() time.Time
+	busyTimeout time.Duration
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithNow sets the clock used for the times the store records.
+func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithBusyTimeout sets how long a writer waits for a lock held by another
+// connection or process before it fails (default 10 s).
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// Open opens (creating if needed) the database at path, switches it to WAL
+// and applies every pending migration, each in its own transaction.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{now: time.Now, busyTimeout: 10 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := sql.Open("sqlite3", dsn(path, o.busyTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("failed to open store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{db: db, now: o.now, write: make(chan struct{}, 1)}
+	if err := s.migrate(ctx, 0); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn builds the go-sqlite3 connection string: WAL, foreign keys, a busy
+// timeout, and BEGIN IMMEDIATE for every transaction so a writer takes the
+// write lock up front (and waits for it) instead of failing on upgrade.
+func dsn(path string, busy time.Duration) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
+	q.Set("_txlock", "immediate")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("failed to close store: %w", err)
+	}
+	return nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	ents, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("failed to list migrations: %w", err)
+	}
+	var ms []migration
+	for _, e := range ents {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("bad migration name %q: %w", e.Name(), err)
+		}
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("failed to read migration %s: %w", e.Name(), err)
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the migrations above the database's user_version, up to
+// version upTo (0: all), each in one transaction with its user_version bump.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if upTo == 0 {
+		upTo = len(ms)
+	}
+	for _, m := range ms {
+		if m.version > upTo {
+			break
+		}
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var cur int
+			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&cur); err != nil {
+				return fmt.Errorf("failed to read schema version: %w", err)
+			}
+			if cur > len(ms) {
+				return fmt.Errorf("database schema version %d is newer than this ksecbot (%d)", cur, len(ms))
+			}
+			if cur >= m.version {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("failed to apply migration %s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
+				return fmt.Errorf("failed to set schema version %d: %w", m.version, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the database's schema version (PRAGMA user_version).
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("failed to read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// tx runs fn in one write transaction (BEGIN IMMEDIATE), committing when fn
+// returns nil. In-process writers queue here; other processes' locks are
+// waited for by SQLite's busy timeout.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	select {
+	case s.write <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("failed to start transaction: %w", ctx.Err())
+	}
+	defer func() { <-s.write }()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("failed to start transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("failed to roll back: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("failed to commit: %w", err)
+	}
+	return nil
+}
+
+// ts converts a time to the stored form (Unix nanoseconds, 0 = zero time).
+func ts(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromTS converts a stored time back (UTC).
+func fromTS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// placeholders returns "?,?,...,?" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
