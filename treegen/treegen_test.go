@@ -281,7 +281,7 @@ const unsupportedEbuild = "EAPI=8\nK_SECURITY_UNSUPPORTED=\"1\"\ninherit kernel-
 
 func pkgFiles(name, meta, eb string) map[string]string {
 	return map[string]string{
-		name + "/metadata.xml":                meta,
+		name + "/metadata.xml":               meta,
 		name + "/" + name + "-6.12.1.ebuild": eb,
 	}
 }
