@@ -627,8 +627,13 @@ func (s *session) run(ctx context.Context) error {
 	stopWatch()
 	if err != nil {
 		s.closeSock()
-		if f := s.permanentError(); f == nil && errors.Is(err, ircevent.SASLFailed) {
+		var certErr *tls.CertificateVerificationError
+		switch {
+		case s.permanentError() != nil:
+		case errors.Is(err, ircevent.SASLFailed):
 			s.setFatal(fmt.Errorf("sasl authentication as %q failed: check sasl_user and the password", t.cfg.SASLUser))
+		case errors.As(err, &certErr):
+			s.setFatal(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err))
 		}
 		return fmt.Errorf("connect %s: %w", t.cfg.Server, err)
 	}

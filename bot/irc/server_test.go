@@ -1,0 +1,445 @@
+package irc
+
+// Tests against the real IRC test servers (scripts/irc-server.sh start; then
+// source $STATE/irc/env). Without KSECBOT_IRC_ADDR they skip, unless CI=true.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ergochat/irc-go/ircevent"
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+)
+
+type servers struct{ addr, strict, tls, ca string }
+
+func needServers(t *testing.T) servers {
+	t.Helper()
+	s := servers{
+		addr:   os.Getenv("KSECBOT_IRC_ADDR"),
+		strict: os.Getenv("KSECBOT_IRC_STRICT_ADDR"),
+		tls:    os.Getenv("KSECBOT_IRC_TLS_ADDR"),
+		ca:     os.Getenv("KSECBOT_IRC_CA_FILE"),
+	}
+	if s.addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("KSECBOT_IRC_ADDR not set: run scripts/irc-server.sh start and source its env file")
+		}
+		t.Skip("KSECBOT_IRC_ADDR not set (scripts/irc-server.sh start; source ~/.cache/ksecbot-testservers/irc/env)")
+	}
+	return s
+}
+
+func randName(prefix string) string { return fmt.Sprintf("%s%06d", prefix, rand.IntN(1000000)) }
+
+// observer is a second, plain irc-go client that records what it sees.
+type observer struct {
+	conn   *ircevent.Connection
+	events chan ircmsg.Message
+}
+
+func newObserver(t *testing.T, addr, account string) *observer {
+	t.Helper()
+	o := &observer{events: make(chan ircmsg.Message, 1000)}
+	c := &ircevent.Connection{
+		Server:      addr,
+		Nick:        randName("obs"),
+		RequestCaps: []string{"account-tag", "extended-join", "server-time", "message-tags"},
+		Timeout:     10 * time.Second,
+		KeepAlive:   time.Minute,
+		Log:         slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug),
+	}
+	if account != "" {
+		c.SASLLogin, c.SASLPassword = account, account+"-pass"
+	}
+	for _, cmd := range []string{"PRIVMSG", "NOTICE", "JOIN", "QUIT", "PART", "KICK", "MODE", "ERROR"} {
+		c.AddCallback(cmd, func(m ircmsg.Message) {
+			select {
+			case o.events <- m:
+			default:
+			}
+		})
+	}
+	if err := c.Connect(); err != nil {
+		t.Fatalf("observer connect: %v", err)
+	}
+	o.conn = c
+	t.Cleanup(c.Quit)
+	return o
+}
+
+// nick returns the observer's nick.
+func (o *observer) nick() string { return o.conn.CurrentNick() }
+
+// waitFor reads events until pred matches one or the timeout passes.
+func (o *observer) waitFor(t *testing.T, timeout time.Duration, what string, pred func(ircmsg.Message) bool) ircmsg.Message {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case m := <-o.events:
+			if pred(m) {
+				return m
+			}
+		case <-timer.C:
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+	}
+}
+
+// join joins channel (setting key if given) and waits for the JOIN.
+func (o *observer) join(t *testing.T, channel, key string) {
+	t.Helper()
+	if err := o.conn.Join(channel); err != nil {
+		t.Fatal(err)
+	}
+	o.waitFor(t, 5*time.Second, "observer JOIN "+channel, isCmd("JOIN", o.nick(), channel))
+	if key != "" {
+		if err := o.conn.Send("MODE", channel, "+k", key); err != nil {
+			t.Fatal(err)
+		}
+		o.waitFor(t, 5*time.Second, "MODE +k", isCmd("MODE", o.nick(), channel))
+	}
+}
+
+func isCmd(cmd, nick, param0 string) func(ircmsg.Message) bool {
+	return func(m ircmsg.Message) bool {
+		return m.Command == cmd && strings.EqualFold(m.Nick(), nick) &&
+			(param0 == "" || (len(m.Params) > 0 && strings.EqualFold(m.Params[0], param0)))
+	}
+}
+
+// runningBot is a Transport running against a server.
+type runningBot struct {
+	*Transport
+	nick  string
+	inbox chan chat.Incoming
+	done  chan error
+}
+
+func botConfig(addr string, channels ...config.IRCChannel) *config.IRC {
+	return &config.IRC{
+		Server:       addr,
+		Nick:         randName("ksb"),
+		SASLUser:     "ksecbot",
+		SASLPassword: "ksecbot-pass",
+		Channels:     channels,
+		// the lenient server has no flood limits: keep the tests fast
+		Flood: config.Flood{Burst: 20, Interval: config.Duration{Duration: 50 * time.Millisecond}},
+	}
+}
+
+func startBot(t *testing.T, cfg *config.IRC) *runningBot {
+	t.Helper()
+	tr, err := New(cfg, Options{Version: "ksecbot-test", BackoffMin: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &runningBot{Transport: tr, nick: cfg.Nick, inbox: make(chan chat.Incoming, 100), done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		b.done <- tr.Run(ctx, bot.InboxFunc(func(_ context.Context, m chat.Incoming) { b.inbox <- m }))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-b.done:
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	return b
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func (b *runningBot) waitConnected(t *testing.T, want bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for b.Connected() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("Connected() did not become %v within %v", want, timeout)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not synchronising goroutines
+	}
+}
+
+func announce(target string, lines ...chat.Line) chat.Outgoing {
+	return chat.Outgoing{Key: "announce/1/" + target, Kind: chat.KindAnnounce, Target: target, Channel: chat.ChannelKey(chat.NetIRC, target), Lines: lines}
+}
+
+func sendCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// 1. SASL, two channels (one +k), announcement with mentions.
+func TestServerAnnounceWithMentions(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	obs := newObserver(t, s.addr, "observer")
+	open, keyed := randName("#ann"), randName("#key")
+	obs.join(t, open, "")
+	obs.join(t, keyed, "s3cret")
+
+	b := startBot(t, botConfig(s.addr, config.IRCChannel{Name: open}, config.IRCChannel{Name: keyed, ChannelKey: "s3cret"}))
+	for _, ch := range []string{open, keyed} {
+		m := obs.waitFor(t, 10*time.Second, "bot JOIN "+ch, isCmd("JOIN", b.nick, ch))
+		if len(m.Params) < 2 || m.Params[1] != "ksecbot" {
+			t.Fatalf("extended-join shows account %v, want ksecbot (SASL)", m.Params)
+		}
+	}
+	line := chat.Line{}.Bold("Bug 912345").Text(" - kernel: use-after-free in nf_tables ").
+		Mention(chat.Highlight{Tree: "hardened", IRCNicks: []string{"alice", "bob"}}).Text(" ").
+		Mention(chat.Highlight{Tree: "gentoo-sources", IRCNicks: []string{"mpagano"}})
+	if _, err := b.Send(sendCtx(t, 10*time.Second), announce(keyed, line)); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	m := obs.waitFor(t, 5*time.Second, "announcement", isCmd("PRIVMSG", b.nick, keyed))
+	want := "\x02Bug 912345\x02 - kernel: use-after-free in nf_tables hardened: alice bob gentoo-sources: mpagano"
+	if m.Params[1] != want {
+		t.Fatalf("observer got %q, want %q", m.Params[1], want)
+	}
+	if _, acct := m.GetTag("account"); acct != "ksecbot" {
+		t.Errorf("account tag on the bot's message = %q, want ksecbot", acct)
+	}
+	if st := b.Stats(); !st.Connected || st.Sent < 1 {
+		t.Errorf("Stats = %+v", st)
+	}
+	// a NOTICE channel config turns the same Send into a NOTICE
+	out := announce(open, chat.Line{}.Text("notice me"))
+	out.Notice = true
+	if _, err := b.Send(sendCtx(t, 10*time.Second), out); err != nil {
+		t.Fatal(err)
+	}
+	obs.waitFor(t, 5*time.Second, "NOTICE", isCmd("NOTICE", b.nick, open))
+}
+
+// 2. incoming messages carry the services account; an unidentified
+// client using a registered nick does not.
+func TestServerIncomingAccounts(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	ch := randName("#in")
+	b := startBot(t, botConfig(s.addr, config.IRCChannel{Name: ch}))
+	b.waitConnected(t, true, 10*time.Second)
+	obs := newObserver(t, s.addr, "observer")
+	obs.join(t, ch, "")
+	// the bot may still be joining: wait until it knows the observer
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := b.Account(obs.nick()); ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	imp := &ircevent.Connection{Server: s.addr, Nick: "alice", Timeout: 10 * time.Second, KeepAlive: time.Minute,
+		RequestCaps: []string{"extended-join"}, Log: slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug)}
+	if err := imp.Connect(); err != nil {
+		t.Fatalf("impostor connect: %v", err)
+	}
+	t.Cleanup(imp.Quit)
+	if err := imp.Join(ch); err != nil {
+		t.Fatal(err)
+	}
+	obs.waitFor(t, 5*time.Second, "impostor JOIN", isCmd("JOIN", imp.CurrentNick(), ch))
+
+	tests := []struct {
+		name    string
+		send    func() error
+		nick    string
+		account string
+		direct  bool
+		target  string
+		key     string
+	}{
+		{"channel", func() error { return obs.conn.Privmsg(ch, "!pending \x02hardened\x02") }, obs.nick(), "observer", false, ch, "irc:" + ch},
+		{"private", func() error { return obs.conn.Privmsg(b.nick, "!whoami") }, obs.nick(), "observer", true, obs.nick(), "irc:" + obs.nick()},
+		{"impostor in channel", func() error { return imp.Privmsg(ch, "!claim 1") }, imp.CurrentNick(), "", false, ch, "irc:" + ch},
+		{"impostor in private", func() error { return imp.Privmsg(b.nick, "!claim 2") }, imp.CurrentNick(), "", true, imp.CurrentNick(), "irc:" + imp.CurrentNick()},
+	}
+	for _, tc := range tests {
+		if err := tc.send(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-b.inbox:
+			if m.Sender.Account != tc.account || m.Sender.Nick != tc.nick || m.Direct != tc.direct ||
+				m.Target != tc.target || m.Channel.Key != tc.key || m.Sender.Network != chat.NetIRC {
+				t.Errorf("%s: got %+v", tc.name, m)
+			}
+			if strings.ContainsAny(m.Text, "\x02") {
+				t.Errorf("%s: formatting not stripped: %q", tc.name, m.Text)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: nothing reached the inbox", tc.name)
+		}
+	}
+	// CTCP: VERSION answered (by NOTICE), nothing reaches the inbox
+	if err := obs.conn.Privmsg(b.nick, "\x01VERSION\x01"); err != nil {
+		t.Fatal(err)
+	}
+	m := obs.waitFor(t, 5*time.Second, "CTCP VERSION reply", isCmd("NOTICE", b.nick, ""))
+	if m.Params[1] != "\x01VERSION ksecbot-test\x01" {
+		t.Errorf("VERSION reply %q", m.Params[1])
+	}
+	// NOTICEs from other bots are ignored
+	_ = obs.conn.Notice(ch, "!pending")
+	_ = obs.conn.Privmsg(ch, "after")
+	select {
+	case m := <-b.inbox:
+		if m.Text != "after" {
+			t.Errorf("inbox got %q, want only the PRIVMSG after the NOTICE", m.Text)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing reached the inbox")
+	}
+}
+
+// 5. hostile text: one Send of one Line never becomes a second command.
+func TestServerHostileText(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	ch := randName("#hos")
+	obs := newObserver(t, s.addr, "observer")
+	obs.join(t, ch, "")
+	b := startBot(t, botConfig(s.addr, config.IRCChannel{Name: ch}))
+	obs.waitFor(t, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+
+	multibyte := strings.Repeat("ä€😀", 67) // 603 bytes, no spaces
+	tests := []struct {
+		name string
+		in   string
+		want []string // PRIVMSG texts the observer must see, in order
+	}{
+		{"crlf quit", "x\r\nQUIT :pwned\r\nPRIVMSG #x :y", []string{"x QUIT :pwned PRIVMSG #x :y"}},
+		{"ctcp dcc", "\x01DCC SEND evil 0 0 0\x01", []string{"DCC SEND evil 0 0 0"}},
+		{"formatting", "\x0304red\x03 \x02bold\x0f \x1fund", []string{"red bold und"}},
+		{"invalid utf8", "bad\xff\xfebytes\x00", []string{"bad\uFFFDbytes"}}, // one U+FFFD per run of bad bytes
+		{"600 bytes multibyte: wrapped", multibyte, nil},
+	}
+	for _, tc := range tests {
+		if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text(tc.in))); err != nil {
+			t.Fatalf("%s: Send: %v", tc.name, err)
+		}
+	}
+	if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("END"))); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		m := obs.waitFor(t, 10*time.Second, "END marker", func(m ircmsg.Message) bool {
+			return strings.EqualFold(m.Nick(), b.nick)
+		})
+		if m.Command != "PRIVMSG" || len(m.Params) != 2 || m.Params[0] != ch {
+			t.Fatalf("observer saw a non-PRIVMSG from the bot: %s %v", m.Command, m.Params)
+		}
+		if m.Params[1] == "END" {
+			break
+		}
+		got = append(got, m.Params[1])
+	}
+	i := 0
+	for _, tc := range tests {
+		if tc.want == nil { // the long one: wrapped into lines that rejoin to the text
+			var parts []string
+			for i < len(got) && strings.ContainsRune(got[i], '€') {
+				parts = append(parts, got[i])
+				i++
+			}
+			if len(parts) != 2 || strings.Join(parts, "") != multibyte {
+				t.Errorf("%s: got %d lines that do not rejoin to the text", tc.name, len(parts))
+			}
+			continue
+		}
+		for _, w := range tc.want {
+			if i >= len(got) || got[i] != w {
+				t.Fatalf("%s: line %d: got %q, want %q (all: %q)", tc.name, i, at(got, i), w, got)
+			}
+			i++
+		}
+	}
+	if i != len(got) {
+		t.Errorf("extra lines: %q", got[i:])
+	}
+	if !b.Connected() || b.Stats().Reconnects != 0 {
+		t.Errorf("the bot lost its connection: %+v", b.Stats())
+	}
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "<none>"
+}
+
+// 6. a wrong SASL password is permanent: one clear error, no retries.
+func TestServerWrongPassword(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	cfg := botConfig(s.addr)
+	cfg.SASLPassword = "wrong-password"
+	tr, err := New(cfg, Options{BackoffMin: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = tr.Run(ctx, bot.InboxFunc(func(context.Context, chat.Incoming) {}))
+	if !errors.Is(err, bot.ErrPermanent) {
+		t.Fatalf("Run = %v, want an error wrapping bot.ErrPermanent", err)
+	}
+	if !strings.Contains(err.Error(), "sasl") || strings.Contains(err.Error(), "wrong-password") {
+		t.Errorf("error %q should name SASL and not leak the password", err)
+	}
+	t.Logf("Run returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	if _, err := tr.Send(context.Background(), announce("#x", chat.Line{}.Text("x"))); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("Send after a failed Run = %v, want ErrNotConnected", err)
+	}
+}
+
+// TLS with a custom CA file works; without it the certificate is refused
+// as a permanent error.
+func TestServerTLS(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	ch := randName("#tls")
+	cfg := botConfig(s.tls, config.IRCChannel{Name: ch})
+	cfg.TLS, cfg.TLSCAFile = true, s.ca
+	b := startBot(t, cfg)
+	b.waitConnected(t, true, 10*time.Second)
+
+	bad := botConfig(s.tls)
+	bad.TLS = true
+	tr, err := New(bad, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tr.Run(sendCtx(t, 10*time.Second), bot.InboxFunc(func(context.Context, chat.Incoming) {}))
+	if !errors.Is(err, bot.ErrPermanent) || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Run without the CA = %v, want a permanent certificate error", err)
+	}
+}
