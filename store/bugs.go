@@ -341,7 +341,8 @@ type BugFilter struct {
 }
 
 // Bugs returns the mirrored bugs matching f, oldest creation first, and how
-// many match in total (ignoring f.Limit).
+// many match in total (ignoring f.Limit). The count and the page are read
+// by two statements, so a concurrent SaveBugs may make them differ by a bug.
 func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, total int, err error) {
 	if len(f.Products) != len(f.Components) {
 		return nil, 0, fmt.Errorf("bug filter: %d products but %d components", len(f.Products), len(f.Components))
@@ -375,24 +376,32 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 			}
 		}
 	}
-	q := "SELECT data, COUNT(*) OVER () FROM bugs"
+	cond := ""
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY creation_time, id LIMIT ?"
+	// Two statements rather than COUNT(*) OVER (): the count is answered
+	// from the covering index bugs_filter without reading bug rows.
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM bugs"+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("failed to count bugs: %w", err)
+	}
+	if total == 0 {
+		return nil, 0, nil
+	}
 	limit := -1
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	// The inner query sorts small index entries, not whole bug rows.
+	rows, err := s.db.QueryContext(ctx, "SELECT data FROM bugs WHERE id IN (SELECT id FROM bugs"+cond+
+		" ORDER BY creation_time, id LIMIT ?) ORDER BY creation_time, id", append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var data string
-		if err := rows.Scan(&data, &total); err != nil {
+		if err := rows.Scan(&data); err != nil {
 			return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
 		}
 		var b bugzilla.Bug

@@ -885,3 +885,24 @@ func BenchmarkBugs(b *testing.B) {
 		})
 	}
 }
+
+func TestConnectionSettings(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, nil)
+	tests := []struct {
+		pragma, want string
+	}{
+		{"journal_mode", "wal"},
+		{"foreign_keys", "1"},
+		{"busy_timeout", "10000"},
+	}
+	for _, tt := range tests {
+		var got string
+		if err := s.db.QueryRowContext(ctx, "PRAGMA "+tt.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("PRAGMA %s = %q, want %q", tt.pragma, got, tt.want)
+		}
+	}
+}
