@@ -161,7 +161,7 @@ func TestSampleDocumentsEveryKey(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	c := mustParse(t, minimal)
 	checks := []struct {
-		name     string
+		name      string
 		got, want any
 	}{
 		{"bugzilla.url (trailing slash trimmed)", c.Bugzilla.URL, "https://bugs.example.org"},
