@@ -159,7 +159,7 @@ start() {
 		printf 'KSECBOT_MATRIX_CONFIG=%s\n' "$STATE/dendrite.yaml"
 		printf 'KSECBOT_MATRIX_DATA=%s\n' "$STATE/data"
 		printf 'KSECBOT_MATRIX_EPOCH=%s\n' "$(<"$STATE/epoch")"
-		printf 'KSECBOT_MATRIX_USERS=%s\n' "${users[*]}"
+		printf 'KSECBOT_MATRIX_USERS="%s"\n' "${users[*]}"
 	} >"$ENVFILE.tmp"
 	mv "$ENVFILE.tmp" "$ENVFILE"
 	log "dendrite running at $url (pid $pid)"

@@ -307,7 +307,6 @@ func (t *Transport) setup(ctx context.Context, st *state, in bot.Inbox) (*mautri
 		}
 		cli.Crypto = helper
 	}
-	sy.OnSync(cli.DontProcessOldEvents)
 	sy.OnEventType(event.EventMessage, t.onMessage(in))
 	return cli, helper, nil
 }
@@ -470,8 +469,7 @@ func (s *syncer) OnFailedSync(_ *mautrix.RespSync, err error) (time.Duration, er
 	return d, nil
 }
 
-// onSync runs first on every sync response, before the old-event filter: it
-// marks the transport connected, handles invites and retries missing joins.
+// onSync runs first on every sync response: it marks the transport connected, handles invites and retries missing joins.
 func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
 	return func(ctx context.Context, resp *mautrix.RespSync, _ string) bool {
 		if s, ok := cli.Syncer.(*syncer); ok {
@@ -554,6 +552,9 @@ func (t *Transport) onMessage(in bot.Inbox) mautrix.EventHandler {
 				t.log.Error("matrix: panic while handling a message", "event_id", evt.ID, "panic", r)
 			}
 		}()
+		if since, _ := ctx.Value(mautrix.SyncTokenContextKey).(string); since == "" {
+			return // the first sync after login replays history: never commands
+		}
 		msg, ok := t.incoming(evt)
 		if ok {
 			in.Receive(ctx, msg)
