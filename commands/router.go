@@ -1,0 +1,472 @@
+// Package commands parses, authorizes and answers chat commands (!bug,
+// !pending, !trees, !whoami, !help, !claim, !unclaim, !cc) and passive
+// bug-link previews, independently of the chat network they came from.
+//
+// The transports hand it a chat.Incoming with an authenticated identity;
+// it answers with chat.Outgoing replies. Reads come from the SQLite mirror
+// (package store); writes go to Bugzilla through a small interface and are
+// audited.
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/ksecbot/ksecbot/announce"
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+// Store is the part of the SQLite store the commands use. *store.Store
+// implements it.
+type Store interface {
+	Bug(ctx context.Context, id int) (*bugzilla.Bug, bool, error)
+	Bugs(ctx context.Context, f store.BugFilter) ([]bugzilla.Bug, int, error)
+	LastAnnounced(ctx context.Context, channelKey string, since time.Time) (int, bool, error)
+	BugForMessage(ctx context.Context, channelKey, networkID string) (int, bool, error)
+	Audit(ctx context.Context, e store.AuditEntry) error
+	ComponentDefault(ctx context.Context, watch string) (string, bool, error)
+	RecordClaim(ctx context.Context, bugID int, login string, at time.Time) error
+	SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error
+}
+
+// Bugzilla is the part of the Bugzilla client the commands use.
+// *bugzilla.Client implements it.
+type Bugzilla interface {
+	Bug(ctx context.Context, id int) (*bugzilla.Bug, error)
+	Update(ctx context.Context, id int, u bugzilla.Update) (bugzilla.UpdateResult, error)
+	HasAPIKey() bool
+}
+
+// Deps are the router's collaborators.
+type Deps struct {
+	Config   *config.Config
+	Store    Store
+	Bugzilla Bugzilla // nil: read-only, and !bug answers from the mirror only
+	Trees    *trees.Registry
+	Render   *announce.Renderer
+	Now      func() time.Time // default time.Now
+	Logger   *slog.Logger     // default slog.Default()
+	Version  string
+	// ConsoleLogin is the Bugzilla login the console operator acts as.
+	// Default: the login of the first [[user]] with the admin role.
+	ConsoleLogin string
+	// RateBurst and RateEvery set the per-sender command limit; defaults
+	// 5 and 2s.
+	RateBurst int
+	RateEvery time.Duration
+}
+
+// Defaults for the [commands] table.
+const (
+	DefaultPrefix       = "!"
+	DefaultClaimWindow  = 15 * time.Minute
+	DefaultPendingLines = 5
+	DefaultPreviewEvery = 10 * time.Minute
+	// richPendingLines is the !pending cap on Matrix and the console.
+	richPendingLines = 20
+	// maxPreviews is the most previews one message triggers.
+	maxPreviews = 3
+)
+
+// Command is one entry of the command table.
+type Command struct {
+	Name    string
+	Aliases []string
+	Usage   string // e.g. "!claim [--force] [bug]"
+	Help    string // one sentence
+	// Roles that may run the command; nil means everyone. A tree
+	// maintainer counts as config.RoleMaintainer.
+	Roles []string
+	// Write marks commands that change Bugzilla: they need an API key,
+	// an identified and linked caller, and they are audited.
+	Write bool
+	// Run answers the request. It is called with the caller already
+	// authorized for Roles.
+	Run func(ctx context.Context, req *Request) []chat.Line
+}
+
+// Request is one parsed command invocation.
+type Request struct {
+	In     chat.Incoming
+	Name   string
+	Args   []string
+	Caller Caller
+}
+
+// Router dispatches chat messages to commands and previews. Safe for
+// concurrent use; Handle may be called from several worker goroutines.
+type Router struct {
+	d        Deps
+	cfg      *config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	prefix   string
+	window   time.Duration
+	pendCap  int
+	prevGap  time.Duration
+	cmds     []Command
+	byName   map[string]int
+	seq      atomic.Uint64
+	bugLocks [64]sync.Mutex
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+	previews map[string]time.Time // "<channel>\x00<bug>" -> last preview
+
+	bugRe *regexp.Regexp
+	urlRe *regexp.Regexp
+}
+
+// New builds a router with the built-in commands.
+func New(d Deps) *Router {
+	if d.Config == nil {
+		d.Config = &config.Config{}
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Trees == nil {
+		d.Trees = trees.New(d.Config.Trees)
+	}
+	if d.Render == nil {
+		u := d.Config.Bugzilla.PublicURL
+		if u == "" {
+			u = d.Config.Bugzilla.URL
+		}
+		d.Render = &announce.Renderer{URL: u, Trees: d.Trees, Restricted: d.Config.Announce.Restricted}
+	}
+	if d.RateBurst <= 0 {
+		d.RateBurst = 5
+	}
+	if d.RateEvery <= 0 {
+		d.RateEvery = 2 * time.Second
+	}
+	if d.ConsoleLogin == "" {
+		for _, u := range d.Config.Users {
+			if hasString(u.Roles, config.RoleAdmin) && u.Bugzilla != "" {
+				d.ConsoleLogin = u.Bugzilla
+				break
+			}
+		}
+	}
+	c := d.Config.Commands
+	r := &Router{
+		d:        d,
+		cfg:      d.Config,
+		log:      d.Logger.With("component", "commands"),
+		now:      d.Now,
+		prefix:   c.Prefix,
+		window:   c.ClaimWindow.Duration,
+		pendCap:  c.PendingLines,
+		prevGap:  c.PreviewEvery.Duration,
+		byName:   map[string]int{},
+		limiters: map[string]*rate.Limiter{},
+		previews: map[string]time.Time{},
+		bugRe:    regexp.MustCompile(`(?i)\bbug\s*#?\s*([0-9]{1,9})\b`),
+	}
+	if r.prefix == "" {
+		r.prefix = DefaultPrefix
+	}
+	if r.window <= 0 {
+		r.window = DefaultClaimWindow
+	}
+	if r.pendCap <= 0 {
+		r.pendCap = DefaultPendingLines
+	}
+	if r.prevGap <= 0 {
+		r.prevGap = DefaultPreviewEvery
+	}
+	if host := bugzillaHost(d.Config.Bugzilla.URL, d.Config.Bugzilla.PublicURL); host != "" {
+		r.urlRe = regexp.MustCompile(`(?i)https?://(?:` + host + `)(?::[0-9]+)?(?:/[^\s?]*)?/show_bug\.cgi\?(?:[^\s]*&)?id=([0-9]{1,9})\b`)
+	}
+	for _, cmd := range r.builtins() {
+		r.Register(cmd)
+	}
+	return r
+}
+
+// bugzillaHost returns a regexp alternation of the hosts of the configured
+// Bugzilla URLs, or "".
+func bugzillaHost(urls ...string) string {
+	var hosts []string
+	for _, u := range urls {
+		_, rest, ok := strings.Cut(u, "://")
+		if !ok {
+			continue
+		}
+		host, _, _ := strings.Cut(rest, "/")
+		host, _, _ = strings.Cut(host, ":")
+		if host != "" && !hasString(hosts, regexp.QuoteMeta(host)) {
+			hosts = append(hosts, regexp.QuoteMeta(host))
+		}
+	}
+	return strings.Join(hosts, "|")
+}
+
+// Register adds a command to the table (or replaces one of the same name).
+// It must be called before Handle is used concurrently.
+func (r *Router) Register(c Command) {
+	if i, ok := r.byName[c.Name]; ok && r.cmds[i].Name == c.Name {
+		r.cmds[i] = c
+	} else {
+		r.cmds = append(r.cmds, c)
+		i = len(r.cmds) - 1
+		r.byName[c.Name] = i
+	}
+	i := r.byName[c.Name]
+	for _, a := range c.Aliases {
+		r.byName[a] = i
+	}
+}
+
+// Commands returns the command table, in help order.
+func (r *Router) Commands() []Command { return append([]Command(nil), r.cmds...) }
+
+// Prefix returns the command prefix.
+func (r *Router) Prefix() string { return r.prefix }
+
+// Parse splits a chat line into a command name (lower-case, without the
+// prefix) and its arguments. ok is false when the line is not a command:
+// no prefix, or no valid name right after it.
+func Parse(prefix, text string) (name string, args []string, ok bool) {
+	if prefix == "" {
+		return "", nil, false
+	}
+	text = strings.TrimSpace(text)
+	rest, found := strings.CutPrefix(text, prefix)
+	if !found {
+		return "", nil, false
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 || !strings.HasPrefix(rest, fields[0]) {
+		return "", nil, false // "! foo" is not a command
+	}
+	name = strings.ToLower(fields[0])
+	if !validName(name) {
+		return "", nil, false
+	}
+	return name, fields[1:], true
+}
+
+// validName reports whether s looks like a command name: a letter, then
+// letters, digits, '-' or '_', at most 32 bytes.
+func validName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Handle answers one incoming message: a command, or bug-link previews.
+// It may call Bugzilla and the store, so it runs on a worker goroutine,
+// never on a transport's read loop. It never panics.
+func (r *Router) Handle(ctx context.Context, in chat.Incoming) (out []chat.Outgoing) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("command handler panicked", "panic", fmt.Sprint(p), "text", in.Text,
+				"channel", in.Channel.Key, "stack", string(debug.Stack()))
+			out = []chat.Outgoing{r.reply(in, chat.Line{}.Text("Sorry, something went wrong with that command; the operator can find the details in the log."))}
+		}
+	}()
+	if r.fromSelf(in) {
+		return nil
+	}
+	name, args, ok := Parse(r.prefix, in.Text)
+	if !ok {
+		return r.previewsFor(ctx, in)
+	}
+	if !r.allow(in) {
+		r.log.Debug("rate limited", "sender", senderKey(in.Sender), "channel", in.Channel.Key)
+		return nil
+	}
+	lines := r.dispatch(ctx, in, name, args)
+	if len(lines) == 0 {
+		return nil
+	}
+	return []chat.Outgoing{r.reply(in, lines...)}
+}
+
+// fromSelf reports whether the message is the bot's own.
+func (r *Router) fromSelf(in chat.Incoming) bool {
+	switch in.Sender.Network {
+	case chat.NetIRC:
+		return r.cfg.IRC != nil && r.cfg.IRC.Nick != "" && strings.EqualFold(in.Sender.Nick, r.cfg.IRC.Nick)
+	case chat.NetMatrix:
+		return r.cfg.Matrix != nil && r.cfg.Matrix.UserID != "" && in.Sender.Account == r.cfg.Matrix.UserID
+	}
+	return false
+}
+
+// senderKey identifies a sender for rate limiting: the account when
+// identified, else the nick.
+func senderKey(id chat.Identity) string {
+	if id.Account != "" {
+		return id.Network + "\x00a\x00" + strings.ToLower(id.Account)
+	}
+	return id.Network + "\x00n\x00" + strings.ToLower(id.Nick)
+}
+
+// allow applies the per-sender token bucket.
+func (r *Router) allow(in chat.Incoming) bool {
+	now := r.now()
+	key := senderKey(in.Sender)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.limiters[key]
+	if !ok {
+		if len(r.limiters) > 10000 {
+			r.pruneLimiters(now)
+		}
+		l = rate.NewLimiter(rate.Every(r.d.RateEvery), r.d.RateBurst)
+		r.limiters[key] = l
+	}
+	return l.AllowN(now, 1)
+}
+
+// pruneLimiters drops limiters that are full again (idle senders). Called
+// with r.mu held.
+func (r *Router) pruneLimiters(now time.Time) {
+	for k, l := range r.limiters {
+		if l.TokensAt(now) >= float64(r.d.RateBurst) {
+			delete(r.limiters, k)
+		}
+	}
+}
+
+// dispatch runs a command after the authorization checks.
+func (r *Router) dispatch(ctx context.Context, in chat.Incoming, name string, args []string) []chat.Line {
+	i, ok := r.byName[name]
+	if !ok {
+		return []chat.Line{chat.Line{}.Text("Unknown command ").Code(r.prefix + name).
+			Text(". Commands: " + r.commandList() + "; " + r.prefix + "help <command> for details.")}
+	}
+	cmd := r.cmds[i]
+	req := &Request{In: in, Name: cmd.Name, Args: args, Caller: r.caller(in.Sender)}
+	if cmd.Write || len(cmd.Roles) > 0 {
+		if msg := r.authorize(cmd, req.Caller); msg != "" {
+			if cmd.Write {
+				r.audit(ctx, req, firstBug(args), "refused", "")
+				r.log.Info("command refused", "command", cmd.Name, "account", in.Sender.Account,
+					"network", in.Sender.Network, "channel", in.Channel.Key, "reason", msg)
+			}
+			return []chat.Line{chat.Line{}.Text(msg)}
+		}
+	}
+	if cmd.Write && (r.d.Bugzilla == nil || !r.d.Bugzilla.HasAPIKey()) {
+		r.audit(ctx, req, firstBug(args), "read-only", "")
+		return []chat.Line{chat.Line{}.Text("read-only: no Bugzilla API key is configured, so ksecbot cannot change bugs; the operator can set bugzilla.api_key_file.")}
+	}
+	return cmd.Run(ctx, req)
+}
+
+// commandList renders the names of every command with the prefix.
+func (r *Router) commandList() string {
+	names := make([]string, len(r.cmds))
+	for i, c := range r.cmds {
+		names[i] = r.prefix + c.Name
+	}
+	return strings.Join(names, " ")
+}
+
+// usageLine is the one-line usage of a command.
+func (r *Router) usageLine(name string) chat.Line {
+	i, ok := r.byName[name]
+	if !ok {
+		return chat.Line{}.Text("Unknown command " + name)
+	}
+	c := r.cmds[i]
+	return chat.Line{}.Text("Usage: ").Code(r.prefix + c.Usage).Text(" — " + c.Help)
+}
+
+// reply wraps lines into a reply to in.
+func (r *Router) reply(in chat.Incoming, lines ...chat.Line) chat.Outgoing {
+	key := "reply/"
+	if in.ID != "" {
+		key += in.ID
+	} else {
+		key += strconv.FormatInt(r.now().UnixNano(), 36) + "-" + strconv.FormatUint(r.seq.Add(1), 36)
+	}
+	return chat.Outgoing{
+		Key:     key,
+		Kind:    chat.KindReply,
+		Channel: in.Channel.Key,
+		Target:  in.Target,
+		Lines:   lines,
+		ReplyTo: in.ID,
+		Notice:  in.Channel.Notice,
+	}
+}
+
+// firstBug returns the first argument that is a bug number, or 0.
+func firstBug(args []string) int {
+	for _, a := range args {
+		if id, ok := parseBugID(a); ok {
+			return id
+		}
+	}
+	return 0
+}
+
+// parseBugID accepts "123", "#123" and "bug123"-free forms of a positive
+// bug number.
+func parseBugID(s string) (int, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// lockBug serialises writes to one bug inside the process.
+func (r *Router) lockBug(id int) func() {
+	m := &r.bugLocks[uint(id)%uint(len(r.bugLocks))]
+	m.Lock()
+	return m.Unlock
+}
+
+func hasString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// The real store and client satisfy the interfaces.
+var (
+	_ Store    = (*store.Store)(nil)
+	_ Bugzilla = (*bugzilla.Client)(nil)
+)

@@ -1,0 +1,424 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+// writeRoles may run !claim, !unclaim and !cc.
+var writeRoles = []string{config.RoleSecurity, config.RoleMaintainer, config.RoleAdmin}
+
+// forceRoles may take a bug claimed by someone else.
+var forceRoles = []string{config.RoleSecurity, config.RoleAdmin}
+
+// audit records an attempted write in the store and the log.
+func (r *Router) audit(ctx context.Context, req *Request, bugID int, result, errCode string) {
+	e := store.AuditEntry{
+		At:      r.now(),
+		Network: req.In.Sender.Network,
+		Channel: req.In.Channel.Key,
+		Account: req.In.Sender.Account,
+		Login:   req.Caller.Login,
+		Command: req.Name,
+		BugID:   bugID,
+		Result:  result,
+		ErrCode: errCode,
+	}
+	r.log.Info("write command", "command", req.Name, "bug", bugID, "account", e.Account, "network", e.Network,
+		"channel", e.Channel, "login", e.Login, "result", result, "err_code", errCode)
+	if r.d.Store == nil {
+		return
+	}
+	// The audit entry must be written even when the request's context
+	// was cancelled half way.
+	if err := r.d.Store.Audit(context.WithoutCancel(ctx), e); err != nil {
+		r.log.Error("failed to write audit entry", "err", err)
+	}
+}
+
+// errCode is the Bugzilla error code of err for the audit log, or a short
+// class name.
+func errCode(err error) string {
+	var be *bugzilla.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &be) && be.Code != 0:
+		return strconv.Itoa(be.Code)
+	case errors.As(err, &be):
+		return "http-" + strconv.Itoa(be.HTTPStatus)
+	case bugzilla.Temporary(err):
+		return "unavailable"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "error"
+}
+
+// bugzillaError turns an error from Bugzilla into a plain reply. A bad API
+// key is reported to the operator through the log, not to the channel.
+func (r *Router) bugzillaError(err error, bugID int, logins []string) chat.Line {
+	l := chat.Line{}
+	switch {
+	case errors.Is(err, bugzilla.ErrNotFound):
+		return l.Text(fmt.Sprintf("Bug %d does not exist; check the number.", bugID))
+	case errors.Is(err, bugzilla.ErrRestricted):
+		return l.Text(fmt.Sprintf("Bug %d is restricted and ksecbot's Bugzilla account may not see it; ask the security team.", bugID))
+	case errors.Is(err, bugzilla.ErrUnknownUser):
+		msg := "Bugzilla does not know that login"
+		if len(logins) > 0 {
+			msg = "Bugzilla does not know one of " + strings.Join(logins, ", ")
+		}
+		return l.Text(msg + "; see " + r.prefix + "trees for tree names and their logins.")
+	case errors.Is(err, bugzilla.ErrBadAPIKey), errors.Is(err, bugzilla.ErrLoginRequired), errors.Is(err, bugzilla.ErrNoAPIKey):
+		r.log.Error("Bugzilla rejected ksecbot's API key: check bugzilla.api_key_file", "err", err)
+		return l.Text("Bugzilla refused ksecbot's credentials; the operator has been told. Nothing was changed.")
+	case errors.Is(err, bugzilla.ErrPermission):
+		return l.Text(fmt.Sprintf("Bugzilla did not let ksecbot change bug %d (permission denied); ask the operator to check the bot account's groups.", bugID))
+	case bugzilla.Temporary(err), errors.Is(err, bugzilla.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return l.Text("Bugzilla is not answering right now; try again in a few minutes.")
+	}
+	r.log.Warn("Bugzilla error", "bug", bugID, "err", err)
+	return l.Text(fmt.Sprintf("Bugzilla refused the change to bug %d; the details are in the log.", bugID))
+}
+
+// targetBug finds the bug a write command is about: the explicit number,
+// else the announcement the message replies to, else the last bug
+// announced in the channel within the claim window.
+func (r *Router) targetBug(ctx context.Context, req *Request, explicit int) (int, chat.Line) {
+	if explicit > 0 {
+		return explicit, nil
+	}
+	in := req.In
+	if in.ReplyTo != "" && r.d.Store != nil {
+		id, ok, err := r.d.Store.BugForMessage(ctx, in.Channel.Key, in.ReplyTo)
+		if err != nil {
+			r.log.Warn("failed to look up replied-to message", "err", err)
+		} else if ok {
+			return id, nil
+		}
+	}
+	if r.d.Store != nil && !in.Direct {
+		id, ok, err := r.d.Store.LastAnnounced(ctx, in.Channel.Key, r.now().Add(-r.window))
+		if err != nil {
+			r.log.Warn("failed to look up last announcement", "err", err)
+		} else if ok {
+			return id, nil
+		}
+	}
+	return 0, chat.Line{}.Text(fmt.Sprintf("Which bug? No bug was announced here in the last %s; say ", shortDuration(r.window))).
+		Code(r.prefix + req.Name + " <bug>").Text(".")
+}
+
+// watched reports whether a bug belongs to one of the configured watches.
+func (r *Router) watched(b *bugzilla.Bug) bool {
+	for _, w := range r.watches() {
+		if strings.EqualFold(w.Product, b.Product) && strings.EqualFold(w.Component, b.Component) {
+			return true
+		}
+	}
+	return false
+}
+
+// watches returns the configured watches, or the default one.
+func (r *Router) watches() []config.Watch {
+	if len(r.cfg.Watches) > 0 {
+		return r.cfg.Watches
+	}
+	return []config.Watch{{Product: "Gentoo Security", Component: "Kernel"}}
+}
+
+// defaultAssignee returns the component default of a bug's watch.
+func (r *Router) defaultAssignee(ctx context.Context, product, component string) string {
+	if r.d.Store != nil {
+		if l, ok, err := r.d.Store.ComponentDefault(ctx, product+"/"+component); err != nil {
+			r.log.Warn("failed to read component default", "err", err)
+		} else if ok && l != "" {
+			return l
+		}
+	}
+	return r.cfg.Bugzilla.DefaultLogin
+}
+
+// unclaimed reports whether a bug is still with its component default.
+// When the default is not known, a bug counts as claimed once it is
+// assigned to a linked [[user]].
+func (r *Router) unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
+	if b.AssignedTo == "" {
+		return true
+	}
+	if def := r.defaultAssignee(ctx, b.Product, b.Component); def != "" {
+		return sameLogin(b.AssignedTo, def)
+	}
+	for _, u := range r.cfg.Users {
+		if sameLogin(u.Bugzilla, b.AssignedTo) {
+			return false
+		}
+	}
+	return true
+}
+
+// fetchWritable reads a bug from Bugzilla for a write and checks that it is
+// in a watch. On failure it returns the reply to give.
+func (r *Router) fetchWritable(ctx context.Context, req *Request, id int) (*bugzilla.Bug, chat.Line) {
+	b, err := r.d.Bugzilla.Bug(ctx, id)
+	if err != nil {
+		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		return nil, r.bugzillaError(err, id, nil)
+	}
+	if !r.watched(b) {
+		r.audit(ctx, req, id, "refused: not in a watch", "")
+		if !announceVisible(b, req.In.Channel) {
+			return nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is not a kernel security bug that ksecbot watches; change it in Bugzilla.", id))
+		}
+		return nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is in %s / %s, which ksecbot does not watch; change it in Bugzilla.",
+			id, cleanShort(b.Product), cleanShort(b.Component)))
+	}
+	return b, nil
+}
+
+// refresh re-reads a bug after a write and stores it in the mirror, so that
+// !bug and !pending show the new state at once.
+func (r *Router) refresh(ctx context.Context, id int) *bugzilla.Bug {
+	b, err := r.d.Bugzilla.Bug(ctx, id)
+	if err != nil {
+		r.log.Warn("failed to re-read bug after a write", "bug", id, "err", err)
+		return nil
+	}
+	if r.d.Store != nil {
+		if err := r.d.Store.SaveBugs(ctx, []bugzilla.Bug{*b}, nil, false); err != nil {
+			r.log.Warn("failed to refresh mirror", "bug", id, "err", err)
+		}
+	}
+	return b
+}
+
+// where describes the place a command came from, for Bugzilla comments.
+func where(in chat.Incoming) string {
+	switch {
+	case in.Sender.Network == chat.NetConsole || in.Channel.Network == chat.NetConsole:
+		return "the ksecbot console"
+	case in.Direct:
+		return "a private message on " + in.Sender.Network
+	case in.Channel.Name != "":
+		return in.Channel.Name
+	}
+	return in.Channel.Key
+}
+
+// cmdClaim implements !claim [--force] [bug].
+func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
+	force := false
+	explicit := 0
+	for _, a := range req.Args {
+		switch {
+		case a == "--force" || a == "-f":
+			force = true
+		default:
+			id, ok := parseBugID(a)
+			if !ok || explicit != 0 {
+				return []chat.Line{r.usageLine("claim")}
+			}
+			explicit = id
+		}
+	}
+	if force && !req.Caller.Has(forceRoles...) {
+		r.audit(ctx, req, explicit, "refused: --force needs security or admin", "")
+		return []chat.Line{chat.Line{}.Text("Sorry, " + r.prefix + "claim --force needs the security or admin role; ask the current assignee to " + r.prefix + "unclaim it.")}
+	}
+	id, msg := r.targetBug(ctx, req, explicit)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	unlock := r.lockBug(id)
+	defer unlock()
+
+	b, msg := r.fetchWritable(ctx, req, id)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	login := req.Caller.Login
+	if sameLogin(b.AssignedTo, login) {
+		r.audit(ctx, req, id, "no-op: already assigned to caller", "")
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already assigned to you (").Code(login).Text("); nothing changed.")}
+	}
+	if !r.unclaimed(ctx, b) && !force {
+		r.audit(ctx, req, id, "refused: claimed by "+b.AssignedTo, "")
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already claimed by ").Code(cleanShort(b.AssignedTo)).
+			Text("; nothing changed. Talk to them, or (security/admin) use ").Code(r.prefix + "claim --force " + strconv.Itoa(id)).Text(".")}
+	}
+	comment := fmt.Sprintf("Claimed from %s via ksecbot by %s.", where(req.In), req.In.Sender.Account)
+	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{AssignedTo: login, Comment: comment})
+	if err != nil {
+		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		return []chat.Line{r.bugzillaError(err, id, []string{login})}
+	}
+	// Re-check Bugzilla's answer: someone may have claimed the bug
+	// between our read and our write (outside this process).
+	note := ""
+	if ch, ok := res.Changes["assigned_to"]; ok && ch.Removed != "" && !sameLogin(ch.Removed, b.AssignedTo) {
+		note = " Note: it had just been assigned to " + cleanShort(ch.Removed) + " by someone else; talk to them."
+		r.log.Warn("claim raced with another assignment", "bug", id, "previous", ch.Removed, "login", login)
+	}
+	r.audit(ctx, req, id, "ok", "")
+	fresh := r.refresh(ctx, id)
+	if fresh != nil && !sameLogin(fresh.AssignedTo, login) {
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is now assigned to ").Code(cleanShort(fresh.AssignedTo)).
+			Text(", who claimed it at the same moment; nothing more changed.")}
+	}
+	if r.d.Store != nil {
+		if err := r.d.Store.RecordClaim(ctx, id, login, r.now()); err != nil {
+			r.log.Warn("failed to record claim", "bug", id, "err", err)
+		}
+	}
+	if fresh == nil {
+		fresh = b
+	}
+	return []chat.Line{chat.Line{}.Text("Claimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is now assigned to ").Code(login).
+		Text("." + note + " ").Link("", r.d.Render.BugURL(id))}
+}
+
+// cmdUnclaim implements !unclaim <bug>.
+func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
+	if len(req.Args) != 1 {
+		return []chat.Line{r.usageLine("unclaim")}
+	}
+	id, ok := parseBugID(req.Args[0])
+	if !ok {
+		return []chat.Line{r.usageLine("unclaim")}
+	}
+	unlock := r.lockBug(id)
+	defer unlock()
+	b, msg := r.fetchWritable(ctx, req, id)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	if r.unclaimed(ctx, b) {
+		r.audit(ctx, req, id, "no-op: not claimed", "")
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is not claimed by anyone; nothing changed.")}
+	}
+	if !sameLogin(b.AssignedTo, req.Caller.Login) && !req.Caller.Has(forceRoles...) {
+		r.audit(ctx, req, id, "refused: assigned to "+b.AssignedTo, "")
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is assigned to ").Code(cleanShort(b.AssignedTo)).
+			Text(", not you; only they or the security team can unclaim it.")}
+	}
+	comment := fmt.Sprintf("Unclaimed from %s via ksecbot by %s.", where(req.In), req.In.Sender.Account)
+	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{ResetAssignedTo: true, Comment: comment})
+	if err != nil {
+		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		return []chat.Line{r.bugzillaError(err, id, nil)}
+	}
+	r.audit(ctx, req, id, "ok", "")
+	r.refresh(ctx, id)
+	to := ""
+	if ch, ok := res.Changes["assigned_to"]; ok {
+		to = ch.Added
+	}
+	l := chat.Line{}.Text("Unclaimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is back with ")
+	if to != "" {
+		l = l.Code(cleanShort(to))
+	} else {
+		l = l.Text("the component default")
+	}
+	return []chat.Line{l.Text(". ").Link("", r.d.Render.BugURL(id))}
+}
+
+// cmdCC implements !cc <tree-or-login>[,...] [bug].
+func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
+	args := req.Args
+	explicit := 0
+	if len(args) > 1 {
+		if id, ok := parseBugID(args[len(args)-1]); ok {
+			explicit = id
+			args = args[:len(args)-1]
+		}
+	}
+	var items []string
+	for _, a := range args {
+		for _, it := range strings.Split(a, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+	}
+	if len(items) == 0 {
+		return []chat.Line{r.usageLine("cc")}
+	}
+	var logins []string
+	var named []config.Tree
+	for _, it := range items {
+		if t, ok := r.d.Trees.Lookup(it); ok {
+			named = append(named, t)
+			for _, l := range trees.Logins([]config.Tree{t}) {
+				if !loginIn(l, logins) {
+					logins = append(logins, l)
+				}
+			}
+			continue
+		}
+		if strings.Contains(it, "@") && !strings.ContainsAny(it, " \t<>\"'") {
+			if !loginIn(it, logins) {
+				logins = append(logins, it)
+			}
+			continue
+		}
+		return []chat.Line{chat.Line{}.Text("I know no tree ").Code(cleanShort(it)).
+			Text(" and it is not a Bugzilla login; see " + r.prefix + "trees for the tree names.")}
+	}
+	if len(logins) == 0 {
+		return []chat.Line{chat.Line{}.Text("Those trees list no Bugzilla logins; see " + r.prefix + "trees.")}
+	}
+	id, msg := r.targetBug(ctx, req, explicit)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	unlock := r.lockBug(id)
+	defer unlock()
+	b, msg := r.fetchWritable(ctx, req, id)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	var add []string
+	for _, l := range logins {
+		if !loginIn(l, b.CC) {
+			add = append(add, l)
+		}
+	}
+	if len(add) == 0 {
+		r.audit(ctx, req, id, "no-op: already in CC", "")
+		return []chat.Line{chat.Line{}.Text("Already in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text(": " + strings.Join(logins, ", ") + "; nothing changed.")}
+	}
+	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{CCAdd: add})
+	if err != nil {
+		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		return []chat.Line{r.bugzillaError(err, id, add)}
+	}
+	r.audit(ctx, req, id, "ok", "")
+	r.refresh(ctx, id)
+	added := ""
+	if ch, ok := res.Changes["cc"]; ok {
+		added = ch.Added
+	}
+	if added == "" {
+		return []chat.Line{chat.Line{}.Text("Bugzilla already had " + strings.Join(add, ", ") + " in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
+	}
+	l := chat.Line{}.Text("CC'd on ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").Code(cleanShort(added)).Text(" ").Link("", r.d.Render.BugURL(id))
+	for i, t := range named {
+		if i == 0 {
+			l = l.Text(" | ")
+		} else {
+			l = l.Text("; ")
+		}
+		l = l.Mention(trees.Highlight(t))
+	}
+	return []chat.Line{l}
+}
