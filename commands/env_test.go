@@ -59,12 +59,12 @@ var (
 
 // Identities used by the tests.
 var (
-	idAlice   = chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}           // security
-	idKernel  = chat.Identity{Network: chat.NetIRC, Account: "mpagano", Nick: "mpagano"}       // maintainer via tree login
-	idBobMx   = chat.Identity{Network: chat.NetMatrix, Account: "@bob:example.org"}            // maintainer via tree matrix list
-	idCarol   = chat.Identity{Network: chat.NetIRC, Account: "carol", Nick: "carol"}           // linked, no role
-	idMallory = chat.Identity{Network: chat.NetIRC, Account: "mallory", Nick: "mallory"}       // not linked
-	idNick    = chat.Identity{Network: chat.NetIRC, Account: "", Nick: "alice"}                // nick only
+	idAlice   = chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}          // security
+	idKernel  = chat.Identity{Network: chat.NetIRC, Account: "mpagano", Nick: "mpagano"}      // maintainer via tree login
+	idBobMx   = chat.Identity{Network: chat.NetMatrix, Account: "@bob:example.org"}           // maintainer via tree matrix list
+	idCarol   = chat.Identity{Network: chat.NetIRC, Account: "carol", Nick: "carol"}          // linked, no role
+	idMallory = chat.Identity{Network: chat.NetIRC, Account: "mallory", Nick: "mallory"}      // not linked
+	idNick    = chat.Identity{Network: chat.NetIRC, Account: "", Nick: "alice"}               // nick only
 	idConsole = chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator"} // admin
 )
 

@@ -284,7 +284,7 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 		fresh = b
 	}
 	return []chat.Line{chat.Line{}.Text("Claimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is now assigned to ").Code(login).
-		Text("." + note + " ").Link("", r.d.Render.BugURL(id))}
+		Text("."+note+" ").Link("", r.d.Render.BugURL(id))}
 }
 
 // cmdUnclaim implements !unclaim <bug>.

@@ -313,8 +313,10 @@ func TestWriteCommands(t *testing.T) {
 		},
 		{
 			name: "bug outside the watches", apiKey: key,
-			setup: func(e *env) int { return e.srv.CreateBug(bugzillatest.NewBug{Product: "Gentoo Linux", Component: "Current packages", Summary: "x"}) },
-			who:   idAlice, ch: chPublic, text: "!claim %d",
+			setup: func(e *env) int {
+				return e.srv.CreateBug(bugzillatest.NewBug{Product: "Gentoo Linux", Component: "Current packages", Summary: "x"})
+			},
+			who: idAlice, ch: chPublic, text: "!claim %d",
 			reply: []string{"does not watch"}, writes: 0,
 		},
 		{
