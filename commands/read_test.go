@@ -1,0 +1,217 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		prefix, text string
+		name         string
+		args         []string
+		ok           bool
+	}{
+		{"!", "!claim 123", "claim", []string{"123"}, true},
+		{"!", "  !CC hardened,mips   42 ", "cc", []string{"hardened,mips", "42"}, true},
+		{"!", "!pending", "pending", []string{}, true},
+		{"!", "! claim", "", nil, false},
+		{"!", "!!!", "", nil, false},
+		{"!", "!123", "", nil, false},
+		{"!", "claim 123", "", nil, false},
+		{"!", "", "", nil, false},
+		{"!", "!", "", nil, false},
+		{"!", "!claim\t7", "claim", []string{"7"}, true},
+		{"!", "!cla/im", "", nil, false},
+		{"ksec:", "ksec:bug 5", "bug", []string{"5"}, true},
+		{"", "!bug 5", "", nil, false},
+	}
+	for _, tc := range tests {
+		name, args, ok := Parse(tc.prefix, tc.text)
+		if ok != tc.ok || name != tc.name || (ok && !reflect.DeepEqual(args, tc.args)) {
+			t.Errorf("Parse(%q, %q) = %q, %q, %v; want %q, %q, %v", tc.prefix, tc.text, name, args, ok, tc.name, tc.args, tc.ok)
+		}
+	}
+}
+
+func TestReadCommands(t *testing.T) {
+	e := newEnv(t, "key-ksecbot")
+	created := e.clk.Now().Add(-72 * time.Hour)
+	var open []int
+	for i := range 5 {
+		open = append(open, e.bug(bugzillatest.NewBug{Summary: fmt.Sprintf("sys-kernel/gentoo-sources: flaw %d", i), Severity: "major",
+			Whiteboard: "B2 [upstream]", Created: created.Add(time.Duration(i) * time.Minute)}))
+	}
+	claimed := e.bug(bugzillatest.NewBug{Summary: "claimed flaw", AssignedTo: "alice@gentoo.org", Created: created})
+	resolved := e.bug(bugzillatest.NewBug{Summary: "fixed flaw", Status: "RESOLVED", Created: created})
+	secret := e.bug(bugzillatest.NewBug{Summary: "SECRET embargoed flaw", Groups: []string{"security"}, Created: created.Add(time.Hour)})
+	hardenedCCd := e.bug(bugzillatest.NewBug{Summary: "hardened already knows", CC: []string{"hardened@gentoo.org"}, AssignedTo: "bob@gentoo.org", Created: created})
+	e.clk.Advance(2 * time.Hour)
+
+	allPending := append(append([]int{}, open...), secret)
+	buglist := func(ids ...int) string {
+		s := make([]string, len(ids))
+		for i, id := range ids {
+			s[i] = fmt.Sprint(id)
+		}
+		return "https://bugs.gentoo.org/buglist.cgi?bug_id=" + strings.Join(s, "%2C")
+	}
+
+	tests := []struct {
+		name   string
+		who    chat.Identity
+		ch     chat.Channel
+		text   string
+		lines  int // 0: don't check
+		want   []string
+		hidden []string
+	}{
+		{name: "bug", who: idNick, ch: chPublic, text: fmt.Sprintf("!bug %d", open[0]), lines: 1,
+			want: []string{fmt.Sprintf("Bug %d", open[0]), "[B2]", "flaw 0", "major", "security@gentoo.org", fmt.Sprintf("https://bugs.gentoo.org/show_bug.cgi?id=%d", open[0])}},
+		{name: "bug restricted in public", who: idAlice, ch: chPublic, text: fmt.Sprintf("!bug #%d", secret), lines: 1,
+			want: []string{"restricted, details withheld"}, hidden: []string{"SECRET", "embargoed"}},
+		{name: "bug restricted in private", who: idAlice, ch: chPrivate, text: fmt.Sprintf("!bug %d", secret), lines: 1,
+			want: []string{"SECRET embargoed flaw"}},
+		{name: "bug unknown", who: idAlice, ch: chPublic, text: "!bug 999", lines: 1, want: []string{"Bug 999 does not exist"}},
+		{name: "bug bad argument", who: idAlice, ch: chPublic, text: "!bug foo", lines: 1, want: []string{"Usage: !bug <id>"}},
+		{name: "pending capped on IRC", who: idNick, ch: chPublic, text: "!pending", lines: 4,
+			want: []string{fmt.Sprintf("Bug %d (3d, major, B2): sys-kernel/gentoo-sources: flaw 0", open[0]), "flaw 2",
+				"and 3 more: " + buglist(allPending...)},
+			hidden: []string{"flaw 3", "claimed flaw", "fixed flaw", "SECRET"}},
+		{name: "pending on Matrix shows more, restricted withheld in public", who: idBobMx, ch: chMatrix, text: "!pending", lines: 6,
+			want:   []string{"flaw 4", fmt.Sprintf("Bug %d (3d): restricted, details withheld", secret)},
+			hidden: []string{"more", "SECRET", "claimed flaw", "fixed flaw"}},
+		{name: "pending in private channel shows restricted", who: idAlice, ch: chPrivate, text: "!pending", lines: 4},
+		{name: "pending for a tree", who: idAlice, ch: chConsole, text: "!pending hardened", lines: 7,
+			want: []string{"claimed flaw", "flaw 4", "SECRET"}, hidden: []string{"hardened already knows", "fixed flaw"}},
+		{name: "pending unknown tree", who: idAlice, ch: chPublic, text: "!pending nosuch", lines: 1, want: []string{"I know no tree", "!trees"}},
+		{name: "trees", who: idNick, ch: chPublic, text: "!trees", lines: 1,
+			want: []string{"3 trees", "gentoo-sources (gentoo-kernel, dist-kernel) <kernel@gentoo.org>", "hardened <hardened@gentoo.org>", "mips"}},
+		{name: "whoami security", who: idAlice, ch: chPublic, text: "!whoami", lines: 1,
+			want: []string{"IRC account alice", "alice@gentoo.org", "roles: security", "!claim, !unclaim, !cc", "--force"}},
+		{name: "whoami tree maintainer", who: idKernel, ch: chPublic, text: "!whoami", lines: 1,
+			want: []string{"kernel@gentoo.org", "roles: maintainer", "maintainer of gentoo-sources"}, hidden: []string{"--force"}},
+		{name: "whoami matrix maintainer", who: idBobMx, ch: chMatrix, text: "!whoami", lines: 1,
+			want: []string{"Matrix user @bob:example.org", "bob@gentoo.org", "maintainer of hardened"}},
+		{name: "whoami linked without role", who: idCarol, ch: chPublic, text: "!whoami", lines: 1,
+			want: []string{"carol@gentoo.org", "roles: none", "read commands only"}},
+		{name: "whoami unlinked", who: idMallory, ch: chPublic, text: "!whoami", lines: 1, want: []string{"not linked", "[[user]]"}},
+		{name: "whoami nick only", who: idNick, ch: chPublic, text: "!whoami", lines: 1, want: []string{"not identified"}},
+		{name: "whoami console", who: idConsole, ch: chConsole, text: "!whoami", lines: 1, want: []string{"console operator (admin)", "admin@gentoo.org"}},
+		{name: "help", who: idNick, ch: chPublic, text: "!help", lines: 1,
+			want: []string{"!bug !pending !claim !unclaim !cc !trees !whoami !help", "!help <command>"}},
+		{name: "help command", who: idNick, ch: chPublic, text: "!help claim", lines: 1,
+			want: []string{"Usage: !claim [--force] [bug]", "assign a bug", "security or maintainer or admin"}},
+		{name: "help with prefix and alias", who: idNick, ch: chPublic, text: "!commands !pending", lines: 1, want: []string{"Usage: !pending [tree]"}},
+		{name: "help unknown", who: idNick, ch: chPublic, text: "!help frob", lines: 1, want: []string{"No command !frob"}},
+		{name: "unknown command", who: idNick, ch: chPublic, text: "!frobnicate 3", lines: 1,
+			want: []string{"Unknown command !frobnicate", "!help <command>"}},
+		{name: "unclaim without bug", who: idAlice, ch: chPublic, text: "!unclaim", lines: 1, want: []string{"Usage: !unclaim <bug>"}},
+		{name: "cc without args", who: idAlice, ch: chPublic, text: "!cc", lines: 1, want: []string{"Usage: !cc"}},
+	}
+	_ = claimed
+	_ = resolved
+	_ = hardenedCCd
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			searches, reqs := e.srv.SearchCount(), len(e.srv.Requests())
+			outs := e.say(tc.who, tc.ch, tc.text)
+			if len(outs) != 1 {
+				t.Fatalf("got %d replies: %q", len(outs), text(outs))
+			}
+			if tc.lines > 0 && len(outs[0].Lines) != tc.lines {
+				t.Errorf("%d lines, want %d: %q", len(outs[0].Lines), tc.lines, text(outs))
+			}
+			got := text(outs)
+			mustContain(t, got, tc.want...)
+			mustNotContain(t, got, tc.hidden...)
+			if strings.HasPrefix(tc.text, "!pending") && (e.srv.SearchCount() != searches || len(e.srv.Requests()) != reqs) {
+				t.Errorf("!pending asked Bugzilla")
+			}
+		})
+	}
+}
+
+func TestPreviews(t *testing.T) {
+	e := newEnv(t, "")
+	id := e.bug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: leak", Severity: "minor"})
+	secret := e.bug(bugzillatest.NewBug{Summary: "SECRET flaw", Groups: []string{"security"}})
+	noPreviews := chPrivate // previews off
+	url := fmt.Sprintf("https://bugs.gentoo.org/show_bug.cgi?id=%d", id)
+
+	steps := []struct {
+		name    string
+		who     chat.Identity
+		ch      chat.Channel
+		text    string
+		advance time.Duration
+		want    []int // bugs previewed
+		hidden  []string
+	}{
+		{name: "mention", who: idNick, ch: chPublic, text: fmt.Sprintf("see bug %d please", id), want: []int{id}},
+		{name: "same bug again is rate limited", who: idMallory, ch: chPublic, text: fmt.Sprintf("Bug #%d?", id), advance: time.Minute},
+		{name: "other channel is not limited", who: idBobMx, ch: chMatrix, text: "what about " + url, want: []int{id}},
+		{name: "after the interval", who: idNick, ch: chPublic, text: url + "&foo=1", advance: 10 * time.Minute, want: []int{id}},
+		{name: "restricted withheld", who: idNick, ch: chPublic, text: fmt.Sprintf("bug %d", secret), want: []int{secret}, hidden: []string{"SECRET"}},
+		{name: "previews off", who: idNick, ch: noPreviews, text: fmt.Sprintf("bug %d", id), advance: time.Hour},
+		{name: "own line", who: chat.Identity{Network: chat.NetIRC, Nick: "KsecBot"}, ch: chPublic, text: fmt.Sprintf("bug %d", id)},
+		{name: "own Matrix line", who: chat.Identity{Network: chat.NetMatrix, Account: "@ksecbot:example.org"}, ch: chMatrix, text: fmt.Sprintf("bug %d", id), advance: time.Hour},
+		{name: "other Bugzilla", who: idNick, ch: chMatrix, text: fmt.Sprintf("https://bugzilla.kernel.org/show_bug.cgi?id=%d", id)},
+		{name: "unknown bug says nothing", who: idNick, ch: chPublic, text: "bug 98765"},
+		{name: "not a mention", who: idNick, ch: chPublic, text: "debug 5 buggy12"},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			e.clk.Advance(s.advance)
+			outs := e.say(s.who, s.ch, s.text)
+			var got []int
+			for _, o := range outs {
+				if o.Kind != chat.KindPreview || o.Channel != s.ch.Key {
+					t.Errorf("envelope %+v", o)
+				}
+				got = append(got, o.BugIDs...)
+			}
+			if !reflect.DeepEqual(got, s.want) {
+				t.Errorf("previewed %v, want %v: %q", got, s.want, text(outs))
+			}
+			mustNotContain(t, text(outs), s.hidden...)
+		})
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	e := newEnv(t, "")
+	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: e.bz, Now: e.clk.Now, Logger: e.r.d.Logger})
+	answered := func(who chat.Identity) int {
+		n := 0
+		for range 10 {
+			n += len(e.say(who, chPublic, "!help"))
+		}
+		return n
+	}
+	if n := answered(idMallory); n != 5 {
+		t.Errorf("burst: %d answers to 10 commands, want 5", n)
+	}
+	if n := answered(idCarol); n != 5 {
+		t.Errorf("another sender is limited separately: %d answers, want 5", n)
+	}
+	e.clk.Advance(4 * time.Second)
+	if n := answered(idMallory); n != 2 {
+		t.Errorf("after 4s: %d answers, want 2", n)
+	}
+}
+
+func TestPanicRecovered(t *testing.T) {
+	e := newEnv(t, "")
+	e.r.Register(Command{Name: "boom", Usage: "boom", Help: "panics.", Run: func(context.Context, *Request) []chat.Line { panic("kaboom") }})
+	got := text(e.say(idAlice, chPublic, "!boom"))
+	mustContain(t, got, "something went wrong")
+	mustNotContain(t, got, "kaboom")
+}
