@@ -410,7 +410,12 @@ func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
 					break
 				}
 				b.metrics.sent.WithLabelValues(t.Network()).Inc()
-				if err := b.store.MarkSent(ctx, it.ID, id); err != nil {
+				// Record the delivery even when shutdown has begun: the
+				// line is out, so it must not be sent again after a restart.
+				mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				err = b.store.MarkSent(mctx, it.ID, id)
+				cancel()
+				if err != nil {
 					b.log.Error("failed to mark a message sent", "key", it.Msg.Key, "err", err)
 				}
 				backoff = time.Second

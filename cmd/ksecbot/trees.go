@@ -1,12 +1,18 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 	"io"
+
+	"github.com/ksecbot/ksecbot/treegen"
 )
 
 // generateTrees prints [[tree]] entries for the kernel trees of a Gentoo
 // repository checkout (SPEC F16).
 func generateTrees(repo string, w io.Writer) error {
-	return errors.New("trees: not built yet")
+	entries, err := treegen.Scan(repo)
+	if err != nil {
+		return fmt.Errorf("trees --repo %s: %w", repo, err)
+	}
+	return treegen.Write(w, entries)
 }

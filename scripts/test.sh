@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite against real servers, as CI runs it:
+#   1. starts InspIRCd + Atheme (apt-installed when missing) and Dendrite
+#      (built with `go install` into GOPATH/bin when missing, then reused);
+#   2. runs gofmt, go vet and `go test -race` with the goolm tag;
+#   3. stops the servers it started.
+# Extra arguments go to `go test` (e.g. scripts/test.sh -run Announce ./bot/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+base=${KSECBOT_TESTSERVERS:-$HOME/.cache/ksecbot-testservers}
+export KSECBOT_TESTSERVERS=$base
+
+cleanup() {
+	scripts/irc-server.sh stop || true
+	scripts/matrix-server.sh stop || true
+}
+trap cleanup EXIT
+
+scripts/irc-server.sh start
+scripts/matrix-server.sh start
+set -a
+# shellcheck source=/dev/null
+. "$base/irc/env"
+# shellcheck source=/dev/null
+. "$base/matrix/env"
+set +a
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt: these files need formatting: $unformatted" >&2
+	exit 1
+fi
+go vet -tags goolm ./...
+
+pkgs=./...
+args=()
+for a in "$@"; do
+	case $a in
+	./*) pkgs=$a ;;
+	*) args+=("$a") ;;
+	esac
+done
+go test -race -tags goolm -timeout 25m -count=1 "${args[@]}" "$pkgs"
