@@ -222,6 +222,9 @@ func newDendrite(t *testing.T) *dendrite {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "dendrite.yaml")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(raw), data, filepath.Join(dir, "data"))), 0o600); err != nil {
 		t.Fatal(err)
