@@ -70,7 +70,8 @@ func (b *Bot) autoCC(ctx context.Context, j store.AutoCCJob) {
 		b.retryAutoCC(ctx, j, err)
 		return
 	}
-	want := AutoCCLogins(b.cfg, b.trees, bug)
+	lv := b.l()
+	want := AutoCCLogins(lv.cfg, lv.trees, bug)
 	var add []string
 	for _, l := range want {
 		if !hasLogin(bug.CC, l) {

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ksecbot/ksecbot/announce"
@@ -46,14 +47,11 @@ type Options struct {
 // Bot wires the watcher, the announcer, the deliverers, the command router
 // and the transports together.
 type Bot struct {
-	cfg        *config.Config
+	live       atomic.Pointer[live] // what SIGHUP reloads
 	store      *store.Store
 	bz         *bugzilla.Client
 	watcher    *bugzilla.Watcher
-	announcer  *announce.Announcer
-	router     *commands.Router
-	render     *announce.Renderer
-	trees      *trees.Registry
+	version    string
 	transports []Transport
 	log        *slog.Logger
 	now        func() time.Time
@@ -66,6 +64,19 @@ type Bot struct {
 
 	metrics *Metrics
 }
+
+// live is the part of the bot built from the reloadable configuration
+// (trees, users, announce and command settings). It is replaced as a whole.
+type live struct {
+	cfg       *config.Config
+	trees     *trees.Registry
+	render    *announce.Renderer
+	router    *commands.Router
+	announcer *announce.Announcer
+}
+
+// l returns the current configuration-derived state.
+func (b *Bot) l() *live { return b.live.Load() }
 
 type work struct {
 	ctx context.Context
@@ -86,9 +97,9 @@ func New(o Options) (*Bot, error) {
 	}
 	cfg := o.Config
 	b := &Bot{
-		cfg:        cfg,
 		store:      o.Store,
 		bz:         o.Bugzilla,
+		version:    o.Version,
 		transports: o.Transports,
 		log:        o.Logger,
 		now:        o.Now,
@@ -98,13 +109,6 @@ func New(o Options) (*Bot, error) {
 		deliver:    map[string]chan struct{}{},
 	}
 	b.metrics = newMetrics(b)
-	b.trees = trees.New(cfg.Trees)
-	pub := cfg.Bugzilla.PublicURL
-	if pub == "" {
-		pub = cfg.Bugzilla.URL
-	}
-	b.render = &announce.Renderer{URL: pub, Trees: b.trees, Restricted: cfg.Announce.Restricted}
-
 	watches := make([]bugzilla.Watch, len(cfg.Watches))
 	for i, w := range cfg.Watches {
 		watches[i] = bugzilla.Watch{Product: w.Product, Component: w.Component}
@@ -117,33 +121,79 @@ func New(o Options) (*Bot, error) {
 		Logger:   o.Logger.With("component", "watcher"),
 		Now:      o.Now,
 	})
+	b.live.Store(b.build(cfg))
+	for _, t := range o.Transports {
+		b.deliver[t.Network()] = make(chan struct{}, 1)
+	}
+	return b, nil
+}
+
+// build makes the configuration-derived state.
+func (b *Bot) build(cfg *config.Config) *live {
+	lv := &live{cfg: cfg, trees: trees.New(cfg.Trees)}
+	pub := cfg.Bugzilla.PublicURL
+	if pub == "" {
+		pub = cfg.Bugzilla.URL
+	}
+	lv.render = &announce.Renderer{URL: pub, Trees: lv.trees, Restricted: cfg.Announce.Restricted}
 	changes := cfg.Announce.Changes == nil || *cfg.Announce.Changes
-	b.announcer = &announce.Announcer{
-		Store:        o.Store,
-		Render:       b.render,
+	lv.announcer = &announce.Announcer{
+		Store:        b.store,
+		Render:       lv.render,
 		Channels:     b.channels,
 		DigestAfter:  cfg.Announce.DigestAfter,
 		DigestWindow: cfg.Announce.DigestWindow.Duration,
 		Changes:      changes,
 		AutoCC:       true,
-		RemindAfter:  b.remindAfter,
-		Now:          o.Now,
-		Logger:       o.Logger.With("component", "announcer"),
+		RemindAfter:  func(bug *bugzilla.Bug) time.Duration { return remindAfter(cfg, bug) },
+		Now:          b.now,
+		Logger:       b.log.With("component", "announcer"),
 	}
-	b.router = commands.New(commands.Deps{
+	lv.router = commands.New(commands.Deps{
 		Config:   cfg,
-		Store:    o.Store,
-		Bugzilla: o.Bugzilla,
-		Trees:    b.trees,
-		Render:   b.render,
-		Now:      o.Now,
-		Logger:   o.Logger.With("component", "commands"),
-		Version:  o.Version,
+		Store:    b.store,
+		Bugzilla: b.bz,
+		Trees:    lv.trees,
+		Render:   lv.render,
+		Now:      b.now,
+		Logger:   b.log.With("component", "commands"),
+		Version:  b.version,
 	})
-	for _, t := range o.Transports {
-		b.deliver[t.Network()] = make(chan struct{}, 1)
+	return lv
+}
+
+// Reload applies a new configuration without dropping connections: trees,
+// users, announce and command settings take effect at once. Settings that
+// need a restart (Bugzilla URL and watches, store, servers, channels and
+// rooms) are reported in the returned list and keep their old values.
+// Safe for concurrent use.
+func (b *Bot) Reload(cfg *config.Config) (needRestart []string) {
+	old := b.l().cfg
+	if old.Bugzilla.URL != cfg.Bugzilla.URL || old.Bugzilla.APIKey != cfg.Bugzilla.APIKey || old.Bugzilla.PollInterval != cfg.Bugzilla.PollInterval {
+		needRestart = append(needRestart, "[bugzilla]")
 	}
-	return b, nil
+	if fmt.Sprint(old.Watches) != fmt.Sprint(cfg.Watches) {
+		needRestart = append(needRestart, "[[watch]]")
+	}
+	if old.Store.Path != cfg.Store.Path {
+		needRestart = append(needRestart, "[store]")
+	}
+	if old.HTTP.Listen != cfg.HTTP.Listen {
+		needRestart = append(needRestart, "[http] listen")
+	}
+	if fmt.Sprintf("%+v", old.IRC) != fmt.Sprintf("%+v", cfg.IRC) {
+		needRestart = append(needRestart, "[irc]")
+	}
+	if fmt.Sprintf("%+v", old.Matrix) != fmt.Sprintf("%+v", cfg.Matrix) {
+		needRestart = append(needRestart, "[matrix]")
+	}
+	// Keep what cannot change live.
+	merged := *cfg
+	merged.Bugzilla, merged.Watches, merged.Store, merged.IRC, merged.Matrix = old.Bugzilla, old.Watches, old.Store, old.IRC, old.Matrix
+	merged.HTTP.Listen = old.HTTP.Listen
+	b.live.Store(b.build(&merged))
+	b.log.Info("configuration reloaded", "trees", len(merged.Trees), "users", len(merged.Users))
+	return needRestart
 }
 
 // notifyingStore tells the bot when the watcher stored bugs.
@@ -191,25 +241,25 @@ func (b *Bot) channels() []chat.Channel {
 }
 
 // remindAfter returns the reminder delay for a bug: the grade-specific one
-// when configured (longest matching prefix: "A1" before "A"), else the default.
-func (b *Bot) remindAfter(bug *bugzilla.Bug) time.Duration {
+// when configured ("A1" before "A"), else the default.
+func remindAfter(cfg *config.Config, bug *bugzilla.Bug) time.Duration {
 	g := announce.Grade(bug.Whiteboard)
 	if g != "" {
-		if d, ok := b.cfg.Announce.RemindGrade[g]; ok {
+		if d, ok := cfg.Announce.RemindGrade[g]; ok {
 			return d.Duration
 		}
-		if d, ok := b.cfg.Announce.RemindGrade[g[:1]]; ok {
+		if d, ok := cfg.Announce.RemindGrade[g[:1]]; ok {
 			return d.Duration
 		}
 	}
-	return b.cfg.Announce.RemindAfter.Duration
+	return cfg.Announce.RemindAfter.Duration
 }
 
 // Watcher returns the Bugzilla watcher (for push ingest).
 func (b *Bot) Watcher() *bugzilla.Watcher { return b.watcher }
 
 // Router returns the command router.
-func (b *Bot) Router() *commands.Router { return b.router }
+func (b *Bot) Router() *commands.Router { return b.l().router }
 
 // Poke makes the watcher read the named bugs now (push ingest, SPEC F2).
 // It only triggers a read through the API. Safe for concurrent use.
@@ -225,16 +275,24 @@ func (b *Bot) Poke(ctx context.Context, ids ...int) error {
 	return nil
 }
 
-// Run starts everything and blocks until ctx is done or a transport fails
-// permanently.
-func (b *Bot) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	b.startup(ctx)
+// ShutdownGrace is how long Run keeps the transports up after its context
+// ends, to flush what the outbox can still send.
+const ShutdownGrace = 3 * time.Second
 
-	var wg sync.WaitGroup
-	errc := make(chan error, len(b.transports)+1)
-	goRun := func(name string, f func(ctx context.Context) error) {
+// Run starts everything and blocks until ctx is done or a transport fails
+// permanently. On the way out it stops polling and commands first, lets the
+// deliverers flush the outbox for up to ShutdownGrace, then closes the
+// connections (QUIT on IRC).
+func (b *Bot) Run(ctx context.Context) error {
+	workCtx, cancelWork := context.WithCancel(ctx)
+	defer cancelWork()
+	// The network side outlives ctx by the flush grace period.
+	netCtx, cancelNet := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelNet()
+
+	var workWG, netWG sync.WaitGroup
+	errc := make(chan error, 2*len(b.transports)+8)
+	goRun := func(wg *sync.WaitGroup, ctx context.Context, name string, f func(ctx context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -249,17 +307,18 @@ func (b *Bot) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	goRun("watcher", b.watcher.Run)
-	goRun("announcer", b.announceLoop)
-	goRun("auto-cc", b.autoCCLoop)
-	goRun("reminders", b.reminderLoop)
+	goRun(&workWG, workCtx, "startup", func(ctx context.Context) error { b.startup(ctx); return nil })
+	goRun(&workWG, workCtx, "watcher", b.watcher.Run)
+	goRun(&workWG, workCtx, "announcer", b.announceLoop)
+	goRun(&workWG, workCtx, "auto-cc", b.autoCCLoop)
+	goRun(&workWG, workCtx, "reminders", b.reminderLoop)
 	for i := 0; i < 2; i++ {
-		goRun("commands", b.commandWorker)
+		goRun(&workWG, workCtx, "commands", b.commandWorker)
 	}
 	for _, t := range b.transports {
 		t := t
-		goRun(t.Network(), func(ctx context.Context) error { return t.Run(ctx, b.inbox(t)) })
-		goRun(t.Network()+" deliverer", func(ctx context.Context) error { return b.deliverLoop(ctx, t) })
+		goRun(&netWG, netCtx, t.Network(), func(ctx context.Context) error { return t.Run(ctx, b.inbox(t)) })
+		goRun(&netWG, netCtx, t.Network()+" deliverer", func(ctx context.Context) error { return b.deliverLoop(ctx, t) })
 	}
 	var err error
 	select {
@@ -267,9 +326,51 @@ func (b *Bot) Run(ctx context.Context) error {
 	case err = <-errc:
 		b.log.Error("stopping", "err", err)
 	}
-	cancel()
-	wg.Wait()
+	cancelWork()
+	workWG.Wait()
+	if err == nil {
+		b.flush(ShutdownGrace)
+	}
+	cancelNet()
+	netWG.Wait()
 	return err
+}
+
+// flush waits until the outbox of every connected transport is empty, or
+// the grace period is over.
+func (b *Bot) flush(grace time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	for {
+		pending := 0
+		for _, t := range b.transports {
+			if !t.Connected() {
+				continue
+			}
+			var keys []string
+			for _, ch := range t.Channels() {
+				keys = append(keys, ch.Key)
+			}
+			if len(keys) == 0 {
+				continue
+			}
+			n, err := b.store.OutboxDepth(ctx, keys)
+			if err != nil {
+				return
+			}
+			pending += n
+		}
+		if pending == 0 {
+			return
+		}
+		b.signalQueued()
+		select {
+		case <-ctx.Done():
+			b.log.Warn("shutting down with messages still in the outbox; they are sent after the next start", "pending", pending)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // startup checks the API key and reads the watches' component defaults.
@@ -287,7 +388,7 @@ func (b *Bot) startup(ctx context.Context) {
 	} else {
 		b.log.Info("no Bugzilla API key: read-only, write commands are refused")
 	}
-	for _, w := range b.cfg.Watches {
+	for _, w := range b.l().cfg.Watches {
 		if _, ok, _ := b.store.ComponentDefault(ctx, w.Name()); ok {
 			continue
 		}
@@ -308,7 +409,7 @@ func (b *Bot) announceLoop(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
-		n, err := b.announcer.Process(ctx)
+		n, err := b.l().announcer.Process(ctx)
 		if err != nil && ctx.Err() == nil {
 			b.log.Warn("announcer", "err", err)
 		}
@@ -347,7 +448,7 @@ func (b *Bot) commandWorker(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case w := <-b.work:
-			replies := b.router.Handle(ctx, w.msg)
+			replies := b.l().router.Handle(ctx, w.msg)
 			for _, r := range replies {
 				b.sendReply(ctx, w.t, r)
 			}

@@ -88,7 +88,7 @@ type WebhookPayload struct {
 // serveWebhook authenticates a push with the shared secret (constant-time)
 // and makes the watcher read the named bug at once.
 func (b *Bot) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	secret := b.cfg.HTTP.WebhookSecret.Reveal()
+	secret := b.l().cfg.HTTP.WebhookSecret.Reveal()
 	if secret == "" {
 		b.metrics.pushes.WithLabelValues("disabled").Inc()
 		http.Error(w, "webhook disabled: set http.webhook_secret_file", http.StatusNotFound)

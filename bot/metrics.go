@@ -112,7 +112,7 @@ func (b *Bot) ReactionTimes(ctx context.Context, days int) ([]Reaction, error) {
 		return nil, err
 	}
 	out := []Reaction{quantiles("announced", "", d.Announced), quantiles("claimed", "", d.FirstClaim)}
-	for _, t := range b.trees.All() {
+	for _, t := range b.l().trees.All() {
 		var all []time.Duration
 		for login, ds := range d.CCByLogin {
 			for _, l := range t.Bugzilla {

@@ -59,7 +59,7 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			line, ok := b.render.Remind(bug, ch, now.Sub(bug.CreationTime))
+			line, ok := b.l().render.Remind(bug, ch, now.Sub(bug.CreationTime))
 			if !ok {
 				continue
 			}
@@ -87,7 +87,7 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 func (b *Bot) unclaimed(ctx context.Context, watch, assignee string) bool {
 	def, ok, err := b.store.ComponentDefault(ctx, watch)
 	if err != nil || !ok || def == "" {
-		def = b.cfg.Bugzilla.DefaultLogin
+		def = b.l().cfg.Bugzilla.DefaultLogin
 	}
 	if def == "" {
 		return true

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -86,7 +88,32 @@ Flags:
 		private := cfg.Console == nil || cfg.Console.Private == nil || *cfg.Console.Private
 		extra = append(extra, console.New(console.Options{In: stdin, Out: stdout, Private: private}))
 	}
-	return serve(ctx, cfg, log, extra, nil)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	return serve(ctx, cfg, log, extra, func(b *bot.Bot) {
+		go reloadOnHUP(ctx, hup, *cfgPath, b, log)
+	})
+}
+
+// reloadOnHUP reloads trees, users and announce/command settings on
+// SIGHUP. An invalid new file is logged and the old configuration kept.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, b *bot.Bot, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			cfg, err := config.Load(path)
+			if err != nil {
+				log.Error("reload failed, keeping the old configuration", "path", path, "err", err)
+				continue
+			}
+			if restart := b.Reload(cfg); len(restart) > 0 {
+				log.Warn("reloaded; these sections changed but need a restart to apply", "sections", restart)
+			}
+		}
+	}
 }
 
 // serve opens the store, builds the Bugzilla client and the transports,
