@@ -10,7 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -441,5 +444,158 @@ func TestServerTLS(t *testing.T) {
 	err = tr.Run(sendCtx(t, 10*time.Second), bot.InboxFunc(func(context.Context, chat.Incoming) {}))
 	if !errors.Is(err, bot.ErrPermanent) || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("Run without the CA = %v, want a permanent certificate error", err)
+	}
+}
+
+// 4. 60 lines at once reach the strict server in order without the bot
+// being disconnected; with the limiter off, the same burst is killed.
+func TestServerFloodStrict(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	if s.strict == "" {
+		t.Fatal("KSECBOT_IRC_STRICT_ADDR not set")
+	}
+	tests := []struct {
+		name     string
+		flood    config.Flood
+		wantKill bool
+	}{
+		// strict class: 1 line/s drains, 20 lines of penalty kill; burst 4
+		// then one line per second stays under it (the default, one per
+		// 2 s, is slower still).
+		{"limited", config.Flood{Burst: 4, Interval: config.Duration{Duration: time.Second}}, false},
+		{"limiter disabled", config.Flood{Disabled: true}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ch := randName("#fl")
+			obs := newObserver(t, s.addr, "observer")
+			obs.join(t, ch, "")
+			cfg := botConfig(s.strict, config.IRCChannel{Name: ch})
+			cfg.Flood = tc.flood
+			b := startBot(t, cfg)
+			obs.waitFor(t, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+			var lines []chat.Line
+			for i := range 60 {
+				lines = append(lines, chat.Line{}.Text(fmt.Sprintf("line %02d", i)))
+			}
+			start := time.Now()
+			_, sendErr := b.Send(sendCtx(t, 120*time.Second), announce(ch, lines...))
+			var got []string
+			killed := false
+			for len(got) < 60 && !killed {
+				m := obs.waitFor(t, 10*time.Second, "bot lines", func(m ircmsg.Message) bool {
+					return strings.EqualFold(m.Nick(), b.nick)
+				})
+				switch m.Command {
+				case "PRIVMSG":
+					got = append(got, m.Params[1])
+				case "QUIT":
+					t.Logf("bot quit: %v", m.Params)
+					killed = strings.Contains(lastParam(m), "Excess Flood")
+					if !killed {
+						t.Fatalf("bot quit for another reason: %v", m.Params)
+					}
+				}
+			}
+			elapsed := time.Since(start)
+			if tc.wantKill {
+				if !killed {
+					t.Fatalf("without the limiter the strict server did not disconnect the bot (%d lines, send err %v)", len(got), sendErr)
+				}
+				t.Logf("unlimited burst: killed with Excess Flood after %d lines", len(got))
+				return
+			}
+			if killed || sendErr != nil {
+				t.Fatalf("killed=%v send err=%v after %d lines", killed, sendErr, len(got))
+			}
+			for i, l := range got {
+				if want := fmt.Sprintf("line %02d", i); l != want {
+					t.Fatalf("line %d = %q, want %q (order)", i, l, want)
+				}
+			}
+			t.Logf("60 lines in %v: %.2f lines/s", elapsed.Round(time.Millisecond), 60/elapsed.Seconds())
+			if st := b.Stats(); st.Reconnects != 0 || !st.Connected {
+				t.Fatalf("bot was disconnected: %+v", st)
+			}
+		})
+	}
+}
+
+// freePorts returns n currently free TCP ports on 127.0.0.1.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		_ = l.Close()
+	}
+	return ports
+}
+
+// privateServer starts an own inspircd+atheme instance (for destructive
+// tests) and returns its lenient address and a function running the script.
+func privateServer(t *testing.T) (string, func(cmd string)) {
+	t.Helper()
+	script, err := filepath.Abs("../../scripts/irc-server.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := freePorts(t, 4)
+	env := append(os.Environ(),
+		"KSECBOT_IRC_STATE="+t.TempDir(),
+		fmt.Sprintf("KSECBOT_IRC_PORT=%d", p[0]), fmt.Sprintf("KSECBOT_IRC_STRICT_PORT=%d", p[1]),
+		fmt.Sprintf("KSECBOT_IRC_TLS_PORT=%d", p[2]), fmt.Sprintf("KSECBOT_IRC_LINK_PORT=%d", p[3]))
+	run := func(cmd string) {
+		c := exec.Command("bash", script, cmd)
+		c.Env = env
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("irc-server.sh %s: %v\n%s", cmd, err, out)
+		}
+	}
+	run("start")
+	t.Cleanup(func() { run("stop") })
+	return fmt.Sprintf("127.0.0.1:%d", p[0]), run
+}
+
+// 3. the server dies and comes back: Sends fail meanwhile, the bot
+// reconnects with backoff, rejoins and Sends work again.
+func TestServerReconnect(t *testing.T) {
+	t.Parallel()
+	needServers(t)
+	addr, script := privateServer(t)
+	ch := randName("#re")
+	b := startBot(t, botConfig(addr, config.IRCChannel{Name: ch}))
+	b.waitConnected(t, true, 15*time.Second)
+
+	script("stop-ircd")
+	b.waitConnected(t, false, 10*time.Second)
+	if _, err := b.Send(sendCtx(t, 5*time.Second), announce(ch, chat.Line{}.Text("during outage"))); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Send during the outage = %v, want ErrNotConnected", err)
+	}
+	script("start-ircd")
+	b.waitConnected(t, true, 20*time.Second)
+
+	obs := newObserver(t, addr, "observer")
+	obs.join(t, ch, "")
+	// the bot rejoined: it is in the channel's names and its line arrives
+	if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("after outage"))); err != nil {
+		t.Fatalf("Send after reconnect: %v", err)
+	}
+	m := obs.waitFor(t, 5*time.Second, "line after reconnect", isCmd("PRIVMSG", b.nick, ch))
+	if m.Params[1] != "after outage" {
+		t.Fatalf("got %q", m.Params[1])
+	}
+	if st := b.Stats(); st.Reconnects != 1 || st.SendErrors != 1 {
+		t.Errorf("Stats = %+v, want 1 reconnect and 1 send error", st)
 	}
 }

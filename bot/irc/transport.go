@@ -571,7 +571,9 @@ func (s *session) closeSock() {
 // run connects, then waits for the disconnect or ctx.
 func (s *session) run(ctx context.Context) error {
 	t := s.t
-	caps := []string{"account-tag", "extended-join", "account-notify", "server-time", "message-tags", "batch"}
+	// Only what we use: each cap is one CAP REQ line, and strict servers
+	// (InspIRCd's penalty counts registration too) punish long CAP bursts.
+	caps := []string{"account-tag", "extended-join", "account-notify"}
 	c := &ircevent.Connection{
 		Server:      t.cfg.Server,
 		Nick:        t.cfg.Nick,
@@ -626,12 +628,13 @@ func (s *session) run(ctx context.Context) error {
 	err := c.Connect()
 	stopWatch()
 	if err != nil {
+		// SASL failures count as permanent only with a 904 from services
+		// (set by its callback); without one (services not linked yet,
+		// sasl cap missing) they are temporary.
 		s.closeSock()
 		var certErr *tls.CertificateVerificationError
 		switch {
 		case s.permanentError() != nil:
-		case errors.Is(err, ircevent.SASLFailed):
-			s.setFatal(fmt.Errorf("sasl authentication as %q failed: check sasl_user and the password", t.cfg.SASLUser))
 		case errors.As(err, &certErr):
 			s.setFatal(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err))
 		}
@@ -766,6 +769,9 @@ func (s *session) onConnect() {
 	if t.everConnected.Swap(true) {
 		t.reconnects.Add(1)
 	}
+	// registration already cost the server's flood budget: start with an
+	// empty bucket, so JOINs and a backlog trickle out after a reconnect
+	t.lim.Drain()
 	t.log.Info("irc: connected", "server", t.cfg.Server, "nick", c.CurrentNick(), "caps", len(capsAcked))
 
 	if _, ok := is["BOT"]; ok && is["BOT"] != "" {
