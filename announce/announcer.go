@@ -43,7 +43,7 @@ type Announcer struct {
 	Logger      *slog.Logger
 
 	mu     sync.Mutex
-	recent []time.Time // times of recent single new-bug announcements
+	recent []time.Time // arrival times of recent new bugs (at most DigestAfter+1)
 }
 
 // batchLimit bounds the events handled in one pass.
@@ -116,17 +116,19 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 		}
 	}
 
-	// New bugs: urgent ones (A0-A2) one by one; the rest one by one or,
-	// in a burst, as one digest per channel.
+	// New bugs: one by one, or, in a burst (more than DigestAfter new bugs
+	// within DigestWindow, urgent ones included), as one digest per
+	// channel; urgent ones (A0-A2) are always announced one by one.
 	var single, digest []store.Event
+	burst := a.burst(len(newBugs))
 	for _, ev := range newBugs {
-		if Urgent(ev.Bug.Whiteboard) {
-			single = append(single, ev)
-		} else {
+		if burst && !Urgent(ev.Bug.Whiteboard) {
 			digest = append(digest, ev)
+		} else {
+			single = append(single, ev)
 		}
 	}
-	if !a.burst(len(digest)) {
+	if len(digest) == 1 { // a digest of one bug is just a worse announcement
 		single = append(single, digest...)
 		digest = nil
 	}
@@ -167,6 +169,7 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 				Channel: ch.Key,
 				Target:  ch.Name,
 				Lines:   []chat.Line{line},
+				Detail:  a.digestDetail(bugs, ch),
 				BugIDs:  bugIDs,
 				Notice:  ch.Notice,
 			})
@@ -195,8 +198,8 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 	return nil
 }
 
-// burst decides whether n new (non-urgent) bugs are a burst, counting the
-// single announcements of the last DigestWindow.
+// burst records n new bugs arriving now and reports whether the new bugs
+// of the last DigestWindow, these included, are more than DigestAfter.
 func (a *Announcer) burst(n int) bool {
 	if a.DigestAfter <= 0 || n == 0 {
 		return false
@@ -210,14 +213,15 @@ func (a *Announcer) burst(n int) bool {
 			keep = append(keep, t)
 		}
 	}
-	a.recent = keep
-	if len(a.recent)+n > a.DigestAfter {
-		return true
-	}
 	for i := 0; i < n; i++ {
-		a.recent = append(a.recent, now)
+		keep = append(keep, now)
 	}
-	return false
+	// Only whether the count exceeds DigestAfter matters: keep the newest.
+	if extra := len(keep) - (a.DigestAfter + 1); extra > 0 {
+		keep = append(keep[:0], keep[extra:]...)
+	}
+	a.recent = keep
+	return len(keep) > a.DigestAfter
 }
 
 func (a *Announcer) log() *slog.Logger {
@@ -225,4 +229,18 @@ func (a *Announcer) log() *slog.Logger {
 		return a.Logger
 	}
 	return slog.Default()
+}
+
+// digestDetail lists the bugs of a digest one per line, for transports
+// that show a list in one message.
+func (a *Announcer) digestDetail(bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
+	var out []chat.Line
+	for i := range bugs {
+		b := &bugs[i]
+		if !Visible(b, ch) && a.Render.Restricted == RestrictedSkip {
+			continue
+		}
+		out = append(out, a.Render.Describe(b, ch))
+	}
+	return out
 }

@@ -158,11 +158,15 @@ const (
 type Outgoing struct {
 	// Key identifies the message for exactly-once delivery: Matrix derives
 	// its transaction ID from it. Announcements use "announce/<bug>/<chan>".
-	Key     string   `json:"key"`
-	Kind    Kind     `json:"kind"`
-	Channel string   `json:"channel"`         // Channel.Key
-	Target  string   `json:"target"`          // network target: IRC channel or nick, Matrix room ID
-	Lines   []Line   `json:"lines"`           // at least one
+	Key     string `json:"key"`
+	Kind    Kind   `json:"kind"`
+	Channel string `json:"channel"` // Channel.Key
+	Target  string `json:"target"`  // network target: IRC channel or nick, Matrix room ID
+	Lines   []Line `json:"lines"`   // at least one
+	// Detail holds extra lines for transports that show one message with
+	// many lines (Matrix, console): e.g. the list of bugs in a digest. IRC
+	// sends only Lines, to stay within flood limits.
+	Detail  []Line   `json:"detail,omitempty"`
 	BugIDs  []int    `json:"bugs,omitempty"`  // bugs the message is about (for replies/claims)
 	ReplyTo string   `json:"reply,omitempty"` // network message ID this answers (Matrix event ID)
 	Notice  bool     `json:"notice,omitempty"`

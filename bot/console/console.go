@@ -132,8 +132,12 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	stamp := t.now().Format("15:04:05")
-	for _, l := range out.Lines {
-		if _, err := fmt.Fprintf(t.out, "%s %s\n", stamp, Render(l)); err != nil {
+	for i, l := range append(append([]chat.Line(nil), out.Lines...), out.Detail...) {
+		indent := ""
+		if i >= len(out.Lines) {
+			indent = "  - "
+		}
+		if _, err := fmt.Fprintf(t.out, "%s %s%s\n", stamp, indent, Render(l)); err != nil {
 			return "", fmt.Errorf("failed to write to the console: %w", err)
 		}
 	}
