@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 )
@@ -214,4 +215,26 @@ func TestPanicRecovered(t *testing.T) {
 	got := text(e.say(idAlice, chPublic, "!boom"))
 	mustContain(t, got, "something went wrong")
 	mustNotContain(t, got, "kaboom")
+}
+
+// TestPendingAnonymousLogins: a mirror filled by an anonymous watcher has
+// "security" for "security@gentoo.org"; such bugs are still unclaimed.
+func TestPendingAnonymousLogins(t *testing.T) {
+	e := newEnv(t, "")
+	now := e.clk.Now()
+	bugs := []bugzilla.Bug{
+		{ID: 11, Summary: "short default", Product: "Gentoo Security", Component: "Kernel", Status: "CONFIRMED", IsOpen: true,
+			AssignedTo: "security", CC: []string{"kernel"}, CreationTime: now.Add(-time.Hour), LastChangeTime: now},
+		{ID: 12, Summary: "short claimed", Product: "Gentoo Security", Component: "Kernel", Status: "CONFIRMED", IsOpen: true,
+			AssignedTo: "alice", CreationTime: now.Add(-time.Hour), LastChangeTime: now},
+	}
+	if err := e.st.SaveBugs(e.ctx, bugs, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	got := text(e.say(idNick, chPublic, "!pending"))
+	mustContain(t, got, "Bug 11 (1h): short default")
+	mustNotContain(t, got, "Bug 12")
+	got = text(e.say(idNick, chPublic, "!pending gentoo-sources"))
+	mustContain(t, got, "Bug 12")
+	mustNotContain(t, got, "Bug 11")
 }
