@@ -430,8 +430,7 @@ func firstBug(args []string) int {
 	return 0
 }
 
-// parseBugID accepts "123", "#123" and "bug123"-free forms of a positive
-// bug number.
+// parseBugID parses a positive bug number written as "123" or "#123".
 func parseBugID(s string) (int, bool) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
 	if s == "" || len(s) > 9 {
