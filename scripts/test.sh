@@ -11,14 +11,22 @@ cd "$(dirname "$0")/.."
 base=${KSECBOT_TESTSERVERS:-$HOME/.cache/ksecbot-testservers}
 export KSECBOT_TESTSERVERS=$base
 
+# Stop at the end only the servers this run started, so a developer's
+# already running servers (and other test runs using them) keep working.
+started=()
 cleanup() {
-	scripts/irc-server.sh stop || true
-	scripts/matrix-server.sh stop || true
+	for s in "${started[@]}"; do
+		"scripts/$s-server.sh" stop || true
+	done
 }
 trap cleanup EXIT
 
-scripts/irc-server.sh start
-scripts/matrix-server.sh start
+for s in irc matrix; do
+	if ! "scripts/$s-server.sh" status >/dev/null 2>&1; then
+		started+=("$s")
+	fi
+	"scripts/$s-server.sh" start
+done
 set -a
 # shellcheck source=/dev/null
 . "$base/irc/env"
@@ -26,7 +34,7 @@ set -a
 . "$base/matrix/env"
 set +a
 
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then
 	echo "gofmt: these files need formatting: $unformatted" >&2
 	exit 1
