@@ -31,7 +31,8 @@ func TxnID(out chat.Outgoing) string {
 // Render builds the Matrix event content for an outgoing message: an
 // m.notice with a plain body and an HTML formatted_body in which every string
 // is escaped, pills and m.mentions for the maintainers in mention spans, and
-// an explicit empty m.mentions when nobody is mentioned. A ReplyTo makes it a
+// an explicit empty m.mentions when nobody is mentioned. Detail lines follow
+// the lines in the same event: "- " body lines and an HTML list. A ReplyTo makes it a
 // Matrix reply that does not mention the asker.
 func Render(out chat.Outgoing) *event.MessageEventContent {
 	body := make([]string, 0, len(out.Lines))
@@ -41,11 +42,24 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		body = append(body, l.Plain(chat.NetMatrix))
 		htm = append(htm, renderLineHTML(l, mentions))
 	}
+	formatted := strings.Join(htm, "<br>")
+	if len(out.Detail) > 0 {
+		// Detail lines (e.g. the bugs of a digest) go into the same event:
+		// as extra body lines and as an HTML list.
+		var list strings.Builder
+		list.WriteString("<ul>")
+		for _, l := range out.Detail {
+			body = append(body, "- "+l.Plain(chat.NetMatrix))
+			list.WriteString("<li>" + renderLineHTML(l, mentions) + "</li>")
+		}
+		list.WriteString("</ul>")
+		formatted += list.String()
+	}
 	content := &event.MessageEventContent{
 		MsgType:       event.MsgNotice,
 		Body:          strings.Join(body, "\n"),
 		Format:        event.FormatHTML,
-		FormattedBody: strings.Join(htm, "<br>"),
+		FormattedBody: formatted,
 		Mentions:      mentions,
 	}
 	if out.ReplyTo != "" {

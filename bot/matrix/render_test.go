@@ -56,6 +56,23 @@ func TestRender(t *testing.T) {
 			wantReplyTo: "$ask",
 		},
 		{
+			name: "digest detail lines are a list in the same event",
+			out: chat.Outgoing{
+				Lines: []chat.Line{chat.Line{}.Bold("3 new bugs").Text(" ").Mention(kernel)},
+				Detail: []chat.Line{
+					chat.Line{}.Bold("Bug 7").Text(" <b>x</b>"),
+					chat.Line{}.Bold("Bug 8").Text(" y ").Link("", "https://bugs.gentoo.org/8"),
+				},
+			},
+			wantBody: "3 new bugs gentoo-sources: @kernel:example.org @alice:example.org\n- Bug 7 <b>x</b>\n- Bug 8 y https://bugs.gentoo.org/8",
+			wantHTML: `<b>3 new bugs</b> gentoo-sources: ` +
+				`<a href="https://matrix.to/#/@kernel:example.org">@kernel:example.org</a> ` +
+				`<a href="https://matrix.to/#/@alice:example.org">@alice:example.org</a>` +
+				`<ul><li><b>Bug 7</b> &lt;b&gt;x&lt;/b&gt;</li>` +
+				`<li><b>Bug 8</b> y <a href="https://bugs.gentoo.org/8">https://bugs.gentoo.org/8</a></li></ul>`,
+			wantMentions: []id.UserID{"@kernel:example.org", "@alice:example.org"},
+		},
+		{
 			name:     "invalid matrix id is text and not mentioned",
 			out:      chat.Outgoing{Lines: []chat.Line{chat.Line{}.Mention(chat.Highlight{Tree: "hardened", MatrixIDs: []string{"not-an-id"}})}},
 			wantBody: "hardened: not-an-id",
