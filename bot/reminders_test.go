@@ -1,0 +1,268 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// fakeClock is a clock the test moves by hand; the bot, its store and the
+// Bugzilla test server all read it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// startAt is harness.start with an injected clock (nil: the real one). It
+// also returns the bot's store, for assertions on the outbox and mirror.
+func (h *harness) startAt(clock *fakeClock, ts ...bot.Transport) (*bot.Bot, *store.Store, func()) {
+	h.t.Helper()
+	now := time.Now
+	if clock != nil {
+		now = clock.Now
+		h.srv.SetNow(clock.Now)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, h.dbPath, store.WithNow(now))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, APIKey: h.cfg.Bugzilla.APIKey.Reveal(), Timeout: 5 * time.Second})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				h.t.Errorf("bot.Run: %v", err)
+			}
+			st.Close()
+		})
+	}
+	h.t.Cleanup(stop)
+	return b, st, stop
+}
+
+// waitDelivered waits until the outbox is empty: everything queued so far
+// has reached the transports.
+func waitDelivered(t *testing.T, st *store.Store) {
+	t.Helper()
+	waitUntil(t, 10*time.Second, "an empty outbox", func() bool {
+		n, err := st.OutboxDepth(context.Background(), nil)
+		return err == nil && n == 0
+	})
+}
+
+// fileAndFetch files bugs in Bugzilla and makes the bot poll once for them.
+func fileAndFetch(t *testing.T, h *harness, b *bot.Bot, bugs ...bugzillatest.NewBug) []int {
+	t.Helper()
+	polls := b.Watcher().Stats().Polls
+	var ids []int
+	for _, nb := range bugs {
+		ids = append(ids, h.srv.CreateBug(nb))
+	}
+	if err := b.Poke(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitPolls(t, b, int(polls)+1)
+	return ids
+}
+
+func ofKind(msgs []chat.Outgoing, kind chat.Kind) []chat.Outgoing {
+	var out []chat.Outgoing
+	for _, m := range msgs {
+		if m.Kind == kind {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// reminded returns, per bug, the channels that got its reminder.
+func reminded(rec *recorder) map[int][]string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	out := map[int][]string{}
+	for _, m := range ofKind(rec.sent, chat.KindRemind) {
+		for _, id := range m.BugIDs {
+			out[id] = append(out[id], m.Channel)
+		}
+	}
+	return out
+}
+
+func TestRemindersWithFakeClock(t *testing.T) {
+	h := newHarness(t, "")
+	h.cfg.Bugzilla.PollInterval.Duration = time.Hour // only the first poll and pokes
+	h.cfg.Announce.DigestAfter = 0
+	h.cfg.Announce.RemindAfter.Duration = 4 * time.Hour
+	h.cfg.Announce.RemindGrade = map[string]config.Duration{
+		"A": {Duration: time.Hour}, "A0": {Duration: 10 * time.Minute}, "C": {Duration: 72 * time.Hour},
+	}
+	clock := newFakeClock()
+	rec := newRecorder("test", "#gentoo-kernel", "#gentoo-dev")
+	b, st, _ := h.startAt(clock, rec)
+	waitPolls(t, b, 1)
+
+	filed := clock.Now()
+	ids := fileAndFetch(t, h, b,
+		bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: B-grade, stays unclaimed", Whiteboard: "B2 [upstream]"},
+		bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: A-grade, stays unclaimed", Whiteboard: "A1 [upstream]"},
+		bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: claimed before the reminder", Whiteboard: "B2"},
+		bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: C-grade", Whiteboard: "C3"},
+		bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: fixed before the reminder", Whiteboard: "B1"},
+		bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: A0 beats A", Whiteboard: "A0"},
+	)
+	unclaimedB, unclaimedA, claimed, gradeC, fixed, gradeA0 := ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]
+	rec.waitFor(t, 5*time.Second, "12 announcements (6 bugs, 2 channels)", func(m []chat.Outgoing) bool {
+		return len(ofKind(m, chat.KindAnnounce)) == 12
+	})
+
+	// One bug is claimed and one fixed in Bugzilla; ksecbot reads both.
+	clock.Set(filed.Add(time.Minute))
+	h.srv.UpdateBug(claimed, func(bg *bugzillatest.Bug) { bg.AssignedTo = "alice@gentoo.org" })
+	h.srv.UpdateBug(fixed, func(bg *bugzillatest.Bug) { bg.Status, bg.Resolution = "RESOLVED", "FIXED" })
+	fileAndFetch(t, h, b)
+	waitUntil(t, 5*time.Second, "the claim and the fix in the mirror", func() bool {
+		c, _, _ := st.Bug(context.Background(), claimed)
+		f, _, _ := st.Bug(context.Background(), fixed)
+		return c != nil && c.AssignedTo == "alice@gentoo.org" && f != nil && f.Resolution == "FIXED"
+	})
+
+	both := []string{"test:#gentoo-dev", "test:#gentoo-kernel"}
+	steps := []struct {
+		at   time.Duration
+		want map[int][]string
+	}{
+		{9 * time.Minute, map[int][]string{}},
+		{10 * time.Minute, map[int][]string{gradeA0: both}},
+		{59 * time.Minute, map[int][]string{gradeA0: both}},
+		{time.Hour, map[int][]string{gradeA0: both, unclaimedA: both}},
+		{4 * time.Hour, map[int][]string{gradeA0: both, unclaimedA: both, unclaimedB: both}},
+		{72 * time.Hour, map[int][]string{gradeA0: both, unclaimedA: both, unclaimedB: both, gradeC: both}},
+		{30 * 24 * time.Hour, map[int][]string{gradeA0: both, unclaimedA: both, unclaimedB: both, gradeC: both}},
+	}
+	for _, s := range steps {
+		clock.Set(filed.Add(s.at))
+		if err := b.RemindDue(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitDelivered(t, st)
+		got := reminded(rec)
+		for id, chans := range got {
+			slices.Sort(chans)
+			if strings.Join(chans, " ") != strings.Join(s.want[id], " ") {
+				t.Errorf("at +%s: bug %d reminded in %v, want %v", s.at, id, chans, s.want[id])
+			}
+		}
+		for id := range s.want {
+			if _, ok := got[id]; !ok {
+				t.Errorf("at +%s: bug %d not reminded, want a reminder in %v", s.at, id, s.want[id])
+			}
+		}
+	}
+
+	// What the maintainers read: the age, the bug, its trees' nicks.
+	for _, m := range ofKind(rec.sentCopy(), chat.KindRemind) {
+		if m.BugIDs[0] != unclaimedA {
+			continue
+		}
+		line := strings.Join(m.Plain(chat.NetIRC), " ")
+		for _, want := range []string{"Still unclaimed after 1h", fmt.Sprintf("bug %d", unclaimedA), "hardened: blueness zorry"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("reminder %q lacks %q", line, want)
+			}
+		}
+	}
+}
+
+func TestReminderSurvivesRestart(t *testing.T) {
+	h := newHarness(t, "")
+	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
+	h.cfg.Announce.RemindAfter.Duration = 4 * time.Hour
+	clock := newFakeClock()
+	rec := newRecorder("test", "#gentoo-kernel", "#gentoo-dev")
+	b, st, stop := h.startAt(clock, rec)
+	waitPolls(t, b, 1)
+	filed := clock.Now()
+	id := fileAndFetch(t, h, b, bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: nobody picks this up"})[0]
+	rec.waitFor(t, 5*time.Second, "the announcement in both channels", func(m []chat.Outgoing) bool {
+		return len(ofKind(m, chat.KindAnnounce)) == 2
+	})
+	waitDelivered(t, st)
+	stop()
+
+	// ksecbot is down while the reminder falls due; after the restart it
+	// has one more channel, which never got the announcement.
+	clock.Set(filed.Add(5 * time.Hour))
+	rec2 := newRecorder("test", "#gentoo-kernel", "#gentoo-dev", "#gentoo-new")
+	b2, st2, _ := h.startAt(clock, rec2)
+	if err := b2.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitDelivered(t, st2)
+	got := reminded(rec2)[id]
+	slices.Sort(got)
+	if want := "test:#gentoo-dev test:#gentoo-kernel"; strings.Join(got, " ") != want {
+		t.Errorf("after a restart, bug %d reminded in %v, want exactly %s", id, got, want)
+	}
+	// Once only, however often the due reminders are checked.
+	clock.Set(filed.Add(50 * time.Hour))
+	if err := b2.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitDelivered(t, st2)
+	if n := len(reminded(rec2)[id]); n != 2 {
+		t.Errorf("bug %d got %d reminder lines, want 2 (once per channel)", id, n)
+	}
+	if n := len(ofKind(rec2.sentCopy(), chat.KindAnnounce)); n != 0 {
+		t.Errorf("the restart announced %d bugs again", n)
+	}
+}
+
+func (r *recorder) sentCopy() []chat.Outgoing {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]chat.Outgoing(nil), r.sent...)
+}
