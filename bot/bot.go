@@ -149,7 +149,7 @@ func (b *Bot) build(cfg *config.Config) *live {
 		Now:          b.now,
 		Logger:       b.log.With("component", "announcer"),
 	}
-	lv.router = commands.New(commands.Deps{
+	deps := commands.Deps{
 		Config:   cfg,
 		Store:    b.store,
 		Bugzilla: b.bz,
@@ -158,7 +158,11 @@ func (b *Bot) build(cfg *config.Config) *live {
 		Now:      b.now,
 		Logger:   b.log.With("component", "commands"),
 		Version:  b.version,
-	})
+	}
+	if cfg.Console != nil {
+		deps.ConsoleLogin = cfg.Console.Bugzilla
+	}
+	lv.router = commands.New(deps)
 	return lv
 }
 

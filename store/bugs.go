@@ -146,12 +146,18 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("failed to read bug %d: %w", b.ID, err)
 	}
-	if exists && oldLCT >= ts(b.LastChangeTime) {
-		return nil // seen already (or a stale copy)
+	if exists && oldLCT > ts(b.LastChangeTime) {
+		return nil // a stale copy
 	}
 	data, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("failed to encode bug %d: %w", b.ID, err)
+	}
+	// Bugzilla times have one-second precision: the same last_change_time
+	// with different content is a second change within that second (e.g.
+	// auto-CC right after filing), not a duplicate.
+	if exists && oldLCT == ts(b.LastChangeTime) && oldData == string(data) {
+		return nil // seen already
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO bugs(id, product, component, resolution, assigned_to, creation_time, last_change_time, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
