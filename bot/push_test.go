@@ -29,7 +29,7 @@ func requestsFor(srv *bugzillatest.Server, id int) int {
 		for _, v := range r.Query["id"] {
 			for _, s := range strings.Split(v, ",") {
 				if s == want {
-							n++
+					n++
 				}
 			}
 		}
