@@ -26,6 +26,9 @@ const (
 // further to fit their wire limits.
 const maxSummary = 240
 
+// maxCC is how many CC'd logins a bug description lists.
+const maxCC = 6
+
 // Renderer renders bugs as chat lines. It is immutable and safe for
 // concurrent use.
 type Renderer struct {
@@ -82,8 +85,21 @@ func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 		state += " " + b.Resolution
 	}
 	l = l.Text(fmt.Sprintf(" (%s, %s, assigned to ", Clean(b.Severity, 40), Clean(state, 40))).
-		Code(Clean(b.AssignedTo, 80)).Text(") ").Link("", r.BugURL(b.ID))
-	return l
+		Code(Clean(b.AssignedTo, 80))
+	if len(b.CC) > 0 {
+		l = l.Text(", CC ")
+		for i, cc := range b.CC {
+			if i == maxCC {
+				l = l.Text(fmt.Sprintf(" +%d", len(b.CC)-maxCC))
+				break
+			}
+			if i > 0 {
+				l = l.Text(" ")
+			}
+			l = l.Code(Clean(cc, 80))
+		}
+	}
+	return l.Text(") ").Link("", r.BugURL(b.ID))
 }
 
 // head appends grade, alias and summary.

@@ -163,6 +163,7 @@ func (b *Bot) build(cfg *config.Config) *live {
 		deps.ConsoleLogin = cfg.Console.Bugzilla
 	}
 	lv.router = commands.New(deps)
+	b.registerCommands(lv.router)
 	return lv
 }
 
