@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitOutput waits until the demo printed a line matching re.
+func waitOutput(t *testing.T, out *lockedBuffer, re string) string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := rx.FindString(out.String()); m != "" {
+			return m
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the demo never printed %q; output:\n%s", re, out.String())
+	return ""
+}
+
+// TestDemo runs `ksecbot demo` as a newcomer would: announcements with
+// highlighted trees arrive, and typed commands change the embedded Bugzilla.
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in, typed := io.Pipe()
+	var out, errOut lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, []string{"--poll", "300ms", "--file-every", "0"}, in, &out, &errOut) }()
+
+	waitOutput(t, &out, `New kernel security bug \d+ .*\| @gentoo-sources\(mpagano,alicef\)`)
+	waitOutput(t, &out, `New kernel security bug \d+ .*\| @hardened\(blueness,zorry\)`)
+	type step struct{ cmd, want string }
+	for _, s := range []step{
+		{"!help", `Commands: .*!pending.*!claim`},
+		{"!pending", `Bug 3 \(`},
+		{"!trees", `trees: gentoo-sources`},
+		{"!whoami", `you@gentoo.org`},
+		{"!claim 3", `Claimed: bug 3 is now assigned to you@gentoo.org`},
+		{"!cc hardened 3", `CC'd on bug 3: hardened@gentoo.org .*@hardened\(blueness,zorry\)`},
+		{"!bug 3", `Bug 3 .*assigned to you@gentoo.org, CC .*hardened@gentoo.org`},
+		{"!frobnicate", `Unknown command`},
+	} {
+		if _, err := io.WriteString(typed, s.cmd+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s -> %s", s.cmd, waitOutput(t, &out, s.want))
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo did not end after Ctrl-C")
+	}
+	typed.Close()
+}
+
+func TestCheckConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check-config", "../../config.sample.toml"}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("check-config config.sample.toml exited %d:\n%s%s", code, out.String(), errOut.String())
+	}
+	sample, err := os.ReadFile("../../config.sample.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(sample), "\n[[irc.channel]]", "\n[[irc.chanels]]", 1)
+	line := strings.Count(string(sample)[:strings.Index(string(sample), "\n[[irc.channel]]")+1], "\n") + 1
+	path := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"check-config", path}, strings.NewReader(""), &out, &errOut); code == 0 {
+		t.Fatalf("check-config accepted a misspelled key:\n%s", out.String())
+	}
+	want := regexp.MustCompile(`bad\.toml:` + regexp.QuoteMeta(itoa(line)) + `: irc\.chanels`)
+	if !want.MatchString(out.String()) {
+		t.Errorf("check-config output does not name irc.chanels and line %d:\n%s", line, out.String())
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
