@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // reminderLoop re-highlights, once, the trees of a new bug that is still
@@ -48,6 +50,14 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 		chans, err := b.store.AnnouncedChannels(ctx, id)
 		if err != nil {
 			return fmt.Errorf("failed to read where bug %d was announced: %w", id, err)
+		}
+		if len(chans) == 0 && now.Sub(bug.CreationTime) < remindGiveUp(b.l().cfg, bug) {
+			// The announcement is still in the outbox (a network is
+			// down): remind once it is out.
+			if err := b.store.SnoozeReminder(ctx, id, now.Add(time.Minute)); err != nil {
+				return fmt.Errorf("failed to postpone the reminder of bug %d: %w", id, err)
+			}
+			continue
 		}
 		byKey := map[string]chat.Channel{}
 		for _, ch := range b.channels() {
@@ -93,4 +103,10 @@ func (b *Bot) unclaimed(ctx context.Context, watch, assignee string) bool {
 		return true
 	}
 	return SameLogin(def, assignee)
+}
+
+// remindGiveUp is how long after a bug's creation a reminder still waits
+// for its announcement to be delivered somewhere.
+func remindGiveUp(cfg *config.Config, bug *bugzilla.Bug) time.Duration {
+	return remindAfter(cfg, bug) + 24*time.Hour
 }

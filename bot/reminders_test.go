@@ -266,3 +266,36 @@ func (r *recorder) sentCopy() []chat.Outgoing {
 	defer r.mu.Unlock()
 	return append([]chat.Outgoing(nil), r.sent...)
 }
+
+// A reminder that falls due while its announcement is still in the outbox
+// (the network is down) waits for the announcement instead of being lost.
+func TestReminderWaitsForUndeliveredAnnouncement(t *testing.T) {
+	h := newHarness(t, "")
+	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
+	h.cfg.Announce.RemindAfter.Duration = time.Hour
+	clock := newFakeClock()
+	rec := newRecorder("test", "#gentoo-kernel")
+	rec.down = true
+	b, _, _ := h.startAt(clock, rec)
+	waitPolls(t, b, 1)
+	filed := clock.Now()
+	id := fileAndFetch(t, h, b, bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: filed while IRC is down"})[0]
+
+	clock.Set(filed.Add(2 * time.Hour)) // due, but nothing was delivered yet
+	if err := b.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	rec.down = false
+	rec.mu.Unlock()
+	rec.waitFor(t, 10*time.Second, "the announcement after the network came back", func(m []chat.Outgoing) bool {
+		return count(m, fmt.Sprintf("announce/%d/test:#gentoo-kernel", id)) == 1
+	})
+	clock.Set(filed.Add(2*time.Hour + 2*time.Minute))
+	if err := b.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, 10*time.Second, "the reminder, once the announcement was out", func(m []chat.Outgoing) bool {
+		return count(m, fmt.Sprintf("remind/%d/test:#gentoo-kernel", id)) == 1
+	})
+}
