@@ -329,7 +329,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
-		b.log.Error("stopping", "err", err)
+		// Run returns err and the caller reports it: one error, not two
+		b.log.Debug("stopping", "err", err)
 	}
 	cancelWork()
 	workWG.Wait()

@@ -445,8 +445,9 @@ func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
 			return nil
 		}
 		if perm := s.permanentError(); perm != nil {
-			t.log.Error("irc: giving up, this will not fix itself", "server", t.cfg.Server, "err", perm)
-			return fmt.Errorf("irc: %w: %w", bot.ErrPermanent, perm)
+			// not logged here: the caller reports the returned error once
+			// (the daemon prints it as its last line and exits non-zero)
+			return fmt.Errorf("%w: %w", bot.ErrPermanent, perm)
 		}
 		if s.registered && time.Since(started) > time.Minute {
 			attempt = 0

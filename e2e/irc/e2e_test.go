@@ -1,0 +1,362 @@
+package e2eirc
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+)
+
+// fastFlood is for the lenient port, which has no flood limits: tests
+// that are not about flood control need not wait 2 s per line.
+const fastFlood = "burst = 10\ninterval = \"200ms\""
+
+// linkedUsers links the observer's services account to alice@gentoo.org
+// and carol's to bob@gentoo.org, both maintainers.
+const linkedUsers = `
+[[user]]
+bugzilla = "alice@gentoo.org"
+irc_account = "observer"
+roles = ["maintainer"]
+
+[[user]]
+bugzilla = "bob@gentoo.org"
+irc_account = "carol"
+roles = ["maintainer"]
+`
+
+// 1. SASL, two channels (one +k), a new bug announced in both with only
+// the named tree's maintainers highlighted.
+func TestAnnounceNewBugInTwoChannels(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	obs := newObserver(t, s.addr, "", "observer")
+	open, keyed := randName("#e2e-open"), randName("#e2e-key")
+	obs.join(t, open, "")
+	key := randName("k3y")
+	obs.join(t, keyed, key)
+	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1,
+		channels: []chanConf{{name: open}, {name: keyed, key: key}}})
+	bot.ready(t, obs, open, keyed)
+	t.Logf("ksecbot joined %s and the +k channel %s, logged in by SASL as ksecbot", open, keyed)
+
+	id := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: use-after-free in net/sched", Severity: "major"})
+	for _, ch := range []string{open, keyed} {
+		m, _ := obs.waitFor(t, 10*time.Second, fmt.Sprintf("announcement of bug %d in %s", id, ch),
+			privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", id)))
+		txt := plainText(m.Params[1])
+		if !strings.Contains(txt, "hardened: blueness zorry") {
+			t.Errorf("%s: %q does not highlight the hardened maintainers", ch, txt)
+		}
+		if strings.Contains(txt, "mpagano") || strings.Contains(txt, "alicef") {
+			t.Errorf("%s: %q highlights gentoo-sources, which the bug does not name", ch, txt)
+		}
+		if !strings.Contains(txt, "use-after-free in net/sched") || !strings.Contains(txt, "show_bug.cgi?id="+strconv.Itoa(id)) {
+			t.Errorf("%s: %q lacks the summary or the link", ch, txt)
+		}
+		if _, acct := m.GetTag("account"); acct != "ksecbot" {
+			t.Errorf("%s: the announcement carries account %q, want ksecbot", ch, acct)
+		}
+		t.Logf("%s got: %q", ch, txt)
+	}
+}
+
+
+// 2. !pending and !whoami in the channel and in private; replies come back
+// where they were asked; a client using a linked account's nick without
+// being logged in is not taken for that account.
+func TestCommandsAndIdentity(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	pending := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: stack overflow in ext4 (pending example)"})
+	ch := randName("#e2e-cmd")
+	obs := newObserver(t, s.addr, "", "observer")
+	obs.join(t, ch, "")
+	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1, channels: []chanConf{{name: ch}}, users: linkedUsers, flood: fastFlood})
+	bot.ready(t, obs, ch)
+
+	want := strconv.Itoa(pending)
+	tests := []struct {
+		name   string
+		to     string // where the observer sends it
+		text   string
+		replTo string // where the reply must arrive
+		want   []string
+	}{
+		{"pending in channel", ch, "!pending", ch, []string{want, "pending example"}},
+		{"whoami in channel", ch, "!whoami", ch, []string{"observer", "alice@gentoo.org", "maintainer"}},
+		{"pending in private", bot.nick, "!pending", obs.nick(), []string{want, "pending example"}},
+		{"whoami in private", bot.nick, "!whoami", obs.nick(), []string{"observer", "alice@gentoo.org"}},
+	}
+	for _, tc := range tests {
+		obs.say(t, tc.to, tc.text)
+		m, _ := obs.waitFor(t, 10*time.Second, tc.name+" reply", func(m ircmsg.Message) bool {
+			return from("PRIVMSG", bot.nick, "")(m) && strings.Contains(plainText(m.Params[1]), tc.want[0])
+		})
+		txt := plainText(m.Params[1])
+		if !strings.EqualFold(m.Params[0], tc.replTo) {
+			t.Errorf("%s: reply went to %s, want %s", tc.name, m.Params[0], tc.replTo)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(txt, w) {
+				t.Errorf("%s: reply %q lacks %q", tc.name, txt, w)
+			}
+		}
+		t.Logf("%s: reply to %s: %q", tc.name, m.Params[0], txt)
+	}
+
+	// carol is a services account linked to bob@gentoo.org; this client
+	// takes the nick carol without logging in.
+	imp := newObserver(t, s.addr, "carol", "")
+	if imp.nick() != "carol" {
+		t.Fatalf("the impostor got nick %q, want carol (is another client using it?)", imp.nick())
+	}
+	imp.join(t, ch, "")
+	before, _ := bz.Bug(pending)
+	imp.say(t, ch, "!whoami")
+	m, _ := imp.waitFor(t, 10*time.Second, "impostor !whoami reply", privmsgFrom(bot.nick, ch, "carol"))
+	if txt := plainText(m.Params[1]); !strings.Contains(txt, "not identified") || strings.Contains(txt, "bob@gentoo.org") {
+		t.Errorf("impostor !whoami = %q, want 'not identified' and no Bugzilla login", txt)
+	} else {
+		t.Logf("impostor !whoami: %q", txt)
+	}
+	for _, target := range []string{ch, bot.nick} {
+		imp.say(t, target, "!claim "+want)
+		replyTo := ch
+		if target == bot.nick {
+			replyTo = "carol"
+		}
+		m, _ := imp.waitFor(t, 10*time.Second, "impostor !claim reply", privmsgFrom(bot.nick, replyTo, "Sorry"))
+		if txt := plainText(m.Params[1]); !strings.Contains(txt, "not identified") {
+			t.Errorf("impostor !claim in %s = %q, want a refusal naming services identification", target, txt)
+		} else {
+			t.Logf("impostor !claim in %s refused: %q", target, txt)
+		}
+	}
+	after, _ := bz.Bug(pending)
+	if after.AssignedTo != before.AssignedTo || len(after.Comments) != len(before.Comments) || len(after.History) != len(before.History) {
+		t.Errorf("the impostor's !claim changed the bug: assignee %q -> %q, comments %d -> %d",
+			before.AssignedTo, after.AssignedTo, len(before.Comments), len(after.Comments))
+	} else {
+		t.Logf("bug %d unchanged in Bugzilla: assigned to %s", pending, after.AssignedTo)
+	}
+}
+
+// 7. A linked maintainer claims, CCs a tree and unclaims from the channel;
+// Bugzilla changes accordingly and the replies name the result.
+func TestActFromChat(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	ch := randName("#e2e-act")
+	obs := newObserver(t, s.addr, "", "observer")
+	obs.join(t, ch, "")
+	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1, channels: []chanConf{{name: ch}}, users: linkedUsers, flood: fastFlood})
+	bot.ready(t, obs, ch)
+	id := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: out-of-bounds write in io_uring"})
+	obs.waitFor(t, 10*time.Second, "the announcement", privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", id)))
+	n := strconv.Itoa(id)
+
+	tests := []struct {
+		cmd   string
+		reply []string
+		check func(b bugzillatest.Bug) error
+	}{
+		{"!claim " + n, []string{"Claimed", "bug " + n, "alice@gentoo.org"}, func(b bugzillatest.Bug) error {
+			if b.AssignedTo != "alice@gentoo.org" {
+				return fmt.Errorf("assignee %q, want alice@gentoo.org", b.AssignedTo)
+			}
+			return lastComment(b, "Claimed", "observer")
+		}},
+		{"!cc hardened " + n, []string{"CC'd on", "bug " + n, "hardened@gentoo.org", "blueness", "zorry"}, func(b bugzillatest.Bug) error {
+			if !hasString(b.CC, "hardened@gentoo.org") {
+				return fmt.Errorf("CC %v lacks hardened@gentoo.org", b.CC)
+			}
+			return nil
+		}},
+		{"!unclaim " + n, []string{"Unclaimed", "bug " + n}, func(b bugzillatest.Bug) error {
+			if b.AssignedTo != "security@gentoo.org" {
+				return fmt.Errorf("assignee %q, want the component default security@gentoo.org", b.AssignedTo)
+			}
+			return lastComment(b, "Unclaimed", "observer")
+		}},
+	}
+	for _, tc := range tests {
+		obs.say(t, ch, tc.cmd)
+		m, _ := obs.waitFor(t, 10*time.Second, tc.cmd+" reply", privmsgFrom(bot.nick, ch, tc.reply[0]))
+		txt := plainText(m.Params[1])
+		for _, w := range tc.reply {
+			if !strings.Contains(txt, w) {
+				t.Errorf("%s: reply %q lacks %q", tc.cmd, txt, w)
+			}
+		}
+		b, _ := bz.Bug(id)
+		if err := tc.check(b); err != nil {
+			t.Errorf("%s: Bugzilla: %v", tc.cmd, err)
+		}
+		t.Logf("%s: reply %q; Bugzilla: assignee %s, CC %v, %d comments", tc.cmd, txt, b.AssignedTo, b.CC, len(b.Comments))
+	}
+}
+
+func lastComment(b bugzillatest.Bug, want ...string) error {
+	if len(b.Comments) < 2 {
+		return fmt.Errorf("no comment was added")
+	}
+	c := b.Comments[len(b.Comments)-1].Text
+	for _, w := range want {
+		if !strings.Contains(c, w) {
+			return fmt.Errorf("last comment %q lacks %q", c, w)
+		}
+	}
+	return nil
+}
+
+func hasString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// 5. Hostile summaries become exactly one well-formed PRIVMSG each (or the
+// documented wrapped continuation), and ksecbot stays connected.
+func TestHostileSummaries(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	ch := randName("#e2e-hos")
+	obs := newObserver(t, s.addr, "", "observer")
+	obs.join(t, ch, "")
+	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: 0, channels: []chanConf{{name: ch}}, flood: fastFlood})
+	bot.ready(t, obs, ch)
+
+	hostile := []struct{ name, summary, want string }{
+		{"CR/LF QUIT", "x\r\nQUIT :pwned\r\nPRIVMSG #x :y", "QUIT :pwned PRIVMSG #x :y"},
+		{"CTCP DCC", "\x01DCC SEND evil 0 0 0\x01", "DCC SEND evil 0 0 0"},
+		{"600 bytes multibyte", strings.Repeat("ä€😀", 67), "ä€😀ä€😀"},
+		{"formatting codes", "\x0304red\x03 \x02bold\x0f \x1funderline\x16", "red bold underline"},
+		{"NUL", "nul\x00byte", "nul"},
+		{"invalid UTF-8", "bad\xff\xfebytes", "bytes"},
+	}
+	ids := map[int]string{}
+	var order []int
+	for _, h := range hostile {
+		id := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: " + h.summary})
+		ids[id] = h.name
+		order = append(order, id)
+	}
+	last := order[len(order)-1]
+	lastLine, seen := obs.waitFor(t, 30*time.Second, "the last hostile announcement", privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", last)))
+	// the last announcement may itself wrap: read until 2 s of silence
+	seen = append(seen, lastLine)
+	for {
+		select {
+		case m := <-obs.events:
+			seen = append(seen, m)
+			continue
+		case <-time.After(2 * time.Second):
+		}
+		break
+	}
+	lines := map[int][]string{}
+	cur := 0
+	for _, m := range seen {
+		if !strings.EqualFold(m.Nick(), bot.nick) {
+			continue
+		}
+		if m.Command != "PRIVMSG" || len(m.Params) != 2 || m.Params[0] != ch {
+			t.Fatalf("observer saw %s %q from ksecbot, want only PRIVMSGs to %s", m.Command, m.Params, ch)
+		}
+		txt := m.Params[1]
+		if wire := len(m.Source) + len(" PRIVMSG  :") + len(ch) + len(txt) + 3; wire > 512 {
+			t.Errorf("a line of %d bytes on the wire (limit 512)", wire)
+		}
+		if !utf8.ValidString(txt) {
+			t.Errorf("invalid UTF-8 in %q", txt)
+		}
+		for _, r := range txt {
+			if (r < 0x20 && r != 0x02) || r == 0x7f {
+				t.Errorf("control character %U in %q", r, txt)
+			}
+		}
+		if strings.HasPrefix(plainText(txt), "New kernel security bug ") {
+			f := strings.Fields(strings.TrimPrefix(plainText(txt), "New kernel security bug "))
+			cur, _ = strconv.Atoi(strings.TrimSuffix(f[0], ":"))
+		}
+		if _, ok := ids[cur]; !ok {
+			t.Fatalf("a line that belongs to no hostile bug: %q", txt)
+		}
+		lines[cur] = append(lines[cur], plainText(txt))
+	}
+	for i, id := range order {
+		h := hostile[i]
+		got := lines[id]
+		maxLines := 1
+		if h.name == "600 bytes multibyte" {
+			maxLines = 4 // bot/irc.MaxWrapLines: wrapped, never a second command
+		}
+		if len(got) == 0 || len(got) > maxLines {
+			t.Errorf("%s: bug %d became %d PRIVMSGs, want 1..%d: %q", h.name, id, len(got), maxLines, got)
+			continue
+		}
+		if all := strings.Join(got, ""); !strings.Contains(all, h.want) {
+			t.Errorf("%s: %q lacks %q", h.name, all, h.want)
+		}
+		t.Logf("%s: bug %d -> %d PRIVMSG(s): %q", h.name, id, len(got), got)
+	}
+	if n := bot.log.count("irc: connected"); n != 1 {
+		t.Errorf("ksecbot connected %d times, want 1 (it was disconnected)", n)
+	}
+}
+
+// 6. A wrong SASL password: ksecbot exits non-zero with one clear error,
+// after exactly one connection attempt.
+func TestWrongSASLPassword(t *testing.T) {
+	t.Parallel()
+	s := needServers(t)
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1, saslPass: "not-the-password",
+		channels: []chanConf{{name: randName("#e2e-pw")}}})
+	start := time.Now()
+	err := bot.waitExit(t, 30*time.Second)
+	if err == nil {
+		t.Fatal("ksecbot exited 0 after a rejected SASL password")
+	}
+	t.Logf("ksecbot exited after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	logs := bot.log.snapshot()
+	final := logs[len(logs)-1]
+	if !strings.HasPrefix(final, "ksecbot: ") || !strings.Contains(strings.ToLower(final), "sasl") {
+		t.Errorf("last stderr line %q should be the error naming SASL", final)
+	}
+	errors := 0
+	for _, l := range logs {
+		if strings.Contains(l, "not-the-password") {
+			t.Errorf("the password leaked into the log: %q", l)
+		}
+		if strings.Contains(l, "level=ERROR") || strings.HasPrefix(l, "ksecbot: ") {
+			errors++
+		}
+	}
+	if errors != 1 {
+		t.Errorf("%d error lines, want exactly one", errors)
+	}
+	if n := bot.log.count("reconnecting"); n != 0 {
+		t.Errorf("%d reconnect attempts after a permanent SASL failure, want 0", n)
+	}
+	t.Logf("final error line: %q", final)
+}
