@@ -276,7 +276,7 @@ func TestReminderWaitsForUndeliveredAnnouncement(t *testing.T) {
 	clock := newFakeClock()
 	rec := newRecorder("test", "#gentoo-kernel")
 	rec.down = true
-	b, _, _ := h.startAt(clock, rec)
+	b, st, _ := h.startAt(clock, rec)
 	waitPolls(t, b, 1)
 	filed := clock.Now()
 	id := fileAndFetch(t, h, b, bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: filed while IRC is down"})[0]
@@ -291,6 +291,7 @@ func TestReminderWaitsForUndeliveredAnnouncement(t *testing.T) {
 	rec.waitFor(t, 10*time.Second, "the announcement after the network came back", func(m []chat.Outgoing) bool {
 		return count(m, fmt.Sprintf("announce/%d/test:#gentoo-kernel", id)) == 1
 	})
+	waitDelivered(t, st)
 	clock.Set(filed.Add(2*time.Hour + 2*time.Minute))
 	if err := b.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
