@@ -227,6 +227,17 @@ func TestBurstDigest(t *testing.T) {
 	// Hold the bot's polls off while the burst is filed, so that it
 	// arrives in one poll, as a burst does.
 	w.bz.SetFault(bugzillatest.Fault{Mode: bugzillatest.Fault500, Path: "/rest/"})
+	// The watcher searches one request at a time: once a search arrives
+	// after the fault is set, no earlier search can still be reading the
+	// bug list. Nothing signals that, so poll the server's counter.
+	n0 := w.bz.SearchCount()
+	deadline := time.Now().Add(wait)
+	for w.bz.SearchCount() <= n0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("ksecbot made no search within %s", wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	var normal []int
 	for i := range 4 {
 		normal = append(normal, w.bz.CreateBug(bugzillatest.NewBug{
