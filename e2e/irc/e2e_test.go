@@ -69,7 +69,6 @@ func TestAnnounceNewBugInTwoChannels(t *testing.T) {
 	}
 }
 
-
 // 2. !pending and !whoami in the channel and in private; replies come back
 // where they were asked; a client using a linked account's nick without
 // being logged in is not taken for that account.

@@ -265,7 +265,9 @@ func (l *logLines) waitFor(t *testing.T, timeout time.Duration, start int, what 
 	}
 }
 
-func contains(s string) func(string) bool { return func(l string) bool { return strings.Contains(l, s) } }
+func contains(s string) func(string) bool {
+	return func(l string) bool { return strings.Contains(l, s) }
+}
 
 // botProc is a running ksecbot binary.
 type botProc struct {
@@ -280,7 +282,7 @@ type botProc struct {
 type botConf struct {
 	server      string
 	nick        string
-	saslPass    string        // default "ksecbot-pass"
+	saslPass    string // default "ksecbot-pass"
 	channels    []chanConf
 	digestAfter int           // -1: leave the default
 	flood       string        // extra [irc.flood] lines; empty: defaults
