@@ -1,0 +1,170 @@
+package e2etest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Config is what the end-to-end suites vary in ksecbot's TOML file. The
+// zero value of a field leaves ksecbot's default, except DigestAfter.
+type Config struct {
+	// Dir holds the config file, the secrets and the store (state/ksecbot.db).
+	Dir          string
+	BugzillaURL  string
+	PollInterval time.Duration // default 500ms
+	Timeout      time.Duration // [bugzilla] timeout
+	// DigestAfter is [announce] digest_after; 0 turns the digest off,
+	// a negative value leaves the default.
+	DigestAfter int
+	IRC         *IRC
+	Matrix      *Matrix
+	Trees       []Tree
+	// Extra is raw TOML appended at the end ([[user]] tables, ...).
+	Extra string
+}
+
+// IRC is the [irc] table and its channels.
+type IRC struct {
+	Server        string
+	Nick          string
+	SASLUser      string // default "ksecbot"
+	SASLPassword  string // default SASLUser + "-pass" (the test accounts)
+	Channels      []string
+	FloodBurst    int           // [irc.flood] burst; 0: default
+	FloodInterval time.Duration // [irc.flood] interval; 0: default
+}
+
+// Matrix is the [matrix] table and its rooms (password login).
+type Matrix struct {
+	Homeserver string
+	UserID     string
+	Password   string
+	Encryption bool
+	Rooms      []string
+}
+
+// Tree is a [[tree]] entry.
+type Tree struct {
+	Name     string
+	Packages []string
+	Bugzilla []string
+	IRC      []string
+	Matrix   []string
+}
+
+// StorePath is where the config puts the SQLite store.
+func (c Config) StorePath() string { return filepath.Join(c.Dir, "state", "ksecbot.db") }
+
+// Path is where Write puts the config file.
+func (c Config) Path() string { return filepath.Join(c.Dir, "ksecbot.toml") }
+
+// TOML renders the configuration; the secret files must exist (Write
+// creates them).
+func (c Config) TOML() string {
+	var b strings.Builder
+	poll := c.PollInterval
+	if poll == 0 {
+		poll = 500 * time.Millisecond
+	}
+	fmt.Fprintf(&b, "[bugzilla]\nurl = %q\napi_key_file = %q\npoll_interval = %q\npublic_url = \"https://bugs.gentoo.org\"\n",
+		c.BugzillaURL, c.secretPath("bugzilla.key"), poll.String())
+	if c.Timeout > 0 {
+		fmt.Fprintf(&b, "timeout = %q\n", c.Timeout.String())
+	}
+	b.WriteString("\n[[watch]]\nproduct = \"Gentoo Security\"\ncomponent = \"Kernel\"\n\n")
+	fmt.Fprintf(&b, "[store]\npath = %q\n\n", c.StorePath())
+	if c.DigestAfter >= 0 {
+		fmt.Fprintf(&b, "[announce]\ndigest_after = %d\n\n", c.DigestAfter)
+	}
+	if i := c.IRC; i != nil {
+		fmt.Fprintf(&b, "[irc]\nserver = %q\nnick = %q\nsasl_user = %q\nsasl_password_file = %q\n\n",
+			i.Server, i.Nick, i.saslUser(), c.secretPath("irc.pass"))
+		if i.FloodBurst > 0 || i.FloodInterval > 0 {
+			b.WriteString("[irc.flood]\n")
+			if i.FloodBurst > 0 {
+				fmt.Fprintf(&b, "burst = %d\n", i.FloodBurst)
+			}
+			if i.FloodInterval > 0 {
+				fmt.Fprintf(&b, "interval = %q\n", i.FloodInterval.String())
+			}
+			b.WriteString("\n")
+		}
+		for _, ch := range i.Channels {
+			fmt.Fprintf(&b, "[[irc.channel]]\nname = %q\n\n", ch)
+		}
+	}
+	if m := c.Matrix; m != nil {
+		fmt.Fprintf(&b, "[matrix]\nhomeserver = %q\nuser_id = %q\npassword_file = %q\nencryption = %t\n\n",
+			m.Homeserver, m.UserID, c.secretPath("matrix.pass"), m.Encryption)
+		for _, r := range m.Rooms {
+			fmt.Fprintf(&b, "[[matrix.room]]\nid = %q\n\n", r)
+		}
+	}
+	for _, tr := range c.Trees {
+		fmt.Fprintf(&b, "[[tree]]\nname = %q\npackages = %s\nbugzilla = %s\nirc = %s\nmatrix = %s\n\n",
+			tr.Name, list(tr.Packages), list(tr.Bugzilla), list(tr.IRC), list(tr.Matrix))
+	}
+	b.WriteString(c.Extra)
+	return b.String()
+}
+
+// Write writes the secret files and the config file into Dir and returns
+// the config's path. Writing again replaces the file (for reload tests).
+func (c Config) Write(t testing.TB) string {
+	t.Helper()
+	secrets := map[string]string{"bugzilla.key": "key-ksecbot"}
+	if c.IRC != nil {
+		secrets["irc.pass"] = c.IRC.saslPassword()
+	}
+	if c.Matrix != nil {
+		secrets["matrix.pass"] = c.Matrix.Password
+	}
+	for name, val := range secrets {
+		if err := os.WriteFile(c.secretPath(name), []byte(val+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	WriteFile(t, c.Path(), c.TOML())
+	return c.Path()
+}
+
+// WriteFile replaces path's content atomically (write and rename), so a
+// running ksecbot never reads half a file.
+func WriteFile(t testing.TB, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c Config) secretPath(name string) string { return filepath.Join(c.Dir, name) }
+
+func (i *IRC) saslUser() string {
+	if i.SASLUser == "" {
+		return "ksecbot"
+	}
+	return i.SASLUser
+}
+
+func (i *IRC) saslPassword() string {
+	if i.SASLPassword == "" {
+		return i.saslUser() + "-pass"
+	}
+	return i.SASLPassword
+}
+
+func list(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
