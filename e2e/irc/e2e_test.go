@@ -92,9 +92,9 @@ func TestCommandsAndIdentity(t *testing.T) {
 		replTo string // where the reply must arrive
 		want   []string
 	}{
-		{"pending in channel", ch, "!pending", ch, []string{want, "pending example"}},
+		{"pending in channel", ch, "!pending", ch, []string{"pending example", "Bug " + want}},
 		{"whoami in channel", ch, "!whoami", ch, []string{"observer", "alice@gentoo.org", "maintainer"}},
-		{"pending in private", bot.nick, "!pending", obs.nick(), []string{want, "pending example"}},
+		{"pending in private", bot.nick, "!pending", obs.nick(), []string{"pending example", "Bug " + want}},
 		{"whoami in private", bot.nick, "!whoami", obs.nick(), []string{"observer", "alice@gentoo.org"}},
 	}
 	for _, tc := range tests {
