@@ -220,7 +220,8 @@ func Clean(s string, max int) string {
 	var b strings.Builder
 	b.Grow(min(len(s), max+4))
 	space := false
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+	s = stripFormatting(strings.ToValidUTF8(s, "\uFFFD"))
+	for _, r := range s {
 		if unicode.IsControl(r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) {
 			if !space && b.Len() > 0 {
 				b.WriteByte(' ')
@@ -242,3 +243,53 @@ func Clean(s string, max int) string {
 	}
 	return strings.TrimRight(b.String(), " ")
 }
+
+// stripFormatting removes IRC formatting (bold, italics, underline,
+// reverse, reset, monospace, strike) and colour codes with their
+// parameters ("\x0304,01", "\x04ff0000"), so "\x0304red" becomes "red".
+func stripFormatting(s string) string {
+	if !strings.ContainsAny(s, "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case 0x02, 0x0f, 0x11, 0x16, 0x1d, 0x1e, 0x1f:
+		case 0x03:
+			i += colourParams(s[i+1:], isDigit, 2)
+		case 0x04:
+			i += colourParams(s[i+1:], isHex, 6)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// colourParams returns the length of a colour code's "fg[,bg]" parameters
+// at the start of s: up to n characters matching ok, optionally followed by
+// a comma and up to n more.
+func colourParams(s string, ok func(byte) bool, n int) int {
+	run := func(from int) int {
+		j := from
+		for j < len(s) && j-from < n && ok(s[j]) {
+			j++
+		}
+		return j
+	}
+	fg := run(0)
+	if fg == 0 {
+		return 0
+	}
+	if fg < len(s) && s[fg] == ',' {
+		if bg := run(fg + 1); bg > fg+1 {
+			return bg
+		}
+	}
+	return fg
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'f' }
