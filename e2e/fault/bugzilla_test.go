@@ -137,8 +137,14 @@ func TestStoreLocked(t *testing.T) {
 	case <-time.After(hold + 20*time.Second):
 		t.Fatal("the lock helper did not finish")
 	}
-	t.Logf("lock released after %v", time.Since(locked).Round(time.Millisecond))
+	released := time.Now()
+	t.Logf("lock released after %v", released.Sub(locked).Round(time.Millisecond))
 	b.obs.waitBugs(t, 60*time.Second, ids)
+	// The lock was real: nothing filed during it could be stored and
+	// announced before it ended (the helper held it for the full 10 s).
+	if first := b.obs.firstAt(ids); first.Before(locked.Add(hold - time.Second)) {
+		t.Errorf("a bug was announced %v after the lock was taken, before it was released: the lock did not hold", first.Sub(locked))
+	}
 	if b.proc.Exited() {
 		t.Fatalf("ksecbot exited while the store was locked: %v", b.proc.Err())
 	}

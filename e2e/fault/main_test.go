@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,6 +102,7 @@ type ircObserver struct {
 	channel string
 	mu      sync.Mutex
 	lines   []string        // announcement texts, in order
+	at      []time.Time     // when each line arrived
 	joins   map[string]bool // nicks seen joining (lower case)
 	notify  chan struct{}
 	names   chan ircmsg.Message
@@ -125,6 +127,7 @@ func newIRCObserver(t *testing.T, addr, channel string) *ircObserver {
 		}
 		o.mu.Lock()
 		o.lines = append(o.lines, m.Params[1])
+		o.at = append(o.at, time.Now())
 		o.mu.Unlock()
 		o.poke()
 	})
@@ -210,6 +213,18 @@ func (o *ircObserver) waitBugs(t *testing.T, timeout time.Duration, ids []int) {
 		}
 		return true
 	})
+}
+
+// firstAt returns when the first line announcing one of ids arrived.
+func (o *ircObserver) firstAt(ids []int) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i, l := range o.lines {
+		if n, ok := bugOf(l); ok && slices.Contains(ids, n) {
+			return o.at[i]
+		}
+	}
+	return time.Time{}
 }
 
 // lineOf returns the first announcement line of bug id.
