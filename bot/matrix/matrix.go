@@ -475,6 +475,7 @@ func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
 		if s, ok := cli.Syncer.(*syncer); ok {
 			s.failures = 0
 		}
+		t.recordOwnSends(ctx, cli, resp)
 		t.connected.Store(true)
 		for rid, room := range resp.Rooms.Invite {
 			t.handleInvite(ctx, cli, rid, room)
@@ -483,6 +484,32 @@ func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
 			go t.joinRooms(ctx, cli)
 		}
 		return true
+	}
+}
+
+// recordOwnSends records the bot's own events that come back in a sync with
+// our transaction ID as sent. A send cut short by a crash may be stored by
+// the homeserver without its transaction ID being remembered (Dendrite caches
+// it only once the PUT completes), so the first sync after a restart is what
+// keeps the outbox from sending that message a second time. It runs before
+// the transport is marked connected, so before the deliverer resumes.
+func (t *Transport) recordOwnSends(ctx context.Context, cli *mautrix.Client, resp *mautrix.RespSync) {
+	t.mu.Lock()
+	st := t.st
+	t.mu.Unlock()
+	if st == nil {
+		return
+	}
+	for rid, room := range resp.Rooms.Join {
+		for _, evt := range room.Timeline.Events {
+			txn := evt.Unsigned.TransactionID
+			if evt.Sender != cli.UserID || !strings.HasPrefix(txn, "ksecbot-") {
+				continue
+			}
+			if err := st.recordSent(ctx, txn, string(rid), string(evt.ID), t.opts.Now().Unix()); err != nil {
+				t.log.Warn("matrix: failed to record a sent message", "err", err)
+			}
+		}
 	}
 }
 
