@@ -9,10 +9,10 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 )
 
-// bugzilla is the in-process Bugzilla test server, served through a
+// bzServer is the in-process Bugzilla test server, served through a
 // wrapper that counts the answers by status (bugzillatest itself records
 // the requests but not the 304s).
-type bugzilla struct {
+type bzServer struct {
 	*bugzillatest.Server
 	ts *httptest.Server
 
@@ -20,8 +20,8 @@ type bugzilla struct {
 	byStatus map[int]int
 }
 
-func newBugzilla() *bugzilla {
-	b := &bugzilla{Server: bugzillatest.NewHandler(), byStatus: map[int]int{}}
+func newBugzilla() *bzServer {
+	b := &bzServer{Server: bugzillatest.NewHandler(), byStatus: map[int]int{}}
 	inner := b.Handler()
 	b.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -34,9 +34,9 @@ func newBugzilla() *bugzilla {
 }
 
 // url is the base URL of the wrapped server.
-func (b *bugzilla) url() string { return b.ts.URL }
+func (b *bzServer) url() string { return b.ts.URL }
 
-func (b *bugzilla) close() {
+func (b *bzServer) close() {
 	b.ts.Close()
 	b.Close()
 }
@@ -46,7 +46,7 @@ type counts struct {
 	requests, searches, notModified int
 }
 
-func (b *bugzilla) counts() counts {
+func (b *bzServer) counts() counts {
 	b.mu.Lock()
 	nm := b.byStatus[http.StatusNotModified]
 	b.mu.Unlock()
@@ -69,7 +69,7 @@ func (w *statusWriter) WriteHeader(code int) {
 
 // createBug files one open, unclaimed kernel bug naming tree i of the
 // registry (so one tree is highlighted, as in most real bugs).
-func (b *bugzilla) createBug(i int, tag string) int {
+func (b *bzServer) createBug(i int, tag string) int {
 	tree := treeNames[i%len(treeNames)]
 	return b.CreateBug(bugzillatest.NewBug{
 		Summary:    fmt.Sprintf("CVE-2026-%05d: sys-kernel/%s: %s use-after-free in net/sched", i%100000, tree, tag),

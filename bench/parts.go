@@ -264,6 +264,19 @@ func btoi(b bool) int {
 // burstPart is (c): 300 new bugs pushed at once to a ksecbot on the
 // strict (Libera-like) IRC port with the default flood settings.
 func (b *bench) burstPart(ctx context.Context) error {
+	if err := b.burstOnce(ctx, false); err != nil {
+		return err
+	}
+	return b.burstOnce(ctx, true)
+}
+
+// burstOnce runs the burst with one push per bug, or with one push naming
+// every bug (oneShot).
+func (b *bench) burstOnce(ctx context.Context, oneShot bool) error {
+	how := "one push per bug"
+	if oneShot {
+		how = "one push naming all"
+	}
 	s := spec{name: "burst", poll: time.Hour, ircAddr: b.strictAddr, ircChannels: 1, matrix: !b.opts.skipMatrix, trees: 10}
 	w, err := b.setup(ctx, s)
 	if err != nil {
@@ -275,9 +288,15 @@ func (b *bench) burstPart(ctx context.Context) error {
 		ids[i] = w.bz.createBug(2000+i, "burst")
 	}
 	t0 := time.Now()
-	for _, id := range ids { // one push per bug, as Bugzilla sends them
-		if err := w.bot.push(ctx, id); err != nil {
+	if oneShot {
+		if err := w.bot.push(ctx, ids...); err != nil {
 			return err
+		}
+	} else {
+		for _, id := range ids { // one push per bug, as Bugzilla sends them
+			if err := w.bot.push(ctx, id); err != nil {
+				return err
+			}
 		}
 	}
 	pushed := time.Since(t0)
@@ -317,24 +336,24 @@ func (b *bench) burstPart(ctx context.Context) error {
 		disc := w.bot.countLog("irc: disconnected") + w.bot.countLog("irc: server closed the link")
 		outbox, _ := w.bot.metric(ctx, "ksecbot_outbox_depth")
 		b.rows = append(b.rows,
-			row{what: fmt.Sprintf("(c) burst of %d pushed bugs, strict server, default flood: time to the IRC digest line", len(ids)),
+			row{what: fmt.Sprintf("(c) burst of %d bugs (%s), strict server, default flood: time to the IRC digest line", len(ids), how),
 				target: "< 2 s from the push", measured: fmt.Sprintf("%s (pushes took %s)", ms(firstDigest), ms(pushed)), v: check(digests > 0 && firstDigest < 2*time.Second)},
-			row{what: "(c) lines sent to the IRC channel for the burst", measured: fmt.Sprintf("%d lines, %d digest(s); outbox left %d", lines, digests, int(outbox)), v: info},
-			row{what: "(c) IRC disconnects during the burst", target: "0", measured: fmt.Sprint(disc), v: check(disc == 0)})
+			row{what: "(c) lines sent to the IRC channel for the burst (" + how + ")", measured: fmt.Sprintf("%d lines, %d digest(s); outbox left %d", lines, digests, int(outbox)), v: info},
+			row{what: "(c) IRC disconnects during the burst (" + how + ")", target: "0", measured: fmt.Sprint(disc), v: check(disc == 0)})
 	}
 	if w.mx != nil {
 		mctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		a, err := w.mx.next(mctx, w.fromBotMX(isDigest))
-		if err != nil {
-			return fmt.Errorf("matrix digest: %w", err)
+		got := "not received within 1 min (see the ksecbot log: a very long digest event may be refused)"
+		if a, err := w.mx.next(mctx, w.fromBotMX(isDigest)); err == nil {
+			got = ms(a.at.Sub(t0))
 		}
-		b.rows = append(b.rows, row{what: "(c) time to the Matrix digest (E2EE room)", measured: ms(a.at.Sub(t0)), v: info})
+		b.rows = append(b.rows, row{what: "(c) time to the Matrix digest, E2EE room (" + how + ")", measured: got, v: info})
 	}
 	m, err := w.bot.mem()
 	if err != nil {
 		return err
 	}
-	b.rows = append(b.rows, row{what: "(e) RSS after the burst (IRC strict + Matrix E2EE)", measured: fmt.Sprintf("%s (peak %s)", mib(m.rss), mib(m.hwm)), v: info})
+	b.rows = append(b.rows, row{what: "(e) RSS after the burst (" + how + ")", measured: fmt.Sprintf("%s (peak %s)", mib(m.rss), mib(m.hwm)), v: info})
 	return nil
 }

@@ -28,7 +28,7 @@ type spec struct {
 
 // world is a running deployment: Bugzilla, ksecbot and its observers.
 type world struct {
-	bz       *bugzilla
+	bz       *bzServer
 	bot      *botProc
 	botNick  string
 	channels []string
