@@ -118,7 +118,7 @@ func New(o Options) (*Bot, error) {
 		Interval: cfg.Bugzilla.PollInterval.Duration,
 		Overlap:  cfg.Bugzilla.Overlap.Duration,
 		PageSize: cfg.Bugzilla.PageSize,
-		Logger:   o.Logger.With("component", "watcher"),
+		Logger:   o.Logger,
 		Now:      o.Now,
 	})
 	b.live.Store(b.build(cfg))

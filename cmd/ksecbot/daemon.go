@@ -137,7 +137,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bo
 		UserAgent: "ksecbot/" + Version(),
 		Timeout:   cfg.Bugzilla.Timeout.Duration,
 		Retries:   3,
-		Logger:    log.With("component", "bugzilla"),
+		Logger:    log,
 	})
 	if err != nil {
 		return fmt.Errorf("bugzilla.url: %w", err)
