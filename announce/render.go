@@ -54,6 +54,11 @@ func (r *Renderer) BuglistURL(ids []int) string {
 	return strings.TrimRight(r.URL, "/") + "/buglist.cgi?bug_id=" + url.QueryEscape(strings.Join(parts, ","))
 }
 
+// SearchURL returns a buglist link for a Bugzilla search.
+func (r *Renderer) SearchURL(q url.Values) string {
+	return strings.TrimRight(r.URL, "/") + "/buglist.cgi?" + q.Encode()
+}
+
 // Visible reports whether a bug's details may be shown in a channel.
 func Visible(b *bugzilla.Bug, ch chat.Channel) bool { return !b.Restricted() || ch.Private }
 

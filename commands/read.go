@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -119,10 +120,16 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 	if r.d.Store == nil {
 		return []chat.Line{chat.Line{}.Text("The bug mirror is not available; try again later.")}
 	}
-	f := store.BugFilter{OpenOnly: true}
+	// Only the first lines are shown: the mirror need not decode the rest
+	// (total still counts them all).
+	f := store.BugFilter{OpenOnly: true, Limit: richPendingLines}
+	// The same query as a Bugzilla search, for "and N more".
+	search := url.Values{"query_format": {"advanced"}, "resolution": {"---"}}
 	for _, w := range r.watches() {
 		f.Products = append(f.Products, w.Product)
 		f.Components = append(f.Components, w.Component)
+		search.Add("product", w.Product)
+		search.Add("component", w.Component)
 	}
 	what := "unclaimed"
 	if len(req.Args) == 1 {
@@ -135,12 +142,25 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 		}
 		f.NotCC = loginVariants(t.Bugzilla...)
 		what = "without " + t.Name + " in CC"
+		for i, l := range t.Bugzilla {
+			n := strconv.Itoa(i + 1)
+			search.Set("f"+n, "cc")
+			search.Set("o"+n, "notequals")
+			search.Set("v"+n, l)
+		}
 	} else {
 		var defs []string
 		for _, w := range r.watches() {
 			defs = append(defs, r.defaultAssignee(ctx, w.Product, w.Component))
 		}
 		f.AssignedTo = loginVariants(defs...)
+		search.Set("j_top", "OR")
+		for i, d := range defs {
+			n := strconv.Itoa(i + 1)
+			search.Set("f"+n, "assigned_to")
+			search.Set("o"+n, "equals")
+			search.Set("v"+n, d)
+		}
 		if len(f.AssignedTo) == 0 {
 			return []chat.Line{chat.Line{}.Text("I do not know the component's default assignee yet, so I cannot tell what is unclaimed; the operator can set bugzilla.default_assignee.")}
 		}
@@ -163,14 +183,7 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 		lines = append(lines, r.pendingLine(&bugs[i], req.In.Channel, now))
 	}
 	if total > len(lines) {
-		ids := make([]int, 0, len(bugs))
-		for _, b := range bugs {
-			ids = append(ids, b.ID)
-		}
-		if len(ids) > 200 {
-			ids = ids[:200]
-		}
-		lines = append(lines, chat.Line{}.Text(fmt.Sprintf("and %d more: ", total-len(lines))).Link("", r.d.Render.BuglistURL(ids)))
+		lines = append(lines, chat.Line{}.Text(fmt.Sprintf("and %d more: ", total-len(lines))).Link("", r.d.Render.SearchURL(search)))
 	}
 	return lines
 }
