@@ -56,7 +56,6 @@ func TestReadCommands(t *testing.T) {
 	hardenedCCd := e.bug(bugzillatest.NewBug{Summary: "hardened already knows", CC: []string{"hardened@gentoo.org"}, AssignedTo: "bob@gentoo.org", Created: created})
 	e.clk.Advance(2 * time.Hour)
 
-
 	tests := []struct {
 		name   string
 		who    chat.Identity
