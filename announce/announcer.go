@@ -132,25 +132,7 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 		single = append(single, digest...)
 		digest = nil
 	}
-	sort.SliceStable(single, func(i, j int) bool { return single[i].ID < single[j].ID })
-	for _, ev := range single {
-		for _, ch := range channels {
-			b := ev.Bug
-			line, ok := a.Render.NewBug(&b, ch)
-			if !ok {
-				continue
-			}
-			items = append(items, chat.Outgoing{
-				Key:     fmt.Sprintf("announce/%d/%s", ev.BugID, ch.Key),
-				Kind:    chat.KindAnnounce,
-				Channel: ch.Key,
-				Target:  ch.Name,
-				Lines:   []chat.Line{line},
-				BugIDs:  []int{ev.BugID},
-				Notice:  ch.Notice,
-			})
-		}
-	}
+	// The digest goes first: one line that covers the whole burst.
 	if len(digest) > 0 {
 		bugs := make([]bugzilla.Bug, len(digest))
 		bugIDs := make([]int, len(digest))
@@ -171,6 +153,25 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 				Lines:   []chat.Line{line},
 				Detail:  a.digestDetail(bugs, ch),
 				BugIDs:  bugIDs,
+				Notice:  ch.Notice,
+			})
+		}
+	}
+	sort.SliceStable(single, func(i, j int) bool { return single[i].ID < single[j].ID })
+	for _, ev := range single {
+		for _, ch := range channels {
+			b := ev.Bug
+			line, ok := a.Render.NewBug(&b, ch)
+			if !ok {
+				continue
+			}
+			items = append(items, chat.Outgoing{
+				Key:     fmt.Sprintf("announce/%d/%s", ev.BugID, ch.Key),
+				Kind:    chat.KindAnnounce,
+				Channel: ch.Key,
+				Target:  ch.Name,
+				Lines:   []chat.Line{line},
+				BugIDs:  []int{ev.BugID},
 				Notice:  ch.Notice,
 			})
 		}
@@ -231,16 +232,45 @@ func (a *Announcer) log() *slog.Logger {
 	return slog.Default()
 }
 
+// maxDetail bounds the list of a digest: one event must stay well under
+// a homeserver's event size limit (65 kB), whatever the burst.
+const maxDetail = 25
+
 // digestDetail lists the bugs of a digest one per line, for transports
 // that show a list in one message.
 func (a *Announcer) digestDetail(bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
 	var out []chat.Line
+	shown := 0
 	for i := range bugs {
 		b := &bugs[i]
 		if !Visible(b, ch) && a.Render.Restricted == RestrictedSkip {
 			continue
 		}
+		if shown == maxDetail {
+			out = append(out, chat.Line{}.Text(fmt.Sprintf("… and %d more (see the link above)", len(bugs)-i)))
+			break
+		}
 		out = append(out, a.Render.Describe(b, ch))
+		shown++
 	}
 	return out
+}
+
+// Bursting reports whether more than DigestAfter new bugs arrived within
+// the last DigestWindow: the caller may then wait a moment before the
+// next pass so that a burst pushed bug by bug still becomes few digests.
+func (a *Announcer) Bursting() bool {
+	if a.DigestAfter <= 0 {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	n := 0
+	for _, t := range a.recent {
+		if now.Sub(t) < a.DigestWindow {
+			n++
+		}
+	}
+	return n > a.DigestAfter
 }

@@ -26,6 +26,13 @@ const (
 // further to fit their wire limits.
 const maxSummary = 240
 
+// maxDigestIDs and maxLinkIDs bound the bug numbers a digest line names
+// and links, so that it fits an IRC line whatever the burst.
+const (
+	maxDigestIDs = 12
+	maxLinkIDs   = 40
+)
+
 // maxCC is how many CC'd logins a bug description lists.
 const maxCC = 6
 
@@ -228,9 +235,13 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 	if len(ids) == 0 && withheld == 0 {
 		return nil, false
 	}
-	strs := make([]string, len(ids))
+	var strs []string
 	for i, id := range ids {
-		strs[i] = strconv.Itoa(id)
+		if i == maxDigestIDs {
+			strs = append(strs, fmt.Sprintf("+%d more", len(ids)-i))
+			break
+		}
+		strs = append(strs, strconv.Itoa(id))
 	}
 	l := chat.Line{}.Bold(fmt.Sprintf("%d new kernel security bugs", len(ids)+withheld))
 	if len(ids) > 0 {
@@ -240,7 +251,8 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 		l = l.Text(fmt.Sprintf(" (+%d restricted, details withheld)", withheld))
 	}
 	if len(ids) > 0 {
-		l = l.Text(" ").Link("", r.BuglistURL(ids))
+		// A link must fit in one IRC line: name at most maxLinkIDs bugs.
+		l = l.Text(" ").Link("", r.BuglistURL(ids[:min(len(ids), maxLinkIDs)]))
 	}
 	return r.appendHighlights(l, hs), true
 }

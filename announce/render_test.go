@@ -154,3 +154,31 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+// A burst of any size renders as one digest line whose link fits an IRC
+// line, and a bounded list for Matrix (events are limited to 65 kB).
+func TestDigestOfAHugeBurstStaysSmall(t *testing.T) {
+	r := testRenderer()
+	var bugs []bugzilla.Bug
+	for i := 0; i < 300; i++ {
+		bugs = append(bugs, bugzilla.Bug{ID: 100000 + i, Summary: strings.Repeat("long summary ", 30)})
+	}
+	l, ok := r.Digest(bugs, public)
+	if !ok {
+		t.Fatal("no digest")
+	}
+	for _, s := range l {
+		if s.Kind == chat.SpanLink && len(s.URL) > 400 {
+			t.Errorf("digest link of %d bytes cannot fit an IRC line", len(s.URL))
+		}
+	}
+	text := l.Plain(chat.NetIRC)
+	if !strings.Contains(text, "300 new kernel security bugs") || !strings.Contains(text, "+288 more") {
+		t.Errorf("digest = %q", text)
+	}
+	a := &Announcer{Render: r}
+	detail := a.digestDetail(bugs, public)
+	if len(detail) != maxDetail+1 || !strings.Contains(detail[maxDetail].Plain(chat.NetIRC), "and 275 more") {
+		t.Errorf("detail has %d lines, last %q", len(detail), detail[len(detail)-1].Plain(chat.NetIRC))
+	}
+}

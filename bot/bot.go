@@ -426,10 +426,22 @@ func (b *Bot) announceLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-b.stored:
+			if b.l().announcer.Bursting() {
+				// Let the rest of a burst arrive, so that bugs pushed one
+				// by one still become one digest, not dozens.
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(burstHold):
+				}
+			}
 		case <-tick.C:
 		}
 	}
 }
+
+// burstHold is how long the announcer gathers new bugs during a burst.
+const burstHold = 500 * time.Millisecond
 
 // inbox returns the Inbox a transport delivers to.
 func (b *Bot) inbox(t Transport) Inbox {
@@ -483,10 +495,10 @@ func (b *Bot) sendReply(ctx context.Context, t Transport, r chat.Outgoing) {
 	}
 }
 
-// deliverLoop sends a transport's outbox in order, one message at a time,
-// and marks each sent only after the network accepted it.
+// deliverLoop sends a transport's outbox, in order per channel, and marks
+// each message sent only after the network accepted it.
 func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
-	keys := make([]string, 0)
+	var keys []string
 	for _, ch := range t.Channels() {
 		keys = append(keys, ch.Key)
 	}
@@ -495,46 +507,19 @@ func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
-		failed := false
-		if len(keys) > 0 && t.Connected() {
-			items, err := b.store.NextOutbox(ctx, keys, 50)
-			if err != nil && ctx.Err() == nil {
-				b.log.Warn("failed to read the outbox", "err", err)
-				failed = true
-			}
-			for _, it := range items {
-				id, err := t.Send(ctx, it.Msg)
-				if err != nil {
-					if ctx.Err() != nil {
-						return nil
-					}
-					b.metrics.sendErrors.WithLabelValues(t.Network()).Inc()
-					if aerr := b.store.MarkAttempt(ctx, it.ID, err.Error()); aerr != nil {
-						b.log.Warn("failed to record a send attempt", "err", aerr)
-					}
-					b.log.Warn("delivery failed, will retry", "network", t.Network(), "key", it.Msg.Key, "err", err, "retry_in", backoff)
-					failed = true
-					break
-				}
-				b.metrics.sent.WithLabelValues(t.Network()).Inc()
-				// Record the delivery even when shutdown has begun: the
-				// line is out, so it must not be sent again after a restart.
-				mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				err = b.store.MarkSent(mctx, it.ID, id)
-				cancel()
-				if err != nil {
-					b.log.Error("failed to mark a message sent", "key", it.Msg.Key, "err", err)
-				}
-				backoff = time.Second
-			}
-			if !failed && len(items) == 50 {
-				continue // more to send
-			}
+		failed, err := b.deliverPending(ctx, t, keys)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			b.log.Warn("failed to read the outbox", "err", err)
 		}
 		wait := 2 * time.Second
-		if failed {
+		if failed || err != nil {
 			wait = backoff
 			backoff = min(backoff*2, 30*time.Second)
+		} else {
+			backoff = time.Second
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -547,4 +532,64 @@ func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
 		}
 		timer.Stop()
 	}
+}
+
+// outboxBatch is how many messages deliverPending reads at a time.
+const outboxBatch = 50
+
+// deliverPending sends everything it can now. Order is kept per channel:
+// after a failure in one channel (say, a room the bot was kicked from) that
+// channel's later messages wait for the next round, while the other
+// channels go on. failed reports whether anything is left for a retry.
+func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (failed bool, err error) {
+	blocked := map[string]bool{}
+	for t.Connected() {
+		var open []string
+		for _, k := range keys {
+			if !blocked[k] {
+				open = append(open, k)
+			}
+		}
+		if len(open) == 0 {
+			return true, nil
+		}
+		items, err := b.store.NextOutbox(ctx, open, outboxBatch)
+		if err != nil || len(items) == 0 {
+			return failed, err
+		}
+		for _, it := range items {
+			if blocked[it.Msg.Channel] {
+				continue
+			}
+			id, err := t.Send(ctx, it.Msg)
+			if err != nil {
+				if ctx.Err() != nil {
+					return true, nil
+				}
+				failed = true
+				blocked[it.Msg.Channel] = true
+				b.metrics.sendErrors.WithLabelValues(t.Network()).Inc()
+				if aerr := b.store.MarkAttempt(ctx, it.ID, err.Error()); aerr != nil {
+					b.log.Warn("failed to record a send attempt", "err", aerr)
+				}
+				b.log.Warn("delivery failed, will retry", "network", t.Network(), "channel", it.Msg.Channel, "key", it.Msg.Key, "attempt", it.Attempts+1, "err", err)
+				continue
+			}
+			b.metrics.sent.WithLabelValues(t.Network()).Inc()
+			// Record the delivery even when shutdown has begun: the line
+			// is out, so it must not be sent again after a restart.
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			err = b.store.MarkSent(mctx, it.ID, id)
+			cancel()
+			if err != nil {
+				// Stop here: going on would send it again.
+				b.log.Error("failed to mark a message sent", "key", it.Msg.Key, "err", err)
+				return true, err
+			}
+		}
+		if len(items) < outboxBatch && !failed {
+			return false, nil
+		}
+	}
+	return true, nil
 }
