@@ -74,7 +74,7 @@ func (b *Bot) autoCC(ctx context.Context, j store.AutoCCJob) {
 	want := AutoCCLogins(lv.cfg, lv.trees, bug)
 	var add []string
 	for _, l := range want {
-		if !hasLogin(bug.CC, l) {
+		if !bugzilla.LoginIn(l, bug.CC) {
 			add = append(add, l)
 		}
 	}
@@ -105,30 +105,4 @@ func (b *Bot) retryAutoCC(ctx context.Context, j store.AutoCCJob, err error) {
 	d = min(d, time.Hour)
 	b.log.Warn("auto-CC failed, will retry", "bug", j.BugID, "attempt", j.Attempts+1, "retry_in", d, "err", err)
 	_ = b.store.RetryAutoCC(ctx, j.BugID, b.now().Add(d), err.Error())
-}
-
-// hasLogin reports whether list holds login; Bugzilla may return bare
-// login names ("kernel") to anonymous callers.
-func hasLogin(list []string, login string) bool {
-	for _, l := range list {
-		if SameLogin(l, login) {
-			return true
-		}
-	}
-	return false
-}
-
-// SameLogin compares Bugzilla logins case-insensitively, treating a login
-// without a domain as matching the same local part with one.
-func SameLogin(a, b string) bool {
-	a, b = strings.ToLower(strings.TrimSpace(a)), strings.ToLower(strings.TrimSpace(b))
-	if a == b {
-		return a != ""
-	}
-	la, _, okA := strings.Cut(a, "@")
-	lb, _, okB := strings.Cut(b, "@")
-	if okA != okB {
-		return la == lb && la != ""
-	}
-	return false
 }

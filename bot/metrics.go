@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
 )
 
 // Metrics are the bot's Prometheus metrics (SPEC F14): transport health,
@@ -116,7 +118,7 @@ func (b *Bot) ReactionTimes(ctx context.Context, days int) ([]Reaction, error) {
 		var all []time.Duration
 		for login, ds := range d.CCByLogin {
 			for _, l := range t.Bugzilla {
-				if SameLogin(l, login) {
+				if bugzilla.SameLogin(l, login) {
 					all = append(all, ds...)
 				}
 			}

@@ -102,7 +102,7 @@ func (b *Bot) unclaimed(ctx context.Context, watch, assignee string) bool {
 	if def == "" {
 		return true
 	}
-	return SameLogin(def, assignee)
+	return bugzilla.SameLogin(def, assignee)
 }
 
 // remindGiveUp is how long after a bug's creation a reminder still waits

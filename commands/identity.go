@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 )
@@ -83,7 +84,7 @@ func (r *Router) caller(id chat.Identity) Caller {
 	for _, t := range r.d.Trees.All() {
 		mine := false
 		for _, l := range t.Bugzilla {
-			if sameLogin(l, user.Bugzilla) {
+			if bugzilla.SameLogin(l, user.Bugzilla) {
 				mine = true
 			}
 		}
@@ -126,32 +127,4 @@ func (r *Router) authorize(cmd Command, c Caller) string {
 			r.prefix, cmd.Name, strings.Join(need, " or "), c.Login)
 	}
 	return ""
-}
-
-// sameLogin compares Bugzilla logins with care: anonymous Bugzilla may
-// return "security" for "security@gentoo.org".
-func sameLogin(a, b string) bool {
-	a, b = strings.ToLower(strings.TrimSpace(a)), strings.ToLower(strings.TrimSpace(b))
-	if a == "" || b == "" {
-		return false
-	}
-	if a == b {
-		return true
-	}
-	la, _, fa := strings.Cut(a, "@")
-	lb, _, fb := strings.Cut(b, "@")
-	if fa && fb {
-		return false
-	}
-	return la == lb
-}
-
-// loginIn reports whether login is in list (by sameLogin).
-func loginIn(login string, list []string) bool {
-	for _, l := range list {
-		if sameLogin(l, login) {
-			return true
-		}
-	}
-	return false
 }

@@ -157,10 +157,10 @@ func (r *Router) unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
 		return true
 	}
 	if def := r.defaultAssignee(ctx, b.Product, b.Component); def != "" {
-		return sameLogin(b.AssignedTo, def)
+		return bugzilla.SameLogin(b.AssignedTo, def)
 	}
 	for _, u := range r.cfg.Users {
-		if sameLogin(u.Bugzilla, b.AssignedTo) {
+		if bugzilla.SameLogin(u.Bugzilla, b.AssignedTo) {
 			return false
 		}
 	}
@@ -247,7 +247,7 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{msg}
 	}
 	login := req.Caller.Login
-	if sameLogin(b.AssignedTo, login) {
+	if bugzilla.SameLogin(b.AssignedTo, login) {
 		r.audit(ctx, req, id, "no-op: already assigned to caller", "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already assigned to you (").Code(login).Text("); nothing changed.")}
 	}
@@ -265,13 +265,13 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 	// Re-check Bugzilla's answer: someone may have claimed the bug
 	// between our read and our write (outside this process).
 	note := ""
-	if ch, ok := res.Changes["assigned_to"]; ok && ch.Removed != "" && !sameLogin(ch.Removed, b.AssignedTo) {
+	if ch, ok := res.Changes["assigned_to"]; ok && ch.Removed != "" && !bugzilla.SameLogin(ch.Removed, b.AssignedTo) {
 		note = " Note: it had just been assigned to " + cleanShort(ch.Removed) + " by someone else; talk to them."
 		r.log.Warn("claim raced with another assignment", "bug", id, "previous", ch.Removed, "login", login)
 	}
 	r.audit(ctx, req, id, "ok", "")
 	fresh := r.refresh(ctx, id)
-	if fresh != nil && !sameLogin(fresh.AssignedTo, login) {
+	if fresh != nil && !bugzilla.SameLogin(fresh.AssignedTo, login) {
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is now assigned to ").Code(cleanShort(fresh.AssignedTo)).
 			Text(", who claimed it at the same moment; nothing more changed.")}
 	}
@@ -306,7 +306,7 @@ func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
 		r.audit(ctx, req, id, "no-op: not claimed", "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is not claimed by anyone; nothing changed.")}
 	}
-	if !sameLogin(b.AssignedTo, req.Caller.Login) && !req.Caller.Has(forceRoles...) {
+	if !bugzilla.SameLogin(b.AssignedTo, req.Caller.Login) && !req.Caller.Has(forceRoles...) {
 		r.audit(ctx, req, id, "refused: assigned to "+b.AssignedTo, "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is assigned to ").Code(cleanShort(b.AssignedTo)).
 			Text(", not you; only they or the security team can unclaim it.")}
@@ -359,14 +359,14 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 		if t, ok := r.d.Trees.Lookup(it); ok {
 			named = append(named, t)
 			for _, l := range trees.Logins([]config.Tree{t}) {
-				if !loginIn(l, logins) {
+				if !bugzilla.LoginIn(l, logins) {
 					logins = append(logins, l)
 				}
 			}
 			continue
 		}
 		if strings.Contains(it, "@") && !strings.ContainsAny(it, " \t<>\"'") {
-			if !loginIn(it, logins) {
+			if !bugzilla.LoginIn(it, logins) {
 				logins = append(logins, it)
 			}
 			continue
@@ -389,7 +389,7 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	}
 	var add []string
 	for _, l := range logins {
-		if !loginIn(l, b.CC) {
+		if !bugzilla.LoginIn(l, b.CC) {
 			add = append(add, l)
 		}
 	}

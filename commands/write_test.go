@@ -431,26 +431,3 @@ func TestConcurrentClaims(t *testing.T) {
 		t.Errorf("%d claim comments, want 1", claims)
 	}
 }
-
-// TestAnonymousLoginsCompare: with Bugzilla's email filter, the default
-// assignee may come back as "security"; the bug still counts as unclaimed.
-func TestSameLogin(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want bool
-	}{
-		{"security@gentoo.org", "security@gentoo.org", true},
-		{"Security@Gentoo.org", "security@gentoo.org", true},
-		{"security", "security@gentoo.org", true},
-		{"security@gentoo.org", "security", true},
-		{"security@gentoo.org", "security@example.org", false},
-		{"alice", "bob@gentoo.org", false},
-		{"", "", false},
-		{"", "x@y", false},
-	}
-	for _, tc := range tests {
-		if got := sameLogin(tc.a, tc.b); got != tc.want {
-			t.Errorf("sameLogin(%q, %q) = %v", tc.a, tc.b, got)
-		}
-	}
-}
