@@ -178,7 +178,7 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 	}
 
 	def, haveDef := defaults[watchName(b)]
-	claimed := b.AssignedTo != "" && haveDef && !strings.EqualFold(b.AssignedTo, def)
+	claimed := b.AssignedTo != "" && haveDef && !bugzilla.SameLogin(b.AssignedTo, def)
 	if claimed || b.Resolution != "" {
 		if _, err := tx.ExecContext(ctx, "UPDATE reminders SET done_at = ? WHERE bug_id = ? AND done_at = 0", ts(now), b.ID); err != nil {
 			return fmt.Errorf("failed to settle reminder of bug %d: %w", b.ID, err)
