@@ -9,120 +9,33 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/irctest"
 )
 
-type servers struct{ addr, strict, tls, ca string }
+var (
+	randName = irctest.RandName
+	isCmd    = irctest.From
+)
 
-func needServers(t *testing.T) servers {
+func newObserver(t *testing.T, addr, account string) *irctest.Observer {
 	t.Helper()
-	s := servers{
-		addr:   os.Getenv("KSECBOT_IRC_ADDR"),
-		strict: os.Getenv("KSECBOT_IRC_STRICT_ADDR"),
-		tls:    os.Getenv("KSECBOT_IRC_TLS_ADDR"),
-		ca:     os.Getenv("KSECBOT_IRC_CA_FILE"),
-	}
-	if s.addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("KSECBOT_IRC_ADDR not set: run scripts/irc-server.sh start and source its env file")
-		}
-		t.Skip("KSECBOT_IRC_ADDR not set (scripts/irc-server.sh start; source ~/.cache/ksecbot-testservers/irc/env)")
-	}
-	return s
+	return irctest.NewObserver(t, addr, irctest.Options{Account: account})
 }
 
-func randName(prefix string) string { return fmt.Sprintf("%s%06d", prefix, rand.IntN(1000000)) }
-
-// observer is a second, plain irc-go client that records what it sees.
-type observer struct {
-	conn   *ircevent.Connection
-	events chan ircmsg.Message
-}
-
-func newObserver(t *testing.T, addr, account string) *observer {
+// waitFor is the observer's WaitFor when the skipped messages do not matter.
+func waitFor(t *testing.T, o *irctest.Observer, timeout time.Duration, what string, pred func(ircmsg.Message) bool) ircmsg.Message {
 	t.Helper()
-	o := &observer{events: make(chan ircmsg.Message, 1000)}
-	c := &ircevent.Connection{
-		Server:      addr,
-		Nick:        randName("obs"),
-		RequestCaps: []string{"account-tag", "extended-join", "server-time", "message-tags"},
-		Timeout:     10 * time.Second,
-		KeepAlive:   time.Minute,
-		Log:         slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug),
-	}
-	if account != "" {
-		c.SASLLogin, c.SASLPassword = account, account+"-pass"
-	}
-	for _, cmd := range []string{"PRIVMSG", "NOTICE", "JOIN", "QUIT", "PART", "KICK", "MODE", "ERROR"} {
-		c.AddCallback(cmd, func(m ircmsg.Message) {
-			select {
-			case o.events <- m:
-			default:
-			}
-		})
-	}
-	if err := c.Connect(); err != nil {
-		t.Fatalf("observer connect: %v", err)
-	}
-	o.conn = c
-	t.Cleanup(c.Quit)
-	return o
-}
-
-// nick returns the observer's nick.
-func (o *observer) nick() string { return o.conn.CurrentNick() }
-
-// waitFor reads events until pred matches one or the timeout passes.
-func (o *observer) waitFor(t *testing.T, timeout time.Duration, what string, pred func(ircmsg.Message) bool) ircmsg.Message {
-	t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		select {
-		case m := <-o.events:
-			if pred(m) {
-				return m
-			}
-		case <-timer.C:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-	}
-}
-
-// join joins channel (setting key if given) and waits for the JOIN.
-func (o *observer) join(t *testing.T, channel, key string) {
-	t.Helper()
-	if err := o.conn.Join(channel); err != nil {
-		t.Fatal(err)
-	}
-	o.waitFor(t, 5*time.Second, "observer JOIN "+channel, isCmd("JOIN", o.nick(), channel))
-	if key != "" {
-		if err := o.conn.Send("MODE", channel, "+k", key); err != nil {
-			t.Fatal(err)
-		}
-		o.waitFor(t, 5*time.Second, "MODE +k", isCmd("MODE", o.nick(), channel))
-	}
-}
-
-func isCmd(cmd, nick, param0 string) func(ircmsg.Message) bool {
-	return func(m ircmsg.Message) bool {
-		return m.Command == cmd && strings.EqualFold(m.Nick(), nick) &&
-			(param0 == "" || (len(m.Params) > 0 && strings.EqualFold(m.Params[0], param0)))
-	}
+	m, _ := o.WaitFor(t, timeout, what, pred)
+	return m
 }
 
 // runningBot is a Transport running against a server.
@@ -199,15 +112,15 @@ func sendCtx(t *testing.T, d time.Duration) context.Context {
 // 1. SASL, two channels (one +k), announcement with mentions.
 func TestServerAnnounceWithMentions(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
-	obs := newObserver(t, s.addr, "observer")
+	s := irctest.Need(t)
+	obs := newObserver(t, s.Addr, "observer")
 	open, keyed := randName("#ann"), randName("#key")
-	obs.join(t, open, "")
-	obs.join(t, keyed, "s3cret")
+	obs.Join(t, open, "")
+	obs.Join(t, keyed, "s3cret")
 
-	b := startBot(t, botConfig(s.addr, config.IRCChannel{Name: open}, config.IRCChannel{Name: keyed, ChannelKey: "s3cret"}))
+	b := startBot(t, botConfig(s.Addr, config.IRCChannel{Name: open}, config.IRCChannel{Name: keyed, ChannelKey: "s3cret"}))
 	for _, ch := range []string{open, keyed} {
-		m := obs.waitFor(t, 10*time.Second, "bot JOIN "+ch, isCmd("JOIN", b.nick, ch))
+		m := waitFor(t, obs, 10*time.Second, "bot JOIN "+ch, isCmd("JOIN", b.nick, ch))
 		if len(m.Params) < 2 || m.Params[1] != "ksecbot" {
 			t.Fatalf("extended-join shows account %v, want ksecbot (SASL)", m.Params)
 		}
@@ -218,7 +131,7 @@ func TestServerAnnounceWithMentions(t *testing.T) {
 	if _, err := b.Send(sendCtx(t, 10*time.Second), announce(keyed, line)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	m := obs.waitFor(t, 5*time.Second, "announcement", isCmd("PRIVMSG", b.nick, keyed))
+	m := waitFor(t, obs, 5*time.Second, "announcement", isCmd("PRIVMSG", b.nick, keyed))
 	want := "\x02Bug 912345\x02 - kernel: use-after-free in nf_tables hardened: alice bob gentoo-sources: mpagano"
 	if m.Params[1] != want {
 		t.Fatalf("observer got %q, want %q", m.Params[1], want)
@@ -235,38 +148,31 @@ func TestServerAnnounceWithMentions(t *testing.T) {
 	if _, err := b.Send(sendCtx(t, 10*time.Second), out); err != nil {
 		t.Fatal(err)
 	}
-	obs.waitFor(t, 5*time.Second, "NOTICE", isCmd("NOTICE", b.nick, open))
+	waitFor(t, obs, 5*time.Second, "NOTICE", isCmd("NOTICE", b.nick, open))
 }
 
 // 2. incoming messages carry the services account; an unidentified
 // client using a registered nick does not.
 func TestServerIncomingAccounts(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	ch := randName("#in")
-	b := startBot(t, botConfig(s.addr, config.IRCChannel{Name: ch}))
+	b := startBot(t, botConfig(s.Addr, config.IRCChannel{Name: ch}))
 	b.waitConnected(t, true, 10*time.Second)
-	obs := newObserver(t, s.addr, "observer")
-	obs.join(t, ch, "")
+	obs := newObserver(t, s.Addr, "observer")
+	obs.Join(t, ch, "")
 	// the bot may still be joining: wait until it knows the observer
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, ok := b.Account(obs.nick()); ok || time.Now().After(deadline) {
+		if _, ok := b.Account(obs.Nick()); ok || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	imp := &ircevent.Connection{Server: s.addr, Nick: "alice", Timeout: 10 * time.Second, KeepAlive: time.Minute,
-		RequestCaps: []string{"extended-join"}, Log: slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug)}
-	if err := imp.Connect(); err != nil {
-		t.Fatalf("impostor connect: %v", err)
-	}
-	t.Cleanup(imp.Quit)
-	if err := imp.Join(ch); err != nil {
-		t.Fatal(err)
-	}
-	obs.waitFor(t, 5*time.Second, "impostor JOIN", isCmd("JOIN", imp.CurrentNick(), ch))
+	imp := irctest.NewObserver(t, s.Addr, irctest.Options{Nick: "alice"})
+	imp.Join(t, ch, "")
+	waitFor(t, obs, 5*time.Second, "impostor JOIN", isCmd("JOIN", imp.Nick(), ch))
 
 	tests := []struct {
 		name    string
@@ -277,10 +183,10 @@ func TestServerIncomingAccounts(t *testing.T) {
 		target  string
 		key     string
 	}{
-		{"channel", func() error { return obs.conn.Privmsg(ch, "!pending \x02hardened\x02") }, obs.nick(), "observer", false, ch, "irc:" + ch},
-		{"private", func() error { return obs.conn.Privmsg(b.nick, "!whoami") }, obs.nick(), "observer", true, obs.nick(), "irc:" + obs.nick()},
-		{"impostor in channel", func() error { return imp.Privmsg(ch, "!claim 1") }, imp.CurrentNick(), "", false, ch, "irc:" + ch},
-		{"impostor in private", func() error { return imp.Privmsg(b.nick, "!claim 2") }, imp.CurrentNick(), "", true, imp.CurrentNick(), "irc:" + imp.CurrentNick()},
+		{"channel", func() error { return obs.Conn.Privmsg(ch, "!pending \x02hardened\x02") }, obs.Nick(), "observer", false, ch, "irc:" + ch},
+		{"private", func() error { return obs.Conn.Privmsg(b.nick, "!whoami") }, obs.Nick(), "observer", true, obs.Nick(), "irc:" + obs.Nick()},
+		{"impostor in channel", func() error { return imp.Conn.Privmsg(ch, "!claim 1") }, imp.Nick(), "", false, ch, "irc:" + ch},
+		{"impostor in private", func() error { return imp.Conn.Privmsg(b.nick, "!claim 2") }, imp.Nick(), "", true, imp.Nick(), "irc:" + imp.Nick()},
 	}
 	for _, tc := range tests {
 		if err := tc.send(); err != nil {
@@ -300,16 +206,16 @@ func TestServerIncomingAccounts(t *testing.T) {
 		}
 	}
 	// CTCP: VERSION answered (by NOTICE), nothing reaches the inbox
-	if err := obs.conn.Privmsg(b.nick, "\x01VERSION\x01"); err != nil {
+	if err := obs.Conn.Privmsg(b.nick, "\x01VERSION\x01"); err != nil {
 		t.Fatal(err)
 	}
-	m := obs.waitFor(t, 5*time.Second, "CTCP VERSION reply", isCmd("NOTICE", b.nick, ""))
+	m := waitFor(t, obs, 5*time.Second, "CTCP VERSION reply", isCmd("NOTICE", b.nick, ""))
 	if m.Params[1] != "\x01VERSION ksecbot-test\x01" {
 		t.Errorf("VERSION reply %q", m.Params[1])
 	}
 	// NOTICEs from other bots are ignored
-	_ = obs.conn.Notice(ch, "!pending")
-	_ = obs.conn.Privmsg(ch, "after")
+	_ = obs.Conn.Notice(ch, "!pending")
+	_ = obs.Conn.Privmsg(ch, "after")
 	select {
 	case m := <-b.inbox:
 		if m.Text != "after" {
@@ -323,12 +229,12 @@ func TestServerIncomingAccounts(t *testing.T) {
 // 5. hostile text: one Send of one Line never becomes a second command.
 func TestServerHostileText(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	ch := randName("#hos")
-	obs := newObserver(t, s.addr, "observer")
-	obs.join(t, ch, "")
-	b := startBot(t, botConfig(s.addr, config.IRCChannel{Name: ch}))
-	obs.waitFor(t, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+	obs := newObserver(t, s.Addr, "observer")
+	obs.Join(t, ch, "")
+	b := startBot(t, botConfig(s.Addr, config.IRCChannel{Name: ch}))
+	waitFor(t, obs, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 
 	multibyte := strings.Repeat("ä€😀", 67) // 603 bytes, no spaces
 	tests := []struct {
@@ -352,7 +258,7 @@ func TestServerHostileText(t *testing.T) {
 	}
 	var got []string
 	for {
-		m := obs.waitFor(t, 10*time.Second, "END marker", func(m ircmsg.Message) bool {
+		m := waitFor(t, obs, 10*time.Second, "END marker", func(m ircmsg.Message) bool {
 			return strings.EqualFold(m.Nick(), b.nick)
 		})
 		if m.Command != "PRIVMSG" || len(m.Params) != 2 || m.Params[0] != ch {
@@ -401,8 +307,8 @@ func at(s []string, i int) string {
 // 6. a wrong SASL password is permanent: one clear error, no retries.
 func TestServerWrongPassword(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
-	cfg := botConfig(s.addr)
+	s := irctest.Need(t)
+	cfg := botConfig(s.Addr)
 	cfg.SASLPassword = "wrong-password"
 	tr, err := New(cfg, Options{BackoffMin: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -428,14 +334,14 @@ func TestServerWrongPassword(t *testing.T) {
 // as a permanent error.
 func TestServerTLS(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	ch := randName("#tls")
-	cfg := botConfig(s.tls, config.IRCChannel{Name: ch})
-	cfg.TLS, cfg.TLSCAFile = true, s.ca
+	cfg := botConfig(s.TLS, config.IRCChannel{Name: ch})
+	cfg.TLS, cfg.TLSCAFile = true, s.CAFile
 	b := startBot(t, cfg)
 	b.waitConnected(t, true, 10*time.Second)
 
-	bad := botConfig(s.tls)
+	bad := botConfig(s.TLS)
 	bad.TLS = true
 	tr, err := New(bad, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -451,8 +357,8 @@ func TestServerTLS(t *testing.T) {
 // being disconnected; with the limiter off, the same burst is killed.
 func TestServerFloodStrict(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
-	if s.strict == "" {
+	s := irctest.Need(t)
+	if s.Strict == "" {
 		t.Fatal("KSECBOT_IRC_STRICT_ADDR not set")
 	}
 	tests := []struct {
@@ -470,12 +376,12 @@ func TestServerFloodStrict(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ch := randName("#fl")
-			obs := newObserver(t, s.addr, "observer")
-			obs.join(t, ch, "")
-			cfg := botConfig(s.strict, config.IRCChannel{Name: ch})
+			obs := newObserver(t, s.Addr, "observer")
+			obs.Join(t, ch, "")
+			cfg := botConfig(s.Strict, config.IRCChannel{Name: ch})
 			cfg.Flood = tc.flood
 			b := startBot(t, cfg)
-			obs.waitFor(t, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+			waitFor(t, obs, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 			var lines []chat.Line
 			for i := range 60 {
 				lines = append(lines, chat.Line{}.Text(fmt.Sprintf("line %02d", i)))
@@ -485,7 +391,7 @@ func TestServerFloodStrict(t *testing.T) {
 			var got []string
 			killed := false
 			for len(got) < 60 && !killed {
-				m := obs.waitFor(t, 10*time.Second, "bot lines", func(m ircmsg.Message) bool {
+				m := waitFor(t, obs, 10*time.Second, "bot lines", func(m ircmsg.Message) bool {
 					return strings.EqualFold(m.Nick(), b.nick)
 				})
 				switch m.Command {
@@ -493,7 +399,7 @@ func TestServerFloodStrict(t *testing.T) {
 					got = append(got, m.Params[1])
 				case "QUIT":
 					t.Logf("bot quit: %v", m.Params)
-					killed = strings.Contains(lastParam(m), "Excess Flood")
+					killed = strings.Contains(irctest.LastParam(m), "Excess Flood")
 					if !killed {
 						t.Fatalf("bot quit for another reason: %v", m.Params)
 					}
@@ -523,75 +429,32 @@ func TestServerFloodStrict(t *testing.T) {
 	}
 }
 
-// freePorts returns n currently free TCP ports on 127.0.0.1.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return ports
-}
-
-// privateServer starts an own inspircd+atheme instance (for destructive
-// tests) and returns its lenient address and a function running the script.
-func privateServer(t *testing.T) (string, func(cmd string)) {
-	t.Helper()
-	script, err := filepath.Abs("../../scripts/irc-server.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := freePorts(t, 4)
-	env := append(os.Environ(),
-		"KSECBOT_IRC_STATE="+t.TempDir(),
-		fmt.Sprintf("KSECBOT_IRC_PORT=%d", p[0]), fmt.Sprintf("KSECBOT_IRC_STRICT_PORT=%d", p[1]),
-		fmt.Sprintf("KSECBOT_IRC_TLS_PORT=%d", p[2]), fmt.Sprintf("KSECBOT_IRC_LINK_PORT=%d", p[3]))
-	run := func(cmd string) {
-		c := exec.Command("bash", script, cmd)
-		c.Env = env
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("irc-server.sh %s: %v\n%s", cmd, err, out)
-		}
-	}
-	run("start")
-	t.Cleanup(func() { run("stop") })
-	return fmt.Sprintf("127.0.0.1:%d", p[0]), run
-}
-
 // 3. the server dies and comes back: Sends fail meanwhile, the bot
 // reconnects with backoff, rejoins and Sends work again.
 func TestServerReconnect(t *testing.T) {
 	t.Parallel()
-	needServers(t)
-	addr, script := privateServer(t)
+	irctest.Need(t)
+	srv := irctest.StartServer(t, irctest.ServerOptions{})
+	addr := srv.Addr
 	ch := randName("#re")
 	b := startBot(t, botConfig(addr, config.IRCChannel{Name: ch}))
 	b.waitConnected(t, true, 15*time.Second)
 
-	script("stop-ircd")
+	srv.Run(t, "stop-ircd")
 	b.waitConnected(t, false, 10*time.Second)
 	if _, err := b.Send(sendCtx(t, 5*time.Second), announce(ch, chat.Line{}.Text("during outage"))); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("Send during the outage = %v, want ErrNotConnected", err)
 	}
-	script("start-ircd")
+	srv.Run(t, "start-ircd")
 	b.waitConnected(t, true, 20*time.Second)
 
 	obs := newObserver(t, addr, "observer")
-	obs.join(t, ch, "")
+	obs.Join(t, ch, "")
 	// the bot rejoined: it is in the channel's names and its line arrives
 	if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("after outage"))); err != nil {
 		t.Fatalf("Send after reconnect: %v", err)
 	}
-	m := obs.waitFor(t, 5*time.Second, "line after reconnect", isCmd("PRIVMSG", b.nick, ch))
+	m := waitFor(t, obs, 5*time.Second, "line after reconnect", isCmd("PRIVMSG", b.nick, ch))
 	if m.Params[1] != "after outage" {
 		t.Fatalf("got %q", m.Params[1])
 	}

@@ -1,0 +1,58 @@
+// Package irctest holds what the IRC tests share: the shared test servers'
+// addresses (scripts/irc-server.sh), an observer client that sees what a
+// person in the channel sees, registration of fresh services accounts and
+// private InspIRCd+Atheme instances for destructive tests.
+//
+// It is a plain package (not a _test file) so that bot/irc, e2e/ and bench
+// can all use it; it depends on "testing" only for testing.TB.
+package irctest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+)
+
+// Hint says how to get the shared IRC test servers.
+const Hint = "scripts/irc-server.sh start; source ~/.cache/ksecbot-testservers/irc/env"
+
+// Servers are the shared test servers' addresses, from the env file that
+// scripts/irc-server.sh start writes.
+type Servers struct {
+	Addr   string // lenient client port (no flood limits)
+	Strict string // Libera-like flood limits
+	TLS    string // TLS port, self-signed certificate
+	CAFile string // the TLS port's certificate
+}
+
+// Need returns the shared servers' addresses. Without KSECBOT_IRC_ADDR the
+// test is skipped, or fails when CI=true.
+func Need(t testing.TB) Servers {
+	t.Helper()
+	s := Servers{
+		Addr:   os.Getenv("KSECBOT_IRC_ADDR"),
+		Strict: os.Getenv("KSECBOT_IRC_STRICT_ADDR"),
+		TLS:    os.Getenv("KSECBOT_IRC_TLS_ADDR"),
+		CAFile: os.Getenv("KSECBOT_IRC_CA_FILE"),
+	}
+	if s.Addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("KSECBOT_IRC_ADDR not set under CI: " + Hint)
+		}
+		t.Skip("KSECBOT_IRC_ADDR not set: " + Hint)
+	}
+	return s
+}
+
+// Available reports whether the shared servers' env is set (for a
+// TestMain deciding whether to build anything).
+func Available() bool { return os.Getenv("KSECBOT_IRC_ADDR") != "" }
+
+// Password is the password of the test accounts scripts/irc-server.sh
+// registers (ksecbot, alice, bob, carol, observer) and of Register's.
+func Password(account string) string { return account + "-pass" }
+
+// RandName returns prefix followed by six random digits: a nick or a
+// channel no other test uses.
+func RandName(prefix string) string { return fmt.Sprintf("%s%06d", prefix, rand.IntN(1000000)) }
