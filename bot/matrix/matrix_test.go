@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -50,33 +50,22 @@ func mentionsOf(evt *event.Event) []string {
 // TestTransport runs the transport against the real homeserver: joins, E2EE,
 // mentions, commands, replies, escaping and a restart on the same state.
 func TestTransport(t *testing.T) {
-	srv := testServer(t)
+	srv := mxtest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
 
-	botID, botPW := srv.register(t, ctx, "bot")
-	obsID, obsPW := srv.register(t, ctx, "observer")
-	maintID, _ := srv.register(t, ctx, "maint")
-	obs := srv.newPeer(t, ctx, obsID, obsPW)
+	bot := srv.NewUser(ctx, t, "bot")
+	botID, botPW := bot.ID, bot.Password
+	obsUser := srv.NewUser(ctx, t, "observer")
+	obsID := obsUser.ID
+	maintID := srv.NewUser(ctx, t, "maint").ID
+	obs := srv.Observe(ctx, t, obsUser)
 
 	// A public unencrypted room configured by alias, and a private encrypted
 	// room configured by ID, to which the bot is invited.
-	alias := randName("ksec-")
-	plain, err := obs.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", RoomAliasName: alias})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, err := obs.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{
-		Preset: "private_chat",
-		Invite: []id.UserID{botID},
-		InitialState: []*event.Event{{
-			Type:    event.StateEncryption,
-			Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	alias := mxtest.RandName("ksec-")
+	plain := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Public: true, Alias: alias})
+	enc := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Encrypted: true, Invite: []id.UserID{botID}})
 	aliasStr := "#" + alias + ":localhost"
 
 	stateDir := t.TempDir()
@@ -85,7 +74,7 @@ func TestTransport(t *testing.T) {
 		UserID:     string(botID),
 		Password:   config.Secret(botPW),
 		Encryption: true,
-		Rooms:      []config.MatrixRoom{{ID: aliasStr}, {ID: string(enc.RoomID), Private: true}},
+		Rooms:      []config.MatrixRoom{{ID: aliasStr}, {ID: string(enc), Private: true}},
 	}
 	newTransport := func() *Transport {
 		tr, err := New(cfg, Options{Logger: testLogger(t), StateDir: stateDir, Version: "test", RetryMax: 2 * time.Second})
@@ -95,7 +84,7 @@ func TestTransport(t *testing.T) {
 		return tr
 	}
 	tr := newTransport()
-	if got := tr.Channels(); len(got) != 2 || got[0].Key != "matrix:"+aliasStr || got[1].Key != "matrix:"+string(enc.RoomID) || !got[1].Private {
+	if got := tr.Channels(); len(got) != 2 || got[0].Key != "matrix:"+aliasStr || got[1].Key != "matrix:"+string(enc) || !got[1].Private {
 		t.Fatalf("channels = %+v", got)
 	}
 	r := start(t, tr)
@@ -109,13 +98,13 @@ func TestTransport(t *testing.T) {
 			target    string
 			id        id.RoomID
 			encrypted bool
-		}{{aliasStr, plain.RoomID, false}, {string(enc.RoomID), enc.RoomID, true}} {
+		}{{aliasStr, plain, false}, {string(enc), enc, true}} {
 			out := announcement("announce/4242/matrix:"+room.target, room.target, ids...)
 			evID, err := tr.Send(ctx, out)
 			if err != nil {
 				t.Fatalf("send to %s: %v", room.target, err)
 			}
-			evt := obs.next(t, room.id)
+			evt := obs.NextMsg(t, "a message in "+string(room.id), mxtest.InRoom(room.id))
 			c := evt.Content.AsMessage()
 			if string(evt.ID) != evID || evt.Mautrix.WasEncrypted != room.encrypted {
 				t.Errorf("%s: got event %s (encrypted %v), want %s (encrypted %v)", room.target, evt.ID, evt.Mautrix.WasEncrypted, evID, room.encrypted)
@@ -137,10 +126,10 @@ func TestTransport(t *testing.T) {
 	})
 
 	t.Run("commands reach the inbox; notices and edits do not", func(t *testing.T) {
-		cmdID := obs.say(t, ctx, enc.RoomID, &event.MessageEventContent{MsgType: event.MsgText, Body: "!pending"})
+		cmdID := obs.SayContent(ctx, t, enc, &event.MessageEventContent{MsgType: event.MsgText, Body: "!pending"})
 		m := r.in.next(t)
 		want := chat.Incoming{
-			Channel: tr.Channels()[1], Target: string(enc.RoomID), Text: "!pending", ID: string(cmdID),
+			Channel: tr.Channels()[1], Target: string(enc), Text: "!pending", ID: string(cmdID),
 			Sender: chat.Identity{Network: chat.NetMatrix, Account: string(obsID), Nick: string(obsID)},
 		}
 		if m != want {
@@ -149,16 +138,16 @@ func TestTransport(t *testing.T) {
 
 		reply := &event.MessageEventContent{MsgType: event.MsgText, Body: "!claim"}
 		reply.RelatesTo = &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: id.EventID(announceID)}}
-		obs.say(t, ctx, enc.RoomID, reply)
+		obs.SayContent(ctx, t, enc, reply)
 		if m := r.in.next(t); m.ReplyTo != announceID || m.Text != "!claim" {
 			t.Errorf("reply: ReplyTo %q text %q, want %q !claim", m.ReplyTo, m.Text, announceID)
 		}
 
-		obs.say(t, ctx, plain.RoomID, &event.MessageEventContent{MsgType: event.MsgNotice, Body: "!claim 1"})
+		obs.SayContent(ctx, t, plain, &event.MessageEventContent{MsgType: event.MsgNotice, Body: "!claim 1"})
 		edit := &event.MessageEventContent{MsgType: event.MsgText, Body: "* !claim 2"}
 		edit.SetEdit(cmdID)
-		obs.say(t, ctx, enc.RoomID, edit)
-		obs.say(t, ctx, plain.RoomID, &event.MessageEventContent{MsgType: event.MsgText, Body: "!marker"})
+		obs.SayContent(ctx, t, enc, edit)
+		obs.SayContent(ctx, t, plain, &event.MessageEventContent{MsgType: event.MsgText, Body: "!marker"})
 		if m := r.in.next(t); m.Text != "!marker" || m.Channel.Key != "matrix:"+aliasStr {
 			t.Errorf("after a notice and an edit got %+v, want !marker in %s", m, aliasStr)
 		}
@@ -166,11 +155,11 @@ func TestTransport(t *testing.T) {
 
 	t.Run("hostile text is shown as text", func(t *testing.T) {
 		hostile := `<script>alert(1)</script> <a href="https://evil.example/">x</a> <a href="https://matrix.to/#/` + string(obsID) + `">` + string(obsID) + `</a>`
-		out := chat.Outgoing{Key: "reply/xss", Kind: chat.KindReply, Target: string(enc.RoomID), Lines: []chat.Line{chat.Line{}.Text(hostile)}}
+		out := chat.Outgoing{Key: "reply/xss", Kind: chat.KindReply, Target: string(enc), Lines: []chat.Line{chat.Line{}.Text(hostile)}}
 		if _, err := tr.Send(ctx, out); err != nil {
 			t.Fatal(err)
 		}
-		evt := obs.next(t, enc.RoomID)
+		evt := obs.NextMsg(t, "a message in "+string(enc), mxtest.InRoom(enc))
 		c := evt.Content.AsMessage()
 		if strings.Contains(c.FormattedBody, "<script") || strings.Contains(c.FormattedBody, "<a ") {
 			t.Errorf("formatted_body contains live HTML: %s", c.FormattedBody)
@@ -188,29 +177,29 @@ func TestTransport(t *testing.T) {
 		if tr.Connected() {
 			t.Error("still connected after Run returned")
 		}
-		if _, err := tr.Send(ctx, announcement("after-stop", string(enc.RoomID))); err == nil {
+		if _, err := tr.Send(ctx, announcement("after-stop", string(enc))); err == nil {
 			t.Error("Send after stop succeeded")
 		}
 		tr2 := newTransport()
 		r2 := start(t, tr2)
 		r2.waitJoined(t)
 
-		again, err := tr2.Send(ctx, announcement("announce/4242/matrix:"+string(enc.RoomID), string(enc.RoomID), ids...))
+		again, err := tr2.Send(ctx, announcement("announce/4242/matrix:"+string(enc), string(enc), ids...))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if again != announceID {
 			t.Errorf("resend returned %s, want the first event %s", again, announceID)
 		}
-		fresh, err := tr2.Send(ctx, announcement("announce/4243/matrix:"+string(enc.RoomID), string(enc.RoomID), ids...))
+		fresh, err := tr2.Send(ctx, announcement("announce/4243/matrix:"+string(enc), string(enc), ids...))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The next event the observer sees is the new one: the resend posted nothing.
-		if evt := obs.next(t, enc.RoomID); string(evt.ID) != fresh || !evt.Mautrix.WasEncrypted {
+		if evt := obs.NextMsg(t, "a message in "+string(enc), mxtest.InRoom(enc)); string(evt.ID) != fresh || !evt.Mautrix.WasEncrypted {
 			t.Errorf("observer saw %s (encrypted %v), want the new announcement %s encrypted", evt.ID, evt.Mautrix.WasEncrypted, fresh)
 		}
-		obs.say(t, ctx, enc.RoomID, &event.MessageEventContent{MsgType: event.MsgText, Body: "!after-restart"})
+		obs.SayContent(ctx, t, enc, &event.MessageEventContent{MsgType: event.MsgText, Body: "!after-restart"})
 		if m := r2.in.next(t); m.Text != "!after-restart" {
 			t.Errorf("first command after restart = %q, want !after-restart (old commands replayed?)", m.Text)
 		}
@@ -223,23 +212,20 @@ func TestTransport(t *testing.T) {
 // TestOutage stops a private homeserver for 20 s while messages are sent:
 // they fail, and once it is back each is posted exactly once.
 func TestOutage(t *testing.T) {
-	testServer(t)
-	d := newDendrite(t)
-	srv := server{URL: d.url(), Secret: "complement"}
+	mxtest.Shared(t)
+	d := mxtest.StartDendrite(t)
+	srv := d.Server
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
 
-	botID, botPW := srv.register(t, ctx, "bot")
-	obsID, obsPW := srv.register(t, ctx, "observer")
-	obs := srv.newPeer(t, ctx, obsID, obsPW)
-	room, err := obs.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{botID}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bot := srv.NewUser(ctx, t, "bot")
+	botID, botPW := bot.ID, bot.Password
+	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
+	room := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Invite: []id.UserID{botID}})
 	// The observer only needs to read; it stays out of the outage.
 	tr, err := New(&config.Matrix{
 		Homeserver: srv.URL, UserID: string(botID), Password: config.Secret(botPW),
-		Rooms: []config.MatrixRoom{{ID: string(room.RoomID)}},
+		Rooms: []config.MatrixRoom{{ID: string(room)}},
 	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), RetryMax: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -247,11 +233,11 @@ func TestOutage(t *testing.T) {
 	r := start(t, tr)
 	r.waitJoined(t)
 
-	d.stop()
+	d.Stop()
 	waitFor(t, "the transport to notice the outage", 10*time.Second, func() bool { return !tr.Connected() })
 	outs := []chat.Outgoing{
-		announcement("announce/1/outage", string(room.RoomID)),
-		announcement("announce/2/outage", string(room.RoomID)),
+		announcement("announce/1/outage", string(room)),
+		announcement("announce/2/outage", string(room)),
 	}
 	downUntil := time.Now().Add(20 * time.Second)
 	attempts := 0
@@ -267,7 +253,7 @@ func TestOutage(t *testing.T) {
 	if st := tr.Stats(); st.SendErrors < int64(attempts) || st.Sent != 0 {
 		t.Errorf("stats after outage = %+v, want %d errors and nothing sent", st, attempts)
 	}
-	d.start(t)
+	d.Start(t)
 
 	// The caller keeps retrying until the homeserver accepts each message.
 	got := map[string]bool{}
@@ -279,13 +265,13 @@ func TestOutage(t *testing.T) {
 		}
 		return len(got) == len(outs)
 	})
-	marker, err := tr.Send(ctx, chat.Outgoing{Key: "marker", Target: string(room.RoomID), Lines: []chat.Line{chat.Line{}.Text("marker")}})
+	marker, err := tr.Send(ctx, chat.Outgoing{Key: "marker", Target: string(room), Lines: []chat.Line{chat.Line{}.Text("marker")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var seen []string
 	for {
-		evt := obs.next(t, room.RoomID)
+		evt := obs.NextMsg(t, "a message in "+string(room), mxtest.InRoom(room))
 		if string(evt.ID) == marker {
 			break
 		}
