@@ -770,9 +770,10 @@ func (s *session) onConnect() {
 	if t.everConnected.Swap(true) {
 		t.reconnects.Add(1)
 	}
-	// registration already cost the server's flood budget: start with an
-	// empty bucket, so JOINs and a backlog trickle out after a reconnect
-	t.lim.Drain()
+	// The bucket is not emptied here: like irssi, the bot may send its
+	// burst (JOINs, the first announcement) right after registering; the
+	// rest of a backlog then trickles out at one line per interval, which
+	// stays under Libera's and the strict test server's limits.
 	t.log.Info("irc: connected", "server", t.cfg.Server, "nick", c.CurrentNick(), "caps", len(capsAcked))
 
 	if _, ok := is["BOT"]; ok && is["BOT"] != "" {
