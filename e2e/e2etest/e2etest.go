@@ -1,7 +1,8 @@
 // Package e2etest holds what the end-to-end suites share: building the
 // ksecbot binary once, writing its configuration, running it as a
 // subprocess with its log captured, waiting on that log, and starting
-// private IRC and Matrix servers for destructive tests.
+// a private IRC server for destructive tests (the Matrix helpers, private
+// Dendrite included, are in internal/mxtest).
 //
 // It is a plain package (not a _test file) so that every suite under e2e/
 // can import it; it depends on "testing" only for testing.TB.

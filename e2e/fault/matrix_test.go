@@ -2,8 +2,6 @@ package fault
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"testing"
 	"time"
@@ -11,109 +9,61 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
-	"maunium.net/go/mautrix/synapseadmin"
 
 	"github.com/ksecbot/ksecbot/e2e/e2etest"
+	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
 
-const matrixHint = "scripts/matrix-server.sh start; source ~/.cache/ksecbot-testservers/matrix/env"
-
 // mxWorld is a bot account and an observer with one unencrypted room the
-// bot is invited to, on one homeserver.
+// bot is invited to, on one homeserver. The observer does not sync: it
+// reads the room's history.
 type mxWorld struct {
 	hsURL string
-	botID id.UserID
-	botPW string
+	bot   mxtest.User
 	obs   *mautrix.Client
 	room  id.RoomID
 }
 
-func newMXWorld(ctx context.Context, t *testing.T, hsURL, secret string) *mxWorld {
+func newMXWorld(ctx context.Context, t *testing.T, hs mxtest.Server) *mxWorld {
 	t.Helper()
-	w := &mxWorld{hsURL: hsURL}
-	var obsID id.UserID
-	var obsPW string
-	w.botID, w.botPW = mxRegister(ctx, t, hsURL, secret, "ksecbot-")
-	obsID, obsPW = mxRegister(ctx, t, hsURL, secret, "observer-")
-	cli, err := mautrix.NewClient(hsURL, "", "")
-	if err != nil {
+	w := &mxWorld{hsURL: hs.URL, bot: hs.NewUser(ctx, t, "ksecbot-")}
+	w.obs = hs.Login(ctx, t, hs.NewUser(ctx, t, "observer-"))
+	var err error
+	if w.room, err = mxtest.CreateRoom(ctx, w.obs, mxtest.RoomSpec{Name: "ksecbot fault", Public: true, Invite: []id.UserID{w.bot.ID}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.Login(ctx, &mautrix.ReqLogin{
-		Type:             mautrix.AuthTypePassword,
-		Identifier:       mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: obsID.Localpart()},
-		Password:         obsPW,
-		StoreCredentials: true,
-	}); err != nil {
-		t.Fatalf("login %s: %v", obsID, err)
-	}
-	w.obs = cli
-	resp, err := cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", Invite: []id.UserID{w.botID}, Name: "ksecbot fault"})
-	if err != nil {
-		t.Fatalf("create room: %v", err)
-	}
-	w.room = resp.RoomID
 	return w
-}
-
-func mxRegister(ctx context.Context, t *testing.T, hsURL, secret, prefix string) (id.UserID, string) {
-	t.Helper()
-	cli, err := mautrix.NewClient(hsURL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	name, pw := prefix+hex.EncodeToString(b), "pw-"+hex.EncodeToString(b)+"-fault"
-	admin := &synapseadmin.Client{Client: cli}
-	if _, err := admin.SharedSecretRegister(ctx, secret, synapseadmin.ReqSharedSecretRegister{Username: name, Password: pw, InhibitLogin: true}); err != nil {
-		t.Fatalf("register %s: %v", name, err)
-	}
-	return id.NewUserID(name, "localhost"), pw
 }
 
 // matrixConf is the [matrix] part of the bot's config.
 func (w *mxWorld) matrixConf() *e2etest.Matrix {
-	return &e2etest.Matrix{Homeserver: w.hsURL, UserID: string(w.botID), Password: w.botPW, Rooms: []string{string(w.room)}}
+	return &e2etest.Matrix{Homeserver: w.hsURL, UserID: string(w.bot.ID), Password: w.bot.Password, Rooms: []string{string(w.room)}}
 }
 
 // waitBotJoined waits until the bot is a member of the room.
 func (w *mxWorld) waitBotJoined(ctx context.Context, t *testing.T) {
 	t.Helper()
 	e2etest.Eventually(t, 60*time.Second, "ksecbot to join "+string(w.room), func() bool {
-		m, err := w.obs.JoinedMembers(ctx, w.room)
-		if err != nil {
-			return false
-		}
-		_, ok := m.Joined[w.botID]
-		return ok
+		ok, err := mxtest.IsJoined(ctx, w.obs, w.room, w.bot.ID)
+		return err == nil && ok
 	})
 }
 
 // announcements reads the room's history (/messages) and counts the bot's
 // announcement events per bug.
-func (w *mxWorld) announcements(ctx context.Context, t *testing.T) (map[int]int, error) {
-	t.Helper()
+func (w *mxWorld) announcements(ctx context.Context) (map[int]int, error) {
+	hist, err := mxtest.History(ctx, w.obs, w.room)
+	if err != nil {
+		return nil, err
+	}
 	counts := map[int]int{}
-	from := ""
-	for page := 0; page < 20; page++ {
-		resp, err := w.obs.Messages(ctx, w.room, from, "", mautrix.DirectionBackward, nil, 100)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read /messages: %w", err)
+	for _, e := range hist {
+		if e.Sender != w.bot.ID || e.Type != event.EventMessage {
+			continue
 		}
-		for _, e := range resp.Chunk {
-			if e.Sender != w.botID || e.Type != event.EventMessage {
-				continue
-			}
-			body, _ := e.Content.Raw["body"].(string)
-			if n, ok := bugOf(body); ok {
-				counts[n]++
-			}
+		if n, ok := bugOf(mxtest.Body(e)); ok {
+			counts[n]++
 		}
-		if resp.End == "" || len(resp.Chunk) == 0 {
-			break
-		}
-		from = resp.End
 	}
 	return counts, nil
 }
@@ -124,7 +74,7 @@ func (w *mxWorld) waitAnnounced(ctx context.Context, t *testing.T, timeout time.
 	t.Helper()
 	var counts map[int]int
 	e2etest.Eventually(t, timeout, fmt.Sprintf("%d announcements in the room's history", len(ids)), func() bool {
-		c, err := w.announcements(ctx, t)
+		c, err := w.announcements(ctx)
 		if err != nil {
 			return false
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/e2e/e2etest"
+	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
 
 // reconnectIn reads the delay of the IRC transport's reconnect line.
@@ -98,10 +99,10 @@ func TestIRCServerRestart(t *testing.T) {
 // and restarted: the room's history holds each exactly once.
 func TestMatrixServerRestart(t *testing.T) {
 	t.Parallel()
-	d := e2etest.StartDendrite(t)
+	d := mxtest.StartDendrite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	w := newMXWorld(ctx, t, d.URL, d.Secret)
+	w := newMXWorld(ctx, t, d.Server)
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
 	cfg := e2etest.Config{Dir: t.TempDir(), BugzillaURL: bz.URL(), DigestAfter: 0, Matrix: w.matrixConf(), Trees: trees}
@@ -140,10 +141,10 @@ func TestMatrixServerRestart(t *testing.T) {
 func TestKilledMidBurst(t *testing.T) {
 	t.Parallel()
 	addr := e2etest.Env(t, ircHint, "KSECBOT_IRC_ADDR")[0]
-	mx := e2etest.Env(t, matrixHint, "KSECBOT_MATRIX_URL", "KSECBOT_MATRIX_SECRET")
+	mx := mxtest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	w := newMXWorld(ctx, t, mx[0], mx[1])
+	w := newMXWorld(ctx, t, mx)
 	b := startIRCBot(t, addr, func(c *e2etest.Config) { c.Matrix = w.matrixConf() })
 	w.waitBotJoined(ctx, t)
 
@@ -152,7 +153,7 @@ func TestKilledMidBurst(t *testing.T) {
 	b.obs.until(t, 60*time.Second, "10 lines of the burst on IRC", func() bool { return len(b.obs.lines) >= 10 })
 	b.proc.Kill()
 	seen := len(b.obs.counts())
-	mxBefore, _ := w.announcements(ctx, t)
+	mxBefore, _ := w.announcements(ctx)
 	t.Logf("SIGKILL after %d of %d lines on IRC and %d on Matrix", seen, n, len(mxBefore))
 	if seen >= n {
 		t.Fatalf("the whole burst was delivered before the kill: nothing tested")
