@@ -17,6 +17,10 @@ type Config struct {
 	BugzillaURL  string
 	PollInterval time.Duration // default 500ms
 	Timeout      time.Duration // [bugzilla] timeout
+	// DefaultAssignee is [bugzilla] default_assignee.
+	DefaultAssignee string
+	// AutoCC is [announce] auto_cc: logins CC'd on every new bug.
+	AutoCC []string
 	// DigestAfter is [announce] digest_after; 0 turns the digest off,
 	// a negative value leaves the default.
 	DigestAfter int
@@ -34,8 +38,9 @@ type IRC struct {
 	SASLUser      string // default "ksecbot"
 	SASLPassword  string // default SASLUser + "-pass" (the test accounts)
 	Channels      []string
-	FloodBurst    int           // [irc.flood] burst; 0: default
-	FloodInterval time.Duration // [irc.flood] interval; 0: default
+	ChannelKeys   map[string]string // channel -> key (+k), written to a key_file
+	FloodBurst    int               // [irc.flood] burst; 0: default
+	FloodInterval time.Duration     // [irc.flood] interval; 0: default
 }
 
 // Matrix is the [matrix] table and its rooms (password login).
@@ -50,6 +55,8 @@ type Matrix struct {
 // Tree is a [[tree]] entry.
 type Tree struct {
 	Name     string
+	Aliases  []string
+	AutoCC   bool // CC the tree's Bugzilla logins when it is named
 	Packages []string
 	Bugzilla []string
 	IRC      []string
@@ -75,10 +82,20 @@ func (c Config) TOML() string {
 	if c.Timeout > 0 {
 		fmt.Fprintf(&b, "timeout = %q\n", c.Timeout.String())
 	}
+	if c.DefaultAssignee != "" {
+		fmt.Fprintf(&b, "default_assignee = %q\n", c.DefaultAssignee)
+	}
 	b.WriteString("\n[[watch]]\nproduct = \"Gentoo Security\"\ncomponent = \"Kernel\"\n\n")
 	fmt.Fprintf(&b, "[store]\npath = %q\n\n", c.StorePath())
-	if c.DigestAfter >= 0 {
-		fmt.Fprintf(&b, "[announce]\ndigest_after = %d\n\n", c.DigestAfter)
+	if c.DigestAfter >= 0 || len(c.AutoCC) > 0 {
+		b.WriteString("[announce]\n")
+		if c.DigestAfter >= 0 {
+			fmt.Fprintf(&b, "digest_after = %d\n", c.DigestAfter)
+		}
+		if len(c.AutoCC) > 0 {
+			fmt.Fprintf(&b, "auto_cc = %s\n", list(c.AutoCC))
+		}
+		b.WriteString("\n")
 	}
 	if i := c.IRC; i != nil {
 		fmt.Fprintf(&b, "[irc]\nserver = %q\nnick = %q\nsasl_user = %q\nsasl_password_file = %q\n\n",
@@ -93,8 +110,12 @@ func (c Config) TOML() string {
 			}
 			b.WriteString("\n")
 		}
-		for _, ch := range i.Channels {
-			fmt.Fprintf(&b, "[[irc.channel]]\nname = %q\n\n", ch)
+		for n, ch := range i.Channels {
+			fmt.Fprintf(&b, "[[irc.channel]]\nname = %q\n", ch)
+			if i.ChannelKeys[ch] != "" {
+				fmt.Fprintf(&b, "key_file = %q\n", c.secretPath(chanKeyFile(n)))
+			}
+			b.WriteString("\n")
 		}
 	}
 	if m := c.Matrix; m != nil {
@@ -105,8 +126,8 @@ func (c Config) TOML() string {
 		}
 	}
 	for _, tr := range c.Trees {
-		fmt.Fprintf(&b, "[[tree]]\nname = %q\npackages = %s\nbugzilla = %s\nirc = %s\nmatrix = %s\n\n",
-			tr.Name, list(tr.Packages), list(tr.Bugzilla), list(tr.IRC), list(tr.Matrix))
+		fmt.Fprintf(&b, "[[tree]]\nname = %q\naliases = %s\nauto_cc = %t\npackages = %s\nbugzilla = %s\nirc = %s\nmatrix = %s\n\n",
+			tr.Name, list(tr.Aliases), tr.AutoCC, list(tr.Packages), list(tr.Bugzilla), list(tr.IRC), list(tr.Matrix))
 	}
 	b.WriteString(c.Extra)
 	return b.String()
@@ -119,6 +140,11 @@ func (c Config) Write(t testing.TB) string {
 	secrets := map[string]string{"bugzilla.key": "key-ksecbot"}
 	if c.IRC != nil {
 		secrets["irc.pass"] = c.IRC.saslPassword()
+		for n, ch := range c.IRC.Channels {
+			if key := c.IRC.ChannelKeys[ch]; key != "" {
+				secrets[chanKeyFile(n)] = key
+			}
+		}
 	}
 	if c.Matrix != nil {
 		secrets["matrix.pass"] = c.Matrix.Password
@@ -146,6 +172,9 @@ func WriteFile(t testing.TB, path, content string) {
 }
 
 func (c Config) secretPath(name string) string { return filepath.Join(c.Dir, name) }
+
+// chanKeyFile names the key file of the n-th IRC channel.
+func chanKeyFile(n int) string { return fmt.Sprintf("irc-chan%d.key", n) }
 
 func (i *IRC) saslUser() string {
 	if i.SASLUser == "" {

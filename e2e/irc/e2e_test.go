@@ -1,6 +1,7 @@
 package e2eirc
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,11 +12,8 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/internal/irctest"
 )
-
-// fastFlood is for the lenient port, which has no flood limits: tests
-// that are not about flood control need not wait 2 s per line.
-const fastFlood = "burst = 10\ninterval = \"200ms\""
 
 // linkedUsers links the observer's services account to alice@gentoo.org
 // and carol's to bob@gentoo.org, both maintainers.
@@ -35,22 +33,23 @@ roles = ["maintainer"]
 // the named tree's maintainers highlighted.
 func TestAnnounceNewBugInTwoChannels(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
-	obs := newObserver(t, s.addr, "", "observer")
+	obs := newObserver(t, s.Addr, "", "observer")
 	open, keyed := randName("#e2e-open"), randName("#e2e-key")
-	obs.join(t, open, "")
+	obs.Join(t, open, "")
 	key := randName("k3y")
-	obs.join(t, keyed, key)
-	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1,
-		channels: []chanConf{{name: open}, {name: keyed, key: key}}})
+	obs.Join(t, keyed, key)
+	c := newConfig(t, bz, s.Addr, open, keyed)
+	c.IRC.ChannelKeys = map[string]string{keyed: key}
+	bot := startBot(t, c)
 	bot.ready(t, obs, open, keyed)
 	t.Logf("ksecbot joined %s and the +k channel %s, logged in by SASL as ksecbot", open, keyed)
 
 	id := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: use-after-free in net/sched", Severity: "major"})
 	for _, ch := range []string{open, keyed} {
-		m, _ := obs.waitFor(t, 10*time.Second, fmt.Sprintf("announcement of bug %d in %s", id, ch),
+		m, _ := obs.WaitFor(t, 10*time.Second, fmt.Sprintf("announcement of bug %d in %s", id, ch),
 			privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", id)))
 		txt := plainText(m.Params[1])
 		if !strings.Contains(txt, "hardened: blueness zorry") {
@@ -74,14 +73,16 @@ func TestAnnounceNewBugInTwoChannels(t *testing.T) {
 // being logged in is not taken for that account.
 func TestCommandsAndIdentity(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
 	pending := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: stack overflow in ext4 (pending example)"})
 	ch := randName("#e2e-cmd")
-	obs := newObserver(t, s.addr, "", "observer")
-	obs.join(t, ch, "")
-	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1, channels: []chanConf{{name: ch}}, users: linkedUsers, flood: fastFlood})
+	obs := newObserver(t, s.Addr, "", "observer")
+	obs.Join(t, ch, "")
+	c := fastFlood(newConfig(t, bz, s.Addr, ch))
+	c.Extra = linkedUsers
+	bot := startBot(t, c)
 	bot.ready(t, obs, ch)
 
 	want := strconv.Itoa(pending)
@@ -94,12 +95,12 @@ func TestCommandsAndIdentity(t *testing.T) {
 	}{
 		{"pending in channel", ch, "!pending", ch, []string{"pending example", "Bug " + want}},
 		{"whoami in channel", ch, "!whoami", ch, []string{"observer", "alice@gentoo.org", "maintainer"}},
-		{"pending in private", bot.nick, "!pending", obs.nick(), []string{"pending example", "Bug " + want}},
-		{"whoami in private", bot.nick, "!whoami", obs.nick(), []string{"observer", "alice@gentoo.org"}},
+		{"pending in private", bot.nick, "!pending", obs.Nick(), []string{"pending example", "Bug " + want}},
+		{"whoami in private", bot.nick, "!whoami", obs.Nick(), []string{"observer", "alice@gentoo.org"}},
 	}
 	for _, tc := range tests {
-		obs.say(t, tc.to, tc.text)
-		m, _ := obs.waitFor(t, 10*time.Second, tc.name+" reply", func(m ircmsg.Message) bool {
+		obs.Say(t, tc.to, tc.text)
+		m, _ := obs.WaitFor(t, 10*time.Second, tc.name+" reply", func(m ircmsg.Message) bool {
 			return from("PRIVMSG", bot.nick, "")(m) && strings.Contains(plainText(m.Params[1]), tc.want[0])
 		})
 		txt := plainText(m.Params[1])
@@ -116,26 +117,26 @@ func TestCommandsAndIdentity(t *testing.T) {
 
 	// carol is a services account linked to bob@gentoo.org; this client
 	// takes the nick carol without logging in.
-	imp := newObserver(t, s.addr, "carol", "")
-	if imp.nick() != "carol" {
-		t.Fatalf("the impostor got nick %q, want carol (is another client using it?)", imp.nick())
+	imp := newObserver(t, s.Addr, "carol", "")
+	if imp.Nick() != "carol" {
+		t.Fatalf("the impostor got nick %q, want carol (is another client using it?)", imp.Nick())
 	}
-	imp.join(t, ch, "")
+	imp.Join(t, ch, "")
 	before, _ := bz.Bug(pending)
-	imp.say(t, ch, "!whoami")
-	m, _ := imp.waitFor(t, 10*time.Second, "impostor !whoami reply", privmsgFrom(bot.nick, ch, "carol"))
+	imp.Say(t, ch, "!whoami")
+	m, _ := imp.WaitFor(t, 10*time.Second, "impostor !whoami reply", privmsgFrom(bot.nick, ch, "carol"))
 	if txt := plainText(m.Params[1]); !strings.Contains(txt, "not identified") || strings.Contains(txt, "bob@gentoo.org") {
 		t.Errorf("impostor !whoami = %q, want 'not identified' and no Bugzilla login", txt)
 	} else {
 		t.Logf("impostor !whoami: %q", txt)
 	}
 	for _, target := range []string{ch, bot.nick} {
-		imp.say(t, target, "!claim "+want)
+		imp.Say(t, target, "!claim "+want)
 		replyTo := ch
 		if target == bot.nick {
 			replyTo = "carol"
 		}
-		m, _ := imp.waitFor(t, 10*time.Second, "impostor !claim reply", privmsgFrom(bot.nick, replyTo, "Sorry"))
+		m, _ := imp.WaitFor(t, 10*time.Second, "impostor !claim reply", privmsgFrom(bot.nick, replyTo, "Sorry"))
 		if txt := plainText(m.Params[1]); !strings.Contains(txt, "not identified") {
 			t.Errorf("impostor !claim in %s = %q, want a refusal naming services identification", target, txt)
 		} else {
@@ -155,16 +156,18 @@ func TestCommandsAndIdentity(t *testing.T) {
 // Bugzilla changes accordingly and the replies name the result.
 func TestActFromChat(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
 	ch := randName("#e2e-act")
-	obs := newObserver(t, s.addr, "", "observer")
-	obs.join(t, ch, "")
-	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1, channels: []chanConf{{name: ch}}, users: linkedUsers, flood: fastFlood})
+	obs := newObserver(t, s.Addr, "", "observer")
+	obs.Join(t, ch, "")
+	c := fastFlood(newConfig(t, bz, s.Addr, ch))
+	c.Extra = linkedUsers
+	bot := startBot(t, c)
 	bot.ready(t, obs, ch)
 	id := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: out-of-bounds write in io_uring"})
-	obs.waitFor(t, 10*time.Second, "the announcement", privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", id)))
+	obs.WaitFor(t, 10*time.Second, "the announcement", privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", id)))
 	n := strconv.Itoa(id)
 
 	tests := []struct {
@@ -192,8 +195,8 @@ func TestActFromChat(t *testing.T) {
 		}},
 	}
 	for _, tc := range tests {
-		obs.say(t, ch, tc.cmd)
-		m, _ := obs.waitFor(t, 10*time.Second, tc.cmd+" reply", privmsgFrom(bot.nick, ch, tc.reply[0]))
+		obs.Say(t, ch, tc.cmd)
+		m, _ := obs.WaitFor(t, 10*time.Second, tc.cmd+" reply", privmsgFrom(bot.nick, ch, tc.reply[0]))
 		txt := plainText(m.Params[1])
 		for _, w := range tc.reply {
 			if !strings.Contains(txt, w) {
@@ -234,13 +237,15 @@ func hasString(list []string, s string) bool {
 // documented wrapped continuation), and ksecbot stays connected.
 func TestHostileSummaries(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
 	ch := randName("#e2e-hos")
-	obs := newObserver(t, s.addr, "", "observer")
-	obs.join(t, ch, "")
-	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: 0, channels: []chanConf{{name: ch}}, flood: fastFlood})
+	obs := newObserver(t, s.Addr, "", "observer")
+	obs.Join(t, ch, "")
+	c := fastFlood(newConfig(t, bz, s.Addr, ch))
+	c.DigestAfter = 0
+	bot := startBot(t, c)
 	bot.ready(t, obs, ch)
 
 	hostile := []struct{ name, summary, want string }{
@@ -259,17 +264,17 @@ func TestHostileSummaries(t *testing.T) {
 		order = append(order, id)
 	}
 	last := order[len(order)-1]
-	lastLine, seen := obs.waitFor(t, 30*time.Second, "the last hostile announcement", privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", last)))
+	lastLine, seen := obs.WaitFor(t, 30*time.Second, "the last hostile announcement", privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", last)))
 	// the last announcement may itself wrap: read until 2 s of silence
 	seen = append(seen, lastLine)
 	for {
-		select {
-		case m := <-obs.events:
-			seen = append(seen, m)
-			continue
-		case <-time.After(2 * time.Second):
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		m, _, _, err := obs.Next(ctx, func(ircmsg.Message) bool { return true })
+		cancel()
+		if err != nil {
+			break
 		}
-		break
+		seen = append(seen, m)
 	}
 	lines := map[int][]string{}
 	cur := 0
@@ -317,7 +322,7 @@ func TestHostileSummaries(t *testing.T) {
 		}
 		t.Logf("%s: bug %d -> %d PRIVMSG(s): %q", h.name, id, len(got), got)
 	}
-	if n := bot.log.count("irc: connected"); n != 1 {
+	if n := bot.Log.Count("irc: connected"); n != 1 {
 		t.Errorf("ksecbot connected %d times, want 1 (it was disconnected)", n)
 	}
 }
@@ -326,18 +331,19 @@ func TestHostileSummaries(t *testing.T) {
 // after exactly one connection attempt.
 func TestWrongSASLPassword(t *testing.T) {
 	t.Parallel()
-	s := needServers(t)
+	s := irctest.Need(t)
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
-	bot := startBot(t, bz, botConf{server: s.addr, digestAfter: -1, saslPass: "not-the-password",
-		channels: []chanConf{{name: randName("#e2e-pw")}}})
+	c := newConfig(t, bz, s.Addr, randName("#e2e-pw"))
+	c.IRC.SASLPassword = "not-the-password"
+	bot := startBot(t, c)
 	start := time.Now()
 	err := bot.waitExit(t, 30*time.Second)
 	if err == nil {
 		t.Fatal("ksecbot exited 0 after a rejected SASL password")
 	}
 	t.Logf("ksecbot exited after %v: %v", time.Since(start).Round(time.Millisecond), err)
-	logs := bot.log.snapshot()
+	logs := bot.Log.Lines()
 	final := logs[len(logs)-1]
 	if !strings.HasPrefix(final, "ksecbot: ") || !strings.Contains(strings.ToLower(final), "sasl") {
 		t.Errorf("last stderr line %q should be the error naming SASL", final)
@@ -354,7 +360,7 @@ func TestWrongSASLPassword(t *testing.T) {
 	if errors != 1 {
 		t.Errorf("%d error lines, want exactly one", errors)
 	}
-	if n := bot.log.count("reconnecting"); n != 0 {
+	if n := bot.Log.Count("reconnecting"); n != 0 {
 		t.Errorf("%d reconnect attempts after a permanent SASL failure, want 0", n)
 	}
 	t.Logf("final error line: %q", final)

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"testing"
+	"time"
 )
 
 // Hint says how to get the shared IRC test servers.
@@ -56,3 +58,17 @@ func Password(account string) string { return account + "-pass" }
 // RandName returns prefix followed by six random digits: a nick or a
 // channel no other test uses.
 func RandName(prefix string) string { return fmt.Sprintf("%s%06d", prefix, rand.IntN(1000000)) }
+
+// reconnectIn reads the delay of the IRC transport's reconnect log line.
+var reconnectIn = regexp.MustCompile(`reconnecting.* in=([0-9.]+m?s)`)
+
+// ReconnectDelay reads the delay of ksecbot's "irc: disconnected,
+// reconnecting ... in=2s" log line; ok is false for other lines.
+func ReconnectDelay(line string) (d time.Duration, ok bool) {
+	m := reconnectIn.FindStringSubmatch(line)
+	if m == nil {
+		return 0, false
+	}
+	d, err := time.ParseDuration(m[1])
+	return d, err == nil
+}
