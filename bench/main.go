@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
 
 // options are the command-line flags.
@@ -43,7 +45,7 @@ type bench struct {
 	bin, work  string
 	ircAddr    string
 	strictAddr string
-	hs         homeserver
+	hs         mxtest.Server
 	rows       []row
 }
 
@@ -100,8 +102,8 @@ func run(args []string) error {
 		}
 	}
 	if !o.skipMatrix {
-		b.hs = homeserver{url: os.Getenv("KSECBOT_MATRIX_URL"), secret: os.Getenv("KSECBOT_MATRIX_SECRET")}
-		if b.hs.url == "" || b.hs.secret == "" {
+		var ok bool
+		if b.hs, ok = mxtest.FromEnv(); !ok {
 			return errors.New("KSECBOT_MATRIX_URL/KSECBOT_MATRIX_SECRET unset: run scripts/matrix-server.sh start (or pass --skip-matrix)")
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"maunium.net/go/mautrix/id"
+	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
 
 // spec is one ksecbot deployment for a part of the benchmark.
@@ -33,8 +33,8 @@ type world struct {
 	botNick  string
 	channels []string
 	irc      *ircObserver
-	mxBot    id.UserID
-	room     id.RoomID
+	mxBot    mxtest.UserID
+	room     mxtest.RoomID
 	mx       *mxObserver
 	started  time.Time
 	ready    time.Duration // start to baseline stored and every channel joined
@@ -68,21 +68,22 @@ func (b *bench) setup(ctx context.Context, s spec) (w *world, err error) {
 		conf.ircAddr, conf.ircNick, conf.ircChannels, conf.ircFlood = s.ircAddr, w.botNick, w.channels, s.ircFlood
 	}
 	if s.matrix {
-		var pw string
-		if w.mxBot, pw, err = b.hs.register(ctx, "ksecbot-"); err != nil {
+		bot, err := b.hs.Register(ctx, "ksecbot-")
+		if err != nil {
 			return w, err
 		}
+		w.mxBot = bot.ID
 		dir, err := os.MkdirTemp(b.work, "observer-")
 		if err != nil {
 			return w, fmt.Errorf("observer dir: %w", err)
 		}
-		if w.mx, err = b.hs.newObserver(ctx, dir); err != nil {
+		if w.mx, err = newMXObserver(ctx, b.hs, dir); err != nil {
 			return w, err
 		}
-		if w.room, err = w.mx.createEncryptedRoom(ctx, w.mxBot); err != nil {
+		if w.room, err = mxtest.CreateRoom(ctx, w.mx.Client, mxtest.RoomSpec{Name: "ksecbot bench (encrypted)", Encrypted: true, Invite: []mxtest.UserID{w.mxBot}}); err != nil {
 			return w, err
 		}
-		conf.mxURL, conf.mxUser, conf.mxPassword, conf.mxRooms = b.hs.url, string(w.mxBot), pw, []string{string(w.room)}
+		conf.mxURL, conf.mxUser, conf.mxPassword, conf.mxRooms = b.hs.URL, string(w.mxBot), bot.Password, []string{string(w.room)}
 	}
 	w.started = time.Now()
 	if w.bot, err = startBot(b.bin, b.work, conf); err != nil {

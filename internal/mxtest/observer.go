@@ -231,6 +231,13 @@ func (o *Observer) NextMsg(t testing.TB, what string, match func(*event.Event) b
 	return r.Event
 }
 
+// ReplyTo waits for a message in room that is a Matrix reply to ev, or
+// fails the test after o.Timeout.
+func (o *Observer) ReplyTo(t testing.TB, room id.RoomID, ev id.EventID) *event.Event {
+	t.Helper()
+	return o.WaitMsg(t, "the reply to "+string(ev), IsReplyTo(room, ev))
+}
+
 // InRoom matches any message in room.
 func InRoom(room id.RoomID) func(*event.Event) bool {
 	return func(e *event.Event) bool { return e.RoomID == room }
