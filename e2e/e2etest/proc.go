@@ -21,6 +21,7 @@ type Log struct {
 	buf    []byte
 	lines  []string
 	notify chan struct{}
+	forbid []string // secrets no line may contain
 }
 
 // NewLog returns a Log that mirrors lines to t.Log with prefix.
@@ -41,7 +42,7 @@ func (l *Log) Write(p []byte) (int, error) {
 		line := string(l.buf[:i])
 		l.buf = l.buf[i+1:]
 		l.lines = append(l.lines, line)
-		l.t.Log(l.prefix + line)
+		l.t.Log(l.prefix + l.check(len(l.lines)-1, line))
 		added = true
 	}
 	l.mu.Unlock()
@@ -52,6 +53,33 @@ func (l *Log) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// Forbid fails the test for every line, already written or later, that
+// contains one of secrets (ksecbot must never log one); such a line is
+// mirrored to the test log with the secret masked.
+func (l *Log) Forbid(secrets ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forbid = append(l.forbid, secrets...)
+	for i, line := range l.lines {
+		l.check(i, line)
+	}
+}
+
+// check reports line i if it holds a forbidden secret and returns it
+// masked; l.mu must be held.
+func (l *Log) check(i int, line string) string {
+	masked := line
+	for _, s := range l.forbid {
+		if s != "" && strings.Contains(masked, s) {
+			masked = strings.ReplaceAll(masked, s, "***")
+		}
+	}
+	if masked != line {
+		l.t.Errorf("%sline %d logs a secret: %q", l.prefix, i+1, masked)
+	}
+	return masked
 }
 
 // Lines returns a copy of the complete lines so far.

@@ -12,18 +12,20 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/e2e/e2etest"
+	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
 
 // world is one ksecbot deployment: a Bugzilla, a bot account, an observer
 // (a linked maintainer) and the rooms the bot is configured for.
 type world struct {
-	hs         homeserver
+	hs         mxtest.Server
 	bz         *bugzillatest.Server
 	dir        string
+	bot        mxtest.User
 	botID      id.UserID
-	botPW      string
 	obsID      id.UserID
-	obs        *observer
+	obs        *mxtest.Observer
 	plain, enc id.RoomID
 	kernelMX   []string
 	hardenedMX []string
@@ -32,25 +34,25 @@ type world struct {
 
 // newWorld registers fresh users, creates the rooms and writes the bot's
 // configuration; it does not start the bot.
-func newWorld(ctx context.Context, t *testing.T, hs homeserver, digestAfter int) *world {
+func newWorld(ctx context.Context, t *testing.T, hs mxtest.Server, digestAfter int) *world {
 	t.Helper()
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
 	w := &world{hs: hs, bz: bz, dir: t.TempDir()}
-	var obsPW string
-	w.botID, w.botPW = hs.register(ctx, t, "ksecbot-")
-	w.obsID, obsPW = hs.register(ctx, t, "observer-")
-	w.obs = hs.newObserver(ctx, t, w.obsID, obsPW)
-	w.plain, w.enc = w.obs.createRooms(ctx, t, w.botID)
+	w.bot = hs.NewUser(ctx, t, "ksecbot-")
+	w.botID = w.bot.ID
+	w.obs = hs.Observe(ctx, t, hs.NewUser(ctx, t, "observer-"))
+	w.obsID = w.obs.User.ID
+	w.plain = w.obs.CreateRoom(ctx, t, mxtest.RoomSpec{Name: "ksecbot e2e plain", Public: true, Invite: []id.UserID{w.botID}})
+	w.enc = w.obs.CreateRoom(ctx, t, mxtest.RoomSpec{Name: "ksecbot e2e encrypted", Encrypted: true, Invite: []id.UserID{w.botID}})
 	// Maintainers need not be registered: mentions are user IDs.
-	w.kernelMX = []string{string(id.NewUserID(randName("kernel-a-"), "localhost")), string(id.NewUserID(randName("kernel-b-"), "localhost"))}
-	w.hardenedMX = []string{string(id.NewUserID(randName("hardened-"), "localhost"))}
+	w.kernelMX = []string{string(id.NewUserID(mxtest.RandName("kernel-a-"), "localhost")), string(id.NewUserID(mxtest.RandName("kernel-b-"), "localhost"))}
+	w.hardenedMX = []string{string(id.NewUserID(mxtest.RandName("hardened-"), "localhost"))}
 	slices.Sort(w.kernelMX)
 	w.cfgPath = botConfig{
 		BugzillaURL: bz.URL(),
 		Homeserver:  hs.URL,
-		BotID:       w.botID,
-		BotPassword: w.botPW,
+		Bot:         w.bot,
 		Rooms:       []id.RoomID{w.plain, w.enc},
 		KernelMX:    w.kernelMX,
 		HardenedMX:  w.hardenedMX,
@@ -64,11 +66,11 @@ func newWorld(ctx context.Context, t *testing.T, hs homeserver, digestAfter int)
 }
 
 // start runs the bot and waits until it has joined both rooms.
-func (w *world) start(t *testing.T, name string) *ksecbot {
+func (w *world) start(t *testing.T, name string) *e2etest.Proc {
 	t.Helper()
-	k := startBot(t, w.cfgPath, name, w.botPW, "key-ksecbot")
-	w.obs.waitJoined(t, w.plain, w.botID)
-	w.obs.waitJoined(t, w.enc, w.botID)
+	k := startBot(t, w.cfgPath, name, w.bot.Password, "key-ksecbot")
+	w.obs.WaitJoined(t, w.plain, w.botID)
+	w.obs.WaitJoined(t, w.enc, w.botID)
 	return k
 }
 
@@ -78,7 +80,7 @@ func (w *world) start(t *testing.T, name string) *ksecbot {
 // unlinked user, then a SIGKILL and restart without repeats.
 func TestAnnounceCommandsRestart(t *testing.T) {
 	t.Parallel()
-	hs := sharedServer(t)
+	hs := mxtest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	w := newWorld(ctx, t, hs, 0)
@@ -93,7 +95,7 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 	})
 	var ann1Enc *event.Event
 	for _, room := range []id.RoomID{w.plain, w.enc} {
-		e := w.obs.waitMsg(t, fmt.Sprintf("the announcement of bug %d in %s", bug1, room), isAnnouncement(room, bug1))
+		e := w.obs.WaitMsg(t, fmt.Sprintf("the announcement of bug %d in %s", bug1, room), isAnnouncement(room, bug1))
 		if room == w.enc {
 			ann1Enc = e
 			if !e.Mautrix.WasEncrypted {
@@ -114,14 +116,14 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 	}
 
 	// 2. Read commands answer in the room, as replies.
-	ask := w.obs.say(ctx, t, w.enc, "!pending", nil)
-	r := w.obs.replyTo(t, w.enc, ask)
+	ask := w.obs.Say(ctx, t, w.enc, "!pending", nil)
+	r := w.obs.ReplyTo(t, w.enc, ask)
 	if !strings.Contains(body(r), "CVE-2026-0001") || !strings.Contains(body(r), fmt.Sprint(bug1)) {
 		t.Errorf("!pending reply %q does not list bug %d", body(r), bug1)
 	}
 	t.Logf("!pending (encrypted room, decrypted=%v): %q", r.Mautrix.WasEncrypted, body(r))
-	ask = w.obs.say(ctx, t, w.enc, "!whoami", nil)
-	r = w.obs.replyTo(t, w.enc, ask)
+	ask = w.obs.Say(ctx, t, w.enc, "!whoami", nil)
+	r = w.obs.ReplyTo(t, w.enc, ask)
 	if !strings.Contains(body(r), "bob@gentoo.org") {
 		t.Errorf("!whoami reply %q does not name the linked login bob@gentoo.org", body(r))
 	}
@@ -129,13 +131,17 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 
 	// An unlinked user is refused politely and nothing changes in Bugzilla.
 	before := stateOf(t, w.bz, bug1)
-	strID, strPW := hs.register(ctx, t, "stranger-")
-	stranger := hs.login(ctx, t, strID, strPW)
+	strUser := hs.NewUser(ctx, t, "stranger-")
+	strID := strUser.ID
+	stranger := hs.Login(ctx, t, strUser)
 	if _, err := stranger.JoinRoomByID(ctx, w.plain); err != nil {
 		t.Fatalf("stranger join: %v", err)
 	}
-	ask = say(ctx, t, stranger, w.plain, fmt.Sprintf("!claim %d", bug1), nil)
-	r = w.obs.replyTo(t, w.plain, ask)
+	ask, err := mxtest.Send(ctx, stranger, w.plain, fmt.Sprintf("!claim %d", bug1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = w.obs.ReplyTo(t, w.plain, ask)
 	if !strings.Contains(body(r), "not linked") || !strings.HasPrefix(body(r), "Sorry") {
 		t.Errorf("unlinked !claim reply %q is not a polite refusal", body(r))
 	}
@@ -145,8 +151,8 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 	t.Logf("unlinked %s: %q; bug %d still assigned to %s with %d comments", strID, body(r), bug1, before.assignee, len(before.comments))
 
 	// A Matrix reply "!claim" to the announcement claims that bug.
-	claimAsk := w.obs.say(ctx, t, w.enc, "!claim", ann1Enc)
-	r = w.obs.replyTo(t, w.enc, claimAsk)
+	claimAsk := w.obs.Say(ctx, t, w.enc, "!claim", ann1Enc)
+	r = w.obs.ReplyTo(t, w.enc, claimAsk)
 	st := stateOf(t, w.bz, bug1)
 	if st.assignee != "bob@gentoo.org" {
 		t.Errorf("after the reply !claim, bug %d is assigned to %q, want bob@gentoo.org (reply %q)", bug1, st.assignee, body(r))
@@ -157,8 +163,8 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 	t.Logf("reply !claim: %q; bugzilla: assigned to %s, comment %q", body(r), st.assignee, st.comments[len(st.comments)-1])
 
 	// !cc hardened adds hardened@ and highlights the hardened maintainers.
-	ccAsk := w.obs.say(ctx, t, w.plain, fmt.Sprintf("!cc hardened %d", bug1), nil)
-	r = w.obs.replyTo(t, w.plain, ccAsk)
+	ccAsk := w.obs.Say(ctx, t, w.plain, fmt.Sprintf("!cc hardened %d", bug1), nil)
+	r = w.obs.ReplyTo(t, w.plain, ccAsk)
 	st = stateOf(t, w.bz, bug1)
 	if !slices.Contains(st.cc, "hardened@gentoo.org") {
 		t.Errorf("after !cc hardened, bug %d CC = %v, want hardened@gentoo.org in it (reply %q)", bug1, st.cc, body(r))
@@ -169,14 +175,14 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 	t.Logf("!cc hardened: %q mentions %v; bugzilla CC %v", body(r), mentions(r), st.cc)
 
 	// 3. Crash and restart.
-	k.kill()
+	k.Kill()
 	t.Logf("ksecbot killed with SIGKILL")
 	k = w.start(t, "ksecbot#2")
 	bug2 := w.bz.CreateBug(bugzillatest.NewBug{
 		Summary:  "CVE-2026-0002: sys-kernel/hardened-sources: out-of-bounds write in io_uring",
 		Severity: "critical",
 	})
-	e := w.obs.waitMsg(t, fmt.Sprintf("the announcement of bug %d after the restart", bug2), isAnnouncement(w.enc, bug2))
+	e := w.obs.WaitMsg(t, fmt.Sprintf("the announcement of bug %d after the restart", bug2), isAnnouncement(w.enc, bug2))
 	if !e.Mautrix.WasEncrypted {
 		t.Errorf("announcement after the restart was not encrypted")
 	}
@@ -184,14 +190,14 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 		t.Errorf("bug %d mentions %v, want only the hardened maintainers %v", bug2, got, w.hardenedMX)
 	}
 	t.Logf("after restart: %q decrypted in the encrypted room", body(e))
-	w.obs.waitMsg(t, "the announcement of bug 2 in the plain room", isAnnouncement(w.plain, bug2))
+	w.obs.WaitMsg(t, "the announcement of bug 2 in the plain room", isAnnouncement(w.plain, bug2))
 	// A command answered after the restart is the barrier: old commands
 	// would have been run before it.
-	ask = w.obs.say(ctx, t, w.enc, "!whoami", nil)
-	w.obs.replyTo(t, w.enc, ask)
+	ask = w.obs.Say(ctx, t, w.enc, "!whoami", nil)
+	w.obs.ReplyTo(t, w.enc, ask)
 	for _, room := range []id.RoomID{w.plain, w.enc} {
 		for _, n := range []int{bug1, bug2} {
-			if c := w.obs.count(isAnnouncement(room, n)); c != 1 {
+			if c := w.obs.Count(isAnnouncement(room, n)); c != 1 {
 				t.Errorf("%s: bug %d announced %d times, want once", room, n, c)
 			}
 		}
@@ -200,7 +206,7 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 		room id.RoomID
 		ask  id.EventID
 	}{{w.enc, claimAsk}, {w.plain, ccAsk}} {
-		if c := w.obs.count(isReplyTo(ev.room, ev.ask)); c != 1 {
+		if c := w.obs.Count(isReplyTo(ev.room, ev.ask)); c != 1 {
 			t.Errorf("command %s answered %d times, want once", ev.ask, c)
 		}
 	}
@@ -208,17 +214,14 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 		t.Errorf("after the restart bug %d changed: %+v -> %+v", bug1, st, again)
 	}
 	t.Logf("after restart: each announcement once per room, the !claim and !cc answered once, bug %d still has %d comments", bug1, len(st.comments))
-	k.stop()
-	if k.err != nil {
-		t.Errorf("ksecbot exited with %v after SIGTERM, want a clean exit", k.err)
-	}
+	stopBot(t, k)
 }
 
 // TestBurstDigest: more than digest_after new bugs at once give one digest
 // event listing them, while an A1 bug of the same burst is announced alone.
 func TestBurstDigest(t *testing.T) {
 	t.Parallel()
-	hs := sharedServer(t)
+	hs := mxtest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	w := newWorld(ctx, t, hs, 3)
@@ -249,10 +252,10 @@ func TestBurstDigest(t *testing.T) {
 	w.bz.ClearFault()
 
 	for _, room := range []id.RoomID{w.plain, w.enc} {
-		d := w.obs.waitMsg(t, "the digest in "+string(room), func(e *event.Event) bool {
+		d := w.obs.WaitMsg(t, "the digest in "+string(room), func(e *event.Event) bool {
 			return e.RoomID == room && strings.HasPrefix(body(e), "4 new kernel security bugs")
 		})
-		w.obs.waitMsg(t, "the A1 announcement in "+string(room), isAnnouncement(room, urgent))
+		w.obs.WaitMsg(t, "the A1 announcement in "+string(room), isAnnouncement(room, urgent))
 		m := d.Content.AsMessage()
 		lines := strings.Split(m.Body, "\n")
 		if len(lines) != 1+len(normal) {
@@ -265,7 +268,7 @@ func TestBurstDigest(t *testing.T) {
 			if !strings.Contains(m.Body, fmt.Sprintf("- Bug %d", n)) {
 				t.Errorf("%s: digest does not list bug %d:\n%s", room, n, m.Body)
 			}
-			if c := w.obs.count(isAnnouncement(room, n)); c != 0 {
+			if c := w.obs.Count(isAnnouncement(room, n)); c != 0 {
 				t.Errorf("%s: bug %d was announced alone %d times besides the digest", room, n, c)
 			}
 		}
@@ -287,31 +290,31 @@ func TestBurstDigest(t *testing.T) {
 // announcement is delivered exactly once when it comes back.
 func TestOutage(t *testing.T) {
 	t.Parallel()
-	shared := sharedServer(t)
-	d := newDendrite(t)
-	hs := homeserver{URL: d.url(), Secret: shared.Secret}
+	mxtest.Shared(t)
+	d := mxtest.StartDendrite(t)
+	hs := d.Server
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	w := newWorld(ctx, t, hs, 0)
 	w.start(t, "ksecbot")
 
-	d.stop()
+	d.Stop()
 	t.Logf("dendrite stopped")
 	bug1 := w.bz.CreateBug(bugzillatest.NewBug{Summary: "CVE-2026-0301: sys-kernel/gentoo-kernel: overflow in ext4"})
 	// The outage itself lasts 20 s; this is the scenario, not a barrier.
 	time.Sleep(20 * time.Second)
-	d.start(t)
+	d.Start(t)
 	t.Logf("dendrite back after 20 s")
 
 	for _, room := range []id.RoomID{w.plain, w.enc} {
-		e := w.obs.waitMsg(t, fmt.Sprintf("the announcement of bug %d in %s after the outage", bug1, room), isAnnouncement(room, bug1))
+		e := w.obs.WaitMsg(t, fmt.Sprintf("the announcement of bug %d in %s after the outage", bug1, room), isAnnouncement(room, bug1))
 		t.Logf("%s: %q (encrypted=%v)", room, body(e), e.Mautrix.WasEncrypted)
 	}
 	// A later bug's announcement is the barrier for a late duplicate.
 	bug2 := w.bz.CreateBug(bugzillatest.NewBug{Summary: "CVE-2026-0302: sys-kernel/gentoo-kernel: race in mm"})
 	for _, room := range []id.RoomID{w.plain, w.enc} {
-		w.obs.waitMsg(t, fmt.Sprintf("the announcement of bug %d in %s", bug2, room), isAnnouncement(room, bug2))
-		if c := w.obs.count(isAnnouncement(room, bug1)); c != 1 {
+		w.obs.WaitMsg(t, fmt.Sprintf("the announcement of bug %d in %s", bug2, room), isAnnouncement(room, bug2))
+		if c := w.obs.Count(isAnnouncement(room, bug1)); c != 1 {
 			t.Errorf("%s: bug %d announced %d times after the outage, want exactly once", room, bug1, c)
 		}
 	}
