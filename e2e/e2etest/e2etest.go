@@ -1,8 +1,8 @@
 // Package e2etest holds what the end-to-end suites share: building the
 // ksecbot binary once, writing its configuration, running it as a
-// subprocess with its log captured, waiting on that log, and starting
-// a private IRC server for destructive tests (the Matrix helpers, private
-// Dendrite included, are in internal/mxtest).
+// subprocess with its log captured and waiting on that log. The network
+// helpers, private servers included, are in internal/irctest and
+// internal/mxtest.
 //
 // It is a plain package (not a _test file) so that every suite under e2e/
 // can import it; it depends on "testing" only for testing.TB.
@@ -11,7 +11,6 @@ package e2etest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,25 +69,6 @@ func Env(t testing.TB, hint string, names ...string) []string {
 		}
 	}
 	return vals
-}
-
-// FreePorts returns n TCP ports on 127.0.0.1 that were free a moment ago.
-func FreePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports := make([]int, 0, n)
-	ls := make([]net.Listener, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return ports
 }
 
 // Eventually checks cond every 50 ms until it holds, and fails the test

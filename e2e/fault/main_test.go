@@ -12,23 +12,20 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircmsg"
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/e2e/e2etest"
+	"github.com/ksecbot/ksecbot/internal/irctest"
 )
 
 // bin is the ksecbot binary built by TestMain.
@@ -38,7 +35,7 @@ var bin string
 // on the SQLite file named by it (see holdLock).
 const lockEnv = "KSECBOT_FAULT_LOCK_DB"
 
-const ircHint = "scripts/irc-server.sh start; source ~/.cache/ksecbot-testservers/irc/env"
+const ircHint = irctest.Hint
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(lockEnv); path != "" {
@@ -63,7 +60,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func randName(prefix string) string { return fmt.Sprintf("%s%06d", prefix, rand.IntN(1000000)) }
+var randName = irctest.RandName
 
 // trees are the registry of every case: a bug naming one highlights its
 // maintainers' nicks.
@@ -95,100 +92,50 @@ func fileBugs(bz *bugzillatest.Server, n int, what string) []int {
 
 // ---- an IRC user in the channel ----
 
-// ircObserver is a plain IRC client in one channel; it records every
-// announcement line it sees there.
+// ircObserver is a person's IRC client in one channel; its announcement
+// lines are the PRIVMSGs there that announce a bug.
 type ircObserver struct {
-	conn    *ircevent.Connection
+	*irctest.Observer
 	channel string
-	mu      sync.Mutex
-	lines   []string        // announcement texts, in order
-	at      []time.Time     // when each line arrived
-	joins   map[string]bool // nicks seen joining (lower case)
-	notify  chan struct{}
-	names   chan ircmsg.Message
 }
 
 func newIRCObserver(t *testing.T, addr, channel string) *ircObserver {
 	t.Helper()
-	o := &ircObserver{channel: channel, joins: map[string]bool{}, notify: make(chan struct{}, 1), names: make(chan ircmsg.Message, 16)}
-	c := &ircevent.Connection{
-		Server:    addr,
-		Nick:      randName("obs"),
-		Timeout:   10 * time.Second,
-		KeepAlive: time.Minute,
-		Log:       slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug),
-	}
-	c.AddCallback("PRIVMSG", func(m ircmsg.Message) {
-		if len(m.Params) < 2 || !strings.EqualFold(m.Params[0], channel) {
-			return
-		}
-		if _, ok := bugOf(m.Params[1]); !ok {
-			return
-		}
-		o.mu.Lock()
-		o.lines = append(o.lines, m.Params[1])
-		o.at = append(o.at, time.Now())
-		o.mu.Unlock()
-		o.poke()
-	})
-	c.AddCallback("JOIN", func(m ircmsg.Message) {
-		o.mu.Lock()
-		o.joins[strings.ToLower(m.Nick())] = true
-		o.mu.Unlock()
-		o.poke()
-	})
-	c.AddCallback("353", func(m ircmsg.Message) {
-		select {
-		case o.names <- m:
-		default:
-		}
-	})
-	if err := c.Connect(); err != nil {
-		t.Fatalf("observer connect to %s: %v", addr, err)
-	}
-	o.conn = c
-	t.Cleanup(c.Quit)
-	if err := c.Join(channel); err != nil {
-		t.Fatal(err)
-	}
-	o.until(t, 10*time.Second, "the observer in "+channel, func() bool { return o.joins[strings.ToLower(c.CurrentNick())] })
+	o := &ircObserver{Observer: irctest.NewObserver(t, addr, irctest.Options{}), channel: channel}
+	o.Join(t, channel, "")
 	return o
 }
 
-func (o *ircObserver) poke() {
-	select {
-	case o.notify <- struct{}{}:
-	default:
+// isAnnouncement matches an announcement line in the observer's channel.
+func (o *ircObserver) isAnnouncement(m ircmsg.Message) bool {
+	if m.Command != "PRIVMSG" || len(m.Params) < 2 || !strings.EqualFold(m.Params[0], o.channel) {
+		return false
 	}
+	_, ok := bugOf(m.Params[1])
+	return ok
 }
 
-// until waits until cond (called under the lock) holds.
-func (o *ircObserver) until(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		o.mu.Lock()
-		ok := cond()
-		n := len(o.lines)
-		o.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-o.notify:
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s (%d announcement lines seen)", timeout, what, n)
+// lines returns the announcement texts so far, in order.
+func (o *ircObserver) lines() []string {
+	var out []string
+	for _, m := range o.History() {
+		if o.isAnnouncement(m) {
+			out = append(out, m.Params[1])
 		}
 	}
+	return out
+}
+
+// until waits until cond holds for the announcement lines.
+func (o *ircObserver) until(t *testing.T, timeout time.Duration, what string, cond func(lines []string) bool) {
+	t.Helper()
+	o.Until(t, timeout, what, func([]ircmsg.Message) bool { return cond(o.lines()) })
 }
 
 // counts returns how many lines announced each bug.
 func (o *ircObserver) counts() map[int]int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	c := map[int]int{}
-	for _, l := range o.lines {
+	for _, l := range o.lines() {
 		if id, ok := bugOf(l); ok {
 			c[id]++
 		}
@@ -199,15 +146,10 @@ func (o *ircObserver) counts() map[int]int {
 // waitBugs waits until every one of ids was announced at least once.
 func (o *ircObserver) waitBugs(t *testing.T, timeout time.Duration, ids []int) {
 	t.Helper()
-	o.until(t, timeout, fmt.Sprintf("announcements of %d bugs", len(ids)), func() bool {
-		seen := map[int]bool{}
-		for _, l := range o.lines {
-			if id, ok := bugOf(l); ok {
-				seen[id] = true
-			}
-		}
+	o.until(t, timeout, fmt.Sprintf("announcements of %d bugs", len(ids)), func([]string) bool {
+		seen := o.counts()
 		for _, id := range ids {
-			if !seen[id] {
+			if seen[id] == 0 {
 				return false
 			}
 		}
@@ -217,23 +159,17 @@ func (o *ircObserver) waitBugs(t *testing.T, timeout time.Duration, ids []int) {
 
 // firstAt returns when the first line announcing one of ids arrived.
 func (o *ircObserver) firstAt(ids []int) time.Time {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for i, l := range o.lines {
-		if n, ok := bugOf(l); ok && slices.Contains(ids, n) {
-			return o.at[i]
-		}
-	}
-	return time.Time{}
+	return o.ArrivedAt(func(m ircmsg.Message) bool {
+		n, ok := bugOf(irctest.LastParam(m))
+		return o.isAnnouncement(m) && ok && slices.Contains(ids, n)
+	})
 }
 
 // lineOf returns the first announcement line of bug id.
 func (o *ircObserver) lineOf(id int) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, l := range o.lines {
+	for _, l := range o.lines() {
 		if n, ok := bugOf(l); ok && n == id {
-			return strings.ReplaceAll(l, "\x02", "")
+			return irctest.PlainText(l)
 		}
 	}
 	return ""
@@ -281,9 +217,9 @@ func (b *ircBot) start(t *testing.T) {
 	b.proc.Log.WaitFor(t, 30*time.Second, 0, "irc: joined", e2etest.Contains("irc: joined"))
 	b.proc.Log.WaitFor(t, 30*time.Second, 0, "the Bugzilla baseline", e2etest.Contains("baseline stored"))
 	nick := strings.ToLower(b.cfg.IRC.Nick)
-	b.obs.until(t, 20*time.Second, "ksecbot in the channel", func() bool {
-		for n := range b.obs.joins {
-			if strings.HasPrefix(n, nick) {
+	b.obs.Until(t, 20*time.Second, "ksecbot in the channel", func(h []ircmsg.Message) bool {
+		for _, m := range h {
+			if m.Command == "JOIN" && strings.HasPrefix(strings.ToLower(m.Nick()), nick) {
 				return true
 			}
 		}

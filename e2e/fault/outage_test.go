@@ -2,7 +2,6 @@ package fault
 
 import (
 	"context"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,18 +11,16 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/e2e/e2etest"
+	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
-
-// reconnectIn reads the delay of the IRC transport's reconnect line.
-var reconnectIn = regexp.MustCompile(`reconnecting.* in=([0-9.]+m?s)`)
 
 // (1) The IRC server is killed while 20 announcements are pending and
 // restarted: every one is delivered exactly once.
 func TestIRCServerRestart(t *testing.T) {
 	t.Parallel()
 	e2etest.Env(t, ircHint, "KSECBOT_IRC_ADDR")
-	srv := e2etest.StartIRCServer(t)
+	srv := irctest.StartServer(t, irctest.ServerOptions{})
 	b := startIRCBot(t, srv.Addr, nil)
 	log := b.proc.Log
 	ch := b.cfg.IRC.Channels[0]
@@ -48,25 +45,16 @@ func TestIRCServerRestart(t *testing.T) {
 	for {
 		i := log.WaitFor(t, 60*time.Second, next, "a reconnect attempt", e2etest.Contains("reconnecting"))
 		next = i + 1
-		m := reconnectIn.FindStringSubmatch(log.Lines()[i])
-		if m == nil {
-			continue
-		}
-		if d, err := time.ParseDuration(m[1]); err == nil && d >= 4*time.Second {
+		if d, ok := irctest.ReconnectDelay(log.Lines()[i]); ok && d >= 4*time.Second {
 			break
 		}
 	}
 	srv.Run(t, "start-ircd")
 	obs := newIRCObserver(t, srv.Addr, ch)
-	if err := obs.conn.Send("NAMES", ch); err != nil {
+	if err := obs.Conn.Send("NAMES", ch); err != nil {
 		t.Fatal(err)
 	}
-	var names ircmsg.Message
-	select {
-	case names = <-obs.names:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no NAMES reply")
-	}
+	names, _ := obs.WaitFor(t, 10*time.Second, "the NAMES reply", func(m ircmsg.Message) bool { return m.Command == "353" })
 	if strings.Contains(strings.ToLower(names.Params[len(names.Params)-1]), strings.ToLower(b.cfg.IRC.Nick)) {
 		t.Fatalf("ksecbot was back in %s before the observer: the test cannot see every line", ch)
 	}
@@ -150,7 +138,7 @@ func TestKilledMidBurst(t *testing.T) {
 
 	const n = 50
 	ids := fileBugs(b.bz, n, "burst")
-	b.obs.until(t, 60*time.Second, "10 lines of the burst on IRC", func() bool { return len(b.obs.lines) >= 10 })
+	b.obs.until(t, 60*time.Second, "10 lines of the burst on IRC", func(lines []string) bool { return len(lines) >= 10 })
 	b.proc.Kill()
 	seen := len(b.obs.counts())
 	mxBefore, _ := w.announcements(ctx)
