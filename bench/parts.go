@@ -124,7 +124,7 @@ func (b *bench) pending(ctx context.Context, w *world, mirrored int) error {
 		sctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 		if w.irc != nil {
 			t0 := time.Now()
-			if err := w.irc.conn.Privmsg(w.channels[0], "!pending"); err != nil {
+			if err := w.irc.Conn.Privmsg(w.channels[0], "!pending"); err != nil {
 				cancel()
 				return fmt.Errorf("sending !pending: %w", err)
 			}
