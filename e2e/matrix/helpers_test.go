@@ -28,23 +28,8 @@ import (
 var ksecbotBin string
 
 func TestMain(m *testing.M) {
-	if _, ok := mxtest.FromEnv(); !ok {
-		os.Exit(m.Run()) // every test skips (or fails under CI)
-	}
-	dir, err := os.MkdirTemp("", "ksecbot-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ksecbotBin, err = e2etest.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e/matrix:", err)
-		_ = os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	_, ok := mxtest.FromEnv()
+	os.Exit(e2etest.RunMain(m, "e2e/matrix", ok, &ksecbotBin))
 }
 
 // wait is the default deadline for anything the homeserver or the bot must
