@@ -18,6 +18,8 @@
 #   KSECBOT_IRC_STRICT_PORT strict (Libera-like flood limits) client port (6668)
 #   KSECBOT_IRC_TLS_PORT    TLS client port, self-signed certificate (6697)
 #   KSECBOT_IRC_LINK_PORT   server link port for atheme (7000)
+#   KSECBOT_IRC_SASL        "off" leaves out InspIRCd's sasl module (tests of
+#                           the NickServ IDENTIFY fallback)
 # Tests run private instances by setting these to free ports and another
 # KSECBOT_IRC_STATE.
 #
@@ -31,6 +33,7 @@ port=${KSECBOT_IRC_PORT:-6667}
 strict_port=${KSECBOT_IRC_STRICT_PORT:-6668}
 tls_port=${KSECBOT_IRC_TLS_PORT:-6697}
 link_port=${KSECBOT_IRC_LINK_PORT:-7000}
+sasl=${KSECBOT_IRC_SASL:-on}
 accounts=(ksecbot alice bob carol observer)
 
 log() { printf 'irc-server: %s\n' "$*" >&2; }
@@ -68,7 +71,11 @@ install_packages() {
 }
 
 render() { # render TEMPLATE OUT
-	sed -e "s#@DIR@#$state#g" -e "s#@PORT@#$port#g" -e "s#@STRICT_PORT@#$strict_port#g" \
+	local drop=()
+	if [[ $sasl == off ]]; then
+		drop=(-e '/<module name="sasl">/d' -e '/^<sasl /d')
+	fi
+	sed "${drop[@]}" -e "s#@DIR@#$state#g" -e "s#@PORT@#$port#g" -e "s#@STRICT_PORT@#$strict_port#g" \
 		-e "s#@TLS_PORT@#$tls_port#g" -e "s#@LINK_PORT@#$link_port#g" "$1" >"$2"
 }
 

@@ -60,8 +60,18 @@ func botConfig(addr string, channels ...config.IRCChannel) *config.IRC {
 
 func startBot(t *testing.T, cfg *config.IRC) *runningBot {
 	t.Helper()
-	tr, err := New(cfg, Options{Version: "ksecbot-test", BackoffMin: 200 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	return startBotWith(t, cfg, Options{})
+}
+
+// startBotWith runs a Transport with opt; version, backoff and logger
+// default to the tests'.
+func startBotWith(t *testing.T, cfg *config.IRC, opt Options) *runningBot {
+	t.Helper()
+	opt.Version, opt.BackoffMin = "ksecbot-test", 200*time.Millisecond
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	tr, err := New(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,25 +318,30 @@ func at(s []string, i int) string {
 func TestServerWrongPassword(t *testing.T) {
 	t.Parallel()
 	s := irctest.Need(t)
-	cfg := botConfig(s.Addr)
-	cfg.SASLPassword = "wrong-password"
-	tr, err := New(cfg, Options{BackoffMin: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	start := time.Now()
-	err = tr.Run(ctx, bot.InboxFunc(func(context.Context, chat.Incoming) {}))
-	if !errors.Is(err, bot.ErrPermanent) {
-		t.Fatalf("Run = %v, want an error wrapping bot.ErrPermanent", err)
-	}
-	if !strings.Contains(err.Error(), "sasl") || strings.Contains(err.Error(), "wrong-password") {
-		t.Errorf("error %q should name SASL and not leak the password", err)
-	}
-	t.Logf("Run returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
-	if _, err := tr.Send(context.Background(), announce("#x", chat.Line{}.Text("x"))); !errors.Is(err, ErrNotConnected) {
-		t.Errorf("Send after a failed Run = %v, want ErrNotConnected", err)
+	// with the NickServ fallback SASL is optional, but a rejected
+	// password is still permanent
+	for _, nickserv := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nickserv=%v", nickserv), func(t *testing.T) {
+			t.Parallel()
+			cfg := botConfig(s.Addr)
+			cfg.SASLPassword, cfg.NickServ = "wrong-password", nickserv
+			tr, err := New(cfg, Options{BackoffMin: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = tr.Run(sendCtx(t, 20*time.Second), bot.InboxFunc(func(context.Context, chat.Incoming) {}))
+			if !errors.Is(err, bot.ErrPermanent) {
+				t.Fatalf("Run = %v, want an error wrapping bot.ErrPermanent", err)
+			}
+			if !strings.Contains(err.Error(), "sasl") || strings.Contains(err.Error(), "wrong-password") {
+				t.Errorf("error %q should name SASL and not leak the password", err)
+			}
+			t.Logf("Run returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
+			if _, err := tr.Send(context.Background(), announce("#x", chat.Line{}.Text("x"))); !errors.Is(err, ErrNotConnected) {
+				t.Errorf("Send after a failed Run = %v, want ErrNotConnected", err)
+			}
+		})
 	}
 }
 

@@ -49,6 +49,10 @@ type Options struct {
 	// BackoffMin is the first reconnect delay (default 1 s); it doubles up
 	// to cfg.ReconnectMax (default 5 m), with jitter.
 	BackoffMin time.Duration
+	// KickDelay is how long the bot waits before rejoining a channel it
+	// was kicked from, times the number of kicks on this connection
+	// (default 5 s).
+	KickDelay time.Duration
 }
 
 // Stats are transport health figures for metrics.
@@ -163,6 +167,9 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	}
 	if o.BackoffMin <= 0 {
 		o.BackoffMin = time.Second
+	}
+	if o.KickDelay <= 0 {
+		o.KickDelay = kickDelay
 	}
 	t := &Transport{
 		cfg:        cfg,
@@ -609,6 +616,9 @@ func (s *session) run(ctx context.Context) error {
 			c.SASLLogin = t.cfg.SASLUser
 			c.SASLPassword = t.saslPassword()
 			c.UseSASL = c.SASLPassword != ""
+			// with the NickServ fallback, a server without SASL is not
+			// an error: onConnect identifies with NickServ instead
+			c.SASLOptional = t.cfg.NickServ
 		}
 	}
 	var d net.Dialer
@@ -640,6 +650,14 @@ func (s *session) run(ctx context.Context) error {
 			s.setFatal(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err))
 		}
 		return fmt.Errorf("connect %s: %w", t.cfg.Server, err)
+	}
+	if perm := s.permanentError(); perm != nil {
+		// SASL is optional with the NickServ fallback, but a password
+		// services rejected (904) stays a permanent error
+		c.Quit()
+		s.closeSock()
+		s.onDisconnect()
+		return perm
 	}
 	s.registered = true
 	select {
@@ -901,7 +919,7 @@ func (s *session) onKick(m ircmsg.Message) {
 		return
 	}
 	cfg := t.chanCfg[i]
-	time.AfterFunc(time.Duration(n)*kickDelay, func() { s.join(gen, cfg) })
+	time.AfterFunc(time.Duration(n)*t.opt.KickDelay, func() { s.join(gen, cfg) })
 }
 
 func (s *session) forget(nick string) {

@@ -14,7 +14,7 @@ import (
 )
 
 // observed are the commands an Observer records.
-var observed = []string{"PRIVMSG", "NOTICE", "JOIN", "QUIT", "PART", "KICK", "MODE", "ERROR", "353"}
+var observed = []string{"PRIVMSG", "NOTICE", "JOIN", "QUIT", "PART", "KICK", "MODE", "ACCOUNT", "ERROR", "353"}
 
 // Options configure an Observer.
 type Options struct {
@@ -24,10 +24,10 @@ type Options struct {
 }
 
 // Observer is a plain irc-go client, a person's IRC client: it records
-// every PRIVMSG, NOTICE, JOIN, QUIT, PART, KICK, MODE, ERROR and NAMES
-// line (353) it sees, with its tags and the time it arrived. It asks for
-// account-tag, extended-join, server-time and message-tags. Safe for
-// concurrent use.
+// every PRIVMSG, NOTICE, JOIN, QUIT, PART, KICK, MODE, ACCOUNT, ERROR and
+// NAMES line (353) it sees, with its tags and the time it arrived. It asks
+// for account-tag, account-notify, extended-join, server-time and
+// message-tags. Safe for concurrent use.
 type Observer struct {
 	// Conn is the connection, for sending what the helpers do not.
 	Conn   *ircevent.Connection
@@ -48,7 +48,7 @@ func Dial(addr string, o Options) (*Observer, error) {
 	c := &ircevent.Connection{
 		Server:      addr,
 		Nick:        o.Nick,
-		RequestCaps: []string{"account-tag", "extended-join", "server-time", "message-tags"},
+		RequestCaps: []string{"account-tag", "account-notify", "extended-join", "server-time", "message-tags"},
 		Timeout:     10 * time.Second,
 		KeepAlive:   time.Minute,
 		Log:         slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug),
