@@ -8,7 +8,6 @@
 package e2eirc
 
 import (
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -22,24 +21,7 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	if !irctest.Available() && os.Getenv("CI") != "true" {
-		return m.Run() // every test skips: no need to build
-	}
-	dir, err := os.MkdirTemp("", "ksecbot-e2e-irc-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e/irc:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if binPath, err = e2etest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e/irc:", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(e2etest.RunMain(m, "e2e/irc", irctest.Available(), &binPath))
 }
 
 var (
