@@ -256,21 +256,30 @@ func (a *Announcer) digestDetail(bugs []bugzilla.Bug, ch chat.Channel) []chat.Li
 	return out
 }
 
-// Bursting reports whether more than DigestAfter new bugs arrived within
-// the last DigestWindow: the caller may then wait a moment before the
-// next pass so that a burst pushed bug by bug still becomes few digests.
-func (a *Announcer) Bursting() bool {
+// GatherFor is how far apart new bugs arrive when Gather starts holding.
+const GatherFor = time.Second
+
+// Gather reports whether the caller should wait a moment before the next
+// pass, to let more new bugs arrive: a burst is under way (more than
+// DigestAfter in the window), or new bugs arrive fast (two within
+// GatherFor) and a digest is near (half of DigestAfter already in the
+// window). Then a burst pushed bug by bug becomes one digest instead of a
+// few single lines that use up the IRC flood allowance first.
+func (a *Announcer) Gather() bool {
 	if a.DigestAfter <= 0 {
 		return false
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
-	n := 0
+	inWindow, fast := 0, 0
 	for _, t := range a.recent {
 		if now.Sub(t) < a.DigestWindow {
-			n++
+			inWindow++
+		}
+		if now.Sub(t) < GatherFor {
+			fast++
 		}
 	}
-	return n > a.DigestAfter
+	return inWindow > a.DigestAfter || (fast >= 2 && inWindow >= max(2, a.DigestAfter/2))
 }

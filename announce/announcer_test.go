@@ -250,3 +250,42 @@ func drain(t *testing.T, st *store.Store) []chat.Outgoing {
 	}
 	return out
 }
+
+// Gather holds the announcer when bugs come fast and a digest is near, or
+// during a burst, and never when digests are off or bugs trickle in.
+func TestGather(t *testing.T) {
+	clk := &fakeClock{t: t0}
+	a := &Announcer{DigestAfter: 5, DigestWindow: 30 * time.Second, Now: clk.Now}
+	arrive := func(after time.Duration, n int) {
+		clk.Set(clk.Now().Add(after))
+		a.burst(n)
+	}
+	if a.Gather() {
+		t.Error("holds with no bug at all")
+	}
+	arrive(0, 1)
+	if a.Gather() {
+		t.Error("holds after one bug")
+	}
+	arrive(10*time.Second, 1) // slow: 10 s apart
+	if a.Gather() {
+		t.Error("holds for bugs 10 s apart")
+	}
+	arrive(200*time.Millisecond, 1) // fast, and 3 in the window (>= 5/2)
+	if !a.Gather() {
+		t.Error("does not hold for fast bugs near a digest")
+	}
+	arrive(time.Minute, 0)
+	if a.Gather() {
+		t.Error("still holds after the window")
+	}
+	arrive(0, 6) // a burst
+	if !a.Gather() {
+		t.Error("does not hold during a burst")
+	}
+	off := &Announcer{DigestAfter: 0, DigestWindow: 30 * time.Second, Now: clk.Now}
+	off.burst(50)
+	if off.Gather() {
+		t.Error("holds with digests off")
+	}
+}

@@ -7,6 +7,7 @@ package announce
 import (
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -235,6 +236,7 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 	if len(ids) == 0 && withheld == 0 {
 		return nil, false
 	}
+	sort.Ints(ids)
 	var strs []string
 	for i, id := range ids {
 		if i == maxDigestIDs {

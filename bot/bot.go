@@ -426,7 +426,7 @@ func (b *Bot) announceLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-b.stored:
-			if b.l().announcer.Bursting() {
+			if b.l().announcer.Gather() {
 				// Let the rest of a burst arrive, so that bugs pushed one
 				// by one still become one digest, not dozens.
 				select {
