@@ -26,7 +26,7 @@ import (
 func runDaemon(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("ksecbot", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.StringP("config", "c", "", "configuration file (TOML); see config.sample.toml")
+	cfgPath := fs.StringP("config", "c", "", "configuration file (TOML; default $KSECBOT_CONFIG); see config.sample.toml")
 	useConsole := fs.Bool("console", false, "use the terminal as one more (private) channel")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default from [log] level)")
 	logFormat := fs.String("log-format", "", "log format: text or json (default from [log] format)")
@@ -57,6 +57,9 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q (see ksecbot --help)", errUsage, fs.Arg(0))
+	}
+	if *cfgPath == "" {
+		*cfgPath = os.Getenv("KSECBOT_CONFIG")
 	}
 	if *cfgPath == "" {
 		fs.Usage()

@@ -113,3 +113,27 @@ func TestCheckConfig(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestSubcommandAnywhere(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		sub      string
+		wantRest string
+	}{
+		{[]string{"ingest-mail", "--config", "f"}, "ingest-mail", "--config f"},
+		{[]string{"--config", "f", "ingest-mail"}, "ingest-mail", "--config f"},
+		{[]string{"-c", "f", "check-config"}, "check-config", "-c f"},
+		{[]string{"--config", "demo"}, "", "--config demo"}, // a config file named demo
+		{[]string{"--config", "f", "--console"}, "", "--config f --console"},
+		{[]string{"--version"}, "", "--version"},
+	} {
+		sub, rest := subcommand(tc.args)
+		if sub != tc.sub || strings.Join(rest, " ") != tc.wantRest {
+			t.Errorf("subcommand(%q) = %q %q, want %q %q", tc.args, sub, rest, tc.sub, tc.wantRest)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--config", "../../config.sample.toml", "check-config"}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Errorf("ksecbot --config SAMPLE check-config exited %d: %s%s", code, out.String(), errOut.String())
+	}
+}

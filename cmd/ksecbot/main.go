@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -36,19 +37,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
-	}
+	sub, args := subcommand(args)
 	switch sub {
 	case "demo":
-		err = runDemo(ctx, args[1:], stdin, stdout, stderr)
+		err = runDemo(ctx, args, stdin, stdout, stderr)
 	case "check-config":
-		err = runCheckConfig(args[1:], stdout, stderr)
+		err = runCheckConfig(args, stdout, stderr)
 	case "ingest-mail":
-		err = runIngestMail(ctx, args[1:], stdin, stdout, stderr)
+		err = runIngestMail(ctx, args, stdin, stdout, stderr)
 	case "trees":
-		err = runTrees(args[1:], stdout, stderr)
+		err = runTrees(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	default:
@@ -66,6 +64,37 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ksecbot:", err)
 		return 1
 	}
+}
+
+// subcommands are the words that select a mode other than the daemon.
+var subcommands = map[string]bool{"demo": true, "check-config": true, "ingest-mail": true, "trees": true, "version": true}
+
+// valueFlags are the global flags that take a separate value.
+var valueFlags = map[string]bool{"--config": true, "-c": true, "--log-level": true, "--log-format": true}
+
+// subcommand finds the subcommand wherever it stands among the flags
+// ("ksecbot --config F ingest-mail" as well as "ksecbot ingest-mail
+// --config F") and returns it with the remaining arguments; "" means the
+// daemon.
+func subcommand(args []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") {
+			if valueFlags[a] {
+				i++ // skip the flag's value
+			}
+			continue
+		}
+		if subcommands[a] {
+			rest := append(append([]string(nil), args[:i]...), args[i+1:]...)
+			return a, rest
+		}
+		break
+	}
+	return "", args
 }
 
 // version is set by -ldflags "-X main.version=..." in release builds.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("check-config", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	secrets := fs.Bool("secrets", false, "also read the secret files and variables, as the daemon would")
+	cfgPath := fs.StringP("config", "c", "", "the file to check (instead of the FILE argument)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ksecbot check-config [--secrets] FILE\n\nPrints every problem in FILE (file:line: key: what is wrong) and exits 1 if there is one.\n\n%s", fs.FlagUsages())
 	}
@@ -35,12 +37,17 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if fs.NArg() != 1 {
+	path := *cfgPath
+	switch {
+	case path == "" && fs.NArg() == 1:
+		path = fs.Arg(0)
+	case path != "" && fs.NArg() == 0:
+	default:
 		fs.Usage()
 		return fmt.Errorf("%w: check-config takes exactly one FILE", errUsage)
 	}
-	if config.RunCheck(stdout, fs.Arg(0), *secrets) != 0 {
-		return fmt.Errorf("%s has problems (listed above)", fs.Arg(0))
+	if config.RunCheck(stdout, path, *secrets) != 0 {
+		return fmt.Errorf("%s has problems (listed above)", path)
 	}
 	return nil
 }
@@ -74,7 +81,10 @@ func runIngestMail(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return nil
 	}
 	if *cfgPath == "" {
-		return fmt.Errorf("%w: ingest-mail needs --config FILE (the daemon's)", errUsage)
+		*cfgPath = defaultConfigPath()
+	}
+	if *cfgPath == "" {
+		return fmt.Errorf("%w: ingest-mail needs --config FILE (the daemon's), $KSECBOT_CONFIG or %s", errUsage, systemConfig)
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -144,4 +154,19 @@ func runTrees(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return generateTrees(*repo, stdout)
+}
+
+// systemConfig is where the packaging installs the configuration.
+const systemConfig = "/etc/ksecbot/ksecbot.toml"
+
+// defaultConfigPath is $KSECBOT_CONFIG, else the system configuration when
+// it exists, else "".
+func defaultConfigPath() string {
+	if p := os.Getenv("KSECBOT_CONFIG"); p != "" {
+		return p
+	}
+	if _, err := os.Stat(systemConfig); err == nil {
+		return systemConfig
+	}
+	return ""
 }
