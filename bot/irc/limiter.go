@@ -55,17 +55,3 @@ func (l *Limiter) Take() time.Duration {
 	t := l.now()
 	return l.lim.ReserveN(t, 1).DelayFrom(t)
 }
-
-// Drain empties the bucket, so the next line waits one interval. Called
-// after (re)connecting, when registration used the server's flood budget.
-func (l *Limiter) Drain() {
-	if l.lim == nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t := l.now()
-	if n := int(l.lim.TokensAt(t)); n > 0 {
-		l.lim.ReserveN(t, n)
-	}
-}

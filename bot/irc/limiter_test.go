@@ -69,13 +69,3 @@ func TestLimiterSustainedRate(t *testing.T) {
 		t.Fatalf("60th line delay %v, want %v", last, want)
 	}
 }
-
-func TestLimiterDrain(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(0, 0)}
-	l := NewLimiter(4, 2*time.Second, false, clk.now)
-	l.Drain()
-	if got := l.Take(); got != 2*time.Second {
-		t.Fatalf("first line after Drain waits %v, want 2s", got)
-	}
-	NewLimiter(4, time.Second, true, clk.now).Drain() // disabled: no-op, no panic
-}
