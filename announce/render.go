@@ -142,7 +142,7 @@ func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok boo
 	} else {
 		l = r.head(chat.Line{}.Text("New kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)), b)
 		if b.Severity != "" {
-			l = l.Text(" (" + Clean(b.Severity, 40) + ")")
+			l = l.Text(" (").Severity(Clean(b.Severity, 40)).Text(")")
 		}
 		l = l.Text(" ").Link("", r.BugURL(b.ID))
 	}

@@ -45,11 +45,12 @@ type SpanKind int
 
 // Span kinds.
 const (
-	SpanText    SpanKind = iota // plain text (may be untrusted)
-	SpanBold                    // emphasised text (bug ids, labels)
-	SpanLink                    // a URL; Text is the URL (or label), URL the target
-	SpanMention                 // a tree's maintainers; see Highlight
-	SpanCode                    // monospace text (logins, atoms)
+	SpanText     SpanKind = iota // plain text (may be untrusted)
+	SpanBold                     // emphasised text (bug ids, labels)
+	SpanLink                     // a URL; Text is the URL (or label), URL the target
+	SpanMention                  // a tree's maintainers; see Highlight
+	SpanCode                     // monospace text (logins, atoms)
+	SpanSeverity                 // a Bugzilla severity; IRC may colour it
 )
 
 // Span is one piece of a rich line.
@@ -79,6 +80,9 @@ func (l Line) Bold(s string) Line { return append(l, Span{Kind: SpanBold, Text: 
 
 // Code appends monospace text to the line.
 func (l Line) Code(s string) Line { return append(l, Span{Kind: SpanCode, Text: s}) }
+
+// Severity appends a bug severity ("critical", "major", ...) to the line.
+func (l Line) Severity(s string) Line { return append(l, Span{Kind: SpanSeverity, Text: s}) }
 
 // Link appends a URL to the line.
 func (l Line) Link(label, url string) Line {

@@ -153,6 +153,10 @@ func Render(l chat.Line, formatting bool) string {
 			b.WriteByte(fmtBold)
 			continue
 		}
+		if c := severityColour(sp); c != "" && formatting && s != "" {
+			b.WriteString("\x03" + c + s + "\x03")
+			continue
+		}
 		b.WriteString(s)
 	}
 	return tidySpaces(b.String())
@@ -279,4 +283,21 @@ func Fold(casemapping, s string) string {
 		}
 	}
 	return string(b)
+}
+
+// severityColour is the mIRC colour for a severity span: red for blocker
+// and critical, orange for major, grey for minor and trivial, none else.
+func severityColour(sp chat.Span) string {
+	if sp.Kind != chat.SpanSeverity {
+		return ""
+	}
+	switch strings.ToLower(strings.TrimSpace(sp.Text)) {
+	case "blocker", "critical":
+		return "04"
+	case "major":
+		return "07"
+	case "minor", "trivial":
+		return "14"
+	}
+	return ""
 }

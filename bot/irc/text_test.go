@@ -46,6 +46,10 @@ func TestRender(t *testing.T) {
 		{"untrusted bold stripped", chat.Line{}.Bold("\x02x\x03"), true, "\x02x\x02"},
 		{"link uses URL", chat.Line{}.Text("see ").Link("here", "https://bugs.gentoo.org/1"), true, "see https://bugs.gentoo.org/1"},
 		{"mention without nicks uses tree", chat.Line{}.Mention(chat.Highlight{Tree: "dist-kernels"}), true, "dist-kernels"},
+		{"critical in red", chat.Line{}.Text("(").Severity("critical").Text(")"), true, "(\x0304critical\x03)"},
+		{"normal uncoloured", chat.Line{}.Text("(").Severity("normal").Text(")"), true, "(normal)"},
+		{"severity without formatting", chat.Line{}.Severity("major"), false, "major"},
+		{"hostile severity cleaned", chat.Line{}.Severity("major\x0304\r\nQUIT"), true, "major QUIT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
