@@ -8,32 +8,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 )
-
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -78,7 +60,7 @@ func TestAnnouncerBurstDigest(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			clock := &fakeClock{t: t0}
+			clock := fakeclock.New(t0)
 			st := openStore(t, clock)
 			chans := []chat.Channel{public, private}
 			a := &Announcer{
@@ -168,7 +150,7 @@ func checkDigestLine(t *testing.T, it chat.Outgoing, ids []int) {
 
 func TestAnnouncerSchedulesRemindersByGrade(t *testing.T) {
 	ctx := context.Background()
-	clock := &fakeClock{t: t0}
+	clock := fakeclock.New(t0)
 	st := openStore(t, clock)
 	a := &Announcer{
 		Store: st, Render: testRenderer(), Channels: func() []chat.Channel { return []chat.Channel{public} },
@@ -210,7 +192,7 @@ func TestAnnouncerSchedulesRemindersByGrade(t *testing.T) {
 	}
 }
 
-func openStore(t *testing.T, clock *fakeClock) *store.Store {
+func openStore(t *testing.T, clock *fakeclock.Clock) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ksecbot.db"), store.WithNow(clock.Now))
 	if err != nil {
@@ -254,7 +236,7 @@ func drain(t *testing.T, st *store.Store) []chat.Outgoing {
 // Gather holds the announcer when bugs come fast and a digest is near, or
 // during a burst, and never when digests are off or bugs trickle in.
 func TestGather(t *testing.T) {
-	clk := &fakeClock{t: t0}
+	clk := fakeclock.New(t0)
 	a := &Announcer{DigestAfter: 5, DigestWindow: 30 * time.Second, Now: clk.Now}
 	arrive := func(after time.Duration, n int) {
 		clk.Set(clk.Now().Add(after))

@@ -16,35 +16,13 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 )
 
-// fakeClock is a clock the test moves by hand; the bot, its store and the
-// Bugzilla test server all read it.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // startAt is harness.start with an injected clock (nil: the real one). It
 // also returns the bot's store, for assertions on the outbox and mirror.
-func (h *harness) startAt(clock *fakeClock, ts ...bot.Transport) (*bot.Bot, *store.Store, func()) {
+func (h *harness) startAt(clock *fakeclock.Clock, ts ...bot.Transport) (*bot.Bot, *store.Store, func()) {
 	h.t.Helper()
 	now := time.Now
 	if clock != nil {
@@ -140,7 +118,7 @@ func TestRemindersWithFakeClock(t *testing.T) {
 	h.cfg.Announce.RemindGrade = map[string]config.Duration{
 		"A": {Duration: time.Hour}, "A0": {Duration: 10 * time.Minute}, "C": {Duration: 72 * time.Hour},
 	}
-	clock := newFakeClock()
+	clock := fakeclock.New(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
 	rec := newRecorder("test", "#gentoo-kernel", "#gentoo-dev")
 	b, st, _ := h.startAt(clock, rec)
 	waitPolls(t, b, 1)
@@ -221,7 +199,7 @@ func TestReminderSurvivesRestart(t *testing.T) {
 	h := newHarness(t, "")
 	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
 	h.cfg.Announce.RemindAfter.Duration = 4 * time.Hour
-	clock := newFakeClock()
+	clock := fakeclock.New(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
 	rec := newRecorder("test", "#gentoo-kernel", "#gentoo-dev")
 	b, st, stop := h.startAt(clock, rec)
 	waitPolls(t, b, 1)
@@ -273,7 +251,7 @@ func TestReminderWaitsForUndeliveredAnnouncement(t *testing.T) {
 	h := newHarness(t, "")
 	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
 	h.cfg.Announce.RemindAfter.Duration = time.Hour
-	clock := newFakeClock()
+	clock := fakeclock.New(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
 	rec := newRecorder("test", "#gentoo-kernel")
 	rec.down = true
 	b, st, _ := h.startAt(clock, rec)

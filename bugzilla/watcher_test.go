@@ -16,6 +16,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/internal/fakeclock"
 )
 
 // memStore is an in-memory WatchStore with the contract of package store:
@@ -104,23 +105,10 @@ func (m *memStore) cursor(w string) bugzilla.Cursor {
 	return m.cursors[w]
 }
 
-// clock is a settable clock shared by the test server and the watcher.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a test Bugzilla behind a recorder of response statuses.
 type env struct {
 	srv      *bugzillatest.Server
-	clk      *clock
+	clk      *fakeclock.Clock
 	mu       sync.Mutex
 	statuses []int // of searches
 	url      string
@@ -137,7 +125,7 @@ func (r *statusRecorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.Wri
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{clk: &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}, logs: &bytes.Buffer{}}
+	e := &env{clk: fakeclock.New(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)), logs: &bytes.Buffer{}}
 	e.srv = bugzillatest.NewHandler(bugzillatest.WithNow(e.clk.Now))
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
@@ -201,12 +189,12 @@ func TestBaseline(t *testing.T) {
 	restricted := e.srv.CreateBug(bugzillatest.NewBug{Summary: "embargoed", Groups: []string{"security"}})
 	e.srv.CreateBug(bugzillatest.NewBug{Summary: "fixed long ago", Status: "RESOLVED"})
 	e.srv.CreateBug(bugzillatest.NewBug{Summary: "other component", Component: "Vulnerabilities"})
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 	open2 := e.srv.CreateBug(bugzillatest.NewBug{Summary: "open two"})
 	// Closed within the overlap window: mirrored, so the overlap re-read
 	// after the baseline does not take it for a new bug.
 	recentlyFixed := e.srv.CreateBug(bugzillatest.NewBug{Summary: "fixed just now", Status: "RESOLVED"})
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 
 	st := newMemStore()
 	w := e.watcher(t, st, 2, 2*time.Minute, kernel)
@@ -228,7 +216,7 @@ func TestBaseline(t *testing.T) {
 		t.Errorf("cursor = %v, want server time %v", c.Time, e.clk.Now())
 	}
 	// After the baseline, a new bug is announced.
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	nb := e.srv.CreateBug(bugzillatest.NewBug{Summary: "new"})
 	mustPoll(t, w)
 	if got := st.news(); !slices.Equal(got, []int{nb}) {
@@ -246,7 +234,7 @@ func TestNoBugMissed(t *testing.T) {
 		scenario func(e *env, w *bugzilla.Watcher, t *testing.T) []int
 	}{
 		{"same second before and after a poll", 10, -1, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
-			e.clk.Add(time.Minute) // all in one second from here on
+			e.clk.Advance(time.Minute) // all in one second from here on
 			a := e.srv.CreateBug(bugzillatest.NewBug{Summary: "a"})
 			mustPoll(t, w)
 			b := e.srv.CreateBug(bugzillatest.NewBug{Summary: "b"}) // same second as a, after the poll
@@ -255,20 +243,20 @@ func TestNoBugMissed(t *testing.T) {
 		}},
 		{"page boundary inside equal timestamps", 3, -1, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
 			var ids []int
-			e.clk.Add(time.Minute)
+			e.clk.Advance(time.Minute)
 			ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: "early"}))
-			e.clk.Add(time.Second)
+			e.clk.Advance(time.Second)
 			for i := range 4 {
 				ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("same ", i)}))
 			}
-			e.clk.Add(time.Second)
+			e.clk.Advance(time.Second)
 			ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: "late"}))
 			mustPoll(t, w)
 			return ids
 		}},
 		{"pages full of one timestamp", 3, -1, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
 			var ids []int
-			e.clk.Add(time.Minute)
+			e.clk.Advance(time.Minute)
 			for i := range 10 {
 				ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("burst ", i)}))
 			}
@@ -278,7 +266,7 @@ func TestNoBugMissed(t *testing.T) {
 		{"hours of downtime", 4, 2 * time.Minute, func(e *env, w *bugzilla.Watcher, t *testing.T) []int {
 			var ids []int
 			for i := range 15 {
-				e.clk.Add(17 * time.Minute)
+				e.clk.Advance(17 * time.Minute)
 				ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("while down ", i)}))
 				if i%4 == 0 { // and same-second bursts now and then
 					ids = append(ids, e.srv.CreateBug(bugzillatest.NewBug{Summary: fmt.Sprint("burst ", i)}))
@@ -308,7 +296,7 @@ func TestChangesDuringDowntimeAndCursorFromServer(t *testing.T) {
 	st := newMemStore()
 	w := e.watcher(t, st, 5, 0, kernel)
 	mustPoll(t, w)
-	e.clk.Add(5 * time.Hour)
+	e.clk.Advance(5 * time.Hour)
 	e.srv.UpdateBug(old, func(b *bugzillatest.Bug) { b.Whiteboard = "A1" })
 	mustPoll(t, w)
 	if got := st.bug(old).Whiteboard; got != "A1" {
@@ -326,7 +314,7 @@ func TestOneSearchPerPollAnd304(t *testing.T) {
 	w := e.watcher(t, st, 100, 2*time.Minute, watches...)
 	mustPoll(t, w) // baselines (one search each)
 
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	var want []int
 	for _, wa := range watches {
 		want = append(want, e.srv.CreateBug(bugzillatest.NewBug{Product: wa.Product, Component: wa.Component, Summary: "x"}))
@@ -358,7 +346,7 @@ func TestOneSearchPerPollAnd304(t *testing.T) {
 		t.Errorf("steady state stored %d times", st.saves-saves)
 	}
 	// A change after steady state is still seen.
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	e.srv.UpdateBug(want[0], func(b *bugzillatest.Bug) { b.Status = "IN_PROGRESS" })
 	mustPoll(t, w)
 	if got := st.bug(want[0]).Status; got != "IN_PROGRESS" {
@@ -372,7 +360,7 @@ func TestCursorOnlyAfterStore(t *testing.T) {
 	w := e.watcher(t, st, 10, 0, kernel)
 	mustPoll(t, w)
 	c0 := st.cursor(kernel.Name())
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	id := e.srv.CreateBug(bugzillatest.NewBug{Summary: "x"})
 	st.mu.Lock()
 	st.failSave = errors.New("disk full")
@@ -386,7 +374,7 @@ func TestCursorOnlyAfterStore(t *testing.T) {
 	st.mu.Lock()
 	st.failSave = nil
 	st.mu.Unlock()
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 	mustPoll(t, w)
 	if got := st.news(); !slices.Equal(got, []int{id}) {
 		t.Errorf("announced %v after the store recovered, want [%d]", got, id)
@@ -400,7 +388,7 @@ func TestOutageLoggedOnce(t *testing.T) {
 	mustPoll(t, w)
 	e.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.Fault500, Status: 503})
 	for range 4 {
-		e.clk.Add(time.Minute)
+		e.clk.Advance(time.Minute)
 		if err := w.PollOnce(context.Background()); !bugzilla.Temporary(err) {
 			t.Fatalf("PollOnce during outage = %v, want a temporary error", err)
 		}
@@ -436,7 +424,7 @@ func TestFetch(t *testing.T) {
 	w := e.watcher(t, st, 10, 0, kernel)
 	mustPoll(t, w)
 	c0 := st.cursor(kernel.Name())
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	in := e.srv.CreateBug(bugzillatest.NewBug{Summary: "pushed"})
 	out := e.srv.CreateBug(bugzillatest.NewBug{Summary: "elsewhere", Component: "Vulnerabilities"})
 	before := e.srv.SearchCount()
@@ -462,7 +450,7 @@ func TestRunPollsOnPoke(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	<-st.saved // the baseline
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	id := e.srv.CreateBug(bugzillatest.NewBug{Summary: "poked"})
 	w.Poke()
 	w.Poke() // coalesced, never blocks

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,32 +14,15 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 )
-
-// clock is a settable test clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a router wired to a real store and the in-process Bugzilla.
 type env struct {
 	t     testing.TB
 	ctx   context.Context
-	clk   *clock
+	clk   *fakeclock.Clock
 	srv   *bugzillatest.Server
 	st    *store.Store
 	bz    *bugzilla.Client
@@ -97,7 +79,7 @@ func testConfig(url string) *config.Config {
 func newEnv(t testing.TB, apiKey string, srvOpts ...bugzillatest.Option) *env {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
 	srv := bugzillatest.New(append([]bugzillatest.Option{bugzillatest.WithNow(clk.Now)}, srvOpts...)...)
 	t.Cleanup(srv.Close)
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ksecbot.db"), store.WithNow(clk.Now))

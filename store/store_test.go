@@ -14,21 +14,10 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/internal/fakeclock"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func openAt(t testing.TB, path string, c *clock, opts ...Option) *Store {
+func openAt(t testing.TB, path string, c *fakeclock.Clock, opts ...Option) *Store {
 	t.Helper()
 	if c != nil {
 		opts = append(opts, WithNow(c.Now))
@@ -41,7 +30,7 @@ func openAt(t testing.TB, path string, c *clock, opts ...Option) *Store {
 	return s
 }
 
-func newStore(t testing.TB, c *clock) *Store {
+func newStore(t testing.TB, c *fakeclock.Clock) *Store {
 	t.Helper()
 	return openAt(t, filepath.Join(t.TempDir(), "ksecbot.db"), c)
 }
@@ -906,3 +895,5 @@ func TestConnectionSettings(t *testing.T) {
 		}
 	}
 }
+
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) }

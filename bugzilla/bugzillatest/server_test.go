@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ksecbot/ksecbot/internal/fakeclock"
 )
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -20,29 +22,18 @@ var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 // testServer is a standard world with a settable clock.
 type testServer struct {
 	*Server
-	mu  sync.Mutex
-	now time.Time
+	clk *fakeclock.Clock
 }
 
 func newTestServer(t *testing.T, opts ...Option) *testServer {
 	t.Helper()
-	ts := &testServer{now: t0}
-	ts.Server = New(append([]Option{WithNow(ts.clock)}, opts...)...)
+	ts := &testServer{clk: fakeclock.New(t0)}
+	ts.Server = New(append([]Option{WithNow(ts.clk.Now)}, opts...)...)
 	t.Cleanup(ts.Close)
 	return ts
 }
 
-func (ts *testServer) clock() time.Time {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.now
-}
-
-func (ts *testServer) set(t time.Time) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	ts.now = t
-}
+func (ts *testServer) set(t time.Time) { ts.clk.Set(t) }
 
 // do sends a request and decodes the JSON answer.
 func do(t *testing.T, s *Server, method, path string, q url.Values, body any) (int, map[string]any) {
