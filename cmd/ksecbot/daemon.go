@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,11 +44,8 @@ Usage:
 Flags:
 %s`, fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v (see ksecbot --help)", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, versionString())

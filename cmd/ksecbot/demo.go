@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -36,11 +35,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ksecbot demo [flags]\n\nRuns ksecbot against an embedded Bugzilla with the terminal as a channel.\nType !help, !pending, !bug 3, !claim 3, !cc hardened 3; Ctrl-C ends it.\n\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	log, err := newLogger(stderr, *logLevel, "text")
 	if err != nil {

@@ -97,6 +97,20 @@ func subcommand(args []string) (string, []string) {
 	return "", args
 }
 
+// parseFlags parses a subcommand's flags: --help is not an error (exit
+// 0), anything else wrong is a usage error (exit 2).
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, pflag.ErrHelp) {
+		return err
+	}
+	cmd := "ksecbot " + fs.Name()
+	if fs.Name() == "ksecbot" {
+		cmd = "ksecbot"
+	}
+	return fmt.Errorf("%w: %v (see %s --help)", errUsage, err, cmd)
+}
+
 // version is set by -ldflags "-X main.version=..." in release builds.
 var version = ""
 

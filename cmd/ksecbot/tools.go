@@ -31,11 +31,8 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ksecbot check-config [--secrets] FILE\n\nPrints every problem in FILE (file:line: key: what is wrong) and exits 1 if there is one.\n\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	path := *cfgPath
 	switch {
@@ -66,11 +63,8 @@ func runIngestMail(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ksecbot ingest-mail --config FILE < message.eml\n\nUse it as a mail filter (procmail, maildrop, sieve pipe) for Bugzilla bugmail.\n\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	m, err := bugmail.Parse(stdin)
 	if err != nil {
@@ -147,11 +141,8 @@ func runTrees(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("trees", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	repo := fs.String("repo", "/var/db/repos/gentoo", "a Gentoo repository checkout")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	return generateTrees(*repo, stdout)
 }
