@@ -1,0 +1,107 @@
+package irc
+
+import (
+	"strings"
+	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// onPrivmsg hands channel and private messages to the inbox with the
+// sender's services account.
+func (s *session) onPrivmsg(m ircmsg.Message) {
+	if len(m.Params) < 2 || !strings.Contains(m.Source, "!") {
+		return // server messages
+	}
+	t := s.t
+	nick, target, text := m.Nick(), m.Params[0], m.Params[1]
+	if s.isMe(nick) {
+		return
+	}
+	if strings.HasPrefix(text, "\x01") {
+		s.onCTCP(nick, text)
+		return
+	}
+	t.mu.Lock()
+	inbox, ctx := t.inbox, t.runCtx
+	f := Fold(t.casemap, nick)
+	msg := chat.Incoming{
+		Sender: chat.Identity{Network: chat.NetIRC, Nick: nick},
+		Text:   CleanIncoming(text),
+	}
+	if ok, id := m.GetTag("msgid"); ok {
+		msg.ID = id
+	}
+	if t.isChannel(target) {
+		i, ok := t.channelConfig(target)
+		if !ok {
+			t.mu.Unlock()
+			return
+		}
+		msg.Channel = t.channels[i]
+		msg.Target = t.channels[i].Name
+	} else {
+		msg.Channel = chat.Channel{Key: chat.ChannelKey(chat.NetIRC, nick), Network: chat.NetIRC, Name: nick}
+		msg.Target = nick
+		msg.Direct = true
+	}
+	var (
+		acct  string
+		known bool
+	)
+	if t.accountTag {
+		_, acct = m.GetTag("account") // absent: not logged in
+		known = true
+		if _, member := t.members[f]; member {
+			t.accounts[f] = acct
+		}
+	} else {
+		acct, known = t.accounts[f]
+	}
+	if !known && t.whox {
+		// ask the server, deliver when it answers
+		first := len(t.pending[f]) == 0
+		t.pending[f] = append(t.pending[f], func(a string) {
+			msg.Sender.Account = a
+			inbox.Receive(ctx, msg)
+		})
+		gen := t.gen
+		t.mu.Unlock()
+		if first {
+			t.enqueueControl(gen, "WHO", nick, "%tna,"+whoxToken)
+		}
+		return
+	}
+	t.mu.Unlock()
+	msg.Sender.Account = acct
+	if inbox != nil {
+		inbox.Receive(ctx, msg)
+	}
+}
+
+// onCTCP answers VERSION (at most once per 5 s, through the limiter) and
+// ignores every other CTCP, including ACTION and DCC.
+func (s *session) onCTCP(nick, text string) {
+	body := strings.Trim(text, "\x01")
+	if !strings.EqualFold(strings.SplitN(body, " ", 2)[0], "VERSION") {
+		return
+	}
+	t := s.t
+	t.mu.Lock()
+	now := t.opt.Now()
+	if now.Sub(t.ctcpLast) < 5*time.Second {
+		t.mu.Unlock()
+		return
+	}
+	t.ctcpLast = now
+	gen := t.gen
+	t.mu.Unlock()
+	t.enqueueControl(gen, "NOTICE", nick, "\x01VERSION "+Sanitize(t.opt.Version)+"\x01")
+}
+
+// isChannel reports whether target names a channel. Caller holds t.mu.
+func (t *Transport) isChannel(target string) bool {
+	return target != "" && strings.ContainsRune(t.chantypes, rune(target[0]))
+}

@@ -1,0 +1,377 @@
+package irc
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ergochat/irc-go/ircevent"
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/config"
+)
+
+// session is one connection attempt with its ircevent.Connection.
+type session struct {
+	t          *Transport
+	conn       *ircevent.Connection
+	sockMu     sync.Mutex
+	sock       net.Conn
+	gen        uint64
+	disc       chan struct{}
+	discOnce   sync.Once
+	registered bool
+
+	fatalMu  sync.Mutex
+	fatal    error // a permanent failure seen on the wire
+	loggedIn bool
+}
+
+func newSession(t *Transport) *session {
+	return &session{t: t, disc: make(chan struct{})}
+}
+
+func (s *session) setFatal(err error) {
+	s.fatalMu.Lock()
+	defer s.fatalMu.Unlock()
+	if s.fatal == nil {
+		s.fatal = err
+	}
+}
+
+func (s *session) permanentError() error {
+	s.fatalMu.Lock()
+	defer s.fatalMu.Unlock()
+	return s.fatal
+}
+
+func (s *session) closeSock() {
+	s.sockMu.Lock()
+	defer s.sockMu.Unlock()
+	if s.sock != nil {
+		_ = s.sock.Close()
+	}
+}
+
+// run connects, then waits for the disconnect or ctx.
+func (s *session) run(ctx context.Context) error {
+	t := s.t
+	// Only what we use: each cap is one CAP REQ line, and strict servers
+	// (InspIRCd's penalty counts registration too) punish long CAP bursts.
+	caps := []string{"account-tag", "extended-join", "account-notify"}
+	c := &ircevent.Connection{
+		Server:      t.cfg.Server,
+		Nick:        t.cfg.Nick,
+		User:        t.cfg.User,
+		RealName:    t.cfg.RealName,
+		UseTLS:      t.cfg.TLS,
+		RequestCaps: caps,
+		Version:     t.opt.Version,
+		QuitMessage: "ksecbot shutting down",
+		Timeout:     30 * time.Second,
+		KeepAlive:   90 * time.Second,
+		Log:         slog.NewLogLogger(t.log.Handler(), slog.LevelDebug),
+	}
+	if c.RealName == "" {
+		c.RealName = "ksecbot, Gentoo kernel security bot"
+	}
+	if t.cfg.TLS {
+		tc, err := t.tlsConfig()
+		if err != nil {
+			s.setFatal(err)
+			return err
+		}
+		c.TLSConfig = tc
+	}
+	switch strings.ToUpper(t.cfg.SASLMech) {
+	case "EXTERNAL":
+		c.SASLMech = "EXTERNAL"
+		c.SASLLogin = t.cfg.SASLUser
+		c.UseSASL = true
+	default:
+		if t.cfg.SASLUser != "" {
+			c.SASLLogin = t.cfg.SASLUser
+			c.SASLPassword = t.saslPassword()
+			c.UseSASL = c.SASLPassword != ""
+			// with the NickServ fallback, a server without SASL is not
+			// an error: onConnect identifies with NickServ instead
+			c.SASLOptional = t.cfg.NickServ
+		}
+	}
+	var d net.Dialer
+	c.DialContext = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		sock, err := d.DialContext(dctx, network, addr)
+		if err == nil {
+			s.sockMu.Lock()
+			s.sock = sock
+			s.sockMu.Unlock()
+		}
+		return sock, err
+	}
+	s.conn = c
+	s.addCallbacks()
+
+	// abort a slow Connect when ctx ends
+	stopWatch := context.AfterFunc(ctx, s.closeSock)
+	err := c.Connect()
+	stopWatch()
+	if err != nil {
+		// SASL failures count as permanent only with a 904 from services
+		// (set by its callback); without one (services not linked yet,
+		// sasl cap missing) they are temporary.
+		s.closeSock()
+		var certErr *tls.CertificateVerificationError
+		switch {
+		case s.permanentError() != nil:
+		case errors.As(err, &certErr):
+			s.setFatal(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err))
+		}
+		return fmt.Errorf("connect %s: %w", t.cfg.Server, err)
+	}
+	if perm := s.permanentError(); perm != nil {
+		// SASL is optional with the NickServ fallback, but a password
+		// services rejected (904) stays a permanent error
+		c.Quit()
+		s.closeSock()
+		s.onDisconnect()
+		return perm
+	}
+	s.registered = true
+	select {
+	case <-ctx.Done():
+		c.Quit()
+		timer := time.NewTimer(2 * time.Second)
+		select {
+		case <-s.disc:
+		case <-timer.C:
+		}
+		timer.Stop()
+		s.closeSock()
+		s.onDisconnect()
+		return nil
+	case <-s.disc:
+	}
+	s.closeSock()
+	return fmt.Errorf("connection to %s lost", t.cfg.Server)
+}
+
+// onDisconnect clears the connection state and fails queued sends.
+func (s *session) onDisconnect() {
+	s.discOnce.Do(func() {
+		t := s.t
+		t.mu.Lock()
+		if t.gen == s.gen {
+			t.conn = nil
+		}
+		t.accounts = map[string]string{}
+		t.members = map[string]map[string]bool{}
+		pending := t.pending
+		t.pending = map[string][]func(string){}
+		t.mu.Unlock()
+		for _, fs := range pending {
+			for _, f := range fs {
+				f("")
+			}
+		}
+		t.failQueued()
+		close(s.disc)
+	})
+}
+
+func (s *session) addCallbacks() {
+	c := s.conn
+	c.AddConnectCallback(func(ircmsg.Message) { s.onConnect() })
+	c.AddDisconnectCallback(func(ircmsg.Message) { s.onDisconnect() })
+	c.AddCallback("PRIVMSG", s.onPrivmsg)
+	c.AddCallback("JOIN", s.onJoin)
+	c.AddCallback("PART", func(m ircmsg.Message) {
+		if len(m.Params) > 0 {
+			s.onLeave(m.Nick(), m.Params[0])
+		}
+	})
+	c.AddCallback("KICK", s.onKick)
+	c.AddCallback("QUIT", func(m ircmsg.Message) { s.forget(m.Nick()) })
+	c.AddCallback("NICK", s.onNick)
+	c.AddCallback("ACCOUNT", func(m ircmsg.Message) {
+		if len(m.Params) > 0 {
+			s.setAccount(m.Nick(), accountParam(m.Params[0]))
+		}
+	})
+	c.AddCallback("354", s.onWhox)
+	c.AddCallback("315", s.onEndOfWho)
+	c.AddCallback("900", func(ircmsg.Message) { s.fatalMu.Lock(); s.loggedIn = true; s.fatalMu.Unlock() })
+	c.AddCallback("904", func(m ircmsg.Message) {
+		s.setFatal(fmt.Errorf("sasl authentication as %q failed (%s): check sasl_user and the password", s.t.cfg.SASLUser, lastParam(m)))
+	})
+	c.AddCallback("902", func(m ircmsg.Message) { s.setFatal(fmt.Errorf("nick locked by services: %s", lastParam(m))) })
+	c.AddCallback("464", func(m ircmsg.Message) { s.setFatal(fmt.Errorf("server password rejected: %s", lastParam(m))) })
+	c.AddCallback("465", func(m ircmsg.Message) { s.setFatal(fmt.Errorf("banned from the server: %s", lastParam(m))) })
+	c.AddCallback("ERROR", func(m ircmsg.Message) {
+		msg := lastParam(m)
+		low := strings.ToLower(msg)
+		for _, w := range []string{"k-lined", "g-lined", "z-lined", "banned", "k-line", "g-line", "z-line"} {
+			if strings.Contains(low, w) {
+				s.setFatal(fmt.Errorf("banned from the server: %s", msg))
+				return
+			}
+		}
+		s.t.log.Warn("irc: server closed the link", "reason", msg)
+	})
+	for _, num := range []string{"471", "473", "474", "475", "403", "405"} {
+		c.AddCallback(num, func(m ircmsg.Message) {
+			ch := ""
+			if len(m.Params) > 1 {
+				ch = m.Params[1]
+			}
+			s.t.log.Error("irc: cannot join channel", "channel", ch, "numeric", m.Command, "reason", lastParam(m))
+		})
+	}
+}
+
+func lastParam(m ircmsg.Message) string {
+	if len(m.Params) == 0 {
+		return ""
+	}
+	return m.Params[len(m.Params)-1]
+}
+
+func (s *session) onConnect() {
+	t, c := s.t, s.conn
+	is := c.ISupport()
+	capsAcked := c.AcknowledgedCaps()
+	t.mu.Lock()
+	t.gen++
+	s.gen = t.gen
+	t.conn = c
+	if cm := strings.ToLower(is["CASEMAPPING"]); cm != "" {
+		t.casemap = cm
+	}
+	if ct := is["CHANTYPES"]; ct != "" {
+		t.chantypes = ct
+	}
+	_, t.accountTag = capsAcked["account-tag"]
+	_, t.whox = is["WHOX"]
+	t.kicks = map[string]int{}
+	gen := t.gen
+	t.mu.Unlock()
+	if t.everConnected.Swap(true) {
+		t.reconnects.Add(1)
+	}
+	// The bucket is not emptied here: like irssi, the bot may send its
+	// burst (JOINs, the first announcement) right after registering; the
+	// rest of a backlog then trickles out at one line per interval, which
+	// stays under Libera's and the strict test server's limits.
+	t.log.Info("irc: connected", "server", t.cfg.Server, "nick", c.CurrentNick(), "caps", len(capsAcked))
+
+	if _, ok := is["BOT"]; ok && is["BOT"] != "" {
+		t.enqueueControl(gen, "MODE", c.CurrentNick(), "+"+is["BOT"])
+	}
+	s.fatalMu.Lock()
+	loggedIn := s.loggedIn
+	s.fatalMu.Unlock()
+	if t.cfg.NickServ && !loggedIn && t.cfg.SASLUser != "" {
+		if pw := t.saslPassword(); pw != "" {
+			t.enqueueControl(gen, "PRIVMSG", "NickServ", "IDENTIFY "+t.cfg.SASLUser+" "+pw)
+		}
+	}
+	for _, ch := range t.chanCfg {
+		s.join(gen, ch)
+	}
+}
+
+func (s *session) join(gen uint64, ch config.IRCChannel) {
+	if key := ch.ChannelKey.Reveal(); key != "" {
+		s.t.enqueueControl(gen, "JOIN", ch.Name, key)
+	} else if ch.Key != "" {
+		s.t.enqueueControl(gen, "JOIN", ch.Name, ch.Key)
+	} else {
+		s.t.enqueueControl(gen, "JOIN", ch.Name)
+	}
+}
+
+func (s *session) isMe(nick string) bool {
+	t := s.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return Fold(t.casemap, nick) == Fold(t.casemap, s.conn.CurrentNick())
+}
+
+// kick rejoin policy
+const (
+	maxKickRejoins = 3
+	kickDelay      = 5 * time.Second
+)
+
+func (s *session) onKick(m ircmsg.Message) {
+	if len(m.Params) < 2 {
+		return
+	}
+	t := s.t
+	ch, victim := m.Params[0], m.Params[1]
+	s.onLeave(victim, ch)
+	if !s.isMe(victim) {
+		return
+	}
+	t.mu.Lock()
+	i, ok := t.channelConfig(ch)
+	fc := Fold(t.casemap, ch)
+	t.kicks[fc]++
+	n, gen := t.kicks[fc], t.gen
+	t.mu.Unlock()
+	t.log.Warn("irc: kicked", "channel", ch, "by", m.Nick(), "reason", lastParam(m), "rejoin", ok && n <= maxKickRejoins)
+	if !ok || n > maxKickRejoins {
+		return
+	}
+	cfg := t.chanCfg[i]
+	time.AfterFunc(time.Duration(n)*t.opt.KickDelay, func() { s.join(gen, cfg) })
+}
+
+// tlsConfig builds the TLS settings: system roots or a custom CA file,
+// and a client certificate for SASL EXTERNAL.
+func (t *Transport) tlsConfig() (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.cfg.TLSInsecure} //nolint:gosec // test-only option
+	if t.cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(t.cfg.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("irc: read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("irc: no certificate in CA file %s", t.cfg.TLSCAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.cfg.TLSCertFile, t.cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("irc: load client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+func (t *Transport) saslPassword() string {
+	if p := t.cfg.SASLPassword.Reveal(); p != "" {
+		return p
+	}
+	if t.cfg.SASLPasswordEnv != "" {
+		return os.Getenv(t.cfg.SASLPasswordEnv)
+	}
+	if t.cfg.SASLPasswordFile != "" {
+		b, err := os.ReadFile(t.cfg.SASLPasswordFile)
+		if err == nil {
+			return strings.TrimSpace(string(b))
+		}
+		t.log.Error("irc: cannot read sasl_password_file", "err", err)
+	}
+	return ""
+}
