@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -103,15 +104,7 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 				if !ok {
 					continue
 				}
-				items = append(items, chat.Outgoing{
-					Key:     fmt.Sprintf("change/%d/%s", ev.ID, ch.Key),
-					Kind:    chat.KindChange,
-					Channel: ch.Key,
-					Target:  ch.Name,
-					Lines:   []chat.Line{line},
-					BugIDs:  []int{ev.BugID},
-					Notice:  ch.Notice,
-				})
+				items = append(items, chat.ChannelMessage(ch, chat.KindChange, strconv.FormatInt(ev.ID, 10), line, ev.BugID))
 			}
 		}
 	}
@@ -145,16 +138,9 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 			if !ok {
 				continue
 			}
-			items = append(items, chat.Outgoing{
-				Key:     fmt.Sprintf("digest/%d/%s", digest[0].ID, ch.Key),
-				Kind:    chat.KindDigest,
-				Channel: ch.Key,
-				Target:  ch.Name,
-				Lines:   []chat.Line{line},
-				Detail:  a.digestDetail(bugs, ch),
-				BugIDs:  bugIDs,
-				Notice:  ch.Notice,
-			})
+			msg := chat.ChannelMessage(ch, chat.KindDigest, strconv.FormatInt(digest[0].ID, 10), line, bugIDs...)
+			msg.Detail = a.digestDetail(bugs, ch)
+			items = append(items, msg)
 		}
 	}
 	sort.SliceStable(single, func(i, j int) bool { return single[i].ID < single[j].ID })
@@ -165,15 +151,7 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 			if !ok {
 				continue
 			}
-			items = append(items, chat.Outgoing{
-				Key:     fmt.Sprintf("announce/%d/%s", ev.BugID, ch.Key),
-				Kind:    chat.KindAnnounce,
-				Channel: ch.Key,
-				Target:  ch.Name,
-				Lines:   []chat.Line{line},
-				BugIDs:  []int{ev.BugID},
-				Notice:  ch.Notice,
-			})
+			items = append(items, chat.ChannelMessage(ch, chat.KindAnnounce, strconv.Itoa(ev.BugID), line, ev.BugID))
 		}
 	}
 	if err := a.Store.QueueAnnouncements(ctx, ids, items, autoCC); err != nil {

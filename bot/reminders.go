@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
@@ -73,10 +74,7 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			items = append(items, chat.Outgoing{
-				Key: fmt.Sprintf("remind/%d/%s", id, key), Kind: chat.KindRemind, Channel: key, Target: ch.Name,
-				Lines: []chat.Line{line}, BugIDs: []int{id}, Notice: ch.Notice,
-			})
+			items = append(items, chat.ChannelMessage(ch, chat.KindRemind, strconv.Itoa(id), line, id))
 		}
 		if err := b.store.Enqueue(ctx, items...); err != nil {
 			return fmt.Errorf("failed to queue reminders for bug %d: %w", id, err)

@@ -177,6 +177,21 @@ type Outgoing struct {
 	Extra   []string `json:"extra,omitempty"` // reserved for transport hints
 }
 
+// ChannelMessage builds the message of a kind about bugs for a channel.
+// Its key, "<kind>/<id>/<channel key>", makes it exactly-once: id names
+// what it is about (a bug number, an event number).
+func ChannelMessage(ch Channel, kind Kind, id string, line Line, bugs ...int) Outgoing {
+	return Outgoing{
+		Key:     string(kind) + "/" + id + "/" + ch.Key,
+		Kind:    kind,
+		Channel: ch.Key,
+		Target:  ch.Name,
+		Lines:   []Line{line},
+		BugIDs:  bugs,
+		Notice:  ch.Notice,
+	}
+}
+
 // Plain renders every line as plain text for a network.
 func (o Outgoing) Plain(network string) []string {
 	out := make([]string, 0, len(o.Lines))
