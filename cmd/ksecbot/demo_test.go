@@ -9,30 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // waitOutput waits until the demo printed a line matching re.
-func waitOutput(t *testing.T, out *lockedBuffer, re string) string {
+func waitOutput(t *testing.T, out *syncBuffer, re string) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	deadline := time.Now().Add(30 * time.Second)
@@ -52,7 +34,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	in, typed := io.Pipe()
-	var out, errOut lockedBuffer
+	var out, errOut syncBuffer
 	done := make(chan error, 1)
 	go func() { done <- runDemo(ctx, []string{"--poll", "300ms", "--file-every", "0"}, in, &out, &errOut) }()
 
