@@ -91,7 +91,7 @@ else
 fi
 
 # metadata.xml.
-if command -v xmllint >/dev/null 2>&1; then
+if need xmllint libxml2-utils; then
 	if xmllint --noout "$here"/gentoo/*/*/metadata.xml; then
 		ok "xmllint gentoo/*/*/metadata.xml"
 	else
