@@ -186,16 +186,45 @@ func (b *Bot) Reload(cfg *config.Config) (needRestart []string) {
 	if old.HTTP.Listen != cfg.HTTP.Listen {
 		needRestart = append(needRestart, "[http] listen")
 	}
-	if fmt.Sprintf("%+v", old.IRC) != fmt.Sprintf("%+v", cfg.IRC) {
-		needRestart = append(needRestart, "[irc]")
-	}
-	if fmt.Sprintf("%+v", old.Matrix) != fmt.Sprintf("%+v", cfg.Matrix) {
-		needRestart = append(needRestart, "[matrix]")
-	}
 	// Keep what cannot change live.
 	merged := *cfg
 	merged.Bugzilla, merged.Watches, merged.Store, merged.IRC, merged.Matrix = old.Bugzilla, old.Watches, old.Store, old.IRC, old.Matrix
 	merged.HTTP.Listen = old.HTTP.Listen
+	// Channels and rooms change live where the transport can do it.
+	for _, t := range b.transports {
+		r, ok := t.(ChannelReloader)
+		if !ok {
+			continue
+		}
+		restart, err := r.ReloadChannels(cfg)
+		if err != nil {
+			b.log.Error("could not apply the new channels", "network", t.Network(), "err", err)
+			continue
+		}
+		if restart {
+			needRestart = append(needRestart, "["+t.Network()+"] (other than its channels)")
+		}
+		switch t.Network() {
+		case chat.NetIRC:
+			if old.IRC != nil && cfg.IRC != nil {
+				irc := *old.IRC
+				irc.Channels = cfg.IRC.Channels
+				merged.IRC = &irc
+			}
+		case chat.NetMatrix:
+			if old.Matrix != nil && cfg.Matrix != nil {
+				mx := *old.Matrix
+				mx.Rooms = cfg.Matrix.Rooms
+				merged.Matrix = &mx
+			}
+		}
+	}
+	if (old.IRC == nil) != (cfg.IRC == nil) {
+		needRestart = append(needRestart, "[irc]")
+	}
+	if (old.Matrix == nil) != (cfg.Matrix == nil) {
+		needRestart = append(needRestart, "[matrix]")
+	}
 	b.live.Store(b.build(&merged))
 	b.log.Info("configuration reloaded", "trees", len(merged.Trees), "users", len(merged.Users))
 	return needRestart
@@ -498,15 +527,15 @@ func (b *Bot) sendReply(ctx context.Context, t Transport, r chat.Outgoing) {
 // deliverLoop sends a transport's outbox, in order per channel, and marks
 // each message sent only after the network accepted it.
 func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
-	var keys []string
-	for _, ch := range t.Channels() {
-		keys = append(keys, ch.Key)
-	}
 	wake := b.deliver[t.Network()]
 	backoff := time.Second
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
+		var keys []string // read each round: a reload may change them
+		for _, ch := range t.Channels() {
+			keys = append(keys, ch.Key)
+		}
 		failed, err := b.deliverPending(ctx, t, keys)
 		if ctx.Err() != nil {
 			return nil

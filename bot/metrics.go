@@ -74,6 +74,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for _, chn := range t.Channels() {
 			keys = append(keys, chn.Key)
 		}
+		if len(keys) == 0 {
+			continue // no channels; an empty list would mean all of them
+		}
 		if n, err := b.store.OutboxDepth(ctx, keys); err == nil {
 			ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(n), t.Network())
 		}

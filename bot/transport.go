@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // Transport is one chat network connection (IRC, Matrix, console). The core
@@ -50,3 +51,13 @@ func (f InboxFunc) Receive(ctx context.Context, msg chat.Incoming) { f(ctx, msg)
 // ErrPermanent marks transport errors that retrying cannot fix (wrong SASL
 // password, banned, invalid access token).
 var ErrPermanent = errors.New("permanent transport error")
+
+// ChannelReloader is implemented by transports that can change their
+// channels or rooms without reconnecting (SIGHUP): they join the added ones,
+// leave the removed ones and take the new per-channel settings (private,
+// notice, previews, keys). needRestart reports that other settings of
+// their section changed, which only a restart applies. Safe for concurrent
+// use with Send and Run.
+type ChannelReloader interface {
+	ReloadChannels(cfg *config.Config) (needRestart bool, err error)
+}
