@@ -261,6 +261,7 @@ func (s *session) onConnect() {
 	_, t.whox = is["WHOX"]
 	t.kicks = map[string]int{}
 	gen := t.gen
+	chans := append([]config.IRCChannel(nil), t.chanCfg...)
 	t.mu.Unlock()
 	if t.everConnected.Swap(true) {
 		t.reconnects.Add(1)
@@ -282,18 +283,19 @@ func (s *session) onConnect() {
 			t.enqueueControl(gen, "PRIVMSG", "NickServ", "IDENTIFY "+t.cfg.SASLUser+" "+pw)
 		}
 	}
-	for _, ch := range t.chanCfg {
-		s.join(gen, ch)
+	for _, ch := range chans {
+		t.join(gen, ch)
 	}
 }
 
-func (s *session) join(gen uint64, ch config.IRCChannel) {
+// join queues a JOIN of ch, with its key, for connection generation gen.
+func (t *Transport) join(gen uint64, ch config.IRCChannel) {
 	if key := ch.ChannelKey.Reveal(); key != "" {
-		s.t.enqueueControl(gen, "JOIN", ch.Name, key)
+		t.enqueueControl(gen, "JOIN", ch.Name, key)
 	} else if ch.Key != "" {
-		s.t.enqueueControl(gen, "JOIN", ch.Name, ch.Key)
+		t.enqueueControl(gen, "JOIN", ch.Name, ch.Key)
 	} else {
-		s.t.enqueueControl(gen, "JOIN", ch.Name)
+		t.enqueueControl(gen, "JOIN", ch.Name)
 	}
 }
 
@@ -321,7 +323,7 @@ func (s *session) onKick(m ircmsg.Message) {
 		return
 	}
 	t.mu.Lock()
-	i, ok := t.channelConfig(ch)
+	_, ok := t.channelConfig(ch)
 	fc := Fold(t.casemap, ch)
 	t.kicks[fc]++
 	n, gen := t.kicks[fc], t.gen
@@ -330,8 +332,20 @@ func (s *session) onKick(m ircmsg.Message) {
 	if !ok || n > maxKickRejoins {
 		return
 	}
-	cfg := t.chanCfg[i]
-	time.AfterFunc(time.Duration(n)*t.opt.KickDelay, func() { s.join(gen, cfg) })
+	time.AfterFunc(time.Duration(n)*t.opt.KickDelay, func() {
+		// with the configuration of then: a reload may have removed the
+		// channel or changed its key meanwhile
+		t.mu.Lock()
+		i, ok := t.channelConfig(ch)
+		var cfg config.IRCChannel
+		if ok {
+			cfg = t.chanCfg[i]
+		}
+		t.mu.Unlock()
+		if ok {
+			t.join(gen, cfg)
+		}
+	})
 }
 
 // tlsConfig builds the TLS settings: system roots or a custom CA file,

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,17 +54,17 @@ type Stats struct {
 // Transport is the IRC implementation of bot.Transport. Its methods are
 // safe for concurrent use; Run must be called once.
 type Transport struct {
-	cfg        *config.IRC
+	cfg        *config.IRC // as started; channels come from chanCfg
 	log        *slog.Logger
 	opt        Options
-	channels   []chat.Channel
-	chanCfg    []config.IRCChannel
 	lim        *Limiter
 	formatting bool
 
 	wake chan struct{} // signals the writer that the queue changed
 
 	mu         sync.Mutex
+	channels   []chat.Channel       // replaced as a whole by ReloadChannels
+	chanCfg    []config.IRCChannel  // same order as channels
 	conn       *ircevent.Connection // nil while disconnected
 	gen        uint64               // connection generation
 	casemap    string
@@ -129,28 +128,24 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 		pending:    map[string][]func(string){},
 		kicks:      map[string]int{},
 	}
-	for _, c := range cfg.Channels {
-		if c.Name == "" || strings.ContainsAny(c.Name, " ,\x07\r\n\x00") {
-			return nil, fmt.Errorf("irc: invalid channel name %q", c.Name)
-		}
-		t.chanCfg = append(t.chanCfg, c)
-		t.channels = append(t.channels, chat.Channel{
-			Key:      chat.ChannelKey(chat.NetIRC, c.Name),
-			Network:  chat.NetIRC,
-			Name:     c.Name,
-			Private:  c.Private,
-			Previews: c.Previews == nil || *c.Previews,
-			Notice:   c.Notice,
-		})
+	chanCfg, channels, err := buildChannels(cfg.Channels, CaseRFC1459)
+	if err != nil {
+		return nil, err
 	}
+	t.chanCfg, t.channels = chanCfg, channels
 	return t, nil
 }
 
 // Network returns chat.NetIRC.
 func (t *Transport) Network() string { return chat.NetIRC }
 
-// Channels returns one chat.Channel per configured [[irc.channel]].
-func (t *Transport) Channels() []chat.Channel { return append([]chat.Channel(nil), t.channels...) }
+// Channels returns one chat.Channel per configured [[irc.channel]], as of
+// the last ReloadChannels.
+func (t *Transport) Channels() []chat.Channel {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]chat.Channel(nil), t.channels...)
+}
 
 // Connected reports whether the bot is registered on the server now.
 func (t *Transport) Connected() bool {
