@@ -61,16 +61,17 @@ type Stats struct {
 // Transport is the Matrix transport. It implements bot.Transport. Send,
 // Connected, Channels and Stats are safe to call from any goroutine.
 type Transport struct {
-	cfg      *config.Matrix
-	log      *slog.Logger
-	opts     Options
-	channels []chat.Channel
-	byName   map[string]chat.Channel // configured id/alias -> channel
-	admins   map[id.UserID]bool
+	cfg    *config.Matrix // as started; rooms come from channels
+	log    *slog.Logger
+	opts   Options
+	admins map[id.UserID]bool
 
 	statePath, cryptoPath, picklePath string
 
 	mu        sync.Mutex
+	channels  []chat.Channel          // configured rooms; replaced by ReloadChannels
+	byName    map[string]chat.Channel // configured id/alias -> channel
+	runCtx    context.Context         // Run's, for joins and leaves after a reload
 	cli       *mautrix.Client
 	st        *state
 	userID    id.UserID
@@ -79,6 +80,7 @@ type Transport struct {
 	startMs   int64
 	connected atomic.Bool
 	sendMu    sync.Mutex // one send at a time keeps the sent table consistent
+	joinMu    sync.Mutex // one joinRooms at a time: no room is joined twice
 
 	sent, sendErrors, decryptErrors atomic.Int64
 
@@ -123,28 +125,15 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 		cfg:      cfg,
 		log:      o.Logger.With("transport", chat.NetMatrix),
 		opts:     o,
-		byName:   map[string]chat.Channel{},
 		admins:   map[id.UserID]bool{},
 		rooms:    map[id.RoomID]chat.Channel{},
 		resolved: map[string]id.RoomID{},
 	}
-	for _, r := range cfg.Rooms {
-		if !strings.HasPrefix(r.ID, "!") && !strings.HasPrefix(r.ID, "#") {
-			return nil, fmt.Errorf("matrix.room id %q is neither a room ID (!…) nor an alias (#…)", r.ID)
-		}
-		if _, dup := t.byName[r.ID]; dup {
-			return nil, fmt.Errorf("matrix.room %q is listed twice", r.ID)
-		}
-		ch := chat.Channel{
-			Key:      chat.ChannelKey(chat.NetMatrix, r.ID),
-			Network:  chat.NetMatrix,
-			Name:     r.ID,
-			Private:  r.Private,
-			Previews: r.Previews == nil || *r.Previews,
-		}
-		t.channels = append(t.channels, ch)
-		t.byName[r.ID] = ch
+	channels, byName, err := buildRooms(cfg.Rooms)
+	if err != nil {
+		return nil, err
 	}
+	t.channels, t.byName = channels, byName
 	for _, a := range cfg.Admins {
 		t.admins[id.UserID(a)] = true
 	}
@@ -167,8 +156,13 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 // Network returns chat.NetMatrix.
 func (t *Transport) Network() string { return chat.NetMatrix }
 
-// Channels returns one channel per configured room.
-func (t *Transport) Channels() []chat.Channel { return append([]chat.Channel(nil), t.channels...) }
+// Channels returns one channel per configured room, as of the last
+// ReloadChannels.
+func (t *Transport) Channels() []chat.Channel {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]chat.Channel(nil), t.channels...)
+}
 
 // Connected reports whether the last sync succeeded.
 func (t *Transport) Connected() bool { return t.connected.Load() }
@@ -197,6 +191,7 @@ func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
 	defer st.Close()
 	t.mu.Lock()
 	t.startMs = t.opts.Now().UnixMilli()
+	t.runCtx = ctx
 	t.mu.Unlock()
 
 	var (
@@ -419,7 +414,12 @@ func (t *Transport) pickleKey() ([]byte, error) {
 // joinRooms joins every configured room not joined yet; a failure is logged
 // and retried after the next successful sync.
 func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) {
-	for _, ch := range t.channels {
+	t.joinMu.Lock()
+	defer t.joinMu.Unlock()
+	t.mu.Lock()
+	channels := append([]chat.Channel(nil), t.channels...)
+	t.mu.Unlock()
+	for _, ch := range channels {
 		t.mu.Lock()
 		rid, ok := t.resolved[ch.Name]
 		_, joined := t.rooms[rid]
@@ -437,8 +437,15 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) {
 		t.mu.Lock()
 		t.resolved[ch.Name] = resp.RoomID
 		t.resolved[string(resp.RoomID)] = resp.RoomID
-		t.rooms[resp.RoomID] = ch
+		cur, still := t.byName[ch.Name] // a reload may have changed or removed it meanwhile
+		if still {
+			t.rooms[resp.RoomID] = cur
+		}
 		t.mu.Unlock()
+		if !still {
+			t.leave(ctx, cli, resp.RoomID, ch.Name)
+			continue
+		}
 		t.log.Info("matrix: joined room", "room", ch.Name, "room_id", resp.RoomID)
 	}
 }
@@ -534,8 +541,8 @@ func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid i
 	t.mu.Lock()
 	_, byID := t.byName[string(rid)]
 	_, resolved := t.rooms[rid]
-	t.mu.Unlock()
 	_, byAlias := t.byName[alias]
+	t.mu.Unlock()
 	accept := byID || resolved || (alias != "" && byAlias) || t.admins[inviter]
 	go func() {
 		defer t.invites.Delete(rid)

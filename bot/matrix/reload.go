@@ -1,0 +1,133 @@
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+)
+
+var _ bot.ChannelReloader = (*Transport)(nil)
+
+// ReloadChannels implements bot.ChannelReloader: it joins the rooms
+// cfg.Matrix adds (room ID or alias), leaves the ones it removes and takes
+// the new private and previews flags of the others, on the running
+// connection. Channels returns the new list at once; the joins and leaves
+// happen in the background (a failed join is retried after the next sync).
+// needRestart reports that another [matrix] setting differs from the
+// running one; those keep their old values. An invalid room list is an
+// error and changes nothing. A nil cfg.Matrix is ignored (the core reports
+// the removed section). Safe for concurrent use with Run and Send.
+func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err error) {
+	if cfg == nil || cfg.Matrix == nil {
+		return false, nil
+	}
+	channels, byName, err := buildRooms(cfg.Matrix.Rooms)
+	if err != nil {
+		return false, err
+	}
+	t.mu.Lock()
+	var added, removed []string
+	for _, ch := range channels {
+		if _, ok := t.byName[ch.Name]; !ok {
+			added = append(added, ch.Name)
+		}
+	}
+	// rooms still configured under any name (a room may be listed by
+	// alias before and by ID now)
+	keep := map[id.RoomID]bool{}
+	for name := range byName {
+		if rid, ok := t.resolved[name]; ok {
+			keep[rid] = true
+		}
+	}
+	type leaving struct {
+		rid  id.RoomID
+		name string
+	}
+	var leave []leaving
+	for _, ch := range t.channels {
+		if _, ok := byName[ch.Name]; ok {
+			continue
+		}
+		removed = append(removed, ch.Name)
+		rid, ok := t.resolved[ch.Name]
+		if _, joined := t.rooms[rid]; ok && joined && !keep[rid] {
+			delete(t.rooms, rid)
+			leave = append(leave, leaving{rid, ch.Name})
+		}
+	}
+	for name, ch := range byName { // new flags for the joined rooms
+		if rid, ok := t.resolved[name]; ok {
+			if _, joined := t.rooms[rid]; joined {
+				t.rooms[rid] = ch
+			}
+		}
+	}
+	t.channels, t.byName = channels, byName
+	cli, ctx := t.cli, t.runCtx
+	t.mu.Unlock()
+
+	// Without a client Run has not joined anything yet, and joins the new
+	// list once logged in.
+	if cli != nil && (len(leave) > 0 || len(added) > 0) {
+		go func() {
+			for _, l := range leave {
+				t.leave(ctx, cli, l.rid, l.name)
+			}
+			t.joinRooms(ctx, cli)
+		}()
+	}
+	t.log.Info("matrix: rooms reloaded", "rooms", len(channels), "join", added, "leave", removed)
+	return !sameExceptRooms(t.cfg, cfg.Matrix), nil
+}
+
+// leave leaves a room that is no longer configured.
+func (t *Transport) leave(ctx context.Context, cli *mautrix.Client, rid id.RoomID, name string) {
+	if _, err := cli.LeaveRoom(ctx, rid, &mautrix.ReqLeave{Reason: "room removed from ksecbot's configuration"}); err != nil {
+		if ctx.Err() == nil {
+			t.log.Warn("matrix: failed to leave a removed room", "room", name, "room_id", rid, "err", err)
+		}
+		return
+	}
+	t.log.Info("matrix: left room", "room", name, "room_id", rid)
+}
+
+// sameExceptRooms reports whether a and b differ in nothing but their rooms.
+func sameExceptRooms(a, b *config.Matrix) bool {
+	x, y := *a, *b
+	x.Rooms, y.Rooms = nil, nil
+	return reflect.DeepEqual(x, y)
+}
+
+// buildRooms checks the [[matrix.room]] entries and returns their channels,
+// in order and by configured ID or alias.
+func buildRooms(rooms []config.MatrixRoom) ([]chat.Channel, map[string]chat.Channel, error) {
+	var channels []chat.Channel
+	byName := map[string]chat.Channel{}
+	for _, r := range rooms {
+		if !strings.HasPrefix(r.ID, "!") && !strings.HasPrefix(r.ID, "#") {
+			return nil, nil, fmt.Errorf("matrix.room id %q is neither a room ID (!…) nor an alias (#…)", r.ID)
+		}
+		if _, dup := byName[r.ID]; dup {
+			return nil, nil, fmt.Errorf("matrix.room %q is listed twice", r.ID)
+		}
+		ch := chat.Channel{
+			Key:      chat.ChannelKey(chat.NetMatrix, r.ID),
+			Network:  chat.NetMatrix,
+			Name:     r.ID,
+			Private:  r.Private,
+			Previews: r.Previews == nil || *r.Previews,
+		}
+		channels = append(channels, ch)
+		byName[r.ID] = ch
+	}
+	return channels, byName, nil
+}
