@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/e2e/e2etest"
+	"github.com/ksecbot/ksecbot/internal/irctest"
 )
 
 // (4) Bugzilla answers 500, hangs past the timeout, returns truncated
@@ -208,6 +209,33 @@ func TestReloadWithErrors(t *testing.T) {
 		t.Errorf("bug %d after the valid reload: want the new tree's rpinick only, got %q", rpi2, l)
 	}
 	t.Logf("new tree in effect: %q", b.obs.lineOf(rpi2))
+
+	// A new channel replaces the old one, on the same connection: the
+	// bot parts the old, joins the new, and the next announcement goes
+	// there.
+	newCh := randName("#moved")
+	obs2 := newIRCObserver(t, addr, newCh)
+	oldCh := b.cfg.IRC.Channels[0]
+	b.cfg.IRC.Channels = []string{newCh}
+	e2etest.WriteFile(t, b.cfg.Path(), b.cfg.TOML()+strings.TrimPrefix(fixed, good))
+	from = len(log.Lines())
+	if err := b.proc.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	log.WaitFor(t, 10*time.Second, from, "the channel reload", e2etest.Contains("irc: channels reloaded", newCh, oldCh))
+	nick := b.cfg.IRC.Nick
+	obs2.WaitFor(t, 10*time.Second, "ksecbot JOIN "+newCh, irctest.From("JOIN", nick, newCh))
+	b.obs.WaitFor(t, 10*time.Second, "ksecbot PART "+oldCh, irctest.From("PART", nick, oldCh))
+	moved := b.bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: filed after the channel reload"})
+	obs2.waitBugs(t, 30*time.Second, []int{moved})
+	if n := b.obs.counts()[moved]; n != 0 {
+		t.Errorf("bug %d was announced in the removed channel %s too", moved, oldCh)
+	}
+	for _, l := range log.Lines()[from:] {
+		if strings.Contains(l, "irc: connected") {
+			t.Errorf("the channel reload reconnected: %s", l)
+		}
+	}
 	if b.proc.Exited() {
 		t.Fatalf("ksecbot exited: %v", b.proc.Err())
 	}
