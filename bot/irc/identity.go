@@ -32,7 +32,10 @@ func (s *session) onJoin(m ircmsg.Message) {
 	ch, nick := m.Params[0], m.Nick()
 	if s.isMe(nick) {
 		t.mu.Lock()
-		gen, whox := t.gen, t.whox
+		// With account-tag every message names its sender's account, so
+		// the members' accounts need not be asked for: one line less per
+		// channel against the flood allowance right after connecting.
+		gen, whox := t.gen, t.whox && !t.accountTag
 		t.mu.Unlock()
 		t.log.Info("irc: joined", "channel", ch)
 		if whox {

@@ -57,9 +57,9 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 		if _, member := t.members[f]; member {
 			t.accounts[f] = acct
 		}
-	} else {
+	} else if t.accountNotify {
 		acct, known = t.accounts[f]
-	}
+	} // else: without account-notify a cached account may be stale; ask
 	if !known && t.whox {
 		// ask the server, deliver when it answers
 		first := len(t.pending[f]) == 0

@@ -165,9 +165,16 @@ func TestServerAnnounceWithMentions(t *testing.T) {
 // client using a registered nick does not.
 func TestServerIncomingAccounts(t *testing.T) {
 	t.Parallel()
+	t.Run("IRCv3 account caps", func(t *testing.T) { t.Parallel(); testIncomingAccounts(t, Options{}) })
+	// A server without account-tag, extended-join and account-notify:
+	// the accounts come from WHOX, asked for each command.
+	t.Run("WHOX only", func(t *testing.T) { t.Parallel(); testIncomingAccounts(t, Options{NoAccountCaps: true}) })
+}
+
+func testIncomingAccounts(t *testing.T, opt Options) {
 	s := irctest.Need(t)
 	ch := randName("#in")
-	b := startBot(t, botConfig(s.Addr, config.IRCChannel{Name: ch}))
+	b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), opt)
 	b.waitConnected(t, true, 10*time.Second)
 	obs := newObserver(t, s.Addr, "observer")
 	obs.Join(t, ch, "")

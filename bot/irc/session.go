@@ -67,6 +67,9 @@ func (s *session) run(ctx context.Context) error {
 	// Only what we use: each cap is one CAP REQ line, and strict servers
 	// (InspIRCd's penalty counts registration too) punish long CAP bursts.
 	caps := []string{"account-tag", "extended-join", "account-notify"}
+	if t.opt.NoAccountCaps {
+		caps = nil
+	}
 	c := &ircevent.Connection{
 		Server:      t.cfg.Server,
 		Nick:        t.cfg.Nick,
@@ -258,6 +261,7 @@ func (s *session) onConnect() {
 		t.chantypes = ct
 	}
 	_, t.accountTag = capsAcked["account-tag"]
+	_, t.accountNotify = capsAcked["account-notify"]
 	_, t.whox = is["WHOX"]
 	t.kicks = map[string]int{}
 	gen := t.gen

@@ -40,6 +40,10 @@ type Options struct {
 	// was kicked from, times the number of kicks on this connection
 	// (default 5 s).
 	KickDelay time.Duration
+	// NoAccountCaps leaves out account-tag, extended-join and
+	// account-notify, as on a server without them: accounts then come
+	// from WHOX only (tests of that fallback).
+	NoAccountCaps bool
 }
 
 // Stats are transport health figures for metrics.
@@ -70,15 +74,18 @@ type Transport struct {
 	casemap    string
 	chantypes  string
 	accountTag bool
-	whox       bool
-	accounts   map[string]string          // folded nick -> account ("" = not logged in)
-	members    map[string]map[string]bool // folded nick -> folded channels shared with us
-	pending    map[string][]func(string)  // folded nick -> waiting for a WHOX account
-	kicks      map[string]int             // folded channel -> rejoins after KICK on this connection
-	queue      [3][]*outLine              // by priority: control, reply, other
-	ctcpLast   time.Time
-	inbox      bot.Inbox
-	runCtx     context.Context
+	// accountNotify: the server tells us when a nick logs in or out, so a
+	// cached account stays true.
+	accountNotify bool
+	whox          bool
+	accounts      map[string]string          // folded nick -> account ("" = not logged in)
+	members       map[string]map[string]bool // folded nick -> folded channels shared with us
+	pending       map[string][]func(string)  // folded nick -> waiting for a WHOX account
+	kicks         map[string]int             // folded channel -> rejoins after KICK on this connection
+	queue         [3][]*outLine              // by priority: control, reply, other
+	ctcpLast      time.Time
+	inbox         bot.Inbox
+	runCtx        context.Context
 
 	sent, sendErrors, reconnects atomic.Int64
 	everConnected                atomic.Bool
