@@ -149,10 +149,10 @@ func (r *Router) defaultAssignee(ctx context.Context, product, component string)
 	return r.cfg.Bugzilla.DefaultLogin
 }
 
-// unclaimed reports whether a bug is still with its component default.
-// When the default is not known, a bug counts as claimed once it is
-// assigned to a linked [[user]].
-func (r *Router) unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
+// Unclaimed reports whether a bug is still with its component's default
+// assignee. When the default is not known, a bug counts as claimed once it
+// is assigned to a linked [[user]]. The reminders use the same rule.
+func (r *Router) Unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
 	if b.AssignedTo == "" {
 		return true
 	}
@@ -167,23 +167,28 @@ func (r *Router) unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
 	return true
 }
 
-// fetchWritable reads a bug from Bugzilla for a write and checks that it is
-// in a watch. On failure it returns the reply to give.
-func (r *Router) fetchWritable(ctx context.Context, req *Request, id int) (*bugzilla.Bug, chat.Line) {
+// lockWritable takes the bug's write lock (writes to one bug are
+// serialised in the process), reads the bug from Bugzilla and checks that it
+// is in a watch. On success the caller must call unlock; on failure the lock
+// is already released and msg is the reply to give.
+func (r *Router) lockWritable(ctx context.Context, req *Request, id int) (b *bugzilla.Bug, unlock func(), msg chat.Line) {
+	unlock = r.lockBug(id)
 	b, err := r.d.Bugzilla.Bug(ctx, id)
 	if err != nil {
+		unlock()
 		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
-		return nil, r.bugzillaError(err, id, nil)
+		return nil, nil, r.bugzillaError(err, id, nil)
 	}
 	if !r.watched(b) {
+		unlock()
 		r.audit(ctx, req, id, "refused: not in a watch", "")
 		if !announceVisible(b, req.In.Channel) {
-			return nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is not a kernel security bug that ksecbot watches; change it in Bugzilla.", id))
+			return nil, nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is not a kernel security bug that ksecbot watches; change it in Bugzilla.", id))
 		}
-		return nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is in %s / %s, which ksecbot does not watch; change it in Bugzilla.",
+		return nil, nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is in %s / %s, which ksecbot does not watch; change it in Bugzilla.",
 			id, cleanShort(b.Product), cleanShort(b.Component)))
 	}
-	return b, nil
+	return b, unlock, nil
 }
 
 // refresh re-reads a bug after a write and stores it in the mirror, so that
@@ -239,19 +244,17 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 	if msg != nil {
 		return []chat.Line{msg}
 	}
-	unlock := r.lockBug(id)
-	defer unlock()
-
-	b, msg := r.fetchWritable(ctx, req, id)
+	b, unlock, msg := r.lockWritable(ctx, req, id)
 	if msg != nil {
 		return []chat.Line{msg}
 	}
+	defer unlock()
 	login := req.Caller.Login
 	if bugzilla.SameLogin(b.AssignedTo, login) {
 		r.audit(ctx, req, id, "no-op: already assigned to caller", "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already assigned to you (").Code(login).Text("); nothing changed.")}
 	}
-	if !r.unclaimed(ctx, b) && !force {
+	if !r.Unclaimed(ctx, b) && !force {
 		r.audit(ctx, req, id, "refused: claimed by "+b.AssignedTo, "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already claimed by ").Code(cleanShort(b.AssignedTo)).
 			Text("; nothing changed. Talk to them, or (security/admin) use ").Code(r.prefix + "claim --force " + strconv.Itoa(id)).Text(".")}
@@ -296,13 +299,12 @@ func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
 	if !ok {
 		return []chat.Line{r.usageLine("unclaim")}
 	}
-	unlock := r.lockBug(id)
-	defer unlock()
-	b, msg := r.fetchWritable(ctx, req, id)
+	b, unlock, msg := r.lockWritable(ctx, req, id)
 	if msg != nil {
 		return []chat.Line{msg}
 	}
-	if r.unclaimed(ctx, b) {
+	defer unlock()
+	if r.Unclaimed(ctx, b) {
 		r.audit(ctx, req, id, "no-op: not claimed", "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is not claimed by anyone; nothing changed.")}
 	}
@@ -381,12 +383,11 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	if msg != nil {
 		return []chat.Line{msg}
 	}
-	unlock := r.lockBug(id)
-	defer unlock()
-	b, msg := r.fetchWritable(ctx, req, id)
+	b, unlock, msg := r.lockWritable(ctx, req, id)
 	if msg != nil {
 		return []chat.Line{msg}
 	}
+	defer unlock()
 	var add []string
 	for _, l := range logins {
 		if !bugzilla.LoginIn(l, b.CC) {
