@@ -44,7 +44,7 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
 		}
-		if !ok || !bug.Open() || !b.unclaimed(ctx, bug.Product+"/"+bug.Component, bug.AssignedTo) {
+		if !ok || !bug.Open() || !b.l().router.Unclaimed(ctx, bug) {
 			_ = b.store.DoneReminder(ctx, id)
 			continue
 		}
@@ -88,19 +88,6 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 		b.signalQueued()
 	}
 	return nil
-}
-
-// unclaimed reports whether a bug is still assigned to its component's
-// default assignee.
-func (b *Bot) unclaimed(ctx context.Context, watch, assignee string) bool {
-	def, ok, err := b.store.ComponentDefault(ctx, watch)
-	if err != nil || !ok || def == "" {
-		def = b.l().cfg.Bugzilla.DefaultLogin
-	}
-	if def == "" {
-		return true
-	}
-	return bugzilla.SameLogin(def, assignee)
 }
 
 // remindGiveUp is how long after a bug's creation a reminder still waits
