@@ -52,7 +52,7 @@ func (b *Bot) ServeHTTP(ctx context.Context, addr string) error {
 // up, else 503 with the reason.
 func (b *Bot) serveHealth(w http.ResponseWriter, r *http.Request) {
 	var problems []string
-	if _, _, err := b.store.GetKV(r.Context(), "health"); err != nil {
+	if err := b.store.Ping(r.Context()); err != nil {
 		problems = append(problems, "store: "+err.Error())
 	}
 	up := 0

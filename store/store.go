@@ -85,6 +85,15 @@ func dsn(path string, busy time.Duration) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// Ping checks that the database answers a query (health checks).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store does not answer: %w", err)
+	}
+	return nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
