@@ -38,13 +38,21 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to read due reminders: %w", err)
 	}
+	if len(ids) == 0 {
+		return nil
+	}
+	lv := b.l() // one configuration for the whole pass
+	byKey := map[string]chat.Channel{}
+	for _, ch := range b.channels() {
+		byKey[ch.Key] = ch
+	}
 	queued := false
 	for _, id := range ids {
 		bug, ok, err := b.store.Bug(ctx, id)
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
 		}
-		if !ok || !bug.Open() || !b.l().router.Unclaimed(ctx, bug) {
+		if !ok || !bug.Open() || !lv.router.Unclaimed(ctx, bug) {
 			_ = b.store.DoneReminder(ctx, id)
 			continue
 		}
@@ -52,7 +60,7 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read where bug %d was announced: %w", id, err)
 		}
-		if len(chans) == 0 && now.Sub(bug.CreationTime) < remindGiveUp(b.l().cfg, bug) {
+		if len(chans) == 0 && now.Sub(bug.CreationTime) < remindGiveUp(lv.cfg, bug) {
 			// The announcement is still in the outbox (a network is
 			// down): remind once it is out.
 			if err := b.store.SnoozeReminder(ctx, id, now.Add(time.Minute)); err != nil {
@@ -60,17 +68,13 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 			}
 			continue
 		}
-		byKey := map[string]chat.Channel{}
-		for _, ch := range b.channels() {
-			byKey[ch.Key] = ch
-		}
 		var items []chat.Outgoing
 		for _, key := range chans {
 			ch, ok := byKey[key]
 			if !ok {
 				continue
 			}
-			line, ok := b.l().render.Remind(bug, ch, now.Sub(bug.CreationTime))
+			line, ok := lv.render.Remind(bug, ch, now.Sub(bug.CreationTime))
 			if !ok {
 				continue
 			}
