@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package announce turns stored Bugzilla events into chat messages: one
 // line per new bug with its trees' maintainers highlighted, short lines for
 // important changes, digests for bursts and reminders for unclaimed bugs.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Command bench measures the real ksecbot binary against the real IRC
 // (InspIRCd+Atheme) and Matrix (Dendrite) test servers, with the
 // in-process Bugzilla test server: push- and poll-to-highlight latency, a

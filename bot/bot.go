@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package bot is ksecbot's core: it routes Bugzilla events to the chat
 // networks and chat commands back to Bugzilla.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package bugzilla is ksecbot's Bugzilla 5.x REST client and the watcher
 // that polls it for changed bugs. It uses only the standard library.
 package bugzilla

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package chat holds the transport-neutral message types that flow between
 // the core (package bot), the command handlers (package commands) and the
 // transports (bot/irc, bot/matrix, bot/console).

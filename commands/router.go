@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package commands parses, authorizes and answers chat commands (!bug,
 // !pending, !trees, !whoami, !help, !claim, !unclaim, !cc) and passive
 // bug-link previews, independently of the chat network they came from.

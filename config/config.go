@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package config loads and validates ksecbot's TOML configuration.
 //
 // The field names are a contract (SPEC section 2): tests outside the

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package store is ksecbot's own durable state in SQLite: the Bugzilla
 // mirror and watch cursors, the events derived from it, the outbox of
 // messages still to deliver, announcements per channel, auto-CC jobs,

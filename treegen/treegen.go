@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package treegen generates the [[tree]] entries of the configuration from
 // a Gentoo repository checkout (SPEC F16): `ksecbot trees --repo PATH`.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package trees maps kernel security bugs to the kernel trees they concern
 // (SPEC F4) and to the people who maintain those trees.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package console is the terminal transport: announcements print on the
 // terminal and typed lines are commands, as in a private channel whose only
 // member is the local operator (used by --console and `ksecbot demo`).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 package irc
 
 // This file holds the protocol-free text handling of the IRC transport:

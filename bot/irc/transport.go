@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package irc is ksecbot's IRC transport, built on
 // github.com/ergochat/irc-go's ircevent client. It adds what ircevent lacks:
 // a token-bucket writer with reply priority, reconnects with exponential

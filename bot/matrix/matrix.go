@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package matrix is ksecbot's Matrix transport, and the only package that
 // imports mautrix. Build it with -tags goolm (pure-Go olm) and cgo (SQLite).
 //

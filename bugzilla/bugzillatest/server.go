@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package bugzillatest is an in-process Bugzilla 5.0 REST server for tests
 // and the demo. It models bugs, users, groups, API keys, searches, updates,
 // comments and the error bodies and HTTP statuses that a real Bugzilla 5.0.6

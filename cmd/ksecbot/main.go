@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Command ksecbot watches Bugzilla for kernel security bugs and gets them
 // to every kernel maintainer who must act, on IRC and Matrix.
 //

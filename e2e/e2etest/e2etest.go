@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package e2etest holds what the end-to-end suites share: building the
 // ksecbot binary once, writing its configuration, running it as a
 // subprocess with its log captured and waiting on that log. The network

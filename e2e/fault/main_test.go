@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package fault is ksecbot's fault suite ("nothing is lost"): the real
 // binary against real IRC (InspIRCd+Atheme) and Matrix (Dendrite) servers
 // and the in-process Bugzilla, while servers die, ksecbot is SIGKILLed,

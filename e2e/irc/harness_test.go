@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package e2eirc holds end-to-end tests of the whole ksecbot: the real
 // binary (built once in TestMain) against the real InspIRCd+Atheme test
 // servers and the in-process Bugzilla test server. Observer clients are

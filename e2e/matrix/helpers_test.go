@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package matrix_test runs the real ksecbot binary against a real Dendrite
 // homeserver and the in-process Bugzilla (bugzillatest), and checks what a
 // Matrix user and a Bugzilla user would see. It has no non-test code: the

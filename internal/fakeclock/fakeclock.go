@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package fakeclock is a clock that tests move by hand. ksecbot takes its
 // time from an injected `now func() time.Time` wherever time matters
 // (reminders, digests, flood control, the store, the test Bugzilla); tests

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package irctest holds what the IRC tests share: the shared test servers'
 // addresses (scripts/irc-server.sh), an observer client that sees what a
 // person in the channel sees, registration of fresh services accounts and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
 // Package mxtest holds the Matrix helpers that ksecbot's tests and the
 // benchmark share: the test homeserver of scripts/matrix-server.sh (from
 // its env file), shared-secret registration of fresh users, an observer
