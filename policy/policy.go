@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// Package policy is the single place that decides what a restricted
+// (embargoed, group-protected) kernel security bug may reach.
+//
+// For a bug as it is now and a channel as it is configured now, it says
+// what the channel may see of the bug - everything (Full), only that a
+// restricted bug exists (Withheld) or nothing - and whom a line about it
+// may highlight. The write side (which identity may change which bug: write.go)
+// and the auto-CC rules (autocc.go) live here too. Nothing else in ksecbot
+// decides visibility or authorisation: the renderer (package announce), the
+// deliverer (package bot), the commands and auto-CC ask this package.
+//
+// Decisions are made at the last moment: outbox rows are intents rendered
+// at send time, so a bug restricted after it was queued, or a channel made
+// public by a reload, is judged as it is when the line goes out. A bug
+// that is not in the mirror (nil) is treated as restricted: when in doubt,
+// withhold.
+//
+// The rules are written down once, as the tables in policy_test.go.
+package policy
+
+import (
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+// Values of the [announce] restricted setting: what public channels get
+// of a restricted bug.
+const (
+	// RestrictedWithhold: a line that says a restricted bug exists, with
+	// its number and link only (the default).
+	RestrictedWithhold = "withhold"
+	// RestrictedSkip: nothing at all.
+	RestrictedSkip = "skip"
+)
+
+// View is how much of a bug a channel may see.
+type View int
+
+// Views, from least to most.
+const (
+	// Nothing: the line is not sent to the channel.
+	Nothing View = iota
+	// Withheld: only the bug's number and link, that it is restricted and
+	// the kind of line ("new", "still unclaimed", "resolved"): no summary,
+	// whiteboard, alias, severity, logins, tree names or highlights.
+	Withheld
+	// Full: every detail, and the highlights the line carries.
+	Full
+)
+
+// String names a view (tests and logs).
+func (v View) String() string {
+	switch v {
+	case Nothing:
+		return "nothing"
+	case Withheld:
+		return "withheld"
+	case Full:
+		return "full"
+	}
+	return "invalid"
+}
+
+// What is the kind of line being shown about a bug.
+type What string
+
+// Kinds of lines.
+const (
+	// Announce is the announcement of a new bug.
+	Announce What = "announce"
+	// Digest is one line for a burst of new bugs.
+	Digest What = "digest"
+	// Remind re-highlights a bug still unclaimed.
+	Remind What = "remind"
+	// ChangeState is a change whose mere fact says nothing about the
+	// bug's content: reopened, resolved, restricted or made public.
+	ChangeState What = "change-state"
+	// ChangeDetail is a change that reveals content: severity, grade.
+	ChangeDetail What = "change-detail"
+	// Describe is the one-line description asked for with !bug or a
+	// link preview.
+	Describe What = "describe"
+)
+
+// ChangeWhat returns the kind of line for a change event (store.Event*
+// kinds: "reopened", "resolved", "restricted", "severity", "whiteboard").
+// Unknown kinds count as revealing detail.
+func ChangeWhat(eventKind string) What {
+	switch eventKind {
+	case "reopened", "resolved", "restricted":
+		return ChangeState
+	}
+	return ChangeDetail
+}
+
+// Policy holds the configuration the decisions depend on. A Policy is
+// built from one configuration and replaced as a whole on reload; it is
+// immutable and safe for concurrent use.
+type Policy struct {
+	// Restricted is RestrictedWithhold (also when empty) or RestrictedSkip.
+	Restricted string
+	// Trees is the tree registry used for highlights (nil: no highlights).
+	Trees *trees.Registry
+}
+
+// Hidden reports whether a channel must not see the bug's details: the bug
+// is restricted (or unknown: nil) and the channel is not private.
+func Hidden(b *bugzilla.Bug, ch chat.Channel) bool {
+	return !ch.Private && (b == nil || b.Restricted())
+}
+
+// See returns what a channel may see of a bug in a line of kind what.
+//
+// Public bugs are shown in full everywhere, restricted bugs in full only
+// in private channels. In public channels a restricted bug is withheld
+// (announce.restricted = "withhold") or not mentioned at all ("skip");
+// changes that reveal content (severity, grade) are never mentioned, and
+// an explicit question (!bug, previews) always gets the withheld answer.
+func (p *Policy) See(b *bugzilla.Bug, ch chat.Channel, what What) View {
+	if !Hidden(b, ch) {
+		return Full
+	}
+	switch what {
+	case Describe:
+		return Withheld
+	case ChangeDetail:
+		return Nothing
+	}
+	if p != nil && p.Restricted == RestrictedSkip {
+		return Nothing
+	}
+	return Withheld
+}
+
+// Highlights returns whom a line of kind what about the bug may highlight
+// in the channel: the maintainers of the trees the bug concerns, and only
+// when the channel sees the bug in full and the line is one that
+// highlights (announcements, digests, reminders). Withheld lines name no
+// tree and highlight no one; change lines and descriptions highlight no
+// one (SPEC F17).
+func (p *Policy) Highlights(b *bugzilla.Bug, ch chat.Channel, what What) []chat.Highlight {
+	if p == nil || p.Trees == nil || b == nil || p.See(b, ch, what) != Full {
+		return nil
+	}
+	switch what {
+	case Announce, Digest, Remind:
+	default:
+		return nil
+	}
+	list, _ := p.Trees.Match(b)
+	out := make([]chat.Highlight, 0, len(list))
+	for _, t := range list {
+		out = append(out, trees.Highlight(t))
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package policy_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+// This file is where the embargo rules are written down, one table per
+// side: what a channel may see and whom it may highlight (TestVisibility),
+// who may change what (write.go's table), what auto-CC may add
+// (autocc.go's table). Change a rule here first.
+
+const (
+	F = policy.Full
+	W = policy.Withheld
+	N = policy.Nothing
+)
+
+// visibility is one row: a bug (restricted or not) shown in a channel
+// (private or not) with announce.restricted set to mode, and what the
+// channel may see for each kind of line, plus whether announcements,
+// digests and reminders highlight the bug's trees there.
+type visibility struct {
+	restricted, private                                           bool
+	mode                                                          string
+	announce, digest, remind, changeState, changeDetail, describe policy.View
+	highlights                                                    bool
+}
+
+var visibilityTable = []visibility{
+	// Public bugs: everything, everywhere, whatever the mode.
+	{false, false, policy.RestrictedWithhold, F, F, F, F, F, F, true},
+	{false, false, policy.RestrictedSkip, F, F, F, F, F, F, true},
+	{false, true, policy.RestrictedWithhold, F, F, F, F, F, F, true},
+	{false, true, policy.RestrictedSkip, F, F, F, F, F, F, true},
+	// Restricted bugs in private channels: everything, with highlights.
+	{true, true, policy.RestrictedWithhold, F, F, F, F, F, F, true},
+	{true, true, policy.RestrictedSkip, F, F, F, F, F, F, true},
+	// Restricted bugs in public channels: number and link only, no
+	// highlight; content-revealing changes never; "skip" says nothing
+	// unless asked.
+	{true, false, policy.RestrictedWithhold, W, W, W, W, N, W, false},
+	{true, false, "", W, W, W, W, N, W, false}, // the default is withhold
+	{true, false, policy.RestrictedSkip, N, N, N, N, N, W, false},
+}
+
+func TestVisibility(t *testing.T) {
+	reg := trees.New([]config.Tree{
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"hardnick"}, Matrix: []string{"@hard:example.org"}},
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}},
+	})
+	for _, row := range visibilityTable {
+		p := &policy.Policy{Restricted: row.mode, Trees: reg}
+		b := &bugzilla.Bug{ID: 7, Summary: "sys-kernel/hardened-sources: overflow"}
+		if row.restricted {
+			b.Groups = []string{"security"}
+		}
+		ch := chat.Channel{Key: "irc:#c", Network: chat.NetIRC, Name: "#c", Private: row.private}
+		want := map[policy.What]policy.View{
+			policy.Announce: row.announce, policy.Digest: row.digest, policy.Remind: row.remind,
+			policy.ChangeState: row.changeState, policy.ChangeDetail: row.changeDetail, policy.Describe: row.describe,
+		}
+		for what, v := range want {
+			name := fmt.Sprintf("restricted=%v/private=%v/mode=%q/%s", row.restricted, row.private, row.mode, what)
+			if got := p.See(b, ch, what); got != v {
+				t.Errorf("%s: See = %s, want %s", name, got, v)
+			}
+			hs := p.Highlights(b, ch, what)
+			highlights := row.highlights && (what == policy.Announce || what == policy.Digest || what == policy.Remind)
+			if highlights != (len(hs) > 0) {
+				t.Errorf("%s: Highlights = %v, want highlights: %v", name, hs, highlights)
+			}
+			if highlights && (len(hs) != 1 || hs[0].Tree != "hardened") {
+				t.Errorf("%s: Highlights = %v, want the hardened tree only", name, hs)
+			}
+		}
+	}
+}
+
+// A bug that is not in the mirror is treated as restricted.
+func TestUnknownBugIsWithheld(t *testing.T) {
+	p := &policy.Policy{Restricted: policy.RestrictedWithhold}
+	pub := chat.Channel{Key: "irc:#c"}
+	if got := p.See(nil, pub, policy.Announce); got != policy.Withheld {
+		t.Errorf("unknown bug in a public channel: %s, want withheld", got)
+	}
+	if got := p.See(nil, chat.Channel{Key: "irc:#s", Private: true}, policy.Announce); got != policy.Full {
+		t.Errorf("unknown bug in a private channel: %s, want full", got)
+	}
+	if hs := p.Highlights(nil, pub, policy.Announce); hs != nil {
+		t.Errorf("unknown bug highlights %v", hs)
+	}
+}
+
+func TestChangeWhat(t *testing.T) {
+	for kind, want := range map[string]policy.What{
+		"reopened": policy.ChangeState, "resolved": policy.ChangeState, "restricted": policy.ChangeState,
+		"severity": policy.ChangeDetail, "whiteboard": policy.ChangeDetail, "something-new": policy.ChangeDetail,
+	} {
+		if got := policy.ChangeWhat(kind); got != want {
+			t.Errorf("ChangeWhat(%q) = %s, want %s", kind, got, want)
+		}
+	}
+}
