@@ -627,7 +627,8 @@ func (t *Transport) incoming(evt *event.Event) (chat.Incoming, bool) {
 	}, true
 }
 
-// Send posts one message as one m.notice event and returns its event ID. A
+// Send posts one message as one event (see Render: m.text when it
+// highlights someone, m.notice otherwise) and returns its event ID. A
 // message whose key was already accepted is not posted again: the recorded
 // event ID is returned. While the homeserver is unreachable it returns an
 // error and sends nothing; rate limits and 5xx answers are retried,

@@ -111,7 +111,7 @@ func TestTransport(t *testing.T) {
 			if string(evt.ID) != evID || evt.Mautrix.WasEncrypted != room.encrypted {
 				t.Errorf("%s: got event %s (encrypted %v), want %s (encrypted %v)", room.target, evt.ID, evt.Mautrix.WasEncrypted, evID, room.encrypted)
 			}
-			if c.MsgType != event.MsgNotice || !strings.Contains(c.Body, "<net/sched>") {
+			if c.MsgType != event.MsgText || !strings.Contains(c.Body, "<net/sched>") {
 				t.Errorf("%s: msgtype %q body %q", room.target, c.MsgType, c.Body)
 			}
 			if got := mentionsOf(evt); !slices.Equal(got, ids) {

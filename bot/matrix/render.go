@@ -30,12 +30,18 @@ func TxnID(out chat.Outgoing) string {
 	return "ksecbot-" + hex.EncodeToString(sum[:])[:32]
 }
 
-// Render builds the Matrix event content for an outgoing message: an
-// m.notice with a plain body and an HTML formatted_body in which every string
-// is escaped, pills and m.mentions for the maintainers in mention spans, and
-// an explicit empty m.mentions when nobody is mentioned. Detail lines follow
-// the lines in the same event: "- " body lines and an HTML list. A ReplyTo makes it a
-// Matrix reply that does not mention the asker.
+// Render builds the Matrix event content for an outgoing message: a plain
+// body and an HTML formatted_body in which every string is escaped, pills
+// and m.mentions for the maintainers in mention spans (and only for them:
+// text never becomes a mention), and an explicit empty m.mentions when
+// nobody is mentioned. Detail lines follow the lines in the same event:
+// "- " body lines and an HTML list. A ReplyTo makes it a Matrix reply that
+// does not mention the asker.
+//
+// A message that mentions anyone is an m.text: the default push rule
+// .m.rule.suppress_notices comes before every mention rule, so an m.notice
+// would notify nobody. Everything else (routine replies, announcements with
+// nobody to highlight) is an m.notice, which clients show quietly.
 func Render(out chat.Outgoing) *event.MessageEventContent {
 	body := make([]string, 0, len(out.Lines))
 	htm := make([]string, 0, len(out.Lines))
@@ -57,8 +63,12 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		list.WriteString("</ul>")
 		formatted += list.String()
 	}
+	msgType := event.MsgNotice
+	if len(mentions.UserIDs) > 0 {
+		msgType = event.MsgText
+	}
 	content := &event.MessageEventContent{
-		MsgType:       event.MsgNotice,
+		MsgType:       msgType,
 		Body:          strings.Join(body, "\n"),
 		Format:        event.FormatHTML,
 		FormattedBody: formatted,

@@ -21,6 +21,7 @@ func TestRender(t *testing.T) {
 		wantHTML     string
 		wantMentions []id.UserID
 		wantReplyTo  id.EventID
+		wantType     string // m.text when someone is highlighted, else m.notice
 	}{
 		{
 			name: "announcement with mentions",
@@ -35,6 +36,7 @@ func TestRender(t *testing.T) {
 				`<a href="https://matrix.to/#/@alice:example.org">@alice:example.org</a><br>` +
 				`<a href="https://bugs.gentoo.org/123">https://bugs.gentoo.org/123</a> <code>sys-kernel/gentoo-sources</code>`,
 			wantMentions: []id.UserID{"@kernel:example.org", "@alice:example.org"},
+			wantType:     "m.text",
 		},
 		{
 			name: "hostile bugzilla text stays text",
@@ -43,12 +45,14 @@ func TestRender(t *testing.T) {
 			wantBody: `<script>alert(1)</script> <a href="https://evil.example">x</a> <a href="https://matrix.to/#/@kernel:example.org">@kernel:example.org</a>`,
 			wantHTML: `&lt;script&gt;alert(1)&lt;/script&gt; &lt;a href=&#34;https://evil.example&#34;&gt;x&lt;/a&gt; ` +
 				`&lt;a href=&#34;https://matrix.to/#/@kernel:example.org&#34;&gt;@kernel:example.org&lt;/a&gt;`,
+			wantType: "m.notice",
 		},
 		{
 			name:     "javascript link is not a link",
 			out:      chat.Outgoing{Lines: []chat.Line{chat.Line{}.Link("click", `javascript:alert("x")`)}},
 			wantBody: `javascript:alert("x")`,
 			wantHTML: `javascript:alert(&#34;x&#34;)`,
+			wantType: "m.notice",
 		},
 		{
 			name:        "reply does not mention the asker",
@@ -56,6 +60,7 @@ func TestRender(t *testing.T) {
 			wantBody:    "claimed bug 5",
 			wantHTML:    "claimed bug 5",
 			wantReplyTo: "$ask",
+			wantType:    "m.notice",
 		},
 		{
 			name: "digest detail lines are a list in the same event",
@@ -73,19 +78,30 @@ func TestRender(t *testing.T) {
 				`<ul><li><b>Bug 7</b> &lt;b&gt;x&lt;/b&gt;</li>` +
 				`<li><b>Bug 8</b> y <a href="https://bugs.gentoo.org/8">https://bugs.gentoo.org/8</a></li></ul>`,
 			wantMentions: []id.UserID{"@kernel:example.org", "@alice:example.org"},
+			wantType:     "m.text",
+		},
+		{
+			name: "matrix ids in bugzilla text are not mentioned",
+			out: chat.Outgoing{Lines: []chat.Line{chat.Line{}.Text("ask @mallory:example.org and @kernel:example.org ").Mention(
+				chat.Highlight{Tree: "hardened", MatrixIDs: []string{"@hardy:example.org"}})}},
+			wantBody:     "ask @mallory:example.org and @kernel:example.org hardened: @hardy:example.org",
+			wantHTML:     `ask @mallory:example.org and @kernel:example.org hardened: <a href="https://matrix.to/#/@hardy:example.org">@hardy:example.org</a>`,
+			wantMentions: []id.UserID{"@hardy:example.org"},
+			wantType:     "m.text",
 		},
 		{
 			name:     "invalid matrix id is text and not mentioned",
 			out:      chat.Outgoing{Lines: []chat.Line{chat.Line{}.Mention(chat.Highlight{Tree: "hardened", MatrixIDs: []string{"not-an-id"}})}},
 			wantBody: "hardened: not-an-id",
 			wantHTML: "hardened: not-an-id",
+			wantType: "m.notice",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Render(tt.out)
-			if c.MsgType != "m.notice" {
-				t.Errorf("msgtype = %q, want m.notice", c.MsgType)
+			if string(c.MsgType) != tt.wantType {
+				t.Errorf("msgtype = %q, want %s", c.MsgType, tt.wantType)
 			}
 			if c.Body != tt.wantBody {
 				t.Errorf("body =\n%q\nwant\n%q", c.Body, tt.wantBody)

@@ -35,8 +35,9 @@ type world struct {
 }
 
 // newWorld registers fresh users, creates the rooms and writes the bot's
-// configuration; it does not start the bot.
-func newWorld(ctx context.Context, t *testing.T, hs mxtest.Server, digestAfter int) *world {
+// configuration; it does not start the bot. Maintainers, when given, are
+// the Matrix maintainers of both trees instead of unregistered IDs.
+func newWorld(ctx context.Context, t *testing.T, hs mxtest.Server, digestAfter int, maintainers ...id.UserID) *world {
 	t.Helper()
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
@@ -50,6 +51,13 @@ func newWorld(ctx context.Context, t *testing.T, hs mxtest.Server, digestAfter i
 	// Maintainers need not be registered: mentions are user IDs.
 	w.kernelMX = []string{string(id.NewUserID(mxtest.RandName("kernel-a-"), "localhost")), string(id.NewUserID(mxtest.RandName("kernel-b-"), "localhost"))}
 	w.hardenedMX = []string{string(id.NewUserID(mxtest.RandName("hardened-"), "localhost"))}
+	if len(maintainers) > 0 {
+		w.kernelMX, w.hardenedMX = nil, nil
+		for _, m := range maintainers {
+			w.kernelMX = append(w.kernelMX, string(m))
+		}
+		w.hardenedMX = slices.Clone(w.kernelMX)
+	}
 	slices.Sort(w.kernelMX)
 	w.cfgPath = botConfig{
 		BugzillaURL: bz.URL(),
@@ -111,8 +119,8 @@ func TestAnnounceCommandsRestart(t *testing.T) {
 		if got := mentions(e); !slices.Equal(got, w.kernelMX) {
 			t.Errorf("%s: m.mentions = %v, want only the gentoo-sources maintainers %v", room, got, w.kernelMX)
 		}
-		if m := e.Content.AsMessage(); m.MsgType != event.MsgNotice || !strings.Contains(m.FormattedBody, "https://matrix.to/#/"+w.kernelMX[0]) {
-			t.Errorf("%s: announcement is %s with formatted body %q, want an m.notice with pills", room, m.MsgType, m.FormattedBody)
+		if m := e.Content.AsMessage(); m.MsgType != event.MsgText || !strings.Contains(m.FormattedBody, "https://matrix.to/#/"+w.kernelMX[0]) {
+			t.Errorf("%s: announcement is %s with formatted body %q, want an m.text with pills", room, m.MsgType, m.FormattedBody)
 		}
 		t.Logf("%s: announcement %q (encrypted=%v) mentions %v", room, body(e), e.Mautrix.WasEncrypted, mentions(e))
 	}
