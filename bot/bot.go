@@ -60,7 +60,9 @@ type Bot struct {
 
 	stored    chan struct{} // the watcher stored bugs: run the announcer
 	queued    chan struct{} // the outbox grew: wake the deliverers
-	work      chan work     // incoming messages for the command workers
+	reads     chan work     // admitted read commands and previews
+	writes    chan work     // admitted write commands
+	notices   chan notice   // busy and slow-down replies
 	deliverMu sync.Mutex
 	deliver   map[string]chan struct{} // per network: wake its deliverer
 
@@ -79,12 +81,6 @@ type live struct {
 
 // l returns the current configuration-derived state.
 func (b *Bot) l() *live { return b.live.Load() }
-
-type work struct {
-	ctx context.Context
-	t   Transport
-	msg chat.Incoming
-}
 
 // New builds a bot. It does not connect anything; Run does.
 func New(o Options) (*Bot, error) {
@@ -107,7 +103,9 @@ func New(o Options) (*Bot, error) {
 		now:        o.Now,
 		stored:     make(chan struct{}, 1),
 		queued:     make(chan struct{}, 1),
-		work:       make(chan work, 256),
+		reads:      make(chan work, readQueue),
+		writes:     make(chan work, writeQueue),
+		notices:    make(chan notice, noticeQueue),
 		deliver:    map[string]chan struct{}{},
 	}
 	b.metrics = newMetrics(b)
@@ -348,9 +346,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	goRun(&workWG, workCtx, "announcer", b.announceLoop)
 	goRun(&workWG, workCtx, "auto-cc", b.autoCCLoop)
 	goRun(&workWG, workCtx, "reminders", b.reminderLoop)
-	for i := 0; i < 2; i++ {
-		goRun(&workWG, workCtx, "commands", b.commandWorker)
+	for i := 0; i < readWorkers; i++ {
+		goRun(&workWG, workCtx, "read commands", b.readWorker)
 	}
+	for i := 0; i < writeWorkers; i++ {
+		goRun(&workWG, workCtx, "write commands", b.writeWorker)
+	}
+	goRun(&workWG, workCtx, "command notices", b.noticeLoop)
 	for _, t := range b.transports {
 		t := t
 		goRun(&netWG, netCtx, t.Network(), func(ctx context.Context) error { return t.Run(ctx, b.inbox(t)) })
@@ -477,32 +479,6 @@ const burstHold = 500 * time.Millisecond
 // inbox returns the Inbox a transport delivers to.
 func (b *Bot) inbox(t Transport) Inbox {
 	return InboxFunc(func(ctx context.Context, msg chat.Incoming) { b.Receive(ctx, t, msg) })
-}
-
-// Receive queues an incoming message for the command workers. It never
-// blocks the transport's read loop for long: when the queue is full the
-// message is dropped with a log line (a flood of commands).
-func (b *Bot) Receive(ctx context.Context, t Transport, msg chat.Incoming) {
-	select {
-	case b.work <- work{ctx: ctx, t: t, msg: msg}:
-	default:
-		b.log.Warn("command queue full, ignoring message", "network", t.Network(), "from", msg.Sender.Nick)
-	}
-}
-
-// commandWorker handles incoming messages and sends the replies.
-func (b *Bot) commandWorker(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case w := <-b.work:
-			replies := b.l().router.Handle(ctx, w.msg)
-			for _, r := range replies {
-				b.sendReply(ctx, w.t, r)
-			}
-		}
-	}
 }
 
 // sendReply sends a command reply directly (replies are not durable:

@@ -19,6 +19,7 @@ type Metrics struct {
 	sent       *prometheus.CounterVec
 	sendErrors *prometheus.CounterVec
 	pushes     *prometheus.CounterVec
+	commands   *prometheus.CounterVec
 }
 
 func newMetrics(b *Bot) *Metrics {
@@ -34,7 +35,11 @@ func newMetrics(b *Bot) *Metrics {
 			Name: "ksecbot_pushes_total", Help: "Push notifications received (webhook, ingest-mail), by result.",
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, collector{b})
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ksecbot_commands_total",
+		Help: "Commands received, by result when they arrive: accepted (queued for a worker), busy (queue full, told to try again), limited (over the per-user limit, covered by one slow-down reply per window), unanswered (a busy or slow-down reply could not be queued).",
+	}, []string{"result"})
+	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, m.commands, collector{b})
 	return m
 }
 

@@ -214,6 +214,10 @@ type Identity struct {
 	// Nick is the display handle (IRC nick, Matrix ID); never used for
 	// authorization.
 	Nick string
+	// Host is the sender's host as the network shows it (IRC), or "".
+	// Never used for authorization; it groups unidentified senders for
+	// the command rate limit.
+	Host string
 }
 
 // Identified reports whether the network vouches for the sender.

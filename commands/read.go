@@ -314,22 +314,8 @@ func (r *Router) cmdHelp(ctx context.Context, req *Request) []chat.Line {
 // channel with previews enabled, at most once per bug and channel per
 // preview interval.
 func (r *Router) previewsFor(ctx context.Context, in chat.Incoming) []chat.Outgoing {
-	if !in.Channel.Previews {
-		return nil
-	}
-	var ids []int
-	add := func(m [][]string) {
-		for _, g := range m {
-			if id, ok := parseBugID(g[1]); ok && !containsInt(ids, id) && len(ids) < maxPreviews {
-				ids = append(ids, id)
-			}
-		}
-	}
-	add(r.bugRe.FindAllStringSubmatch(in.Text, -1))
-	if r.urlRe != nil {
-		add(r.urlRe.FindAllStringSubmatch(in.Text, -1))
-	}
-	if len(ids) == 0 || !r.allow(in) {
+	ids := r.previewIDs(in)
+	if len(ids) == 0 {
 		return nil
 	}
 	var out []chat.Outgoing
@@ -349,6 +335,27 @@ func (r *Router) previewsFor(ctx context.Context, in chat.Incoming) []chat.Outgo
 		out = append(out, o)
 	}
 	return out
+}
+
+// previewIDs returns the bugs a message mentions that get a preview in
+// its channel (at most maxPreviews), before the per-bug interval.
+func (r *Router) previewIDs(in chat.Incoming) []int {
+	if !in.Channel.Previews {
+		return nil
+	}
+	var ids []int
+	add := func(m [][]string) {
+		for _, g := range m {
+			if id, ok := parseBugID(g[1]); ok && !containsInt(ids, id) && len(ids) < maxPreviews {
+				ids = append(ids, id)
+			}
+		}
+	}
+	add(r.bugRe.FindAllStringSubmatch(in.Text, -1))
+	if r.urlRe != nil {
+		add(r.urlRe.FindAllStringSubmatch(in.Text, -1))
+	}
+	return ids
 }
 
 // previewDue records and reports whether a bug may be previewed in a

@@ -183,22 +183,68 @@ func TestPreviews(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t, "")
 	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: e.bz, Now: e.clk.Now, Logger: e.r.d.Logger})
-	answered := func(who chat.Identity) int {
-		n := 0
+	// answered counts the answers to 10 commands and the slow-down replies.
+	answered := func(who chat.Identity) (n, slow int) {
 		for range 10 {
-			n += len(e.say(who, chPublic, "!help"))
+			for _, o := range e.say(who, chPublic, "!help") {
+				if strings.HasPrefix(text([]chat.Outgoing{o}), "slow down") {
+					slow++
+				} else {
+					n++
+				}
+			}
 		}
-		return n
+		return n, slow
 	}
-	if n := answered(idMallory); n != 5 {
-		t.Errorf("burst: %d answers to 10 commands, want 5", n)
+	if n, slow := answered(idMallory); n != 5 || slow != 1 {
+		t.Errorf("burst: %d answers and %d slow-down replies to 10 commands, want 5 and 1", n, slow)
 	}
-	if n := answered(idCarol); n != 5 {
-		t.Errorf("another sender is limited separately: %d answers, want 5", n)
+	if n, slow := answered(idCarol); n != 5 || slow != 1 {
+		t.Errorf("another sender is limited separately: %d answers and %d slow-down replies, want 5 and 1", n, slow)
 	}
 	e.clk.Advance(4 * time.Second)
-	if n := answered(idMallory); n != 2 {
-		t.Errorf("after 4s: %d answers, want 2", n)
+	if n, slow := answered(idMallory); n != 2 || slow != 0 {
+		t.Errorf("after 4s: %d answers and %d slow-down replies, want 2 and 0 (one per window)", n, slow)
+	}
+	e.clk.Advance(SlowDownWindow)
+	if n, slow := answered(idMallory); n != 5 || slow != 1 {
+		t.Errorf("after the window: %d answers and %d slow-down replies, want 5 and 1", n, slow)
+	}
+	// Unidentified senders are limited per host, whatever their nick.
+	clones := 0
+	for i := range 10 {
+		who := chat.Identity{Network: chat.NetIRC, Nick: fmt.Sprintf("clone%d", i), Host: "flood.example.net"}
+		for _, o := range e.say(who, chPublic, "!help") {
+			if !strings.HasPrefix(text([]chat.Outgoing{o}), "slow down") {
+				clones++
+			}
+		}
+	}
+	if clones != 5 {
+		t.Errorf("10 nicks on one host: %d answers, want 5 (one limit per host)", clones)
+	}
+}
+
+// Admit classifies without I/O: reads, writes, chat.
+func TestAdmitPaths(t *testing.T) {
+	e := newEnv(t, "")
+	for _, tc := range []struct {
+		text string
+		want Path
+	}{
+		{"!help", PathRead},
+		{"!pending", PathRead},
+		{"!nosuchcommand", PathRead},
+		{"!claim 1", PathWrite},
+		{"!cc kernel 1", PathWrite},
+		{"!unclaim 1", PathWrite},
+		{"hello there", PathNone},
+		{"see bug 123456", PathRead},
+	} {
+		in := chat.Incoming{Channel: chPublic, Target: chPublic.Name, Sender: idNick, Text: tc.text}
+		if got := e.r.Admit(in).Path; got != tc.want {
+			t.Errorf("Admit(%q).Path = %v, want %v", tc.text, got, tc.want)
+		}
 	}
 }
 

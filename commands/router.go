@@ -126,7 +126,7 @@ type Router struct {
 	bugLocks [64]sync.Mutex
 
 	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+	limiters map[string]*limiter
 	previews map[string]time.Time // "<channel>\x00<bug>" -> last preview
 
 	bugRe *regexp.Regexp
@@ -179,7 +179,7 @@ func New(d Deps) *Router {
 		pendCap:  c.PendingLines,
 		prevGap:  c.PreviewEvery.Duration,
 		byName:   map[string]int{},
-		limiters: map[string]*rate.Limiter{},
+		limiters: map[string]*limiter{},
 		previews: map[string]time.Time{},
 		bugRe:    regexp.MustCompile(`(?i)\bbug\s*#?\s*([0-9]{1,9})\b`),
 	}
@@ -282,10 +282,91 @@ func validName(s string) bool {
 	return true
 }
 
-// Handle answers one incoming message: a command, or bug-link previews.
-// It may call Bugzilla and the store, so it runs on a worker goroutine,
-// never on a transport's read loop. It never panics.
-func (r *Router) Handle(ctx context.Context, in chat.Incoming) (out []chat.Outgoing) {
+// Path says how an incoming message must be served.
+type Path int
+
+const (
+	// PathNone: nothing to do (ordinary chat, the bot's own message).
+	PathNone Path = iota
+	// PathRead: a command or preview answered from the mirror and the
+	// configuration, quickly; it never waits for a Bugzilla write.
+	PathRead
+	// PathWrite: a command that changes Bugzilla (Command.Write); it may
+	// wait for Bugzilla.
+	PathWrite
+)
+
+// Admission is the router's verdict on a message when it arrives.
+type Admission struct {
+	Path Path
+	// Command: the message is a command (else a bug-link preview).
+	Command bool
+	// Limited: the sender is over the per-user command limit; the
+	// message must not be served.
+	Limited bool
+	// SlowDown is the reply to send for a Limited command, at most once
+	// per sender and SlowDownWindow; nil when the sender was already told.
+	SlowDown *chat.Outgoing
+}
+
+// SlowDownWindow is the shortest time between two "slow down" replies to
+// the same sender: a flood gets one, not one per command.
+const SlowDownWindow = 30 * time.Second
+
+// Admit classifies an incoming message and applies the per-sender limit
+// (per services account, or per host for unidentified IRC users) when it
+// arrives, before any queue. It does no I/O and never blocks, so
+// transports may call it from their read loop. A message that Admit
+// accepts must then be served with Serve. Safe for concurrent use.
+func (r *Router) Admit(in chat.Incoming) Admission {
+	if r.fromSelf(in) {
+		return Admission{}
+	}
+	path := PathRead
+	name, _, ok := Parse(r.prefix, in.Text)
+	if ok {
+		if i, found := r.byName[name]; found && r.cmds[i].Write {
+			path = PathWrite
+		}
+	} else if len(r.previewIDs(in)) == 0 {
+		return Admission{}
+	}
+	if r.allow(in) {
+		return Admission{Path: path, Command: ok}
+	}
+	a := Admission{Path: path, Command: ok, Limited: true}
+	if ok && r.warnDue(in) {
+		msg := r.reply(in, chat.Line{}.Text(fmt.Sprintf(
+			"slow down: I answer at most %d commands at once, then one every %s; I ignore your commands until then.",
+			r.d.RateBurst, shortDuration(r.d.RateEvery))))
+		msg.Key += "/slow-down"
+		a.SlowDown = &msg
+	}
+	r.log.Debug("rate limited", "sender", senderKey(in.Sender), "channel", in.Channel.Key, "told", a.SlowDown != nil)
+	return a
+}
+
+// Handle answers one incoming message: a command, or bug-link previews,
+// after Admit (a limited sender gets at most the slow-down reply). It may
+// call Bugzilla and the store, so it runs on a worker goroutine, never on
+// a transport's read loop. It never panics.
+func (r *Router) Handle(ctx context.Context, in chat.Incoming) []chat.Outgoing {
+	a := r.Admit(in)
+	switch {
+	case a.Path == PathNone:
+		return nil
+	case a.Limited && a.SlowDown != nil:
+		return []chat.Outgoing{*a.SlowDown}
+	case a.Limited:
+		return nil
+	}
+	return r.Serve(ctx, in)
+}
+
+// Serve answers a message that Admit accepted: a command, or bug-link
+// previews. It may call Bugzilla and the store, so it runs on a worker
+// goroutine. It never panics.
+func (r *Router) Serve(ctx context.Context, in chat.Incoming) (out []chat.Outgoing) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("command handler panicked", "panic", fmt.Sprint(p), "text", in.Text,
@@ -300,15 +381,17 @@ func (r *Router) Handle(ctx context.Context, in chat.Incoming) (out []chat.Outgo
 	if !ok {
 		return r.previewsFor(ctx, in)
 	}
-	if !r.allow(in) {
-		r.log.Debug("rate limited", "sender", senderKey(in.Sender), "channel", in.Channel.Key)
-		return nil
-	}
 	lines := r.dispatch(ctx, in, name, args)
 	if len(lines) == 0 {
 		return nil
 	}
 	return []chat.Outgoing{r.reply(in, lines...)}
+}
+
+// Reply wraps lines into a reply to in (for the core's own answers:
+// "busy", late results).
+func (r *Router) Reply(in chat.Incoming, lines ...chat.Line) chat.Outgoing {
+	return r.reply(in, lines...)
 }
 
 // fromSelf reports whether the message is the bot's own.
@@ -323,12 +406,23 @@ func (r *Router) fromSelf(in chat.Incoming) bool {
 }
 
 // senderKey identifies a sender for rate limiting: the account when
-// identified, else the nick.
+// identified, else the host (so that nick changes and clones on one host
+// share a limit), else the nick.
 func senderKey(id chat.Identity) string {
-	if id.Account != "" {
+	switch {
+	case id.Account != "":
 		return id.Network + "\x00a\x00" + strings.ToLower(id.Account)
+	case id.Host != "":
+		return id.Network + "\x00h\x00" + strings.ToLower(id.Host)
 	}
 	return id.Network + "\x00n\x00" + strings.ToLower(id.Nick)
+}
+
+// limiter is one sender's token bucket and when it was last told to slow
+// down.
+type limiter struct {
+	*rate.Limiter
+	warned time.Time
 }
 
 // allow applies the per-sender token bucket.
@@ -337,25 +431,44 @@ func (r *Router) allow(in chat.Incoming) bool {
 		return true // the local operator cannot flood a network
 	}
 	now := r.now()
-	key := senderKey(in.Sender)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.limiter(in, now).AllowN(now, 1)
+}
+
+// warnDue reports whether a limited sender is to be told to slow down now
+// (once per SlowDownWindow), and records it.
+func (r *Router) warnDue(in chat.Incoming) bool {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.limiter(in, now)
+	if !l.warned.IsZero() && now.Sub(l.warned) < SlowDownWindow {
+		return false
+	}
+	l.warned = now
+	return true
+}
+
+// limiter returns the sender's limiter, creating it. Called with r.mu held.
+func (r *Router) limiter(in chat.Incoming, now time.Time) *limiter {
+	key := senderKey(in.Sender)
 	l, ok := r.limiters[key]
 	if !ok {
 		if len(r.limiters) > 10000 {
 			r.pruneLimiters(now)
 		}
-		l = rate.NewLimiter(rate.Every(r.d.RateEvery), r.d.RateBurst)
+		l = &limiter{Limiter: rate.NewLimiter(rate.Every(r.d.RateEvery), r.d.RateBurst)}
 		r.limiters[key] = l
 	}
-	return l.AllowN(now, 1)
+	return l
 }
 
-// pruneLimiters drops limiters that are full again (idle senders). Called
-// with r.mu held.
+// pruneLimiters drops limiters that are full again and were not told to
+// slow down recently (idle senders). Called with r.mu held.
 func (r *Router) pruneLimiters(now time.Time) {
 	for k, l := range r.limiters {
-		if l.TokensAt(now) >= float64(r.d.RateBurst) {
+		if l.TokensAt(now) >= float64(r.d.RateBurst) && now.Sub(l.warned) >= SlowDownWindow {
 			delete(r.limiters, k)
 		}
 	}

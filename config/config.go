@@ -82,6 +82,10 @@ type Commands struct {
 	ClaimWindow  Duration `toml:"claim_window"`  // "!claim" without a number: last bug within this; default 15m
 	PendingLines int      `toml:"pending_lines"` // lines of !pending on IRC before "and N more"; default 5
 	PreviewEvery Duration `toml:"preview_every"` // per bug and channel; default 10m
+	// SlowAfter is how long a write command (!claim, !unclaim, !cc) may
+	// wait for Bugzilla before the caller is told it is slow; the result
+	// is posted when it comes. Default 20s.
+	SlowAfter Duration `toml:"slow_after"`
 }
 
 // HTTP is the [http] table: metrics, health and the webhook.

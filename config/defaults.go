@@ -24,6 +24,7 @@ const (
 	DefaultClaimWindow  = 15 * time.Minute
 	DefaultPendingLines = 5
 	DefaultPreviewEvery = 10 * time.Minute
+	DefaultSlowAfter    = 20 * time.Second
 	DefaultRealName     = "ksecbot kernel security bot"
 	DefaultSASLMech     = "PLAIN"
 	DefaultFloodBurst   = 4
@@ -90,6 +91,7 @@ func (c *Config) applyDefaults(idx *docIndex) {
 		cm.PendingLines = DefaultPendingLines
 	}
 	dur("commands.preview_every", &cm.PreviewEvery, DefaultPreviewEvery)
+	dur("commands.slow_after", &cm.SlowAfter, DefaultSlowAfter)
 
 	if i := c.IRC; i != nil {
 		if !has("irc.user") {

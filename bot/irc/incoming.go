@@ -30,7 +30,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	inbox, ctx := t.inbox, t.runCtx
 	f := Fold(t.casemap, nick)
 	msg := chat.Incoming{
-		Sender: chat.Identity{Network: chat.NetIRC, Nick: nick},
+		Sender: chat.Identity{Network: chat.NetIRC, Nick: nick, Host: sourceHost(m.Source)},
 		Text:   CleanIncoming(text),
 	}
 	if ok, id := m.GetTag("msgid"); ok {
@@ -81,6 +81,14 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	if inbox != nil {
 		inbox.Receive(ctx, msg)
 	}
+}
+
+// sourceHost returns the host part of a "nick!user@host" source, or "".
+func sourceHost(source string) string {
+	if i := strings.LastIndexByte(source, '@'); i >= 0 {
+		return source[i+1:]
+	}
+	return ""
 }
 
 // onCTCP answers VERSION (at most once per 5 s, through the limiter) and

@@ -72,7 +72,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.failNext--
 		failing = s.failStatus
 	}
-	fault := s.fault
+	fault, unhang := s.fault, s.unhang
 	s.mu.Unlock()
 
 	if failing != 0 {
@@ -91,9 +91,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		case FaultHang:
 			select {
 			case <-r.Context().Done():
+				return
 			case <-s.closing:
+				return
+			case <-unhang:
+				// ClearFault: Bugzilla answers at last
 			}
-			return
 		case FaultTruncate:
 			rec := &bufWriter{header: http.Header{}}
 			s.serve(rec, r)

@@ -161,7 +161,8 @@ const (
 	// Fault500 answers every request with HTTP 500 (or Fault.Status).
 	Fault500
 	// FaultHang blocks every request until its context is done or the
-	// server is closed.
+	// server is closed (no answer), or until ClearFault (then it is
+	// answered normally: a slow Bugzilla).
 	FaultHang
 	// FaultTruncate serves the real response with the body cut in half.
 	FaultTruncate
@@ -218,6 +219,7 @@ type Server struct {
 	failNext    int
 	failStatus  int
 	fault       Fault
+	unhang      chan struct{} // closed by ClearFault: hung requests go on
 }
 
 // New returns a started server on 127.0.0.1 with the standard world:
@@ -237,6 +239,7 @@ func New(opts ...Option) *Server {
 func NewHandler(opts ...Option) *Server {
 	s := &Server{
 		closing:     make(chan struct{}),
+		unhang:      make(chan struct{}),
 		tokens:      map[string]*user{},
 		bugs:        map[int]*Bug{},
 		nextBug:     1,
@@ -606,4 +609,6 @@ func (s *Server) ClearFault() {
 	defer s.mu.Unlock()
 	s.fault = Fault{}
 	s.failNext = 0
+	close(s.unhang)
+	s.unhang = make(chan struct{})
 }
