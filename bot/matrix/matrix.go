@@ -48,8 +48,14 @@ type Options struct {
 	Version string
 	// Now is the clock (for "ignore events from before start"); default time.Now.
 	Now func() time.Time
-	// RetryMin and RetryMax bound the reconnect backoff; defaults 1s and 30s.
+	// RetryMin and RetryMax bound the reconnect backoff; defaults 1s and
+	// 30s. Each delay is jittered over [d/2, d].
 	RetryMin, RetryMax time.Duration
+	// JoinRetryMin and JoinRetryMax bound the backoff between attempts to
+	// join a configured room that cannot be joined (yet); defaults 2s and
+	// 5 min, jittered like reconnects. An invite to the room is accepted at
+	// once whatever the backoff.
+	JoinRetryMin, JoinRetryMax time.Duration
 }
 
 // Stats are the transport's health counters.
@@ -58,6 +64,8 @@ type Stats struct {
 	Sent          int64
 	SendErrors    int64
 	DecryptErrors int64
+	// JoinAttempts counts join requests for configured rooms.
+	JoinAttempts int64
 }
 
 // Transport is the Matrix transport. It implements bot.Transport. Send,
@@ -83,8 +91,12 @@ type Transport struct {
 	connected atomic.Bool
 	sendMu    sync.Mutex // one send at a time keeps the sent table consistent
 	joinMu    sync.Mutex // one joinRooms at a time: no room is joined twice
+	// joinRetries holds the backoff of configured rooms (by configured
+	// name) whose last join failed; joinKick wakes the join loop.
+	joinRetries map[string]*joinRetry
+	joinKick    chan struct{}
 
-	sent, sendErrors, decryptErrors atomic.Int64
+	sent, sendErrors, decryptErrors, joinAttempts atomic.Int64
 
 	decryptSeen sync.Map // session ID -> struct{}: decrypt failures logged once per session
 	invites     sync.Map // room ID -> struct{}: invites being handled
@@ -123,13 +135,21 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 	if o.RetryMax <= 0 {
 		o.RetryMax = 30 * time.Second
 	}
+	if o.JoinRetryMin <= 0 {
+		o.JoinRetryMin = 2 * time.Second
+	}
+	if o.JoinRetryMax <= 0 {
+		o.JoinRetryMax = 5 * time.Minute
+	}
 	t := &Transport{
-		cfg:      cfg,
-		log:      o.Logger.With("transport", chat.NetMatrix),
-		opts:     o,
-		admins:   map[id.UserID]bool{},
-		rooms:    map[id.RoomID]chat.Channel{},
-		resolved: map[string]id.RoomID{},
+		cfg:         cfg,
+		log:         o.Logger.With("transport", chat.NetMatrix),
+		opts:        o,
+		admins:      map[id.UserID]bool{},
+		rooms:       map[id.RoomID]chat.Channel{},
+		resolved:    map[string]id.RoomID{},
+		joinRetries: map[string]*joinRetry{},
+		joinKick:    make(chan struct{}, 1),
 	}
 	channels, byName, err := buildRooms(cfg.Rooms)
 	if err != nil {
@@ -176,6 +196,7 @@ func (t *Transport) Stats() Stats {
 		Sent:          t.sent.Load(),
 		SendErrors:    t.sendErrors.Load(),
 		DecryptErrors: t.decryptErrors.Load(),
+		JoinAttempts:  t.joinAttempts.Load(),
 	}
 }
 
@@ -226,6 +247,10 @@ func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
 		t.mu.Unlock()
 	}()
 	t.joinRooms(ctx, cli)
+	joinCtx, stopJoins := context.WithCancel(ctx)
+	joinsDone := make(chan struct{})
+	go func() { defer close(joinsDone); t.joinLoop(joinCtx, cli) }()
+	defer func() { stopJoins(); <-joinsDone }()
 
 	syncCtx := mautrix.WithMaxRetries(ctx, 0) // our syncer backs off; Send keeps the retries
 	for attempt := 0; ; attempt++ {
@@ -244,9 +269,9 @@ func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
 	}
 }
 
-// wait sleeps the backoff for the attempt; false when ctx ended.
+// wait sleeps the jittered backoff for the attempt; false when ctx ended.
 func (t *Transport) wait(ctx context.Context, attempt int) bool {
-	d := backoff(t.opts.RetryMin, t.opts.RetryMax, attempt)
+	d := jitter(backoff(t.opts.RetryMin, t.opts.RetryMax, attempt))
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
@@ -413,45 +438,6 @@ func (t *Transport) pickleKey() ([]byte, error) {
 	return []byte(k), nil
 }
 
-// joinRooms joins every configured room not joined yet; a failure is logged
-// and retried after the next successful sync.
-func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) {
-	t.joinMu.Lock()
-	defer t.joinMu.Unlock()
-	t.mu.Lock()
-	channels := append([]chat.Channel(nil), t.channels...)
-	t.mu.Unlock()
-	for _, ch := range channels {
-		t.mu.Lock()
-		rid, ok := t.resolved[ch.Name]
-		_, joined := t.rooms[rid]
-		t.mu.Unlock()
-		if ok && joined {
-			continue
-		}
-		resp, err := cli.JoinRoom(ctx, ch.Name, nil)
-		if err != nil {
-			if ctx.Err() == nil {
-				t.log.Warn("matrix: failed to join room", "room", ch.Name, "err", err)
-			}
-			continue
-		}
-		t.mu.Lock()
-		t.resolved[ch.Name] = resp.RoomID
-		t.resolved[string(resp.RoomID)] = resp.RoomID
-		cur, still := t.byName[ch.Name] // a reload may have changed or removed it meanwhile
-		if still {
-			t.rooms[resp.RoomID] = cur
-		}
-		t.mu.Unlock()
-		if !still {
-			t.leave(ctx, cli, resp.RoomID, ch.Name)
-			continue
-		}
-		t.log.Info("matrix: joined room", "room", ch.Name, "room_id", resp.RoomID)
-	}
-}
-
 // allJoined reports whether every configured room is joined.
 func (t *Transport) allJoined() bool {
 	t.mu.Lock()
@@ -472,13 +458,15 @@ func (s *syncer) OnFailedSync(_ *mautrix.RespSync, err error) (time.Duration, er
 	if errors.Is(err, mautrix.MUnknownToken) {
 		return 0, err
 	}
-	d := backoff(s.t.opts.RetryMin, s.t.opts.RetryMax, s.failures)
+	d := jitter(backoff(s.t.opts.RetryMin, s.t.opts.RetryMax, s.failures))
 	s.failures++
 	s.t.log.Debug("matrix: sync failed", "err", err, "retry_in", d)
 	return d, nil
 }
 
-// onSync runs first on every sync response: it marks the transport connected, handles invites and retries missing joins.
+// onSync runs first on every sync response: it marks the transport
+// connected, handles invites and wakes the join loop when a room is
+// missing (the loop decides whether its backoff allows an attempt).
 func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
 	return func(ctx context.Context, resp *mautrix.RespSync, _ string) bool {
 		if s, ok := cli.Syncer.(*syncer); ok {
@@ -490,7 +478,7 @@ func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
 			t.handleInvite(ctx, cli, rid, room)
 		}
 		if !t.allJoined() {
-			go t.joinRooms(ctx, cli)
+			t.kickJoins()
 		}
 		return true
 	}
@@ -554,7 +542,7 @@ func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid i
 				return
 			}
 			t.log.Info("matrix: accepted invite", "room_id", rid, "inviter", inviter)
-			t.joinRooms(ctx, cli)
+			t.joinNow(t.inviteNames(rid, alias)...)
 			return
 		}
 		if _, err := cli.LeaveRoom(ctx, rid); err != nil {

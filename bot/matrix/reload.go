@@ -22,7 +22,7 @@ var _ bot.ChannelReloader = (*Transport)(nil)
 // cfg.Matrix adds (room ID or alias), leaves the ones it removes and takes
 // the new private and previews flags of the others, on the running
 // connection. Channels returns the new list at once; the joins and leaves
-// happen in the background (a failed join is retried after the next sync).
+// happen in the background (a failed join is retried with backoff).
 // needRestart reports that another [matrix] setting differs from the
 // running one; those keep their old values. An invalid room list is an
 // error and changes nothing. A nil cfg.Matrix is ignored (the core reports
@@ -84,7 +84,7 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 			for _, l := range leave {
 				t.leave(ctx, cli, l.rid, l.name)
 			}
-			t.joinRooms(ctx, cli)
+			t.joinNow(added...)
 		}()
 	}
 	t.log.Info("matrix: rooms reloaded", "rooms", len(channels), "join", added, "leave", removed)

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package matrix
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// joinRetry is one configured room's join backoff: how many attempts in a
+// row failed and when the next one is due.
+type joinRetry struct {
+	failures int
+	next     time.Time
+}
+
+// kickJoins wakes the join loop without blocking; a pending wake-up is
+// enough, so nothing piles up however often syncs call it.
+func (t *Transport) kickJoins() {
+	select {
+	case t.joinKick <- struct{}{}:
+	default:
+	}
+}
+
+// joinNow clears the backoff of the named rooms (an invite came, or a
+// reload added them) and wakes the join loop.
+func (t *Transport) joinNow(names ...string) {
+	t.mu.Lock()
+	for _, n := range names {
+		delete(t.joinRetries, n)
+	}
+	t.mu.Unlock()
+	t.kickJoins()
+}
+
+// joinLoop is the only joiner while Run is connected: it joins the rooms
+// that are due, then sleeps until the next one is due or it is woken by a
+// sync that finds a room missing, an invite or a reload. So there is at
+// most one join attempt per room at a time, and a room that cannot be
+// joined is retried with exponential backoff and jitter, not on every sync.
+func (t *Transport) joinLoop(ctx context.Context, cli *mautrix.Client) {
+	for {
+		wait, pending := t.joinRooms(ctx, cli)
+		var tm *time.Timer
+		var due <-chan time.Time
+		if pending {
+			tm = time.NewTimer(wait)
+			due = tm.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.joinKick:
+		case <-due:
+		}
+		if tm != nil {
+			tm.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// joinRooms tries once each configured room that is not joined and whose
+// backoff has expired. It returns how long until the next room is due and
+// whether any is still not joined. A failure is logged (a warning the
+// first time in a row, then at debug level) and backs that room off.
+func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait time.Duration, pending bool) {
+	t.joinMu.Lock()
+	defer t.joinMu.Unlock()
+	t.mu.Lock()
+	channels := append([]chat.Channel(nil), t.channels...)
+	for name := range t.joinRetries { // forget rooms a reload removed
+		if _, ok := t.byName[name]; !ok {
+			delete(t.joinRetries, name)
+		}
+	}
+	t.mu.Unlock()
+	wait = -1
+	for _, ch := range channels {
+		if ctx.Err() != nil {
+			return 0, false
+		}
+		t.mu.Lock()
+		rid, ok := t.resolved[ch.Name]
+		_, joined := t.rooms[rid]
+		r := t.joinRetries[ch.Name]
+		t.mu.Unlock()
+		if ok && joined {
+			continue
+		}
+		now := t.opts.Now()
+		if r != nil && now.Before(r.next) {
+			pending = true
+			if d := r.next.Sub(now); wait < 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		t.joinAttempts.Add(1)
+		resp, err := cli.JoinRoom(ctx, ch.Name, nil)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, false
+			}
+			if r == nil {
+				r = &joinRetry{}
+			}
+			d := jitter(backoff(t.opts.JoinRetryMin, t.opts.JoinRetryMax, r.failures))
+			r.failures++
+			r.next = t.opts.Now().Add(d)
+			t.mu.Lock()
+			if _, still := t.byName[ch.Name]; still {
+				t.joinRetries[ch.Name] = r
+			}
+			t.mu.Unlock()
+			level := t.log.Debug
+			if r.failures == 1 {
+				level = t.log.Warn
+			}
+			level("matrix: failed to join room, will retry", "room", ch.Name, "err", err, "failures", r.failures, "retry_in", d.Round(time.Millisecond))
+			pending = true
+			if wait < 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		t.mu.Lock()
+		delete(t.joinRetries, ch.Name)
+		t.resolved[ch.Name] = resp.RoomID
+		t.resolved[string(resp.RoomID)] = resp.RoomID
+		cur, still := t.byName[ch.Name] // a reload may have changed or removed it meanwhile
+		if still {
+			t.rooms[resp.RoomID] = cur
+		}
+		t.mu.Unlock()
+		if !still {
+			t.leave(ctx, cli, resp.RoomID, ch.Name)
+			continue
+		}
+		t.log.Info("matrix: joined room", "room", ch.Name, "room_id", resp.RoomID)
+	}
+	if wait < 0 {
+		wait = 0
+	}
+	return wait, pending
+}
+
+// inviteNames returns the configured names (ID or alias) under which an
+// invited room is configured.
+func (t *Transport) inviteNames(rid id.RoomID, alias string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var names []string
+	for name := range t.byName {
+		if name == string(rid) || (alias != "" && name == alias) || t.resolved[name] == rid {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// jitter spreads a delay over [d/2, d], so that clients that failed
+// together (a homeserver restart) do not come back together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
