@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package kernelcve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Status is the verdict for one kernel version.
+type Status string
+
+// Verdicts. Their strings are part of `ksecbot cve --json`.
+const (
+	// Affected: the version contains the bug and not its fix.
+	Affected Status = "affected"
+	// Fixed: the version contains the fix for its branch (or the mainline
+	// fix) and is not affected.
+	Fixed Status = "fixed"
+	// Unaffected: the version never contained the bug.
+	Unaffected Status = "unaffected"
+	// Unknown: no record, a broken record, a record without version
+	// information, or a version that cannot be read.
+	Unknown Status = "unknown"
+)
+
+// bound is how a range item ends.
+type bound int
+
+const (
+	noBound      bound = iota // a bare {"version": ..., "status": ...}: restates the default
+	lessThan                  // From <= V < To
+	leBranch                  // From <= V and V on branch Prefix ("X.Y.*")
+	leEverything              // From <= V ("*")
+	leVersion                 // From <= V <= To (a plain lessThanOrEqual, not written by the CNA today)
+)
+
+// rangeItem is one non-git versions[] item.
+type rangeItem struct {
+	from   Version
+	to     Version // for lessThan
+	prefix string  // for leBranch: "6.1" of "6.1.*"
+	kind   bound
+	status Status // Affected or Unaffected
+}
+
+// entry is one affected[] entry.
+type entry struct {
+	defaultStatus Status
+	items         []rangeItem
+}
+
+// Record is one parsed CVE record.
+type Record struct {
+	ID       string // "CVE-2025-21638"
+	Title    string // the fix commit's subject, or the best summary available
+	Rejected bool   // found under cve/rejected/
+
+	// Introduced are the mainline releases that first contained the bug
+	// (several when it was removed and re-added), in order. When the bug
+	// never reached a mainline release, they are the stable releases it
+	// was backported into.
+	Introduced []Version
+	// StableFixes are the stable releases holding a fix, one or more per
+	// branch, in order.
+	StableFixes []Version
+	// MainlineFix is the mainline release holding the original fix, when
+	// HasMainlineFix.
+	MainlineFix    Version
+	HasMainlineFix bool
+
+	entries []entry
+	noData  bool // no range and no "affected" default anywhere: nothing to decide from
+}
+
+// The CVE JSON 5 fields ksecbot reads. encoding/json matches names without
+// regard to case, so "cveId" also reads the older "cveID".
+type cveJSON struct {
+	CVEMetadata struct {
+		CVEID string `json:"cveId"`
+	} `json:"cveMetadata"`
+	Containers struct {
+		CNA struct {
+			Title        string `json:"title"`
+			Descriptions []struct {
+				Lang  string `json:"lang"`
+				Value string `json:"value"`
+			} `json:"descriptions"`
+			ProblemTypes []struct {
+				Descriptions []struct {
+					Description string `json:"description"`
+				} `json:"descriptions"`
+			} `json:"problemTypes"`
+			Affected []struct {
+				DefaultStatus string `json:"defaultStatus"`
+				Versions      []struct {
+					Version         string `json:"version"`
+					LessThan        string `json:"lessThan"`
+					LessThanOrEqual string `json:"lessThanOrEqual"`
+					Status          string `json:"status"`
+					VersionType     string `json:"versionType"`
+				} `json:"versions"`
+			} `json:"affected"`
+		} `json:"cna"`
+	} `json:"containers"`
+}
+
+// ErrNotCVE is returned for JSON that is not a CVE record.
+var ErrNotCVE = errors.New("not a CVE record (no cveMetadata.cveId)")
+
+var cveIDRe = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,7}$`)
+
+// ValidID reports whether s looks like a CVE id ("CVE-2025-21638"); it
+// accepts any case and is what Store.Lookup requires.
+func ValidID(s string) bool { return cveIDRe.MatchString(strings.ToUpper(s)) }
+
+// Parse reads one CVE JSON 5 record. It never panics; a record whose
+// version items cannot be read is an error (its verdict is Unknown).
+func Parse(data []byte) (*Record, error) {
+	var j cveJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("CVE record: %w", err)
+	}
+	id := strings.ToUpper(strings.TrimSpace(j.CVEMetadata.CVEID))
+	if !cveIDRe.MatchString(id) {
+		return nil, ErrNotCVE
+	}
+	r := &Record{ID: id, Title: title(&j)}
+	hasRange, hasAffectedDefault := false, false
+	for ei, a := range j.Containers.CNA.Affected {
+		e := entry{defaultStatus: Unaffected}
+		switch a.DefaultStatus {
+		case "affected":
+			e.defaultStatus = Affected
+			hasAffectedDefault = true
+		case "unaffected", "", "unknown":
+		default:
+			return nil, fmt.Errorf("%s: affected[%d]: unknown defaultStatus %q", id, ei, a.DefaultStatus)
+		}
+		for vi, v := range a.Versions {
+			if v.VersionType == "git" {
+				continue
+			}
+			st := Status(v.Status)
+			if st != Affected && st != Unaffected {
+				if v.Status == "unknown" {
+					continue
+				}
+				return nil, fmt.Errorf("%s: affected[%d].versions[%d]: unknown status %q", id, ei, vi, v.Status)
+			}
+			from, err := ParseVersion(v.Version)
+			if err != nil {
+				return nil, fmt.Errorf("%s: affected[%d].versions[%d]: %w", id, ei, vi, err)
+			}
+			it := rangeItem{from: from, status: st}
+			switch {
+			case v.LessThan != "":
+				it.kind = lessThan
+				if it.to, err = ParseVersion(v.LessThan); err != nil {
+					return nil, fmt.Errorf("%s: affected[%d].versions[%d]: lessThan: %w", id, ei, vi, err)
+				}
+			case v.LessThanOrEqual == "*":
+				it.kind = leEverything
+			case strings.HasSuffix(v.LessThanOrEqual, ".*"):
+				it.kind = leBranch
+				it.prefix = strings.TrimSuffix(v.LessThanOrEqual, ".*")
+				if _, err := ParseVersion(it.prefix); err != nil {
+					return nil, fmt.Errorf("%s: affected[%d].versions[%d]: lessThanOrEqual: %w", id, ei, vi, err)
+				}
+			case v.LessThanOrEqual != "":
+				it.kind = leVersion
+				if it.to, err = ParseVersion(v.LessThanOrEqual); err != nil {
+					return nil, fmt.Errorf("%s: affected[%d].versions[%d]: lessThanOrEqual: %w", id, ei, vi, err)
+				}
+			default:
+				it.kind = noBound
+			}
+			if it.kind != noBound {
+				hasRange = true
+			}
+			e.items = append(e.items, it)
+			r.collect(it, a.DefaultStatus == "affected")
+		}
+		r.entries = append(r.entries, e)
+	}
+	r.noData = !hasRange && !hasAffectedDefault
+	sortUnique(&r.Introduced)
+	sortUnique(&r.StableFixes)
+	return r, nil
+}
+
+// collect records introductions and fixes from one item.
+func (r *Record) collect(it rangeItem, affectedEntry bool) {
+	switch {
+	case it.kind == noBound && it.status == Affected && affectedEntry && !it.from.IsZero():
+		r.Introduced = append(r.Introduced, it.from)
+	case it.kind == leEverything && it.status == Unaffected:
+		if !r.HasMainlineFix || Compare(it.from, r.MainlineFix) < 0 {
+			r.MainlineFix, r.HasMainlineFix = it.from, true
+		}
+	case it.kind == leBranch && it.status == Unaffected:
+		r.StableFixes = append(r.StableFixes, it.from)
+	case it.kind == lessThan && it.status == Affected:
+		// X.Y.Z lessThan X.Y.Z': fixed at X.Y.Z' on that branch.
+		// 0 lessThan X.Y.Z: introduction unknown, fixed at X.Y.Z.
+		// X.Y.Z lessThan X.(Y+1): no fix on that branch.
+		if it.to.Stable() && (it.from.IsZero() || it.from.Branch() == it.to.Branch()) {
+			r.StableFixes = append(r.StableFixes, it.to)
+		}
+	}
+}
+
+// backportIntroduced are the stable releases a bug was backported into.
+func (r *Record) backportIntroduced() []Version {
+	var out []Version
+	for _, e := range r.entries {
+		for _, it := range e.items {
+			if it.kind == lessThan && it.status == Affected && it.from.Stable() {
+				out = append(out, it.from)
+			}
+		}
+	}
+	sortUnique(&out)
+	return out
+}
+
+// IntroducedOrBackported is Introduced, or, for a bug that never reached
+// a mainline release, the stable releases it was backported into.
+func (r *Record) IntroducedOrBackported() []Version {
+	if len(r.Introduced) > 0 {
+		return r.Introduced
+	}
+	return r.backportIntroduced()
+}
+
+// Fixes are the stable fixes followed by the mainline fix.
+func (r *Record) Fixes() []Version {
+	out := slices.Clone(r.StableFixes)
+	if r.HasMainlineFix {
+		out = append(out, r.MainlineFix)
+	}
+	return out
+}
+
+// HasVersions reports whether the record says anything about versions.
+func (r *Record) HasVersions() bool { return !r.noData }
+
+// matches reports whether v falls in the item's range.
+//
+// A range that starts at a stable release ("6.19.10" lessThan "6.20")
+// is a backport into that branch and covers only it: the CNA writes the
+// next minor number as the bound, and "6.20-rc1" < "6.20" must not match.
+func (it rangeItem) matches(v Version) bool {
+	if it.kind == lessThan && it.from.Stable() && v.Branch() != it.from.Branch() {
+		return false
+	}
+	if !it.from.IsZero() && Compare(v, it.from) < 0 {
+		return false
+	}
+	switch it.kind {
+	case lessThan:
+		return Compare(v, it.to) < 0
+	case leBranch:
+		return onBranchPattern(v, it.prefix)
+	case leEverything:
+		return true
+	case leVersion:
+		return Compare(v, it.to) <= 0
+	}
+	return false
+}
+
+// IsAffected applies the CNA's encoding to v, ignoring rejection: for
+// each affected[] entry, the status of the first non-git item with a
+// bound that matches v, or else the entry's defaultStatus; v is affected
+// when any entry says so.
+//
+// One refinement, where the .dyad files show what the JSON means: an
+// "affected" range "0" lessThan "X.Y.Z" (introduction unknown, fixed at
+// X.Y.Z) covers branch X.Y and the branches that have no fix of their
+// own, not every older release: for CVE-2024-38635 5.10.300 is fixed (at
+// 5.10.219) although it is below the range "0" lessThan "5.15.161".
+func (r *Record) IsAffected(v Version) bool {
+	br := v.Branch()
+	branchFixed := false
+	for _, f := range r.StableFixes {
+		if f.Branch() == br {
+			branchFixed = true
+			break
+		}
+	}
+	for _, e := range r.entries {
+		st := e.defaultStatus
+		for _, it := range e.items {
+			if it.kind == lessThan && it.status == Affected && it.from.IsZero() && it.to.Stable() &&
+				branchFixed && it.to.Branch() != br {
+				continue
+			}
+			if it.kind != noBound && it.matches(v) {
+				st = it.status
+				break
+			}
+		}
+		if st == Affected {
+			return true
+		}
+	}
+	return false
+}
+
+// FixFor is the release that fixes v's branch: for an affected v the
+// lowest fix above it on its branch (or the mainline fix, for a v of the
+// mainline fix's release cycle); for a v that is not affected the highest
+// fix at or below it on its branch, or the mainline fix at or below it.
+// ok is false when there is none.
+func (r *Record) FixFor(v Version) (fix Version, ok bool) {
+	br := v.Branch()
+	affected := r.IsAffected(v)
+	for _, f := range r.StableFixes {
+		if f.Branch() != br {
+			continue
+		}
+		c := Compare(f, v)
+		if affected && c > 0 && !ok {
+			fix, ok = f, true
+		}
+		if !affected && c <= 0 {
+			fix, ok = f, true
+		}
+	}
+	if ok || !r.HasMainlineFix {
+		return fix, ok
+	}
+	if affected && r.MainlineFix.Branch() == br && Compare(v, r.MainlineFix) < 0 {
+		return r.MainlineFix, true
+	}
+	if !affected && Compare(r.MainlineFix, v) <= 0 {
+		return r.MainlineFix, true
+	}
+	return Version{}, false
+}
+
+// Verdict is the status of v: Affected, Fixed (not affected and its
+// branch's fix or the mainline fix is at or below it), Unaffected (never
+// affected, or the CVE was rejected) or Unknown (no version data).
+func (r *Record) Verdict(v Version) Status {
+	if r.Rejected {
+		return Unaffected
+	}
+	if r.noData {
+		return Unknown
+	}
+	if r.IsAffected(v) {
+		return Affected
+	}
+	if _, ok := r.FixFor(v); ok {
+		return Fixed
+	}
+	return Unaffected
+}
+
+func sortUnique(vs *[]Version) {
+	slices.SortFunc(*vs, Compare)
+	*vs = slices.CompactFunc(*vs, func(a, b Version) bool { return Compare(a, b) == 0 })
+}
+
+// title is the record's title, else the fix subject from the
+// description, else the problem type, else the description's first line.
+func title(j *cveJSON) string {
+	c := &j.Containers.CNA
+	if t := strings.TrimSpace(c.Title); t != "" {
+		return t
+	}
+	for _, d := range c.Descriptions {
+		if _, rest, ok := strings.Cut(d.Value, "has been resolved:"); ok {
+			for _, l := range strings.Split(rest, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					return l
+				}
+			}
+		}
+	}
+	for _, p := range c.ProblemTypes {
+		for _, d := range p.Descriptions {
+			if t := strings.TrimSpace(d.Description); t != "" {
+				return t
+			}
+		}
+	}
+	for _, d := range c.Descriptions {
+		for _, l := range strings.Split(d.Value, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				return l
+			}
+		}
+	}
+	return ""
+}
