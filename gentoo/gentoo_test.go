@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package gentoo
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestUpstream(t *testing.T) {
+	for pvr, want := range map[string]string{
+		"6.6.58":      "6.6.58",
+		"6.6.58-r1":   "6.6.58",
+		"5.10.255_p3": "5.10.255",
+		"6.1.112_p43": "6.1.112",
+		"7.0.0":       "7.0",
+		"6.13_rc3":    "6.13-rc3",
+		"6.0_rc5_p1":  "6.0-rc5",
+		"5.19.0_p1":   "5.19",
+		"3.14.58-r1":  "3.14.58",
+		"2.6.39.2":    "2.6.39.2",
+	} {
+		v, ok := Upstream(pvr)
+		if !ok || v.String() != want {
+			t.Errorf("Upstream(%q) = %v %v, want %s", pvr, v, ok, want)
+		}
+	}
+	for _, bad := range []string{"9999", "6.12.9999", "", "abc", "6..1"} {
+		if _, ok := Upstream(bad); ok {
+			t.Errorf("Upstream(%q) accepted", bad)
+		}
+	}
+}
+
+func describe(vs []Version) string {
+	var b []string
+	for _, v := range vs {
+		s := "~"
+		if v.Stable {
+			s = "stable"
+		}
+		b = append(b, fmt.Sprintf("%s=%s(%s)", v.PVR, v.Upstream, s))
+	}
+	return strings.Join(b, " ")
+}
+
+func TestCurrentOnRealEbuilds(t *testing.T) {
+	r := NewRepo("testdata/repo")
+	if err := r.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for pkg, want := range map[string]string{
+		"sys-kernel/gentoo-kernel":   "5.10.255_p3=5.10.255(~) 5.10.250=5.10.250(stable)",
+		"sys-kernel/gentoo-sources":  "3.12.68-r1=3.12.68(~) 3.14.74=3.14.74(~) 3.14.58-r1=3.14.58(stable)",
+		"sys-kernel/vanilla-sources": "6.1.165=6.1.165(~) 6.6.157=6.6.157(~) 6.18.39=6.18.39(~) 7.0.0=7.0(~) 7.2.5=7.2.5(~)",
+		"sys-kernel/rt-sources":      "5.10.234_p127=5.10.234(~) 6.1.112_p43=6.1.112(~)",
+		"sys-kernel/not-there":       "",
+	} {
+		got, err := r.Current(pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if describe(got) != want {
+			t.Errorf("%s:\n got %s\nwant %s", pkg, describe(got), want)
+		}
+	}
+	if _, err := r.Current("../../etc/passwd"); err == nil {
+		t.Error("a path outside the repository was accepted")
+	}
+}
+
+// TestRereadWhenChanged: a sync that adds an ebuild or stabilises one is
+// seen at the next call.
+func TestRereadWhenChanged(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "sys-kernel", "gentoo-sources")
+	os.MkdirAll(pkg, 0o755)
+	write := func(name, kw string) {
+		path := filepath.Join(pkg, name)
+		os.WriteFile(path, []byte("EAPI=8\n# KEYWORDS=\"amd64\" in a comment is not read\nKEYWORDS=\""+kw+"\"\n"), 0o644)
+		later := time.Now().Add(time.Duration(len(kw)) * time.Second)
+		os.Chtimes(path, later, later)
+	}
+	write("gentoo-sources-6.6.58.ebuild", "amd64 ~arm64")
+	write("gentoo-sources-6.6.62.ebuild", "~amd64 ~arm64")
+	write("gentoo-sources-6.12.9999.ebuild", "")
+	r := NewRepo(dir)
+	got, _ := r.Current("sys-kernel/gentoo-sources")
+	if want := "6.6.62=6.6.62(~) 6.6.58=6.6.58(stable)"; describe(got) != want {
+		t.Fatalf("got %s, want %s", describe(got), want)
+	}
+	write("gentoo-sources-6.6.62.ebuild", "amd64 ~arm64 -x86")
+	write("gentoo-sources-6.12.1-r1.ebuild", "~amd64 ~arm64 ~x86")
+	got, _ = r.Current("sys-kernel/gentoo-sources")
+	if want := "6.6.62=6.6.62(stable) 6.12.1-r1=6.12.1(~)"; describe(got) != want {
+		t.Fatalf("after the sync: got %s, want %s", describe(got), want)
+	}
+}
+
+func TestKeywordsForms(t *testing.T) {
+	dir := t.TempDir()
+	for body, want := range map[string]bool{
+		"KEYWORDS=\"-* amd64\"\n":                          true,
+		"KEYWORDS=\"-* ~amd64\"\n":                         false,
+		"[[ ${PV} == *9999 ]] || KEYWORDS=\"~amd64 x86\"\n": true,
+		"KEYWORDS=\"~amd64\n\tarm64\"\n":                   true,
+		"KEYWORDS=~amd64\n":                                false,
+	} {
+		p := filepath.Join(dir, "x.ebuild")
+		os.WriteFile(p, []byte(body), 0o644)
+		kw, err := readKeywords(p)
+		if err != nil || stable(kw) != want || len(kw) == 0 {
+			t.Errorf("%q: keywords %q stable %v, want %v", body, kw, stable(kw), want)
+		}
+	}
+}
