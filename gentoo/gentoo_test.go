@@ -104,11 +104,11 @@ func TestRereadWhenChanged(t *testing.T) {
 func TestKeywordsForms(t *testing.T) {
 	dir := t.TempDir()
 	for body, want := range map[string]bool{
-		"KEYWORDS=\"-* amd64\"\n":                          true,
-		"KEYWORDS=\"-* ~amd64\"\n":                         false,
+		"KEYWORDS=\"-* amd64\"\n":                           true,
+		"KEYWORDS=\"-* ~amd64\"\n":                          false,
 		"[[ ${PV} == *9999 ]] || KEYWORDS=\"~amd64 x86\"\n": true,
-		"KEYWORDS=\"~amd64\n\tarm64\"\n":                   true,
-		"KEYWORDS=~amd64\n":                                false,
+		"KEYWORDS=\"~amd64\n\tarm64\"\n":                    true,
+		"KEYWORDS=~amd64\n":                                 false,
 	} {
 		p := filepath.Join(dir, "x.ebuild")
 		os.WriteFile(p, []byte(body), 0o644)
