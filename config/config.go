@@ -24,7 +24,11 @@ type Config struct {
 	Users    []User    `toml:"user"`
 	Log      Log       `toml:"log"`
 	Console  *Console  `toml:"console"`
-	Metadata *Metadata `toml:"-"`
+	// KernelCVE and Gentoo are optional: without [kernel_cve] the kernel
+	// CVE verdicts are off; without [gentoo] no tree has versions.
+	KernelCVE *KernelCVE `toml:"kernel_cve"`
+	Gentoo    *Gentoo    `toml:"gentoo"`
+	Metadata  *Metadata  `toml:"-"`
 }
 
 // Metadata records where the configuration came from.
@@ -209,6 +213,32 @@ type Console struct {
 	// Bugzilla is the operator's Bugzilla login, used by !claim typed on
 	// the console (the console operator is an admin).
 	Bugzilla string `toml:"bugzilla"`
+}
+
+// KernelCVE is the optional [kernel_cve] table.
+type KernelCVE struct {
+	// Path is a clone of the kernel CNA's vulns repository (the directory
+	// holding cve/published and cve/rejected), kept current by the
+	// operator with git pull.
+	Path string `toml:"path"`
+	// Highlight: "affected" (default) highlights only the trees a bug's
+	// CVE affects (or cannot be decided for); fixed and unaffected trees
+	// are named without a highlight. "all" highlights every tree as
+	// without CVE data.
+	Highlight string `toml:"highlight"`
+}
+
+// Highlight values.
+const (
+	HighlightAffected = "affected"
+	HighlightAll      = "all"
+)
+
+// Gentoo is the optional [gentoo] table.
+type Gentoo struct {
+	// Repo is the Gentoo repository whose ebuilds give each tree's
+	// versions; also the default of "ksecbot trees --repo".
+	Repo string `toml:"repo"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("60s", "4h")

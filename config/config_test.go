@@ -205,6 +205,21 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestKernelCVEOptional(t *testing.T) {
+	c := mustParse(t, minimal)
+	if c.KernelCVE != nil || c.Gentoo != nil {
+		t.Fatalf("without the tables the feature must be off: %+v %+v", c.KernelCVE, c.Gentoo)
+	}
+	c = mustParse(t, minimal+"[kernel_cve]\npath = \"/var/lib/ksecbot/vulns\"\n[gentoo]\nrepo = \"/var/db/repos/gentoo\"\n")
+	if c.KernelCVE.Path != "/var/lib/ksecbot/vulns" || c.KernelCVE.Highlight != HighlightAffected || c.Gentoo.Repo != "/var/db/repos/gentoo" {
+		t.Fatalf("got %+v %+v", c.KernelCVE, c.Gentoo)
+	}
+	c = mustParse(t, minimal+"[kernel_cve]\npath = \"v\"\nhighlight = \"all\"\n")
+	if c.KernelCVE.Highlight != HighlightAll {
+		t.Fatalf("highlight = %q", c.KernelCVE.Highlight)
+	}
+}
+
 func TestExplicitValuesBeatDefaults(t *testing.T) {
 	c := mustParse(t, minimal+`[announce]
 remind_after = "0s"
@@ -257,6 +272,10 @@ func TestProblems(t *testing.T) {
 		{"server without port", strings.Replace(minimal, "irc.example.org:6697", "irc.example.org", 1), "irc.server", 4, "host:port"},
 		{"server bad port", strings.Replace(minimal, "irc.example.org:6697", "irc.example.org:ircs", 1), "irc.server", 4, "valid port"},
 		{"channel without #", minimal + "[[irc.channel]]\nname = \"gentoo\"\n", "irc.channel[2].name", n + 2, "must start with # or &"},
+		{"kernel_cve without path", minimal + "[kernel_cve]\nhighlight = \"all\"\n", "kernel_cve.path", n + 1, "is required"},
+		{"kernel_cve bad highlight", minimal + "[kernel_cve]\npath = \"/v\"\nhighlight = \"fixed\"\n", "kernel_cve.highlight", n + 3, `must be "affected" or "all"; got "fixed"`},
+		{"kernel_cve misspelled", minimal + "[kernel_cve]\npath = \"/v\"\nhighlite = \"all\"\n", "kernel_cve.highlite", n + 3, "unknown key"},
+		{"gentoo empty repo", minimal + "[gentoo]\nrepo = \"\"\n", "gentoo.repo", n + 2, "is required"},
 		{"channel twice", minimal + "[[irc.channel]]\nname = \"#C\"\n", "irc.channel[2].name", n + 2, "already listed as irc.channel[1]"},
 		{"channel key twice", minimal + "[[irc.channel]]\nname = \"#d\"\nkey = \"k\"\nkey_file = \"/f\"\n", "irc.channel[2].key_file", n + 4, "not both"},
 		{"sasl mech", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\nsasl_mech = \"SCRAM-SHA-256\"", 1), "irc.sasl_mech", 6, "PLAIN or EXTERNAL"},

@@ -143,6 +143,9 @@ func (c *Config) applyDefaults(idx *docIndex) {
 	}
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
+	if k := c.KernelCVE; k != nil && !has("kernel_cve.highlight") {
+		k.Highlight = HighlightAffected
+	}
 	if c.Console != nil && c.Console.Private == nil {
 		c.Console.Private = boolPtr(true)
 	}

@@ -70,6 +70,17 @@ func (v *validator) config(c *Config) {
 	}
 	v.trees(c.Trees)
 	v.users(c.Users)
+	if k := c.KernelCVE; k != nil {
+		if strings.TrimSpace(k.Path) == "" {
+			v.add("kernel_cve.path", "is required: a clone of https://git.kernel.org/pub/scm/linux/security/vulns.git (or remove [kernel_cve] to turn the feature off)")
+		}
+		if k.Highlight != HighlightAffected && k.Highlight != HighlightAll {
+			v.add("kernel_cve.highlight", "must be %q or %q; got %q", HighlightAffected, HighlightAll, k.Highlight)
+		}
+	}
+	if g := c.Gentoo; g != nil && strings.TrimSpace(g.Repo) == "" {
+		v.add("gentoo.repo", "is required: the Gentoo repository, e.g. /var/db/repos/gentoo (or remove [gentoo])")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -10,6 +10,7 @@
 //	ksecbot check-config FILE           report every problem in a config
 //	ksecbot ingest-mail --config FILE   push one bugmail (stdin) to the daemon
 //	ksecbot trees --repo PATH           print [[tree]] entries from a Gentoo repository
+//	ksecbot cve --config FILE [--json] CVE-ID...  what kernel CVEs mean for the trees
 //	ksecbot --version
 package main
 
@@ -49,6 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runIngestMail(ctx, args, stdin, stdout, stderr)
 	case "trees":
 		err = runTrees(args, stdout, stderr)
+	case "cve":
+		err = runCVE(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	default:
@@ -69,7 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // subcommands are the words that select a mode other than the daemon.
-var subcommands = map[string]bool{"demo": true, "check-config": true, "ingest-mail": true, "trees": true, "version": true}
+var subcommands = map[string]bool{"demo": true, "check-config": true, "ingest-mail": true, "trees": true, "cve": true, "version": true}
 
 // valueFlags are the global flags that take a separate value.
 var valueFlags = map[string]bool{"--config": true, "-c": true, "--log-level": true, "--log-format": true}

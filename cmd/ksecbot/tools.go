@@ -142,11 +142,29 @@ func runIngestMail(ctx context.Context, args []string, stdin io.Reader, stdout, 
 func runTrees(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("trees", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	repo := fs.String("repo", "/var/db/repos/gentoo", "a Gentoo repository checkout")
+	repo := fs.String("repo", "/var/db/repos/gentoo", "a Gentoo repository checkout (default: [gentoo] repo of --config, else /var/db/repos/gentoo)")
+	cfgPath := fs.StringP("config", "c", "", "a configuration whose [gentoo] repo is the default of --repo")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return generateTrees(*repo, stdout)
+	path := *repo
+	if !fs.Changed("repo") {
+		explicit := *cfgPath != ""
+		p := *cfgPath
+		if !explicit {
+			p = defaultConfigPath()
+		}
+		if p != "" {
+			cfg, err := config.ParseFile(p)
+			switch {
+			case err != nil && explicit:
+				return err
+			case err == nil && cfg.Gentoo != nil && cfg.Gentoo.Repo != "":
+				path = cfg.Gentoo.Repo
+			}
+		}
+	}
+	return generateTrees(path, stdout)
 }
 
 // systemConfig is where the packaging installs the configuration.

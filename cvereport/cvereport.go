@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// Package cvereport answers "what does this kernel CVE mean for our
+// trees?": it joins a kernel CNA record (package kernelcve) with the
+// versions each [[tree]]'s packages have in the Gentoo repository
+// (package gentoo) into per-version and per-tree verdicts. It is what
+// `ksecbot cve`, `!cve` and the announcements show.
+package cvereport
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/gentoo"
+	"github.com/ksecbot/ksecbot/kernelcve"
+)
+
+// Item is one tree version's verdict. Its JSON is part of `ksecbot cve
+// --json` and fixed.
+type Item struct {
+	Tree    string `json:"tree"`
+	Package string `json:"package"`
+	Version string `json:"version"` // upstream kernel version
+	Stable  bool   `json:"stable"`
+	Status  string `json:"status"` // affected, fixed, unaffected, unknown
+	Fix     string `json:"fix"`    // the release fixing this version's branch, "" when none
+}
+
+// Report is what one CVE means for the trees. Its JSON is the fixed shape
+// of `ksecbot cve --json`.
+type Report struct {
+	CVE        string   `json:"cve"`
+	Found      bool     `json:"found"`
+	Rejected   bool     `json:"rejected"`
+	Title      string   `json:"title"`
+	Introduced []string `json:"introduced"`
+	Fixed      []string `json:"fixed"`
+	Trees      []Item   `json:"trees"`
+
+	// Rollup is the verdict per tree, in configuration order (not in
+	// the JSON: scripts derive it from Trees).
+	Rollup []TreeVerdict `json:"-"`
+	// Err is why a found record could not be read (verdicts Unknown).
+	Err error `json:"-"`
+
+	record *kernelcve.Record
+}
+
+// TreeVerdict is one tree's verdict over its current versions.
+type TreeVerdict struct {
+	Tree   string
+	Status kernelcve.Status
+	// Stabilise lists branches whose newest stable version is affected
+	// while a newer testing version is fixed: "fixed in 6.6.63, stable
+	// 6.6.58 still affected".
+	Stabilise []string
+}
+
+// Checker joins the CVE records and the repository. Repo may be nil (no
+// [gentoo] repo): every tree is then "unknown". Safe for concurrent use.
+type Checker struct {
+	Store *kernelcve.Store
+	Repo  *gentoo.Repo
+}
+
+// New returns a Checker for the configuration, or nil when [kernel_cve]
+// is not configured (the feature is off).
+func New(c *config.Config) *Checker {
+	if c == nil || c.KernelCVE == nil {
+		return nil
+	}
+	ch := &Checker{Store: kernelcve.NewStore(c.KernelCVE.Path)}
+	if c.Gentoo != nil && c.Gentoo.Repo != "" {
+		ch.Repo = gentoo.NewRepo(c.Gentoo.Repo)
+	}
+	return ch
+}
+
+// Report looks id up and decides every tree version. A CVE without a
+// record gives Found false and no error; a record that cannot be read
+// gives Found true, every verdict Unknown and Err set.
+func (c *Checker) Report(id string, trees []config.Tree) Report {
+	id = strings.ToUpper(strings.TrimSpace(id))
+	r := Report{CVE: id, Introduced: []string{}, Fixed: []string{}, Trees: []Item{}}
+	rec, err := c.Store.Lookup(id)
+	switch {
+	case errors.Is(err, kernelcve.ErrNotFound):
+		return r
+	case err != nil && !kernelcve.ValidID(id):
+		r.Err = err
+		return r
+	case err != nil:
+		r.Found, r.Err = true, err
+	default:
+		r.Found, r.Rejected, r.Title, r.record = true, rec.Rejected, rec.Title, rec
+		r.Introduced = strs(rec.IntroducedOrBackported())
+		r.Fixed = strs(rec.Fixes())
+	}
+	for _, t := range trees {
+		tv := TreeVerdict{Tree: t.Name}
+		var items []Item
+		for _, pkg := range t.Packages {
+			vs, err := c.versions(pkg)
+			if err != nil && r.Err == nil {
+				r.Err = err
+			}
+			var newest *Item
+			for _, v := range vs {
+				it := Item{Tree: t.Name, Package: pkg, Version: v.Upstream.String(), Stable: v.Stable, Status: string(kernelcve.Unknown)}
+				if rec != nil {
+					it.Status = string(rec.Verdict(v.Upstream))
+					if f, ok := rec.FixFor(v.Upstream); ok && !rec.Rejected {
+						it.Fix = f.String()
+					}
+				}
+				// Current lists the newest of a branch first, then its
+				// newest stable when that is another version.
+				if newest != nil && newest.Package == pkg && sameBranch(newest.Version, it.Version) &&
+					it.Stable && !newest.Stable && it.Status == string(kernelcve.Affected) && newest.Status == string(kernelcve.Fixed) {
+					tv.Stabilise = append(tv.Stabilise, fmt.Sprintf("fixed in %s, stable %s still affected", newest.Version, it.Version))
+				}
+				items = append(items, it)
+				n := it
+				newest = &n
+			}
+		}
+		tv.Status = rollup(items)
+		r.Trees = append(r.Trees, items...)
+		r.Rollup = append(r.Rollup, tv)
+	}
+	return r
+}
+
+func (c *Checker) versions(pkg string) ([]gentoo.Version, error) {
+	if c.Repo == nil {
+		return nil, nil
+	}
+	return c.Repo.Current(pkg)
+}
+
+func sameBranch(a, b string) bool {
+	va, err1 := kernelcve.ParseVersion(a)
+	vb, err2 := kernelcve.ParseVersion(b)
+	return err1 == nil && err2 == nil && va.Branch() == vb.Branch()
+}
+
+// rollup: affected if any version is; unknown if any is (or there are
+// none); fixed if all are fixed or unaffected and one is fixed;
+// unaffected otherwise.
+func rollup(items []Item) kernelcve.Status {
+	if len(items) == 0 {
+		return kernelcve.Unknown
+	}
+	has := map[string]bool{}
+	for _, it := range items {
+		has[it.Status] = true
+	}
+	switch {
+	case has[string(kernelcve.Affected)]:
+		return kernelcve.Affected
+	case has[string(kernelcve.Unknown)]:
+		return kernelcve.Unknown
+	case has[string(kernelcve.Fixed)]:
+		return kernelcve.Fixed
+	}
+	return kernelcve.Unaffected
+}
+
+// Verdict is the tree's rolled-up verdict in this report.
+func (r *Report) Verdict(tree string) (TreeVerdict, bool) {
+	for _, tv := range r.Rollup {
+		if strings.EqualFold(tv.Tree, tree) {
+			return tv, true
+		}
+	}
+	return TreeVerdict{}, false
+}
+
+// FixesFor are the record's fix releases on the branches the trees'
+// versions use, plus the mainline fix: what a maintainer of these trees
+// needs from the list.
+func (r *Report) FixesFor() []string {
+	if r.record == nil {
+		return nil
+	}
+	branches := map[string]bool{}
+	for _, it := range r.Trees {
+		if v, err := kernelcve.ParseVersion(it.Version); err == nil {
+			branches[v.Branch()] = true
+		}
+	}
+	var out []string
+	for _, f := range r.record.StableFixes {
+		if branches[f.Branch()] {
+			out = append(out, f.String())
+		}
+	}
+	if r.record.HasMainlineFix {
+		out = append(out, r.record.MainlineFix.String())
+	}
+	return out
+}
+
+// Combine merges the verdicts of several CVEs named by one bug: per tree,
+// affected if any CVE affects it, else unknown if any cannot be decided,
+// else fixed if any was fixed, else unaffected. Rejected CVEs and CVEs
+// without a record do not count; ok is false when none counts.
+func Combine(reports []Report, tree string) (kernelcve.Status, bool) {
+	var st []kernelcve.Status
+	for i := range reports {
+		r := &reports[i]
+		if !r.Found || r.Rejected {
+			continue
+		}
+		if tv, ok := r.Verdict(tree); ok {
+			st = append(st, tv.Status)
+		}
+	}
+	if len(st) == 0 {
+		return "", false
+	}
+	for _, want := range []kernelcve.Status{kernelcve.Affected, kernelcve.Unknown, kernelcve.Fixed} {
+		if slices.Contains(st, want) {
+			return want, true
+		}
+	}
+	return kernelcve.Unaffected, true
+}
+
+var cveRe = regexp.MustCompile(`(?i)\bCVE-[0-9]{4}-[0-9]{4,7}\b`)
+
+// IDs finds the CVE ids in texts (alias, summary, see_also), upper-cased,
+// de-duplicated, in order of appearance; at most max.
+func IDs(max int, texts ...string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range texts {
+		for _, m := range cveRe.FindAllString(t, -1) {
+			m = strings.ToUpper(m)
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+				if len(out) == max {
+					return out
+				}
+			}
+		}
+	}
+	return out
+}
+
+func strs(vs []kernelcve.Version) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, v.String())
+	}
+	return out
+}
