@@ -12,18 +12,18 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Bugzilla Bugzilla  `toml:"bugzilla"`
-	Watches  []Watch   `toml:"watch"`
-	Store    Store     `toml:"store"`
-	Announce Announce  `toml:"announce"`
-	Commands Commands  `toml:"commands"`
-	HTTP     HTTP      `toml:"http"`
-	IRC      *IRC      `toml:"irc"`
-	Matrix   *Matrix   `toml:"matrix"`
-	Trees    []Tree    `toml:"tree"`
-	Users    []User    `toml:"user"`
-	Log      Log       `toml:"log"`
-	Console  *Console  `toml:"console"`
+	Bugzilla Bugzilla `toml:"bugzilla"`
+	Watches  []Watch  `toml:"watch"`
+	Store    Store    `toml:"store"`
+	Announce Announce `toml:"announce"`
+	Commands Commands `toml:"commands"`
+	HTTP     HTTP     `toml:"http"`
+	IRC      *IRC     `toml:"irc"`
+	Matrix   *Matrix  `toml:"matrix"`
+	Trees    []Tree   `toml:"tree"`
+	Users    []User   `toml:"user"`
+	Log      Log      `toml:"log"`
+	Console  *Console `toml:"console"`
 	// KernelCVE and Gentoo are optional: without [kernel_cve] the kernel
 	// CVE verdicts are off; without [gentoo] no tree has versions.
 	KernelCVE *KernelCVE `toml:"kernel_cve"`
