@@ -13,19 +13,23 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 )
 
 // EventStore is the part of the store the announcer uses.
 type EventStore interface {
 	PendingEvents(ctx context.Context, limit int) ([]store.Event, error)
-	QueueAnnouncements(ctx context.Context, eventIDs []int64, items []chat.Outgoing, autoCCBugs []int) error
+	QueueAnnouncements(ctx context.Context, eventIDs []int64, items []store.Intent, autoCCBugs []int) error
 	ScheduleReminder(ctx context.Context, bugID int, due time.Time) error
 }
 
-// Announcer turns pending store events into outbox messages, one per
+// Announcer turns pending store events into outbox intents, one per
 // channel, in the same transaction that marks the events processed: an
-// event is either fully queued for every channel or still pending.
+// event is either fully queued for every channel or still pending. It
+// decides what to say (new bug, digest, change) but not what each channel
+// sees of it: the deliverer renders each intent when it sends it
+// (Renderer.Intent), through package policy.
 type Announcer struct {
 	Store  EventStore
 	Render *Renderer
@@ -85,7 +89,7 @@ func (a *Announcer) now() time.Time {
 func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 	channels := a.Channels()
 	var ids []int64
-	var items []chat.Outgoing
+	var items []store.Intent
 	var autoCC []int
 	var newBugs []store.Event
 	for _, ev := range evs {
@@ -97,16 +101,13 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 				autoCC = append(autoCC, ev.BugID)
 			}
 		case "reopened", "resolved", "severity", "whiteboard", "restricted":
-			if !a.Changes {
+			if !a.Changes || !ChangeMatters(ev.Kind, ev.Old, ev.New) {
 				continue
 			}
 			for _, ch := range channels {
-				b := ev.Bug
-				line, ok := a.Render.Change(ev.Kind, ev.Old, ev.New, &b, ch)
-				if !ok {
-					continue
-				}
-				items = append(items, chat.ChannelMessage(ch, chat.KindChange, strconv.FormatInt(ev.ID, 10), line, ev.BugID))
+				in := store.ChannelIntent(ch, chat.KindChange, strconv.FormatInt(ev.ID, 10), ev.BugID)
+				in.Event = ev.Data()
+				items = append(items, in)
 			}
 		}
 	}
@@ -129,31 +130,18 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 	}
 	// The digest goes first: one line that covers the whole burst.
 	if len(digest) > 0 {
-		bugs := make([]bugzilla.Bug, len(digest))
 		bugIDs := make([]int, len(digest))
 		for i, ev := range digest {
-			bugs[i] = ev.Bug
 			bugIDs[i] = ev.BugID
 		}
 		for _, ch := range channels {
-			line, ok := a.Render.Digest(bugs, ch)
-			if !ok {
-				continue
-			}
-			msg := chat.ChannelMessage(ch, chat.KindDigest, strconv.FormatInt(digest[0].ID, 10), line, bugIDs...)
-			msg.Detail = a.digestDetail(bugs, ch)
-			items = append(items, msg)
+			items = append(items, store.ChannelIntent(ch, chat.KindDigest, strconv.FormatInt(digest[0].ID, 10), bugIDs...))
 		}
 	}
 	sort.SliceStable(single, func(i, j int) bool { return single[i].ID < single[j].ID })
 	for _, ev := range single {
 		for _, ch := range channels {
-			b := ev.Bug
-			line, ok := a.Render.NewBug(&b, ch)
-			if !ok {
-				continue
-			}
-			items = append(items, chat.ChannelMessage(ch, chat.KindAnnounce, strconv.Itoa(ev.BugID), line, ev.BugID))
+			items = append(items, store.ChannelIntent(ch, chat.KindAnnounce, strconv.Itoa(ev.BugID), ev.BugID))
 		}
 	}
 	if err := a.Store.QueueAnnouncements(ctx, ids, items, autoCC); err != nil {
@@ -216,21 +204,24 @@ func (a *Announcer) log() *slog.Logger {
 // a homeserver's event size limit (65 kB), whatever the burst.
 const maxDetail = 25
 
-// digestDetail lists the bugs of a digest one per line, for transports
-// that show a list in one message.
-func (a *Announcer) digestDetail(bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
+// DigestDetail lists the bugs of a digest one per line, for transports
+// that show a list in one message; what each line shows is the policy's
+// Describe view (restricted bugs withheld in public channels, left out
+// with "skip").
+func (r *Renderer) DigestDetail(bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
 	var out []chat.Line
 	shown := 0
+	p := r.Policy()
 	for i := range bugs {
 		b := &bugs[i]
-		if !Visible(b, ch) && a.Render.Restricted == RestrictedSkip {
+		if p.See(b, ch, policy.Digest) == policy.Nothing {
 			continue
 		}
 		if shown == maxDetail {
 			out = append(out, chat.Line{}.Text(fmt.Sprintf("… and %d more (see the link above)", len(bugs)-i)))
 			break
 		}
-		out = append(out, a.Render.Describe(b, ch))
+		out = append(out, r.Describe(b, ch))
 		shown++
 	}
 	return out

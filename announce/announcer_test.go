@@ -83,7 +83,7 @@ func TestAnnouncerBurstDigest(t *testing.T) {
 				if _, err := a.Process(ctx); err != nil {
 					t.Fatal(err)
 				}
-				items := drain(t, st)
+				items := drain(t, st, a.Render, chans, clock.Now())
 				for _, ch := range chans {
 					var singles []int
 					var digests [][]int
@@ -184,9 +184,13 @@ func TestAnnouncerSchedulesRemindersByGrade(t *testing.T) {
 		{created.Add(4 * time.Hour), []int{1, 2}},
 		{created.Add(1000 * time.Hour), []int{1, 2}},
 	} {
-		got, err := st.DueReminders(ctx, tc.at)
+		due, err := st.DueReminders(ctx, tc.at)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var got []int
+		for _, r := range due {
+			got = append(got, r.BugID)
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("due at creation+%s: %v, want %v", tc.at.Sub(created), got, tc.want)
@@ -217,8 +221,10 @@ func testBug(id int, whiteboard string, created time.Time) bugzilla.Bug {
 	}
 }
 
-// drain returns the unsent outbox and marks it sent.
-func drain(t *testing.T, st *store.Store) []chat.Outgoing {
+// drain renders the unsent outbox for the channels as the deliverer does
+// (from the mirror, at send time), returns what would be sent and marks it
+// all done.
+func drain(t *testing.T, st *store.Store, r *Renderer, chans []chat.Channel, now time.Time) []chat.Outgoing {
 	t.Helper()
 	ctx := context.Background()
 	items, err := st.NextOutbox(ctx, nil, 0)
@@ -227,7 +233,22 @@ func drain(t *testing.T, st *store.Store) []chat.Outgoing {
 	}
 	var out []chat.Outgoing
 	for _, it := range items {
-		out = append(out, it.Msg)
+		bugs := map[int]*bugzilla.Bug{}
+		for _, id := range it.Msg.BugIDs {
+			if b, ok, err := st.Bug(ctx, id); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				bugs[id] = b
+			}
+		}
+		for _, ch := range chans {
+			if ch.Key != it.Msg.Channel {
+				continue
+			}
+			if msg, ok := r.Intent(it.Msg, bugs, ch, now); ok {
+				out = append(out, msg)
+			}
+		}
 		if err := st.MarkSent(ctx, it.ID, ""); err != nil {
 			t.Fatal(err)
 		}

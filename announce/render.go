@@ -3,7 +3,9 @@
 // Package announce turns stored Bugzilla events into chat messages: one
 // line per new bug with its trees' maintainers highlighted, short lines for
 // important changes, digests for bursts and reminders for unclaimed bugs.
-// It obeys the restricted-bug rule (SPEC F11) for every channel.
+// What a channel sees of a bug and whom a line highlights is decided by
+// package policy, for the bug and channel as they are when the line is
+// rendered: the deliverer renders outbox intents at send time (Intent).
 package announce
 
 import (
@@ -16,13 +18,14 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/trees"
 )
 
-// Restricted-bug policies (config announce.restricted).
+// Restricted-bug policies (config announce.restricted); see package policy.
 const (
-	RestrictedWithhold = "withhold"
-	RestrictedSkip     = "skip"
+	RestrictedWithhold = policy.RestrictedWithhold
+	RestrictedSkip     = policy.RestrictedSkip
 )
 
 // maxSummary is the most of a summary a chat line carries; transports cut
@@ -69,28 +72,27 @@ func (r *Renderer) SearchURL(q url.Values) string {
 	return strings.TrimRight(r.URL, "/") + "/buglist.cgi?" + q.Encode()
 }
 
-// Visible reports whether a bug's details may be shown in a channel.
-func Visible(b *bugzilla.Bug, ch chat.Channel) bool { return !b.Restricted() || ch.Private }
+// Visible reports whether a bug's details may be shown in a channel
+// (policy.Hidden).
+func Visible(b *bugzilla.Bug, ch chat.Channel) bool { return !policy.Hidden(b, ch) }
 
-// Highlights returns the highlights for a bug: the trees it names, else
-// every tree.
+// Policy returns the visibility policy the renderer applies.
+func (r *Renderer) Policy() *policy.Policy {
+	return &policy.Policy{Restricted: r.Restricted, Trees: r.Trees}
+}
+
+// Highlights returns the highlights for a bug shown in full: the trees it
+// names, else every tree. Lines ask the policy (policy.Highlights), which
+// gives none for withheld lines.
 func (r *Renderer) Highlights(b *bugzilla.Bug) []chat.Highlight {
-	if r.Trees == nil {
-		return nil
-	}
-	list, _ := r.Trees.Match(b)
-	out := make([]chat.Highlight, 0, len(list))
-	for _, t := range list {
-		out = append(out, trees.Highlight(t))
-	}
-	return out
+	return r.Policy().Highlights(b, chat.Channel{Private: true}, policy.Announce)
 }
 
 // Describe renders the one-line description of a bug used by !bug and
 // previews: id, grade, alias, summary, severity, status, assignee, link.
 // Restricted bugs in public channels show only their number.
 func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
-	if !Visible(b, ch) {
+	if r.Policy().See(b, ch, policy.Describe) != policy.Full {
 		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).
 			Text(" is restricted, details withheld ").Link("", r.BugURL(b.ID))
 	}
@@ -135,20 +137,21 @@ func (r *Renderer) head(l chat.Line, b *bugzilla.Bug) chat.Line {
 // maintainers of its trees highlighted. ok is false when the bug must not
 // be announced there at all (restricted with policy "skip").
 func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok bool) {
-	if !Visible(b, ch) {
-		if r.Restricted == RestrictedSkip {
-			return nil, false
-		}
-		l = chat.Line{}.Text("New restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
-			Text(", details withheld ").Link("", r.BugURL(b.ID))
-	} else {
+	p := r.Policy()
+	switch p.See(b, ch, policy.Announce) {
+	case policy.Nothing:
+		return nil, false
+	case policy.Withheld:
+		return chat.Line{}.Text("New restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
+			Text(", details withheld ").Link("", r.BugURL(b.ID)), true
+	default:
 		l = r.head(chat.Line{}.Text("New kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)), b)
 		if b.Severity != "" {
 			l = l.Text(" (").Severity(Clean(b.Severity, 40)).Text(")")
 		}
 		l = l.Text(" ").Link("", r.BugURL(b.ID))
 	}
-	return r.appendHighlights(l, r.Highlights(b)), true
+	return r.appendHighlights(l, p.Highlights(b, ch, policy.Announce)), true
 }
 
 // appendHighlights adds " | tree: nicks; tree: nicks" to a line.
@@ -177,10 +180,10 @@ func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channe
 	case "severity":
 		what = fmt.Sprintf("severity %s -> %s", Clean(old, 40), Clean(new, 40))
 	case "whiteboard":
-		og, ng := Grade(old), Grade(new)
-		if og == ng {
+		if !ChangeMatters(kind, old, new) {
 			return nil, false // only grade changes matter
 		}
+		og, ng := Grade(old), Grade(new)
 		if og == "" {
 			og = "none"
 		}
@@ -189,7 +192,7 @@ func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channe
 		}
 		what = fmt.Sprintf("grade %s -> %s", og, ng)
 	case "restricted":
-		if b.Restricted() {
+		if new == "restricted" || new == "" && b.Restricted() {
 			what = "is now restricted"
 		} else {
 			what = "is no longer restricted"
@@ -197,17 +200,26 @@ func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channe
 	default:
 		return nil, false
 	}
-	if !Visible(b, ch) {
-		if r.Restricted == RestrictedSkip {
-			return nil, false
-		}
-		if kind == "whiteboard" || kind == "severity" {
-			return nil, false // details of a restricted bug
-		}
+	switch r.Policy().See(b, ch, policy.ChangeWhat(kind)) {
+	case policy.Nothing:
+		return nil, false
+	case policy.Withheld:
 		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" (restricted) "+what+" ").Link("", r.BugURL(b.ID)), true
 	}
 	return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" "+what+": "+Clean(b.Summary, 120)+" ").
 		Link("", r.BugURL(b.ID)), true
+}
+
+// ChangeMatters reports whether a change event is worth a line at all,
+// whoever sees it: a whiteboard change only when the grade changes.
+func ChangeMatters(kind, old, new string) bool {
+	switch kind {
+	case "reopened", "resolved", "severity", "restricted":
+		return true
+	case "whiteboard":
+		return Grade(old) != Grade(new)
+	}
+	return false
 }
 
 // Digest renders one line for a burst of new bugs: count, ids, a buglist
@@ -218,17 +230,18 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 	withheld := 0
 	var hs []chat.Highlight
 	seen := map[string]bool{}
+	p := r.Policy()
 	for i := range bugs {
 		b := &bugs[i]
-		if !Visible(b, ch) {
-			if r.Restricted == RestrictedSkip {
-				continue
-			}
+		switch p.See(b, ch, policy.Digest) {
+		case policy.Nothing:
+			continue
+		case policy.Withheld:
 			withheld++
-		} else {
-			ids = append(ids, b.ID)
+			continue // no id, no tree, no highlight
 		}
-		for _, h := range r.Highlights(b) {
+		ids = append(ids, b.ID)
+		for _, h := range p.Highlights(b, ch, policy.Digest) {
 			if !seen[h.Tree] {
 				seen[h.Tree] = true
 				hs = append(hs, h)
@@ -263,18 +276,17 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 
 // Remind renders the re-highlight of a bug nobody has claimed yet.
 func (r *Renderer) Remind(b *bugzilla.Bug, ch chat.Channel, age time.Duration) (chat.Line, bool) {
-	var l chat.Line
-	if !Visible(b, ch) {
-		if r.Restricted == RestrictedSkip {
-			return nil, false
-		}
-		l = chat.Line{}.Text("Still unclaimed after "+Age(age)+": restricted ").Bold(fmt.Sprintf("bug %d", b.ID)).
-			Text(" ").Link("", r.BugURL(b.ID))
-	} else {
-		l = r.head(chat.Line{}.Text("Still unclaimed after "+Age(age)+": ").Bold(fmt.Sprintf("bug %d", b.ID)), b).
-			Text(" ").Link("", r.BugURL(b.ID))
+	p := r.Policy()
+	switch p.See(b, ch, policy.Remind) {
+	case policy.Nothing:
+		return nil, false
+	case policy.Withheld:
+		return chat.Line{}.Text("Still unclaimed after "+Age(age)+": restricted ").Bold(fmt.Sprintf("bug %d", b.ID)).
+			Text(", details withheld ").Link("", r.BugURL(b.ID)), true
 	}
-	return r.appendHighlights(l, r.Highlights(b)), true
+	l := r.head(chat.Line{}.Text("Still unclaimed after "+Age(age)+": ").Bold(fmt.Sprintf("bug %d", b.ID)), b).
+		Text(" ").Link("", r.BugURL(b.ID))
+	return r.appendHighlights(l, p.Highlights(b, ch, policy.Remind)), true
 }
 
 // Grade returns the security grade at the start of a Gentoo whiteboard

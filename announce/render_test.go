@@ -59,15 +59,18 @@ func TestNewBugHighlights(t *testing.T) {
 
 func TestRestrictedNeverLeaks(t *testing.T) {
 	r := testRenderer()
-	b := bugzilla.Bug{ID: 3, Summary: "embargoed: secret details", Whiteboard: "A1 [embargoed]", Groups: []string{"security"}, Alias: []string{"CVE-2026-9999"}}
+	b := bugzilla.Bug{ID: 3, Summary: "sys-kernel/hardened-sources embargoed: secret details", Whiteboard: "A1 [embargoed]", Groups: []string{"security"}, Alias: []string{"CVE-2026-9999"}}
 	for name, l := range map[string]chat.Line{
 		"new":      must(r.NewBug(&b, public)),
 		"describe": r.Describe(&b, public),
 		"remind":   must(r.Remind(&b, public, time.Hour)),
 		"digest":   must(r.Digest([]bugzilla.Bug{b}, public)),
+		"change":   must(r.Change("resolved", "", "FIXED", &b, public)),
 	} {
 		got := l.Plain(chat.NetIRC)
-		for _, secret := range []string{"secret", "embargoed", "A1", "CVE-2026-9999"} {
+		// No detail, no tree, no highlight: a public line about a
+		// restricted bug must not say which tree the embargo concerns.
+		for _, secret := range []string{"secret", "embargoed", "A1", "CVE-2026-9999", "hardened", "blueness", "zorry", "mpagano", "gentoo-sources"} {
 			if strings.Contains(got, secret) {
 				t.Errorf("%s: public line %q leaks %q", name, got, secret)
 			}
@@ -77,8 +80,8 @@ func TestRestrictedNeverLeaks(t *testing.T) {
 		t.Errorf("grade change of a restricted bug announced publicly: %q", l.Plain(chat.NetIRC))
 	}
 	full, _ := r.NewBug(&b, private)
-	if !strings.Contains(full.Plain(chat.NetIRC), "secret details") {
-		t.Errorf("private channel does not get the details: %q", full.Plain(chat.NetIRC))
+	if got := full.Plain(chat.NetIRC); !strings.Contains(got, "secret details") || !strings.Contains(got, "hardened: blueness zorry") || strings.Contains(got, "mpagano") {
+		t.Errorf("private channel does not get the details and the hardened highlights: %q", got)
 	}
 	r.Restricted = RestrictedSkip
 	if _, ok := r.NewBug(&b, public); ok {
@@ -178,8 +181,7 @@ func TestDigestOfAHugeBurstStaysSmall(t *testing.T) {
 	if !strings.Contains(text, "300 new kernel security bugs") || !strings.Contains(text, "+288 more") {
 		t.Errorf("digest = %q", text)
 	}
-	a := &Announcer{Render: r}
-	detail := a.digestDetail(bugs, public)
+	detail := r.DigestDetail(bugs, public)
 	if len(detail) != maxDetail+1 || !strings.Contains(detail[maxDetail].Plain(chat.NetIRC), "and 275 more") {
 		t.Errorf("detail has %d lines, last %q", len(detail), detail[len(detail)-1].Plain(chat.NetIRC))
 	}

@@ -12,7 +12,10 @@
 // Everything that must reach a channel is written to the SQLite outbox
 // first and removed only when the network accepted it, so a restart, a
 // dropped connection or a Bugzilla outage delays an announcement but never
-// loses or repeats it.
+// loses or repeats it. Outbox rows are intents (what to say about which
+// bugs); the deliverers render them when they send them, from the mirror
+// and the channel configuration of that moment, through package policy:
+// the transports get rendered lines and know nothing about restriction.
 package bot
 
 import (
@@ -346,6 +349,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	goRun(&workWG, workCtx, "announcer", b.announceLoop)
 	goRun(&workWG, workCtx, "auto-cc", b.autoCCLoop)
 	goRun(&workWG, workCtx, "reminders", b.reminderLoop)
+	goRun(&workWG, workCtx, "retention", b.pruneLoop)
 	for i := 0; i < readWorkers; i++ {
 		goRun(&workWG, workCtx, "read commands", b.readWorker)
 	}
@@ -544,12 +548,34 @@ func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
 // outboxBatch is how many messages deliverPending reads at a time.
 const outboxBatch = 50
 
+// render turns an outbox intent into the message for its channel as the
+// channel is configured now and the bugs are now (announce.Renderer.Intent,
+// through package policy). ok is false when the channel may get nothing.
+func (b *Bot) render(ctx context.Context, ch chat.Channel, it store.OutboxItem) (msg chat.Outgoing, ok bool, err error) {
+	bugs := make(map[int]*bugzilla.Bug, len(it.Msg.BugIDs))
+	for _, id := range it.Msg.BugIDs {
+		bug, found, err := b.store.Bug(ctx, id)
+		if err != nil {
+			return msg, false, err
+		}
+		if found {
+			bugs[id] = bug
+		}
+	}
+	msg, ok = b.l().render.Intent(it.Msg, bugs, ch, b.now())
+	return msg, ok, nil
+}
+
 // deliverPending sends everything it can now. Order is kept per channel:
 // after a failure in one channel (say, a room the bot was kicked from) that
 // channel's later messages wait for the next round, while the other
 // channels go on. failed reports whether anything is left for a retry.
 func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (failed bool, err error) {
 	blocked := map[string]bool{}
+	chans := map[string]chat.Channel{} // as configured now
+	for _, ch := range t.Channels() {
+		chans[ch.Key] = ch
+	}
 	for t.Connected() {
 		var open []string
 		for _, k := range keys {
@@ -568,7 +594,28 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (f
 			if blocked[it.Msg.Channel] {
 				continue
 			}
-			id, err := t.Send(ctx, it.Msg)
+			ch, known := chans[it.Msg.Channel]
+			msg, ok, err := b.render(ctx, ch, it)
+			if err != nil || !known {
+				// The mirror cannot be read, or the channel was removed
+				// by a reload just now: try again next round.
+				failed = true
+				blocked[it.Msg.Channel] = true
+				if err != nil {
+					b.log.Warn("failed to render a message, will retry", "key", it.Msg.Key, "err", err)
+				}
+				continue
+			}
+			if !ok {
+				// The channel may see nothing of it now (restricted bug,
+				// announce.restricted = "skip"): done, not sent.
+				if err := b.store.MarkSkipped(ctx, it.ID, "the channel may not see it"); err != nil {
+					b.log.Error("failed to mark a message skipped", "key", it.Msg.Key, "err", err)
+					return true, err
+				}
+				continue
+			}
+			id, err := t.Send(ctx, msg)
 			if err != nil {
 				if ctx.Err() != nil {
 					return true, nil

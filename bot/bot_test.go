@@ -44,8 +44,30 @@ func newRecorder(network string, names ...string) *recorder {
 	return r
 }
 
-func (r *recorder) Network() string          { return r.network }
-func (r *recorder) Channels() []chat.Channel { return r.channels }
+func (r *recorder) Network() string { return r.network }
+func (r *recorder) Channels() []chat.Channel {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]chat.Channel(nil), r.channels...)
+}
+
+// setPrivate changes a channel's private flag, as a reload does.
+func (r *recorder) setPrivate(name string, private bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.channels {
+		if r.channels[i].Name == name {
+			r.channels[i].Private = private
+		}
+	}
+}
+
+// setDown takes the transport down or brings it back.
+func (r *recorder) setDown(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
+}
 func (r *recorder) Connected() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/store"
 )
 
 // reminderLoop re-highlights, once, the trees of a new bug that is still
@@ -36,11 +37,11 @@ func (b *Bot) reminderLoop(ctx context.Context) error {
 // that drive the clock.
 func (b *Bot) RemindDue(ctx context.Context) error {
 	now := b.now()
-	ids, err := b.store.DueReminders(ctx, now)
+	due, err := b.store.DueReminders(ctx, now)
 	if err != nil {
 		return fmt.Errorf("failed to read due reminders: %w", err)
 	}
-	if len(ids) == 0 {
+	if len(due) == 0 {
 		return nil
 	}
 	lv := b.l() // one configuration for the whole pass
@@ -49,7 +50,8 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 		byKey[ch.Key] = ch
 	}
 	queued := false
-	for _, id := range ids {
+	for _, r := range due {
+		id := r.BugID
 		bug, ok, err := b.store.Bug(ctx, id)
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
@@ -70,19 +72,21 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 			}
 			continue
 		}
-		var items []chat.Outgoing
+		// One intent per channel, rendered when sent (the bug may be
+		// restricted or claimed by then). The key names the due time, so
+		// a reminder re-armed by !snooze is a new message, not a
+		// duplicate of the first one.
+		var items []store.Intent
 		for _, key := range chans {
 			ch, ok := byKey[key]
 			if !ok {
 				continue
 			}
-			line, ok := lv.render.Remind(bug, ch, now.Sub(bug.CreationTime))
-			if !ok {
-				continue
-			}
-			items = append(items, chat.ChannelMessage(ch, chat.KindRemind, strconv.Itoa(id), line, id))
+			in := store.ChannelIntent(ch, chat.KindRemind, remindID(id, r.Due), id)
+			in.Due = r.Due
+			items = append(items, in)
 		}
-		if err := b.store.Enqueue(ctx, items...); err != nil {
+		if err := b.store.EnqueueIntents(ctx, items...); err != nil {
 			return fmt.Errorf("failed to queue reminders for bug %d: %w", id, err)
 		}
 		if err := b.store.DoneReminder(ctx, id); err != nil {
@@ -94,6 +98,12 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 		b.signalQueued()
 	}
 	return nil
+}
+
+// remindID names one reminder of a bug in its exactly-once key:
+// "<bug>@<due, Unix seconds>".
+func remindID(bug int, due time.Time) string {
+	return strconv.Itoa(bug) + "@" + strconv.FormatInt(due.Unix(), 10)
 }
 
 // remindGiveUp is how long after a bug's creation a reminder still waits

@@ -277,6 +277,85 @@ func TestReminderWaitsForUndeliveredAnnouncement(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.waitFor(t, 10*time.Second, "the reminder, once the announcement was out", func(m []chat.Outgoing) bool {
-		return count(m, fmt.Sprintf("remind/%d/test:#gentoo-kernel", id)) == 1
+		return len(remindersOf(m, id, "test:#gentoo-kernel")) == 1
 	})
+}
+
+// remindersOf returns the reminders of a bug sent to a channel.
+func remindersOf(msgs []chat.Outgoing, id int, channel string) []chat.Outgoing {
+	var out []chat.Outgoing
+	for _, m := range ofKind(msgs, chat.KindRemind) {
+		if m.Channel == channel && len(m.BugIDs) == 1 && m.BugIDs[0] == id {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// After a reminder, "!snooze" re-arms it: the bug is reminded again when
+// the snooze is over (a second message with its own key, not a duplicate
+// of the first that the outbox would drop), once, while the bot said OK.
+func TestSnoozedBugIsRemindedAgain(t *testing.T) {
+	h := newHarness(t, `
+[[user]]
+bugzilla = "alice@gentoo.org"
+irc_account = "alice"
+roles = ["maintainer"]
+`)
+	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
+	h.cfg.Announce.DigestAfter = 0
+	h.cfg.Announce.RemindAfter.Duration = time.Hour
+	clock := fakeclock.New(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
+	rec := newRecorder("test", "#gentoo-kernel")
+	b, st, _ := h.startAt(clock, rec)
+	waitPolls(t, b, 1)
+	filed := clock.Now()
+	id := fileAndFetch(t, h, b, bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: nobody picks this up"})[0]
+	rec.waitFor(t, 5*time.Second, "the announcement", func(m []chat.Outgoing) bool {
+		return len(ofKind(m, chat.KindAnnounce)) == 1
+	})
+	waitDelivered(t, st)
+	const ch = "test:#gentoo-kernel"
+
+	clock.Set(filed.Add(time.Hour))
+	if err := b.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, 10*time.Second, "the first reminder", func(m []chat.Outgoing) bool { return len(remindersOf(m, id, ch)) == 1 })
+
+	alice := chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}
+	if got := ask(t, b.Router(), rec.channels[0], alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
+		t.Fatalf("!snooze = %q", got)
+	}
+	clock.Set(filed.Add(2*time.Hour + 59*time.Minute)) // not yet
+	if err := b.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitDelivered(t, st)
+	if n := len(remindersOf(rec.sentCopy(), id, ch)); n != 1 {
+		t.Fatalf("%d reminders before the snooze is over, want 1", n)
+	}
+	clock.Set(filed.Add(3 * time.Hour))
+	if err := b.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msgs := rec.waitFor(t, 10*time.Second, "the second reminder, after the snooze", func(m []chat.Outgoing) bool {
+		return len(remindersOf(m, id, ch)) == 2
+	})
+	rs := remindersOf(msgs, id, ch)
+	if rs[0].Key == rs[1].Key {
+		t.Errorf("both reminders have the key %q: a Matrix homeserver would drop the second as a retry", rs[0].Key)
+	}
+	if line := strings.Join(rs[1].Plain(chat.NetIRC), " "); !strings.Contains(line, "Still unclaimed after 3h") || !strings.Contains(line, "hardened: blueness zorry") {
+		t.Errorf("second reminder = %q", line)
+	}
+	// Once: checking again later sends nothing more.
+	clock.Set(filed.Add(10 * time.Hour))
+	if err := b.RemindDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitDelivered(t, st)
+	if n := len(remindersOf(rec.sentCopy(), id, ch)); n != 2 {
+		t.Errorf("%d reminders in the end, want 2", n)
+	}
 }

@@ -184,7 +184,7 @@ type Outgoing struct {
 // what it is about (a bug number, an event number).
 func ChannelMessage(ch Channel, kind Kind, id string, line Line, bugs ...int) Outgoing {
 	return Outgoing{
-		Key:     string(kind) + "/" + id + "/" + ch.Key,
+		Key:     MessageKey(kind, id, ch.Key),
 		Kind:    kind,
 		Channel: ch.Key,
 		Target:  ch.Name,
@@ -192,6 +192,13 @@ func ChannelMessage(ch Channel, kind Kind, id string, line Line, bugs ...int) Ou
 		BugIDs:  bugs,
 		Notice:  ch.Notice,
 	}
+}
+
+// MessageKey is the exactly-once key of a channel message,
+// "<kind>/<id>/<channel key>": id names what it is about (a bug number, an
+// event number, a bug and a due time).
+func MessageKey(kind Kind, id, channelKey string) string {
+	return string(kind) + "/" + id + "/" + channelKey
 }
 
 // Plain renders every line as plain text for a network.

@@ -67,6 +67,9 @@ func (w Watch) Name() string { return w.Product + "/" + w.Component }
 // Store is the [store] table.
 type Store struct {
 	Path string `toml:"path"` // SQLite file
+	// Retention: sent outbox intents and processed events older than
+	// this are pruned (they hold bug details); default 90d, 0 keeps them.
+	Retention Duration `toml:"retention"`
 }
 
 // Announce is the [announce] table.

@@ -16,6 +16,7 @@ const (
 	DefaultProduct      = "Gentoo Security"
 	DefaultComponent    = "Kernel"
 	DefaultStorePath    = "ksecbot.db"
+	DefaultRetention    = 90 * 24 * time.Hour
 	DefaultRestricted   = RestrictedWithhold
 	DefaultDigestAfter  = 5
 	DefaultDigestWindow = 30 * time.Second
@@ -68,6 +69,7 @@ func (c *Config) applyDefaults(idx *docIndex) {
 	if !has("store.path") {
 		c.Store.Path = DefaultStorePath
 	}
+	dur("store.retention", &c.Store.Retention, DefaultRetention)
 
 	a := &c.Announce
 	if !has("announce.restricted") {

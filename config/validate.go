@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // validator collects every semantic problem of a decoded Config.
@@ -58,6 +59,9 @@ func (v *validator) config(c *Config) {
 	}
 	if c.Store.Path == "" {
 		v.add("store.path", "must not be empty")
+	}
+	if r := c.Store.Retention.Duration; r < 0 || (r > 0 && r < 24*time.Hour) {
+		v.add("store.retention", "must be 0 (keep everything) or at least 1d, e.g. \"90d\"; got %s", c.Store.Retention.Duration)
 	}
 	v.announce(&c.Announce)
 	v.commands(&c.Commands)

@@ -70,28 +70,36 @@ func (s *Store) ScheduleReminder(ctx context.Context, bugID int, due time.Time) 
 	})
 }
 
-// DueReminders returns the bugs whose reminder is due at now, most overdue
-// first. A reminder is settled automatically when SaveBugs sees the bug
-// claimed or resolved; callers still check the bug before reminding.
-func (s *Store) DueReminders(ctx context.Context, now time.Time) ([]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT bug_id FROM reminders
+// Reminder is a due "still unclaimed" reminder of a bug.
+type Reminder struct {
+	BugID int
+	Due   time.Time // the due time; a snoozed reminder has a new one
+}
+
+// DueReminders returns the reminders due at now, most overdue first. A
+// reminder is settled automatically when SaveBugs sees the bug claimed or
+// resolved; callers still check the bug before reminding.
+func (s *Store) DueReminders(ctx context.Context, now time.Time) ([]Reminder, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT bug_id, due_at FROM reminders
 		WHERE done_at = 0 AND due_at <= ? ORDER BY due_at, bug_id`, ts(now))
 	if err != nil {
 		return nil, fmt.Errorf("failed to list due reminders: %w", err)
 	}
 	defer rows.Close()
-	var ids []int
+	var out []Reminder
 	for rows.Next() {
-		var id int
-		if err := rows.Scan(&id); err != nil {
+		var r Reminder
+		var due int64
+		if err := rows.Scan(&r.BugID, &due); err != nil {
 			return nil, fmt.Errorf("failed to list due reminders: %w", err)
 		}
-		ids = append(ids, id)
+		r.Due = fromTS(due)
+		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("failed to list due reminders: %w", err)
 	}
-	return ids, nil
+	return out, nil
 }
 
 // SnoozeReminder postpones the bug's reminder to until ("!snooze"),

@@ -48,11 +48,64 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]Event, error) {
 	return evs, nil
 }
 
-// QueueAnnouncements, in one transaction, puts items in the outbox (items
-// whose Key is already there, sent or not, are ignored: exactly once),
-// marks the events processed, and creates an auto-CC job for each bug in
-// autoCCBugs that never had one.
-func (s *Store) QueueAnnouncements(ctx context.Context, eventIDs []int64, items []chat.Outgoing, autoCCBugs []int) error {
+// Intent is one outbox row: what to tell a channel about which bugs, not
+// the words. The deliverer renders it when it sends it, from the mirror and
+// the channel configuration of that moment, through package policy: a bug
+// restricted after it was queued, or a channel made public by a reload, is
+// shown as it is then.
+//
+// Its JSON is a superset of the chat.Outgoing rows older versions queued,
+// which therefore read as intents that carry Lines.
+type Intent struct {
+	// Key makes the message exactly-once, "<kind>/<id>/<channel key>"
+	// (chat.MessageKey); Matrix derives its transaction ID from it.
+	Key     string    `json:"key"`
+	Kind    chat.Kind `json:"kind"`
+	Channel string    `json:"channel"` // chat.Channel.Key
+	// BugIDs are the bugs the message is about (announce, change and
+	// remind: one; digest: the burst).
+	BugIDs []int `json:"bugs,omitempty"`
+	// Event is the change a change line is about.
+	Event *EventData `json:"event,omitempty"`
+	// Due is the due time a reminder is for (part of its key).
+	Due time.Time `json:"due,omitzero"`
+	// Lines and Detail hold text rendered when queued: rows from before
+	// intents, and notices. They are sent as they are only while the
+	// channel may see every bug in BugIDs in full.
+	Lines  []chat.Line `json:"lines,omitempty"`
+	Detail []chat.Line `json:"detail,omitempty"`
+}
+
+// EventData is what a change line needs of its event.
+type EventData struct {
+	ID   int64  `json:"id"`
+	Kind string `json:"kind"` // one of the Event* constants
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+}
+
+// Data returns the event's data for an intent.
+func (e Event) Data() *EventData {
+	return &EventData{ID: e.ID, Kind: e.Kind, Old: e.Old, New: e.New}
+}
+
+// ChannelIntent builds the intent of a kind about bugs for a channel, with
+// the exactly-once key chat.MessageKey(kind, id, channel): id names what
+// it is about (a bug number, an event number).
+func ChannelIntent(ch chat.Channel, kind chat.Kind, id string, bugs ...int) Intent {
+	return Intent{Key: chat.MessageKey(kind, id, ch.Key), Kind: kind, Channel: ch.Key, BugIDs: bugs}
+}
+
+// TextIntent wraps a rendered message as an intent (see Intent.Lines).
+func TextIntent(m chat.Outgoing) Intent {
+	return Intent{Key: m.Key, Kind: m.Kind, Channel: m.Channel, BugIDs: m.BugIDs, Lines: m.Lines, Detail: m.Detail}
+}
+
+// QueueAnnouncements, in one transaction, puts intents in the outbox
+// (intents whose Key was queued before, sent or not, are ignored: exactly
+// once), marks the events processed, and creates an auto-CC job for each
+// bug in autoCCBugs that never had one.
+func (s *Store) QueueAnnouncements(ctx context.Context, eventIDs []int64, items []Intent, autoCCBugs []int) error {
 	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := enqueue(ctx, tx, now, items); err != nil {
@@ -72,22 +125,34 @@ func (s *Store) QueueAnnouncements(ctx context.Context, eventIDs []int64, items 
 	})
 }
 
-// OutboxItem is a message waiting in (or taken from) the outbox.
+// OutboxItem is an intent waiting in (or taken from) the outbox.
 type OutboxItem struct {
 	ID        int64
-	Msg       chat.Outgoing
+	Msg       Intent // what to send; the deliverer renders it
 	Attempts  int
 	CreatedAt time.Time
 }
 
-// Enqueue puts messages in the outbox. A message whose Key is already in
-// the outbox (sent or not) is ignored; an empty Key is never de-duplicated.
+// Enqueue puts rendered messages in the outbox, as intents that carry
+// their text (TextIntent). A message whose Key was queued before (sent or
+// not) is ignored; an empty Key is never de-duplicated.
 func (s *Store) Enqueue(ctx context.Context, items ...chat.Outgoing) error {
+	in := make([]Intent, len(items))
+	for i, m := range items {
+		in[i] = TextIntent(m)
+	}
+	return s.EnqueueIntents(ctx, in...)
+}
+
+// EnqueueIntents puts intents in the outbox. An intent whose Key was queued
+// before (sent or not, even when its row was pruned since) is ignored; an
+// empty Key is never de-duplicated.
+func (s *Store) EnqueueIntents(ctx context.Context, items ...Intent) error {
 	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error { return enqueue(ctx, tx, now, items) })
 }
 
-func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, items []chat.Outgoing) error {
+func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, items []Intent) error {
 	for _, it := range items {
 		msg, err := json.Marshal(it)
 		if err != nil {
@@ -96,6 +161,14 @@ func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, items []chat.Outgoi
 		var key any
 		if it.Key != "" {
 			key = it.Key
+			var pruned int
+			err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sent_keys WHERE key = ?", it.Key).Scan(&pruned)
+			if err != nil {
+				return fmt.Errorf("failed to check message %q: %w", it.Key, err)
+			}
+			if pruned > 0 {
+				continue // sent long ago, row pruned since
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO outbox(key, channel, kind, msg, created_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT(key) DO NOTHING`, key, it.Channel, string(it.Kind), string(msg), ts(now))
@@ -106,7 +179,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, items []chat.Outgoi
 	return nil
 }
 
-// NextOutbox returns up to limit unsent messages for the given channels
+// NextOutbox returns up to limit unsent intents for the given channels
 // (none given: all channels), oldest first (limit <= 0: all).
 func (s *Store) NextOutbox(ctx context.Context, channelKeys []string, limit int) ([]OutboxItem, error) {
 	if limit <= 0 {
@@ -172,7 +245,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, networkID string) error 
 		if sent != 0 {
 			return nil
 		}
-		var out chat.Outgoing
+		var out Intent
 		if err := json.Unmarshal([]byte(msg), &out); err != nil {
 			return fmt.Errorf("failed to decode outbox item %d: %w", id, err)
 		}
@@ -200,6 +273,25 @@ func (s *Store) MarkAttempt(ctx context.Context, id int64, errText string) error
 		res, err := tx.ExecContext(ctx, "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", errText, id)
 		if err != nil {
 			return fmt.Errorf("failed to record attempt of outbox item %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("outbox item %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// MarkSkipped records that outbox item id is done without being sent: the
+// channel may see nothing of it now (policy.Nothing). No announcement is
+// recorded. Marking an item twice is harmless; an unknown id is
+// ErrNotFound.
+func (s *Store) MarkSkipped(ctx context.Context, id int64, reason string) error {
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE outbox SET sent_at = CASE WHEN sent_at = 0 THEN ? ELSE sent_at END, last_error = ? WHERE id = ?",
+			ts(now), "skipped: "+reason, id)
+		if err != nil {
+			return fmt.Errorf("failed to mark outbox item %d skipped: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("outbox item %d: %w", id, ErrNotFound)
@@ -257,7 +349,7 @@ func (s *Store) BugForMessage(ctx context.Context, channelKey, networkID string)
 	if err != nil {
 		return 0, false, fmt.Errorf("failed to find message %s: %w", networkID, err)
 	}
-	var out chat.Outgoing
+	var out Intent
 	if err := json.Unmarshal([]byte(msg), &out); err != nil {
 		return 0, false, fmt.Errorf("failed to decode message %s: %w", networkID, err)
 	}

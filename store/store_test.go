@@ -331,7 +331,7 @@ func TestOutboxExactlyOnceAcrossReopen(t *testing.T) {
 			}
 			return nil
 		}, 0},
-		{"sent key is not queued again", func() error { return s.QueueAnnouncements(ctx, nil, []chat.Outgoing{a}, nil) }, 0},
+		{"sent key is not queued again", func() error { return s.QueueAnnouncements(ctx, nil, []Intent{TextIntent(a)}, nil) }, 0},
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
@@ -508,7 +508,7 @@ func TestQueueAnnouncementsAndAutoCC(t *testing.T) {
 	if len(evs) != 1 || evs[0].BugID != 1 {
 		t.Fatalf("PendingEvents(1) = %+v", evs)
 	}
-	items := []chat.Outgoing{msg("announce/1/irc:#k", "irc:#k", chat.KindAnnounce, 1)}
+	items := []Intent{TextIntent(msg("announce/1/irc:#k", "irc:#k", chat.KindAnnounce, 1))}
 	if err := s.QueueAnnouncements(ctx, []int64{evs[0].ID}, items, []int{1}); err != nil {
 		t.Fatal(err)
 	}
@@ -571,11 +571,20 @@ func TestReminders(t *testing.T) {
 		if err := st.do(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		got, err := s.DueReminders(ctx, st.at)
+		due, err := s.DueReminders(ctx, st.at)
+		got := reminderBugs(due)
 		if err != nil || !slices.Equal(got, st.want) {
 			t.Fatalf("%s: DueReminders = %v %v, want %v", st.name, got, err, st.want)
 		}
 	}
+}
+
+func reminderBugs(rs []Reminder) []int {
+	var ids []int
+	for _, r := range rs {
+		ids = append(ids, r.BugID)
+	}
+	return ids
 }
 
 func TestResolvedSettlesReminder(t *testing.T) {
@@ -637,6 +646,9 @@ func TestAuditAndKV(t *testing.T) {
 	}
 }
 
+// latestSchema is the schema version this ksecbot writes.
+const latestSchema = 3
+
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -670,8 +682,8 @@ func TestMigrateFromV1(t *testing.T) {
 	db.Close()
 
 	s := openAt(t, path, newClock())
-	if v, _ := s.SchemaVersion(ctx); v != 2 {
-		t.Fatalf("schema version after Open = %d, want 2", v)
+	if v, _ := s.SchemaVersion(ctx); v != latestSchema {
+		t.Fatalf("schema version after Open = %d, want %d", v, latestSchema)
 	}
 	if b, ok, err := s.Bug(ctx, 5); err != nil || !ok || b.Summary != "old bug" {
 		t.Errorf("Bug(5) = %+v %v %v", b, ok, err)
@@ -683,10 +695,12 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Errorf("Cursor = %+v %v %v", c, ok, err)
 	}
 	items, err := s.NextOutbox(ctx, nil, 0)
-	if err != nil || len(items) != 1 || items[0].Msg.Key != "announce/5/irc:#k" || items[0].Msg.Lines[0].Plain("irc") != "bug 5" {
+	// The queued v1 announcement became an intent: rendered when sent.
+	if err != nil || len(items) != 1 || items[0].Msg.Key != "announce/5/irc:#k" || items[0].Msg.Lines != nil ||
+		!slices.Equal(items[0].Msg.BugIDs, []int{5}) || items[0].Msg.Kind != chat.KindAnnounce {
 		t.Fatalf("NextOutbox = %+v %v", items, err)
 	}
-	if err := s.Enqueue(ctx, items[0].Msg); err != nil {
+	if err := s.EnqueueIntents(ctx, items[0].Msg); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := s.OutboxDepth(ctx, nil); n != 1 {
@@ -699,13 +713,13 @@ func TestMigrateFromV1(t *testing.T) {
 	if err := s.ScheduleReminder(ctx, 5, t0); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := s.DueReminders(ctx, t0); !slices.Equal(due, []int{5}) {
+	if due, _ := s.DueReminders(ctx, t0); !slices.Equal(reminderBugs(due), []int{5}) {
 		t.Errorf("DueReminders = %v", due)
 	}
 	// Opening again is a no-op.
 	s.Close()
 	s2 := openAt(t, path, nil)
-	if v, _ := s2.SchemaVersion(ctx); v != 2 {
+	if v, _ := s2.SchemaVersion(ctx); v != latestSchema {
 		t.Errorf("schema version after reopen = %d", v)
 	}
 }

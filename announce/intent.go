@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package announce
+
+import (
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/policy"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// Intent renders an outbox intent for a channel at send time: bugs holds
+// the mirror's current copy of each bug the intent names (a bug missing
+// there counts as restricted), ch the channel as configured now, now the
+// time of sending. ok is false when the channel must get nothing (the
+// policy says nothing, or the intent has nothing to say): the deliverer
+// then marks it done without sending.
+//
+// Intents that carry text (queued by an older ksecbot, or notices) are
+// sent as they are only while the channel may see every bug they name in
+// full; otherwise announcements, digests and reminders are rendered again
+// from their bugs, and anything else is not sent.
+func (r *Renderer) Intent(in store.Intent, bugs map[int]*bugzilla.Bug, ch chat.Channel, now time.Time) (out chat.Outgoing, ok bool) {
+	out = chat.Outgoing{Key: in.Key, Kind: in.Kind, Channel: ch.Key, Target: ch.Name, BugIDs: in.BugIDs, Notice: ch.Notice}
+	bug := func(id int) *bugzilla.Bug {
+		if b := bugs[id]; b != nil {
+			return b
+		}
+		// Not in the mirror: only the number is known; withhold.
+		return &bugzilla.Bug{ID: id, Groups: []string{"unknown"}}
+	}
+	if len(in.Lines) > 0 {
+		full := true
+		for _, id := range in.BugIDs {
+			if policy.Hidden(bug(id), ch) {
+				full = false
+			}
+		}
+		if full {
+			out.Lines, out.Detail = in.Lines, in.Detail
+			return out, true
+		}
+		switch in.Kind {
+		case chat.KindAnnounce, chat.KindDigest, chat.KindRemind:
+		default:
+			return out, false
+		}
+	}
+	if len(in.BugIDs) == 0 {
+		return out, false
+	}
+	var line chat.Line
+	switch in.Kind {
+	case chat.KindAnnounce:
+		line, ok = r.NewBug(bug(in.BugIDs[0]), ch)
+	case chat.KindRemind:
+		b := bug(in.BugIDs[0])
+		var age time.Duration
+		if !b.CreationTime.IsZero() {
+			age = now.Sub(b.CreationTime)
+		}
+		line, ok = r.Remind(b, ch, age)
+	case chat.KindChange:
+		if in.Event == nil {
+			return out, false
+		}
+		line, ok = r.Change(in.Event.Kind, in.Event.Old, in.Event.New, bug(in.BugIDs[0]), ch)
+	case chat.KindDigest:
+		list := make([]bugzilla.Bug, len(in.BugIDs))
+		for i, id := range in.BugIDs {
+			list[i] = *bug(id)
+		}
+		line, ok = r.Digest(list, ch)
+		if ok {
+			out.Detail = r.DigestDetail(list, ch)
+		}
+	default:
+		return out, false
+	}
+	if !ok {
+		return out, false
+	}
+	out.Lines = []chat.Line{line}
+	return out, true
+}
