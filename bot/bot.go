@@ -33,6 +33,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/commands"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/trees"
 )
@@ -161,6 +162,9 @@ func (b *Bot) build(cfg *config.Config) *live {
 		Now:      b.now,
 		Logger:   b.log.With("component", "commands"),
 		Version:  b.version,
+	}
+	if ch := cvereport.New(cfg); ch != nil {
+		deps.CVE = ch
 	}
 	if cfg.Console != nil {
 		deps.ConsoleLogin = cfg.Console.Bugzilla

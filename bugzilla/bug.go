@@ -21,7 +21,8 @@ type Bug struct {
 	AssignedTo     string    `json:"assigned_to"`
 	CC             []string  `json:"cc"`
 	Creator        string    `json:"creator"`
-	Groups         []string  `json:"groups"` // non-empty: restricted
+	Groups         []string  `json:"groups"`   // non-empty: restricted
+	SeeAlso        []string  `json:"see_also"` // URLs; may name a CVE
 	IsOpen         bool      `json:"is_open"`
 	CreationTime   time.Time `json:"creation_time"`
 	LastChangeTime time.Time `json:"last_change_time"`
@@ -47,4 +48,5 @@ var BugFields = []string{
 	"id", "alias", "summary", "product", "component", "status", "resolution",
 	"severity", "priority", "whiteboard", "keywords", "assigned_to", "cc",
 	"creator", "groups", "is_open", "creation_time", "last_change_time",
+	"see_also",
 }

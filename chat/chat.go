@@ -53,6 +53,10 @@ const (
 	SpanMention                  // a tree's maintainers; see Highlight
 	SpanCode                     // monospace text (logins, atoms)
 	SpanSeverity                 // a Bugzilla severity; IRC may colour it
+	// SpanCell ends a table cell: a line holding cells is a table row.
+	// Its Text (" | ") is what plain renderers show; Matrix renders
+	// consecutive rows as one HTML table, the first row as its header.
+	SpanCell
 )
 
 // Span is one piece of a rich line.
@@ -85,6 +89,19 @@ func (l Line) Code(s string) Line { return append(l, Span{Kind: SpanCode, Text: 
 
 // Severity appends a bug severity ("critical", "major", ...) to the line.
 func (l Line) Severity(s string) Line { return append(l, Span{Kind: SpanSeverity, Text: s}) }
+
+// Cell ends the current table cell (see SpanCell).
+func (l Line) Cell() Line { return append(l, Span{Kind: SpanCell, Text: " | "}) }
+
+// IsRow reports whether the line is a table row (holds a cell end).
+func (l Line) IsRow() bool {
+	for _, s := range l {
+		if s.Kind == SpanCell {
+			return true
+		}
+	}
+	return false
+}
 
 // Link appends a URL to the line.
 func (l Line) Link(label, url string) Line {

@@ -30,6 +30,7 @@ func (r *Router) builtins() []Command {
 		{Name: "claim", Usage: "claim [--force] [bug]", Help: "assign a bug to your Bugzilla login; without a number, the bug you reply to or the last one announced here.", Roles: writeRoles, Write: true, Run: r.cmdClaim},
 		{Name: "unclaim", Usage: "unclaim <bug>", Help: "give a bug back to the component default assignee.", Roles: writeRoles, Write: true, Run: r.cmdUnclaim},
 		{Name: "cc", Usage: "cc <tree-or-login>[,...] [bug]", Help: "add the trees' Bugzilla logins (or the logins) to a bug's CC and highlight the trees' maintainers.", Roles: writeRoles, Write: true, Run: r.cmdCC},
+		r.cveCommand(),
 		{Name: "trees", Usage: "trees", Help: "the kernel trees ksecbot knows, with aliases and Bugzilla logins.", Run: r.cmdTrees},
 		{Name: "whoami", Usage: "whoami", Help: "who ksecbot thinks you are and what you may do.", Run: r.cmdWhoami},
 		{Name: "help", Aliases: []string{"commands"}, Usage: "help [command]", Help: "the list of commands, or the usage of one.", Run: r.cmdHelp},

@@ -66,6 +66,8 @@ type Deps struct {
 	// ConsoleLogin is the Bugzilla login the console operator acts as.
 	// Default: the login of the first [[user]] with the admin role.
 	ConsoleLogin string
+	// CVE answers !cve; nil when [kernel_cve] is not configured.
+	CVE CVEReporter
 	// RateBurst and RateEvery set the per-sender command limit; defaults
 	// 5 and 2s.
 	RateBurst int

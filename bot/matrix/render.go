@@ -46,9 +46,34 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 	body := make([]string, 0, len(out.Lines))
 	htm := make([]string, 0, len(out.Lines))
 	mentions := &event.Mentions{}
-	for _, l := range out.Lines {
+	for i := 0; i < len(out.Lines); i++ {
+		l := out.Lines[i]
 		body = append(body, l.Plain(chat.NetMatrix))
-		htm = append(htm, renderLineHTML(l, mentions))
+		if !l.IsRow() {
+			htm = append(htm, renderLineHTML(l, mentions))
+			continue
+		}
+		// Consecutive table rows (chat.SpanCell) make one HTML table,
+		// the first row its header.
+		var t strings.Builder
+		t.WriteString("<table>")
+		for first := true; i < len(out.Lines) && out.Lines[i].IsRow(); i++ {
+			cell := "td"
+			if first {
+				cell = "th"
+			} else {
+				body = append(body, out.Lines[i].Plain(chat.NetMatrix))
+			}
+			first = false
+			t.WriteString("<tr>")
+			for _, c := range splitCells(out.Lines[i]) {
+				t.WriteString("<" + cell + ">" + renderLineHTML(c, mentions) + "</" + cell + ">")
+			}
+			t.WriteString("</tr>")
+		}
+		i--
+		t.WriteString("</table>")
+		htm = append(htm, t.String())
 	}
 	formatted := strings.Join(htm, "<br>")
 	if len(out.Detail) > 0 {
@@ -78,6 +103,25 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		content.RelatesTo = &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: id.EventID(out.ReplyTo)}}
 	}
 	return content
+}
+
+// splitCells cuts a table row at its cell ends; text after the last cell
+// end is one more cell when not empty.
+func splitCells(l chat.Line) []chat.Line {
+	var out []chat.Line
+	var cur chat.Line
+	for _, s := range l {
+		if s.Kind == chat.SpanCell {
+			out = append(out, cur)
+			cur = nil
+			continue
+		}
+		cur = append(cur, s)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 func renderLineHTML(l chat.Line, mentions *event.Mentions) string {

@@ -150,3 +150,27 @@ func TestTxnID(t *testing.T) {
 		t.Errorf("txn id %q has the wrong shape", TxnID(a))
 	}
 }
+
+// TestRenderTable: consecutive table rows (chat.SpanCell) become one HTML
+// table with the first row as header, every cell escaped; the plain body
+// keeps "a | b" rows.
+func TestRenderTable(t *testing.T) {
+	out := chat.Outgoing{Kind: chat.KindReply, Lines: []chat.Line{
+		chat.Line{}.Bold("CVE-2025-71238").Text(": title"),
+		chat.Line{}.Text("tree").Cell().Text("verdict").Cell().Text("versions"),
+		chat.Line{}.Text("gentoo-kernel").Cell().Bold("affected").Cell().Text("5.10.250 <script>"),
+		chat.Line{}.Text("vanilla").Cell().Bold("fixed").Cell().Text("7.2.5"),
+		chat.Line{}.Text("after the table"),
+	}}
+	c := Render(out)
+	want := "<b>CVE-2025-71238</b>: title<br><table><tr><th>tree</th><th>verdict</th><th>versions</th></tr>" +
+		"<tr><td>gentoo-kernel</td><td><b>affected</b></td><td>5.10.250 &lt;script&gt;</td></tr>" +
+		"<tr><td>vanilla</td><td><b>fixed</b></td><td>7.2.5</td></tr></table><br>after the table"
+	if c.FormattedBody != want {
+		t.Errorf("formatted:\n got %s\nwant %s", c.FormattedBody, want)
+	}
+	wantBody := "CVE-2025-71238: title\ntree | verdict | versions\ngentoo-kernel | affected | 5.10.250 <script>\nvanilla | fixed | 7.2.5\nafter the table"
+	if c.Body != wantBody {
+		t.Errorf("body:\n got %q\nwant %q", c.Body, wantBody)
+	}
+}

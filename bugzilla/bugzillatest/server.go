@@ -140,6 +140,7 @@ func (b *Bug) clone() Bug {
 type NewBug struct {
 	Product, Component, Summary, Severity, Priority, Whiteboard, Creator, AssignedTo, Status string
 	Alias, Keywords, Groups, CC                                                              []string
+	SeeAlso                                                                                  []string // URLs
 	Created                                                                                  time.Time
 	Description                                                                              string // comment 0; default: the summary
 	URL                                                                                      string
@@ -425,7 +426,7 @@ func (s *Server) createLocked(nb NewBug) int {
 		Summary: nb.Summary, Status: nb.Status, Severity: nb.Severity, Priority: nb.Priority,
 		Whiteboard: nb.Whiteboard, Creator: nb.Creator, AssignedTo: nb.AssignedTo, URL: nb.URL,
 		Version: "unspecified", OpSys: "Linux", Platform: "All",
-		Keywords: slices.Clone(nb.Keywords), Groups: slices.Clone(nb.Groups),
+		Keywords: slices.Clone(nb.Keywords), Groups: slices.Clone(nb.Groups), SeeAlso: slices.Clone(nb.SeeAlso),
 		CreationTime: created, LastChangeTime: created,
 	}
 	s.nextBug++

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package commands
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/cvereport"
+	"github.com/ksecbot/ksecbot/gentoo"
+	"github.com/ksecbot/ksecbot/kernelcve"
+)
+
+// cveEnv is env with !cve wired to the real CNA records and the
+// repository of real ::gentoo ebuilds.
+func cveEnv(t *testing.T) *env {
+	e := newEnv(t, "")
+	e.cfg.Trees = []config.Tree{
+		{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"distnick"}},
+		{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vannick"}},
+		{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}},
+	}
+	e.r = New(Deps{Config: e.cfg, Store: e.st, Now: e.clk.Now, Logger: e.r.log, RateBurst: 1000, RateEvery: 1,
+		CVE: &cvereport.Checker{Store: kernelcve.NewStore("../kernelcve/testdata/vulns"), Repo: gentoo.NewRepo("../gentoo/testdata/repo")}})
+	return e
+}
+
+func TestCVECommandIRC(t *testing.T) {
+	e := cveEnv(t)
+	got := text(e.say(idCarol, chPublic, "!cve CVE-2025-71238"))
+	mustContain(t, got,
+		"CVE-2025-71238: scsi: qla2xxx: Fix bsg_done() causing double free",
+		"introduced 5.7", "fixed in 5.10.251, 5.15.201, 6.1.164, 6.6.127, 6.12.74, 6.18.13, 6.19.3, 7.0",
+		"gentoo-kernel affected (5.10.250, fix 5.10.251; fixed in 5.10.255, stable 5.10.250 still affected)",
+		"vanilla-sources fixed", "rt-sources affected (~5.10.234, fix 5.10.251; ~6.1.112, fix 6.1.164)")
+	if n := len(strings.Split(got, "\n")); n != 2 {
+		t.Errorf("IRC answer has %d lines, want 2:\n%s", n, got)
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if len(l) > 400 {
+			t.Errorf("line of %d bytes", len(l))
+		}
+	}
+	mustContain(t, text(e.say(idCarol, chPublic, "!cve CVE-2026-45992")), "CVE-2026-45992 REJECTED: ALSA: caiaq")
+	mustContain(t, text(e.say(idCarol, chPublic, "!cve cve-2099-0001")), "CVE-2099-0001: no record")
+	mustContain(t, text(e.say(idCarol, chPublic, "!cve yesterday")), "Usage:")
+}
+
+func TestCVECommandBug(t *testing.T) {
+	e := cveEnv(t)
+	pub := e.bug(bugzillatest.NewBug{Summary: "kernel: qla2xxx double free", Alias: []string{"CVE-2025-71238"},
+		SeeAlso: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-64108"}})
+	got := text(e.say(idCarol, chPublic, "!cve "+itoa(pub)))
+	mustContain(t, got, "bug "+itoa(pub)+": CVE-2025-71238", "bug "+itoa(pub)+": CVE-2026-64108", "vanilla-sources affected (~7.0, fix 7.0.11)")
+	secret := e.bug(bugzillatest.NewBug{Summary: "embargoed CVE-2026-64108", Groups: []string{"security"}})
+	got = text(e.say(idCarol, chPublic, "!cve "+itoa(secret)))
+	mustContain(t, got, "is restricted")
+	mustNotContain(t, got, "CVE-2026-64108", "cifs")
+	mustContain(t, text(e.say(idAlice, chPrivate, "!cve "+itoa(secret))), "CVE-2026-64108: cifs: Fix busy dentry")
+	none := e.bug(bugzillatest.NewBug{Summary: "kernel: something"})
+	mustContain(t, text(e.say(idCarol, chPublic, "!cve "+itoa(none))), "names no CVE")
+}
+
+// TestCVECommandMatrixRows: off IRC the verdicts are table rows (one per
+// tree, after a header row), which Matrix renders as an HTML table.
+func TestCVECommandMatrixRows(t *testing.T) {
+	e := cveEnv(t)
+	outs := e.say(idBobMx, chMatrix, "!cve CVE-2025-71238")
+	if len(outs) != 1 {
+		t.Fatalf("%d replies", len(outs))
+	}
+	var rows []string
+	for _, l := range outs[0].Lines {
+		if l.IsRow() {
+			rows = append(rows, l.Plain(chat.NetMatrix))
+		}
+	}
+	want := []string{
+		"tree | verdict | versions",
+		"gentoo-kernel | affected | ~5.10.255 fixed; 5.10.250 affected, fix 5.10.251; fixed in 5.10.255, stable 5.10.250 still affected",
+		"vanilla-sources | fixed | ~6.1.165 fixed; ~6.6.157 fixed; ~6.18.39 fixed; ~7.0 fixed; ~7.2.5 fixed",
+		"rt-sources | affected | ~5.10.234 affected, fix 5.10.251; ~6.1.112 affected, fix 6.1.164",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestCVECommandOff(t *testing.T) {
+	e := newEnv(t, "")
+	mustContain(t, text(e.say(idCarol, chPublic, "!cve CVE-2025-71238")), "not configured")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
