@@ -71,6 +71,7 @@ type Bot struct {
 	deliver   map[string]chan struct{} // per network: wake its deliverer
 
 	metrics *Metrics
+	sf      storeFaults // sent messages not yet recorded, storage faults
 }
 
 // live is the part of the bot built from the reloadable configuration
@@ -533,6 +534,9 @@ func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
 		if failed || err != nil {
 			wait = backoff
 			backoff = min(backoff*2, 30*time.Second)
+			if b.sf.outstanding() > 0 {
+				wait = min(wait, 5*time.Second) // notice a writable database soon
+			}
 		} else {
 			backoff = time.Second
 		}
@@ -575,7 +579,10 @@ func (b *Bot) render(ctx context.Context, ch chat.Channel, it store.OutboxItem) 
 // channel's later messages wait for the next round, while the other
 // channels go on. failed reports whether anything is left for a retry.
 func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (failed bool, err error) {
-	blocked := map[string]bool{}
+	blocked := b.retryMarks(ctx, t.Network())
+	if len(blocked) > 0 {
+		failed = true
+	}
 	chans := map[string]chat.Channel{} // as configured now
 	for _, ch := range t.Channels() {
 		chans[ch.Key] = ch
@@ -596,6 +603,11 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (f
 		}
 		for _, it := range items {
 			if blocked[it.Msg.Channel] {
+				continue
+			}
+			if b.sf.isUnmarked(it.ID) {
+				blocked[it.Msg.Channel] = true // went out; its record waits
+				failed = true
 				continue
 			}
 			ch, known := chans[it.Msg.Channel]
@@ -634,15 +646,12 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (f
 				continue
 			}
 			b.metrics.sent.WithLabelValues(t.Network()).Inc()
-			// Record the delivery even when shutdown has begun: the line
-			// is out, so it must not be sent again after a restart.
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			err = b.store.MarkSent(mctx, it.ID, id)
-			cancel()
-			if err != nil {
-				// Stop here: going on would send it again.
-				b.log.Error("failed to mark a message sent", "key", it.Msg.Key, "err", err)
-				return true, err
+			if err := b.markSent(ctx, it.ID, id); err != nil {
+				// Never send it again: remember it and pause the channel
+				// until the record is written.
+				b.sentButUnmarked(unmarked{id: it.ID, network: t.Network(), channel: it.Msg.Channel, key: it.Msg.Key, networkID: id}, err)
+				blocked[it.Msg.Channel] = true
+				failed = true
 			}
 		}
 		if len(items) < outboxBatch && !failed {

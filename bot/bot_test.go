@@ -155,6 +155,7 @@ type harness struct {
 	srv    *bugzillatest.Server
 	cfg    *config.Config
 	dbPath string
+	logOut io.Writer // if set, the bot logs here (debug level)
 }
 
 func newHarness(t *testing.T, extraTOML string) *harness {
@@ -187,6 +188,13 @@ func (h *harness) start(ts ...bot.Transport) (b *bot.Bot, stop func()) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if h.logOut != nil {
+		w := h.logOut
+		if testing.Verbose() {
+			w = io.MultiWriter(w, testWriter{h.t})
+		}
+		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	b, err = bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log})
 	if err != nil {

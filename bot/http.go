@@ -57,6 +57,7 @@ func (b *Bot) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if err := b.store.Ping(r.Context()); err != nil {
 		problems = append(problems, "store: "+err.Error())
 	}
+	problems = append(problems, b.storeProblems()...) // each starts with "store"
 	up := 0
 	for _, t := range b.transports {
 		if t.Connected() {

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// Storage faults. When the database cannot be written (disk full, another
+// process holding the write lock), a message that went out cannot be
+// recorded as sent. Sending it again on the next round would repeat it
+// every few seconds for as long as the fault lasts, so the deliverer
+// remembers in memory what went out, pauses that channel, and retries the
+// record before it sends anything more there. /healthz answers 503 and one
+// ERROR line says what is wrong; one INFO line says when it is over. Only
+// a restart during the fault can send such a message a second time.
+
+// unmarked is a message that went out but is not yet recorded as sent.
+type unmarked struct {
+	id        int64
+	network   string
+	channel   string
+	key       string
+	networkID string
+}
+
+// storeFaults is the bot's memory of storage faults.
+type storeFaults struct {
+	mu       sync.Mutex
+	unmarked map[int64]unmarked
+	reason   map[string]string // fault name -> what is wrong (for /healthz)
+}
+
+// setFault records a storage fault; it reports whether it is new.
+func (f *storeFaults) setFault(name, reason string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.reason == nil {
+		f.reason = map[string]string{}
+	}
+	_, had := f.reason[name]
+	f.reason[name] = reason
+	return !had
+}
+
+// clearFault ends a storage fault; it reports whether there was one.
+func (f *storeFaults) clearFault(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, had := f.reason[name]
+	delete(f.reason, name)
+	return had
+}
+
+// faults returns the current storage faults, sorted.
+func (f *storeFaults) faults() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, r := range f.reason {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// remember records a message that went out but could not be marked sent.
+func (f *storeFaults) remember(u unmarked) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.unmarked == nil {
+		f.unmarked = map[int64]unmarked{}
+	}
+	f.unmarked[u.id] = u
+}
+
+// pending returns the network's messages waiting for their record, oldest
+// first.
+func (f *storeFaults) pending(network string) []unmarked {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []unmarked
+	for _, u := range f.unmarked {
+		if u.network == network {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// isUnmarked reports whether outbox item id went out already.
+func (f *storeFaults) isUnmarked(id int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.unmarked[id]
+	return ok
+}
+
+// forget drops a message whose record is written.
+func (f *storeFaults) forget(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.unmarked, id)
+}
+
+// outstanding reports how many messages wait for their record.
+func (f *storeFaults) outstanding() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.unmarked)
+}
+
+// faultUnmarked names the storage fault of messages sent but not recorded.
+const faultUnmarked = "unmarked"
+
+// markSent records a delivered message as sent, even when shutdown has
+// begun (the line is out: it must not be sent again after a restart).
+func (b *Bot) markSent(ctx context.Context, id int64, networkID string) error {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := b.store.MarkSent(mctx, id, networkID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the row is gone: nothing to record
+	}
+	return err
+}
+
+// sentButUnmarked handles a message that went out but could not be
+// recorded: remember it, pause its channel, say so once.
+func (b *Bot) sentButUnmarked(u unmarked, err error) {
+	b.sf.remember(u)
+	if b.sf.setFault(faultUnmarked, "store: cannot record sent messages: "+err.Error()) {
+		b.log.Error("the database cannot be written (disk full? another process holding its write lock?): a sent message cannot be recorded as sent, so delivery to its channel pauses until the database is writable again; nothing is sent twice",
+			"path", b.l().cfg.Store.Path, "channel", u.channel, "key", u.key, "err", err)
+	}
+}
+
+// retryMarks tries again to record the network's sent messages. It returns
+// the channels that still wait for a record: nothing more goes there yet.
+func (b *Bot) retryMarks(ctx context.Context, network string) map[string]bool {
+	blocked := map[string]bool{}
+	for _, u := range b.sf.pending(network) {
+		if blocked[u.channel] {
+			continue // keep order per channel
+		}
+		if err := b.markSent(ctx, u.id, u.networkID); err != nil {
+			blocked[u.channel] = true
+			continue
+		}
+		b.sf.forget(u.id)
+	}
+	if b.sf.outstanding() == 0 && b.sf.clearFault(faultUnmarked) {
+		b.log.Info("the database is writable again: sent messages recorded, delivery resumed")
+	}
+	return blocked
+}
+
+// storeProblems returns the storage faults for /healthz.
+func (b *Bot) storeProblems() []string { return b.sf.faults() }

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// Another process holds the database's write lock while announcements
+// wait in the outbox: the first message of each channel goes out but
+// cannot be recorded as sent, so the channel pauses (no resend loop), one
+// ERROR says why and /healthz answers 503; after the lock is released
+// every announcement is delivered exactly once and health is back.
+func TestHeldWriteLockPausesDeliveryWithoutRepeats(t *testing.T) {
+	h := newHarness(t, "")
+	logs := &syncBuffer{}
+	h.logOut = logs
+	rec := newRecorder("test", "#gentoo-kernel", "#gentoo-dev")
+	rec.mu.Lock()
+	rec.down = true
+	rec.mu.Unlock()
+	b, _ := h.start(rec)
+	srv := httptest.NewServer(b.Handler())
+	defer srv.Close()
+	waitPolls(t, b, 1)
+
+	ctx := context.Background()
+	var ids []int
+	for _, s := range []string{"first", "second", "third"} {
+		ids = append(ids, h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: " + s + " bug while the store is locked"}))
+	}
+	if err := b.Poke(ctx, ids...); err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.Open(ctx, h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	want := len(ids) * len(rec.channels)
+	waitUntil(t, 20*time.Second, "the announcements in the outbox", func() bool {
+		n, err := other.OutboxDepth(ctx, nil)
+		return err == nil && n >= want
+	})
+
+	// Another connection takes the write lock and keeps it.
+	db, err := sql.Open("sqlite3", "file:"+h.dbPath+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	locked := time.Now()
+	rec.mu.Lock()
+	rec.down = false
+	rec.mu.Unlock()
+
+	waitUntil(t, 30*time.Second, "/healthz 503 while sent messages cannot be recorded", func() bool {
+		code, _ := health(t, srv.URL)
+		return code == 503
+	})
+	_, body := health(t, srv.URL)
+	t.Logf("/healthz during the fault: %q", strings.TrimSpace(body))
+	if !strings.Contains(body, "cannot record sent messages") {
+		t.Errorf("/healthz does not say what is wrong: %q", body)
+	}
+	// Several delivery rounds pass under the lock (one every 1-5 s).
+	deadline := time.Now().Add(12 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond) // letting the fault last is the scenario
+		for key, n := range perKey(rec.sentCopy()) {
+			if n > 1 {
+				t.Fatalf("%s sent %d times while the store is locked", key, n)
+			}
+		}
+	}
+	during := len(rec.sentCopy())
+	if during > len(rec.channels) {
+		t.Errorf("%d messages went out under the lock, want at most one per channel (then the channel pauses)", during)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("lock held %v; %d message(s) went out meanwhile", time.Since(locked).Round(time.Second), during)
+
+	rec.waitFor(t, 60*time.Second, "every announcement after the lock", func(m []chat.Outgoing) bool {
+		n := 0
+		for _, o := range m {
+			if o.Kind == chat.KindAnnounce {
+				n++
+			}
+		}
+		return n >= want
+	})
+	waitUntil(t, 20*time.Second, "/healthz 200 after the fault", func() bool {
+		code, _ := health(t, srv.URL)
+		return code == 200
+	})
+	for key, n := range perKey(rec.sentCopy()) {
+		if n != 1 {
+			t.Errorf("%s sent %d times, want exactly once", key, n)
+		}
+	}
+	if n, err := other.OutboxDepth(ctx, nil); err != nil || n != 0 {
+		t.Errorf("outbox depth %d (%v) after recovery, want 0: every sent message recorded", n, err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "level=ERROR"); n != 1 || !strings.Contains(out, "the database cannot be written") {
+		t.Errorf("%d ERROR lines, want exactly one saying the database cannot be written:\n%s", n, grepLines(out, "level=ERROR"))
+	}
+	if !strings.Contains(out, "the database is writable again") {
+		t.Error("no line says the database is writable again")
+	}
+}
+
+// perKey counts the recorded messages per outbox key.
+func perKey(msgs []chat.Outgoing) map[string]int {
+	c := map[string]int{}
+	for _, m := range msgs {
+		c[m.Key]++
+	}
+	return c
+}
+
+// grepLines returns the lines of s containing sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
