@@ -72,6 +72,7 @@ type Bot struct {
 
 	metrics *Metrics
 	sf      storeFaults // sent messages not yet recorded, storage faults
+	halted  atomic.Bool // the database file vanished: deliver nothing more
 }
 
 // live is the part of the bot built from the reloadable configuration
@@ -362,6 +363,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		goRun(&workWG, workCtx, "write commands", b.writeWorker)
 	}
 	goRun(&workWG, workCtx, "command notices", b.noticeLoop)
+	goRun(&workWG, workCtx, "store file", b.watchStoreFile)
 	for _, t := range b.transports {
 		t := t
 		goRun(&netWG, netCtx, t.Network(), func(ctx context.Context) error { return t.Run(ctx, b.inbox(t)) })
@@ -373,6 +375,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	case err = <-errc:
 		// Run returns err and the caller reports it: one error, not two
 		b.log.Debug("stopping", "err", err)
+	}
+	if errors.Is(err, store.ErrVanished) {
+		b.halted.Store(true) // nothing more goes out on the lost file
 	}
 	cancelWork()
 	workWG.Wait()
@@ -579,6 +584,9 @@ func (b *Bot) render(ctx context.Context, ch chat.Channel, it store.OutboxItem) 
 // channel's later messages wait for the next round, while the other
 // channels go on. failed reports whether anything is left for a retry.
 func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (failed bool, err error) {
+	if b.halted.Load() {
+		return true, nil
+	}
 	blocked := b.retryMarks(ctx, t.Network())
 	if len(blocked) > 0 {
 		failed = true
@@ -604,6 +612,9 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (f
 		for _, it := range items {
 			if blocked[it.Msg.Channel] {
 				continue
+			}
+			if b.halted.Load() {
+				return true, nil
 			}
 			if b.sf.isUnmarked(it.ID) {
 				blocked[it.Msg.Channel] = true // went out; its record waits

@@ -5,6 +5,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -164,3 +166,57 @@ func (b *Bot) retryMarks(ctx context.Context, network string) map[string]bool {
 
 // storeProblems returns the storage faults for /healthz.
 func (b *Bot) storeProblems() []string { return b.sf.faults() }
+
+// faultVanished names the storage fault of a removed or replaced file.
+const faultVanished = "vanished"
+
+// storeCheckEvery is how often the bot checks that its database file is
+// still there.
+const storeCheckEvery = 5 * time.Second
+
+// watchStoreFile notices the database file (or its directory) vanishing
+// while the bot runs. Going on would write to a file nobody can open
+// again, and a restart would find an empty database or none, so the bot:
+// logs one ERROR, answers /healthz 503 and stops delivering; saves the
+// open database (it is still readable through the open connection) to its
+// path, or next to the file that replaced it as <path>.orphan-<unix time>;
+// then stops with an error wrapping store.ErrVanished, so that the service
+// manager restarts it on the saved copy. While the copy cannot be written
+// it keeps trying and keeps running paused: exiting would lose the only
+// copy.
+func (b *Bot) watchStoreFile(ctx context.Context) error {
+	tick := time.NewTicker(storeCheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		err := b.store.CheckFile()
+		if err == nil {
+			continue
+		}
+		b.halted.Store(true)
+		path := b.store.Path()
+		if b.sf.setFault(faultVanished, "store: "+err.Error()) {
+			b.log.Error("the database file was removed or replaced while ksecbot runs: delivery stopped; saving the open database and stopping, to be restarted on the saved copy",
+				"path", path, "err", err)
+		}
+		dest := path
+		if _, serr := os.Stat(path); serr == nil {
+			dest = fmt.Sprintf("%s.orphan-%d", path, b.now().Unix())
+		}
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		cerr := b.store.SaveCopy(sctx, dest)
+		cancel()
+		if cerr != nil {
+			b.log.Error("could not save the open database; still running with delivery stopped, retrying", "path", dest, "err", cerr)
+			continue
+		}
+		if dest == path {
+			return fmt.Errorf("%w; the open database was saved to %s again: restart ksecbot (the service manager does) to go on with it", err, dest)
+		}
+		return fmt.Errorf("%w; ksecbot's own database was saved as %s: restart ksecbot to use the new %s, or stop it and move the saved copy there", err, dest, path)
+	}
+}

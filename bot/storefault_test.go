@@ -5,11 +5,17 @@ package bot_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/store"
@@ -147,4 +153,70 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// The database directory is removed while the bot runs: it says so, stops
+// delivering, saves the open database to its path again and stops with
+// store.ErrVanished (the service manager restarts it on the saved copy),
+// instead of running on on a file nobody can open again.
+func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
+	h := newHarness(t, "")
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	h.dbPath = filepath.Join(dir, "ksecbot.db")
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, APIKey: "key-ksecbot", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder("test", "#gentoo-kernel")
+	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []bot.Transport{rec},
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: stored before the directory goes"})
+	if err := b.Poke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, 20*time.Second, "the announcement", func(m []chat.Outgoing) bool { return anyAnnounces(m, id) })
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	removed := time.Now()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bot still runs 30 s after its database directory was removed")
+	}
+	t.Logf("stopped %v after the removal: %v", time.Since(removed).Round(time.Millisecond), err)
+	if !errors.Is(err, store.ErrVanished) {
+		t.Fatalf("Run returned %v, want store.ErrVanished", err)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines, want one:\n%s", n, grepLines(logs.String(), "level=ERROR"))
+	}
+	saved, err := store.Open(context.Background(), h.dbPath)
+	if err != nil {
+		t.Fatalf("the saved database does not open: %v", err)
+	}
+	defer saved.Close()
+	if _, ok, err := saved.Bug(context.Background(), id); err != nil || !ok {
+		t.Errorf("bug %d is not in the saved database: %v %v", id, ok, err)
+	}
+	if n, err := saved.OutboxDepth(context.Background(), nil); err != nil || n != 0 {
+		t.Errorf("saved outbox has %d unsent messages (%v), want 0: the announcement was recorded", n, err)
+	}
 }

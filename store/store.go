@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type Store struct {
 	db    *sql.DB
 	now   func() time.Time
 	write chan struct{} // one in-process writer at a time
+	file  fileID        // the file opened, to notice it vanishing
 }
 
 type options struct {
@@ -52,8 +54,10 @@ func WithNow(now func() time.Time) Option { return func(o *options) { o.now = no
 // connection or process before it fails (default 10 s).
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
-// Open opens (creating if needed) the database at path, switches it to WAL
-// and applies every pending migration, each in its own transaction.
+// Open opens (creating if needed) the database at path, switches it to WAL,
+// checks it (PRAGMA quick_check: a corrupted database is refused with
+// ErrCorrupt and the recovery steps) and applies every pending migration,
+// each in its own transaction.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{now: time.Now, busyTimeout: 10 * time.Second}
 	for _, opt := range opts {
@@ -67,9 +71,21 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, now: o.now, write: make(chan struct{}, 1)}
-	if err := s.migrate(ctx, 0); err != nil {
+	if err := s.quickCheck(ctx, path); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := s.migrate(ctx, 0); err != nil {
+		db.Close()
+		if isCorrupt(err) {
+			return nil, corrupt(path, err.Error())
+		}
+		return nil, err
+	}
+	if path != "" && !strings.HasPrefix(path, ":memory:") && !strings.HasPrefix(path, "file:") {
+		if info, err := os.Stat(path); err == nil {
+			s.file = fileID{path: path, info: info}
+		}
 	}
 	return s, nil
 }

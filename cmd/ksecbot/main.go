@@ -27,11 +27,24 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ksecbot/ksecbot/store"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
+
+// Exit codes of the daemon besides 0, 1 (error) and 2 (usage).
+const (
+	// ExitCorrupt (EX_DATAERR): the database failed its integrity check
+	// at start; restarting cannot help, the operator must recover it.
+	ExitCorrupt = 65
+	// ExitVanished (EX_TEMPFAIL): the database file was removed or
+	// replaced while running; the open database was saved, and a restart
+	// goes on with it.
+	ExitVanished = 75
+)
 
 // errUsage marks command-line mistakes (exit code 2).
 var errUsage = errors.New("usage")
@@ -65,6 +78,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "ksecbot:", err)
 		return 2
+	case errors.Is(err, store.ErrCorrupt):
+		fmt.Fprintln(stderr, "ksecbot:", err)
+		return ExitCorrupt
+	case errors.Is(err, store.ErrVanished):
+		fmt.Fprintln(stderr, "ksecbot:", err)
+		return ExitVanished
 	default:
 		fmt.Fprintln(stderr, "ksecbot:", err)
 		return 1

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+)
+
+// filledStore makes a database with 200 bugs at path and closes it (the
+// WAL is checkpointed into the file).
+func filledStore(t *testing.T, path string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bugs []bugzilla.Bug
+	for i := 1; i <= 200; i++ {
+		bugs = append(bugs, kbug(i))
+	}
+	if err := s.SaveBugs(ctx, bugs, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database with corrupted pages is refused at Open with ErrCorrupt and
+// a message that says how to recover; so is a file that is no database.
+func TestOpenRefusesCorruptedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ksecbot.db")
+	filledStore(t, path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	if len(data) < 6*page {
+		t.Fatalf("database only %d bytes", len(data))
+	}
+	// Overwrite the b-tree page headers of every page but the first
+	// (schema) with garbage.
+	for off := page; off+64 <= len(data); off += page {
+		for i := 0; i < 64; i++ {
+			data[off+i] = 0xA5
+		}
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(context.Background(), path)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open of a corrupted database: %v, want ErrCorrupt", err)
+	}
+	for _, want := range []string{path, ".recover", "stop ksecbot"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	t.Logf("corrupted pages: %v", err)
+
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, []byte(strings.Repeat("this is not an SQLite database\n", 300)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), junk); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Open of a text file: %v, want ErrCorrupt", err)
+	}
+
+	// A sound database passes the check.
+	good := filepath.Join(dir, "good.db")
+	filledStore(t, good)
+	s, err := Open(context.Background(), good)
+	if err != nil {
+		t.Fatalf("Open of a sound database: %v", err)
+	}
+	s.Close()
+}
+
+// CheckFile notices the database file being removed (with its directory)
+// or replaced; SaveCopy rescues the open database to its path again.
+func TestCheckFileAndSaveCopy(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "state")
+	path := filepath.Join(dir, "ksecbot.db")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	s := openAt(t, path, nil)
+	if err := s.SaveBugs(ctx, []bugzilla.Bug{kbug(7)}, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckFile(); err != nil {
+		t.Fatalf("CheckFile on an untouched file: %v", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	err := s.CheckFile()
+	if !errors.Is(err, ErrVanished) {
+		t.Fatalf("CheckFile after the directory was removed: %v, want ErrVanished", err)
+	}
+	t.Logf("removed: %v", err)
+	if err := s.SaveCopy(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	copyStore := openAt(t, path, nil)
+	if _, ok, err := copyStore.Bug(ctx, 7); err != nil || !ok {
+		t.Errorf("bug 7 not in the saved copy: %v %v", ok, err)
+	}
+	// The copy is another file than the one s has open: still vanished.
+	if err := s.CheckFile(); !errors.Is(err, ErrVanished) || !strings.Contains(err.Error(), "replaced") {
+		t.Errorf("CheckFile with another file at the path: %v, want ErrVanished (replaced)", err)
+	}
+}
