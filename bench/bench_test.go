@@ -139,3 +139,28 @@ func BenchmarkPendingQuery(b *testing.B) {
 		})
 	}
 }
+
+// TestMixAndFloor: requests are classified by kind with 304s apart, and a
+// latency row gets its floor (scaled by the number of relays) and ratio.
+func TestMixAndFloor(t *testing.T) {
+	m := mix([]bzRequest{
+		{method: "GET", path: "/rest/bug", status: 200},
+		{method: "GET", path: "/rest/bug", status: 304},
+		{method: "GET", path: "/rest/bug", byID: true, status: 200},
+		{method: "GET", path: "/rest/bug/7", status: 200},
+		{method: "GET", path: "/rest/bug/7/comment", status: 200},
+		{method: "PUT", path: "/rest/bug/7", status: 200},
+		{method: "GET", path: "/rest/whoami", status: 200},
+	})
+	if want := (requestMix{searches: 1, searchesByID: 1, gets: 1, comments: 1, puts: 1, other: 1, notModified: 1}); m != want || m.total() != 6 {
+		t.Errorf("mix = %+v (total %d), want %+v (total 6)", m, m.total(), want)
+	}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	r := row{what: "x"}.against(summarize([]time.Duration{ms(40), ms(80)}), summarize([]time.Duration{ms(10), ms(20)}), 2)
+	if r.floor != "p50 20.0 ms, p99 40.0 ms (2 relays)" || r.ratio != "×2.0 p50, ×2.0 p99" {
+		t.Errorf("floor %q ratio %q", r.floor, r.ratio)
+	}
+	if r := (row{}).against(summary{}, summary{}, 1); r.floor != "" || r.ratio != "" {
+		t.Errorf("no samples gave floor %q ratio %q", r.floor, r.ratio)
+	}
+}

@@ -131,8 +131,10 @@ func writeConfig(dir, httpAddr string, c botConf) (string, error) {
 		if i >= len(treeNames) {
 			name = fmt.Sprintf("%s-%d", name, i)
 		}
-		fmt.Fprintf(&b, "[[tree]]\nname = %q\npackages = [\"sys-kernel/%s\"]\nbugzilla = [\"kernel@gentoo.org\"]\nirc = [\"maint%da\", \"maint%db\"]\nmatrix = [\"@maint%d:localhost\"]\n\n",
-			name, name, i, i, i)
+		// Each tree has its own Bugzilla login (not the component's
+		// default CC), so a new bug's auto-CC has something to write.
+		fmt.Fprintf(&b, "[[tree]]\nname = %q\npackages = [\"sys-kernel/%s\"]\nbugzilla = [%q]\nirc = [\"maint%da\", \"maint%db\"]\nmatrix = [\"@maint%d:localhost\"]\nauto_cc = true\n\n",
+			name, name, treeLogin(i), i, i, i)
 	}
 	p := filepath.Join(dir, "ksecbot.toml")
 	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {

@@ -4,6 +4,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+
+	"maunium.net/go/mautrix"
 
 	"github.com/ksecbot/ksecbot/internal/mxtest"
 )
@@ -59,3 +62,11 @@ func (o *mxObserver) say(ctx context.Context, room mxtest.RoomID, text string) e
 func (o *mxObserver) drain() { o.Skip() }
 
 func (o *mxObserver) close() { o.Close() }
+
+// invite invites user into room.
+func (o *mxObserver) invite(ctx context.Context, room mxtest.RoomID, user mxtest.UserID) error {
+	if _, err := o.Client.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: user}); err != nil {
+		return fmt.Errorf("inviting %s: %w", user, err)
+	}
+	return nil
+}

@@ -69,9 +69,11 @@ func (v verdict) String() string {
 	return [...]string{"—", "pass", "**MISS**", "not run"}[v]
 }
 
-// row is one line of the results table.
+// row is one line of the results table. floor and ratio compare a
+// latency with a plain client-to-client relay measured in the same run.
 type row struct {
 	what, target, measured string
+	floor, ratio           string
 	v                      verdict
 }
 
@@ -85,10 +87,10 @@ func check(ok bool) verdict {
 
 // writeTable prints rows as a Markdown table.
 func writeTable(w io.Writer, rows []row) {
-	fmt.Fprintln(w, "| measurement | target | measured | result |")
-	fmt.Fprintln(w, "|---|---|---|---|")
+	fmt.Fprintln(w, "| measurement | target | measured | floor (relay, same run) | ratio | result |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", cell(r.what), cell(r.target), cell(r.measured), r.v)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", cell(r.what), cell(r.target), cell(r.measured), cell(r.floor), cell(r.ratio), r.v)
 	}
 }
 

@@ -32,6 +32,7 @@ type spec struct {
 type world struct {
 	bz       *bzServer
 	bot      *botProc
+	ircAddr  string // the IRC server's client port
 	botNick  string
 	channels []string
 	irc      *ircObserver
@@ -66,7 +67,7 @@ func (b *bench) setup(ctx context.Context, s spec) (w *world, err error) {
 			}
 			w.channels = append(w.channels, ch)
 		}
-		w.botNick = randName("ksb")
+		w.botNick, w.ircAddr = randName("ksb"), s.ircAddr
 		conf.ircAddr, conf.ircNick, conf.ircChannels, conf.ircFlood = s.ircAddr, w.botNick, w.channels, s.ircFlood
 	}
 	if s.matrix {
