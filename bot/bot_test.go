@@ -156,6 +156,8 @@ type harness struct {
 	cfg    *config.Config
 	dbPath string
 	logOut io.Writer // if set, the bot logs here (debug level)
+	// infoLog, when set, gets the bot's log at info level (startAt).
+	infoLog io.Writer
 }
 
 func newHarness(t *testing.T, extraTOML string) *harness {

@@ -44,6 +44,9 @@ func (h *harness) startAt(clock *fakeclock.Clock, ts ...bot.Transport) (*bot.Bot
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	if h.infoLog != nil {
+		log = slog.New(slog.NewTextHandler(h.infoLog, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now})
 	if err != nil {
 		h.t.Fatal(err)
