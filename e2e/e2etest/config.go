@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ type IRC struct {
 	SASLPassword  string // default SASLUser + "-pass" (the test accounts)
 	Channels      []string
 	ChannelKeys   map[string]string // channel -> key (+k), written to a key_file
+	Private       []string          // channels with private = true (restricted bugs in full)
 	FloodBurst    int               // [irc.flood] burst; 0: default
 	FloodInterval time.Duration     // [irc.flood] interval; 0: default
 }
@@ -52,6 +54,7 @@ type Matrix struct {
 	Password   string
 	Encryption bool
 	Rooms      []string
+	Private    []string // rooms with private = true (restricted bugs in full)
 }
 
 // Tree is a [[tree]] entry.
@@ -117,6 +120,9 @@ func (c Config) TOML() string {
 			if i.ChannelKeys[ch] != "" {
 				fmt.Fprintf(&b, "key_file = %q\n", c.secretPath(chanKeyFile(n)))
 			}
+			if slices.Contains(i.Private, ch) {
+				b.WriteString("private = true\n")
+			}
 			b.WriteString("\n")
 		}
 	}
@@ -124,7 +130,11 @@ func (c Config) TOML() string {
 		fmt.Fprintf(&b, "[matrix]\nhomeserver = %q\nuser_id = %q\npassword_file = %q\nencryption = %t\n\n",
 			m.Homeserver, m.UserID, c.secretPath("matrix.pass"), m.Encryption)
 		for _, r := range m.Rooms {
-			fmt.Fprintf(&b, "[[matrix.room]]\nid = %q\n\n", r)
+			fmt.Fprintf(&b, "[[matrix.room]]\nid = %q\n", r)
+			if slices.Contains(m.Private, r) {
+				b.WriteString("private = true\n")
+			}
+			b.WriteString("\n")
 		}
 	}
 	for _, tr := range c.Trees {
