@@ -62,6 +62,7 @@ type botConfig struct {
 	Linked      id.UserID
 	LinkedLogin string
 	DigestAfter int // 0: 5, ksecbot's default
+	Private     []id.RoomID // rooms with private = true
 }
 
 // write writes the configuration and its secret files into dir and returns
@@ -95,6 +96,9 @@ func (c botConfig) write(t *testing.T, dir string) string {
 	}
 	if cfg.DigestAfter == 0 {
 		cfg.DigestAfter = 5
+	}
+	for _, r := range c.Private {
+		cfg.Matrix.Private = append(cfg.Matrix.Private, string(r))
 	}
 	if c.Linked != "" {
 		cfg.Extra = fmt.Sprintf("[[user]]\nbugzilla = %q\nmatrix = %q\nroles = [\"maintainer\"]\n", c.LinkedLogin, string(c.Linked))
