@@ -61,7 +61,7 @@ type botConfig struct {
 	HardenedMX  []string // hardened maintainers
 	Linked      id.UserID
 	LinkedLogin string
-	DigestAfter int // 0: 5, ksecbot's default
+	DigestAfter int         // 0: 5, ksecbot's default
 	Private     []id.RoomID // rooms with private = true
 }
 
