@@ -51,6 +51,9 @@ type Renderer struct {
 	Trees *trees.Registry
 	// Restricted is RestrictedWithhold or RestrictedSkip.
 	Restricted string
+	// CVE adds kernel CVE verdicts to announcements shown in full; nil:
+	// off ([kernel_cve] not configured).
+	CVE CVEAnnotator
 }
 
 // BugURL returns the show_bug link of a bug.
@@ -150,6 +153,11 @@ func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok boo
 			l = l.Text(" (").Severity(Clean(b.Severity, 40)).Text(")")
 		}
 		l = l.Text(" ").Link("", r.BugURL(b.ID))
+		if r.CVE != nil {
+			if note, ok := r.CVE.AnnotateBug(b); ok {
+				return appendCVE(l, note, p.Highlights(b, ch, policy.Announce)), true
+			}
+		}
 	}
 	return r.appendHighlights(l, p.Highlights(b, ch, policy.Announce)), true
 }

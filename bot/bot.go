@@ -142,6 +142,10 @@ func (b *Bot) build(cfg *config.Config) *live {
 		pub = cfg.Bugzilla.URL
 	}
 	lv.render = &announce.Renderer{URL: pub, Trees: lv.trees, Restricted: cfg.Announce.Restricted}
+	cve := cvereport.New(cfg)
+	if cve != nil {
+		lv.render.CVE = &cvereport.Annotator{Checker: cve, Trees: cfg.Trees, Highlight: cfg.KernelCVE.Highlight}
+	}
 	changes := cfg.Announce.Changes == nil || *cfg.Announce.Changes
 	lv.announcer = &announce.Announcer{
 		Store:        b.store,
@@ -165,8 +169,8 @@ func (b *Bot) build(cfg *config.Config) *live {
 		Logger:   b.log.With("component", "commands"),
 		Version:  b.version,
 	}
-	if ch := cvereport.New(cfg); ch != nil {
-		deps.CVE = ch
+	if cve != nil {
+		deps.CVE = cve
 	}
 	if cfg.Console != nil {
 		deps.ConsoleLogin = cfg.Console.Bugzilla

@@ -22,9 +22,6 @@ type CVEReporter interface {
 	Report(id string, trees []config.Tree) cvereport.Report
 }
 
-// maxBugCVEs is the most CVEs !cve <bug> shows for one bug.
-const maxBugCVEs = 3
-
 // cveCommand is the !cve entry of the command table.
 func (r *Router) cveCommand() Command {
 	return Command{Name: "cve", Usage: "cve <CVE-id|bug>", Help: "a kernel CVE (or the CVEs a bug names): title, introduced, fixed in per branch, rejected or not, and each tree's verdict.", Run: r.cmdCVE}
@@ -58,7 +55,7 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 		// A restricted bug's CVEs reach only private channels.
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d is restricted: its CVEs are shown only in private channels.", id))}
 	}
-	ids := BugCVEs(b)
+	ids := cvereport.BugCVEs(b)
 	if len(ids) == 0 {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d names no CVE (alias, summary, see also).", id))}
 	}
@@ -68,14 +65,6 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 		out = append(out, r.cveLines(&rep, req.In.Channel.Network, fmt.Sprintf("bug %d: ", id))...)
 	}
 	return out
-}
-
-// BugCVEs are the CVE ids a bug names in its alias, summary and see also,
-// at most maxBugCVEs.
-func BugCVEs(b *bugzilla.Bug) []string {
-	texts := append(append([]string{}, b.Alias...), b.Summary)
-	texts = append(texts, b.SeeAlso...)
-	return cvereport.IDs(maxBugCVEs, texts...)
 }
 
 // cveLines renders one report: a head line (id, title, introduced,

@@ -15,7 +15,7 @@ func checker() *Checker {
 	return &Checker{Store: kernelcve.NewStore("../kernelcve/testdata/vulns"), Repo: gentoo.NewRepo("../gentoo/testdata/repo")}
 }
 
-var trees = []config.Tree{
+var testTrees = []config.Tree{
 	{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}},
 	{Name: "vanilla", Packages: []string{"sys-kernel/vanilla-sources"}},
 	{Name: "rt", Packages: []string{"sys-kernel/rt-sources"}},
@@ -24,7 +24,7 @@ var trees = []config.Tree{
 }
 
 func TestRollupAndFixes(t *testing.T) {
-	r := checker().Report("CVE-2025-71238", trees)
+	r := checker().Report("CVE-2025-71238", testTrees)
 	if r.Err != nil || !r.Found {
 		t.Fatal(r.Err)
 	}
@@ -37,7 +37,7 @@ func TestRollupAndFixes(t *testing.T) {
 	if tv, _ := r.Verdict("gentoo-kernel"); !reflect.DeepEqual(tv.Stabilise, []string{"fixed in 5.10.255, stable 5.10.250 still affected"}) {
 		t.Errorf("stabilise: %q", tv.Stabilise)
 	}
-	// Fixes on the branches the trees use (3.12, 3.14, 5.10, 6.1, 6.6,
+	// Fixes on the branches the testTrees use (3.12, 3.14, 5.10, 6.1, 6.6,
 	// 6.18, 7.0, 7.2) and the mainline fix; not 5.15, 6.12, 6.19.
 	if got := r.FixesFor(); !reflect.DeepEqual(got, []string{"5.10.251", "6.1.164", "6.6.127", "6.18.13", "7.0"}) {
 		t.Errorf("FixesFor = %q", got)
@@ -46,10 +46,10 @@ func TestRollupAndFixes(t *testing.T) {
 
 func TestCombine(t *testing.T) {
 	c := checker()
-	a := c.Report("CVE-2025-71238", trees) // vanilla fixed, gentoo-sources unaffected
-	b := c.Report("CVE-2026-64108", trees) // vanilla affected (7.0)
-	rej := c.Report("CVE-2024-27042", trees)
-	none := c.Report("CVE-2099-0001", trees)
+	a := c.Report("CVE-2025-71238", testTrees) // vanilla fixed, gentoo-sources unaffected
+	b := c.Report("CVE-2026-64108", testTrees) // vanilla affected (7.0)
+	rej := c.Report("CVE-2024-27042", testTrees)
+	none := c.Report("CVE-2099-0001", testTrees)
 	for _, tc := range []struct {
 		reports []Report
 		tree    string
@@ -82,7 +82,7 @@ func TestIDs(t *testing.T) {
 
 func TestNoRepoAndBrokenRecord(t *testing.T) {
 	c := &Checker{Store: kernelcve.NewStore("../kernelcve/testdata/vulns")}
-	r := c.Report("CVE-2025-71238", trees)
+	r := c.Report("CVE-2025-71238", testTrees)
 	if tv, _ := r.Verdict("vanilla"); tv.Status != kernelcve.Unknown {
 		t.Errorf("without a repository: %v", tv)
 	}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package cvereport
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ksecbot/ksecbot/announce"
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+var annTrees = []config.Tree{
+	{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"distnick"}},
+	{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vannick"}},
+	{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, IRC: []string{"rtnick"}},
+	{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"gsnick"}},
+}
+
+func renderer(highlight string) *announce.Renderer {
+	return &announce.Renderer{URL: "https://bugs.gentoo.org", Trees: trees.New(annTrees),
+		CVE: &Annotator{Checker: checker(), Trees: annTrees, Highlight: highlight}}
+}
+
+var (
+	chPub  = chat.Channel{Key: "irc:#k", Network: chat.NetIRC, Name: "#k"}
+	chPriv = chat.Channel{Key: "irc:#s", Network: chat.NetIRC, Name: "#s", Private: true}
+)
+
+// TestAnnouncementHighlightsOnlyAffected: with highlight = "affected" the
+// announcement carries the fixes on the trees' branches, highlights the
+// affected trees with their verdict and names the fixed and unaffected
+// ones without highlighting them.
+func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
+	b := &bugzilla.Bug{ID: 950001, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: scsi: qla2xxx: double free in bsg_done()", Severity: "major"}
+	l, ok := renderer(config.HighlightAffected).NewBug(b, chPub)
+	if !ok {
+		t.Fatal("not announced")
+	}
+	got := l.Plain(chat.NetIRC)
+	want := "New kernel security bug 950001 CVE-2025-71238: kernel: scsi: qla2xxx: double free in bsg_done() (major) https://bugs.gentoo.org/show_bug.cgi?id=950001" +
+		" | CVE-2025-71238 fixed in 5.10.251, 6.1.164, 6.6.127, 6.18.13, 7.0" +
+		" | gentoo-kernel: distnick (affected; fixed in 5.10.255, stable 5.10.250 still affected); rt-sources: rtnick (affected)" +
+		" | not pinged: vanilla-sources (fixed), gentoo-sources (unaffected)"
+	if got != want {
+		t.Errorf("\n got %s\nwant %s", got, want)
+	}
+	var pinged []string
+	for _, s := range l {
+		if s.Kind == chat.SpanMention {
+			pinged = append(pinged, s.Highlight.Tree)
+		}
+	}
+	if strings.Join(pinged, ",") != "gentoo-kernel,rt-sources" {
+		t.Errorf("mentions %v", pinged)
+	}
+	// highlight = "all": every tree highlighted, each with its verdict.
+	l, _ = renderer(config.HighlightAll).NewBug(b, chPub)
+	got = l.Plain(chat.NetIRC)
+	if !strings.Contains(got, "vanilla-sources: vannick (fixed); rt-sources: rtnick (affected); gentoo-sources: gsnick (unaffected)") || strings.Contains(got, "not pinged") {
+		t.Errorf("highlight all: %s", got)
+	}
+}
+
+// TestAnnouncementSeveralCVEs: a bug naming two CVEs combines them: a tree
+// fixed for one and affected by the other is affected.
+func TestAnnouncementSeveralCVEs(t *testing.T) {
+	b := &bugzilla.Bug{ID: 950002, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: two bugs",
+		SeeAlso: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-64108"}}
+	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
+	got := l.Plain(chat.NetIRC)
+	for _, want := range []string{"CVE-2025-71238 fixed in 5.10.251", "; CVE-2026-64108 fixed in 6.1.175, 6.6.142, 6.18.34, 7.0.11, 7.1",
+		"vanilla-sources: vannick (affected)", "not pinged: gentoo-sources (unaffected)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in %s", want, got)
+		}
+	}
+}
+
+// TestAnnouncementRestrictedCVE: a restricted bug's CVE reaches only
+// private channels; the public line says nothing about it.
+func TestAnnouncementRestrictedCVE(t *testing.T) {
+	b := &bugzilla.Bug{ID: 950003, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: embargoed qla2xxx", Groups: []string{"security"}}
+	r := renderer(config.HighlightAffected)
+	l, ok := r.NewBug(b, chPub)
+	if !ok {
+		t.Fatal("withheld line not sent")
+	}
+	pub := l.Plain(chat.NetIRC)
+	for _, bad := range []string{"CVE", "5.10.251", "affected", "gentoo-kernel", "distnick"} {
+		if strings.Contains(pub, bad) {
+			t.Errorf("public line %q reveals %q", pub, bad)
+		}
+	}
+	l, _ = r.NewBug(b, chPriv)
+	if priv := l.Plain(chat.NetIRC); !strings.Contains(priv, "CVE-2025-71238 fixed in 5.10.251") || !strings.Contains(priv, "distnick (affected") {
+		t.Errorf("private line: %s", priv)
+	}
+}
+
+// TestAnnouncementWithoutRecord: a CVE unknown to the CNA (or no CVE)
+// leaves the announcement as it was, every tree highlighted.
+func TestAnnouncementWithoutRecord(t *testing.T) {
+	r := renderer(config.HighlightAffected)
+	plain := &announce.Renderer{URL: r.URL, Trees: r.Trees}
+	for _, b := range []*bugzilla.Bug{
+		{ID: 950004, Alias: []string{"CVE-2099-0001"}, Summary: "kernel: not a kernel CNA CVE"},
+		{ID: 950005, Summary: "kernel: no CVE yet"},
+	} {
+		l, _ := r.NewBug(b, chPub)
+		want, _ := plain.NewBug(b, chPub)
+		if l.Plain(chat.NetIRC) != want.Plain(chat.NetIRC) {
+			t.Errorf("bug %d:\n got %s\nwant %s", b.ID, l.Plain(chat.NetIRC), want.Plain(chat.NetIRC))
+		}
+	}
+}
