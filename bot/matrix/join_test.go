@@ -125,3 +125,36 @@ func TestJitter(t *testing.T) {
 		t.Errorf("jitter(0) = %s", j)
 	}
 }
+
+// TestSyncRetryJitter: the delays after failed syncs grow from RetryMin to
+// RetryMax, each within [d/2, d] of its step, and two transports failing
+// together do not retry in lockstep.
+func TestSyncRetryJitter(t *testing.T) {
+	newSyncer := func() *syncer {
+		tr, err := New(&config.Matrix{Homeserver: "http://127.0.0.1:1", UserID: "@bot:localhost", AccessToken: "x"},
+			Options{Logger: testLogger(t), StateDir: t.TempDir(), RetryMin: time.Second, RetryMax: 16 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &syncer{t: tr}
+	}
+	differ := false
+	for range 20 {
+		a, b := newSyncer(), newSyncer()
+		for step := range 7 {
+			want := backoff(time.Second, 16*time.Second, step)
+			da, err := a.OnFailedSync(nil, fmt.Errorf("connection refused"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, _ := b.OnFailedSync(nil, fmt.Errorf("connection refused"))
+			if da < want/2 || da > want {
+				t.Fatalf("failure %d: retry in %s, want within [%s, %s]", step+1, da, want/2, want)
+			}
+			differ = differ || da != db
+		}
+	}
+	if !differ {
+		t.Errorf("two transports failing together always retried at the same moments")
+	}
+}
