@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,10 @@ type Options struct {
 	Nick     string // default RandName("obs")
 	Account  string // log in by SASL to this services account; none if empty
 	Password string // default Password(Account)
+	// LocalIP, if set, is the local address to connect from (say
+	// 127.0.0.7: every 127/8 address is the loopback), so that the server
+	// sees another host than the other observers'.
+	LocalIP string
 }
 
 // Observer is a plain irc-go client, a person's IRC client: it records
@@ -54,6 +59,10 @@ func Dial(addr string, o Options) (*Observer, error) {
 		Timeout:     10 * time.Second,
 		KeepAlive:   time.Minute,
 		Log:         slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug),
+	}
+	if o.LocalIP != "" {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(o.LocalIP)}, Timeout: 10 * time.Second}
+		c.DialContext = d.DialContext
 	}
 	if o.Account != "" {
 		if o.Password == "" {
