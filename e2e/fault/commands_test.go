@@ -4,6 +4,10 @@ package fault
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +120,146 @@ func hasRequest(bz *bugzillatest.Server, from int, path string) bool {
 		}
 	}
 	return false
+}
+
+// A flood of commands from 10 unidentified users (10 hosts) while ksecbot
+// is on the strict (Libera-like) port with the default flood settings:
+// every command is answered, answered "busy", or covered by its sender's
+// one "slow down" reply (the counts add up with ksecbot's own
+// ksecbot_commands_total), and a bug filed during the flood is announced
+// (the delay is logged: announcements go before replies).
+func TestCommandFloodOnStrictServer(t *testing.T) {
+	t.Parallel()
+	addrs := e2etest.Env(t, ircHint, "KSECBOT_IRC_ADDR", "KSECBOT_IRC_STRICT_ADDR")
+	addr, strict := addrs[0], addrs[1]
+	listen := freeAddr(t)
+	b := startIRCBot(t, strict, func(c *e2etest.Config) {
+		c.IRC.FloodBurst, c.IRC.FloodInterval = 0, 0 // the defaults: burst 4, one line per 2 s
+		c.PollInterval = 300 * time.Millisecond
+		c.Extra = fmt.Sprintf("[http]\nlisten = %q\n", listen)
+	})
+	ch, nick := b.obs.channel, b.cfg.IRC.Nick
+
+	const users, each = 10, 10
+	var flooders []*irctest.Observer
+	for u := range users {
+		o := irctest.NewObserver(t, addr, irctest.Options{Nick: randName(fmt.Sprintf("fl%d_", u)), LocalIP: fmt.Sprintf("127.0.0.%d", 20+u)})
+		o.Join(t, ch, "")
+		flooders = append(flooders, o)
+	}
+	from := len(b.obs.History())
+	start := time.Now()
+	for i := range each {
+		for _, o := range flooders {
+			if err := o.Conn.Privmsg(ch, "!pending"); err != nil {
+				t.Fatalf("flooder %d command %d: %v", i, each, err)
+			}
+		}
+	}
+	// Every command has reached ksecbot when the counters add up.
+	var counts map[string]float64
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		counts = scrapeCommands(t, listen)
+		if counts["accepted"]+counts["busy"]+counts["limited"] >= users*each {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s ksecbot counted %v of %d commands", counts, users*each)
+		}
+		time.Sleep(100 * time.Millisecond) // polling /metrics
+	}
+	id := fileBugs(b.bz, 1, "filed during a command flood")[0]
+	filed := time.Now()
+	b.obs.waitBugs(t, 10*time.Minute, []int{id})
+	announcedAt := b.obs.firstAt([]int{id})
+	t.Logf("bug %d filed %v after the flood began, announced %v after it was filed (poll interval 300 ms)",
+		id, filed.Sub(start).Round(time.Millisecond), announcedAt.Sub(filed).Round(time.Millisecond))
+
+	accepted, busy, limited := int(counts["accepted"]), int(counts["busy"]), int(counts["limited"])
+	if accepted+busy+limited != users*each {
+		t.Fatalf("ksecbot counted %d accepted + %d busy + %d limited, want %d commands", accepted, busy, limited, users*each)
+	}
+	if counts["unanswered"] != 0 {
+		t.Errorf("%v busy or slow-down replies could not be queued", counts["unanswered"])
+	}
+	isBot := func(m ircmsg.Message) bool {
+		return (m.Command == "PRIVMSG" || m.Command == "NOTICE") && strings.EqualFold(m.Nick(), nick) &&
+			len(m.Params) >= 2 && strings.EqualFold(m.Params[0], ch)
+	}
+	var normal, busyLines, slowLines int
+	tally := func() {
+		normal, busyLines, slowLines = 0, 0, 0
+		for _, m := range b.obs.History()[from:] {
+			if !isBot(m) {
+				continue
+			}
+			txt := irctest.PlainText(m.Params[1])
+			switch {
+			case strings.Contains(txt, "New kernel security bug"):
+			case strings.Contains(txt, "busy, try again in a minute"):
+				busyLines++
+			case strings.Contains(txt, "slow down"):
+				slowLines++
+			default:
+				normal++
+			}
+		}
+	}
+	b.obs.Until(t, 10*time.Minute, "every reply of the flood", func([]ircmsg.Message) bool {
+		tally()
+		return normal >= accepted && busyLines >= busy && slowLines >= users
+	})
+	t.Logf("%d commands from %d hosts: %d answered, %d busy, %d over the limit covered by %d slow-down replies; all replies out %v after the flood began",
+		users*each, users, normal, busyLines, limited, slowLines, time.Since(start).Round(time.Millisecond))
+	if busy == 0 || limited == 0 {
+		t.Errorf("the flood neither filled the queue (busy %d) nor hit the limit (limited %d)", busy, limited)
+	}
+	if normal != accepted || busyLines != busy || slowLines != users {
+		t.Errorf("replies: %d answers for %d accepted, %d busy for %d, %d slow-down for %d hosts", normal, accepted, busyLines, busy, slowLines, users)
+	}
+	if c := b.proc.Log.Count("irc: connected"); c != 1 || b.proc.Log.Count("reconnecting") != 0 {
+		t.Errorf("ksecbot was disconnected during the flood (%d connects)", c)
+	}
+}
+
+// freeAddr returns a free 127.0.0.1 TCP address.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// scrapeCommands reads ksecbot_commands_total by result from /metrics.
+func scrapeCommands(t *testing.T, listen string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + listen + "/metrics")
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, l := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(l, `ksecbot_commands_total{result="`)
+		if !ok {
+			continue
+		}
+		res, val, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err == nil {
+			out[res] = v
+		}
+	}
+	return out
 }
