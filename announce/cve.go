@@ -35,7 +35,7 @@ type CVENote struct {
 }
 
 // appendCVE adds the CVE note and the highlights to an announcement:
-// " | <text> | tree: nicks (verdict); ... | not pinged: tree (fixed), ...".
+// " | <text> | tree: nicks (verdict); ... | not pinged: tree fixed, ...".
 func appendCVE(l chat.Line, note CVENote, hs []chat.Highlight) chat.Line {
 	l = l.Text(" | " + Clean(note.Text, 300))
 	var loud []chat.Highlight
@@ -43,7 +43,7 @@ func appendCVE(l chat.Line, note CVENote, hs []chat.Highlight) chat.Line {
 	for _, h := range hs {
 		name := strings.ToLower(h.Tree)
 		if note.Quiet[name] {
-			quiet = append(quiet, h.Tree+" ("+note.Verdicts[name]+")")
+			quiet = append(quiet, strings.TrimSpace(h.Tree+" "+note.Verdicts[name]))
 			continue
 		}
 		loud = append(loud, h)

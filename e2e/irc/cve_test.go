@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package e2eirc
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/e2e/e2etest"
+	"github.com/ksecbot/ksecbot/internal/irctest"
+)
+
+// cveTrees are trees whose versions come from the repository of real
+// ::gentoo ebuilds in gentoo/testdata.
+var cveTrees = []e2etest.Tree{
+	{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, Bugzilla: []string{"dist-kernel@gentoo.org"}, IRC: []string{"gkmaint"}},
+	{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, Bugzilla: []string{"kernel@gentoo.org"}, IRC: []string{"vanmaint"}},
+	{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, Bugzilla: []string{"kernel@gentoo.org"}, IRC: []string{"rtmaint"}},
+	{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Bugzilla: []string{"kernel@gentoo.org"}, IRC: []string{"gsmaint"}},
+}
+
+// cveExtra is the [kernel_cve] and [gentoo] configuration on the real CNA
+// records (kernelcve/testdata) and the real ebuilds (gentoo/testdata).
+func cveExtra(t *testing.T) string {
+	root, err := e2etest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("\n[kernel_cve]\npath = %q\n\n[gentoo]\nrepo = %q\n",
+		filepath.Join(root, "kernelcve", "testdata", "vulns"), filepath.Join(root, "gentoo", "testdata", "repo"))
+}
+
+// TestAnnounceKernelCVE: a new bug whose alias is a kernel CVE is
+// announced with the fix releases of the trees' branches; the trees the
+// CVE affects are highlighted with their verdict, the fixed and
+// unaffected ones are named without a highlight. Then !cve answers.
+func TestAnnounceKernelCVE(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	ch := randName("#e2e-cve")
+	obs := newObserver(t, s.Addr, "", "observer")
+	obs.Join(t, ch, "")
+	c := fastFlood(newConfig(t, bz, s.Addr, ch))
+	c.Trees = cveTrees
+	c.Extra = cveExtra(t)
+	bot := startBot(t, c)
+	bot.ready(t, obs, ch)
+
+	id := bz.CreateBug(bugzillatest.NewBug{Summary: "kernel: scsi: qla2xxx: double free in bsg_done()", Alias: []string{"CVE-2025-71238"}, Severity: "major"})
+	var lines []string
+	obs.Until(t, 15*time.Second, fmt.Sprintf("announcement of bug %d with its CVE verdicts", id), func(h []ircmsg.Message) bool {
+		lines = lines[:0]
+		for _, m := range h {
+			if from("PRIVMSG", bot.nick, ch)(m) {
+				lines = append(lines, plainText(m.Params[1]))
+			}
+		}
+		return strings.Contains(strings.Join(lines, " "), "not pinged:")
+	})
+	txt := strings.Join(lines, " ")
+	t.Logf("announcement: %q", lines)
+	for _, want := range []string{
+		fmt.Sprintf("bug %d", id),
+		"CVE-2025-71238 fixed in 5.10.251, 6.1.164, 6.6.127, 6.18.13, 7.0",
+		"gentoo-kernel: gkmaint (affected; fixed in 5.10.255, stable 5.10.250 still affected)",
+		"rt-sources: rtmaint (affected)",
+		"not pinged: vanilla-sources fixed, gentoo-sources unaffected",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("announcement lacks %q", want)
+		}
+	}
+	for _, nick := range []string{"vanmaint", "gsmaint"} {
+		if strings.Contains(txt, nick) {
+			t.Errorf("announcement highlights %s, whose tree is not affected", nick)
+		}
+	}
+
+	before := len(obs.History())
+	obs.Say(t, ch, "!cve CVE-2026-64108")
+	var reply []string
+	obs.Until(t, 15*time.Second, "!cve reply", func(h []ircmsg.Message) bool {
+		reply = reply[:0]
+		for _, m := range h[before:] {
+			if from("PRIVMSG", bot.nick, ch)(m) {
+				reply = append(reply, plainText(m.Params[1]))
+			}
+		}
+		return strings.Contains(strings.Join(reply, " "), "gentoo-sources unaffected")
+	})
+	rt := strings.Join(reply, " ")
+	t.Logf("!cve reply: %q", reply)
+	for _, want := range []string{"CVE-2026-64108: cifs: Fix busy dentry used after unmounting", "introduced 7.0",
+		"fixed in 6.1.175, 6.6.142, 6.12.92, 6.18.34, 7.0.11, 7.1", "vanilla-sources affected (~7.0, fix 7.0.11)", "gentoo-kernel unaffected"} {
+		if !strings.Contains(rt, want) {
+			t.Errorf("!cve reply lacks %q", want)
+		}
+	}
+}
