@@ -160,3 +160,53 @@ func TestDiskFullDuringDelivery(t *testing.T) {
 		}
 	})
 }
+
+// The database directory is removed while ksecbot runs: it must not go on
+// writing to a file nobody can open again. It logs an ERROR, saves the
+// open database back to its path and exits with code 75 (a temporary
+// failure: the service manager restarts it); restarted, it goes on from
+// the saved database: the bug announced before is not announced again,
+// a new bug is.
+func TestDatabaseDirectoryRemoved(t *testing.T) {
+	t.Parallel()
+	addr := e2etest.Env(t, ircHint, "KSECBOT_IRC_ADDR")[0]
+	b := startIRCBot(t, addr, nil)
+	before := fileBugs(b.bz, 1, "announced before the directory goes")
+	b.obs.waitBugs(t, 30*time.Second, before)
+
+	state := filepath.Dir(b.cfg.StorePath())
+	if err := os.RemoveAll(state); err != nil {
+		t.Fatal(err)
+	}
+	removed := time.Now()
+	select {
+	case <-b.proc.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("ksecbot still runs 60 s after its database directory was removed")
+	}
+	var exit *exec.ExitError
+	if err := b.proc.Err(); !errors.As(err, &exit) || exit.ExitCode() != 75 {
+		t.Fatalf("ksecbot exited with %v, want exit code 75", err)
+	}
+	t.Logf("ksecbot exited with code 75 %v after the removal", time.Since(removed).Round(time.Millisecond))
+	if n := b.proc.Log.Count("level=ERROR", "removed or replaced"); n != 1 {
+		t.Errorf("%d ERROR lines about the removed database, want 1", n)
+	}
+	if _, err := os.Stat(b.cfg.StorePath()); err != nil {
+		t.Fatalf("the database was not saved back: %v", err)
+	}
+
+	// What the service manager does; the saved database has the
+	// baseline, so no new one is taken.
+	b.proc = e2etest.Start(t, "ksecbot", bin, "--config", b.cfg.Write(t), "--log-level", "debug")
+	b.proc.Log.WaitFor(t, 30*time.Second, 0, "irc: joined", e2etest.Contains("irc: joined"))
+	if n := b.proc.Log.Count("baseline stored"); n != 0 {
+		t.Errorf("the restart took a new baseline: the saved database was not used")
+	}
+	after := fileBugs(b.bz, 1, "filed after the restart")
+	b.obs.waitBugs(t, 30*time.Second, after)
+	counts := b.obs.counts()
+	if counts[before[0]] != 1 || counts[after[0]] != 1 {
+		t.Errorf("announcements: bug %d %d times, bug %d %d times; want once each", before[0], counts[before[0]], after[0], counts[after[0]])
+	}
+}
