@@ -2,7 +2,8 @@
 # The whole test suite against real servers, as CI runs it:
 #   1. starts InspIRCd + Atheme (apt-installed when missing) and Dendrite
 #      (built with `go install` into GOPATH/bin when missing, then reused);
-#   2. runs gofmt, go vet and `go test -race` with the goolm tag;
+#   2. runs scripts/lint.sh (SPDX headers, gofmt, go vet, staticcheck, the
+#      build guard) and `go test -race` with the goolm tag;
 #   3. stops the servers it started.
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run Announce ./bot/).
 set -euo pipefail
@@ -34,12 +35,7 @@ set -a
 . "$base/matrix/env"
 set +a
 
-unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
-if [ -n "$unformatted" ]; then
-	echo "gofmt: these files need formatting: $unformatted" >&2
-	exit 1
-fi
-go vet -tags goolm ./...
+scripts/lint.sh
 
 pkgs=./...
 args=()

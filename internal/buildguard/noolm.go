@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+//go:build !goolm
+
+package buildguard
+
+// Without the goolm tag mautrix uses libolm through cgo, which ksecbot does
+// not support: the compiler stops here with "undefined:
+// ksecbot_must_be_built_with_tags_goolm". Fix: go build -tags goolm.
+var _ = ksecbot_must_be_built_with_tags_goolm__run_go_build_tags_goolm

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Static checks, run by scripts/test.sh (and so by CI) before the tests:
+#   1. every Go file starts with the SPDX licence line, then a blank line;
+#   2. gofmt, go vet -tags goolm;
+#   3. staticcheck -tags goolm, pinned below (installed with `go install`
+#      from the module proxy into GOPATH/bin when missing, then reused);
+#   4. the build guard: building without -tags goolm, or with CGO_ENABLED=0,
+#      must fail at compile time with a message that names the fix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# staticcheck 2026.2.2 (module version v0.8.2), built for Go 1.26.
+staticcheck_version=v0.8.2
+
+spdx='// SPDX-License-Identifier: GPL-3.0-or-later'
+missing=()
+while IFS= read -r -d '' f; do
+	if [ "$(head -n 1 "$f")" != "$spdx" ] || [ -n "$(sed -n 2p "$f")" ]; then
+		missing+=("$f")
+	fi
+done < <(git ls-files -z '*.go')
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "licence: these Go files do not start with \"$spdx\" and a blank line:" >&2
+	printf '  %s\n' "${missing[@]}" >&2
+	exit 1
+fi
+
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
+if [ -n "$unformatted" ]; then
+	echo "gofmt: these files need formatting: $unformatted" >&2
+	exit 1
+fi
+go vet -tags goolm ./...
+
+gobin=$(go env GOPATH)/bin
+staticcheck=$gobin/staticcheck
+if ! { [ -x "$staticcheck" ] && "$staticcheck" -version | grep -qF "(${staticcheck_version#v})"; }; then
+	echo "installing staticcheck $staticcheck_version into $gobin"
+	go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+"$staticcheck" -tags goolm ./...
+
+guard() { # guard WANTED-MESSAGE ENV... -- GO-BUILD-ARGS...
+	local want=$1 out
+	shift
+	if out=$(env "$@" -o /dev/null ./cmd/ksecbot 2>&1); then
+		echo "build guard: \`$*\` succeeded; it must fail with $want" >&2
+		exit 1
+	fi
+	if ! grep -q "$want" <<<"$out"; then
+		echo "build guard: \`$*\` failed without naming $want:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+}
+guard ksecbot_must_be_built_with_tags_goolm go build
+guard ksecbot_must_be_built_with_cgo CGO_ENABLED=0 go build -tags goolm
+echo "lint: SPDX headers, gofmt, go vet, staticcheck $staticcheck_version and the build guard passed"
