@@ -437,10 +437,9 @@ func TestLookups(t *testing.T) {
 	}
 	for _, tc := range trees {
 		tr, ok := c.Tree(tc.in)
-		if got := map[bool]string{true: "", false: ""}[ok]; ok {
-			got = tr.Name
-			if got != tc.want {
-				t.Errorf("Tree(%q) = %s, want %q", tc.in, got, tc.want)
+		if ok {
+			if tr.Name != tc.want {
+				t.Errorf("Tree(%q) = %s, want %q", tc.in, tr.Name, tc.want)
 			}
 		} else if tc.want != "" {
 			t.Errorf("Tree(%q) not found, want %s", tc.in, tc.want)
@@ -507,10 +506,10 @@ func TestRunCheck(t *testing.T) {
 		out     string
 	}{
 		{"sample", samplePath, false, 0, samplePath + ": ok"},
-		{"misspelled key", bad, false, 1, bad + `:6: irc.chanels: unknown key (did you mean "channel"?)`},
-		{"missing file", missing, false, 1, "no such file"},
+		{"misspelled key", bad, false, ExitConfig, bad + `:6: irc.chanels: unknown key (did you mean "channel"?)`},
+		{"missing file", missing, false, ExitConfig, "no such file"},
 		{"secrets not read", secret, false, 0, "ok"},
-		{"secrets read", secret, true, 1, secret + fmt.Sprintf(":%d: http.webhook_secret_file: secret file %s does not exist", minimalLines+2, filepath.Join(dir, "nope"))},
+		{"secrets read", secret, true, ExitConfig, secret + fmt.Sprintf(":%d: http.webhook_secret_file: secret file %s does not exist", minimalLines+2, filepath.Join(dir, "nope"))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
