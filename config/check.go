@@ -8,6 +8,10 @@ import (
 	"io"
 )
 
+// ExitConfig is the exit status of a configuration or secret problem
+// (EX_CONFIG in sysexits.h); the service files do not restart on it.
+const ExitConfig = 78
+
 // Check is what "ksecbot check-config FILE" does. It parses and validates
 // the file at path without reading any secret, so a config written for
 // another machine can be checked anywhere; with readSecrets it also reads
@@ -19,7 +23,12 @@ func Check(path string, readSecrets bool) (c *Config, warnings []string, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	warnings = SecretFileWarnings(c)
+	for _, w := range c.Warnings() {
+		warnings = append(warnings, w.Error())
+	}
+	for _, w := range SecretFileWarnings(c) {
+		warnings = append(warnings, w+" (the daemon refuses to start with it unless --allow-insecure-secrets)")
+	}
 	if c.IRC == nil && c.Matrix == nil {
 		warnings = append(warnings, "neither [irc] nor [matrix] is configured: only --console can talk to this bot")
 	}
@@ -33,7 +42,7 @@ func Check(path string, readSecrets bool) (c *Config, warnings []string, err err
 
 // RunCheck runs Check and prints its result to w: every problem on its own
 // line ("path:line: key: msg"), then the warnings, or "path: ok". It returns
-// the process exit status: 0 when the file is good, 1 otherwise.
+// the process exit status: 0 when the file is good, ExitConfig otherwise.
 func RunCheck(w io.Writer, path string, readSecrets bool) int {
 	_, warnings, err := Check(path, readSecrets)
 	var ps *Problems
@@ -48,7 +57,7 @@ func RunCheck(w io.Writer, path string, readSecrets bool) int {
 		fmt.Fprintf(w, "%s: warning: %s\n", path, warn)
 	}
 	if err != nil {
-		return 1
+		return ExitConfig
 	}
 	fmt.Fprintf(w, "%s: ok\n", path)
 	return 0

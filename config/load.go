@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -35,12 +36,23 @@ func Load(path string) (*Config, error) {
 }
 
 // ParseFile reads the file at path and calls Parse; it reads no secret.
+// Relative paths of secret and TLS files become relative to the folder of
+// path (not to the working directory).
 func ParseFile(path string) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, &Problems{Path: path, List: []Problem{{Msg: err.Error()}}}
 	}
-	return Parse(data, path)
+	c, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	c.resolvePaths(dir)
+	return c, nil
 }
 
 func readFile(path string) ([]byte, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -50,6 +51,17 @@ func (c *Config) secretRefs() []secretRef {
 // source is a problem naming its key and line; the error is a *Problems and
 // never holds a secret value. Parse does not call it; Load does.
 func (c *Config) LoadSecrets() error {
+	return c.loadSecrets(func(secretRef) bool { return true })
+}
+
+// LoadSecret reads only the secret whose keys start with base (e.g.
+// "http.webhook_secret" for http.webhook_secret_file or _env), as
+// LoadSecrets does: ingest-mail needs the webhook secret and nothing else.
+func (c *Config) LoadSecret(base string) error {
+	return c.loadSecrets(func(r secretRef) bool { return r.fileKey == base+"_file" })
+}
+
+func (c *Config) loadSecrets(want func(secretRef) bool) error {
 	ps := &Problems{}
 	var idx *docIndex
 	if c.Metadata != nil {
@@ -59,6 +71,9 @@ func (c *Config) LoadSecrets() error {
 		ps.List = append(ps.List, Problem{Key: key, Line: idx.lineOf(key), Msg: fmt.Sprintf(format, args...)})
 	}
 	for _, r := range c.secretRefs() {
+		if !want(r) {
+			continue
+		}
 		switch {
 		case r.file != "":
 			val, err := readSecretFile(r.file)
@@ -106,7 +121,9 @@ func readSecretFile(path string) (string, error) {
 
 // SecretFileWarnings returns one warning per secret file (and TLS private
 // key) that exists and can be read or written by its group or by others.
-// Files that do not exist are left to LoadSecrets.
+// Files that do not exist are left to LoadSecrets. The daemon refuses to
+// start with any of them unless --allow-insecure-secrets (see
+// InsecureSecrets); check-config only warns.
 func SecretFileWarnings(c *Config) []string {
 	type file struct{ key, path string }
 	var files []file
@@ -129,4 +146,47 @@ func SecretFileWarnings(c *Config) []string {
 		}
 	}
 	return out
+}
+
+// InsecureSecrets returns SecretFileWarnings as an error (a *Problems, one
+// problem per file, with its key and line), or nil when every secret file
+// is private to its owner. The daemon calls it at start and on reload.
+func InsecureSecrets(c *Config) error {
+	ps := &Problems{}
+	var idx *docIndex
+	if c.Metadata != nil {
+		ps.Path, idx = c.Metadata.Path, c.Metadata.index
+	}
+	for _, w := range SecretFileWarnings(c) {
+		key, msg, _ := strings.Cut(w, ": ")
+		ps.List = append(ps.List, Problem{Key: key, Line: idx.lineOf(key), Msg: msg + " (or start with --allow-insecure-secrets)"})
+	}
+	return ps.errOrNil()
+}
+
+// resolvePaths makes the relative paths of secret files and TLS files
+// relative to dir, the folder of the configuration file, instead of the
+// working directory of whoever reads them.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Bugzilla.APIKeyFile)
+	abs(&c.HTTP.WebhookSecretFile)
+	if i := c.IRC; i != nil {
+		abs(&i.SASLPasswordFile)
+		abs(&i.TLSCAFile)
+		abs(&i.TLSCertFile)
+		abs(&i.TLSKeyFile)
+		for k := range i.Channels {
+			abs(&i.Channels[k].KeyFile)
+		}
+	}
+	if m := c.Matrix; m != nil {
+		abs(&m.AccessTokenFile)
+		abs(&m.PasswordFile)
+		abs(&m.PickleKeyFile)
+	}
 }
