@@ -18,16 +18,15 @@ import (
 // runCVE is `ksecbot cve --config FILE [--json] CVE-ID...`: for scripts
 // and cron mail, what each kernel CVE means for the configured trees. A
 // CVE without a record is "found": false (exit 0); an id that is not a
-// CVE id is a usage error (exit 2).
+// CVE id is a usage error (exit 64).
 func runCVE(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("cve", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfgPath := fs.StringP("config", "c", defaultConfigPath(), "the configuration file ([kernel_cve], [gentoo], [[tree]])")
 	asJSON := fs.Bool("json", false, "one JSON object per CVE, one per line")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ksecbot cve --config FILE [--json] CVE-ID...\n\nPrints, for each kernel CVE, its title, introduction, fixes and every tree version's verdict\n(affected, fixed, unaffected, unknown), from [kernel_cve] path and [gentoo] repo.\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(fs.Output(), "Usage: ksecbot cve --config FILE [--json] CVE-ID...\n\nPrints, for each kernel CVE, its title, introduction, fixes and every tree version's verdict\n(affected, fixed, unaffected, unknown), from [kernel_cve] path and [gentoo] repo.\n\n%s", fs.FlagUsages())
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

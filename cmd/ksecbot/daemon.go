@@ -26,14 +26,14 @@ import (
 // runDaemon is `ksecbot --config FILE [--console]`.
 func runDaemon(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("ksecbot", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfgPath := fs.StringP("config", "c", "", "configuration file (TOML; default $KSECBOT_CONFIG); see config.sample.toml")
 	useConsole := fs.Bool("console", false, "use the terminal as one more (private) channel")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default from [log] level)")
 	logFormat := fs.String("log-format", "", "log format: text or json (default from [log] format)")
 	showVersion := fs.BoolP("version", "V", false, "print the version and exit")
+	allowInsecure := fs.Bool("allow-insecure-secrets", false, "start even when a secret file can be read by its group or others")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `ksecbot announces kernel security bugs from Bugzilla on IRC and Matrix.
+		fmt.Fprintf(fs.Output(), `ksecbot announces kernel security bugs from Bugzilla on IRC and Matrix.
 
 Usage:
   ksecbot --config FILE [--console]   run the bot
@@ -43,10 +43,13 @@ Usage:
   ksecbot trees --repo PATH           print [[tree]] entries from a Gentoo repository
   ksecbot --version
 
+Each subcommand has its own --help. Exit status: 0 ok, 1 run-time failure,
+64 usage mistake, 78 configuration or secret problem (see man ksecbot).
+
 Flags:
 %s`, fs.FlagUsages())
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if *showVersion {
@@ -78,11 +81,18 @@ Flags:
 	if err != nil {
 		return err
 	}
-	for _, w := range config.SecretFileWarnings(cfg) {
-		log.Warn(w)
+	if *allowInsecure {
+		for _, w := range config.SecretFileWarnings(cfg) {
+			log.Warn(w + " (allowed by --allow-insecure-secrets)")
+		}
+	} else if err := config.InsecureSecrets(cfg); err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: "+w.Msg, "key", w.Key, "line", w.Line)
 	}
 	if cfg.IRC == nil && cfg.Matrix == nil && !*useConsole {
-		return fmt.Errorf("%s: neither [irc] nor [matrix] is configured: add one, or run with --console", *cfgPath)
+		return fmt.Errorf("%w: %s: neither [irc] nor [matrix] is configured: add one, or run with --console", errConfig, *cfgPath)
 	}
 	var extra []bot.Transport
 	if *useConsole {
@@ -93,13 +103,13 @@ Flags:
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	return serve(ctx, cfg, log, extra, func(b *bot.Bot) {
-		go reloadOnHUP(ctx, hup, *cfgPath, b, log)
+		go reloadOnHUP(ctx, hup, *cfgPath, *allowInsecure, b, log)
 	})
 }
 
 // reloadOnHUP reloads trees, users and announce/command settings on
 // SIGHUP. An invalid new file is logged and the old configuration kept.
-func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, b *bot.Bot, log *slog.Logger) {
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, allowInsecure bool, b *bot.Bot, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -109,6 +119,12 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, b *bot.
 			if err != nil {
 				log.Error("reload failed, keeping the old configuration", "path", path, "err", err)
 				continue
+			}
+			if !allowInsecure {
+				if err := config.InsecureSecrets(cfg); err != nil {
+					log.Error("reload failed, keeping the old configuration", "path", path, "err", err)
+					continue
+				}
 			}
 			if restart := b.Reload(cfg); len(restart) > 0 {
 				log.Warn("reloaded; these sections changed but need a restart to apply", "sections", restart)

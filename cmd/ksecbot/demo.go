@@ -29,15 +29,14 @@ var demoConfig []byte
 // and the console as a private channel.
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	every := fs.Duration("file-every", 20*time.Second, "file a new bug this often (0: never)")
 	poll := fs.Duration("poll", 2*time.Second, "Bugzilla poll interval")
 	listen := fs.String("bugzilla-listen", "127.0.0.1:0", "address of the embedded Bugzilla")
 	logLevel := fs.String("log-level", "warn", "log level (logs go to stderr)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ksecbot demo [flags]\n\nRuns ksecbot against an embedded Bugzilla with the terminal as a channel.\nType !help, !pending, !bug 3, !claim 3, !cc hardened 3; Ctrl-C ends it.\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(fs.Output(), "Usage: ksecbot demo [flags]\n\nRuns ksecbot against an embedded Bugzilla with the terminal as a channel.\nType !help, !pending, !bug 3, !claim 3, !cc hardened 3; Ctrl-C ends it.\n\n%s", fs.FlagUsages())
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, *logLevel, "text")
@@ -81,12 +80,16 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	cfg.Bugzilla.PollInterval = config.Duration{Duration: *poll}
 	cfg.Store.Path = filepath.Join(dir, "ksecbot.db")
 
+	filing := "no new bug is filed (--file-every 0)"
+	if *every > 0 {
+		filing = fmt.Sprintf("a new one is filed every %s", *every)
+	}
 	fmt.Fprintf(stdout, `ksecbot demo %s
-Embedded Bugzilla: %s (seeded with %d kernel security bugs; a new one is filed every %s)
+Embedded Bugzilla: %s (seeded with %d kernel security bugs; %s)
 This terminal is a private channel. Try: !help  !pending  !bug 3  !claim 3  !cc hardened 3  !trees  !whoami
 Ctrl-C ends the demo.
 
-`, Version(), bzURL, len(bz.BugIDs()), *every)
+`, Version(), bzURL, len(bz.BugIDs()), filing)
 
 	con := console.New(console.Options{In: stdin, Out: stdout, Private: true})
 	ctx, cancel := context.WithCancel(ctx)
@@ -96,8 +99,11 @@ Ctrl-C ends the demo.
 }
 
 // fileBugs files two bugs shortly after start (so the first announcements
-// come within seconds) and then one every interval.
+// come within seconds) and then one every interval; every <= 0 means never.
 func fileBugs(ctx context.Context, bz *bugzillatest.Server, every time.Duration) {
+	if every <= 0 {
+		return
+	}
 	n := 0
 	file := func() {
 		bz.CreateBug(bugzillatest.DemoBug(n))
@@ -110,9 +116,6 @@ func fileBugs(ctx context.Context, bz *bugzillatest.Server, every time.Duration)
 		case <-time.After(d):
 			file()
 		}
-	}
-	if every <= 0 {
-		return
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()

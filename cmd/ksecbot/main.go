@@ -28,6 +28,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -35,8 +36,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// Exit codes of the daemon besides 0, 1 (error) and 2 (usage).
+// Exit statuses (sysexits.h), documented in the man page (EXIT STATUS) and
+// used by the service files: systemd's RestartPreventExitStatus and the
+// OpenRC checkconfig stop on exitUsage and exitConfig instead of restarting.
 const (
+	exitOK      = 0
+	exitFailure = 1  // a run-time failure: the network, the store, a signal
+	exitUsage   = 64 // EX_USAGE: a command-line mistake
+	exitConfig  = 78 // EX_CONFIG: a problem in the configuration or a secret
 	// ExitCorrupt (EX_DATAERR): the database failed its integrity check
 	// at start; restarting cannot help, the operator must recover it.
 	ExitCorrupt = 65
@@ -46,14 +53,23 @@ const (
 	ExitVanished = 75
 )
 
-// errUsage marks command-line mistakes (exit code 2).
+// errUsage marks command-line mistakes (exit 64).
 var errUsage = errors.New("usage")
+
+// errConfig marks configuration and secret problems that are not a
+// *config.Problems (exit 78).
+var errConfig = errors.New("configuration problem")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
 	sub, args := subcommand(args)
+	switch sub {
+	case "check-config", "ingest-mail", "trees":
+		// Their messages quote files and mail that may be hostile.
+		stdout, stderr = escapeWriter{stdout}, escapeWriter{stderr}
+	}
 	switch sub {
 	case "demo":
 		err = runDemo(ctx, args, stdin, stdout, stderr)
@@ -70,14 +86,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		err = runDaemon(ctx, args, stdin, stdout, stderr)
 	}
+	return exitStatus(err, stderr)
+}
+
+// exitStatus prints err (if any) and returns the process exit status for
+// it: exitOK, exitUsage, exitConfig, ExitCorrupt, ExitVanished or
+// exitFailure.
+func exitStatus(err error, stderr io.Writer) int {
+	var ps *config.Problems
 	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, pflag.ErrHelp):
-		return 0
+	case err == nil, errors.Is(err, pflag.ErrHelp):
+		return exitOK
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "ksecbot:", err)
-		return 2
+		return exitUsage
+	case errors.Is(err, errConfig), errors.As(err, &ps):
+		fmt.Fprintln(stderr, "ksecbot:", err)
+		return exitConfig
 	case errors.Is(err, store.ErrCorrupt):
 		fmt.Fprintln(stderr, "ksecbot:", err)
 		return ExitCorrupt
@@ -86,7 +111,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitVanished
 	default:
 		fmt.Fprintln(stderr, "ksecbot:", err)
-		return 1
+		return exitFailure
 	}
 }
 
@@ -121,10 +146,14 @@ func subcommand(args []string) (string, []string) {
 	return "", args
 }
 
-// parseFlags parses a subcommand's flags: --help is not an error (exit
-// 0), anything else wrong is a usage error (exit 2).
-func parseFlags(fs *pflag.FlagSet, args []string) error {
+// parseFlags parses a subcommand's flags: --help prints the usage on
+// stdout and is not an error (exit 0), anything else wrong is a usage error
+// (exit 64). Afterwards the flag set writes to stderr, so a usage printed
+// for a mistake goes there. fs.Usage must write to fs.Output().
+func parseFlags(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(stdout)
 	err := fs.Parse(args)
+	fs.SetOutput(stderr)
 	if err == nil || errors.Is(err, pflag.ErrHelp) {
 		return err
 	}

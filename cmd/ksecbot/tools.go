@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,21 +18,18 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugmail"
 	"github.com/ksecbot/ksecbot/config"
+	_ "github.com/ksecbot/ksecbot/internal/buildguard" // fails the build without -tags goolm or without cgo
 )
-
-// errFailed is returned after a subcommand already printed why it failed.
-var errFailed = errors.New("failed")
 
 // runCheckConfig is `ksecbot check-config [--secrets] FILE`.
 func runCheckConfig(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("check-config", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	secrets := fs.Bool("secrets", false, "also read the secret files and variables, as the daemon would")
 	cfgPath := fs.StringP("config", "c", "", "the file to check (instead of the FILE argument)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ksecbot check-config [--secrets] FILE\n\nPrints every problem in FILE (file:line: key: what is wrong) and exits 1 if there is one.\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(fs.Output(), "Usage: ksecbot check-config [--secrets] FILE\n\nPrints every problem in FILE (file:line: key: what is wrong), then warnings.\nExit status: 0 when FILE is good, 78 when it has a problem, 64 on a usage mistake.\n\n%s", fs.FlagUsages())
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	path := *cfgPath
@@ -46,75 +42,79 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: check-config takes exactly one FILE", errUsage)
 	}
 	if config.RunCheck(stdout, path, *secrets) != 0 {
-		return fmt.Errorf("%s has problems (listed above)", path)
+		return fmt.Errorf("%w: %s has problems (listed above)", errConfig, path)
 	}
 	return nil
 }
 
 // runIngestMail is `ksecbot ingest-mail --config FILE`: it reads one
 // bugmail from stdin and asks the running daemon (over [http] listen,
-// authenticated with the webhook secret) to fetch that bug now. Mail for
-// unwatched products/components is ignored (exit 0); a malformed mail is an
-// error (exit 1) and changes nothing.
+// authenticated with the webhook secret) to fetch that bug now. The
+// configuration and the webhook secret (the only secret it reads) are
+// checked before stdin is read, so a mail-filter setup can be tested with an
+// empty message. Mail for unwatched products/components is ignored (exit 0);
+// a malformed mail is an error (exit 1) and changes nothing.
 func runIngestMail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("ingest-mail", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.StringP("config", "c", "", "the daemon's configuration file (for [http] listen, the webhook secret and the watches)")
+	cfgPath := fs.StringP("config", "c", "", "the daemon's configuration file (for [http] listen, the webhook secret and the watches; default $KSECBOT_CONFIG, then "+systemConfig+")")
 	url := fs.String("url", "", "the daemon's webhook URL (default http://<http.listen>/webhook)")
 	dryRun := fs.Bool("dry-run", false, "parse and print the bug number, do not contact the daemon")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ksecbot ingest-mail --config FILE < message.eml\n\nUse it as a mail filter (procmail, maildrop, sieve pipe) for Bugzilla bugmail.\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(fs.Output(), "Usage: ksecbot ingest-mail [--config FILE] [--url URL] [--dry-run] < message.eml\n\nUse it as a mail filter (procmail, maildrop, sieve pipe) for Bugzilla bugmail.\n\n%s", fs.FlagUsages())
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	m, err := bugmail.Parse(stdin)
-	if err != nil {
-		return fmt.Errorf("ingest-mail: %w (nothing was changed)", err)
-	}
-	if *dryRun && *cfgPath == "" {
-		fmt.Fprintf(stdout, "bug %d (%s, %s/%s)\n", m.BugID, m.Type, m.Product, m.Component)
-		return nil
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: ingest-mail reads the mail on stdin and takes no argument; got %q", errUsage, fs.Arg(0))
 	}
 	if *cfgPath == "" {
 		*cfgPath = defaultConfigPath()
 	}
-	if *cfgPath == "" {
+	if *cfgPath == "" && !*dryRun {
 		return fmt.Errorf("%w: ingest-mail needs --config FILE (the daemon's), $KSECBOT_CONFIG or %s", errUsage, systemConfig)
 	}
-	cfg, err := config.Load(*cfgPath)
+	// Everything about the configuration is checked before the mail is
+	// read.
+	var cfg *config.Config
+	var target, secret string
+	if *cfgPath != "" {
+		var err error
+		cfg, err = config.ParseFile(*cfgPath)
+		if err != nil {
+			return err
+		}
+		if !*dryRun {
+			if target, err = webhookURL(cfg, *url); err != nil {
+				return err
+			}
+			if cfg.HTTP.WebhookSecretFile == "" && cfg.HTTP.WebhookSecretEnv == "" {
+				return fmt.Errorf("%w: %s: http.webhook_secret_file is not set: the daemon refuses pushes without it", errConfig, *cfgPath)
+			}
+			if err := cfg.LoadSecret("http.webhook_secret"); err != nil {
+				return err
+			}
+			secret = cfg.HTTP.WebhookSecret.Reveal()
+		}
+	}
+
+	m, err := bugmail.Parse(stdin)
 	if err != nil {
-		return err
+		return fmt.Errorf("ingest-mail: %w (nothing was changed)", err)
 	}
-	var pairs [][2]string
-	for _, w := range cfg.Watches {
-		pairs = append(pairs, [2]string{w.Product, w.Component})
-	}
-	if !m.Watched(pairs) {
-		fmt.Fprintf(stdout, "ignored: bug %d is in %s/%s, which no [[watch]] covers\n", m.BugID, m.Product, m.Component)
-		return nil
+	if cfg != nil {
+		var pairs [][2]string
+		for _, w := range cfg.Watches {
+			pairs = append(pairs, [2]string{w.Product, w.Component})
+		}
+		if !m.Watched(pairs) {
+			fmt.Fprintf(stdout, "ignored: bug %d is in %s/%s, which no [[watch]] covers\n", m.BugID, m.Product, m.Component)
+			return nil
+		}
 	}
 	if *dryRun {
 		fmt.Fprintf(stdout, "bug %d (%s, %s/%s)\n", m.BugID, m.Type, m.Product, m.Component)
 		return nil
-	}
-	target := *url
-	if target == "" {
-		if cfg.HTTP.Listen == "" {
-			return fmt.Errorf("%s: [http] listen is not set, so there is no daemon endpoint to push to", *cfgPath)
-		}
-		host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
-		if err != nil {
-			return fmt.Errorf("http.listen %q: %w", cfg.HTTP.Listen, err)
-		}
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		target = "http://" + net.JoinHostPort(host, port) + "/webhook"
-	}
-	secret := cfg.HTTP.WebhookSecret.Reveal()
-	if secret == "" {
-		return fmt.Errorf("%s: http.webhook_secret_file is not set: the daemon refuses pushes without it", *cfgPath)
 	}
 	body, _ := json.Marshal(map[string]any{"bug": map[string]int{"id": m.BugID}})
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -138,14 +138,37 @@ func runIngestMail(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	return nil
 }
 
+// webhookURL is the daemon's webhook: --url, else http://[http] listen/webhook.
+func webhookURL(cfg *config.Config, flagURL string) (string, error) {
+	if flagURL != "" {
+		return flagURL, nil
+	}
+	if cfg.HTTP.Listen == "" {
+		return "", fmt.Errorf("%w: %s: [http] listen is not set, so there is no daemon endpoint to push to", errConfig, cfg.Metadata.Path)
+	}
+	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	if err != nil {
+		return "", fmt.Errorf("%w: http.listen %q: %w", errConfig, cfg.HTTP.Listen, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/webhook", nil
+}
+
 // runTrees is `ksecbot trees --repo PATH`.
 func runTrees(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("trees", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	repo := fs.String("repo", "/var/db/repos/gentoo", "a Gentoo repository checkout (default: [gentoo] repo of --config, else /var/db/repos/gentoo)")
 	cfgPath := fs.StringP("config", "c", "", "a configuration whose [gentoo] repo is the default of --repo")
-	if err := parseFlags(fs, args); err != nil {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: ksecbot trees [--repo PATH] [--config FILE]\n\nPrints [[tree]] entries for the kernel trees of a Gentoo repository\n(maintainers from sys-kernel/*/metadata.xml; trees whose ebuilds set\nK_SECURITY_UNSUPPORTED commented out), ready to paste into the configuration.\nFill in the maintainers' IRC nicks and Matrix IDs by hand.\n\n%s", fs.FlagUsages())
+	}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: trees takes no argument; got %q (did you mean --repo %s?)", errUsage, fs.Arg(0), fs.Arg(0))
 	}
 	path := *repo
 	if !fs.Changed("repo") {
