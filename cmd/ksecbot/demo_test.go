@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 )
 
 // waitOutput waits until the demo printed a line matching re.
@@ -38,7 +40,7 @@ func TestDemo(t *testing.T) {
 	in, typed := io.Pipe()
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, []string{"--poll", "300ms", "--file-every", "0"}, in, &out, &errOut) }()
+	go func() { done <- runDemo(ctx, []string{"--poll", "300ms", "--file-every", "1h"}, in, &out, &errOut) }()
 
 	waitOutput(t, &out, `New kernel security bug \d+ .*\| @gentoo-sources\(mpagano,alicef\)`)
 	waitOutput(t, &out, `New kernel security bug \d+ .*\| @hardened\(blueness,zorry\)`)
@@ -119,5 +121,18 @@ func TestSubcommandAnywhere(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"--config", "../../config.sample.toml", "check-config"}, strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Errorf("ksecbot --config SAMPLE check-config exited %d: %s%s", code, out.String(), errOut.String())
+	}
+}
+
+// TestDemoFileEveryZero checks that `demo --file-every 0` files no bug at
+// all (not even the two early ones): fileBugs returns at once and the
+// Bugzilla keeps its seed.
+func TestDemoFileEveryZero(t *testing.T) {
+	bz := bugzillatest.NewHandler()
+	bugzillatest.SeedDemo(bz, time.Now())
+	before := len(bz.BugIDs())
+	fileBugs(context.Background(), bz, 0)
+	if n := len(bz.BugIDs()); n != before {
+		t.Errorf("--file-every 0 filed %d bug(s), want none", n-before)
 	}
 }
