@@ -6,7 +6,15 @@
 #     (bash; SC2034 is off there: the package manager reads those variables);
 #   - systemd-analyze verify on the unit, when systemd-analyze works here
 #     (in some containers it cannot: that is reported, not a failure);
-#   - groff warnings on the man page, xmllint on metadata.xml, if installed.
+#   - groff warnings on the man page, xmllint on metadata.xml, if installed;
+#   - behaviour: the OpenRC checkconfig function, run in a test shell with
+#     the real ksecbot binary ($KSECBOT_BIN, else built with go), prints the
+#     problems of a broken configuration and fails; the systemd unit does
+#     not restart on exit 64 or 78 and has no ExecStartPre (systemd ignores
+#     RestartPreventExitStatus for it); the man page has every section the
+#     package promises (command syntax, EXIT STATUS with 64 and 78,
+#     ENVIRONMENT with KSECBOT_CONFIG, the HTTP endpoints, the ingest-mail
+#     and demo flags, a version and a date).
 # Installs shellcheck and systemd with apt-get when they are missing and this
 # runs as root. Exit status: 0 when every check that could run passed.
 set -u
@@ -78,8 +86,104 @@ else
 	skip "systemd-analyze is not available; systemd/ksecbot.service not verified"
 fi
 
+# The unit must stop, not restart every RestartSec, on a configuration
+# problem (78) or a usage mistake (64).
+prevent=$(sed -n 's/^RestartPreventExitStatus=//p' "$unit" | tr ' ' '\n')
+if printf '%s\n' "$prevent" | grep -qx 78 && printf '%s\n' "$prevent" | grep -qx 64 &&
+	! grep -q '^ExecStartPre=' "$unit"; then
+	ok "systemd/ksecbot.service: RestartPreventExitStatus has 64 and 78, no ExecStartPre"
+else
+	bad "systemd/ksecbot.service: want RestartPreventExitStatus=64 78 and no ExecStartPre (its exit status would restart the unit)"
+fi
+
+# The OpenRC checkconfig function, in a test shell with openrc-run's
+# helpers as stand-ins: on a broken file it must print each problem
+# (FILE:LINE: key: problem) and fail; on a good one pass quietly.
+bin=${KSECBOT_BIN:-}
+if [ -z "$bin" ] && command -v go >/dev/null 2>&1; then
+	if (cd "$here/.." && go build -tags goolm -o "$tmp/ksecbot" ./cmd/ksecbot) >"$tmp/build.log" 2>&1; then
+		bin=$tmp/ksecbot
+	else
+		cat "$tmp/build.log"
+	fi
+fi
+if [ -n "$bin" ] && [ -x "$bin" ]; then
+	printf '[bugzilla]\nurl = "https://bugs.example.org"\nnot_a_key = 1\n[irc]\nserver = "irc.example.org:6697"\ntls = true\nnick = "9bot"\n' >"$tmp/broken.toml"
+	printf 'secret\n' >"$tmp/w.secret"
+	chmod 600 "$tmp/w.secret"
+	printf '[bugzilla]\nurl = "https://bugs.example.org"\n[http]\nwebhook_secret_file = "w.secret"\n' >"$tmp/good.toml"
+	printf '[bugzilla]\nurl = "https://bugs.example.org"\n[http]\nwebhook_secret_file = "missing.secret"\n' >"$tmp/nosecret.toml"
+	checkconfig_in_shell() { # CONFIG: runs checkconfig, output and status
+		KSECBOT_CONFIG=$1 INITD=$here/openrc/ksecbot.initd BIN=$bin sh -c '
+			eerror() { echo "ERROR: $*"; }
+			ewarn() { echo "WARN: $*"; }
+			einfo() { echo "INFO: $*"; }
+			ebegin() { :; }
+			eend() { return "${1:-0}"; }
+			. "$INITD"
+			command=$BIN
+			checkconfig' 2>&1
+	}
+	out=$(checkconfig_in_shell "$tmp/broken.toml")
+	rc=$?
+	if [ "$rc" != 0 ] &&
+		printf '%s\n' "$out" | grep -q "^ERROR: $tmp/broken.toml:3: bugzilla.not_a_key: unknown key" &&
+		printf '%s\n' "$out" | grep -q "^ERROR: $tmp/broken.toml:7: irc.nick: .*not a valid IRC nick" &&
+		printf '%s\n' "$out" | grep -q "exit status 78"; then
+		ok "openrc checkconfig prints the problems of a broken configuration and fails"
+	else
+		printf '%s\n' "$out" | sed 's/^/      /'
+		bad "openrc checkconfig on a broken configuration (status $rc): want each problem and a failure"
+	fi
+	out=$(checkconfig_in_shell "$tmp/nosecret.toml")
+	rc=$?
+	if [ "$rc" != 0 ] && printf '%s\n' "$out" | grep -q "^ERROR: .*missing.secret does not exist"; then
+		ok "openrc checkconfig reads the secrets (--secrets): a missing secret file fails"
+	else
+		printf '%s\n' "$out" | sed 's/^/      /'
+		bad "openrc checkconfig with a missing secret file (status $rc)"
+	fi
+	chmod 644 "$tmp/w.secret"
+	out=$(checkconfig_in_shell "$tmp/good.toml")
+	rc=$?
+	if [ "$rc" != 0 ] && printf '%s\n' "$out" | grep -q "chmod 600"; then
+		ok "openrc checkconfig refuses a world-readable secret file, as the daemon does"
+	else
+		printf '%s\n' "$out" | sed 's/^/      /'
+		bad "openrc checkconfig with a world-readable secret file (status $rc)"
+	fi
+	chmod 600 "$tmp/w.secret"
+	out=$(checkconfig_in_shell "$tmp/good.toml")
+	rc=$?
+	if [ "$rc" = 0 ] && ! printf '%s\n' "$out" | grep -q '^ERROR'; then
+		ok "openrc checkconfig passes a good configuration"
+	else
+		printf '%s\n' "$out" | sed 's/^/      /'
+		bad "openrc checkconfig on a good configuration (status $rc)"
+	fi
+else
+	bad "no ksecbot binary to test the OpenRC checkconfig with (set KSECBOT_BIN or install go)"
+fi
+
+# The man page has every section the package promises.
+man="$here/man/ksecbot.1"
+missing=""
+for want in '^\.SH "CHAT COMMANDS"' '^\.SH "EXIT STATUS"' '^\.SH ENVIRONMENT' 'KSECBOT_CONFIG' \
+	'^\.SH "HTTP ENDPOINTS"' '/metrics' '/healthz' 'POST /webhook' \
+	'^\.SH "INGEST-MAIL OPTIONS"' '\\-\\-dry\\-run' '\\-\\-url' \
+	'^\.SH "DEMO OPTIONS"' '\\-\\-file\\-every' '\\-\\-bugzilla\\-listen' \
+	'^\.B 64$' '^\.B 78$' '!claim \[\\-\\-force\]' '!snooze' '!stats' \
+	'^\.TH KSECBOT 1 [0-9]\{4\}-[0-9][0-9]-[0-9][0-9] "ksecbot [0-9][0-9.]*"'; do
+	grep -q -- "$want" "$man" || missing="$missing $want"
+done
+if [ -z "$missing" ]; then
+	ok "man/ksecbot.1 has every promised section (syntax, EXIT STATUS, ENVIRONMENT, HTTP, flags, version, date)"
+else
+	bad "man/ksecbot.1 lacks:$missing"
+fi
+
 # Man page.
-if command -v groff >/dev/null 2>&1; then
+if need groff groff-base; then
 	if groff -man -ww -z "$here/man/ksecbot.1" 2>"$tmp/groff.log" && [ ! -s "$tmp/groff.log" ]; then
 		ok "groff -man -ww man/ksecbot.1"
 	else

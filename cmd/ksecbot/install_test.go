@@ -234,3 +234,36 @@ func TestIngestMailEscapes(t *testing.T) {
 		})
 	}
 }
+
+// TestManPageDocumentsEveryFlag reads contrib/man/ksecbot.1 and checks that
+// every flag each subcommand's --help lists is documented there, and that
+// EXIT STATUS lists the statuses main returns.
+func TestManPageDocumentsEveryFlag(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "contrib", "man", "ksecbot.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := string(data)
+	flagRE := regexp.MustCompile(`--[a-z][a-z-]+`)
+	for _, sub := range [][]string{nil, {"check-config"}, {"ingest-mail"}, {"trees"}, {"demo"}} {
+		_, stdout, _ := runCmd(append(sub, "--help"), "")
+		for _, f := range flagRE.FindAllString(stdout, -1) {
+			if f == "--help" {
+				continue
+			}
+			if roff := strings.ReplaceAll(f, "-", `\-`); !strings.Contains(man, roff) {
+				t.Errorf("ksecbot %v --help lists %s, the man page does not (as %s)", sub, f, roff)
+			}
+		}
+	}
+	_, section, ok := strings.Cut(man, "\n.SH \"EXIT STATUS\"\n")
+	if !ok {
+		t.Fatal(`the man page has no .SH "EXIT STATUS"`)
+	}
+	section, _, _ = strings.Cut(section, "\n.SH ")
+	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig} {
+		if !strings.Contains(section, fmt.Sprintf("\n.B %d\n", code)) {
+			t.Errorf("EXIT STATUS does not list %d", code)
+		}
+	}
+}
