@@ -103,8 +103,8 @@ func TestCVEBadInput(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"cve", "--config", "testdata/cve.toml", "CVE-2025-71238; rm"}, 2, "is not a CVE id"},
-		{[]string{"cve", "--config", "testdata/cve.toml"}, 2, "at least one CVE id"},
+		{[]string{"cve", "--config", "testdata/cve.toml", "CVE-2025-71238; rm"}, exitUsage, "is not a CVE id"},
+		{[]string{"cve", "--config", "testdata/cve.toml"}, exitUsage, "at least one CVE id"},
 		{[]string{"cve", "--config", noCVE, "CVE-2025-71238"}, 1, "no [kernel_cve] table"},
 		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, 1, "clone https://git.kernel.org/pub/scm/linux/security/vulns.git"},
 	} {

@@ -245,7 +245,7 @@ func TestManPageDocumentsEveryFlag(t *testing.T) {
 	}
 	man := string(data)
 	flagRE := regexp.MustCompile(`--[a-z][a-z-]+`)
-	for _, sub := range [][]string{nil, {"check-config"}, {"ingest-mail"}, {"trees"}, {"demo"}} {
+	for _, sub := range [][]string{nil, {"check-config"}, {"ingest-mail"}, {"trees"}, {"demo"}, {"cve"}} {
 		_, stdout, _ := runCmd(append(sub, "--help"), "")
 		for _, f := range flagRE.FindAllString(stdout, -1) {
 			if f == "--help" {
