@@ -90,10 +90,11 @@ fi
 # problem (78) or a usage mistake (64).
 prevent=$(sed -n 's/^RestartPreventExitStatus=//p' "$unit" | tr ' ' '\n')
 if printf '%s\n' "$prevent" | grep -qx 78 && printf '%s\n' "$prevent" | grep -qx 64 &&
+	printf '%s\n' "$prevent" | grep -qx 65 &&
 	! grep -q '^ExecStartPre=' "$unit"; then
-	ok "systemd/ksecbot.service: RestartPreventExitStatus has 64 and 78, no ExecStartPre"
+	ok "systemd/ksecbot.service: RestartPreventExitStatus has 64, 65 and 78, no ExecStartPre"
 else
-	bad "systemd/ksecbot.service: want RestartPreventExitStatus=64 78 and no ExecStartPre (its exit status would restart the unit)"
+	bad "systemd/ksecbot.service: want RestartPreventExitStatus=64 65 78 and no ExecStartPre (its exit status would restart the unit)"
 fi
 
 # The OpenRC checkconfig function, in a test shell with openrc-run's
@@ -172,7 +173,7 @@ for want in '^\.SH "CHAT COMMANDS"' '^\.SH "EXIT STATUS"' '^\.SH ENVIRONMENT' 'K
 	'^\.SH "HTTP ENDPOINTS"' '/metrics' '/healthz' 'POST /webhook' \
 	'^\.SH "INGEST-MAIL OPTIONS"' '\\-\\-dry\\-run' '\\-\\-url' \
 	'^\.SH "DEMO OPTIONS"' '\\-\\-file\\-every' '\\-\\-bugzilla\\-listen' \
-	'^\.B 64$' '^\.B 78$' '!claim \[\\-\\-force\]' '!snooze' '!stats' \
+	'^\.B 64$' '^\.B 65$' '^\.B 75$' '^\.B 78$' '!claim \[\\-\\-force\]' '!snooze' '!stats' \
 	'^\.TH KSECBOT 1 [0-9]\{4\}-[0-9][0-9]-[0-9][0-9] "ksecbot [0-9][0-9.]*"'; do
 	grep -q -- "$want" "$man" || missing="$missing $want"
 done

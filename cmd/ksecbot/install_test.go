@@ -261,7 +261,7 @@ func TestManPageDocumentsEveryFlag(t *testing.T) {
 		t.Fatal(`the man page has no .SH "EXIT STATUS"`)
 	}
 	section, _, _ = strings.Cut(section, "\n.SH ")
-	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig} {
+	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig, ExitCorrupt, ExitVanished} {
 		if !strings.Contains(section, fmt.Sprintf("\n.B %d\n", code)) {
 			t.Errorf("EXIT STATUS does not list %d", code)
 		}
