@@ -104,8 +104,10 @@ func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 	if b.Resolution != "" {
 		state += " " + b.Resolution
 	}
+	// Public channels never show e-mail addresses: logins appear as
+	// anonymous Bugzilla shows them, without the domain.
 	l = l.Text(fmt.Sprintf(" (%s, %s, assigned to ", Clean(b.Severity, 40), Clean(state, 40))).
-		Code(Clean(b.AssignedTo, 80))
+		QuoteCode(Clean(policy.ShowLogin(b.AssignedTo, ch.Private), 80))
 	if len(b.CC) > 0 {
 		l = l.Text(", CC ")
 		for i, cc := range b.CC {
@@ -116,7 +118,7 @@ func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 			if i > 0 {
 				l = l.Text(" ")
 			}
-			l = l.Code(Clean(cc, 80))
+			l = l.QuoteCode(Clean(policy.ShowLogin(cc, ch.Private), 80))
 		}
 	}
 	return l.Text(") ").Link("", r.BugURL(b.ID))
@@ -128,12 +130,12 @@ func (r *Renderer) head(l chat.Line, b *bugzilla.Bug) chat.Line {
 		l = l.Text(" [" + g + "]")
 	}
 	if a := b.AliasString(); a != "" {
-		l = l.Text(" " + Clean(a, 40))
+		l = l.Text(" ").Quote(Clean(a, 40))
 	}
 	if b.Restricted() {
 		l = l.Text(" (restricted)")
 	}
-	return l.Text(": " + Clean(b.Summary, maxSummary))
+	return l.Text(": ").Quote(Clean(b.Summary, maxSummary))
 }
 
 // NewBug renders the announcement of a new bug for a channel, with the
@@ -214,7 +216,7 @@ func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channe
 	case policy.Withheld:
 		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" (restricted) "+what+" ").Link("", r.BugURL(b.ID)), true
 	}
-	return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" "+what+": "+Clean(b.Summary, 120)+" ").
+	return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" "+what+": ").Quote(Clean(b.Summary, 120)).Text(" ").
 		Link("", r.BugURL(b.ID)), true
 }
 

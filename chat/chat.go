@@ -65,6 +65,11 @@ type Span struct {
 	Text      string     `json:"t,omitempty"`
 	URL       string     `json:"u,omitempty"`
 	Highlight *Highlight `json:"h,omitempty"`
+	// Quoted marks text that came from Bugzilla (a summary, a login, a
+	// whiteboard): it must never ping anyone. IRC breaks nick-like words
+	// in it with a zero-width joiner; Matrix never turns it into a
+	// mention. Only SpanMention highlights.
+	Quoted bool `json:"q,omitempty"`
 }
 
 // Highlight names the people to ping for one kernel tree (or one person).
@@ -80,6 +85,16 @@ type Line []Span
 
 // Text appends plain text to the line.
 func (l Line) Text(s string) Line { return append(l, Span{Kind: SpanText, Text: s}) }
+
+// Quote appends plain text that came from Bugzilla: transports show it
+// but never let it highlight anyone (see Span.Quoted).
+func (l Line) Quote(s string) Line { return append(l, Span{Kind: SpanText, Text: s, Quoted: true}) }
+
+// QuoteCode appends monospace text that came from Bugzilla, such as a
+// login (see Quote).
+func (l Line) QuoteCode(s string) Line {
+	return append(l, Span{Kind: SpanCode, Text: s, Quoted: true})
+}
 
 // Bold appends emphasised text to the line.
 func (l Line) Bold(s string) Line { return append(l, Span{Kind: SpanBold, Text: s}) }

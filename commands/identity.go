@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 )
 
 // Caller is who ksecbot thinks sent a command.
@@ -21,6 +21,8 @@ type Caller struct {
 	Login  string          // Bugzilla login, "" when unlinked
 	Roles  map[string]bool // config.Role*; tree maintainers have RoleMaintainer
 	Trees  []string        // trees the caller maintains
+	// userRoles are the roles of the [[user]] entry as configured.
+	userRoles []string
 }
 
 // Has reports whether the caller has one of the roles.
@@ -53,6 +55,7 @@ func (r *Router) caller(id chat.Identity) Caller {
 		c.Linked = r.d.ConsoleLogin != ""
 		c.Login = r.d.ConsoleLogin
 		c.Roles[config.RoleAdmin] = true
+		c.userRoles = []string{config.RoleAdmin}
 		return c
 	}
 	if id.Account == "" {
@@ -83,22 +86,23 @@ func (r *Router) caller(id chat.Identity) Caller {
 	for _, role := range user.Roles {
 		c.Roles[strings.ToLower(role)] = true
 	}
-	for _, t := range r.d.Trees.All() {
-		mine := false
-		for _, l := range t.Bugzilla {
-			if bugzilla.SameLogin(l, user.Bugzilla) {
-				mine = true
-			}
-		}
-		if user.Matrix != "" && hasString(t.Matrix, user.Matrix) {
-			mine = true
-		}
-		if mine {
-			c.Trees = append(c.Trees, t.Name)
-			c.Roles[config.RoleMaintainer] = true
-		}
+	c.userRoles = user.Roles
+	// Tree membership: the exact login (never the same local part at
+	// another domain) or the Matrix ID. It makes a maintainer for public
+	// bugs only; the write policy decides what that allows.
+	c.Trees = r.writes.MaintainedTrees(user.Bugzilla, user.Matrix)
+	if len(c.Trees) > 0 {
+		c.Roles[config.RoleMaintainer] = true
 	}
 	return c
+}
+
+// actor is the caller as the write policy sees it.
+func (c Caller) actor() policy.Actor {
+	if !c.Linked {
+		return policy.Actor{}
+	}
+	return policy.Actor{Login: c.Login, Roles: c.userRoles, TreeMaintainer: len(c.Trees) > 0}
 }
 
 // authorize returns "" when the caller may run cmd, else a polite refusal
@@ -124,9 +128,49 @@ func (r *Router) authorize(cmd Command, c Caller) string {
 		return fmt.Sprintf("Sorry, %s is not linked to a Bugzilla login, so I cannot %s%s for you: ask the ksecbot operator to add a [[user]] entry with %s = %q, your bugzilla login and a role.",
 			c.Identity.Account, r.prefix, cmd.Name, key, c.Identity.Account)
 	}
+	if cmd.Write {
+		// Bugzilla writes: the write policy decides, here before the bug
+		// is read (as if it were public), and again once it is known.
+		d := r.writes.Write(policy.WriteRequest{Command: policy.WriteCommand(cmd.Name), Actor: c.actor()})
+		if !d.Allowed {
+			return r.refusal(cmd.Name, c, d, 0, "", false)
+		}
+		return ""
+	}
 	if len(need) > 0 && !c.Has(need...) {
 		return fmt.Sprintf("Sorry, %s%s needs the role %s (or being listed as a tree maintainer) and %s has none of them: ask the ksecbot operator to add one to your [[user]] entry.",
 			r.prefix, cmd.Name, strings.Join(need, " or "), c.Login)
 	}
 	return ""
+}
+
+// refusal words a write policy refusal for the caller. id is the bug (0
+// when not known yet), assignee its assignee for RefuseNotAssignee, private
+// whether the channel may show e-mail addresses.
+func (r *Router) refusal(name string, c Caller, d policy.WriteDecision, id int, assignee string, private bool) string {
+	bug := "that bug"
+	if id > 0 {
+		bug = fmt.Sprintf("bug %d", id)
+	}
+	switch d.Reason {
+	case policy.RefuseNotLinked:
+		return fmt.Sprintf("Sorry, I cannot %s%s for you: you are not linked to a Bugzilla login.", r.prefix, name)
+	case policy.RefuseRestricted:
+		return fmt.Sprintf("Sorry, %s is restricted: only the security team (security or admin role) may %s%s it through ksecbot, and nothing was changed. Ask them in the private channel.",
+			bug, r.prefix, name)
+	case policy.RefuseForce:
+		return "Sorry, " + r.prefix + "claim --force needs the security or admin role; ask the current assignee to " + r.prefix + "unclaim it."
+	case policy.RefuseNotAssignee:
+		return fmt.Sprintf("%s is assigned to %s, not you; only they or the security team can unclaim it.",
+			strings.ToUpper(bug[:1])+bug[1:], cleanShort(policy.ShowLogin(assignee, private)))
+	case policy.RefuseOutsideLogin:
+		shown := make([]string, len(d.Refused))
+		for i, l := range d.Refused {
+			shown[i] = cleanShort(policy.ShowLogin(l, private))
+		}
+		return fmt.Sprintf("Sorry, maintainers may %scc only tree names, the trees' logins and linked users' logins (see %strees); %s is none of them, so nothing was changed. Ask the security team to CC anyone else.",
+			r.prefix, r.prefix, strings.Join(shown, ", "))
+	}
+	return fmt.Sprintf("Sorry, %s%s needs the role security, admin or maintainer (or being listed as a tree maintainer) and %s has none of them: ask the ksecbot operator to add one to your [[user]] entry.",
+		r.prefix, name, c.Login)
 }

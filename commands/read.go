@@ -15,6 +15,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/trees"
 )
@@ -86,7 +87,19 @@ func (r *Router) cmdBug(ctx context.Context, req *Request) []chat.Line {
 		}
 		return []chat.Line{r.bugzillaError(err, id, nil)}
 	}
-	return []chat.Line{r.d.Render.Describe(b, req.In.Channel)}
+	return []chat.Line{r.describe(b, req.In.Channel)}
+}
+
+// describe is the !bug and preview line of a bug for a channel: for a bug
+// outside the watches only its link (ksecbot reads with its own key and
+// must not show other products' bugs); else the description through the
+// policy (restricted bugs withheld in public channels, logins without
+// domain there).
+func (r *Router) describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
+	if !r.watched(b) {
+		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(": ").Link("", r.d.Render.BugURL(b.ID))
+	}
+	return r.d.Render.Describe(b, ch)
 }
 
 // pendingCap is how many bug lines !pending shows on a network.
@@ -205,7 +218,7 @@ func (r *Router) pendingLine(b *bugzilla.Bug, ch chat.Channel, now time.Time) ch
 	if g := announce.Grade(b.Whiteboard); g != "" {
 		l = l.Text(", " + g)
 	}
-	return l.Text("): " + announce.Clean(b.Summary, 160))
+	return l.Text("): ").Quote(announce.Clean(b.Summary, 160))
 }
 
 // cmdTrees implements !trees: entries packed into a few lines.
@@ -221,7 +234,7 @@ func (r *Router) cmdTrees(ctx context.Context, req *Request) []chat.Line {
 			e += " (" + strings.Join(t.Aliases, ", ") + ")"
 		}
 		if logins := trees.Logins([]config.Tree{t}); len(logins) > 0 {
-			e += " <" + strings.Join(logins, ", ") + ">"
+			e += " <" + r.logins(req.In, logins) + ">"
 		}
 		if t.Unsupported {
 			e += " [no security support]"
@@ -263,7 +276,7 @@ func (r *Router) cmdWhoami(ctx context.Context, req *Request) []chat.Line {
 	if !c.Linked {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("You are %s %s, not linked to a Bugzilla login, so you may use read commands only; ask the operator for a [[user]] entry to claim or CC bugs.", kind, cleanShort(id.Account)))}
 	}
-	l := chat.Line{}.Text(fmt.Sprintf("You are %s %s, linked to Bugzilla login ", kind, cleanShort(id.Account))).Code(c.Login)
+	l := chat.Line{}.Text(fmt.Sprintf("You are %s %s, linked to Bugzilla login ", kind, cleanShort(id.Account))).Code(r.login(req.In, c.Login))
 	roles := c.RoleList()
 	if len(roles) == 0 {
 		l = l.Text("; roles: none")
@@ -275,15 +288,25 @@ func (r *Router) cmdWhoami(ctx context.Context, req *Request) []chat.Line {
 	}
 	var may []string
 	for _, cmd := range r.cmds {
-		if len(cmd.Roles) > 0 && c.Has(cmd.Roles...) {
+		switch {
+		case cmd.Write:
+			if r.writes.Write(policy.WriteRequest{Command: policy.WriteCommand(cmd.Name), Actor: c.actor()}).Allowed {
+				may = append(may, r.prefix+cmd.Name)
+			}
+		case len(cmd.Roles) > 0 && c.Has(cmd.Roles...):
 			may = append(may, r.prefix+cmd.Name)
 		}
 	}
-	if c.Has(forceRoles...) {
+	if r.writes.Write(policy.WriteRequest{Command: policy.WriteClaim, Force: true, Actor: c.actor()}).Allowed {
 		may = append(may, r.prefix+"claim --force")
 	}
 	if len(may) > 0 {
-		l = l.Text(". You may use " + strings.Join(may, ", ") + " and every read command.")
+		l = l.Text(". You may use " + strings.Join(may, ", ") + " and every read command")
+		if c.actor().Security() {
+			l = l.Text(", on restricted bugs too, and " + r.prefix + "cc any login.")
+		} else {
+			l = l.Text("; on restricted bugs only the security team may write, and " + r.prefix + "cc takes tree names and linked users' logins.")
+		}
 	} else {
 		l = l.Text(". You may use read commands only; ask the operator for a role to claim or CC bugs.")
 	}
@@ -329,7 +352,7 @@ func (r *Router) previewsFor(ctx context.Context, in chat.Incoming) []chat.Outgo
 			r.log.Debug("no preview", "bug", id, "err", err)
 			continue
 		}
-		o := r.reply(in, r.d.Render.Describe(b, in.Channel))
+		o := r.reply(in, r.describe(b, in.Channel))
 		o.Kind = chat.KindPreview
 		o.Key = strings.Replace(o.Key, "reply/", "preview/", 1) + "/" + strconv.Itoa(id)
 		o.BugIDs = []int{id}

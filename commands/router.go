@@ -28,6 +28,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/trees"
 )
@@ -124,6 +125,7 @@ type Router struct {
 	prevGap  time.Duration
 	cmds     []Command
 	byName   map[string]int
+	writes   *policy.Writes // the write rules for this configuration
 	seq      atomic.Uint64
 	bugLocks [64]sync.Mutex
 
@@ -181,6 +183,7 @@ func New(d Deps) *Router {
 		pendCap:  c.PendingLines,
 		prevGap:  c.PreviewEvery.Duration,
 		byName:   map[string]int{},
+		writes:   policy.NewWrites(d.Trees.All(), d.Config.Users),
 		limiters: map[string]*limiter{},
 		previews: map[string]time.Time{},
 		bugRe:    regexp.MustCompile(`(?i)\bbug\s*#?\s*([0-9]{1,9})\b`),

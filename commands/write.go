@@ -6,21 +6,62 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/trees"
 )
 
-// writeRoles may run !claim, !unclaim and !cc.
+// writeRoles is what !help says !claim, !unclaim and !cc need; the write
+// policy (package policy) decides.
 var writeRoles = []string{config.RoleSecurity, config.RoleMaintainer, config.RoleAdmin}
 
-// forceRoles may take a bug claimed by someone else.
-var forceRoles = []string{config.RoleSecurity, config.RoleAdmin}
+// checkWrite asks the write policy whether the caller may make the write,
+// with the bug's restriction as Bugzilla shows it now (b nil: before the
+// bug is read). When refused it audits the refusal and returns the reply;
+// nothing has been written to Bugzilla.
+func (r *Router) checkWrite(ctx context.Context, req *Request, wr policy.WriteRequest, id int, b *bugzilla.Bug) chat.Line {
+	wr.Actor = req.Caller.actor()
+	if wr.Command == "" {
+		wr.Command = policy.WriteCommand(req.Name)
+	}
+	if b != nil {
+		wr.Restricted = b.Restricted()
+	}
+	d := r.writes.Write(wr)
+	if d.Allowed {
+		return nil
+	}
+	r.audit(ctx, req, id, "refused: "+d.Reason, "")
+	r.log.Info("command refused", "command", req.Name, "bug", id, "account", req.In.Sender.Account,
+		"network", req.In.Sender.Network, "channel", req.In.Channel.Key, "reason", d.Reason)
+	return chat.Line{}.Text(r.refusal(req.Name, req.Caller, d, id, wr.Assignee, r.private(req.In)))
+}
+
+// private reports whether a reply may show e-mail addresses: in private
+// channels and private messages, never in public channels.
+func (r *Router) private(in chat.Incoming) bool { return in.Channel.Private || in.Direct }
+
+// login renders a Bugzilla login for the place a request came from: the
+// address in private, the login name without domain in public channels.
+func (r *Router) login(in chat.Incoming, login string) string {
+	return cleanShort(policy.ShowLogin(login, r.private(in)))
+}
+
+// logins renders several logins with login.
+func (r *Router) logins(in chat.Incoming, list []string) string {
+	out := make([]string, len(list))
+	for i, l := range list {
+		out[i] = r.login(in, l)
+	}
+	return strings.Join(out, ", ")
+}
 
 // audit records an attempted write in the store and the log.
 func (r *Router) audit(ctx context.Context, req *Request, bugID int, result, errCode string) {
@@ -238,9 +279,9 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 			explicit = id
 		}
 	}
-	if force && !req.Caller.Has(forceRoles...) {
-		r.audit(ctx, req, explicit, "refused: --force needs security or admin", "")
-		return []chat.Line{chat.Line{}.Text("Sorry, " + r.prefix + "claim --force needs the security or admin role; ask the current assignee to " + r.prefix + "unclaim it.")}
+	wr := policy.WriteRequest{Command: policy.WriteClaim, Force: force}
+	if msg := r.checkWrite(ctx, req, wr, explicit, nil); msg != nil {
+		return []chat.Line{msg} // --force without the role: refused before any read
 	}
 	id, msg := r.targetBug(ctx, req, explicit)
 	if msg != nil {
@@ -251,33 +292,36 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{msg}
 	}
 	defer unlock()
+	if msg := r.checkWrite(ctx, req, wr, id, b); msg != nil {
+		return []chat.Line{msg}
+	}
 	login := req.Caller.Login
-	if bugzilla.SameLogin(b.AssignedTo, login) {
+	if policy.SameAddress(b.AssignedTo, login) {
 		r.audit(ctx, req, id, "no-op: already assigned to caller", "")
-		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already assigned to you (").Code(login).Text("); nothing changed.")}
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already assigned to you (").QuoteCode(r.login(req.In, login)).Text("); nothing changed.")}
 	}
 	if !r.Unclaimed(ctx, b) && !force {
 		r.audit(ctx, req, id, "refused: claimed by "+b.AssignedTo, "")
-		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already claimed by ").Code(cleanShort(b.AssignedTo)).
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already claimed by ").QuoteCode(r.login(req.In, b.AssignedTo)).
 			Text("; nothing changed. Talk to them, or (security/admin) use ").Code(r.prefix + "claim --force " + strconv.Itoa(id)).Text(".")}
 	}
 	comment := fmt.Sprintf("Claimed from %s via ksecbot by %s.", where(req.In), req.In.Sender.Account)
 	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{AssignedTo: login, Comment: comment})
 	if err != nil {
 		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
-		return []chat.Line{r.bugzillaError(err, id, []string{login})}
+		return []chat.Line{r.bugzillaError(err, id, []string{r.login(req.In, login)})}
 	}
 	// Re-check Bugzilla's answer: someone may have claimed the bug
 	// between our read and our write (outside this process).
 	note := ""
 	if ch, ok := res.Changes["assigned_to"]; ok && ch.Removed != "" && !bugzilla.SameLogin(ch.Removed, b.AssignedTo) {
-		note = " Note: it had just been assigned to " + cleanShort(ch.Removed) + " by someone else; talk to them."
+		note = " Note: it had just been assigned to " + r.login(req.In, ch.Removed) + " by someone else; talk to them."
 		r.log.Warn("claim raced with another assignment", "bug", id, "previous", ch.Removed, "login", login)
 	}
 	r.audit(ctx, req, id, "ok", "")
 	fresh := r.refresh(ctx, id)
 	if fresh != nil && !bugzilla.SameLogin(fresh.AssignedTo, login) {
-		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is now assigned to ").Code(cleanShort(fresh.AssignedTo)).
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is now assigned to ").QuoteCode(r.login(req.In, fresh.AssignedTo)).
 			Text(", who claimed it at the same moment; nothing more changed.")}
 	}
 	if r.d.Store != nil {
@@ -288,7 +332,7 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 	if fresh == nil {
 		fresh = b
 	}
-	return []chat.Line{chat.Line{}.Text("Claimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is now assigned to ").Code(login).
+	return []chat.Line{chat.Line{}.Text("Claimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is now assigned to ").QuoteCode(r.login(req.In, login)).
 		Text("."+note+" ").Link("", r.d.Render.BugURL(id))}
 }
 
@@ -306,14 +350,15 @@ func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{msg}
 	}
 	defer unlock()
+	if msg := r.checkWrite(ctx, req, policy.WriteRequest{}, id, b); msg != nil {
+		return []chat.Line{msg} // restricted: not even whether it is claimed
+	}
 	if r.Unclaimed(ctx, b) {
 		r.audit(ctx, req, id, "no-op: not claimed", "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is not claimed by anyone; nothing changed.")}
 	}
-	if !bugzilla.SameLogin(b.AssignedTo, req.Caller.Login) && !req.Caller.Has(forceRoles...) {
-		r.audit(ctx, req, id, "refused: assigned to "+b.AssignedTo, "")
-		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is assigned to ").Code(cleanShort(b.AssignedTo)).
-			Text(", not you; only they or the security team can unclaim it.")}
+	if msg := r.checkWrite(ctx, req, policy.WriteRequest{Assignee: b.AssignedTo}, id, b); msg != nil {
+		return []chat.Line{msg}
 	}
 	comment := fmt.Sprintf("Unclaimed from %s via ksecbot by %s.", where(req.In), req.In.Sender.Account)
 	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{ResetAssignedTo: true, Comment: comment})
@@ -329,7 +374,7 @@ func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
 	}
 	l := chat.Line{}.Text("Unclaimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is back with ")
 	if to != "" {
-		l = l.Code(cleanShort(to))
+		l = l.QuoteCode(r.login(req.In, to))
 	} else {
 		l = l.Text("the component default")
 	}
@@ -361,16 +406,18 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	var named []config.Tree
 	for _, it := range items {
 		if t, ok := r.d.Trees.Lookup(it); ok {
-			named = append(named, t)
+			if !slices.ContainsFunc(named, func(n config.Tree) bool { return n.Name == t.Name }) {
+				named = append(named, t) // "!cc rpi,rpi" highlights rpi once
+			}
 			for _, l := range trees.Logins([]config.Tree{t}) {
-				if !bugzilla.LoginIn(l, logins) {
+				if !loginIn(l, logins) {
 					logins = append(logins, l)
 				}
 			}
 			continue
 		}
 		if strings.Contains(it, "@") && !strings.ContainsAny(it, " \t<>\"'") {
-			if !bugzilla.LoginIn(it, logins) {
+			if !loginIn(it, logins) {
 				logins = append(logins, it)
 			}
 			continue
@@ -381,6 +428,10 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	if len(logins) == 0 {
 		return []chat.Line{chat.Line{}.Text("Those trees list no Bugzilla logins; see " + r.prefix + "trees.")}
 	}
+	wr := policy.WriteRequest{Command: policy.WriteCC, Add: logins}
+	if msg := r.checkWrite(ctx, req, wr, explicit, nil); msg != nil {
+		return []chat.Line{msg} // an outside login: refused before any read
+	}
 	id, msg := r.targetBug(ctx, req, explicit)
 	if msg != nil {
 		return []chat.Line{msg}
@@ -390,20 +441,23 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{msg}
 	}
 	defer unlock()
+	if msg := r.checkWrite(ctx, req, wr, id, b); msg != nil {
+		return []chat.Line{msg}
+	}
 	var add []string
 	for _, l := range logins {
-		if !bugzilla.LoginIn(l, b.CC) {
+		if !loginIn(l, b.CC) {
 			add = append(add, l)
 		}
 	}
 	if len(add) == 0 {
 		r.audit(ctx, req, id, "no-op: already in CC", "")
-		return []chat.Line{chat.Line{}.Text("Already in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text(": " + strings.Join(logins, ", ") + "; nothing changed.")}
+		return []chat.Line{chat.Line{}.Text("Already in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").QuoteCode(r.logins(req.In, logins)).Text("; nothing changed.")}
 	}
 	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{CCAdd: add})
 	if err != nil {
 		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
-		return []chat.Line{r.bugzillaError(err, id, add)}
+		return []chat.Line{r.bugzillaError(err, id, []string{r.logins(req.In, add)})}
 	}
 	r.audit(ctx, req, id, "ok", "")
 	r.refresh(ctx, id)
@@ -412,9 +466,14 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 		added = ch.Added
 	}
 	if added == "" {
-		return []chat.Line{chat.Line{}.Text("Bugzilla already had " + strings.Join(add, ", ") + " in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
+		return []chat.Line{chat.Line{}.Text("Bugzilla already had ").QuoteCode(r.logins(req.In, add)).Text(" in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
 	}
-	l := chat.Line{}.Text("CC'd on ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").Code(cleanShort(added)).Text(" ").Link("", r.d.Render.BugURL(id))
+	if !announceVisible(b, req.In.Channel) {
+		// A restricted bug in a public channel: name no login or tree and
+		// highlight no one.
+		return []chat.Line{chat.Line{}.Text("CC'd on restricted ").Bold(fmt.Sprintf("bug %d", id)).Text(", details withheld ").Link("", r.d.Render.BugURL(id))}
+	}
+	l := chat.Line{}.Text("CC'd on ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").QuoteCode(r.logins(req.In, strings.Split(added, ", "))).Text(" ").Link("", r.d.Render.BugURL(id))
 	for i, t := range named {
 		if i == 0 {
 			l = l.Text(" | ")
@@ -424,4 +483,11 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 		l = l.Mention(trees.Highlight(t))
 	}
 	return []chat.Line{l}
+}
+
+// loginIn reports whether login is in list, by policy.SameAddress: the
+// comparison for deciding whom to CC (a login without a domain, or at
+// another domain, is another person).
+func loginIn(login string, list []string) bool {
+	return slices.ContainsFunc(list, func(l string) bool { return policy.SameAddress(l, login) })
 }

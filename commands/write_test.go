@@ -36,7 +36,7 @@ func TestWriteCommands(t *testing.T) {
 			name: "claim", apiKey: key,
 			setup: func(e *env) int { return e.bug(kernelBug("sys-kernel/gentoo-sources: use-after-free")) },
 			who:   idAlice, ch: chPublic, text: "!claim %d",
-			reply: []string{"Claimed", "alice@gentoo.org"}, writes: 1,
+			reply: []string{"Claimed", "assigned to alice."}, writes: 1,
 			check: func(t *testing.T, e *env, id int) {
 				b := e.sbug(id)
 				if b.AssignedTo != "alice@gentoo.org" {
@@ -67,7 +67,7 @@ func TestWriteCommands(t *testing.T) {
 				return id
 			},
 			who: idKernel, ch: chPublic, text: "!claim",
-			reply: []string{"Claimed", "kernel@gentoo.org"}, writes: 1,
+			reply: []string{"Claimed", "assigned to kernel."}, writes: 1,
 			check: func(t *testing.T, e *env, id int) {
 				if b := e.sbug(id); b.AssignedTo != "kernel@gentoo.org" {
 					t.Errorf("assignee = %q", b.AssignedTo)
@@ -103,7 +103,7 @@ func TestWriteCommands(t *testing.T) {
 				return id
 			},
 			who: idBobMx, ch: chMatrix, text: "!claim", // ReplyTo set below
-			reply: []string{"Claimed", "bob@gentoo.org"}, writes: 1,
+			reply: []string{"Claimed", "assigned to bob."}, writes: 1,
 			check: func(t *testing.T, e *env, id int) {
 				if b := e.sbug(id); b.AssignedTo != "bob@gentoo.org" {
 					t.Errorf("assignee = %q", b.AssignedTo)
@@ -121,7 +121,7 @@ func TestWriteCommands(t *testing.T) {
 				return id
 			},
 			who: idKernel, ch: chPublic, text: "!claim %d",
-			reply: []string{"already claimed by hardened@gentoo.org", "--force"}, writes: 0,
+			reply: []string{"already claimed by hardened;", "--force"}, writes: 0,
 			check: func(t *testing.T, e *env, id int) {
 				if b := e.sbug(id); b.AssignedTo != "hardened@gentoo.org" {
 					t.Errorf("assignee = %q", b.AssignedTo)
@@ -167,7 +167,7 @@ func TestWriteCommands(t *testing.T) {
 				return id
 			},
 			who: idAlice, ch: chPublic, text: "!unclaim %d",
-			reply: []string{"Unclaimed", "security@gentoo.org"}, writes: 1,
+			reply: []string{"Unclaimed", "back with security."}, writes: 1,
 			check: func(t *testing.T, e *env, id int) {
 				b := e.sbug(id)
 				if b.AssignedTo != "security@gentoo.org" || lastComment(b) != "Unclaimed from #gentoo-kernel via ksecbot by alice." {
@@ -186,13 +186,13 @@ func TestWriteCommands(t *testing.T) {
 				return id
 			},
 			who: idKernel, ch: chPublic, text: "!unclaim %d",
-			reply: []string{"assigned to alice@gentoo.org, not you"}, writes: 0,
+			reply: []string{"assigned to alice, not you"}, writes: 0,
 		},
 		{
 			name: "cc tree", apiKey: key,
 			setup: func(e *env) int { return e.bug(kernelBug("sys-kernel/hardened-sources: overflow")) },
 			who:   idAlice, ch: chPublic, text: "!cc hardened %d",
-			reply: []string{"CC'd on bug", "hardened@gentoo.org", "hardened: blueness"}, writes: 1,
+			reply: []string{"CC'd on bug", ": hardened https", "hardened: blueness"}, hidden: []string{"@gentoo.org"}, writes: 1,
 			check: func(t *testing.T, e *env, id int) {
 				b := e.sbug(id)
 				if !slices.Contains(b.CC, "hardened@gentoo.org") || !slices.Contains(b.CC, "kernel@gentoo.org") {
@@ -207,8 +207,8 @@ func TestWriteCommands(t *testing.T) {
 			name: "cc several trees and a login, only the missing ones", apiKey: key,
 			setup: func(e *env) int { return e.bug(kernelBug("overflow")) },
 			who:   idAlice, ch: chPublic, text: "!cc gentoo-kernel,hardened,bob@gentoo.org %d",
-			reply: []string{"hardened@gentoo.org", "bob@gentoo.org", "gentoo-sources: mpagano", "hardened: blueness"}, writes: 1,
-			hidden: []string{"kernel@gentoo.org,"},
+			reply: []string{"bob, hardened", "gentoo-sources: mpagano", "hardened: blueness"}, writes: 1,
+			hidden: []string{"@gentoo.org", "kernel,"},
 			check: func(t *testing.T, e *env, id int) {
 				b := e.sbug(id)
 				want := []string{"bob@gentoo.org", "hardened@gentoo.org", "kernel@gentoo.org"}
@@ -221,7 +221,7 @@ func TestWriteCommands(t *testing.T) {
 		{
 			name: "cc login", apiKey: key,
 			setup: func(e *env) int { return e.bug(kernelBug("overflow")) },
-			who:   idAlice, ch: chPublic, text: "!cc bob@gentoo.org %d",
+			who:   idAlice, ch: chPrivate, text: "!cc bob@gentoo.org %d",
 			reply: []string{"CC'd on bug", "bob@gentoo.org"}, writes: 1,
 			check: func(t *testing.T, e *env, id int) {
 				if b := e.sbug(id); !slices.Contains(b.CC, "bob@gentoo.org") {
@@ -233,7 +233,7 @@ func TestWriteCommands(t *testing.T) {
 			name: "cc already present", apiKey: key,
 			setup: func(e *env) int { return e.bug(kernelBug("overflow")) }, // kernel@ is the component's default CC
 			who:   idAlice, ch: chPublic, text: "!cc gentoo-sources %d",
-			reply: []string{"Already in CC", "kernel@gentoo.org", "nothing changed"}, writes: 0,
+			reply: []string{"Already in CC", ": kernel;", "nothing changed"}, writes: 0,
 			check: func(t *testing.T, e *env, id int) {
 				if a := e.audit(); len(a) == 0 || !strings.HasPrefix(a[0].Result, "no-op") {
 					t.Errorf("audit = %+v", a)
@@ -306,7 +306,7 @@ func TestWriteCommands(t *testing.T) {
 				return e.bug(bugzillatest.NewBug{Summary: "SECRET embargoed flaw", Whiteboard: "A1 [embargo]", Groups: []string{"security"}})
 			},
 			who: idAlice, ch: chPublic, text: "!claim %d",
-			reply: []string{"Claimed", "alice@gentoo.org"}, hidden: []string{"SECRET", "embargo"}, writes: 1,
+			reply: []string{"Claimed", "assigned to alice."}, hidden: []string{"SECRET", "embargo", "@gentoo.org"}, writes: 1,
 			check: func(t *testing.T, e *env, id int) {
 				if b := e.sbug(id); b.AssignedTo != "alice@gentoo.org" {
 					t.Errorf("assignee = %q", b.AssignedTo)
@@ -422,7 +422,7 @@ func TestConcurrentClaims(t *testing.T) {
 	if b.AssignedTo != wantLogin[winner] {
 		t.Errorf("assignee %q, winner %d", b.AssignedTo, winner)
 	}
-	mustContain(t, replies[loser], "already claimed by "+wantLogin[winner])
+	mustContain(t, replies[loser], "already claimed by "+strings.TrimSuffix(wantLogin[winner], "@gentoo.org")+";")
 	claims := 0
 	for _, c := range b.Comments {
 		if strings.HasPrefix(c.Text, "Claimed from") {

@@ -6,7 +6,8 @@
 // A bug names a tree when its summary, whiteboard, aliases or keywords
 // contain the tree's name, one of its aliases, or one of its packages (with
 // or without category, version or operator). A bug that names no tree
-// concerns every tree.
+// concerns every supported tree; a tree marked unsupported (no security
+// support) is concerned only when a bug names it.
 package trees
 
 import (
@@ -74,8 +75,8 @@ func (r *Registry) Lookup(name string) (config.Tree, bool) {
 }
 
 // Match returns the trees a bug names, in configuration order, and
-// named=true; when the bug names none it returns every tree and
-// named=false.
+// named=true; when the bug names none it returns every tree that is not
+// marked unsupported, and named=false.
 func (r *Registry) Match(b *bugzilla.Bug) (list []config.Tree, named bool) {
 	hit := map[int]bool{}
 	texts := []string{b.Summary, b.Whiteboard}
@@ -89,7 +90,12 @@ func (r *Registry) Match(b *bugzilla.Bug) (list []config.Tree, named bool) {
 		}
 	}
 	if len(hit) == 0 {
-		return r.All(), false
+		for _, t := range r.trees {
+			if !t.Unsupported {
+				list = append(list, t)
+			}
+		}
+		return list, false
 	}
 	idx := make([]int, 0, len(hit))
 	for i := range hit {

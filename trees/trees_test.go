@@ -80,3 +80,27 @@ func FuzzTokens(f *testing.F) {
 		}
 	})
 }
+
+// An unsupported tree is highlighted only when a bug names it, never for a
+// bug that names no tree.
+func TestMatchUnsupported(t *testing.T) {
+	r := New([]config.Tree{
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}},
+		{Name: "rpi", Aliases: []string{"raspberrypi"}, Packages: []string{"sys-kernel/raspberrypi-sources"}, IRC: []string{"rpinick"}, Unsupported: true},
+		{Name: "vanilla", Packages: []string{"sys-kernel/vanilla-sources"}},
+	})
+	for _, tc := range []struct {
+		summary   string
+		want      []string
+		wantNamed bool
+	}{
+		{"Linux kernel: use-after-free in io_uring", []string{"gentoo-sources", "vanilla"}, false},
+		{"sys-kernel/raspberrypi-sources: overflow", []string{"rpi"}, true},
+		{"raspberrypi, gentoo-sources: both", []string{"gentoo-sources", "rpi"}, true},
+	} {
+		got, named := r.Match(&bugzilla.Bug{Summary: tc.summary})
+		if !reflect.DeepEqual(Names(got), tc.want) || named != tc.wantNamed {
+			t.Errorf("Match(%q) = %v named=%v, want %v named=%v", tc.summary, Names(got), named, tc.want, tc.wantNamed)
+		}
+	}
+}
