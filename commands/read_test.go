@@ -68,7 +68,7 @@ func TestReadCommands(t *testing.T) {
 		hidden []string
 	}{
 		{name: "bug", who: idNick, ch: chPublic, text: fmt.Sprintf("!bug %d", open[0]), lines: 1,
-			want: []string{fmt.Sprintf("Bug %d", open[0]), "[B2]", "flaw 0", "major", "assigned to security,", fmt.Sprintf("https://bugs.gentoo.org/show_bug.cgi?id=%d", open[0])},
+			want:   []string{fmt.Sprintf("Bug %d", open[0]), "[B2]", "flaw 0", "major", "assigned to security,", fmt.Sprintf("https://bugs.gentoo.org/show_bug.cgi?id=%d", open[0])},
 			hidden: []string{"@gentoo.org"}}, // public channels never show e-mail addresses
 		{name: "bug in private shows addresses", who: idNick, ch: chPrivate, text: fmt.Sprintf("!bug %d", open[0]), lines: 1,
 			want: []string{"assigned to security@gentoo.org"}},
