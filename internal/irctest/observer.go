@@ -255,8 +255,13 @@ func PrivmsgFrom(nick, target string, want ...string) func(ircmsg.Message) bool 
 	}
 }
 
-// PlainText strips the formatting the bot itself adds (bold).
-func PlainText(s string) string { return strings.ReplaceAll(s, "\x02", "") }
+// PlainText is the text as a person reads it: without the formatting the
+// bot adds (bold) and without the invisible zero-width joiners it puts
+// inside Bugzilla words so they highlight no one. Check highlights on the
+// raw text.
+func PlainText(s string) string {
+	return strings.NewReplacer("\x02", "", "\u200d", "").Replace(s)
+}
 
 // LastParam returns m's last parameter (the text of a PRIVMSG, the
 // reason of a QUIT), or "".
