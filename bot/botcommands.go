@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/announce"
+	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/commands"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 )
 
 // maxSnooze bounds !snooze: a reminder is postponed, never silenced.
@@ -97,8 +99,15 @@ func (b *Bot) cmdStats(ctx context.Context, req *commands.Request) []chat.Line {
 	}
 	l := chat.Line{}.Bold(fmt.Sprintf("Last %d days", days)).Text(": " + strings.Join(main, "; "))
 	out := []chat.Line{l}
+	// Which trees were CC'd, and when, can tell which tree a restricted
+	// bug concerns: per-tree figures only where restricted bugs may be
+	// shown (policy.Hidden of a restricted bug).
 	if len(cc) > 0 {
-		out = append(out, chat.Line{}.Text("To CC per tree: "+strings.Join(cc, "; ")))
+		if policy.Hidden(&bugzilla.Bug{Groups: []string{"any"}}, req.In.Channel) && !req.In.Direct {
+			out = append(out, chat.Line{}.Text("Per-tree CC times are shown in private channels only."))
+		} else {
+			out = append(out, chat.Line{}.Text("To CC per tree: "+strings.Join(cc, "; ")))
+		}
 	}
 	return out
 }

@@ -85,8 +85,8 @@ roles = ["security"]
 	h.srv.ClearFault() // Bugzilla answers
 	msgs = rec.waitFor(t, 30*time.Second, "the claim's result", func(m []chat.Outgoing) bool { return len(replyTo(m, "claim")) > 1 })
 	r := replyTo(msgs, "claim")
-	if !strings.Contains(r[1], fmt.Sprintf("Claimed: bug %d is now assigned to alice@gentoo.org", id)) {
-		t.Errorf("claim result %q, want the bug assigned to alice", r[1])
+	if !strings.Contains(r[1], fmt.Sprintf("Claimed: bug %d is now assigned to alice.", id)) {
+		t.Errorf("claim result %q, want the bug assigned to alice (login without domain: a public channel)", r[1])
 	}
 	if got, _ := h.srv.Bug(id); got.AssignedTo != "alice@gentoo.org" {
 		t.Errorf("bug %d is assigned to %q in Bugzilla, want alice@gentoo.org", id, got.AssignedTo)
