@@ -524,6 +524,7 @@ func (b *Bot) sendReply(ctx context.Context, t Transport, r chat.Outgoing) {
 // each message sent only after the network accepted it.
 func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
 	wake := b.deliver[t.Network()]
+	st := newDeliverState()
 	backoff := time.Second
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -532,7 +533,7 @@ func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
 		for _, ch := range t.Channels() {
 			keys = append(keys, ch.Key)
 		}
-		failed, err := b.deliverPending(ctx, t, keys)
+		failed, err := b.deliverPending(ctx, t, keys, st)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -583,11 +584,58 @@ func (b *Bot) render(ctx context.Context, ch chat.Channel, it store.OutboxItem) 
 	return msg, ok, nil
 }
 
+// Per-channel retry delays after a failed delivery (a channel the bot is
+// not in, a line the server refused): doubling from the first to the cap.
+const (
+	channelRetryMin = 2 * time.Second
+	channelRetryMax = time.Minute
+)
+
+// deliverState is what one deliverer remembers between rounds.
+type deliverState struct {
+	// progress: outbox id -> lines a cut-off send already delivered
+	// (Transport.Send's *PartialError); the next attempt resumes there.
+	progress map[int64]int
+	retryAt  map[string]time.Time     // channel -> no attempt before
+	backoff  map[string]time.Duration // channel -> current retry delay
+	failing  map[string]bool          // channel -> its failure was logged
+}
+
+func newDeliverState() *deliverState {
+	return &deliverState{progress: map[int64]int{}, retryAt: map[string]time.Time{}, backoff: map[string]time.Duration{}, failing: map[string]bool{}}
+}
+
+// failed records a failed delivery to channel ch and says whether it is
+// the first of a run (to be logged; the retries are not).
+func (st *deliverState) failed(ch string, now time.Time) (first bool) {
+	d := st.backoff[ch]
+	if d == 0 {
+		d = channelRetryMin
+	} else {
+		d = min(d*2, channelRetryMax)
+	}
+	st.backoff[ch] = d
+	st.retryAt[ch] = now.Add(d)
+	first = !st.failing[ch]
+	st.failing[ch] = true
+	return first
+}
+
+// succeeded ends a run of failures of channel ch; it says whether there
+// was one.
+func (st *deliverState) succeeded(ch string) bool {
+	was := st.failing[ch]
+	delete(st.failing, ch)
+	delete(st.backoff, ch)
+	delete(st.retryAt, ch)
+	return was
+}
+
 // deliverPending sends everything it can now. Order is kept per channel:
 // after a failure in one channel (say, a room the bot was kicked from) that
 // channel's later messages wait for the next round, while the other
 // channels go on. failed reports whether anything is left for a retry.
-func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (failed bool, err error) {
+func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st *deliverState) (failed bool, err error) {
 	if b.halted.Load() {
 		return true, nil
 	}
@@ -598,6 +646,12 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (f
 	chans := map[string]chat.Channel{} // as configured now
 	for _, ch := range t.Channels() {
 		chans[ch.Key] = ch
+	}
+	now := time.Now()
+	for _, k := range keys {
+		if now.Before(st.retryAt[k]) {
+			blocked[k], failed = true, true // backing off after a failure
+		}
 	}
 	for t.Connected() {
 		var open []string
@@ -646,8 +700,13 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (f
 				}
 				continue
 			}
+			msg.Resume = st.progress[it.ID]
 			id, err := t.Send(ctx, msg)
 			if err != nil {
+				var part *PartialError
+				if errors.As(err, &part) && part.Done > st.progress[it.ID] {
+					st.progress[it.ID] = part.Done // resume after the delivered lines
+				}
 				if ctx.Err() != nil {
 					return true, nil
 				}
@@ -657,8 +716,16 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string) (f
 				if aerr := b.store.MarkAttempt(ctx, it.ID, err.Error()); aerr != nil {
 					b.log.Warn("failed to record a send attempt", "err", aerr)
 				}
-				b.log.Warn("delivery failed, will retry", "network", t.Network(), "channel", it.Msg.Channel, "key", it.Msg.Key, "attempt", it.Attempts+1, "err", err)
+				if st.failed(it.Msg.Channel, time.Now()) {
+					b.log.Warn("delivery failed, will retry with backoff (logged once until it works again)", "network", t.Network(), "channel", it.Msg.Channel, "key", it.Msg.Key, "attempt", it.Attempts+1, "err", err)
+				} else {
+					b.log.Debug("delivery failed again", "network", t.Network(), "channel", it.Msg.Channel, "key", it.Msg.Key, "attempt", it.Attempts+1, "err", err)
+				}
 				continue
+			}
+			delete(st.progress, it.ID)
+			if st.succeeded(it.Msg.Channel) {
+				b.log.Info("delivery works again", "network", t.Network(), "channel", it.Msg.Channel)
 			}
 			b.metrics.sent.WithLabelValues(t.Network()).Inc()
 			if err := b.markSent(ctx, it.ID, id); err != nil {

@@ -5,6 +5,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -29,12 +30,33 @@ type Transport interface {
 	// ID; "" where the network has none) once the network accepted it. It
 	// returns an error, without having sent anything, when the network is
 	// not reachable now; the caller keeps the message and tries again.
-	// Safe for concurrent use. On IRC, command replies (chat.KindReply)
-	// overtake queued announcements.
+	// Safe for concurrent use. On IRC, success means the server
+	// confirmed every line (echo or PING fence); announcements, reminders
+	// and digests go before queued command replies; a message cut off
+	// half way returns a *PartialError and is resumed with
+	// Outgoing.Resume.
 	Send(ctx context.Context, out chat.Outgoing) (id string, err error)
 	// Connected reports whether the transport is connected now.
 	Connected() bool
 }
+
+// PartialError is returned by Transport.Send when a message of several
+// network lines was cut off after some of them reached the network: Done
+// counts those from the message's first line (Outgoing.Resume included).
+// The caller keeps the message and sends it again with Resume = Done, so
+// the delivered lines are not repeated.
+type PartialError struct {
+	Done int
+	Err  error
+}
+
+// Error describes the cut-off send.
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("sent %d line(s), then: %v", e.Done, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *PartialError) Unwrap() error { return e.Err }
 
 // Inbox receives incoming messages from transports.
 type Inbox interface {

@@ -209,6 +209,10 @@ type Outgoing struct {
 	ReplyTo string   `json:"reply,omitempty"` // network message ID this answers (Matrix event ID)
 	Notice  bool     `json:"notice,omitempty"`
 	Extra   []string `json:"extra,omitempty"` // reserved for transport hints
+	// Resume is how many network lines of this message an earlier
+	// attempt already delivered (an IRC transport that reported a
+	// partial send): the transport sends the rest. Not stored.
+	Resume int `json:"-"`
 }
 
 // ChannelMessage builds the message of a kind about bugs for a channel.

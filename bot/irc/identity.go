@@ -38,8 +38,12 @@ func (s *session) onJoin(m ircmsg.Message) {
 		// the members' accounts need not be asked for: one line less per
 		// channel against the flood allowance right after connecting.
 		gen, whox := t.gen, t.whox && !t.accountTag
+		t.joined[Fold(t.casemap, ch)] = true
+		delete(t.joining, Fold(t.casemap, ch))
+		t.joinChangedLocked()
 		t.mu.Unlock()
 		t.log.Info("irc: joined", "channel", ch)
+		s.joinSucceeded(ch)
 		if whox {
 			t.enqueueControl(gen, "WHO", ch, "%tna,"+whoxToken)
 		}
@@ -74,6 +78,8 @@ func (s *session) onLeave(nick, ch string) {
 	defer t.mu.Unlock()
 	fc := Fold(t.casemap, ch)
 	if me {
+		delete(t.joined, fc)
+		t.joinChangedLocked()
 		for f := range t.members {
 			t.dropMember(f, fc)
 		}

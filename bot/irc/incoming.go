@@ -20,6 +20,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	t := s.t
 	nick, target, text := m.Nick(), m.Params[0], m.Params[1]
 	if s.isMe(nick) {
+		s.echoed("PRIVMSG", target, text)
 		return
 	}
 	if strings.HasPrefix(text, "\x01") {
@@ -114,4 +115,25 @@ func (s *session) onCTCP(nick, text string) {
 // isChannel reports whether target names a channel. Caller holds t.mu.
 func (t *Transport) isChannel(target string) bool {
 	return target != "" && strings.ContainsRune(t.chantypes, rune(target[0]))
+}
+
+// onNotice only reads the echoes of our own NOTICEs: the bot takes no
+// commands by NOTICE.
+func (s *session) onNotice(m ircmsg.Message) {
+	if len(m.Params) < 2 || !strings.Contains(m.Source, "!") || !s.isMe(m.Nick()) {
+		return
+	}
+	s.echoed("NOTICE", m.Params[0], m.Params[1])
+}
+
+// echoed confirms a line by its unlabeled echo (echo-message without
+// labeled-response; labeled echoes go to the line's own callback).
+func (s *session) echoed(cmd, target, text string) {
+	t := s.t
+	t.mu.Lock()
+	byContent := t.echo && !t.labels
+	t.mu.Unlock()
+	if byContent {
+		t.onEcho(cmd, target, text)
+	}
 }

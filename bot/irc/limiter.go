@@ -19,9 +19,11 @@ const (
 // at once, then one line per Interval. Its clock is injectable, so it is
 // tested without sleeping. Safe for concurrent use.
 type Limiter struct {
-	mu  sync.Mutex
-	lim *rate.Limiter // nil: unlimited
-	now func() time.Time
+	mu       sync.Mutex
+	lim      *rate.Limiter // nil: unlimited
+	now      func() time.Time
+	burst    int
+	interval time.Duration
 }
 
 // NewLimiter returns a limiter allowing burst lines at once and then one
@@ -37,7 +39,7 @@ func NewLimiter(burst int, interval time.Duration, disabled bool, now func() tim
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	l := &Limiter{now: now}
+	l := &Limiter{now: now, burst: burst, interval: interval}
 	if !disabled {
 		l.lim = rate.NewLimiter(rate.Every(interval), burst)
 		// start full at the clock's current time
@@ -56,4 +58,32 @@ func (l *Limiter) Take() time.Duration {
 	defer l.mu.Unlock()
 	t := l.now()
 	return l.lim.ReserveN(t, 1).DelayFrom(t)
+}
+
+// Interval returns the time one token takes to come back.
+func (l *Limiter) Interval() time.Duration { return l.interval }
+
+// ReplyReserve is how many tokens command replies leave in the bucket for
+// announcements: one, unless the bucket holds only one.
+func (l *Limiter) ReplyReserve() float64 {
+	if l.burst > 1 {
+		return 1
+	}
+	return 0
+}
+
+// Ready returns how long until a line may be written while keeping
+// reserve tokens in the bucket (0: now). It consumes nothing; Take does.
+func (l *Limiter) Ready(reserve float64) time.Duration {
+	if l.lim == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	missing := 1 + reserve - l.lim.TokensAt(l.now())
+	if missing <= 0 {
+		return 0
+	}
+	// rounded up: waiting exactly that long makes the token whole
+	return time.Duration(missing*float64(l.interval)).Truncate(time.Millisecond) + time.Millisecond
 }

@@ -72,6 +72,15 @@ func (s *session) run(ctx context.Context) error {
 	if t.opt.NoAccountCaps {
 		caps = nil
 	}
+	// delivery confirmation: the server echoes each line, labeled with
+	// the label we sent (labeled-response needs batch for multi-line
+	// answers)
+	if !t.opt.NoEchoCaps {
+		caps = append(caps, "echo-message")
+		if !t.opt.NoLabels {
+			caps = append(caps, "labeled-response", "batch")
+		}
+	}
 	c := &ircevent.Connection{
 		Server:      t.cfg.Server,
 		Nick:        t.cfg.Nick,
@@ -178,6 +187,9 @@ func (s *session) onDisconnect() {
 		}
 		t.accounts = map[string]string{}
 		t.members = map[string]map[string]bool{}
+		t.joined = map[string]bool{}
+		t.joining = map[string]bool{}
+		t.joinChangedLocked()
 		pending := t.pending
 		t.pending = map[string][]func(string){}
 		t.mu.Unlock()
@@ -186,6 +198,7 @@ func (s *session) onDisconnect() {
 				f("")
 			}
 		}
+		t.failInflight()
 		t.failQueued()
 		close(s.disc)
 	})
@@ -196,6 +209,17 @@ func (s *session) addCallbacks() {
 	c.AddConnectCallback(func(ircmsg.Message) { s.onConnect() })
 	c.AddDisconnectCallback(func(ircmsg.Message) { s.onDisconnect() })
 	c.AddCallback("PRIVMSG", s.onPrivmsg)
+	c.AddCallback("NOTICE", s.onNotice)
+	c.AddCallback("PONG", func(m ircmsg.Message) { s.t.onPong(lastParam(m)) })
+	// unlabeled refusals (no labeled-response): the oldest line in
+	// flight to that target failed
+	for _, num := range []string{"401", "404", "442", "477", "489", "492", "FAIL"} {
+		c.AddCallback(num, func(m ircmsg.Message) {
+			if !s.t.onRefused(m) && num == "477" {
+				s.onJoinRefused(m)
+			}
+		})
+	}
 	c.AddCallback("JOIN", s.onJoin)
 	c.AddCallback("PART", func(m ircmsg.Message) {
 		if len(m.Params) > 0 {
@@ -232,11 +256,10 @@ func (s *session) addCallbacks() {
 	})
 	for _, num := range []string{"471", "473", "474", "475", "403", "405"} {
 		c.AddCallback(num, func(m ircmsg.Message) {
-			ch := ""
-			if len(m.Params) > 1 {
-				ch = m.Params[1]
+			if num == "403" && s.t.onRefused(m) {
+				return // a line to a channel that does not exist
 			}
-			s.t.log.Error("irc: cannot join channel", "channel", ch, "numeric", m.Command, "reason", lastParam(m))
+			s.onJoinRefused(m)
 		})
 	}
 }
@@ -265,7 +288,12 @@ func (s *session) onConnect() {
 	_, t.accountTag = capsAcked["account-tag"]
 	_, t.accountNotify = capsAcked["account-notify"]
 	_, t.whox = is["WHOX"]
+	_, t.echo = capsAcked["echo-message"]
+	_, lr := capsAcked["labeled-response"]
+	_, batch := capsAcked["batch"]
+	t.labels = t.echo && lr && batch
 	t.kicks = map[string]int{}
+	t.joined = map[string]bool{}
 	gen := t.gen
 	chans := append([]config.IRCChannel(nil), t.chanCfg...)
 	t.mu.Unlock()
@@ -276,7 +304,14 @@ func (s *session) onConnect() {
 	// burst (JOINs, the first announcement) right after registering; the
 	// rest of a backlog then trickles out at one line per interval, which
 	// stays under Libera's and the strict test server's limits.
-	t.log.Info("irc: connected", "server", t.cfg.Server, "nick", c.CurrentNick(), "caps", len(capsAcked))
+	confirm := "ping fences"
+	if t.labels {
+		confirm = "labeled echoes"
+	} else if t.echo {
+		confirm = "echoes"
+	}
+	t.log.Info("irc: connected", "server", t.cfg.Server, "nick", c.CurrentNick(), "caps", len(capsAcked), "confirm", confirm)
+	go s.watchLink()
 
 	if _, ok := is["BOT"]; ok && is["BOT"] != "" {
 		t.enqueueControl(gen, "MODE", c.CurrentNick(), "+"+is["BOT"])
@@ -296,6 +331,11 @@ func (s *session) onConnect() {
 
 // join queues a JOIN of ch, with its key, for connection generation gen.
 func (t *Transport) join(gen uint64, ch config.IRCChannel) {
+	t.mu.Lock()
+	if t.gen == gen && t.conn != nil {
+		t.joining[Fold(t.casemap, ch.Name)] = true
+	}
+	t.mu.Unlock()
 	if key := ch.ChannelKey.Reveal(); key != "" {
 		t.enqueueControl(gen, "JOIN", ch.Name, key)
 	} else if ch.Key != "" {

@@ -2,7 +2,10 @@
 
 // Package irc is ksecbot's IRC transport, built on
 // github.com/ergochat/irc-go's ircevent client. It adds what ircevent lacks:
-// a token-bucket writer with reply priority, reconnects with exponential
+// a token-bucket writer that sends announcements before command replies,
+// delivery confirmed by the server (echo-message with labeled-response, or
+// PING fences), silent-link detection, channel-health tracking (joined
+// channels, refused lines and JOINs retried with backoff), reconnects with exponential
 // backoff and jitter, services-account tracking (account-tag,
 // extended-join, account-notify, WHOX), channel rejoin, and safe rendering
 // of untrusted text into single IRC lines.
@@ -46,6 +49,22 @@ type Options struct {
 	// account-notify, as on a server without them: accounts then come
 	// from WHOX only (tests of that fallback).
 	NoAccountCaps bool
+	// NoEchoCaps leaves out echo-message and labeled-response, as on a
+	// server without them: delivery is then confirmed by PING fences
+	// (tests of that fallback).
+	NoEchoCaps bool
+	// NoLabels leaves out labeled-response only: echoes are matched by
+	// content and order (tests of that fallback).
+	NoLabels bool
+	// SilentAfter is how long a written line may stay unconfirmed before
+	// the link is probed with a PING (default 10 s); ProbeTimeout how
+	// long the PONG may take before the connection is recycled (default
+	// 15 s).
+	SilentAfter, ProbeTimeout time.Duration
+	// JoinRetryMin is the first delay before retrying a refused JOIN
+	// (471/473/474/475; default 5 s); it doubles up to JoinRetryMax
+	// (default 5 m), with jitter.
+	JoinRetryMin, JoinRetryMax time.Duration
 }
 
 // Stats are transport health figures for metrics.
@@ -55,6 +74,10 @@ type Stats struct {
 	Sent       int64 // lines written
 	SendErrors int64 // Send calls that failed
 	Reconnects int64 // successful connections after the first
+	InFlight   int64 // lines written, awaiting the server's confirmation
+	// SilentDrops counts connections recycled because the link went
+	// silent with lines unconfirmed.
+	SilentDrops int64
 }
 
 // Transport is the IRC implementation of bot.Transport. Its methods are
@@ -84,13 +107,30 @@ type Transport struct {
 	members       map[string]map[string]bool // folded nick -> folded channels shared with us
 	pending       map[string][]func(string)  // folded nick -> waiting for a WHOX account
 	kicks         map[string]int             // folded channel -> rejoins after KICK on this connection
-	queue         [3][]*outLine              // by priority: control, reply, other
+	queue         [3][]*outLine              // by priority: control, other, reply
+	lastPrio      int                        // priority of the last message line written
 	ctcpLast      time.Time
 	inbox         bot.Inbox
 	runCtx        context.Context
 
-	sent, sendErrors, reconnects atomic.Int64
-	everConnected                atomic.Bool
+	// delivery confirmation (this connection)
+	wmu      sync.Mutex        // orders write sequence numbers with the writes; before mu
+	echo     bool              // echo-message acknowledged
+	labels   bool              // labeled-response (and batch) acknowledged too
+	wseq     uint64            // write sequence
+	inflight []*flight         // written, unconfirmed, in write order
+	fences   map[string]uint64 // PING token -> lines before this seq are confirmed by its PONG
+	probeTok string            // outstanding link probe
+	probeAt  time.Time
+
+	// channel health
+	joined   map[string]bool       // folded channels the bot is in now
+	joining  map[string]bool       // folded channels with a JOIN unanswered
+	joinCh   chan struct{}         // closed (and replaced) when joined/joining change
+	joinFail map[string]*joinState // folded channel -> refused JOINs in a row
+
+	sent, sendErrors, reconnects, silentDrops atomic.Int64
+	everConnected                             atomic.Bool
 }
 
 // New builds an IRC transport from the [irc] configuration. It does not
@@ -136,6 +176,11 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 		members:    map[string]map[string]bool{},
 		pending:    map[string][]func(string){},
 		kicks:      map[string]int{},
+		fences:     map[string]uint64{},
+		joined:     map[string]bool{},
+		joining:    map[string]bool{},
+		joinCh:     make(chan struct{}),
+		joinFail:   map[string]*joinState{},
 	}
 	chanCfg, channels, err := buildChannels(cfg.Channels, CaseRFC1459)
 	if err != nil {
@@ -171,13 +216,16 @@ func (t *Transport) Stats() Stats {
 		depth += len(q)
 	}
 	connected := t.conn != nil
+	inflight := len(t.inflight)
 	t.mu.Unlock()
 	return Stats{
-		Connected:  connected,
-		QueueDepth: int64(depth),
-		Sent:       t.sent.Load(),
-		SendErrors: t.sendErrors.Load(),
-		Reconnects: t.reconnects.Load(),
+		Connected:   connected,
+		QueueDepth:  int64(depth),
+		Sent:        t.sent.Load(),
+		SendErrors:  t.sendErrors.Load(),
+		Reconnects:  t.reconnects.Load(),
+		InFlight:    int64(inflight),
+		SilentDrops: t.silentDrops.Load(),
 	}
 }
 

@@ -4,11 +4,16 @@ package irc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ergochat/irc-go/ircevent"
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 )
 
@@ -16,54 +21,132 @@ import (
 // beyond that is cut and marked with "…".
 const MaxWrapLines = 4
 
-// priorities of queued lines
+// priorities of queued lines: protocol lines first, then announcements,
+// reminders and digests, then command replies (which keep a token of the
+// bucket free for announcements, see pick).
 const (
 	prioControl = iota
-	prioReply
 	prioOther
+	prioReply
 )
+
+// ErrNotJoined is returned by Send for a channel the bot is not in now
+// (not joined yet, kicked, banned); nothing was sent.
+var ErrNotJoined = errors.New("irc: not in the channel")
+
+// errNoResponse: the server's labeled response never came (ircevent
+// expired the label); the line may or may not have arrived.
+var errNoResponse = errors.New("irc: no response to a labeled line")
+
+// RefusedError is a line the server refused (404 cannot send to channel,
+// 442, 477, 401...): nothing reached the channel.
+type RefusedError struct {
+	Target  string
+	Numeric string
+	Reason  string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("irc: server refused the line to %s: %s %s", e.Target, e.Numeric, e.Reason)
+}
 
 type outLine struct {
 	cmd    string
 	params []string
 	gen    uint64 // for control lines: only valid on this connection
 	job    *job   // nil for control lines
+	idx    int    // index of the line in its job
+	fence  bool   // a PING fence: its token is made when written
+	queued time.Time
 }
 
+// job is one Send: its lines are confirmed one by one (echo, labeled
+// response or PING fence); it succeeds when all are and fails at the first
+// line that is refused or lost.
 type job struct {
-	mu   sync.Mutex
-	left int
-	err  error
-	done chan struct{}
+	mu     sync.Mutex
+	ok     []bool
+	base   int // lines delivered by earlier attempts (Outgoing.Resume)
+	closed bool
+	err    error
+	done   chan struct{}
 }
 
-func (j *job) finish(err error) {
+func newJob(n, base int) *job {
+	return &job{ok: make([]bool, n), base: base, done: make(chan struct{})}
+}
+
+// confirm marks line i delivered.
+func (j *job) confirm(i int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.left == 0 {
+	if j.closed || i < 0 || i >= len(j.ok) {
 		return
 	}
-	if err != nil {
-		j.err = err
-		j.left = 0
-	} else {
-		j.left--
+	j.ok[i] = true
+	for _, ok := range j.ok {
+		if !ok {
+			return
+		}
 	}
-	if j.left == 0 {
-		close(j.done)
-	}
+	j.closed = true
+	close(j.done)
 }
 
-func (j *job) failed() bool {
+// fail ends the job with err; lines confirmed so far stay delivered.
+func (j *job) fail(err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.err != nil || j.left == 0
+	if j.closed {
+		return
+	}
+	j.closed, j.err = true, err
+	close(j.done)
 }
 
-// Send renders out into IRC lines and writes them through the flood
-// limiter, returning once all were written. It returns ErrNotConnected,
-// without sending, while disconnected. Replies overtake queued
-// announcements. Safe for concurrent use.
+func (j *job) isClosed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.closed
+}
+
+// result is the job's outcome for Send: nil, or its error with the
+// progress when some lines were delivered.
+func (j *job) result(err error) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err == nil {
+		err = j.err
+	}
+	if err == nil {
+		return nil
+	}
+	n := 0
+	for n < len(j.ok) && j.ok[n] {
+		n++
+	}
+	if n > 0 {
+		return &bot.PartialError{Done: j.base + n, Err: err}
+	}
+	return err
+}
+
+// flight is a written line awaiting confirmation.
+type flight struct {
+	line *outLine
+	seq  uint64 // write order on this connection
+	at   time.Time
+}
+
+// Send renders out into IRC lines, writes them through the flood limiter
+// and returns once the server confirmed every one: by echoing it
+// (echo-message, matched by label with labeled-response, else by content
+// and order) or, without echo-message, by answering a PING sent after it.
+// It returns ErrNotConnected while disconnected and ErrNotJoined for a
+// channel the bot is not in, without sending; a *RefusedError when the
+// server refused a line; and a *bot.PartialError when some lines were
+// delivered before the failure (send again with Outgoing.Resume). Safe
+// for concurrent use.
 func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {
 	id, err := t.send(ctx, out)
 	if err != nil {
@@ -86,6 +169,13 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 		t.mu.Unlock()
 		return "", ErrNotConnected
 	}
+	if t.isChannel(target) {
+		if err := t.waitJoinedLocked(ctx, target); err != nil {
+			t.mu.Unlock()
+			return "", err
+		}
+		conn = t.conn
+	}
 	cmd := "PRIVMSG"
 	if out.Notice {
 		cmd = "NOTICE"
@@ -97,26 +187,29 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 	for _, l := range out.Lines {
 		lines = append(lines, Wrap(Render(l, t.formatting), budget, MaxWrapLines)...)
 	}
-	if len(lines) == 0 {
+	base := max(out.Resume, 0)
+	if base >= len(lines) {
 		t.mu.Unlock()
 		return "", nil
 	}
+	lines = lines[base:]
 	prio := prioOther
 	if out.Kind == chat.KindReply {
 		prio = prioReply
 	}
-	j := &job{left: len(lines), done: make(chan struct{})}
-	for _, s := range lines {
-		t.queue[prio] = append(t.queue[prio], &outLine{cmd: cmd, params: []string{target, s}, job: j})
+	j := newJob(len(lines), base)
+	now := t.opt.Now()
+	for i, s := range lines {
+		t.queue[prio] = append(t.queue[prio], &outLine{cmd: cmd, params: []string{target, s}, job: j, idx: i, queued: now})
 	}
 	t.mu.Unlock()
 	t.signal()
 	select {
 	case <-j.done:
-		return "", j.err
+		return "", j.result(nil)
 	case <-ctx.Done():
-		j.finish(ctx.Err()) // the writer skips the rest
-		return "", fmt.Errorf("irc: send: %w", ctx.Err())
+		j.fail(fmt.Errorf("irc: send: %w", ctx.Err())) // the writer skips the rest
+		return "", j.result(nil)
 	}
 }
 
@@ -136,79 +229,301 @@ func (t *Transport) enqueueControl(gen uint64, cmd string, params ...string) {
 	t.signal()
 }
 
-// next pops the highest-priority line, waiting for one.
-func (t *Transport) next(ctx context.Context) *outLine {
-	for {
-		t.mu.Lock()
-		for p := range t.queue {
-			for len(t.queue[p]) > 0 {
-				l := t.queue[p][0]
+// enqueueNotice queues a line to a channel that nobody waits for (alerts
+// about the transport itself), with announcements' priority.
+func (t *Transport) enqueueNotice(target, text string) {
+	t.mu.Lock()
+	t.queue[prioOther] = append(t.queue[prioOther], &outLine{cmd: "PRIVMSG", params: []string{target, text}, job: newJob(1, 0), queued: t.opt.Now()})
+	t.mu.Unlock()
+	t.signal()
+}
+
+// pick chooses the next line to write and takes its token, or says how
+// long to wait for one. Control lines go first, then announcements, then
+// replies; replies may not take the bucket's last token (their own
+// budget), so a command flood delays an announcement by at most one
+// interval. A reply that waited longer than replyStarve goes next after
+// the current announcement line, so replies are never starved.
+func (t *Transport) pick() (*outLine, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var heads [3]*outLine
+	for p := range t.queue {
+		for len(t.queue[p]) > 0 {
+			l := t.queue[p][0]
+			if l.job != nil && l.job.isClosed() {
 				t.queue[p][0] = nil
 				t.queue[p] = t.queue[p][1:]
-				if l.job != nil && l.job.failed() {
-					continue // cancelled or failed earlier
-				}
-				t.mu.Unlock()
-				return l
+				continue // cancelled or failed earlier
 			}
-		}
-		t.mu.Unlock()
-		select {
-		case <-t.wake:
-		case <-ctx.Done():
-			return nil
+			heads[p] = l
+			break
 		}
 	}
+	p, reserve := -1, 0.0
+	switch {
+	case heads[prioControl] != nil:
+		p = prioControl
+	case heads[prioOther] != nil && heads[prioReply] != nil && t.lastPrio != prioReply &&
+		t.opt.Now().Sub(heads[prioReply].queued) >= t.replyStarve():
+		p = prioReply
+	case heads[prioOther] != nil:
+		p = prioOther
+	case heads[prioReply] != nil:
+		p, reserve = prioReply, t.lim.ReplyReserve()
+	}
+	if p < 0 {
+		return nil, 0
+	}
+	if d := t.lim.Ready(reserve); d > 0 {
+		return nil, d
+	}
+	t.lim.Take()
+	l := heads[p]
+	t.queue[p][0] = nil
+	t.queue[p] = t.queue[p][1:]
+	if p != prioControl {
+		t.lastPrio = p
+	}
+	return l, 0
 }
+
+// replyStarve is how long a reply may wait behind announcements before
+// it is let through between two of them.
+func (t *Transport) replyStarve() time.Duration { return 4 * t.lim.Interval() }
 
 // writer sends queued lines through the limiter until ctx is done.
 func (t *Transport) writer(ctx context.Context) {
 	for {
-		l := t.next(ctx)
+		l, wait := t.pick()
 		if l == nil {
-			return
-		}
-		if !t.lineValid(l) {
-			t.fail(l, ErrNotConnected)
-			continue
-		}
-		if d := t.lim.Take(); d > 0 {
-			timer := time.NewTimer(d)
+			var (
+				tm    *time.Timer
+				timer <-chan time.Time
+			)
+			if wait > 0 {
+				tm = time.NewTimer(wait)
+				timer = tm.C
+			}
 			select {
-			case <-timer.C:
+			case <-t.wake:
+			case <-timer:
 			case <-ctx.Done():
-				timer.Stop()
-				t.fail(l, ctx.Err())
+			}
+			if tm != nil {
+				tm.Stop()
+			}
+			if ctx.Err() != nil {
 				return
 			}
-		}
-		t.mu.Lock()
-		conn, gen := t.conn, t.gen
-		t.mu.Unlock()
-		if conn == nil || (l.job == nil && l.gen != gen) {
-			t.fail(l, ErrNotConnected)
 			continue
 		}
-		if err := conn.Send(l.cmd, l.params...); err != nil {
-			t.fail(l, fmt.Errorf("irc: write: %w", err))
-			continue
-		}
-		t.sent.Add(1)
-		if l.job != nil {
-			l.job.finish(nil)
-		}
+		t.write(l)
 	}
 }
 
-func (t *Transport) lineValid(l *outLine) bool {
+// write writes one line and registers it as in flight.
+func (t *Transport) write(l *outLine) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.conn != nil && (l.job == nil || !l.job.failed()) && (l.job != nil || l.gen == t.gen)
+	conn, gen := t.conn, t.gen
+	if conn == nil || (l.job == nil && l.gen != gen) {
+		t.mu.Unlock()
+		t.fail(l, ErrNotConnected)
+		return
+	}
+	var fl *flight
+	if l.job != nil {
+		if l.job.isClosed() {
+			t.mu.Unlock()
+			return
+		}
+		if target := l.params[0]; t.isChannel(target) && !t.joined[Fold(t.casemap, target)] {
+			t.mu.Unlock()
+			l.job.fail(fmt.Errorf("%w %s", ErrNotJoined, target))
+			return
+		}
+	}
+	t.wseq++
+	seq := t.wseq
+	if l.job != nil {
+		fl = &flight{line: l, seq: seq, at: t.opt.Now()}
+		t.inflight = append(t.inflight, fl)
+	}
+	if l.fence {
+		tok := fmt.Sprintf("ksf%d", seq)
+		t.fences[tok] = seq
+		l.params = []string{tok}
+	}
+	labels, fenceMode := t.labels, !t.echo
+	t.mu.Unlock()
+
+	var err error
+	if fl != nil && labels {
+		err = conn.SendWithLabel(func(b *ircevent.Batch) { t.onLabeled(fl, b) }, nil, l.cmd, l.params...)
+	} else {
+		err = conn.Send(l.cmd, l.params...)
+	}
+	if err != nil {
+		t.settle(fl, nil)
+		t.fail(l, fmt.Errorf("irc: write: %w", err))
+		return
+	}
+	t.sent.Add(1)
+	if fl != nil && fenceMode && l.idx == len(l.job.ok)-1 {
+		// fence the message: the PONG confirms every line before it
+		t.mu.Lock()
+		t.queue[prioControl] = append(t.queue[prioControl], &outLine{cmd: "PING", gen: gen, fence: true})
+		t.mu.Unlock()
+		t.signal()
+	}
 }
 
 func (t *Transport) fail(l *outLine, err error) {
 	if l.job != nil {
-		l.job.finish(err)
+		l.job.fail(err)
+	}
+}
+
+// settle takes fl off the in-flight list and confirms its line (err nil)
+// or fails its message; fl nil and a nil job are ignored.
+func (t *Transport) settle(fl *flight, err error) {
+	if fl == nil {
+		return
+	}
+	t.mu.Lock()
+	t.dropFlightsLocked(func(f *flight) bool { return f == fl })
+	t.mu.Unlock()
+	if err != nil {
+		fl.line.job.fail(err)
+	} else {
+		fl.line.job.confirm(fl.line.idx)
+	}
+}
+
+// dropFlightsLocked removes the flights for which drop holds, and those
+// of closed jobs, and returns the removed ones. Caller holds t.mu.
+func (t *Transport) dropFlightsLocked(drop func(*flight) bool) []*flight {
+	var gone []*flight
+	keep := t.inflight[:0]
+	for _, f := range t.inflight {
+		if drop(f) || f.line.job.isClosed() {
+			gone = append(gone, f)
+			continue
+		}
+		keep = append(keep, f)
+	}
+	clear(t.inflight[len(keep):])
+	t.inflight = keep
+	return gone
+}
+
+// refusal reports whether a reply to a message means it was not
+// delivered: an error numeric (400-599) or a standard FAIL.
+func refusal(m ircmsg.Message) bool {
+	if m.Command == "FAIL" {
+		return true
+	}
+	return len(m.Command) == 3 && m.Command >= "400" && m.Command < "600"
+}
+
+// onLabeled handles the labeled response to a written line: its echo (or
+// an ACK) confirms it; an error numeric refuses it.
+func (t *Transport) onLabeled(fl *flight, b *ircevent.Batch) {
+	if b == nil {
+		t.settle(fl, errNoResponse)
+		return
+	}
+	var refused *RefusedError
+	var walk func(b *ircevent.Batch)
+	walk = func(b *ircevent.Batch) {
+		if refused == nil && refusal(b.Message) {
+			refused = &RefusedError{Target: fl.line.params[0], Numeric: b.Message.Command, Reason: lastParam(b.Message)}
+		}
+		for _, it := range b.Items {
+			walk(it)
+		}
+	}
+	walk(b)
+	if refused != nil {
+		t.settle(fl, refused)
+		return
+	}
+	t.settle(fl, nil)
+}
+
+// onEcho confirms the oldest in-flight line with this command, target
+// and text (echo-message without labeled-response).
+func (t *Transport) onEcho(cmd, target, text string) {
+	t.mu.Lock()
+	ft := Fold(t.casemap, target)
+	var hit *flight
+	for _, f := range t.inflight {
+		if f.line.cmd == cmd && Fold(t.casemap, f.line.params[0]) == ft && f.line.params[1] == text {
+			hit = f
+			break
+		}
+	}
+	t.mu.Unlock()
+	t.settle(hit, nil)
+}
+
+// onRefused fails the oldest in-flight line to target (an unlabeled
+// error numeric); it reports whether there was one.
+func (t *Transport) onRefused(m ircmsg.Message) bool {
+	if len(m.Params) < 2 {
+		return false
+	}
+	target := m.Params[1]
+	t.mu.Lock()
+	ft := Fold(t.casemap, target)
+	var hit *flight
+	for _, f := range t.inflight {
+		if Fold(t.casemap, f.line.params[0]) == ft {
+			hit = f
+			break
+		}
+	}
+	t.mu.Unlock()
+	if hit == nil {
+		return false
+	}
+	t.settle(hit, &RefusedError{Target: target, Numeric: m.Command, Reason: lastParam(m)})
+	return true
+}
+
+// onPong confirms every line written before the fence or probe PING
+// that tok answers: the server handles a client's lines in order, so an
+// error about them would have come before the PONG.
+func (t *Transport) onPong(tok string) {
+	t.mu.Lock()
+	seq, ok := t.fences[tok]
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	delete(t.fences, tok)
+	if tok == t.probeTok {
+		t.probeTok = ""
+	}
+	done := t.dropFlightsLocked(func(f *flight) bool { return f.seq < seq })
+	t.mu.Unlock()
+	for _, f := range done {
+		f.line.job.confirm(f.line.idx)
+	}
+}
+
+// failInflight fails every line awaiting confirmation, after a
+// disconnect: the callers send them again (at most one repeat each).
+func (t *Transport) failInflight() {
+	t.mu.Lock()
+	gone := t.dropFlightsLocked(func(*flight) bool { return true })
+	t.fences = map[string]uint64{}
+	t.probeTok = ""
+	t.mu.Unlock()
+	for _, f := range gone {
+		f.line.job.fail(fmt.Errorf("%w (line unconfirmed)", ErrNotConnected))
 	}
 }
 
@@ -227,6 +542,76 @@ func (t *Transport) failQueued() {
 	}
 	t.mu.Unlock()
 	for _, j := range jobs {
-		j.finish(ErrNotConnected)
+		j.fail(ErrNotConnected)
 	}
+}
+
+// Link watchdog: while lines await confirmation, a link that stays
+// silent is probed with a PING and recycled when the PONG does not come.
+const (
+	silentAfter  = 10 * time.Second
+	probeTimeout = 15 * time.Second
+)
+
+// watchLink runs for one connection: it returns when s disconnects, and
+// closes the socket when the link is found silent.
+func (s *session) watchLink() {
+	t := s.t
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.disc:
+			return
+		case <-tick.C:
+		}
+		now := t.opt.Now()
+		t.wmu.Lock()
+		t.mu.Lock()
+		if t.gen != s.gen || t.conn == nil {
+			t.mu.Unlock()
+			t.wmu.Unlock()
+			return
+		}
+		t.dropFlightsLocked(func(*flight) bool { return false })
+		conn := t.conn
+		var probe string
+		switch {
+		case t.probeTok != "" && now.Sub(t.probeAt) > t.probeTimeout():
+			age := now.Sub(t.probeAt)
+			t.mu.Unlock()
+			t.wmu.Unlock()
+			t.log.Warn("irc: link silent, reconnecting", "server", t.cfg.Server, "no_pong_for", age.Round(time.Millisecond))
+			t.silentDrops.Add(1)
+			s.closeSock()
+			return
+		case t.probeTok == "" && len(t.inflight) > 0 && now.Sub(t.inflight[0].at) > t.silentAfter():
+			t.wseq++
+			probe = fmt.Sprintf("ksp%d", t.wseq)
+			t.fences[probe] = t.wseq
+			t.probeTok, t.probeAt = probe, now
+		}
+		t.mu.Unlock()
+		if probe != "" {
+			t.log.Debug("irc: lines unconfirmed, probing the link", "token", probe)
+			if err := conn.Send("PING", probe); err != nil {
+				t.log.Debug("irc: probe not written", "err", err)
+			}
+		}
+		t.wmu.Unlock()
+	}
+}
+
+func (t *Transport) silentAfter() time.Duration {
+	if t.opt.SilentAfter > 0 {
+		return t.opt.SilentAfter
+	}
+	return silentAfter
+}
+
+func (t *Transport) probeTimeout() time.Duration {
+	if t.opt.ProbeTimeout > 0 {
+		return t.opt.ProbeTimeout
+	}
+	return probeTimeout
 }

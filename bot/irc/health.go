@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package irc
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/config"
+)
+
+// join retry policy after a refused JOIN (full, invite only, banned, bad
+// key, need a registered nick)
+const (
+	joinRetryMin = 5 * time.Second
+	joinRetryMax = 5 * time.Minute
+)
+
+// joinState counts the refused JOINs of one channel in a row.
+type joinState struct {
+	fails   int
+	alerted bool // the private channels were told
+	numeric string
+	reason  string
+}
+
+// onJoinRefused handles 471/473/474/475 (and 403/405/477 when no line
+// was in flight to that target): it logs once per run of failures, tells
+// the private channels once, and retries the JOIN with backoff. The
+// channel's announcements stay in the outbox meanwhile (Send refuses
+// channels the bot is not in).
+func (s *session) onJoinRefused(m ircmsg.Message) {
+	if len(m.Params) < 2 {
+		return
+	}
+	t := s.t
+	ch, reason := m.Params[1], lastParam(m)
+	t.mu.Lock()
+	if _, ok := t.channelConfig(ch); !ok {
+		t.mu.Unlock()
+		t.log.Error("irc: cannot join channel", "channel", ch, "numeric", m.Command, "reason", reason)
+		return
+	}
+	fc := Fold(t.casemap, ch)
+	st := t.joinFail[fc]
+	if st == nil {
+		st = &joinState{}
+		t.joinFail[fc] = st
+	}
+	st.fails++
+	st.numeric, st.reason = m.Command, reason
+	delete(t.joining, fc)
+	t.joinChangedLocked()
+	n, gen := st.fails, t.gen
+	delay := backoff(n-1, t.joinRetryMin(), t.joinRetryMax(), t.opt.Rand)
+	var alert []string
+	if !st.alerted {
+		alert = t.privateJoinedLocked(fc)
+		st.alerted = len(alert) > 0
+	}
+	t.mu.Unlock()
+	if n == 1 {
+		t.log.Error("irc: cannot join channel; its messages wait in the outbox, retrying with backoff", "channel", ch, "numeric", m.Command, "reason", reason, "retry_in", delay.Round(time.Millisecond))
+	} else {
+		t.log.Debug("irc: join refused again", "channel", ch, "numeric", m.Command, "attempt", n, "retry_in", delay.Round(time.Millisecond))
+	}
+	for _, a := range alert {
+		t.enqueueNotice(a, joinAlert(ch, m.Command, reason))
+	}
+	time.AfterFunc(delay, func() {
+		t.mu.Lock()
+		i, ok := t.channelConfig(ch)
+		live := ok && t.gen == gen && t.conn != nil && !t.joined[fc]
+		var cfg config.IRCChannel
+		if ok {
+			cfg = t.chanCfg[i] // as configured now: a reload may change the key
+		}
+		t.mu.Unlock()
+		if live {
+			t.join(gen, cfg)
+		}
+	})
+}
+
+func joinAlert(ch, numeric, reason string) string {
+	return Sanitize(fmt.Sprintf("ksecbot cannot join %s: %s (%s). Its announcements are kept and sent once I am back in; I keep trying to join.", ch, reason, numeric))
+}
+
+// privateJoinedLocked returns the private channels the bot is in, other
+// than folded channel except. Caller holds t.mu.
+func (t *Transport) privateJoinedLocked(except string) []string {
+	var out []string
+	for _, c := range t.chanCfg {
+		f := Fold(t.casemap, c.Name)
+		if c.Private && f != except && t.joined[f] {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// joinSucceeded ends a run of refused JOINs of ch (telling the private
+// channels when they were told of the failure) and, when ch is private,
+// tells it about the channels that could not be joined before it was.
+func (s *session) joinSucceeded(ch string) {
+	t := s.t
+	t.mu.Lock()
+	fc := Fold(t.casemap, ch)
+	st := t.joinFail[fc]
+	delete(t.joinFail, fc)
+	var back []string
+	if st != nil && st.alerted {
+		back = t.privateJoinedLocked(fc)
+	}
+	type late struct{ ch, numeric, reason string }
+	var pending []late
+	if i, ok := t.channelConfig(ch); ok && t.chanCfg[i].Private {
+		for _, c := range t.chanCfg {
+			f := Fold(t.casemap, c.Name)
+			if js := t.joinFail[f]; js != nil && !js.alerted {
+				js.alerted = true
+				pending = append(pending, late{c.Name, js.numeric, js.reason})
+			}
+		}
+	}
+	t.mu.Unlock()
+	if st != nil {
+		t.log.Info("irc: joined after refused joins", "channel", ch, "refused", st.fails)
+	}
+	for _, a := range back {
+		t.enqueueNotice(a, Sanitize(fmt.Sprintf("ksecbot is back in %s; its waiting announcements follow there.", ch)))
+	}
+	for _, p := range pending {
+		t.enqueueNotice(ch, joinAlert(p.ch, p.numeric, p.reason))
+	}
+}
+
+func (t *Transport) joinRetryMin() time.Duration {
+	if t.opt.JoinRetryMin > 0 {
+		return t.opt.JoinRetryMin
+	}
+	return joinRetryMin
+}
+
+func (t *Transport) joinRetryMax() time.Duration {
+	if t.opt.JoinRetryMax > 0 {
+		return t.opt.JoinRetryMax
+	}
+	return joinRetryMax
+}
+
+// joinChangedLocked wakes the Sends waiting for a JOIN. Caller holds t.mu.
+func (t *Transport) joinChangedLocked() {
+	close(t.joinCh)
+	t.joinCh = make(chan struct{})
+}
+
+// joinWait is how long Send waits for a JOIN in progress.
+const joinWait = 10 * time.Second
+
+// waitJoined returns nil once the bot is in channel target, or
+// ErrNotJoined at once when no JOIN of it is in progress (or after
+// joinWait). Caller holds t.mu; it is released while waiting and held
+// again on return.
+func (t *Transport) waitJoinedLocked(ctx context.Context, target string) error {
+	fc := Fold(t.casemap, target)
+	timer := time.NewTimer(joinWait)
+	defer timer.Stop()
+	for !t.joined[fc] {
+		if !t.joining[fc] || t.conn == nil {
+			return fmt.Errorf("%w %s", ErrNotJoined, target)
+		}
+		ch := t.joinCh
+		t.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.mu.Lock()
+			return fmt.Errorf("%w %s (join pending)", ErrNotJoined, target)
+		case <-ctx.Done():
+			t.mu.Lock()
+			return fmt.Errorf("irc: send: %w", ctx.Err())
+		}
+		t.mu.Lock()
+	}
+	return nil
+}
