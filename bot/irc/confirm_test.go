@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package irc
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/irctest"
+)
+
+// Each way of confirming a line on the real server (labeled echo, echo
+// matched by content, PING fence): Send succeeds once the line is in the
+// channel, and in a +m channel it fails with the server's 404 instead of
+// reporting success.
+func TestServerConfirmModes(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+		want string // the transport's "confirm" log value
+	}{
+		{"labeled echo", Options{}, "labeled echoes"},
+		{"echo by content", Options{NoLabels: true}, "echoes"},
+		{"ping fence", Options{NoEchoCaps: true}, "ping fences"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ch := randName("#cf")
+			op := newObserver(t, s.Addr, "")
+			op.Join(t, ch, "") // first in: operator
+			b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), tc.opt)
+			waitFor(t, op, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+			b.mu.Lock()
+			mode := "ping fences"
+			if b.labels {
+				mode = "labeled echoes"
+			} else if b.echo {
+				mode = "echoes"
+			}
+			b.mu.Unlock()
+			if mode != tc.want {
+				t.Fatalf("confirming by %s, want %s", mode, tc.want)
+			}
+
+			if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("first"), chat.Line{}.Text("second"))); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			waitFor(t, op, 5*time.Second, "second line", irctest.PrivmsgFrom(b.nick, ch, "second"))
+
+			if err := op.Conn.Send("MODE", ch, "+m"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, op, 5*time.Second, "MODE +m", isCmd("MODE", op.Nick(), ch))
+			_, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("moderated")))
+			var ref *RefusedError
+			if !errors.As(err, &ref) || ref.Numeric != "404" {
+				t.Fatalf("Send in a +m channel = %v, want a 404 RefusedError", err)
+			}
+			if err := op.Conn.Send("MODE", ch, "-m"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, op, 5*time.Second, "MODE -m", isCmd("MODE", op.Nick(), ch))
+			if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("after -m"))); err != nil {
+				t.Fatalf("Send after -m: %v", err)
+			}
+			_, skipped := op.WaitFor(t, 5*time.Second, "line after -m", irctest.PrivmsgFrom(b.nick, ch, "after -m"))
+			for _, m := range skipped {
+				if irctest.PrivmsgFrom(b.nick, ch, "moderated")(m) {
+					t.Fatalf("the refused line reached the channel")
+				}
+			}
+			if st := b.Stats(); st.InFlight != 0 {
+				t.Errorf("%d lines still in flight", st.InFlight)
+			}
+		})
+	}
+}
+
+// Send to a configured channel the bot is not in fails at once with
+// ErrNotJoined (the deliverer keeps the message).
+func TestServerSendNotJoined(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	ch := randName("#nj")
+	op := newObserver(t, s.Addr, "")
+	op.Join(t, ch, "")
+	if err := op.Conn.Send("MODE", ch, "+i"); err != nil { // invite only: the bot's JOIN is refused (473)
+		t.Fatal(err)
+	}
+	waitFor(t, op, 5*time.Second, "MODE +i", isCmd("MODE", op.Nick(), ch))
+	b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), Options{JoinRetryMin: time.Minute})
+	b.waitConnected(t, true, 15*time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		start := time.Now()
+		_, err := b.Send(sendCtx(t, 20*time.Second), announce(ch, chat.Line{}.Text("x")))
+		if errors.Is(err, ErrNotJoined) {
+			t.Logf("ErrNotJoined after %v", time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if err == nil {
+			t.Fatal("Send to an invite-only channel the bot could not join succeeded")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Send = %v, want ErrNotJoined", err)
+		}
+	}
+}
