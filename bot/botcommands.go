@@ -109,6 +109,9 @@ func (b *Bot) cmdStats(ctx context.Context, req *commands.Request) []chat.Line {
 			out = append(out, chat.Line{}.Text("To CC per tree: "+strings.Join(cc, "; ")))
 		}
 	}
+	if cl := b.cveStatsLine(ctx, days, req.In.Channel); cl != nil {
+		out = append(out, cl)
+	}
 	return out
 }
 

@@ -164,3 +164,24 @@ func orDash(s []string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// cveMarker marks a !pending <tree> line whose bug names a kernel CVE
+// that affects the tree: " [CVE affects <tree>]". Lines of bugs the
+// channel may not see in full get no marker.
+func (r *Router) cveMarker(l chat.Line, b *bugzilla.Bug, ch chat.Channel, tree string) chat.Line {
+	if r.d.CVE == nil || !announce.Visible(b, ch) {
+		return l
+	}
+	t, ok := r.d.Trees.Lookup(tree)
+	if !ok {
+		return l
+	}
+	var reps []cvereport.Report
+	for _, id := range cvereport.BugCVEs(b) {
+		reps = append(reps, r.d.CVE.Report(id, r.cfg.Trees))
+	}
+	if st, ok := cvereport.Combine(reps, t.Name); ok && st == kernelcve.Affected {
+		return l.Text(" ").Bold("[CVE affects " + t.Name + "]")
+	}
+	return l
+}

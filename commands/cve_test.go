@@ -20,9 +20,9 @@ import (
 func cveEnv(t *testing.T) *env {
 	e := newEnv(t, "")
 	e.cfg.Trees = []config.Tree{
-		{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"distnick"}},
-		{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vannick"}},
-		{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}},
+		{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"distnick"}, Bugzilla: []string{"dist-kernel@gentoo.org"}},
+		{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vannick"}, Bugzilla: []string{"vanilla@gentoo.org"}},
+		{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, Bugzilla: []string{"rt@gentoo.org"}},
 	}
 	e.r = New(Deps{Config: e.cfg, Store: e.st, Now: e.clk.Now, Logger: e.r.log, RateBurst: 1000, RateEvery: 1,
 		CVE: &cvereport.Checker{Store: kernelcve.NewStore("../kernelcve/testdata/vulns"), Repo: gentoo.NewRepo("../gentoo/testdata/repo")}})
@@ -96,3 +96,28 @@ func TestCVECommandOff(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestPendingCVEMarker: !pending <tree> marks the bugs whose CVE affects
+// that tree, and only those.
+func TestPendingCVEMarker(t *testing.T) {
+	e := cveEnv(t)
+	affects := e.bug(bugzillatest.NewBug{Summary: "kernel: cifs busy dentry", Alias: []string{"CVE-2026-64108"}}) // vanilla 7.0 affected
+	fixed := e.bug(bugzillatest.NewBug{Summary: "kernel: qla2xxx double free", Alias: []string{"CVE-2025-71238"}})  // vanilla fixed
+	plain := e.bug(bugzillatest.NewBug{Summary: "kernel: no CVE yet"})
+	got := text(e.say(idCarol, chMatrix, "!pending vanilla-sources"))
+	lines := strings.Split(got, "\n")
+	marked := map[int]bool{}
+	for _, l := range lines {
+		for _, id := range []int{affects, fixed, plain} {
+			if strings.HasPrefix(l, "Bug "+itoa(id)+" ") && strings.Contains(l, "[CVE affects vanilla-sources]") {
+				marked[id] = true
+			}
+		}
+	}
+	if !marked[affects] || marked[fixed] || marked[plain] {
+		t.Errorf("markers %v (want only bug %d):\n%s", marked, affects, got)
+	}
+	// gentoo-kernel (5.10.250 stable) is affected by CVE-2025-71238.
+	mustContain(t, text(e.say(idCarol, chMatrix, "!pending gentoo-kernel")), "[CVE affects gentoo-kernel]")
+	mustNotContain(t, text(e.say(idCarol, chMatrix, "!pending")), "[CVE affects")
+}

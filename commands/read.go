@@ -197,7 +197,11 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 		if i == limit {
 			break
 		}
-		lines = append(lines, r.pendingLine(&bugs[i], req.In.Channel, now))
+		l := r.pendingLine(&bugs[i], req.In.Channel, now)
+		if len(req.Args) == 1 {
+			l = r.cveMarker(l, &bugs[i], req.In.Channel, req.Args[0])
+		}
+		lines = append(lines, l)
 	}
 	if total > len(lines) {
 		lines = append(lines, chat.Line{}.Text(fmt.Sprintf("and %d more: ", total-len(lines))).Link("", r.d.Render.SearchURL(search)))
