@@ -101,8 +101,8 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // that tree, and only those.
 func TestPendingCVEMarker(t *testing.T) {
 	e := cveEnv(t)
-	affects := e.bug(bugzillatest.NewBug{Summary: "kernel: cifs busy dentry", Alias: []string{"CVE-2026-64108"}}) // vanilla 7.0 affected
-	fixed := e.bug(bugzillatest.NewBug{Summary: "kernel: qla2xxx double free", Alias: []string{"CVE-2025-71238"}})  // vanilla fixed
+	affects := e.bug(bugzillatest.NewBug{Summary: "kernel: cifs busy dentry", Alias: []string{"CVE-2026-64108"}})  // vanilla 7.0 affected
+	fixed := e.bug(bugzillatest.NewBug{Summary: "kernel: qla2xxx double free", Alias: []string{"CVE-2025-71238"}}) // vanilla fixed
 	plain := e.bug(bugzillatest.NewBug{Summary: "kernel: no CVE yet"})
 	got := text(e.say(idCarol, chMatrix, "!pending vanilla-sources"))
 	lines := strings.Split(got, "\n")
