@@ -193,7 +193,7 @@ func (b *Bot) Reload(cfg *config.Config) (needRestart []string) {
 	if fmt.Sprint(old.Watches) != fmt.Sprint(cfg.Watches) {
 		needRestart = append(needRestart, "[[watch]]")
 	}
-	if old.Store.Path != cfg.Store.Path {
+	if old.Store.Path != cfg.Store.Path || old.Store.Retention != cfg.Store.Retention {
 		needRestart = append(needRestart, "[store]")
 	}
 	if old.HTTP.Listen != cfg.HTTP.Listen {
