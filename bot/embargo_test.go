@@ -4,6 +4,7 @@ package bot_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -123,5 +124,65 @@ func TestEmbargoDecidedAtSendTime(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// [store] retention: after it, sent messages and processed events (which
+// hold bug details) are pruned from the database, and a restart on it
+// announces nothing again.
+func TestRetentionPrunesWithoutRepeats(t *testing.T) {
+	h := newHarness(t, "")
+	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
+	h.cfg.Announce.RemindAfter.Duration = 0
+	clock := fakeclock.New(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
+	rec := newRecorder("test", "#gentoo-kernel")
+	b, st, stop := h.startAt(clock, rec)
+	waitPolls(t, b, 1)
+	id := fileAndFetch(t, h, b, bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: details to forget"})[0]
+	key := fmt.Sprintf("announce/%d/test:#gentoo-kernel", id)
+	rec.waitFor(t, 5*time.Second, "the announcement", func(m []chat.Outgoing) bool { return count(m, key) == 1 })
+	waitDelivered(t, st)
+
+	rows := func(q string) int {
+		t.Helper()
+		db, err := sql.Open("sqlite3", "file:"+h.dbPath+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	counts := func() (outbox, events int) {
+		return rows("SELECT COUNT(*) FROM outbox"), rows("SELECT COUNT(*) FROM events")
+	}
+	if o, e := counts(); o == 0 || e == 0 {
+		t.Fatalf("before: %d outbox rows, %d events; want some", o, e)
+	}
+	clock.Set(clock.Now().Add(89 * 24 * time.Hour))
+	b.Prune(context.Background())
+	if o, e := counts(); o == 0 || e == 0 {
+		t.Errorf("after 89 days: %d outbox rows, %d events; want them kept (retention 90d)", o, e)
+	}
+	clock.Set(clock.Now().Add(2 * 24 * time.Hour))
+	b.Prune(context.Background())
+	if o, e := counts(); o != 0 || e != 0 {
+		t.Errorf("after 91 days: %d outbox rows, %d events; want none", o, e)
+	}
+	stop()
+
+	// A restart on the pruned database announces nothing again, and the
+	// bug still has its announcement (for reminders and statistics).
+	b2, st2, _ := h.startAt(clock, rec)
+	fileAndFetch(t, h, b2)
+	waitDelivered(t, st2)
+	if n := count(rec.sentCopy(), key); n != 1 {
+		t.Errorf("bug %d announced %d times after pruning and a restart, want 1", id, n)
+	}
+	if chans, err := st2.AnnouncedChannels(context.Background(), id); err != nil || len(chans) != 1 {
+		t.Errorf("AnnouncedChannels = %v %v, want the channel kept", chans, err)
 	}
 }
