@@ -143,6 +143,9 @@ func (b *Bot) build(cfg *config.Config) *live {
 	}
 	lv.render = &announce.Renderer{URL: pub, Trees: lv.trees, Restricted: cfg.Announce.Restricted}
 	cve := cvereport.New(cfg)
+	for _, w := range cfg.DataWarnings() {
+		b.log.Warn("kernel CVE data", "problem", w.Error())
+	}
 	if cve != nil {
 		lv.render.CVE = &cvereport.Annotator{Checker: cve, Trees: cfg.Trees, Highlight: cfg.KernelCVE.Highlight}
 	}

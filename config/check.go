@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 )
 
 // ExitConfig is the exit status of a configuration or secret problem
@@ -33,6 +35,10 @@ func Check(path string, readSecrets bool) (c *Config, warnings []string, err err
 		warnings = append(warnings, "neither [irc] nor [matrix] is configured: only --console can talk to this bot")
 	}
 	if readSecrets {
+		// Checked as on the daemon's machine: the data directories exist.
+		for _, w := range c.DataWarnings() {
+			warnings = append(warnings, w.Error())
+		}
 		if err := c.LoadSecrets(); err != nil {
 			return nil, warnings, err
 		}
@@ -61,4 +67,27 @@ func RunCheck(w io.Writer, path string, readSecrets bool) int {
 	}
 	fmt.Fprintf(w, "%s: ok\n", path)
 	return 0
+}
+
+// DataWarnings reports [kernel_cve] path and [gentoo] repo directories
+// that do not look like what they should be: the daemon then runs with
+// "unknown" verdicts, so these are warnings, not problems.
+func (c *Config) DataWarnings() []Problem {
+	var idx *docIndex
+	if c.Metadata != nil {
+		idx = c.Metadata.index
+	}
+	var out []Problem
+	missing := func(key, dir, sub, fix string) {
+		if st, err := os.Stat(filepath.Join(dir, sub)); err != nil || !st.IsDir() {
+			out = append(out, Problem{Key: key, Line: idx.lineOf(key), Msg: fmt.Sprintf("%s has no %s/: %s", dir, sub, fix)})
+		}
+	}
+	if k := c.KernelCVE; k != nil && k.Path != "" {
+		missing("kernel_cve.path", k.Path, "cve/published", "clone https://git.kernel.org/pub/scm/linux/security/vulns.git there; until then every CVE verdict is unknown")
+	}
+	if g := c.Gentoo; g != nil && g.Repo != "" {
+		missing("gentoo.repo", g.Repo, "sys-kernel", "point it at a Gentoo repository such as /var/db/repos/gentoo; until then tree versions are unknown")
+	}
+	return out
 }

@@ -525,3 +525,16 @@ func TestRunCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestDataWarnings(t *testing.T) {
+	dir := t.TempDir()
+	c := mustParse(t, minimal+"[kernel_cve]\npath = \""+dir+"/vulns\"\n\n[gentoo]\nrepo = \"../gentoo/testdata/repo\"\n")
+	ws := c.DataWarnings()
+	if len(ws) != 1 || ws[0].Key != "kernel_cve.path" || ws[0].Line != minimalLines+2 || !strings.Contains(ws[0].Msg, "clone https://git.kernel.org/pub/scm/linux/security/vulns.git") {
+		t.Fatalf("warnings %v", ws)
+	}
+	os.MkdirAll(filepath.Join(dir, "vulns", "cve", "published"), 0o755)
+	if ws := c.DataWarnings(); len(ws) != 0 {
+		t.Fatalf("after the clone: %v", ws)
+	}
+}

@@ -115,3 +115,24 @@ func TestCVEBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTreesRepoFromConfig: `ksecbot trees --config FILE` reads the
+// repository of [gentoo] repo (here real ::gentoo metadata.xml and
+// ebuilds); --repo still wins.
+func TestTreesRepoFromConfig(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"trees", "--config", "testdata/cve.toml"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{`packages = ["sys-kernel/gentoo-kernel"]`, `bugzilla = ["dist-kernel@gentoo.org"]`,
+		"sys-kernel/rt-sources has no security support: K_SECURITY_UNSUPPORTED is set"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("trees output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"trees", "--config", "testdata/cve.toml", "--repo", "../../treegen/testdata/repo"}, nil, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "sys-kernel/hardened-sources") {
+		t.Errorf("--repo did not win: %s", out.String())
+	}
+}
