@@ -105,3 +105,54 @@ func TestAnnounceKernelCVE(t *testing.T) {
 		}
 	}
 }
+
+// TestRestrictedKernelCVE: a restricted bug naming a kernel CVE. The
+// private channel gets the fixes and verdicts with the affected tree's
+// maintainer highlighted; the public channel gets only the withheld line
+// (no CVE, no fix, no tree); !cve of the bug there says it is restricted.
+func TestRestrictedKernelCVE(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	bz := embargoBugzilla(t)
+	obs := newObserver(t, s.Addr, "", "observer")
+	private, public := randName("#e2e-csec"), randName("#e2e-cpub")
+	obs.Join(t, private, "")
+	obs.Join(t, public, "")
+	c := fastFlood(newConfig(t, bz, s.Addr, private, public))
+	c.IRC.Private = []string{private}
+	c.Trees = cveTrees
+	c.Extra = cveExtra(t)
+	bot := startBot(t, c)
+	bot.ready(t, obs, private, public)
+
+	id := bz.CreateBug(bugzillatest.NewBug{Summary: "kernel: embargoed qla2xxx double free", Alias: []string{"CVE-2025-71238"}, Groups: []string{"security"}})
+	// The line is long: the IRC transport may wrap it; read every line.
+	var lines []string
+	obs.Until(t, 30*time.Second, "the private announcement", func(h []ircmsg.Message) bool {
+		lines = lines[:0]
+		for _, m := range h {
+			if from("PRIVMSG", bot.nick, private)(m) {
+				lines = append(lines, plainText(m.Params[1]))
+			}
+		}
+		return strings.Contains(strings.Join(lines, " "), "not pinged:")
+	})
+	full := strings.Join(lines, " ")
+	for _, want := range []string{"CVE-2025-71238 fixed in 5.10.251", "gentoo-kernel: gkmaint (affected", "not pinged: vanilla-sources fixed"} {
+		if !strings.Contains(full, want) {
+			t.Errorf("private line %q lacks %q", full, want)
+		}
+	}
+	m, _ := obs.WaitFor(t, 30*time.Second, "the public announcement", privmsgFrom(bot.nick, public, fmt.Sprintf("bug %d", id)))
+	withheld := plainText(m.Params[1])
+	if want := fmt.Sprintf("New restricted kernel security bug %d, details withheld https://bugs.gentoo.org/show_bug.cgi?id=%d", id, id); withheld != want {
+		t.Errorf("public line %q, want %q", withheld, want)
+	}
+	obs.Say(t, public, fmt.Sprintf("!cve %d", id))
+	m, _ = obs.WaitFor(t, 15*time.Second, "the public !cve reply", privmsgFrom(bot.nick, public, "restricted"))
+	if r := plainText(m.Params[1]); strings.Contains(r, "CVE-") || strings.Contains(r, "qla2xxx") {
+		t.Errorf("public !cve reply %q reveals the CVE", r)
+	}
+	t.Logf("private: %q", full)
+	t.Logf("public:  %q", withheld)
+}
