@@ -156,7 +156,7 @@ func (w *embargoWorld) snapshot() (sent []chat.Outgoing, leaks []string) {
 // channels, the network and the bot - a bug filed public or restricted,
 // restricted later, made public later, a channel's privacy toggled by a
 // reload, the network down and up, the bot restarted on the same
-// database - against the real store, the bot core and the Bugzilla test
+// database, hours passing so that reminders fall due - against the real store, the bot core and the Bugzilla test
 // server, and checks that no line to a public channel ever shows a
 // restricted bug's details as of send time, that no bot log line at info
 // level contains a bug's summary, and that in the end every announcement
@@ -187,7 +187,7 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 	botInSecurityGroup(h)
 	h.cfg.Bugzilla.PollInterval.Duration = time.Hour // polls only when poked
 	h.cfg.Announce.DigestAfter = 2
-	h.cfg.Announce.RemindAfter.Duration = 0
+	h.cfg.Announce.RemindAfter.Duration = 2 * time.Hour
 	h.cfg.Trees[1].Matrix = []string{"@blueness:gentoo.org"}
 	h.cfg.Trees[0].Matrix = []string{"@mpagano:gentoo.org"}
 	var logBuf syncBuffer
@@ -299,6 +299,13 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 			log = append(log, fmt.Sprintf("network down=%v", w.down))
 			w.mu.Unlock()
 			w.release()
+		case op == 8 && rng.IntN(2) == 0:
+			// Hours pass: unclaimed bugs are reminded (through the policy).
+			clock.Set(clock.Now().Add(3 * time.Hour))
+			if err := b.RemindDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			log = append(log, "3h pass, reminders")
 		case op == 8:
 			stop()
 			b, st, stop = h.startAt(clock, w)
