@@ -5,6 +5,7 @@ package e2eirc
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,4 +139,52 @@ func TestQueuedDuringOutageThenRestrictedArrivesWithheld(t *testing.T) {
 		}
 	}
 	checkEmbargo(t, obs2, bot.nick, id, summary, private, public)
+}
+
+// A channel made public by a SIGHUP reload gets withheld lines from then
+// on, without a reconnect: the deliverer renders each line with the
+// channel as configured when it is sent.
+func TestChannelMadePublicByReloadGetsWithheldLines(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	bz := embargoBugzilla(t)
+	maint := randName("mnt")
+	obs := newObserver(t, s.Addr, maint, "observer")
+	ch, other := randName("#e2e-sec"), randName("#e2e-pub")
+	obs.Join(t, ch, "")
+	obs.Join(t, other, "")
+	c := embargoConfig(t, bz, s.Addr, maint, ch, other)
+	bot := startBot(t, c)
+	bot.ready(t, obs, ch, other)
+
+	summary := "sys-kernel/hardened-sources: embargoed bug seen while the channel is private"
+	id := bz.CreateBug(bugzillatest.NewBug{Summary: summary, Groups: []string{"security"}})
+	m, _ := obs.WaitFor(t, 30*time.Second, fmt.Sprintf("bug %d in %s", id, ch), privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", id)))
+	if got := plainText(m.Params[1]); !strings.Contains(got, summary) || !strings.Contains(got, "hardened: "+maint) {
+		t.Fatalf("while private, %s got %q, want the bug in full", ch, got)
+	}
+
+	// The operator makes the channel public and reloads.
+	c.IRC.Private = nil
+	from := len(bot.Log.Lines())
+	c.Write(t)
+	if err := bot.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	bot.Log.WaitFor(t, 10*time.Second, from, "the reload", e2etest.Contains("configuration reloaded"))
+
+	summary2 := "sys-kernel/hardened-sources: embargoed bug filed after the reload"
+	id2 := bz.CreateBug(bugzillatest.NewBug{Summary: summary2, Groups: []string{"security"}})
+	checkWithheld := func(channel string) {
+		m, _ := obs.WaitFor(t, 30*time.Second, fmt.Sprintf("bug %d in %s", id2, channel), privmsgFrom(bot.nick, channel, fmt.Sprintf("bug %d", id2)))
+		want := fmt.Sprintf("New restricted kernel security bug %d, details withheld https://bugs.gentoo.org/show_bug.cgi?id=%d", id2, id2)
+		if got := plainText(m.Params[1]); got != want {
+			t.Errorf("after the reload, %s got %q, want %q", channel, got, want)
+		}
+	}
+	checkWithheld(ch)
+	checkWithheld(other)
+	if n := bot.Log.Count("irc: connected"); n != 1 {
+		t.Errorf("ksecbot connected %d times, want once (a reload does not reconnect)", n)
+	}
 }
