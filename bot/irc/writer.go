@@ -242,8 +242,9 @@ func (t *Transport) enqueueNotice(target, text string) {
 // long to wait for one. Control lines go first, then announcements, then
 // replies; replies may not take the bucket's last token (their own
 // budget), so a command flood delays an announcement by at most one
-// interval. A reply that waited longer than replyStarve goes next after
-// the current announcement line, so replies are never starved.
+// interval. A reply that waited longer than replyStarve gets the next
+// token once (then an announcement again), so replies are never starved,
+// even by a backlog the deliverer feeds one message at a time.
 func (t *Transport) pick() (*outLine, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -264,8 +265,9 @@ func (t *Transport) pick() (*outLine, time.Duration) {
 	switch {
 	case heads[prioControl] != nil:
 		p = prioControl
-	case heads[prioOther] != nil && heads[prioReply] != nil && t.lastPrio != prioReply &&
+	case heads[prioReply] != nil && t.lastPrio != prioReply &&
 		t.opt.Now().Sub(heads[prioReply].queued) >= t.replyStarve():
+		// waited long enough: one reply line, even from the last token
 		p = prioReply
 	case heads[prioOther] != nil:
 		p = prioOther
@@ -566,11 +568,15 @@ func (s *session) watchLink() {
 		case <-tick.C:
 		}
 		now := t.opt.Now()
-		t.wmu.Lock()
+		// A write blocked on a full socket holds wmu: the probe waits,
+		// but the deadline of one already sent is checked regardless.
+		haveW := t.wmu.TryLock()
 		t.mu.Lock()
 		if t.gen != s.gen || t.conn == nil {
 			t.mu.Unlock()
-			t.wmu.Unlock()
+			if haveW {
+				t.wmu.Unlock()
+			}
 			return
 		}
 		t.dropFlightsLocked(func(*flight) bool { return false })
@@ -580,12 +586,14 @@ func (s *session) watchLink() {
 		case t.probeTok != "" && now.Sub(t.probeAt) > t.probeTimeout():
 			age := now.Sub(t.probeAt)
 			t.mu.Unlock()
-			t.wmu.Unlock()
+			if haveW {
+				t.wmu.Unlock()
+			}
 			t.log.Warn("irc: link silent, reconnecting", "server", t.cfg.Server, "no_pong_for", age.Round(time.Millisecond))
 			t.silentDrops.Add(1)
 			s.closeSock()
 			return
-		case t.probeTok == "" && len(t.inflight) > 0 && now.Sub(t.inflight[0].at) > t.silentAfter():
+		case haveW && t.probeTok == "" && len(t.inflight) > 0 && now.Sub(t.inflight[0].at) > t.silentAfter():
 			t.wseq++
 			probe = fmt.Sprintf("ksp%d", t.wseq)
 			t.fences[probe] = t.wseq
@@ -598,7 +606,9 @@ func (s *session) watchLink() {
 				t.log.Debug("irc: probe not written", "err", err)
 			}
 		}
-		t.wmu.Unlock()
+		if haveW {
+			t.wmu.Unlock()
+		}
 	}
 }
 
