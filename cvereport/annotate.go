@@ -41,11 +41,11 @@ func (a *Annotator) AnnotateBug(b *bugzilla.Bug) (announce.CVENote, bool) {
 	}
 	var reps []Report
 	var text []string
-	for _, id := range BugCVEs(b) {
-		r := a.Checker.Report(id, a.Trees)
+	for _, r := range a.Checker.Reports(BugCVEs(b), a.Trees) {
 		if !r.Found {
 			continue
 		}
+		id := r.CVE
 		reps = append(reps, r)
 		switch fixes := r.FixesFor(); {
 		case r.Rejected:

@@ -84,6 +84,26 @@ func New(c *config.Config) *Checker {
 // record gives Found false and no error; a record that cannot be read
 // gives Found true, every verdict Unknown and Err set.
 func (c *Checker) Report(id string, trees []config.Tree) Report {
+	return c.report(id, trees, nil)
+}
+
+// Reports is Report for several CVEs; each package's versions are read
+// once for all of them.
+func (c *Checker) Reports(ids []string, trees []config.Tree) []Report {
+	memo := map[string]versionsResult{}
+	out := make([]Report, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, c.report(id, trees, memo))
+	}
+	return out
+}
+
+type versionsResult struct {
+	vs  []gentoo.Version
+	err error
+}
+
+func (c *Checker) report(id string, trees []config.Tree, memo map[string]versionsResult) Report {
 	id = strings.ToUpper(strings.TrimSpace(id))
 	r := Report{CVE: id, Introduced: []string{}, Fixed: []string{}, Trees: []Item{}}
 	rec, err := c.Store.Lookup(id)
@@ -104,7 +124,14 @@ func (c *Checker) Report(id string, trees []config.Tree) Report {
 		tv := TreeVerdict{Tree: t.Name}
 		var items []Item
 		for _, pkg := range t.Packages {
-			vs, err := c.versions(pkg)
+			vr, ok := memo[pkg]
+			if !ok {
+				vr.vs, vr.err = c.versions(pkg)
+				if memo != nil {
+					memo[pkg] = vr
+				}
+			}
+			vs, err := vr.vs, vr.err
 			if err != nil && r.Err == nil {
 				r.Err = err
 			}
