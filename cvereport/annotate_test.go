@@ -117,3 +117,19 @@ func TestAnnouncementWithoutRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnouncementRejectedCVE: a CVE the kernel CNA rejected is said so
+// and changes no highlight.
+func TestAnnouncementRejectedCVE(t *testing.T) {
+	b := &bugzilla.Bug{ID: 950006, Alias: []string{"CVE-2024-27042"}, Summary: "kernel: amdgpu out-of-bounds"}
+	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
+	got := l.Plain(chat.NetIRC)
+	for _, want := range []string{"CVE-2024-27042 was rejected by the kernel CNA", "gentoo-kernel: distnick", "vanilla-sources: vannick", "rt-sources: rtnick", "gentoo-sources: gsnick"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in %s", want, got)
+		}
+	}
+	if strings.Contains(got, "not pinged") {
+		t.Errorf("a rejected CVE silenced trees: %s", got)
+	}
+}
