@@ -10,27 +10,6 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 )
 
-func TestDehighlight(t *testing.T) {
-	z := "\u200d"
-	for _, tc := range []struct{ in, want string }{
-		{"alice", "a" + z + "l" + z + "i" + z + "c" + z + "e"},
-		{"a", "a"},
-		{"6.6.60 in 2024", "6.6.60 i" + z + "n 2024"},
-		{"CVE-2024-12345 cve-2025-0001", "CVE-2024-12345 cve-2025-0001"},
-		{"sys/x-1", "s" + z + "y" + z + "s/x" + z + "-" + z + "1"},
-		{"[b]|", "[" + z + "b" + z + "]" + z + "|"},
-		{"6ab", "6" + z + "a" + z + "b"},
-		{"ça va", "ç" + z + "a v" + z + "a"},
-	} {
-		if got := Dehighlight(tc.in); got != tc.want {
-			t.Errorf("Dehighlight(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-		if got := strings.ReplaceAll(Dehighlight(tc.in), "\u200d", ""); got != tc.in {
-			t.Errorf("Dehighlight(%q) changed more than joiners: %q", tc.in, got)
-		}
-	}
-}
-
 // wholeWord reports whether nick appears in text as a whole word for a
 // client whose word characters are wordChars (a regexp class body).
 func wholeWord(text, nick, wordChars string) bool {
@@ -71,7 +50,7 @@ func TestRenderHighlightOncePerLine(t *testing.T) {
 		Mention(chat.Highlight{Tree: "gentoo-sources", IRCNicks: []string{"mpagano", "MPagano"}}).Text("; ").
 		Mention(chat.Highlight{Tree: "vanilla", IRCNicks: []string{"mpagano", "alicef"}})
 	got := Render(l, false)
-	want := "CC'd mpagano's trees | gentoo-sources: mpagano " + Dehighlight("MPagano") + "; vanilla: " + Dehighlight("mpagano") + " alicef"
+	want := "CC'd mpagano's trees | gentoo-sources: mpagano " + chat.Dehighlight("MPagano") + "; vanilla: " + chat.Dehighlight("mpagano") + " alicef"
 	if got != want {
 		t.Errorf("Render = %q, want %q", got, want)
 	}

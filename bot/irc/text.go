@@ -133,7 +133,7 @@ func CleanIncoming(s string) string { return Sanitize(s) }
 // Render turns a chat line into one IRC text (before wrapping). Untrusted
 // text is sanitised; bold spans get \x02 when formatting is on; mentions
 // become the tree's IRC nicks. Only mentions highlight: quoted (Bugzilla)
-// text is de-highlighted (see Dehighlight), and a nick already mentioned
+// text is de-highlighted (see chat.Dehighlight), and a nick already mentioned
 // earlier in the line is written de-highlighted, so each person is pinged
 // at most once per line.
 func Render(l chat.Line, formatting bool) string {
@@ -153,7 +153,7 @@ func Render(l chat.Line, formatting bool) string {
 		default:
 			s = sanitizeKeepEdges(sp.Text)
 			if sp.Quoted {
-				s = Dehighlight(s)
+				s = chat.Dehighlight(s)
 			}
 		}
 		if sp.Kind == chat.SpanBold && formatting && s != "" {
@@ -311,11 +311,6 @@ func severityColour(sp chat.Span) string {
 	return ""
 }
 
-// zwj is the ZERO WIDTH JOINER that Dehighlight puts inside words: it is
-// invisible, but a nick with it inside no longer matches as a whole word,
-// so no client highlights it.
-const zwj = '\u200d'
-
 // mentionText renders a highlight as chat.MentionText does for IRC, but
 // writes nicks already in seen (folded) de-highlighted and adds the others.
 func mentionText(h *chat.Highlight, seen map[string]bool) string {
@@ -326,78 +321,10 @@ func mentionText(h *chat.Highlight, seen map[string]bool) string {
 	for _, n := range h.IRCNicks {
 		f := Fold(CaseRFC1459, n)
 		if seen[f] {
-			n = Dehighlight(n)
+			n = chat.Dehighlight(n)
 		}
 		seen[f] = true
 		nicks = append(nicks, n)
 	}
 	return chat.MentionText(&chat.Highlight{Tree: h.Tree, IRCNicks: nicks}, chat.NetIRC)
-}
-
-// isNickRune reports whether r may appear in an IRC nick (RFC 2812 plus
-// the letters and digits of UTF-8 nicks).
-func isNickRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-[]\\`^_{|}", r)
-}
-
-// Dehighlight makes text unable to highlight anyone on IRC: inside every
-// nick-like word it puts a zero-width joiner between each two characters
-// (not between two digits), so the text looks the same but no nick of two
-// or more characters matches a whole word, whatever a client takes for
-// word boundaries. A joiner after only the first character would not do:
-// clients that end words at the joiner would still find "alice" in
-// "x\u200dalice". Numbers and CVE ids are left whole (no nick starts with a
-// digit); a nick of one character can still match.
-func Dehighlight(s string) string {
-	if s == "" {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) * 3)
-	rs := []rune(s)
-	for i := 0; i < len(rs); {
-		if !isNickRune(rs[i]) {
-			b.WriteRune(rs[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(rs) && isNickRune(rs[j]) {
-			j++
-		}
-		writeDehighlighted(&b, rs[i:j])
-		i = j
-	}
-	return b.String()
-}
-
-// writeDehighlighted writes one nick-like word with a joiner between each
-// two runes that are not both digits.
-func writeDehighlighted(b *strings.Builder, w []rune) {
-	cve := isCVE(w)
-	for k, r := range w {
-		b.WriteRune(r)
-		if k+1 < len(w) && !cve && !(unicode.IsDigit(r) && unicode.IsDigit(w[k+1])) {
-			b.WriteRune(zwj)
-		}
-	}
-}
-
-// isCVE reports whether w is a CVE id ("CVE-2024-12345").
-func isCVE(w []rune) bool {
-	s := strings.ToUpper(string(w))
-	rest, ok := strings.CutPrefix(s, "CVE-")
-	if !ok {
-		return false
-	}
-	year, num, ok := strings.Cut(rest, "-")
-	if !ok || len(year) != 4 || len(num) < 4 {
-		return false
-	}
-	for _, c := range year + num {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -31,7 +31,10 @@ func TxnID(out chat.Outgoing) string {
 }
 
 // Render builds the Matrix event content for an outgoing message: a plain
-// body and an HTML formatted_body in which every string is escaped, pills
+// body (Bugzilla text de-highlighted with zero-width joiners, see
+// chat.PlainQuiet: homeservers that still apply the legacy "body contains
+// my name" push rules, like Dendrite, must not highlight anyone named in a
+// summary) and an HTML formatted_body in which every string is escaped, pills
 // and m.mentions for the maintainers in mention spans (and only for them:
 // text never becomes a mention), and an explicit empty m.mentions when
 // nobody is mentioned. Detail lines follow the lines in the same event:
@@ -48,7 +51,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 	mentions := &event.Mentions{}
 	for i := 0; i < len(out.Lines); i++ {
 		l := out.Lines[i]
-		body = append(body, l.Plain(chat.NetMatrix))
+		body = append(body, l.PlainQuiet(chat.NetMatrix))
 		if !l.IsRow() {
 			htm = append(htm, renderLineHTML(l, mentions))
 			continue
@@ -62,7 +65,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 			if first {
 				cell = "th"
 			} else {
-				body = append(body, out.Lines[i].Plain(chat.NetMatrix))
+				body = append(body, out.Lines[i].PlainQuiet(chat.NetMatrix))
 			}
 			first = false
 			t.WriteString("<tr>")
@@ -82,7 +85,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		var list strings.Builder
 		list.WriteString("<ul>")
 		for _, l := range out.Detail {
-			body = append(body, "- "+l.Plain(chat.NetMatrix))
+			body = append(body, "- "+l.PlainQuiet(chat.NetMatrix))
 			list.WriteString("<li>" + renderLineHTML(l, mentions) + "</li>")
 		}
 		list.WriteString("</ul>")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -93,13 +94,15 @@ func IsJoined(ctx context.Context, cli *mautrix.Client, room id.RoomID, user id.
 }
 
 // Body returns the body of a message event, parsed or (as /messages
-// returns it) raw; "" for other events.
+// returns it) raw, as a person reads it: without the invisible zero-width
+// joiners ksecbot puts inside Bugzilla words so that no push rule matches
+// a name in them (check names on the raw body). "" for other events.
 func Body(e *event.Event) string {
 	if m, ok := e.Content.Parsed.(*event.MessageEventContent); ok {
-		return m.Body
+		return strings.ReplaceAll(m.Body, "\u200d", "")
 	}
 	b, _ := e.Content.Raw["body"].(string)
-	return b
+	return strings.ReplaceAll(b, "\u200d", "")
 }
 
 // Mentions returns the sorted user IDs in a message's m.mentions.
