@@ -123,6 +123,7 @@ func New(o Options) (*Bot, error) {
 		Watches:  watches,
 		Interval: cfg.Bugzilla.PollInterval.Duration,
 		Overlap:  cfg.Bugzilla.Overlap.Duration,
+		CatchUp:  cfg.Bugzilla.CatchUp.Duration,
 		PageSize: cfg.Bugzilla.PageSize,
 		Logger:   o.Logger,
 		Now:      o.Now,
@@ -252,9 +253,9 @@ type notifyingStore struct {
 	notify func()
 }
 
-// SaveBugs stores and then wakes the announcer.
-func (s notifyingStore) SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error {
-	if err := s.Store.SaveBugs(ctx, bugs, cursors, baseline); err != nil {
+// SaveWatched stores and then wakes the announcer.
+func (s notifyingStore) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, o bugzilla.SaveOptions) error {
+	if err := s.Store.SaveWatched(ctx, bugs, cursors, o); err != nil {
 		return err
 	}
 	if len(bugs) > 0 {

@@ -23,18 +23,34 @@ func FormatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 // idBatch is the most ids sent in one search (request-length limits).
 const idBatch = 200
 
-// CheckAPIKey verifies the API key at start-up. It tries GET /rest/whoami;
-// where that does not exist (stock 5.0: 404, code 32614) it falls back to a
-// cheap authenticated search, and then login is "". A bad key gives an
-// error matching ErrBadAPIKey; no key gives ErrNoAPIKey.
+// CheckAPIKey verifies the API key (at start-up, and to retry a refused
+// key). It tries GET /rest/whoami; where that does not exist (stock 5.0:
+// 404, code 32614) it falls back to a cheap authenticated search, and then
+// login is "". It always sends the key, even while it is refused. A key
+// Bugzilla refuses gives an error matching ErrBadAPIKey (or
+// ErrLoginRequired) and switches the client to anonymous read-only mode;
+// an accepted key switches it back. No key gives ErrNoAPIKey.
 func (c *Client) CheckAPIKey(ctx context.Context) (login string, err error) {
 	if c.apiKey == "" {
 		return "", ErrNoAPIKey
 	}
+	defer func() {
+		switch {
+		case err == nil:
+			c.setKeyRefused(false, "")
+		case keyRefusal(err):
+			var be *Error
+			reason := err.Error()
+			if errors.As(err, &be) {
+				reason = be.Message
+			}
+			c.setKeyRefused(true, reason)
+		}
+	}()
 	var who struct {
 		Name string `json:"name"`
 	}
-	_, err = c.do(ctx, request{method: http.MethodGet, path: "/whoami", idempotent: true}, &who)
+	_, err = c.do(ctx, request{method: http.MethodGet, path: "/whoami", idempotent: true, probeKey: true}, &who)
 	if err == nil {
 		return who.Name, nil
 	}
@@ -44,24 +60,30 @@ func (c *Client) CheckAPIKey(ctx context.Context) (login string, err error) {
 	}
 	// Every call that carries Bugzilla_api_key validates it (306 if bad).
 	q := url.Values{"id": {"1"}, "include_fields": {"id"}}
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/bug", query: q, idempotent: true}, nil); err != nil {
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/bug", query: q, idempotent: true, probeKey: true}, nil); err != nil {
 		return "", err
 	}
 	return "", nil
 }
 
-// ServerTime returns Bugzilla's database time (GET /rest/time db_time).
+// ServerTime returns Bugzilla's current time in UTC (GET /rest/time):
+// db_time, or web_time_utc when db_time is null (SQLite-backed Bugzilla
+// whose web server is not in UTC answers "db_time": null).
 func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
 	var out struct {
-		DBTime time.Time `json:"db_time"`
+		DBTime     *time.Time `json:"db_time"`
+		WebTimeUTC *time.Time `json:"web_time_utc"`
 	}
 	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/time", idempotent: true}, &out); err != nil {
 		return time.Time{}, err
 	}
-	if out.DBTime.IsZero() {
-		return time.Time{}, fmt.Errorf("bugzilla: /rest/time has no db_time: %w", ErrInvalid)
+	switch {
+	case out.DBTime != nil && !out.DBTime.IsZero():
+		return out.DBTime.UTC(), nil
+	case out.WebTimeUTC != nil && !out.WebTimeUTC.IsZero():
+		return out.WebTimeUTC.UTC(), nil
 	}
-	return out.DBTime.UTC(), nil
+	return time.Time{}, fmt.Errorf("bugzilla: /rest/time has neither db_time nor web_time_utc: %w", ErrInvalid)
 }
 
 // SearchQuery is a GET /rest/bug search. Empty fields add no criterion.

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -57,6 +58,15 @@ type Client struct {
 
 	requests atomic.Int64
 	errs     atomic.Int64
+
+	// key is the state of the API key: refused by Bugzilla (306, or 410
+	// on a request that carried it) or not. While refused, reads go out
+	// anonymously and writes fail with ErrKeyRefused.
+	keyMu      sync.Mutex
+	keyRefused bool
+	keySince   time.Time
+	keyReason  string
+	keyChanged chan struct{} // signalled (never blocking) on each change
 }
 
 // ClientStats counts HTTP requests (every attempt) and failed ones.
@@ -113,6 +123,7 @@ func New(o Options) (*Client, error) {
 	c.log = c.log.With("component", "bugzilla")
 	c.red = redactor{secret: []string{c.apiKey, url.QueryEscape(c.apiKey)}}
 	c.backoff = jitterBackoff(500*time.Millisecond, 15*time.Second)
+	c.keyChanged = make(chan struct{}, 1)
 	return c, nil
 }
 
@@ -136,8 +147,67 @@ func jitterBackoff(base, maxWait time.Duration) func(int) time.Duration {
 	}
 }
 
-// HasAPIKey reports whether an API key is configured (writes possible).
+// HasAPIKey reports whether an API key is configured. Writes are possible
+// when it is and Bugzilla has not refused it (see KeyRefused).
 func (c *Client) HasAPIKey() bool { return c.apiKey != "" }
+
+// KeyState describes the configured API key as Bugzilla last treated it.
+type KeyState struct {
+	Refused bool      // Bugzilla refused the key: reads are anonymous, writes fail
+	Since   time.Time // when it was refused (zero when accepted)
+	Reason  string    // Bugzilla's message, key redacted
+}
+
+// KeyRefused reports whether Bugzilla refused the API key. The client then
+// reads anonymously and refuses writes with ErrKeyRefused until RetryKey
+// (or CheckAPIKey) sees the key accepted again. Safe for concurrent use.
+func (c *Client) KeyRefused() bool {
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
+	return c.keyRefused
+}
+
+// Key returns the key state. Safe for concurrent use.
+func (c *Client) Key() KeyState {
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
+	return KeyState{Refused: c.keyRefused, Since: c.keySince, Reason: c.keyReason}
+}
+
+// KeyChanges is signalled after the key state changes (refused or accepted
+// again). One pending signal is kept; read Key for the state.
+func (c *Client) KeyChanges() <-chan struct{} { return c.keyChanged }
+
+// setKeyRefused records the key state and signals a change.
+func (c *Client) setKeyRefused(refused bool, reason string) {
+	c.keyMu.Lock()
+	if c.keyRefused == refused {
+		c.keyMu.Unlock()
+		return
+	}
+	c.keyRefused, c.keyReason = refused, reason
+	c.keySince = time.Time{}
+	if refused {
+		c.keySince = time.Now()
+	}
+	c.keyMu.Unlock()
+	if refused {
+		c.log.Error("Bugzilla refused the API key: reading anonymously (read-only) and retrying the key periodically; fix bugzilla.api_key_file", "reason", reason)
+	} else {
+		c.log.Info("Bugzilla accepts the API key again: writes are back on")
+	}
+	select {
+	case c.keyChanged <- struct{}{}:
+	default:
+	}
+}
+
+// keyRefusal reports whether err is Bugzilla refusing credentials that
+// were sent: 306 (invalid or revoked key) or 410 (login required although
+// the key was sent).
+func keyRefusal(err error) bool {
+	return errors.Is(err, ErrBadAPIKey) || errors.Is(err, ErrLoginRequired)
+}
 
 // BaseURL returns the base URL without a trailing slash, e.g.
 // "https://bugs.gentoo.org".
@@ -156,6 +226,7 @@ type request struct {
 	body        map[string]any // for PUT/POST
 	idempotent  bool           // safe to retry after an unknown outcome
 	needKey     bool           // refuse without an API key
+	probeKey    bool           // send the key even while it is refused (key checks)
 	ifNoneMatch string
 }
 
@@ -166,17 +237,39 @@ type response struct {
 	notModified bool
 }
 
-// do runs r with retries and decodes a 2xx body into out.
+// do runs r with retries and decodes a 2xx body into out. A key that
+// Bugzilla refuses switches the client to anonymous reads: the read is
+// repeated at once without the key, a write fails with ErrKeyRefused.
 func (c *Client) do(ctx context.Context, r request, out any) (response, error) {
 	if r.needKey && c.apiKey == "" {
 		return response{}, ErrNoAPIKey
 	}
+	if r.needKey && !r.probeKey && c.KeyRefused() {
+		return response{}, c.wrap(r, ErrKeyRefused)
+	}
 	for attempt := 1; ; attempt++ {
-		resp, err := c.once(ctx, r, out)
+		withKey := c.apiKey != "" && (r.probeKey || !c.KeyRefused())
+		resp, err := c.once(ctx, r, out, withKey)
 		if err == nil {
 			return resp, nil
 		}
 		c.errs.Add(1)
+		if withKey && keyRefusal(err) {
+			if r.probeKey {
+				return resp, err
+			}
+			var be *Error
+			reason := err.Error()
+			if errors.As(err, &be) {
+				reason = be.Message
+			}
+			c.setKeyRefused(true, reason)
+			if r.needKey {
+				return resp, fmt.Errorf("%w: %w", ErrKeyRefused, err)
+			}
+			attempt-- // the anonymous read is not a retry
+			continue
+		}
 		retry := attempt <= c.retries && ctx.Err() == nil && Temporary(err) && (r.idempotent || notSent(err))
 		if !retry {
 			return resp, err
@@ -194,7 +287,7 @@ func (c *Client) do(ctx context.Context, r request, out any) (response, error) {
 }
 
 // once runs one attempt.
-func (c *Client) once(ctx context.Context, r request, out any) (response, error) {
+func (c *Client) once(ctx context.Context, r request, out any, withKey bool) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -204,7 +297,7 @@ func (c *Client) once(ctx context.Context, r request, out any) (response, error)
 	}
 	var body io.Reader
 	if r.method == http.MethodGet {
-		if c.apiKey != "" {
+		if withKey {
 			q.Set("Bugzilla_api_key", c.apiKey)
 		}
 	} else {
@@ -212,7 +305,7 @@ func (c *Client) once(ctx context.Context, r request, out any) (response, error)
 		for k, v := range r.body {
 			m[k] = v
 		}
-		if c.apiKey != "" {
+		if withKey {
 			m["Bugzilla_api_key"] = c.apiKey
 		}
 		b, err := json.Marshal(m)

@@ -167,6 +167,14 @@ func TestParseFixtures(t *testing.T) {
 				t.Errorf("ServerTime = %v, %v; want %v", got, err, want)
 			}
 		}},
+		{"146", func(t *testing.T, c *Client) {
+			// SQLite-backed Bugzilla, web server not in UTC: db_time is null.
+			got, err := c.ServerTime(ctx)
+			want := time.Date(2026, 11, 27, 4, 33, 34, 0, time.UTC)
+			if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+				t.Errorf("ServerTime = %v, %v; want web_time_utc %v", got, err, want)
+			}
+		}},
 		{"012", func(t *testing.T, c *Client) {
 			res, err := c.Search(ctx, SearchQuery{Products: []string{"Gentoo Security"}, Components: []string{"Kernel"}})
 			if err != nil {
@@ -307,7 +315,11 @@ func TestErrorsFromFixtures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			s := newFixtureServer(t, tt.fixture)
-			err := tt.call(newTestClient(t, s.URL, testKey))
+			key := testKey
+			if tt.code == CodeBadAPIKey {
+				key = "" // with a key the read would go on anonymously: TestRefusedKey
+			}
+			err := tt.call(newTestClient(t, s.URL, key))
 			var be *Error
 			if !errors.As(err, &be) || be.Code != tt.code || be.Message == "" {
 				t.Fatalf("error = %v, want a *Error with code %d", err, tt.code)
@@ -324,6 +336,62 @@ func TestErrorsFromFixtures(t *testing.T) {
 				t.Errorf("%d requests for a 4xx, want 1 (no retry)", n)
 			}
 		})
+	}
+}
+
+// TestRefusedKey: a key Bugzilla refuses (306 on a read, fixture 081)
+// switches the client to anonymous reads: the same read is repeated at
+// once without the key and succeeds, later reads go out without it,
+// writes are refused without a request, and a successful key check
+// (fixtures 095, 032) switches back.
+func TestRefusedKey(t *testing.T) {
+	ctx := context.Background()
+	s := newFixtureServer(t, "081", "036", "036", "095", "032", "060")
+	s.anyPath = true
+	c := newTestClient(t, s.URL, testKey)
+	search := SearchQuery{Products: []string{"Gentoo Security"}, Components: []string{"Kernel"}, OpenOnly: true}
+	res, err := c.Search(ctx, search)
+	if err != nil || len(res.Bugs) == 0 {
+		t.Fatalf("search with a refused key = %d bugs, %v; want the anonymous answer", len(res.Bugs), err)
+	}
+	select {
+	case <-c.KeyChanges():
+	default:
+		t.Error("no key change signalled")
+	}
+	if st := c.Key(); !st.Refused || st.Since.IsZero() || !strings.Contains(st.Reason, "API key") || strings.Contains(st.Reason, testKey) {
+		t.Errorf("Key() = %+v, want refused with Bugzilla's reason", st)
+	}
+	if _, err := c.Search(ctx, search); err != nil {
+		t.Fatalf("second anonymous search: %v", err)
+	}
+	if _, err := c.Update(ctx, 2, Update{CCAdd: []string{"kernel@gentoo.org"}}); !errors.Is(err, ErrKeyRefused) {
+		t.Errorf("write while refused = %v, want ErrKeyRefused", err)
+	}
+	got := s.requests()
+	if len(got) != 3 {
+		t.Fatalf("%d requests, want 3 (refused search, 2 anonymous searches; no write)", len(got))
+	}
+	if got[0].Query["Bugzilla_api_key"] == nil {
+		t.Error("first search did not carry the key")
+	}
+	for i, r := range got[1:] {
+		if r.Query["Bugzilla_api_key"] != nil {
+			t.Errorf("request %d after the refusal still carries the key", i+2)
+		}
+	}
+	if _, err := c.CheckAPIKey(ctx); err != nil {
+		t.Fatalf("CheckAPIKey after the key was fixed: %v", err)
+	}
+	if c.KeyRefused() {
+		t.Error("key still refused after a successful check")
+	}
+	if _, err := c.Update(ctx, 2, Update{CCAdd: []string{"hardened@gentoo.example"}}); err != nil {
+		t.Errorf("write after recovery: %v", err)
+	}
+	got = s.requests()
+	if len(got) != 6 || got[3].Query["Bugzilla_api_key"] == nil || got[5].Body["Bugzilla_api_key"] != testKey {
+		t.Errorf("after recovery: %d requests; the check and the write must carry the key", len(got))
 	}
 }
 

@@ -31,6 +31,10 @@ var (
 	// ErrNoAPIKey: a write was asked for but no API key is configured; no
 	// request was sent.
 	ErrNoAPIKey = errors.New("bugzilla: no API key configured")
+	// ErrKeyRefused: a write was asked for while Bugzilla refuses the
+	// configured API key (the client is in anonymous read-only mode); no
+	// request was sent, or the write itself met the refusal.
+	ErrKeyRefused = errors.New("bugzilla: the API key is refused by Bugzilla; read-only until it is accepted again")
 	// ErrInvalid: Bugzilla rejected the request as invalid (HTTP 400 other
 	// than a bad key: codes 50, 56, 108, 121-123, 32000, ...), or the
 	// client refused to send it.

@@ -29,17 +29,49 @@ type Cursor struct {
 // WatchStore persists bugs and cursors (implemented by package store).
 type WatchStore interface {
 	Cursor(ctx context.Context, watch string) (Cursor, bool, error)
-	// SaveBugs stores bugs (skipping ones whose (id,last_change_time) it already has), records what changed, and
-	// then sets the cursor of each named watch, all in one transaction. baseline=true: mirror only, announce nothing.
-	SaveBugs(ctx context.Context, bugs []Bug, cursors map[string]Cursor, baseline bool) error
+	// SaveWatched stores bugs (skipping ones whose (id,last_change_time) it already has), records what changed, and
+	// then sets the cursor of each named watch, all in one transaction. A bug it has not stored before is recorded
+	// as new only when o.IsNew says so; o.Baseline: mirror only, no other events.
+	SaveWatched(ctx context.Context, bugs []Bug, cursors map[string]Cursor, o SaveOptions) error
 }
+
+// SaveOptions tell a WatchStore how to treat what it stores.
+type SaveOptions struct {
+	// Baseline: mirror only; no events except "new" for the bugs IsNew
+	// accepts (the catch-up of a fresh database).
+	Baseline bool
+	// CheckNew applies "new means new": a bug not stored before is new
+	// only if it is open and was created at or after NewSince; any other
+	// unseen bug is stored silently. Without CheckNew every unseen bug is
+	// new outside a baseline (the plain SaveBugs of package store).
+	CheckNew bool
+	NewSince time.Time
+}
+
+// IsNew reports whether b, not stored before, is to be announced as new.
+func (o SaveOptions) IsNew(b *Bug) bool {
+	if !o.CheckNew {
+		return !o.Baseline
+	}
+	return b.Open() && !b.CreationTime.Before(o.NewSince)
+}
+
+// Silent are the options for storing bugs read outside polling (after a
+// write, for a command): unseen bugs are never new.
+func Silent() SaveOptions { return SaveOptions{CheckNew: true, NewSince: farFuture} }
+
+// farFuture is after every creation time.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // WatcherOptions configure a Watcher.
 type WatcherOptions struct {
 	Watches  []Watch       // default: Gentoo Security/Kernel
 	Interval time.Duration // poll interval; default 60s
 	Overlap  time.Duration // re-read window behind the cursor; default 2m
-	PageSize int           // search page size; default 500
+	// CatchUp: the baseline of a watch (a fresh database) announces the
+	// open bugs created within CatchUp before it; 0: none.
+	CatchUp  time.Duration
+	PageSize int // search page size; default 500
 	Logger   *slog.Logger
 	Now      func() time.Time // for durations only; cursors come from the server
 }
@@ -264,10 +296,20 @@ func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
 	}
 	bugs = w.filter(bugs)
 	cur := Cursor{Time: t0}
-	if err := w.st.SaveBugs(ctx, bugs, map[string]Cursor{wa.Name(): cur}, true); err != nil {
+	opts := SaveOptions{Baseline: true, CheckNew: true, NewSince: farFuture}
+	if w.o.CatchUp > 0 {
+		opts.NewSince = t0.Add(-w.o.CatchUp)
+	}
+	if err := w.st.SaveWatched(ctx, bugs, map[string]Cursor{wa.Name(): cur}, opts); err != nil {
 		return Cursor{}, fmt.Errorf("failed to store baseline of %s: %w", wa.Name(), err)
 	}
-	w.log.Info("baseline stored", "watch", wa.Name(), "open_bugs", len(bugs), "cursor", FormatTime(t0))
+	caught := 0
+	for i := range bugs {
+		if opts.IsNew(&bugs[i]) {
+			caught++
+		}
+	}
+	w.log.Info("baseline stored", "watch", wa.Name(), "open_bugs", len(bugs), "catch_up_new", caught, "cursor", FormatTime(t0))
 	return cur, nil
 }
 
@@ -325,7 +367,10 @@ func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) er
 	if len(matched) == 0 && !changed {
 		return nil
 	}
-	if err := w.st.SaveBugs(ctx, matched, next, false); err != nil {
+	// New means new: only open bugs created after the cursor (minus the
+	// overlap) are announced; an unseen old or closed bug (a comment on an
+	// old resolved bug) is stored silently.
+	if err := w.st.SaveWatched(ctx, matched, next, SaveOptions{CheckNew: true, NewSince: since}); err != nil {
 		return fmt.Errorf("failed to store changed bugs: %w", err)
 	}
 	for id, t := range w.seen {
@@ -409,10 +454,27 @@ func sinceOf(q SearchQuery, order string) time.Time {
 
 // Fetch reads the named bugs now (one search by id) and stores those that
 // belong to a watch; it does not move any cursor. Bugs that do not exist
-// or are invisible are ignored.
+// or are invisible are ignored. An unseen bug is new only if it is open and
+// was created after the watches' cursor (minus the overlap), so a push
+// naming an old bug announces nothing. Before the first baseline it only
+// pokes the poller.
 func (w *Watcher) Fetch(ctx context.Context, ids []int) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	var since time.Time
+	for i, wa := range w.watches {
+		cur, ok, err := w.st.Cursor(ctx, wa.Name())
+		if err != nil {
+			return fmt.Errorf("failed to read cursor of %s: %w", wa.Name(), err)
+		}
+		if !ok || cur.Time.IsZero() {
+			w.Poke() // the baseline reads these bugs
+			return nil
+		}
+		if i == 0 || cur.Time.Before(since) {
+			since = cur.Time
+		}
 	}
 	bugs, err := w.c.Bugs(ctx, ids)
 	if err != nil {
@@ -422,7 +484,7 @@ func (w *Watcher) Fetch(ctx context.Context, ids []int) error {
 	if len(matched) == 0 {
 		return nil
 	}
-	if err := w.st.SaveBugs(ctx, matched, nil, false); err != nil {
+	if err := w.st.SaveWatched(ctx, matched, nil, SaveOptions{CheckNew: true, NewSince: since.Add(-w.o.Overlap)}); err != nil {
 		return fmt.Errorf("failed to store fetched bugs: %w", err)
 	}
 	return nil

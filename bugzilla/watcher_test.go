@@ -50,7 +50,7 @@ func (m *memStore) Cursor(ctx context.Context, watch string) (bugzilla.Cursor, b
 	return c, ok, nil
 }
 
-func (m *memStore) SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error {
+func (m *memStore) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, o bugzilla.SaveOptions) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.failSave != nil {
@@ -64,9 +64,10 @@ func (m *memStore) SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors ma
 		m.versions[k] = true
 		_, known := m.bugs[b.ID]
 		m.bugs[b.ID] = b
-		if baseline {
+		if o.Baseline {
 			m.baseline[b.ID] = true
-		} else if !known {
+		}
+		if !known && o.IsNew(&b) {
 			m.announced = append(m.announced, b.ID)
 		}
 	}
@@ -467,5 +468,101 @@ func TestRunPollsOnPoke(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v, want nil after cancel", err)
+	}
+}
+
+// TestNewMeansNew: a bug never seen before is new only if it is open and
+// was created after the cursor (minus the overlap). A comment on an old
+// resolved bug, an old open bug moved into the watch, and a push naming an
+// old closed bug are mirrored silently.
+func TestNewMeansNew(t *testing.T) {
+	e := newEnv(t)
+	oldFixed := e.srv.CreateBug(bugzillatest.NewBug{Summary: "fixed long ago", Status: "RESOLVED"})
+	oldFixed2 := e.srv.CreateBug(bugzillatest.NewBug{Summary: "also fixed long ago", Status: "RESOLVED"})
+	oldElsewhere := e.srv.CreateBug(bugzillatest.NewBug{Summary: "old, filed elsewhere", Component: "Vulnerabilities"})
+	e.clk.Advance(24 * time.Hour)
+	st := newMemStore()
+	w := e.watcher(t, st, 10, 2*time.Minute, kernel)
+	mustPoll(t, w) // baseline: none of them is open in Kernel and changed lately
+	if ids := st.ids(); len(ids) != 0 {
+		t.Fatalf("baseline mirrored %v, want nothing", ids)
+	}
+
+	e.clk.Advance(time.Hour)
+	e.srv.UpdateBug(oldFixed, func(b *bugzillatest.Bug) {
+		b.Comments = append(b.Comments, bugzillatest.Comment{Creator: "alice@gentoo.org", Text: "still broken?"})
+	})
+	e.srv.UpdateBug(oldElsewhere, func(b *bugzillatest.Bug) { b.Component = "Kernel" })
+	fresh := e.srv.CreateBug(bugzillatest.NewBug{Summary: "really new"})
+	freshClosed := e.srv.CreateBug(bugzillatest.NewBug{Summary: "filed and closed at once", Status: "RESOLVED"})
+	mustPoll(t, w)
+	if got := st.ids(); !slices.Equal(got, []int{oldFixed, oldElsewhere, fresh, freshClosed}) {
+		t.Errorf("mirrored %v, want %v", got, []int{oldFixed, oldElsewhere, fresh, freshClosed})
+	}
+	if got := st.news(); !slices.Equal(got, []int{fresh}) {
+		t.Errorf("announced as new %v, want only [%d]", got, fresh)
+	}
+
+	// A push (or forged bugmail) naming an old closed bug.
+	if err := w.Fetch(context.Background(), []int{oldFixed2}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(st.ids(), oldFixed2) {
+		t.Errorf("pushed bug %d not mirrored", oldFixed2)
+	}
+	if got := st.news(); !slices.Equal(got, []int{fresh}) {
+		t.Errorf("after the push, announced as new %v, want only [%d]", got, fresh)
+	}
+}
+
+// TestCatchUp: the baseline of a fresh database announces the open bugs
+// created within the catch-up window, and only those.
+func TestCatchUp(t *testing.T) {
+	e := newEnv(t)
+	old := e.srv.CreateBug(bugzillatest.NewBug{Summary: "two days old"})
+	e.clk.Advance(47 * time.Hour)
+	recent := e.srv.CreateBug(bugzillatest.NewBug{Summary: "an hour old"})
+	e.srv.CreateBug(bugzillatest.NewBug{Summary: "an hour old, fixed", Status: "RESOLVED"}) // not changed lately: not even mirrored
+	e.clk.Advance(time.Hour)
+	recentFixed2 := e.srv.CreateBug(bugzillatest.NewBug{Summary: "just now, fixed", Status: "RESOLVED"})
+	e.clk.Advance(time.Minute)
+
+	st := newMemStore()
+	w := bugzilla.NewWatcher(e.client(t, "key-security"), st, bugzilla.WatcherOptions{
+		Watches: []bugzilla.Watch{kernel}, Interval: time.Hour, Overlap: 2 * time.Minute, PageSize: 10,
+		CatchUp: 24 * time.Hour, Logger: e.logger, Now: e.clk.Now,
+	})
+	mustPoll(t, w)
+	if got := st.news(); !slices.Equal(got, []int{recent}) {
+		t.Errorf("catch-up announced %v, want [%d] (open, within 24h)", got, recent)
+	}
+	if got := st.ids(); !slices.Equal(got, []int{old, recent, recentFixed2}) {
+		t.Errorf("mirrored %v, want %v", got, []int{old, recent, recentFixed2})
+	}
+}
+
+// TestBaselineWithNullDBTime: a Bugzilla whose /rest/time has "db_time":
+// null (SQLite, web server not in UTC) is polled with web_time_utc.
+func TestBaselineWithNullDBTime(t *testing.T) {
+	clk := fakeclock.New(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))
+	srv := bugzillatest.New(bugzillatest.WithNow(clk.Now), bugzillatest.WithNullDBTime())
+	t.Cleanup(srv.Close)
+	open := srv.CreateBug(bugzillatest.NewBug{Summary: "open"})
+	clk.Advance(time.Minute)
+	c, err := bugzilla.New(bugzilla.Options{BaseURL: srv.URL(), APIKey: "key-security", Retries: -1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newMemStore()
+	w := bugzilla.NewWatcher(c, st, bugzilla.WatcherOptions{Watches: []bugzilla.Watch{kernel}, Interval: time.Hour, Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
+	mustPoll(t, w)
+	if got := st.cursor(kernel.Name()); !got.Time.Equal(clk.Now()) {
+		t.Errorf("cursor = %v, want web_time_utc %v", got.Time, clk.Now())
+	}
+	clk.Advance(time.Minute)
+	nb := srv.CreateBug(bugzillatest.NewBug{Summary: "new"})
+	mustPoll(t, w)
+	if got := st.ids(); !slices.Equal(got, []int{open, nb}) || !slices.Equal(st.news(), []int{nb}) {
+		t.Errorf("mirrored %v, new %v; want [%d %d], new [%d]", got, st.news(), open, nb, nb)
 	}
 }

@@ -49,6 +49,7 @@ type Bugzilla struct {
 	PageSize     int      `toml:"page_size"`        // search page size, default 500
 	PublicURL    string   `toml:"public_url"`       // URL shown in chat, default = url
 	DefaultLogin string   `toml:"default_assignee"` // optional: component default assignee, for "unclaimed"
+	CatchUp      Duration `toml:"catch_up"`         // fresh database: announce bugs created this recently; default 24h
 
 	// APIKey is the key read from APIKeyFile or APIKeyEnv. It is never
 	// logged or printed.
@@ -75,6 +76,9 @@ type Store struct {
 // Announce is the [announce] table.
 type Announce struct {
 	AutoCC       []string            `toml:"auto_cc"`      // logins CC'd on every new bug
+	// RestrictedAutoCC are the only logins auto-CC may add to a restricted
+	// bug (those known to be in the security group); default none.
+	RestrictedAutoCC []string `toml:"restricted_auto_cc"`
 	Restricted   string              `toml:"restricted"`   // "withhold" (default) or "skip"
 	DigestAfter  int                 `toml:"digest_after"` // more new bugs than this within DigestWindow -> one digest; default 5
 	DigestWindow Duration            `toml:"digest_window"`

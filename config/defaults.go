@@ -12,6 +12,7 @@ const (
 	DefaultPollInterval = 60 * time.Second
 	DefaultTimeout      = 30 * time.Second
 	DefaultOverlap      = 2 * time.Minute
+	DefaultCatchUp      = 24 * time.Hour
 	DefaultPageSize     = 500
 	DefaultProduct      = "Gentoo Security"
 	DefaultComponent    = "Kernel"
@@ -55,6 +56,7 @@ func (c *Config) applyDefaults(idx *docIndex) {
 	dur("bugzilla.poll_interval", &b.PollInterval, DefaultPollInterval)
 	dur("bugzilla.timeout", &b.Timeout, DefaultTimeout)
 	dur("bugzilla.overlap", &b.Overlap, DefaultOverlap)
+	dur("bugzilla.catch_up", &b.CatchUp, DefaultCatchUp)
 	if !has("bugzilla.page_size") {
 		b.PageSize = DefaultPageSize
 	}

@@ -112,12 +112,20 @@ func (v *validator) bugzilla(b *Bugzilla) {
 	if b.PageSize < 1 {
 		v.add("bugzilla.page_size", "must be at least 1; got %d", b.PageSize)
 	}
+	if b.CatchUp.Duration < 0 {
+		v.add("bugzilla.catch_up", "must be 0 (announce nothing from before the first start) or more; got %s", b.CatchUp.Duration)
+	}
 }
 
 func (v *validator) announce(a *Announce) {
 	for i, cc := range a.AutoCC {
 		if strings.TrimSpace(cc) == "" || strings.ContainsAny(cc, " ,") {
 			v.add(fmt.Sprintf("announce.auto_cc[%d]", i+1), "must be one Bugzilla login; got %q", cc)
+		}
+	}
+	for i, cc := range a.RestrictedAutoCC {
+		if strings.TrimSpace(cc) == "" || strings.ContainsAny(cc, " ,") {
+			v.add(fmt.Sprintf("announce.restricted_auto_cc[%d]", i+1), "must be one Bugzilla login; got %q", cc)
 		}
 	}
 	if a.Restricted != RestrictedWithhold && a.Restricted != RestrictedSkip {

@@ -95,6 +95,16 @@ func (s *Store) ComponentDefault(ctx context.Context, watch string) (string, boo
 // when the assignee first moves away from the component default, first
 // time each login appears in CC) and settle the bug's reminder.
 func (s *Store) SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error {
+	return s.SaveWatched(ctx, bugs, cursors, bugzilla.SaveOptions{Baseline: baseline})
+}
+
+// SaveWatched is SaveBugs with the watcher's rule for bugs not stored
+// before: such a bug gets a "new" event only when o.IsNew accepts it (an
+// open bug created after the watch's cursor, or within the catch-up window
+// of a baseline); any other unseen bug (an old or closed one, say named by
+// a comment or a forged push) is mirrored silently, with no event and no
+// statistics.
+func (s *Store) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, o bugzilla.SaveOptions) error {
 	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		defaults, err := loadDefaults(ctx, tx)
@@ -102,7 +112,7 @@ func (s *Store) SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[s
 			return err
 		}
 		for i := range bugs {
-			if err := saveBug(ctx, tx, &bugs[i], defaults, baseline, now); err != nil {
+			if err := saveBug(ctx, tx, &bugs[i], defaults, o, now); err != nil {
 				return err
 			}
 		}
@@ -140,7 +150,7 @@ func loadDefaults(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
 // watchName is config.Watch.Name for a bug's product and component.
 func watchName(b *bugzilla.Bug) string { return b.Product + "/" + b.Component }
 
-func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string]string, baseline bool, now time.Time) error {
+func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string]string, o bugzilla.SaveOptions, now time.Time) error {
 	var oldData string
 	var oldLCT int64
 	err := tx.QueryRowContext(ctx, "SELECT data, last_change_time FROM bugs WHERE id = ?", b.ID).Scan(&oldData, &oldLCT)
@@ -186,15 +196,22 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 			return fmt.Errorf("failed to settle reminder of bug %d: %w", b.ID, err)
 		}
 	}
-	if baseline {
-		return nil
+	ev := eventWriter{ctx: ctx, tx: tx, bug: b, data: string(data), now: now}
+	isNew := !exists && o.IsNew(b)
+	if o.Baseline {
+		if isNew { // catch-up of a fresh database
+			ev.add(EventNew, "", b.Summary, true)
+		}
+		return ev.err
 	}
 	at := b.LastChangeTime
 	if at.IsZero() {
 		at = now
 	}
-	ev := eventWriter{ctx: ctx, tx: tx, bug: b, data: string(data), now: now}
 	if !exists {
+		if !isNew {
+			return nil // an old or closed bug seen for the first time: mirror only
+		}
 		ev.add(EventNew, "", b.Summary, true)
 		if claimed {
 			if err := recordClaim(ctx, tx, b.ID, b.AssignedTo, at); err != nil {

@@ -205,8 +205,12 @@ func (s *Server) handle(r *http.Request) (result, *apiError) {
 		return ok200(map[string]any{"extensions": map[string]any{}})
 	case m == "GET" && path == "/time":
 		now := s.nowLocked().Format(TimeFormat)
+		var dbTime any = now
+		if s.cfg.nullDBTime {
+			dbTime = nil // SQLite's now() string is not parsed in a non-UTC zone
+		}
 		return ok200(map[string]any{
-			"db_time": now, "web_time": now, "web_time_utc": now,
+			"db_time": dbTime, "web_time": now, "web_time_utc": now,
 			"tz_name": "UTC", "tz_short_name": "UTC", "tz_offset": "+0000",
 		})
 	case m == "GET" && path == "/timezone":

@@ -35,6 +35,7 @@ type config struct {
 	emailFilter bool
 	now         func() time.Time
 	empty       bool
+	nullDBTime  bool
 }
 
 // WithWhoami serves GET /rest/whoami like Gentoo's fork of Bugzilla does;
@@ -44,6 +45,11 @@ func WithWhoami() Option { return func(c *config) { c.whoami = true } }
 // WithEmailFilter turns on webservice_email_filter: logins are cut to
 // their local part for anonymous callers, as on bugs.gentoo.org.
 func WithEmailFilter() Option { return func(c *config) { c.emailFilter = true } }
+
+// WithNullDBTime makes GET /rest/time answer "db_time": null, as a
+// SQLite-backed Bugzilla 5.0 does when its web server is not in UTC
+// (recorded fixture 146); web_time and web_time_utc stay correct UTC.
+func WithNullDBTime() Option { return func(c *config) { c.nullDBTime = true } }
 
 // WithNow sets the clock (see Server.SetNow).
 func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -321,6 +327,20 @@ func (s *Server) AddUser(u User) {
 		}
 	}
 	s.users = append(s.users, &user{User: u, id: len(s.users) + 1})
+}
+
+// SetAPIKey gives a user a new API key ("" revokes it): requests with the
+// old key then fail with code 306, as after a revocation in Bugzilla. It
+// reports false if there is no such user.
+func (s *Server) SetAPIKey(login, key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userByLogin(login)
+	if u == nil {
+		return false
+	}
+	u.APIKey = key
+	return true
 }
 
 // AddComponent adds a component (and its product if new), or replaces the
