@@ -75,16 +75,16 @@ type Store struct {
 
 // Announce is the [announce] table.
 type Announce struct {
-	AutoCC       []string            `toml:"auto_cc"`      // logins CC'd on every new bug
+	AutoCC []string `toml:"auto_cc"` // logins CC'd on every new bug
 	// RestrictedAutoCC are the only logins auto-CC may add to a restricted
 	// bug (those known to be in the security group); default none.
-	RestrictedAutoCC []string `toml:"restricted_auto_cc"`
-	Restricted   string              `toml:"restricted"`   // "withhold" (default) or "skip"
-	DigestAfter  int                 `toml:"digest_after"` // more new bugs than this within DigestWindow -> one digest; default 5
-	DigestWindow Duration            `toml:"digest_window"`
-	RemindAfter  Duration            `toml:"remind_after"` // default 4h; 0 disables
-	RemindGrade  map[string]Duration `toml:"remind_grade"` // per whiteboard grade ("A", "B2", ...): override
-	Changes      *bool               `toml:"changes"`      // announce important changes; default true
+	RestrictedAutoCC []string            `toml:"restricted_auto_cc"`
+	Restricted       string              `toml:"restricted"`   // "withhold" (default) or "skip"
+	DigestAfter      int                 `toml:"digest_after"` // more new bugs than this within DigestWindow -> one digest; default 5
+	DigestWindow     Duration            `toml:"digest_window"`
+	RemindAfter      Duration            `toml:"remind_after"` // default 4h; 0 disables
+	RemindGrade      map[string]Duration `toml:"remind_grade"` // per whiteboard grade ("A", "B2", ...): override
+	Changes          *bool               `toml:"changes"`      // announce important changes; default true
 }
 
 // Commands is the [commands] table.
