@@ -5,33 +5,51 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/trees"
 )
 
+// autoCCBatch is how many due auto-CC jobs one pass handles.
+const autoCCBatch = 100
+
 // autoCCLoop adds announce.auto_cc and the auto_cc trees' logins to each
 // new bug's CC list (SPEC F5): once per bug, recorded in SQLite, retried
-// with backoff while Bugzilla fails, never repeated after a restart.
+// with backoff while Bugzilla fails, never repeated after a restart. It
+// works from the mirror (the search that found the bug), so a new bug
+// costs one PUT and no read; bugs due together that get the same logins
+// share one PUT. Restricted bugs get only [announce] restricted_auto_cc
+// logins (package policy); the others are held back and added once the
+// bug is public. Closed bugs are never written to. While Bugzilla refuses
+// the API key, jobs wait.
 func (b *Bot) autoCCLoop(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
-		jobs, err := b.store.DueAutoCC(ctx, b.now(), 20)
-		if err != nil && ctx.Err() == nil {
-			b.log.Warn("failed to read auto-CC jobs", "err", err)
-		}
-		for _, j := range jobs {
-			b.autoCC(ctx, j)
+		if !b.bz.KeyRefused() {
+			jobs, err := b.store.DueAutoCC(ctx, b.now(), autoCCBatch)
+			if err != nil && ctx.Err() == nil {
+				b.log.Warn("failed to read auto-CC jobs", "err", err)
+			}
+			if len(jobs) > 0 {
+				b.autoCC(ctx, jobs)
+			}
+			b.releaseHeldAutoCC(ctx)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-b.queued:
+		case <-b.bz.KeyChanges():
 		case <-tick.C:
 		}
 	}
@@ -61,44 +79,154 @@ func AutoCCLogins(cfg *config.Config, reg *trees.Registry, bug *bugzilla.Bug) []
 	return out
 }
 
-func (b *Bot) autoCC(ctx context.Context, j store.AutoCCJob) {
-	log := b.log.With("component", "auto-cc", "bug", j.BugID)
+// ccGroup is the bugs that get the same CC additions: one PUT.
+type ccGroup struct {
+	add  []string
+	jobs []store.AutoCCJob
+	bugs []*bugzilla.Bug
+}
+
+// autoCC handles due jobs: decides each bug's additions from the mirror
+// and writes them, one PUT per set of equal additions.
+func (b *Bot) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 	if !b.bz.HasAPIKey() {
-		_ = b.store.FinishAutoCC(ctx, j.BugID, "skipped: read-only (no API key)")
-		return
-	}
-	bug, err := b.bz.Bug(ctx, j.BugID)
-	if err != nil {
-		b.retryAutoCC(ctx, j, err)
+		for _, j := range jobs {
+			b.finishAutoCC(ctx, j.BugID, "skipped: read-only (no API key)")
+		}
 		return
 	}
 	lv := b.l()
-	want := AutoCCLogins(lv.cfg, lv.trees, bug)
-	var add []string
-	for _, l := range want {
-		if !bugzilla.LoginIn(l, bug.CC) {
-			add = append(add, l)
+	groups := map[string]*ccGroup{}
+	var order []string
+	for _, j := range jobs {
+		bug, ok, err := b.store.Bug(ctx, j.BugID)
+		if err != nil {
+			b.log.Warn("auto-CC: failed to read the mirror", "bug", j.BugID, "err", err)
+			continue
 		}
+		switch {
+		case !ok:
+			b.finishAutoCC(ctx, j.BugID, "skipped: not in the mirror")
+			continue
+		case !bug.Open():
+			b.finishAutoCC(ctx, j.BugID, "skipped: closed")
+			continue
+		}
+		var want []string
+		for _, l := range AutoCCLogins(lv.cfg, lv.trees, bug) {
+			if !bugzilla.LoginIn(l, bug.CC) {
+				want = append(want, l)
+			}
+		}
+		d := policy.AutoCC(want, bug.Restricted(), lv.cfg.Announce.RestrictedAutoCC)
+		if len(d.Held) > 0 {
+			b.holdAutoCC(ctx, bug.ID, d.Held)
+		}
+		if len(d.Add) == 0 {
+			result := "nothing to add"
+			if len(d.Held) > 0 {
+				result = "held while restricted: " + strings.Join(d.Held, ", ")
+			}
+			b.finishAutoCC(ctx, j.BugID, result)
+			continue
+		}
+		key := ccKey(d.Add)
+		g := groups[key]
+		if g == nil {
+			g = &ccGroup{add: d.Add}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.jobs = append(g.jobs, j)
+		g.bugs = append(g.bugs, bug)
 	}
-	if len(add) == 0 {
-		_ = b.store.FinishAutoCC(ctx, j.BugID, "nothing to add")
-		return
+	for _, k := range order {
+		b.writeCCGroup(ctx, groups[k])
 	}
-	res, err := b.bz.Update(ctx, j.BugID, bugzilla.Update{CCAdd: add})
-	if err != nil {
-		if errors.Is(err, bugzilla.ErrUnknownUser) || errors.Is(err, bugzilla.ErrRestricted) || errors.Is(err, bugzilla.ErrNotFound) {
-			log.Error("auto-CC failed permanently: check announce.auto_cc and the trees' bugzilla logins", "logins", add, "err", err)
-			_ = b.store.FinishAutoCC(ctx, j.BugID, "failed: "+err.Error())
+}
+
+// ccKey identifies a set of logins regardless of order and case.
+func ccKey(logins []string) string {
+	l := make([]string, len(logins))
+	for i, s := range logins {
+		l[i] = strings.ToLower(s)
+	}
+	sort.Strings(l)
+	return strings.Join(l, ",")
+}
+
+// writeCCGroup adds g.add to every bug of g: one PUT for all (Bugzilla
+// takes "ids"), or one per bug when the shared one failed for good (one
+// bug may be restricted from the bot, say).
+func (b *Bot) writeCCGroup(ctx context.Context, g *ccGroup) {
+	if len(g.jobs) > 1 {
+		ids := make([]int, len(g.jobs))
+		for i, j := range g.jobs {
+			ids[i] = j.BugID
+		}
+		res, err := b.bz.UpdateMany(ctx, ids, bugzilla.Update{CCAdd: g.add})
+		if err == nil {
+			byID := map[int]bugzilla.UpdateResult{}
+			for _, r := range res {
+				byID[r.ID] = r
+			}
+			for i, j := range g.jobs {
+				r, ok := byID[j.BugID]
+				if !ok {
+					b.retryAutoCC(ctx, j, fmt.Errorf("bug %d missing from Bugzilla's answer: %w", j.BugID, bugzilla.ErrInvalid))
+					continue
+				}
+				b.autoCCDone(ctx, g.bugs[i], r)
+			}
 			return
 		}
-		b.retryAutoCC(ctx, j, err)
-		return
+		if !permanentCCError(err) {
+			for _, j := range g.jobs {
+				b.retryAutoCC(ctx, j, err)
+			}
+			return
+		}
+		b.log.Info("auto-CC of several bugs at once failed; trying them one by one", "bugs", ids, "err", err)
 	}
+	for i, j := range g.jobs {
+		res, err := b.bz.Update(ctx, j.BugID, bugzilla.Update{CCAdd: g.add})
+		switch {
+		case err == nil:
+			b.autoCCDone(ctx, g.bugs[i], res)
+		case permanentCCError(err):
+			b.log.Error("auto-CC failed permanently: check announce.auto_cc and the trees' bugzilla logins", "bug", j.BugID, "logins", g.add, "err", err)
+			b.finishAutoCC(ctx, j.BugID, "failed: "+err.Error())
+		default:
+			b.retryAutoCC(ctx, j, err)
+		}
+	}
+}
+
+func permanentCCError(err error) bool {
+	return errors.Is(err, bugzilla.ErrUnknownUser) || errors.Is(err, bugzilla.ErrRestricted) ||
+		errors.Is(err, bugzilla.ErrNotFound) || errors.Is(err, bugzilla.ErrPermission)
+}
+
+// autoCCDone records a successful auto-CC and brings the mirror up to
+// date from Bugzilla's answer (no read).
+func (b *Bot) autoCCDone(ctx context.Context, bug *bugzilla.Bug, res bugzilla.UpdateResult) {
 	added := res.Changes["cc"].Added
-	log.Info("auto-CC done", "added", added)
-	_ = b.store.FinishAutoCC(ctx, j.BugID, "added: "+added)
-	if fresh, err := b.bz.Bug(ctx, j.BugID); err == nil {
-		_ = b.store.SaveBugs(ctx, []bugzilla.Bug{*fresh}, nil, false)
+	b.log.Info("auto-CC done", "bug", bug.ID, "added", added)
+	b.finishAutoCC(ctx, bug.ID, "added: "+added)
+	b.mirrorUpdate(ctx, bug, res)
+}
+
+// mirrorUpdate stores bug as changed by res.
+func (b *Bot) mirrorUpdate(ctx context.Context, bug *bugzilla.Bug, res bugzilla.UpdateResult) {
+	fresh := res.Apply(*bug)
+	if err := b.store.SaveWatched(ctx, []bugzilla.Bug{fresh}, nil, bugzilla.Silent()); err != nil {
+		b.log.Warn("failed to update the mirror after auto-CC", "bug", bug.ID, "err", err)
+	}
+}
+
+func (b *Bot) finishAutoCC(ctx context.Context, bugID int, result string) {
+	if err := b.store.FinishAutoCC(ctx, bugID, result); err != nil {
+		b.log.Warn("failed to record the auto-CC result", "bug", bugID, "err", err)
 	}
 }
 
@@ -106,5 +234,80 @@ func (b *Bot) retryAutoCC(ctx context.Context, j store.AutoCCJob, err error) {
 	d := time.Duration(1<<min(j.Attempts, 10)) * 10 * time.Second
 	d = min(d, time.Hour)
 	b.log.Warn("auto-CC failed, will retry", "bug", j.BugID, "attempt", j.Attempts+1, "retry_in", d, "err", err)
-	_ = b.store.RetryAutoCC(ctx, j.BugID, b.now().Add(d), err.Error())
+	if rerr := b.store.RetryAutoCC(ctx, j.BugID, b.now().Add(d), err.Error()); rerr != nil {
+		b.log.Warn("failed to record the auto-CC retry", "bug", j.BugID, "err", rerr)
+	}
+}
+
+// holdAutoCC records the logins held back from a restricted bug and tells
+// the private channels, once per bug.
+func (b *Bot) holdAutoCC(ctx context.Context, bugID int, held []string) {
+	if err := b.store.HoldAutoCC(ctx, bugID, held); err != nil {
+		b.log.Warn("failed to record held-back auto-CC", "bug", bugID, "err", err)
+		return
+	}
+	short := make([]string, len(held))
+	for i, l := range held {
+		local, _, _ := strings.Cut(l, "@")
+		short[i] = local + "@"
+	}
+	line := chat.Line{}.Bold(fmt.Sprintf("Bug %d", bugID)).
+		Text(": not CC'd while restricted: " + strings.Join(short, ", ") + "; a security member can !cc after review. ").
+		Link("", b.l().render.BugURL(bugID))
+	if err := b.systemNotice(ctx, fmt.Sprintf("autocc-held-%d", bugID), line); err != nil {
+		b.log.Warn("failed to queue the held-back auto-CC notice", "bug", bugID, "err", err)
+	}
+	b.log.Info("auto-CC held back while the bug is restricted", "bug", bugID, "logins", len(held))
+}
+
+// releaseHeldAutoCC adds the held-back logins to the bugs that have become
+// public (once), and forgets those of bugs closed meanwhile.
+func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
+	if !b.bz.HasAPIKey() {
+		return
+	}
+	held, err := b.store.HeldAutoCC(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("failed to read held-back auto-CC", "err", err)
+		}
+		return
+	}
+	ids := make([]int, 0, len(held))
+	for id := range held {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		bug, ok, err := b.store.Bug(ctx, id)
+		if err != nil || (ok && bug.Restricted()) {
+			continue
+		}
+		if !ok || !bug.Open() {
+			_ = b.store.ReleaseHeldAutoCC(ctx, id) // never write to a closed bug
+			continue
+		}
+		var add []string
+		for _, l := range held[id] {
+			if !bugzilla.LoginIn(l, bug.CC) {
+				add = append(add, l)
+			}
+		}
+		if len(add) > 0 {
+			res, err := b.bz.Update(ctx, id, bugzilla.Update{CCAdd: add})
+			if err != nil && !permanentCCError(err) {
+				b.log.Warn("held-back auto-CC failed, will retry", "bug", id, "err", err)
+				continue
+			}
+			if err != nil {
+				b.log.Error("held-back auto-CC failed permanently", "bug", id, "logins", add, "err", err)
+			} else {
+				b.log.Info("held-back auto-CC done: the bug is public", "bug", id, "added", res.Changes["cc"].Added)
+				b.mirrorUpdate(ctx, bug, res)
+			}
+		}
+		if err := b.store.ReleaseHeldAutoCC(ctx, id); err != nil {
+			b.log.Warn("failed to record the held-back auto-CC", "bug", id, "err", err)
+		}
+	}
 }

@@ -48,6 +48,11 @@ type Options struct {
 	// Now is the clock (tests inject one); default time.Now.
 	Now     func() time.Time
 	Version string
+	// KeyRetry is how often a refused API key is tried again; default 5m.
+	KeyRetry time.Duration
+	// DefaultsRefresh is how often the watches' default assignees are
+	// read again (they are read at every start too); default 24h.
+	DefaultsRefresh time.Duration
 }
 
 // Bot wires the watcher, the announcer, the deliverers, the command router
@@ -73,6 +78,10 @@ type Bot struct {
 	metrics *Metrics
 	sf      storeFaults // sent messages not yet recorded, storage faults
 	halted  atomic.Bool // the database file vanished: deliver nothing more
+
+	keyRetry        time.Duration
+	defaultsRefresh time.Duration
+	pushes          pushQueue // webhook ids waiting for the push worker
 }
 
 // live is the part of the bot built from the reloadable configuration
@@ -113,7 +122,17 @@ func New(o Options) (*Bot, error) {
 		writes:     make(chan work, writeQueue),
 		notices:    make(chan notice, noticeQueue),
 		deliver:    map[string]chan struct{}{},
+
+		keyRetry:        o.KeyRetry,
+		defaultsRefresh: o.DefaultsRefresh,
 	}
+	if b.keyRetry <= 0 {
+		b.keyRetry = DefaultKeyRetry
+	}
+	if b.defaultsRefresh <= 0 {
+		b.defaultsRefresh = DefaultDefaultsRefresh
+	}
+	b.pushes.init()
 	b.metrics = newMetrics(b)
 	watches := make([]bugzilla.Watch, len(cfg.Watches))
 	for i, w := range cfg.Watches {
@@ -358,7 +377,9 @@ func (b *Bot) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	goRun(&workWG, workCtx, "startup", func(ctx context.Context) error { b.startup(ctx); return nil })
+	goRun(&workWG, workCtx, "bugzilla key", b.keyLoop)
+	goRun(&workWG, workCtx, "component defaults", b.defaultsLoop)
+	goRun(&workWG, workCtx, "push worker", b.pushWorker)
 	goRun(&workWG, workCtx, "watcher", b.watcher.Run)
 	goRun(&workWG, workCtx, "announcer", b.announceLoop)
 	goRun(&workWG, workCtx, "auto-cc", b.autoCCLoop)
@@ -430,36 +451,6 @@ func (b *Bot) flush(grace time.Duration) {
 			b.log.Warn("shutting down with messages still in the outbox; they are sent after the next start", "pending", pending)
 			return
 		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// startup checks the API key and reads the watches' component defaults.
-func (b *Bot) startup(ctx context.Context) {
-	if b.bz.HasAPIKey() {
-		login, err := b.bz.CheckAPIKey(ctx)
-		switch {
-		case errors.Is(err, bugzilla.ErrBadAPIKey):
-			b.log.Error("the Bugzilla API key was rejected: write commands will fail until it is fixed (bugzilla.api_key_file)")
-		case err != nil:
-			b.log.Warn("could not check the Bugzilla API key now", "err", err)
-		default:
-			b.log.Info("Bugzilla API key accepted", "login", login)
-		}
-	} else {
-		b.log.Info("no Bugzilla API key: read-only, write commands are refused")
-	}
-	for _, w := range b.l().cfg.Watches {
-		if _, ok, _ := b.store.ComponentDefault(ctx, w.Name()); ok {
-			continue
-		}
-		assignee, _, err := b.bz.ComponentDefaults(ctx, w.Product, w.Component)
-		if err != nil {
-			b.log.Warn("could not read the component's default assignee", "watch", w.Name(), "err", err)
-			continue
-		}
-		if err := b.store.SetComponentDefault(ctx, w.Name(), assignee); err != nil {
-			b.log.Warn("failed to store the component default", "watch", w.Name(), "err", err)
 		}
 	}
 }

@@ -158,6 +158,8 @@ type harness struct {
 	logOut io.Writer // if set, the bot logs here (debug level)
 	// infoLog, when set, gets the bot's log at info level (startAt).
 	infoLog io.Writer
+
+	keyRetry, defaultsRefresh time.Duration // bot.Options; 0: defaults
 }
 
 func newHarness(t *testing.T, extraTOML string) *harness {
@@ -198,7 +200,7 @@ func (h *harness) start(ts ...bot.Transport) (b *bot.Bot, stop func()) {
 		}
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	b, err = bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log})
+	b, err = bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -227,7 +229,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func TestNewBugAnnouncedWithHighlights(t *testing.T) {
 	h := newHarness(t, "")
-	old := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: old bug, already known"})
+	// Filed two days before the first start: older than [bugzilla] catch_up.
+	old := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: old bug, already known", Created: time.Now().Add(-48 * time.Hour)})
 	rec := newRecorder("test", "#gentoo-kernel", "#gentoo-dev")
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)

@@ -58,6 +58,7 @@ func (b *Bot) serveHealth(w http.ResponseWriter, r *http.Request) {
 		problems = append(problems, "store: "+err.Error())
 	}
 	problems = append(problems, b.storeProblems()...) // each starts with "store"
+	problems = append(problems, b.bugzillaProblems()...)
 	up := 0
 	for _, t := range b.transports {
 		if t.Connected() {
@@ -123,8 +124,10 @@ func (b *Bot) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, p.Bug.ID)
 	}
 	var valid []int
+	seen := map[int]bool{}
 	for _, id := range ids {
-		if id > 0 {
+		if id > 0 && !seen[id] {
+			seen[id] = true
 			valid = append(valid, id)
 		}
 	}
@@ -133,16 +136,21 @@ func (b *Bot) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no bug id: want {\"bug\":{\"id\":N}}", http.StatusBadRequest)
 		return
 	}
+	if len(valid) > MaxPushIDs {
+		b.metrics.pushes.WithLabelValues("too_large").Inc()
+		http.Error(w, fmt.Sprintf("%d bug ids in one push; at most %d: split the push (nothing was queued; polling catches up anyway)", len(valid), MaxPushIDs),
+			http.StatusRequestEntityTooLarge)
+		return
+	}
+	// One worker reads the queued bugs: the pusher need not wait for
+	// Bugzilla, and a flood of pushes costs a few searches.
+	if !b.pushes.add(valid) {
+		b.metrics.pushes.WithLabelValues("busy").Inc()
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "busy: too many pushed bugs are waiting; try again in a minute (polling catches up anyway)", http.StatusServiceUnavailable)
+		return
+	}
 	b.metrics.pushes.WithLabelValues("ok").Inc()
-	// Read the bugs in the background: the pusher need not wait for
-	// Bugzilla. The watcher de-duplicates with polling.
-	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
-		defer cancel()
-		if err := b.Poke(ctx, valid...); err != nil {
-			b.log.Warn("push fetch failed; the next poll will catch up", "bugs", valid, "err", err)
-		}
-	}()
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintln(w, "accepted")
 }

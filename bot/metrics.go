@@ -56,12 +56,15 @@ var (
 	descBZErrors   = prometheus.NewDesc("ksecbot_bugzilla_errors_total", "Failed Bugzilla requests.", nil, nil)
 	descPollSecs   = prometheus.NewDesc("ksecbot_poll_duration_seconds", "Duration of the last Bugzilla poll.", nil, nil)
 	descPolls      = prometheus.NewDesc("ksecbot_polls_total", "Bugzilla polls made.", nil, nil)
+	descKeyRefused = prometheus.NewDesc("ksecbot_bugzilla_key_refused", "1 while Bugzilla refuses the API key (anonymous read-only mode).", nil, nil)
+	descBZUp       = prometheus.NewDesc("ksecbot_bugzilla_up", "1 when the last Bugzilla poll succeeded.", nil, nil)
+	descPushQueue  = prometheus.NewDesc("ksecbot_push_queue", "Pushed bug ids waiting to be read.", nil, nil)
 	descReaction   = prometheus.NewDesc("ksecbot_reaction_seconds", "Time from bug creation to an action over the last 30 days.", []string{"action", "tree", "quantile"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descReaction} {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReaction} {
 		ch <- d
 	}
 }
@@ -94,6 +97,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ws := b.watcher.Stats()
 	ch <- prometheus.MustNewConstMetric(descPollSecs, prometheus.GaugeValue, ws.LastPollDuration.Seconds())
 	ch <- prometheus.MustNewConstMetric(descPolls, prometheus.CounterValue, float64(ws.Polls))
+	ch <- prometheus.MustNewConstMetric(descKeyRefused, prometheus.GaugeValue, boolGauge(b.bz.KeyRefused()))
+	ch <- prometheus.MustNewConstMetric(descBZUp, prometheus.GaugeValue, boolGauge(ws.Polls > 0 && ws.ConsecutiveFailures == 0))
+	ch <- prometheus.MustNewConstMetric(descPushQueue, prometheus.GaugeValue, float64(b.pushes.len()))
 	rt, err := b.ReactionTimes(ctx, 30)
 	if err != nil {
 		return
@@ -105,6 +111,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descReaction, prometheus.GaugeValue, r.Median.Seconds(), r.Action, r.Tree, "0.5")
 		ch <- prometheus.MustNewConstMetric(descReaction, prometheus.GaugeValue, r.P90.Seconds(), r.Action, r.Tree, "0.9")
 	}
+}
+
+func boolGauge(v bool) float64 {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // Reaction is one row of reaction-time statistics.

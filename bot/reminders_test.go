@@ -47,7 +47,7 @@ func (h *harness) startAt(clock *fakeclock.Clock, ts ...bot.Transport) (*bot.Bot
 	if h.infoLog != nil {
 		log = slog.New(slog.NewTextHandler(h.infoLog, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now})
+	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -468,4 +469,101 @@ func (c *Client) ComponentDefaults(ctx context.Context, product, component strin
 		}
 	}
 	return "", nil, fmt.Errorf("bugzilla: component %q/%q not found: %w", product, component, ErrNotFound)
+}
+
+// UpdateMany applies one change to several bugs in one request (PUT
+// /rest/bug/ID with "ids" in the body), which Bugzilla runs in one
+// transaction: any error changes none of them. The results are in the
+// order Bugzilla gives. Retried like Update.
+func (c *Client) UpdateMany(ctx context.Context, ids []int, u Update) ([]UpdateResult, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	body := u.body()
+	if len(body) == 0 {
+		return nil, fmt.Errorf("bugzilla: empty update of bugs %v: %w", ids, ErrInvalid)
+	}
+	if u.AssignedTo != "" && u.ResetAssignedTo {
+		return nil, fmt.Errorf("bugzilla: both assigned_to and reset_assigned_to: %w", ErrInvalid)
+	}
+	for _, id := range ids {
+		if id <= 0 {
+			return nil, fmt.Errorf("bugzilla: bug id %d: %w", id, ErrInvalid)
+		}
+	}
+	body["ids"] = ids
+	var out struct {
+		Bugs []struct {
+			ID             int               `json:"id"`
+			LastChangeTime time.Time         `json:"last_change_time"`
+			Changes        map[string]Change `json:"changes"`
+		} `json:"bugs"`
+	}
+	r := request{method: http.MethodPut, path: "/bug/" + strconv.Itoa(ids[0]), body: body, idempotent: u.Comment == "", needKey: true}
+	if _, err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	res := make([]UpdateResult, 0, len(out.Bugs))
+	for _, b := range out.Bugs {
+		if b.Changes == nil {
+			b.Changes = map[string]Change{}
+		}
+		res = append(res, UpdateResult{ID: b.ID, LastChangeTime: b.LastChangeTime.UTC(), Changes: b.Changes})
+	}
+	return res, nil
+}
+
+// Apply returns b as it is after the update res (Bugzilla's answer to a
+// PUT): the changed fields set from res.Changes and last_change_time from
+// res. It lets a caller keep its mirror current without reading the bug
+// again. Fields it does not know are left as they were.
+func (res UpdateResult) Apply(b Bug) Bug {
+	split := func(s string) []string {
+		var out []string
+		for _, v := range strings.Split(s, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	for field, ch := range res.Changes {
+		switch field {
+		case "assigned_to":
+			b.AssignedTo = ch.Added
+		case "status":
+			b.Status = ch.Added
+		case "resolution":
+			b.Resolution = ch.Added
+			b.IsOpen = ch.Added == ""
+		case "whiteboard":
+			b.Whiteboard = ch.Added
+		case "severity":
+			b.Severity = ch.Added
+		case "priority":
+			b.Priority = ch.Added
+		case "summary":
+			b.Summary = ch.Added
+		case "cc":
+			cc := make([]string, 0, len(b.CC))
+			removed := split(ch.Removed)
+			for _, l := range b.CC {
+				if !slices.ContainsFunc(removed, func(r string) bool { return strings.EqualFold(r, l) }) {
+					cc = append(cc, l)
+				}
+			}
+			for _, l := range split(ch.Added) {
+				if !slices.ContainsFunc(cc, func(x string) bool { return strings.EqualFold(x, l) }) {
+					cc = append(cc, l)
+				}
+			}
+			slices.Sort(cc)
+			b.CC = cc
+		}
+	}
+	b.CC = slices.Clone(b.CC)
+	if !res.LastChangeTime.IsZero() {
+		b.LastChangeTime = res.LastChangeTime
+	}
+	return b
 }

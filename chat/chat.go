@@ -188,6 +188,7 @@ const (
 	KindRemind   Kind = "remind"   // an unclaimed bug, re-highlighted
 	KindReply    Kind = "reply"    // an answer to a command
 	KindPreview  Kind = "preview"  // a bug-link preview
+	KindSystem   Kind = "system"   // about ksecbot itself (degraded mode, held-back auto-CC): private channels only
 )
 
 // Outgoing is one message to send to one channel (or user, for replies to

@@ -44,6 +44,7 @@ type Store interface {
 	ComponentDefault(ctx context.Context, watch string) (string, bool, error)
 	RecordClaim(ctx context.Context, bugID int, login string, at time.Time) error
 	SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error
+	SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, o bugzilla.SaveOptions) error
 }
 
 // Bugzilla is the part of the Bugzilla client the commands use.
@@ -501,6 +502,11 @@ func (r *Router) dispatch(ctx context.Context, in chat.Incoming, name string, ar
 	if cmd.Write && (r.d.Bugzilla == nil || !r.d.Bugzilla.HasAPIKey()) {
 		r.audit(ctx, req, firstBug(args), "read-only", "")
 		return []chat.Line{chat.Line{}.Text("read-only: no Bugzilla API key is configured, so ksecbot cannot change bugs; the operator can set bugzilla.api_key_file.")}
+	}
+	if kr, ok := r.d.Bugzilla.(interface{ KeyRefused() bool }); cmd.Write && ok && kr.KeyRefused() {
+		r.audit(ctx, req, firstBug(args), "read-only: key refused", "")
+		return []chat.Line{chat.Line{}.Text("read-only for now: Bugzilla refuses ksecbot's API key, so nothing was changed; the operator has been told " +
+			"(bugzilla.api_key_file) and ksecbot tries the key again every few minutes. Try again later, or make the change in Bugzilla.")}
 	}
 	return cmd.Run(ctx, req)
 }

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package policy
+
+import "strings"
+
+// AutoCCDecision is what auto-CC may do to one bug now.
+type AutoCCDecision struct {
+	// Add are the logins to add to the bug's CC list now.
+	Add []string
+	// Held are the logins held back because the bug is restricted: the
+	// private channels are told, and they are added once the bug is
+	// public.
+	Held []string
+}
+
+// AutoCC decides which of the logins auto-CC wants on a bug (want:
+// [announce] auto_cc plus the matched trees' auto_cc logins, those already
+// in CC left out) it may add now. On a public bug: all of them. On a
+// restricted bug only those listed in [announce] restricted_auto_cc
+// (restrictedOK, logins the operator knows are in the security group),
+// matched exactly (case-insensitively, whole address): Bugzilla lets every
+// CC'd user read a restricted bug and mails it to them, so anyone else
+// would receive the embargoed report. The rest are held back.
+func AutoCC(want []string, restricted bool, restrictedOK []string) AutoCCDecision {
+	var d AutoCCDecision
+	for _, l := range want {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if !restricted || listedExactly(l, restrictedOK) {
+			d.Add = append(d.Add, l)
+		} else {
+			d.Held = append(d.Held, l)
+		}
+	}
+	return d
+}
+
+// listedExactly reports whether login is in list as the same whole
+// address (case-insensitively): "kernel" does not match
+// "kernel@gentoo.org", nor "kernel@evil.example" "kernel@gentoo.org".
+func listedExactly(login string, list []string) bool {
+	for _, l := range list {
+		if strings.EqualFold(strings.TrimSpace(l), login) {
+			return true
+		}
+	}
+	return false
+}
