@@ -4,6 +4,8 @@ package bugzilla
 
 import (
 	"context"
+	"encoding/json"
+	"hash/fnv"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,11 +102,27 @@ type Watcher struct {
 
 	pollMu sync.Mutex // one poll at a time
 
-	seen map[int]time.Time // id -> last_change_time stored by the last polls (guarded by pollMu)
+	seen map[int]version // id -> version stored by the last polls (guarded by pollMu)
 
 	mu       sync.Mutex
 	stats    WatcherStats
 	downFrom time.Time // start of the current outage
+}
+
+// version identifies what the watcher stored of a bug: its
+// last_change_time and a hash of its content. Bugzilla times have
+// one-second precision, so a second change within the same second (a
+// human edit right after ksecbot's auto-CC) has the same time but other
+// content, and must not be skipped.
+type version struct {
+	lct time.Time
+	sum uint64
+}
+
+func versionOf(b *Bug) version {
+	h := fnv.New64a()
+	_ = json.NewEncoder(h).Encode(b)
+	return version{lct: b.LastChangeTime, sum: h.Sum64()}
 }
 
 // maxPages bounds one poll's paging (PageSize*maxPages bugs).
@@ -143,7 +161,7 @@ func NewWatcher(c *Client, st WatchStore, o WatcherOptions) *Watcher {
 		c: c, st: st, watches: ws, o: o,
 		log:  o.Logger.With("component", "watcher"),
 		poke: make(chan struct{}, 1),
-		seen: map[int]time.Time{},
+		seen: map[int]version{},
 	}
 }
 
@@ -360,7 +378,7 @@ func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) er
 	}
 	var matched []Bug
 	for _, b := range w.filter(bugs) {
-		if t, ok := w.seen[b.ID]; !ok || !t.Equal(b.LastChangeTime) {
+		if v, ok := w.seen[b.ID]; !ok || v != versionOf(&b) {
 			matched = append(matched, b)
 		}
 	}
@@ -373,13 +391,13 @@ func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) er
 	if err := w.st.SaveWatched(ctx, matched, next, SaveOptions{CheckNew: true, NewSince: since}); err != nil {
 		return fmt.Errorf("failed to store changed bugs: %w", err)
 	}
-	for id, t := range w.seen {
-		if t.Before(since) {
+	for id, v := range w.seen {
+		if v.lct.Before(since) {
 			delete(w.seen, id)
 		}
 	}
 	for _, b := range matched {
-		w.seen[b.ID] = b.LastChangeTime
+		w.seen[b.ID] = versionOf(&b)
 	}
 	if len(matched) > 0 {
 		w.log.Debug("poll stored bugs", "bugs", len(matched), "since", FormatTime(since))

@@ -5,6 +5,7 @@ package bugzilla_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,7 +58,8 @@ func (m *memStore) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors
 		return m.failSave
 	}
 	for _, b := range bugs {
-		k := fmt.Sprint(b.ID, "@", b.LastChangeTime.Unix())
+		data, _ := json.Marshal(b) // like package store: same time, other content is a change
+		k := fmt.Sprint(b.ID, "@", b.LastChangeTime.Unix(), "@", string(data))
 		if m.versions[k] {
 			continue
 		}
@@ -564,5 +566,23 @@ func TestBaselineWithNullDBTime(t *testing.T) {
 	mustPoll(t, w)
 	if got := st.ids(); !slices.Equal(got, []int{open, nb}) || !slices.Equal(st.news(), []int{nb}) {
 		t.Errorf("mirrored %v, new %v; want [%d %d], new [%d]", got, st.news(), open, nb, nb)
+	}
+}
+
+// TestSecondChangeInTheSameSecond: a change with the same
+// last_change_time as the version already stored (Bugzilla has one-second
+// precision: a human edit right after ksecbot's auto-CC) is not skipped.
+func TestSecondChangeInTheSameSecond(t *testing.T) {
+	e := newEnv(t)
+	st := newMemStore()
+	w := e.watcher(t, st, 10, 2*time.Minute, kernel)
+	mustPoll(t, w)
+	e.clk.Advance(time.Minute)
+	id := e.srv.CreateBug(bugzillatest.NewBug{Summary: "embargoed", Groups: []string{"security"}})
+	mustPoll(t, w)
+	e.srv.UpdateBug(id, func(b *bugzillatest.Bug) { b.Groups = nil }) // same second
+	mustPoll(t, w)
+	if b := st.bug(id); b.Restricted() {
+		t.Errorf("bug %d still restricted in the mirror: the same-second change was skipped", id)
 	}
 }

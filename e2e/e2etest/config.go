@@ -24,6 +24,11 @@ type Config struct {
 	DefaultAssignee string
 	// AutoCC is [announce] auto_cc: logins CC'd on every new bug.
 	AutoCC []string
+	// RestrictedAutoCC is [announce] restricted_auto_cc: the only logins
+	// auto-CC adds to a restricted bug.
+	RestrictedAutoCC []string
+	// CatchUp is [bugzilla] catch_up when set (a negative value: "0s").
+	CatchUp time.Duration
 	// DigestAfter is [announce] digest_after; 0 turns the digest off,
 	// a negative value leaves the default.
 	DigestAfter int
@@ -90,15 +95,21 @@ func (c Config) TOML() string {
 	if c.DefaultAssignee != "" {
 		fmt.Fprintf(&b, "default_assignee = %q\n", c.DefaultAssignee)
 	}
+	if c.CatchUp != 0 {
+		fmt.Fprintf(&b, "catch_up = %q\n", max(c.CatchUp, 0).String())
+	}
 	b.WriteString("\n[[watch]]\nproduct = \"Gentoo Security\"\ncomponent = \"Kernel\"\n\n")
 	fmt.Fprintf(&b, "[store]\npath = %q\n\n", c.StorePath())
-	if c.DigestAfter >= 0 || len(c.AutoCC) > 0 {
+	if c.DigestAfter >= 0 || len(c.AutoCC) > 0 || len(c.RestrictedAutoCC) > 0 {
 		b.WriteString("[announce]\n")
 		if c.DigestAfter >= 0 {
 			fmt.Fprintf(&b, "digest_after = %d\n", c.DigestAfter)
 		}
 		if len(c.AutoCC) > 0 {
 			fmt.Fprintf(&b, "auto_cc = %s\n", list(c.AutoCC))
+		}
+		if len(c.RestrictedAutoCC) > 0 {
+			fmt.Fprintf(&b, "restricted_auto_cc = %s\n", list(c.RestrictedAutoCC))
 		}
 		b.WriteString("\n")
 	}
