@@ -254,7 +254,7 @@ func (b *Bot) holdAutoCC(ctx context.Context, bugID int, held []string) {
 	line := chat.Line{}.Bold(fmt.Sprintf("Bug %d", bugID)).
 		Text(": not CC'd while restricted: "+strings.Join(short, ", ")+"; a security member can !cc after review. ").
 		Link("", b.l().render.BugURL(bugID))
-	if err := b.systemNotice(ctx, fmt.Sprintf("autocc-held-%d", bugID), line); err != nil {
+	if err := b.systemNotice(ctx, fmt.Sprintf("autocc-held-%d", bugID), line, bugID); err != nil {
 		b.log.Warn("failed to queue the held-back auto-CC notice", "bug", bugID, "err", err)
 	}
 	b.log.Info("auto-CC held back while the bug is restricted", "bug", bugID, "logins", len(held))

@@ -119,12 +119,13 @@ func (b *Bot) noteKeyState(ctx context.Context, st bugzilla.KeyState) {
 }
 
 // systemNotice queues one line about ksecbot itself for every private
-// channel, exactly once per id.
-func (b *Bot) systemNotice(ctx context.Context, id string, line chat.Line) error {
+// channel, exactly once per id. A notice about bugs names them, so that it
+// is sent only while the channel may see them in full.
+func (b *Bot) systemNotice(ctx context.Context, id string, line chat.Line, bugs ...int) error {
 	var items []chat.Outgoing
 	for _, ch := range b.channels() {
 		if ch.Private {
-			items = append(items, chat.ChannelMessage(ch, chat.KindSystem, id, line))
+			items = append(items, chat.ChannelMessage(ch, chat.KindSystem, id, line, bugs...))
 		}
 	}
 	if len(items) == 0 {
