@@ -60,11 +60,19 @@ var (
 	descBZUp       = prometheus.NewDesc("ksecbot_bugzilla_up", "1 when the last Bugzilla poll succeeded.", nil, nil)
 	descPushQueue  = prometheus.NewDesc("ksecbot_push_queue", "Pushed bug ids waiting to be read.", nil, nil)
 	descReaction   = prometheus.NewDesc("ksecbot_reaction_seconds", "Time from bug creation to an action over the last 30 days.", []string{"action", "tree", "quantile"}, nil)
+	descInFlight   = prometheus.NewDesc("ksecbot_transport_unconfirmed_lines", "Lines written to the network and not yet confirmed by the server (IRC).", []string{"network"}, nil)
+	descSilent     = prometheus.NewDesc("ksecbot_transport_silent_drops_total", "Connections recycled because the link went silent with lines unconfirmed (IRC).", []string{"network"}, nil)
 )
+
+// deliveryStatser is implemented by transports that confirm each line
+// (IRC): lines awaiting confirmation and silent-link reconnects.
+type deliveryStatser interface {
+	DeliveryStats() (unconfirmed, silentDrops int64)
+}
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReaction} {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReaction, descInFlight, descSilent} {
 		ch <- d
 	}
 }
@@ -80,6 +88,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descConnected, prometheus.GaugeValue, v, t.Network())
+		if ds, ok := t.(deliveryStatser); ok {
+			unconfirmed, silent := ds.DeliveryStats()
+			ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(unconfirmed), t.Network())
+			ch <- prometheus.MustNewConstMetric(descSilent, prometheus.CounterValue, float64(silent), t.Network())
+		}
 		var keys []string
 		for _, chn := range t.Channels() {
 			keys = append(keys, chn.Key)

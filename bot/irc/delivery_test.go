@@ -12,7 +12,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -286,8 +289,8 @@ func TestDeliveryPartitionMidBurst(t *testing.T) {
 	before := len(botLines(obs, cb.nick, ch))
 	until(t, 60*time.Second, "the bot to notice the silent link", func() bool { return !cb.tr.Connected() })
 	detected := time.Since(cut)
-	if st := cb.tr.Stats(); st.SilentDrops != 1 {
-		t.Errorf("SilentDrops = %d, want 1", st.SilentDrops)
+	if got := metric(t, cb.bot, `ksecbot_transport_silent_drops_total{network="irc"}`); got != "1" {
+		t.Errorf("/metrics silent drops = %q, want 1", got)
 	}
 	if rest := time.Until(cut.Add(60 * time.Second)); rest > 0 {
 		time.Sleep(rest) // the partition lasts 60 s, as in the issue
@@ -500,4 +503,26 @@ func TestDeliveryKickBanUnban(t *testing.T) {
 	if n := cb.log.count("cannot join channel", ch); n != 1 {
 		t.Errorf("the refused join was logged %d times at ERROR, want once", n)
 	}
+}
+
+// metric returns the value of one series of the bot's /metrics.
+func metric(t *testing.T, b *bot.Bot, series string) string {
+	t.Helper()
+	srv := httptest.NewServer(b.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
 }

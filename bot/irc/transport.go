@@ -229,6 +229,14 @@ func (t *Transport) Stats() Stats {
 	}
 }
 
+// DeliveryStats returns the lines written and not yet confirmed by the
+// server, and how many connections were recycled because the link went
+// silent (for /metrics).
+func (t *Transport) DeliveryStats() (unconfirmed, silentDrops int64) {
+	st := t.Stats()
+	return st.InFlight, st.SilentDrops
+}
+
 // channelConfig returns the configuration of a channel we are configured
 // for, by name under the current casemapping. Caller holds t.mu.
 func (t *Transport) channelConfig(name string) (int, bool) {
