@@ -309,31 +309,42 @@ func TestDeliveryPartitionMidBurst(t *testing.T) {
 func TestDeliveryDropAfterSwallowedLine(t *testing.T) {
 	t.Parallel()
 	s := irctest.Need(t)
-	px := irctest.NewProxy(t, s.Addr)
-	ch := irctest.RandName("#dd")
-	obs := irctest.NewObserver(t, s.Addr, irctest.Options{})
-	obs.Join(t, ch, "")
-	var seen, swallowed atomic.Int32
-	px.SetHook(func(m ircmsg.Message) irctest.Verdict {
-		if isPrivmsgTo(ch)(m) && seen.Add(1) == 8 {
-			swallowed.Store(1)
-			return irctest.SwallowAndDrop
-		}
-		return irctest.Pass
-	})
-	cb := startCoreBot(t, px.Addr, lenient, irc.Options{}, config.IRCChannel{Name: ch})
-	obs.WaitFor(t, 20*time.Second, "bot JOIN", irctest.From("JOIN", cb.nick, ch))
-	ids := fileBugs(cb.bz, 30, "dropped")
-	start := time.Now()
-	waitBugs(t, obs, cb.nick, ch, 120*time.Second, ids)
-	if swallowed.Load() == 0 {
-		t.Fatal("the proxy never swallowed a line: nothing tested")
+	for _, mode := range []struct {
+		name string
+		opt  irc.Options
+	}{
+		{"labeled echo", irc.Options{}},
+		{"ping fence", irc.Options{NoEchoCaps: true}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			px := irctest.NewProxy(t, s.Addr)
+			ch := irctest.RandName("#dd")
+			obs := irctest.NewObserver(t, s.Addr, irctest.Options{})
+			obs.Join(t, ch, "")
+			var seen, swallowed atomic.Int32
+			px.SetHook(func(m ircmsg.Message) irctest.Verdict {
+				if isPrivmsgTo(ch)(m) && seen.Add(1) == 8 {
+					swallowed.Store(1)
+					return irctest.SwallowAndDrop
+				}
+				return irctest.Pass
+			})
+			cb := startCoreBot(t, px.Addr, lenient, mode.opt, config.IRCChannel{Name: ch})
+			obs.WaitFor(t, 20*time.Second, "bot JOIN", irctest.From("JOIN", cb.nick, ch))
+			ids := fileBugs(cb.bz, 30, "dropped")
+			start := time.Now()
+			waitBugs(t, obs, cb.nick, ch, 120*time.Second, ids)
+			if swallowed.Load() == 0 {
+				t.Fatal("the proxy never swallowed a line: nothing tested")
+			}
+			if st := cb.tr.Stats(); st.Reconnects < 1 {
+				t.Errorf("Reconnects = %d, want the bot to have reconnected", st.Reconnects)
+			}
+			t.Logf("30 bugs delivered in %v with one line swallowed and the connection dropped", time.Since(start).Round(time.Millisecond))
+			checkBurst(t, botLines(obs, cb.nick, ch), ids, 1)
+		})
 	}
-	if st := cb.tr.Stats(); st.Reconnects < 1 {
-		t.Errorf("Reconnects = %d, want the bot to have reconnected", st.Reconnects)
-	}
-	t.Logf("30 bugs delivered in %v with one line swallowed and the connection dropped", time.Since(start).Round(time.Millisecond))
-	checkBurst(t, botLines(obs, cb.nick, ch), ids, 1)
 }
 
 // (b) The connection drops in the middle of a message of four IRC lines,
