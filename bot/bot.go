@@ -67,13 +67,15 @@ type Bot struct {
 	log        *slog.Logger
 	now        func() time.Time
 
-	stored    chan struct{} // the watcher stored bugs: run the announcer
-	queued    chan struct{} // the outbox grew: wake the deliverers
-	reads     chan work     // admitted read commands and previews
-	writes    chan work     // admitted write commands
-	notices   chan notice   // busy and slow-down replies
-	deliverMu sync.Mutex
-	deliver   map[string]chan struct{} // per network: wake its deliverer
+	stored  chan struct{} // the watcher stored bugs: run the announcer
+	queued  chan struct{} // the outbox grew: wake the deliverers
+	reads   chan work     // admitted read commands and previews
+	writes  chan work     // admitted write commands
+	notices chan notice   // busy and slow-down replies
+
+	busyLogged, noticeLogged atomic.Int64 // when a flood was last logged loudly
+	deliverMu                sync.Mutex
+	deliver                  map[string]chan struct{} // per network: wake its deliverer
 
 	metrics *Metrics
 	sf      storeFaults // sent messages not yet recorded, storage faults

@@ -4,6 +4,7 @@ package bot
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
@@ -93,7 +94,8 @@ func (b *Bot) Receive(ctx context.Context, t Transport, msg chat.Incoming) {
 		return
 	}
 	b.metrics.commands.WithLabelValues("busy").Inc()
-	b.log.Warn("command queue full, answering busy", "network", t.Network(), "from", msg.Sender.Nick, "write", a.Path == commands.PathWrite)
+	b.loudOnce(&b.busyLogged, "command queue full, answering busy (ksecbot_commands_total{result=\"busy\"} counts them)",
+		"network", t.Network(), "from", msg.Sender.Nick, "write", a.Path == commands.PathWrite)
 	busy := r.Reply(msg, chat.Line{}.Text(busyText))
 	busy.Key += "/busy"
 	b.notify(t, busy)
@@ -106,7 +108,8 @@ func (b *Bot) notify(t Transport, out chat.Outgoing) {
 	case b.notices <- notice{t: t, out: out}:
 	default:
 		b.metrics.commands.WithLabelValues("unanswered").Inc()
-		b.log.Warn("notice queue full, a busy or slow-down reply is dropped", "network", t.Network(), "target", out.Target)
+		b.loudOnce(&b.noticeLogged, "notice queue full, a busy or slow-down reply is dropped (ksecbot_commands_total{result=\"unanswered\"} counts them)",
+			"network", t.Network(), "target", out.Target)
 	}
 }
 
@@ -179,4 +182,20 @@ func (b *Bot) runWrite(ctx context.Context, w work) {
 	for _, r := range replies {
 		b.sendReply(ctx, w.t, r)
 	}
+}
+
+// quietLog is how long a flood warning stays at debug level after it was
+// logged at warning level: a flood is told once, not once per command.
+const quietLog = time.Minute
+
+// loudOnce logs msg at warning level at most once per quietLog (last holds
+// the time it was), else at debug level.
+func (b *Bot) loudOnce(last *atomic.Int64, msg string, args ...any) {
+	now := b.now().UnixNano()
+	prev := last.Load()
+	if now-prev >= int64(quietLog) && last.CompareAndSwap(prev, now) {
+		b.log.Warn(msg, args...)
+		return
+	}
+	b.log.Debug(msg, args...)
 }
