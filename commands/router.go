@@ -343,8 +343,8 @@ func (r *Router) Admit(in chat.Incoming) Admission {
 	a := Admission{Path: path, Command: ok, Limited: true}
 	if ok && r.warnDue(in) {
 		msg := r.reply(in, chat.Line{}.Text(fmt.Sprintf(
-			"slow down: I answer at most %d commands at once, then one every %s; I ignore your commands until then.",
-			r.d.RateBurst, shortDuration(r.d.RateEvery))))
+			"slow down: I answer at most %d commands at once, then one every %s; the others get no answer (I say this once per %s).",
+			r.d.RateBurst, shortDuration(r.d.RateEvery), shortDuration(SlowDownWindow))))
 		msg.Key += "/slow-down"
 		a.SlowDown = &msg
 	}
