@@ -148,12 +148,17 @@ func (b *Bot) sentButUnmarked(u unmarked, err error) {
 // the channels that still wait for a record: nothing more goes there yet.
 func (b *Bot) retryMarks(ctx context.Context, network string) map[string]bool {
 	blocked := map[string]bool{}
+	failing := false
 	for _, u := range b.sf.pending(network) {
-		if blocked[u.channel] {
-			continue // keep order per channel
+		if blocked[u.channel] || failing {
+			blocked[u.channel] = true // keep order per channel
+			continue
 		}
 		if err := b.markSent(ctx, u.id, u.networkID); err != nil {
+			// The database is still unwritable: one try per round, not
+			// one (of up to 5 s) per channel.
 			blocked[u.channel] = true
+			failing = true
 			continue
 		}
 		b.sf.forget(u.id)

@@ -116,6 +116,11 @@ func TestWriteLockHeldDuringDelivery(t *testing.T) {
 // The disk holding the database is full for 60 s in the middle of a burst
 // of announcements: a real, small tmpfs (needs root, as the test servers
 // do) filled up to the last byte by another file, which is removed after.
+// Deterministic: the database is fresh, so its WAL has never reached the
+// auto-checkpoint size (1000 pages) and been rewound; every commit appends
+// to it and needs new blocks, which a full disk refuses (SQLITE_FULL).
+// (SQLite's max_page_count would be a stand-in, but it is per connection
+// and limits the database file, not the WAL that a commit writes first.)
 func TestDiskFullDuringDelivery(t *testing.T) {
 	t.Parallel()
 	var mnt string
