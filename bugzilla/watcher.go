@@ -232,8 +232,9 @@ func (w *Watcher) PollOnce(ctx context.Context) error {
 	return err
 }
 
-// record updates the stats and logs an outage once when it starts and once
-// when it ends.
+// record updates the stats and logs an outage when it starts, at warning
+// level again each time the count of failed polls doubles, and once when
+// it ends.
 func (w *Watcher) record(start time.Time, err error) {
 	now := w.o.Now()
 	w.mu.Lock()
@@ -255,11 +256,18 @@ func (w *Watcher) record(start time.Time, err error) {
 	}
 	w.stats.ConsecutiveFailures++
 	w.stats.LastError = err.Error()
-	if w.stats.ConsecutiveFailures == 1 {
+	n := w.stats.ConsecutiveFailures
+	switch {
+	case n == 1:
 		w.downFrom = start
 		w.log.Warn("bugzilla polling failing; backing off", "err", err, "temporary", Temporary(err))
-	} else {
-		w.log.Debug("bugzilla poll failed again", "err", err, "failures", w.stats.ConsecutiveFailures)
+	case n&(n-1) == 0:
+		// A warning each time the number of failed polls doubles (2, 4,
+		// 8, ...): a long outage stays visible at warning level without a
+		// line per poll.
+		w.log.Warn("bugzilla poll failed again", "err", err, "failures", n, "down_for", now.Sub(w.downFrom).Round(time.Second))
+	default:
+		w.log.Debug("bugzilla poll failed again", "err", err, "failures", n)
 	}
 }
 

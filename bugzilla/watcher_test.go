@@ -386,19 +386,22 @@ func TestCursorOnlyAfterStore(t *testing.T) {
 	}
 }
 
+// TestOutageLoggedOnce checks that an outage is logged once when it starts
+// and once at the recovery, with a warning each time the count of failed
+// polls doubles in between.
 func TestOutageLoggedOnce(t *testing.T) {
 	e := newEnv(t)
 	st := newMemStore()
 	w := e.watcher(t, st, 10, 0, kernel)
 	mustPoll(t, w)
 	e.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.Fault500, Status: 503})
-	for range 4 {
+	for range 9 {
 		e.clk.Advance(time.Minute)
 		if err := w.PollOnce(context.Background()); !bugzilla.Temporary(err) {
 			t.Fatalf("PollOnce during outage = %v, want a temporary error", err)
 		}
 	}
-	if s := w.Stats(); s.ConsecutiveFailures != 4 || s.LastError == "" {
+	if s := w.Stats(); s.ConsecutiveFailures != 9 || s.LastError == "" {
 		t.Errorf("stats during outage = %+v", s)
 	}
 	e.srv.ClearFault()
@@ -409,13 +412,26 @@ func TestOutageLoggedOnce(t *testing.T) {
 	if n := strings.Count(logs, "bugzilla polling failing"); n != 1 {
 		t.Errorf("outage logged %d times, want once:\n%s", n, logs)
 	}
+	// Then a warning each time the failures double: after 2, 4 and 8
+	// failed polls (not after 3, 5, 6, 7 or 9, which are debug lines).
+	var again []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "level=WARN") && strings.Contains(l, "bugzilla poll failed again") {
+			again = append(again, l)
+		}
+	}
+	for i, want := range []string{"failures=2 ", "failures=4 ", "failures=8 "} {
+		if len(again) != 3 || !strings.Contains(again[i], want) {
+			t.Fatalf("warnings while the outage goes on: %q; want one at 2, 4 and 8 failed polls", again)
+		}
+	}
 	if n := strings.Count(logs, "bugzilla polling recovered"); n != 1 {
 		t.Errorf("recovery logged %d times, want once:\n%s", n, logs)
 	}
 	if strings.Contains(logs, "key-security") {
 		t.Errorf("logs contain the API key:\n%s", logs)
 	}
-	if s := w.Stats(); s.ConsecutiveFailures != 0 || s.LastError != "" || s.Polls != 7 {
+	if s := w.Stats(); s.ConsecutiveFailures != 0 || s.LastError != "" || s.Polls != 12 {
 		t.Errorf("stats after recovery = %+v", s)
 	}
 	if got := st.news(); !slices.Equal(got, []int{id}) {
