@@ -35,6 +35,7 @@ type session struct {
 	fatalMu  sync.Mutex
 	fatal    error // a permanent failure seen on the wire
 	loggedIn bool
+	quitting bool // we sent QUIT: the server's ERROR is the expected goodbye
 }
 
 func newSession(t *Transport) *session {
@@ -161,6 +162,9 @@ func (s *session) run(ctx context.Context) error {
 	s.registered = true
 	select {
 	case <-ctx.Done():
+		s.fatalMu.Lock()
+		s.quitting = true
+		s.fatalMu.Unlock()
 		c.Quit()
 		timer := time.NewTimer(2 * time.Second)
 		select {
@@ -251,6 +255,13 @@ func (s *session) addCallbacks() {
 				s.setFatal(fmt.Errorf("banned from the server: %s", msg))
 				return
 			}
+		}
+		s.fatalMu.Lock()
+		quitting := s.quitting
+		s.fatalMu.Unlock()
+		if quitting {
+			s.t.log.Info("irc: disconnected after QUIT", "reason", msg)
+			return
 		}
 		s.t.log.Warn("irc: server closed the link", "reason", msg)
 	})
