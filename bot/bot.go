@@ -191,7 +191,7 @@ func (b *Bot) build(cfg *config.Config) *live {
 		Trees:    lv.trees,
 		Render:   lv.render,
 		Now:      b.now,
-		Logger:   b.log.With("component", "commands"),
+		Logger:   b.log, // the router adds component=commands itself
 		Version:  b.version,
 	}
 	if cve != nil {

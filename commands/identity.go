@@ -4,6 +4,7 @@ package commands
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -87,6 +88,15 @@ func (r *Router) caller(id chat.Identity) Caller {
 		c.Roles[strings.ToLower(role)] = true
 	}
 	c.userRoles = user.Roles
+	if id.Network == chat.NetIRC && r.cfg.IRC != nil {
+		// [irc] admins: services accounts with the admin role on IRC.
+		for _, a := range r.cfg.IRC.Admins {
+			if strings.EqualFold(a, id.Account) {
+				c.Roles[config.RoleAdmin] = true
+				c.userRoles = append(slices.Clone(user.Roles), config.RoleAdmin)
+			}
+		}
+	}
 	// Tree membership: the exact login (never the same local part at
 	// another domain) or the Matrix ID. It makes a maintainer for public
 	// bugs only; the write policy decides what that allows.

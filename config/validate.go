@@ -227,6 +227,11 @@ func (v *validator) irc(i *IRC) {
 		v.positive("irc.flood.interval", i.Flood.Interval)
 	}
 	v.positive("irc.reconnect_max", i.ReconnectMax)
+	for k, a := range i.Admins {
+		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, " ,*?!@\r\n\x00") {
+			v.add(fmt.Sprintf("irc.admins[%d]", k+1), "%q is not a services account name", a)
+		}
+	}
 }
 
 func validNick(n string) bool {
