@@ -209,8 +209,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bo
 	runErr := b.Run(ctx)
 	select {
 	case err := <-errc:
-		return err
+		runErr = err
 	default:
+	}
+	if runErr != nil {
+		log.Error("ksecbot stopped", "err", runErr)
+	} else {
+		log.Info("ksecbot stopped")
 	}
 	return runErr
 }

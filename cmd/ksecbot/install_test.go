@@ -4,7 +4,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -265,5 +267,29 @@ func TestManPageDocumentsEveryFlag(t *testing.T) {
 		if !strings.Contains(section, fmt.Sprintf("\n.B %d\n", code)) {
 			t.Errorf("EXIT STATUS does not list %d", code)
 		}
+	}
+}
+
+// TestDaemonLogsItsShutdown runs the daemon (console only) and stops it as
+// SIGTERM would: the log ends with a shutdown line.
+func TestDaemonLogsItsShutdown(t *testing.T) {
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "k.toml", fmt.Sprintf("[bugzilla]\nurl = %q\npoll_interval = \"1h\"\n[store]\npath = %q\n", bz.URL(), filepath.Join(dir, "k.db")), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in, typed := io.Pipe()
+	defer typed.Close()
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- runDaemon(ctx, []string{"--config", cfg, "--console"}, in, out, errb) }()
+	waitUntil(t, "the start line", func() bool { return strings.Contains(errb.String(), "ksecbot starting") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	if !strings.Contains(errb.String(), "level=INFO msg=\"ksecbot stopped\"") {
+		t.Errorf("no shutdown line in the log:\n%s", errb.String())
 	}
 }
