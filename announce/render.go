@@ -129,7 +129,9 @@ func (r *Renderer) head(l chat.Line, b *bugzilla.Bug) chat.Line {
 	if g := Grade(b.Whiteboard); g != "" {
 		l = l.Text(" [" + g + "]")
 	}
-	if a := b.AliasString(); a != "" {
+	// The alias is shown unless the summary already names it (a CVE id
+	// as both alias and part of the summary was printed twice).
+	if a := b.AliasString(); a != "" && !strings.Contains(strings.ToLower(b.Summary), strings.ToLower(a)) {
 		l = l.Text(" ").Quote(Clean(a, 40))
 	}
 	if b.Restricted() {

@@ -186,3 +186,20 @@ func TestDigestOfAHugeBurstStaysSmall(t *testing.T) {
 		t.Errorf("detail has %d lines, last %q", len(detail), detail[len(detail)-1].Plain(chat.NetIRC))
 	}
 }
+
+// TestCVEAliasNotRepeated checks that a CVE id that is both the bug's
+// alias and part of its summary is printed once, and an alias the summary
+// does not name is still shown.
+func TestCVEAliasNotRepeated(t *testing.T) {
+	r := testRenderer()
+	b := bugzilla.Bug{ID: 7, Summary: "Linux kernel: use-after-free in nf_tables (CVE-2026-1234)", Alias: []string{"CVE-2026-1234"}}
+	l, _ := r.NewBug(&b, private)
+	if got := l.Plain(chat.NetIRC); strings.Count(got, "CVE-2026-1234") != 1 {
+		t.Errorf("announcement %q names the CVE %d times, want once", got, strings.Count(got, "CVE-2026-1234"))
+	}
+	b.Summary = "Linux kernel: use-after-free in nf_tables"
+	l, _ = r.NewBug(&b, private)
+	if got := l.Plain(chat.NetIRC); strings.Count(got, "CVE-2026-1234") != 1 {
+		t.Errorf("announcement %q names the alias %d times, want once", got, strings.Count(got, "CVE-2026-1234"))
+	}
+}
