@@ -3,9 +3,12 @@
 package bot_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 )
 
@@ -71,5 +74,35 @@ func TestCommandLogsNameTheirComponentOnce(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no \"command refused\" line logged:\n%s", logs.String())
+	}
+}
+
+// TestMalformedBugzillaAnswer makes Bugzilla answer a !claim with
+// truncated JSON: the caller is told Bugzilla answered garbage (not that it
+// refused the change), and the next try, with Bugzilla healthy, works.
+func TestMalformedBugzillaAnswer(t *testing.T) {
+	h := newHarness(t, `
+[[user]]
+bugzilla = "alice@gentoo.org"
+irc_account = "alice"
+roles = ["security"]
+`)
+	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: Bugzilla answers this one with garbage"})
+	rec := newRecorder(chat.NetIRC, "#gentoo-kernel")
+	b, _ := h.start(rec)
+	waitPolls(t, b, 1)
+	ch := rec.channels[0]
+	alice := chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}
+	h.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.FaultTruncate, Path: fmt.Sprintf("/rest/bug/%d", id)})
+	say(b, rec, ch, alice, "claim1", fmt.Sprintf("!claim %d", id))
+	msgs := rec.waitFor(t, 20*time.Second, "the claim's answer", func(m []chat.Outgoing) bool { return len(replyTo(m, "claim1")) > 0 })
+	if r := replyTo(msgs, "claim1"); len(r) != 1 || r[0] != "Bugzilla answered garbage; try again." {
+		t.Fatalf("answer to a claim that got malformed JSON: %q, want \"Bugzilla answered garbage; try again.\"", r)
+	}
+	h.srv.ClearFault()
+	say(b, rec, ch, alice, "claim2", fmt.Sprintf("!claim %d", id))
+	msgs = rec.waitFor(t, 20*time.Second, "the second claim's answer", func(m []chat.Outgoing) bool { return len(replyTo(m, "claim2")) > 0 })
+	if r := replyTo(msgs, "claim2"); !strings.Contains(r[0], "Claimed") {
+		t.Errorf("the retry after the garbage answer: %q, want it claimed", r)
 	}
 }

@@ -366,11 +366,11 @@ func (c *Client) once(ctx context.Context, r request, out any, withKey bool) (re
 		if len(bytes.TrimSpace(data)) == 0 {
 			return resp, c.wrap(r, errTruncated)
 		}
-		return resp, c.wrap(r, fmt.Errorf("bugzilla: failed to decode response: %w", envErr))
+		return resp, c.wrap(r, fmt.Errorf("%w: failed to decode response: %w", ErrGarbage, envErr))
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return resp, c.wrap(r, fmt.Errorf("bugzilla: failed to decode response: %w", err))
+			return resp, c.wrap(r, fmt.Errorf("%w: failed to decode response: %w", ErrGarbage, err))
 		}
 	}
 	return resp, nil

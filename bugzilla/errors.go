@@ -41,6 +41,9 @@ var (
 	ErrInvalid = errors.New("bugzilla: invalid request")
 	// ErrUnavailable: Bugzilla answered 5xx or 429.
 	ErrUnavailable = errors.New("bugzilla: service unavailable")
+	// ErrGarbage: Bugzilla answered 2xx with a body that is not the JSON
+	// expected (malformed or of the wrong shape).
+	ErrGarbage = errors.New("bugzilla: answered malformed JSON")
 	// ErrResponseTooLarge: the response body exceeded MaxResponseBytes.
 	ErrResponseTooLarge = errors.New("bugzilla: response too large")
 )

@@ -127,6 +127,9 @@ func (r *Router) bugzillaError(err error, bugID int, logins []string) chat.Line 
 		return l.Text("Bugzilla refused ksecbot's credentials; the operator has been told. Nothing was changed.")
 	case errors.Is(err, bugzilla.ErrPermission):
 		return l.Text(fmt.Sprintf("Bugzilla did not let ksecbot change bug %d (permission denied); ask the operator to check the bot account's groups.", bugID))
+	case errors.Is(err, bugzilla.ErrGarbage):
+		r.log.Warn("Bugzilla answered malformed JSON", "bug", bugID, "err", err)
+		return l.Text("Bugzilla answered garbage; try again.")
 	case bugzilla.Temporary(err), errors.Is(err, bugzilla.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return l.Text("Bugzilla is not answering right now; try again in a few minutes.")
 	}
