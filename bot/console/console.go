@@ -7,6 +7,7 @@ package console
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +21,43 @@ import (
 
 // maxLine bounds one printed line; Bugzilla text is cut before this anyway.
 const maxLine = 2000
+
+// maxInput bounds one typed line; a longer one is refused with a notice
+// and the console keeps reading.
+const maxInput = 64 << 10
+
+// readLine reads one line (without its newline) of at most limit bytes.
+// A longer line is read to its end and dropped: size tells its length and
+// the string is empty. err is the reader's error (io.EOF at the end), with
+// the last unterminated line, if any, returned alongside it.
+func readLine(br *bufio.Reader, limit int) (line string, size int, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		size += len(chunk)
+		if size <= limit+1 { // +1: the newline
+			buf = append(buf, chunk...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		buf = bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r"))
+		if n := len(chunk); n > 0 && chunk[n-1] == '\n' {
+			size--
+		}
+		if size > limit {
+			return "", size, err
+		}
+		return string(buf), size, err
+	}
+}
+
+// notice prints a line from the console itself (not from the bot).
+func (t *Transport) notice(msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.out, "%s %s\n", t.now().Format("15:04:05"), msg)
+}
 
 // Transport reads commands from In and prints messages on Out.
 type Transport struct {
@@ -87,13 +125,21 @@ func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
 	lines := make(chan string)
 	go func() {
 		defer close(t.Done)
-		sc := bufio.NewScanner(t.in)
-		sc.Buffer(make([]byte, 4096), 64*1024)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
-				return
+		br := bufio.NewReaderSize(t.in, 4096)
+		for {
+			l, size, err := readLine(br, maxInput)
+			if size > maxInput {
+				// Too long to be a command: say so and go on reading.
+				t.notice(fmt.Sprintf("That line was %d KiB long, over the %d KiB limit of a command; it was ignored. Type a command such as !help.", size>>10, maxInput>>10))
+			} else if l != "" || err == nil {
+				select {
+				case lines <- l:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err != nil {
+				return // end of input (Ctrl-D) or a read error
 			}
 		}
 	}()

@@ -293,3 +293,28 @@ func TestDaemonLogsItsShutdown(t *testing.T) {
 		t.Errorf("no shutdown line in the log:\n%s", errb.String())
 	}
 }
+
+// TestConsoleSurvivesAHugeLine types a 70 KiB line into the demo's
+// console: it gets a clear reply, and the next command is answered.
+func TestConsoleSurvivesAHugeLine(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in, typed := io.Pipe()
+	defer typed.Close()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, []string{"--poll", "1h", "--file-every", "0"}, in, &out, &errOut) }()
+	waitOutput(t, &out, `Ctrl-C ends the demo`)
+	// Typed from another goroutine: a console that stopped reading
+	// must fail the test, not block it.
+	go func() {
+		_, _ = io.WriteString(typed, "!bug "+strings.Repeat("x", 70<<10)+"\n")
+		_, _ = io.WriteString(typed, "!help\n")
+	}()
+	waitOutput(t, &out, `That line was 70 KiB long, over the 64 KiB limit of a command; it was ignored`)
+	waitOutput(t, &out, `Commands: .*!pending`)
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("demo: %v", err)
+	}
+}
