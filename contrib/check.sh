@@ -195,6 +195,22 @@ else
 	skip "groff is not installed; man/ksecbot.1 not checked"
 fi
 
+# logrotate file (parsed in debug mode: nothing is rotated; the su user
+# becomes root because this host has no ksecbot user).
+if need logrotate logrotate; then
+	sed 's/^\([[:space:]]*su\) ksecbot ksecbot$/\1 root root/' "$here/logrotate/ksecbot" >"$tmp/logrotate.conf"
+	chmod 0644 "$tmp/logrotate.conf"
+	if logrotate --debug --state "$tmp/logrotate.state" "$tmp/logrotate.conf" >"$tmp/logrotate.log" 2>&1 &&
+		! grep -qi 'error' "$tmp/logrotate.log"; then
+		ok "logrotate --debug logrotate/ksecbot"
+	else
+		cat "$tmp/logrotate.log"
+		bad "logrotate --debug logrotate/ksecbot"
+	fi
+else
+	skip "logrotate is not installed; logrotate/ksecbot not checked"
+fi
+
 # metadata.xml.
 if need xmllint libxml2-utils; then
 	if xmllint --noout "$here"/gentoo/*/*/metadata.xml; then

@@ -5,7 +5,9 @@
 #   3. staticcheck -tags goolm, pinned below (installed with `go install`
 #      from the module proxy into GOPATH/bin when missing, then reused);
 #   4. the build guard: building without -tags goolm, or with CGO_ENABLED=0,
-#      must fail at compile time with a message that names the fix.
+#      must fail at compile time with a message that names the fix;
+#   5. the ebuild's LICENSE line is the one scripts/ebuild-license.sh
+#      computes from the modules linked into ksecbot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,4 +57,5 @@ guard() { # guard WANTED-MESSAGE ENV... -- GO-BUILD-ARGS...
 }
 guard ksecbot_must_be_built_with_tags_goolm go build
 guard ksecbot_must_be_built_with_cgo CGO_ENABLED=0 go build -tags goolm
-echo "lint: SPDX headers, gofmt, go vet, staticcheck $staticcheck_version and the build guard passed"
+scripts/ebuild-license.sh --check
+echo "lint: SPDX headers, gofmt, go vet, staticcheck $staticcheck_version, the build guard and the ebuild LICENSE passed"
