@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // maxLine bounds one printed line; Bugzilla text is cut before this anyway.
@@ -91,7 +91,7 @@ func New(o Options) *Transport {
 	return &Transport{in: o.In, out: o.Out, private: o.Private, now: o.Now, Done: make(chan struct{})}
 }
 
-var _ bot.Transport = (*Transport)(nil)
+var _ transport.Transport = (*Transport)(nil)
 
 // Network returns chat.NetConsole.
 func (t *Transport) Network() string { return chat.NetConsole }
@@ -113,7 +113,7 @@ func (t *Transport) Connected() bool {
 
 // Run reads lines until ctx is done or the input ends; every non-empty
 // line goes to the inbox as a command of the operator.
-func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
+func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 	t.mu.Lock()
 	t.connected = true
 	t.mu.Unlock()

@@ -7,18 +7,18 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // partReason is the PART message for a channel removed from the
 // configuration.
 const partReason = "channel removed from ksecbot's configuration"
 
-var _ bot.ChannelReloader = (*Transport)(nil)
+var _ transport.ChannelReloader = (*Transport)(nil)
 
-// ReloadChannels implements bot.ChannelReloader: it joins the channels
+// ReloadChannels implements transport.ChannelReloader: it joins the channels
 // cfg.IRC adds (with their keys), parts the ones it removes and takes the
 // new private, notice and previews flags of the others, without
 // reconnecting. Channel names are compared under the server's casemapping.

@@ -23,9 +23,9 @@ import (
 
 	"github.com/ergochat/irc-go/ircevent"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // ErrNotConnected is returned by Send while the transport is disconnected;
@@ -80,7 +80,7 @@ type Stats struct {
 	SilentDrops int64
 }
 
-// Transport is the IRC implementation of bot.Transport. Its methods are
+// Transport is the IRC implementation of transport.Transport. Its methods are
 // safe for concurrent use; Run must be called once.
 type Transport struct {
 	cfg        *config.IRC // as started; channels come from chanCfg
@@ -110,7 +110,7 @@ type Transport struct {
 	queue         [3][]*outLine              // by priority: control, other, reply
 	lastPrio      int                        // priority of the last message line written
 	ctcpLast      time.Time
-	inbox         bot.Inbox
+	inbox         transport.Inbox
 	runCtx        context.Context
 
 	// delivery confirmation (this connection)
@@ -251,8 +251,8 @@ func (t *Transport) channelConfig(name string) (int, bool) {
 
 // Run connects and stays connected until ctx is done (then it returns nil)
 // or a permanent error (wrong SASL password, banned) happens; that error
-// wraps bot.ErrPermanent. Incoming messages go to in.
-func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
+// wraps transport.ErrPermanent. Incoming messages go to in.
+func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 	t.mu.Lock()
 	t.inbox = in
 	t.runCtx = ctx
@@ -278,7 +278,7 @@ func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
 		if perm := s.permanentError(); perm != nil {
 			// not logged here: the caller reports the returned error once
 			// (the daemon prints it as its last line and exits non-zero)
-			return fmt.Errorf("%w: %w", bot.ErrPermanent, perm)
+			return fmt.Errorf("%w: %w", transport.ErrPermanent, perm)
 		}
 		if s.registered && time.Since(started) > time.Minute {
 			attempt = 0

@@ -13,8 +13,8 @@ import (
 	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircmsg"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // MaxWrapLines caps how many IRC lines one chat line may become; text
@@ -126,7 +126,7 @@ func (j *job) result(err error) error {
 		n++
 	}
 	if n > 0 {
-		return &bot.PartialError{Done: j.base + n, Err: err}
+		return &transport.PartialError{Done: j.base + n, Err: err}
 	}
 	return err
 }
@@ -144,7 +144,7 @@ type flight struct {
 // and order) or, without echo-message, by answering a PING sent after it.
 // It returns ErrNotConnected while disconnected and ErrNotJoined for a
 // channel the bot is not in, without sending; a *RefusedError when the
-// server refused a line; and a *bot.PartialError when some lines were
+// server refused a line; and a *transport.PartialError when some lines were
 // delivered before the failure (send again with Outgoing.Resume). Safe
 // for concurrent use.
 func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {

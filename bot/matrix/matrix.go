@@ -30,9 +30,9 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // ErrNotConnected is returned by Send while the homeserver is not reachable.
@@ -68,7 +68,7 @@ type Stats struct {
 	JoinAttempts int64
 }
 
-// Transport is the Matrix transport. It implements bot.Transport. Send,
+// Transport is the Matrix transport. It implements transport.Transport. Send,
 // Connected, Channels and Stats are safe to call from any goroutine.
 type Transport struct {
 	cfg    *config.Matrix // as started; rooms come from channels
@@ -102,7 +102,7 @@ type Transport struct {
 	invites     sync.Map // room ID -> struct{}: invites being handled
 }
 
-var _ bot.Transport = (*Transport)(nil)
+var _ transport.Transport = (*Transport)(nil)
 
 // New checks the configuration and returns a transport; it does not connect.
 func New(cfg *config.Matrix, o Options) (*Transport, error) {
@@ -200,13 +200,13 @@ func (t *Transport) Stats() Stats {
 	}
 }
 
-// permanent wraps err as a bot.ErrPermanent.
-func permanent(err error) error { return fmt.Errorf("%w: %w", bot.ErrPermanent, err) }
+// permanent wraps err as a transport.ErrPermanent.
+func permanent(err error) error { return fmt.Errorf("%w: %w", transport.ErrPermanent, err) }
 
 // Run connects, joins the rooms and syncs until ctx is done, handing
 // commands to in. It returns nil when ctx is done and an error wrapping
-// bot.ErrPermanent for a rejected token or password.
-func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
+// transport.ErrPermanent for a rejected token or password.
+func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 	st, err := openState(t.statePath)
 	if err != nil {
 		return permanent(err)
@@ -226,7 +226,7 @@ func (t *Transport) Run(ctx context.Context, in bot.Inbox) error {
 		if err == nil {
 			break
 		}
-		if errors.Is(err, bot.ErrPermanent) {
+		if errors.Is(err, transport.ErrPermanent) {
 			return err
 		}
 		t.log.Warn("matrix: connecting failed, retrying", "err", err)
@@ -292,7 +292,7 @@ func backoff(minD, maxD time.Duration, attempt int) time.Duration {
 }
 
 // setup logs in, sets up the syncer and, when configured, encryption.
-func (t *Transport) setup(ctx context.Context, st *state, in bot.Inbox) (*mautrix.Client, *cryptohelper.CryptoHelper, error) {
+func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*mautrix.Client, *cryptohelper.CryptoHelper, error) {
 	cli, err := mautrix.NewClient(t.cfg.Homeserver, "", "")
 	if err != nil {
 		return nil, nil, permanent(fmt.Errorf("failed to create matrix client: %w", err))
@@ -569,7 +569,7 @@ func (t *Transport) onDecryptError(evt *event.Event, err error) {
 
 // onMessage hands m.text messages in configured rooms to the inbox. It never
 // panics into the syncer (a panic would stop sync).
-func (t *Transport) onMessage(in bot.Inbox) mautrix.EventHandler {
+func (t *Transport) onMessage(in transport.Inbox) mautrix.EventHandler {
 	return func(ctx context.Context, evt *event.Event) {
 		defer func() {
 			if r := recover(); r != nil {

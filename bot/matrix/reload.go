@@ -11,14 +11,14 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
-var _ bot.ChannelReloader = (*Transport)(nil)
+var _ transport.ChannelReloader = (*Transport)(nil)
 
-// ReloadChannels implements bot.ChannelReloader: it joins the rooms
+// ReloadChannels implements transport.ChannelReloader: it joins the rooms
 // cfg.Matrix adds (room ID or alias), leaves the ones it removes and takes
 // the new private and previews flags of the others, on the running
 // connection. Channels returns the new list at once; the joins and leaves

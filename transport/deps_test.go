@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package transport_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/ksecbot/ksecbot/"
+
+// forbidden are the packages a transport must not be built with: the core
+// (store, announcements, commands, the Bugzilla client, package bot itself),
+// the SQLite driver and the Prometheus client. An entry ending in "/" matches
+// every package below it; the others match exactly.
+var forbidden = []string{
+	module + "bot",
+	module + "store",
+	module + "announce",
+	module + "commands",
+	module + "bugzilla",
+	module + "policy",
+	"github.com/mattn/go-sqlite3",
+	"github.com/prometheus/",
+}
+
+// exception is a forbidden package that one transport may not avoid, with the
+// package through which it must come in. The test fails when the exception
+// is no longer needed, so that it gets removed.
+type exception struct {
+	pkg, via, why string
+}
+
+var exceptions = map[string][]exception{
+	// mautrix's end-to-end encryption store: cryptohelper opens its crypto
+	// and state stores with dbutil's "sqlite3-fk-wal" dialect, which
+	// go.mau.fi/util/dbutil/litestream registers on top of go-sqlite3 (in
+	// every cgo build). The transport's own state file (state.go) uses the
+	// same driver.
+	module + "bot/matrix": {{
+		pkg: "github.com/mattn/go-sqlite3",
+		via: "go.mau.fi/util/dbutil/litestream",
+		why: "mautrix cryptohelper's SQLite crypto store",
+	}},
+}
+
+// TestTransportsBuildWithoutCore is issue 14 must-show 1: the network
+// packages depend on the contract (this package) and chat, not on the core,
+// the SQLite driver or Prometheus.
+func TestTransportsBuildWithoutCore(t *testing.T) {
+	for _, pkg := range []string{module + "bot/irc", module + "bot/matrix", module + "bot/console", module + "transport"} {
+		t.Run(strings.TrimPrefix(pkg, module), func(t *testing.T) {
+			deps := listDeps(t, pkg)
+			allowed := map[string]exception{}
+			for _, e := range exceptions[pkg] {
+				allowed[e.pkg] = e
+			}
+			for _, f := range forbidden {
+				for _, d := range deps {
+					if !matches(d, f) {
+						continue
+					}
+					e, ok := allowed[d]
+					if !ok {
+						t.Errorf("%s is built with %s; a transport may depend only on package transport, chat and config of ksecbot", pkg, d)
+						continue
+					}
+					if !slices.Contains(deps, e.via) {
+						t.Errorf("%s is built with %s, allowed only through %s (%s), which it no longer uses", pkg, d, e.via, e.why)
+					}
+				}
+			}
+			for _, e := range exceptions[pkg] {
+				if !slices.Contains(deps, e.pkg) {
+					t.Errorf("%s no longer needs %s: remove its exception", pkg, e.pkg)
+				}
+			}
+		})
+	}
+}
+
+// TestContractImportsNoCore checks that package transport itself imports
+// nothing of ksecbot but chat and config.
+func TestContractImportsNoCore(t *testing.T) {
+	for _, d := range listDeps(t, module+"transport") {
+		if strings.HasPrefix(d, module) && d != module+"chat" && d != module+"config" && d != module+"transport" {
+			t.Errorf("package transport is built with %s", d)
+		}
+	}
+}
+
+func listDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := exec.LookPath(gobin); err != nil {
+		gobin = "go"
+	}
+	out, err := exec.Command(gobin, "list", "-tags", "goolm", "-deps", "-f", "{{.ImportPath}}", pkg).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, ee.Stderr)
+		}
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, pkg) {
+		t.Fatalf("go list -deps %s did not list the package itself: %q", pkg, out)
+	}
+	return deps
+}
+
+func matches(dep, pattern string) bool {
+	if strings.HasSuffix(pattern, "/") {
+		return strings.HasPrefix(dep, pattern)
+	}
+	return dep == pattern
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// Package transport is the contract between ksecbot's core and a chat
+// network: the Transport a network implements, the Inbox the core hands it
+// for incoming messages, and the errors a transport reports.
+//
+// It imports only chat (the neutral message types) and config (whose
+// channel tables a transport reloads); a transport package (bot/irc,
+// bot/matrix, bot/console) depends on this package and chat, never on
+// package bot, so it builds without the store, the Bugzilla client, the
+// commands or the metrics.
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+)
+
+// Transport is one chat network connection (IRC, Matrix, console). The core
+// hands it outgoing messages and receives incoming ones through an Inbox.
+//
+// Implementations live in their own packages (bot/irc, bot/matrix,
+// bot/console) and import nothing from the core but this package and chat.
+type Transport interface {
+	// Network returns chat.NetIRC, chat.NetMatrix or chat.NetConsole.
+	Network() string
+	// Channels returns the configured channels/rooms of this transport.
+	Channels() []chat.Channel
+	// Run connects, keeps the connection up (reconnecting with backoff) and
+	// hands every incoming message to in. It returns nil when ctx is done,
+	// or an error wrapping ErrPermanent when it cannot go on (bad
+	// password, banned).
+	Run(ctx context.Context, in Inbox) error
+	// Send delivers one message and returns its network ID (Matrix event
+	// ID; "" where the network has none) once the network accepted it. It
+	// returns an error, without having sent anything, when the network is
+	// not reachable now; the caller keeps the message and tries again.
+	// Safe for concurrent use. On IRC, success means the server
+	// confirmed every line (echo or PING fence); announcements, reminders
+	// and digests go before queued command replies; a message cut off
+	// half way returns a *PartialError and is resumed with
+	// Outgoing.Resume.
+	Send(ctx context.Context, out chat.Outgoing) (id string, err error)
+	// Connected reports whether the transport is connected now.
+	Connected() bool
+}
+
+// PartialError is returned by Transport.Send when a message of several
+// network lines was cut off after some of them reached the network: Done
+// counts those from the message's first line (Outgoing.Resume included).
+// The caller keeps the message and sends it again with Resume = Done, so
+// the delivered lines are not repeated.
+type PartialError struct {
+	Done int
+	Err  error
+}
+
+// Error describes the cut-off send.
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("sent %d line(s), then: %v", e.Done, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// Inbox receives incoming messages from transports.
+type Inbox interface {
+	// Receive hands a message to the core. It does not block on slow work
+	// (Bugzilla calls happen elsewhere), so transports may call it from
+	// their read goroutine. Safe for concurrent use.
+	Receive(ctx context.Context, msg chat.Incoming)
+}
+
+// InboxFunc adapts a function to the Inbox interface.
+type InboxFunc func(ctx context.Context, msg chat.Incoming)
+
+// Receive calls f.
+func (f InboxFunc) Receive(ctx context.Context, msg chat.Incoming) { f(ctx, msg) }
+
+// ErrPermanent marks transport errors that retrying cannot fix (wrong SASL
+// password, banned, invalid access token).
+var ErrPermanent = errors.New("permanent transport error")
+
+// ChannelReloader is implemented by transports that can change their
+// channels or rooms without reconnecting (SIGHUP): they join the added ones,
+// leave the removed ones and take the new per-channel settings (private,
+// notice, previews, keys). needRestart reports that other settings of
+// their section changed, which only a restart applies. Safe for concurrent
+// use with Send and Run.
+type ChannelReloader interface {
+	ReloadChannels(cfg *config.Config) (needRestart bool, err error)
+}
