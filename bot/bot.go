@@ -713,9 +713,14 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st
 				if aerr := b.store.MarkAttempt(ctx, it.ID, err.Error()); aerr != nil {
 					b.log.Warn("failed to record a send attempt", "err", aerr)
 				}
-				if st.failed(it.Msg.Channel, time.Now()) {
+				switch {
+				case !t.Connected():
+					// the connection dropped, not the channel's fault:
+					// everything is retried once it is back
+					b.log.Debug("delivery cut by a disconnect, will retry", "network", t.Network(), "channel", it.Msg.Channel, "key", it.Msg.Key, "err", err)
+				case st.failed(it.Msg.Channel, time.Now()):
 					b.log.Warn("delivery failed, will retry with backoff (logged once until it works again)", "network", t.Network(), "channel", it.Msg.Channel, "key", it.Msg.Key, "attempt", it.Attempts+1, "err", err)
-				} else {
+				default:
 					b.log.Debug("delivery failed again", "network", t.Network(), "channel", it.Msg.Channel, "key", it.Msg.Key, "attempt", it.Attempts+1, "err", err)
 				}
 				continue
