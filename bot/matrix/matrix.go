@@ -349,6 +349,13 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 		if t.cfg.UserID != "" && who.UserID != id.UserID(t.cfg.UserID) {
 			return permanent(fmt.Errorf("matrix access token belongs to %s, not %s", who.UserID, t.cfg.UserID))
 		}
+		// device_id: the token's device, for servers whose whoami does
+		// not say; a token of another device is a configuration mistake.
+		if want := id.DeviceID(t.cfg.DeviceID); want != "" && who.DeviceID != "" && who.DeviceID != want {
+			return permanent(fmt.Errorf("matrix access token belongs to device %s, not matrix.device_id %s: remove device_id or use that device's token", who.DeviceID, want))
+		} else if who.DeviceID == "" {
+			who.DeviceID = want
+		}
 		cli.UserID, cli.DeviceID = who.UserID, who.DeviceID
 		return nil
 	}
@@ -360,7 +367,7 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 		cli.AccessToken = tok
 		who, err := cli.Whoami(ctx)
 		switch {
-		case err == nil && who.UserID == uid:
+		case err == nil && who.UserID == uid && (t.cfg.DeviceID == "" || string(who.DeviceID) == t.cfg.DeviceID):
 			cli.UserID, cli.DeviceID = who.UserID, who.DeviceID
 			return nil
 		case err == nil || errors.Is(err, mautrix.MUnknownToken):
@@ -373,6 +380,9 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 	device, err := st.get(ctx, skey+"/device")
 	if err != nil {
 		return permanent(err)
+	}
+	if t.cfg.DeviceID != "" {
+		device = t.cfg.DeviceID // device_id: log in as this device
 	}
 	localpart, _, _ := uid.Parse()
 	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
