@@ -4,6 +4,9 @@ package bot_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +107,28 @@ roles = ["security"]
 	msgs = rec.waitFor(t, 20*time.Second, "the second claim's answer", func(m []chat.Outgoing) bool { return len(replyTo(m, "claim2")) > 0 })
 	if r := replyTo(msgs, "claim2"); !strings.Contains(r[0], "Claimed") {
 		t.Errorf("the retry after the garbage answer: %q, want it claimed", r)
+	}
+}
+
+// TestHelpMatchesREADME checks that every command !help lists has a row in
+// the README's command table.
+func TestHelpMatchesREADME(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, "")
+	rec := newRecorder("test", "#gentoo-kernel")
+	b, _ := h.start(rec)
+	help := ask(t, b.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "newcomer"}, "!help")
+	names := regexp.MustCompile(`!([a-z]+)`).FindAllStringSubmatch(help, -1)
+	if len(names) < 8 {
+		t.Fatalf("!help lists only %d commands: %q", len(names), help)
+	}
+	for _, n := range names {
+		row := regexp.MustCompile("(?m)^\\| [^|]*`!" + n[1] + "[ `]")
+		if !row.Match(readme) {
+			t.Errorf("!help lists !%s, the README's command table does not", n[1])
+		}
 	}
 }
