@@ -39,7 +39,11 @@ func newMetrics(b *Bot) *Metrics {
 		Name: "ksecbot_commands_total",
 		Help: "Commands received, by result when they arrive: accepted (queued for a worker), busy (queue full, told to try again), limited (over the per-user limit, covered by one slow-down reply per window), unanswered (a busy or slow-down reply could not be queued).",
 	}, []string{"result"})
-	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, m.commands, collector{b})
+	unrecorded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ksecbot_store_unrecorded_messages",
+		Help: "Messages that went out but could not be recorded as sent (database not writable); their channels are paused.",
+	}, func() float64 { return float64(b.sf.outstanding()) })
+	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, m.commands, unrecorded, collector{b})
 	return m
 }
 

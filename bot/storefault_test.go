@@ -81,6 +81,9 @@ func TestHeldWriteLockPausesDeliveryWithoutRepeats(t *testing.T) {
 		code, _ := health(t, srv.URL)
 		return code == 503
 	})
+	if v := metricGauge(t, b, "ksecbot_store_unrecorded_messages"); v < 1 {
+		t.Errorf("ksecbot_store_unrecorded_messages = %v during the fault, want at least 1", v)
+	}
 	_, body := health(t, srv.URL)
 	t.Logf("/healthz during the fault: %q", strings.TrimSpace(body))
 	if !strings.Contains(body, "cannot record sent messages") {
@@ -118,6 +121,9 @@ func TestHeldWriteLockPausesDeliveryWithoutRepeats(t *testing.T) {
 		code, _ := health(t, srv.URL)
 		return code == 200
 	})
+	if v := metricGauge(t, b, "ksecbot_store_unrecorded_messages"); v != 0 {
+		t.Errorf("ksecbot_store_unrecorded_messages = %v after recovery, want 0", v)
+	}
 	for key, n := range perKey(rec.sentCopy()) {
 		if n != 1 {
 			t.Errorf("%s sent %d times, want exactly once", key, n)
@@ -222,4 +228,20 @@ func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 	if n, err := saved.OutboxDepth(context.Background(), nil); err != nil || n != 0 {
 		t.Errorf("saved outbox has %d unsent messages (%v), want 0: the announcement was recorded", n, err)
 	}
+}
+
+// metricGauge reads an unlabelled gauge from the bot's registry.
+func metricGauge(t *testing.T, b *bot.Bot, name string) float64 {
+	t.Helper()
+	mfs, err := b.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.Metric) == 1 {
+			return mf.Metric[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
