@@ -111,7 +111,7 @@ roles = ["security"]
 }
 
 // TestHelpMatchesREADME checks that every command !help lists has a row in
-// the README's command table.
+// the README's command table and an entry in the man page.
 func TestHelpMatchesREADME(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
@@ -125,10 +125,18 @@ func TestHelpMatchesREADME(t *testing.T) {
 	if len(names) < 8 {
 		t.Fatalf("!help lists only %d commands: %q", len(names), help)
 	}
+	man, err := os.ReadFile(filepath.Join("..", "contrib", "man", "ksecbot.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range names {
 		row := regexp.MustCompile("(?m)^\\| [^|]*`!" + n[1] + "[ `]")
 		if !row.Match(readme) {
 			t.Errorf("!help lists !%s, the README's command table does not", n[1])
+		}
+		entry := regexp.MustCompile(`(?m)^\.BI? "?!` + n[1] + `[ "\n]`)
+		if !entry.Match(man) {
+			t.Errorf("!help lists !%s, the man page's CHAT COMMANDS does not", n[1])
 		}
 	}
 }
