@@ -4,8 +4,6 @@ package transport_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -95,11 +93,7 @@ func TestContractImportsNoCore(t *testing.T) {
 
 func listDeps(t *testing.T, pkg string) []string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(gobin); err != nil {
-		gobin = "go"
-	}
-	out, err := exec.Command(gobin, "list", "-tags", "goolm", "-deps", "-f", "{{.ImportPath}}", pkg).Output()
+	out, err := exec.Command("go", "list", "-tags", "goolm", "-deps", "-f", "{{.ImportPath}}", pkg).Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, ee.Stderr)
