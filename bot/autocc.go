@@ -48,8 +48,7 @@ func (b *Bot) autoCCLoop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-b.queued:
-		case <-b.bz.KeyChanges():
+		case <-b.queued: // also after the key is accepted again (the notice is queued)
 		case <-tick.C:
 		}
 	}

@@ -123,6 +123,17 @@ func TestRefusedKeyDegradesAndRecovers(t *testing.T) {
 	if got := systemLines(rec.sentCopy(), "test:#gentoo-security"); len(got) != 2 {
 		t.Errorf("private channel system lines %q, want exactly the notice and the recovery", got)
 	}
+
+	// Revoked again while running: a poll meets the refusal, goes on
+	// anonymously, and the channel is told again (a new episode).
+	h.srv.SetAPIKey("ksecbot@gentoo.org", "key-rotated-again")
+	again := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: filed after the second revocation"})
+	rec.waitFor(t, 10*time.Second, "the announcement after the second revocation", func(m []chat.Outgoing) bool {
+		return count(m, fmt.Sprintf("announce/%d/test:#gentoo-kernel", again)) == 1
+	})
+	rec.waitFor(t, 10*time.Second, "the second read-only notice", func(m []chat.Outgoing) bool {
+		return withText(systemLines(m, "test:#gentoo-security"), "read-only") == 2
+	})
 }
 
 // TestUnreachableBugzillaIsDegraded: while polls fail, /healthz says
