@@ -91,7 +91,9 @@ func writeConfig(dir, httpAddr string, c botConf) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("writing secret: %w", err)
 	}
-	fmt.Fprintf(&b, "[bugzilla]\nurl = %q\napi_key_file = %q\npoll_interval = %q\npublic_url = \"https://bugs.gentoo.org\"\n\n",
+	// catch_up "0s": the preloaded bugs stand for an existing mirror, not
+	// for bugs filed while the bot was away, so none is announced.
+	fmt.Fprintf(&b, "[bugzilla]\nurl = %q\napi_key_file = %q\npoll_interval = %q\npublic_url = \"https://bugs.gentoo.org\"\ncatch_up = \"0s\"\n\n",
 		c.bugzillaURL, key, c.poll.String())
 	b.WriteString("[[watch]]\nproduct = \"Gentoo Security\"\ncomponent = \"Kernel\"\n\n")
 	fmt.Fprintf(&b, "[store]\npath = %q\n\n", filepath.Join(dir, "ksecbot.db"))
@@ -299,8 +301,18 @@ func parseStatus(raw []byte) (memory, error) {
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
-// push POSTs the webhook naming ids and checks for 202.
+// maxPushIDs is ksecbot's limit of bug ids per push (bot.MaxPushIDs).
+const maxPushIDs = 100
+
+// push POSTs the webhook naming ids, at most maxPushIDs per push,
+// and checks for 202.
 func (p *botProc) push(ctx context.Context, ids ...int) error {
+	for len(ids) > maxPushIDs {
+		if err := p.push(ctx, ids[:maxPushIDs]...); err != nil {
+			return err
+		}
+		ids = ids[maxPushIDs:]
+	}
 	var body []byte
 	if len(ids) == 1 {
 		body = fmt.Appendf(nil, `{"bug":{"id":%d}}`, ids[0])

@@ -301,7 +301,7 @@ func (b *bench) burstPart(ctx context.Context) error {
 func (b *bench) burstOnce(ctx context.Context, oneShot bool) error {
 	how := "one push per bug"
 	if oneShot {
-		how = "one push naming all"
+		how = "pushes of 100 ids"
 	}
 	s := spec{name: "burst", poll: time.Hour, ircAddr: b.strictAddr, ircChannels: 1, matrix: !b.opts.skipMatrix, trees: 10}
 	w, err := b.setup(ctx, s)
