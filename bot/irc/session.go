@@ -260,7 +260,7 @@ func (s *session) addCallbacks() {
 		quitting := s.quitting
 		s.fatalMu.Unlock()
 		if quitting {
-			s.t.log.Info("irc: disconnected after QUIT", "reason", msg)
+			s.t.log.Info("irc: link closed after our QUIT", "reason", msg)
 			return
 		}
 		s.t.log.Warn("irc: server closed the link", "reason", msg)
