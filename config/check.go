@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 )
 
 // ExitConfig is the exit status of a configuration or secret problem
@@ -25,20 +27,25 @@ func Check(path string, readSecrets bool) (c *Config, warnings []string, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, w := range c.Warnings() {
-		warnings = append(warnings, w.Error())
-	}
+	ws := c.Warnings()
 	for _, w := range SecretFileWarnings(c) {
-		warnings = append(warnings, w+" (the daemon refuses to start with it unless --allow-insecure-secrets)")
+		key, msg, _ := strings.Cut(w, ": ")
+		ws = append(ws, Problem{Key: key, Line: c.Metadata.index.lineOf(key), Msg: msg + " (the daemon refuses to start with it unless --allow-insecure-secrets)"})
 	}
 	if c.IRC == nil && c.Matrix == nil {
-		warnings = append(warnings, "neither [irc] nor [matrix] is configured: only --console can talk to this bot")
+		ws = append(ws, Problem{Msg: "neither [irc] nor [matrix] is configured: only --console can talk to this bot"})
 	}
 	if readSecrets {
 		// Checked as on the daemon's machine: the data directories exist.
-		for _, w := range c.DataWarnings() {
-			warnings = append(warnings, w.Error())
-		}
+		ws = append(ws, c.DataWarnings()...)
+	}
+	// Each as "path:line: key: warning: msg", like a problem, by line.
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Line < ws[j].Line })
+	for _, w := range ws {
+		w.Msg = "warning: " + w.Msg
+		warnings = append(warnings, w.format(path))
+	}
+	if readSecrets {
 		if err := c.LoadSecrets(); err != nil {
 			return nil, warnings, err
 		}
@@ -47,7 +54,8 @@ func Check(path string, readSecrets bool) (c *Config, warnings []string, err err
 }
 
 // RunCheck runs Check and prints its result to w: every problem on its own
-// line ("path:line: key: msg"), then the warnings, or "path: ok". It returns
+// line ("path:line: key: msg"), then the warnings ("path:line: key:
+// warning: msg"), then "path: ok" when there is no problem. It returns
 // the process exit status: 0 when the file is good, ExitConfig otherwise.
 func RunCheck(w io.Writer, path string, readSecrets bool) int {
 	_, warnings, err := Check(path, readSecrets)
@@ -60,7 +68,7 @@ func RunCheck(w io.Writer, path string, readSecrets bool) int {
 		fmt.Fprintf(w, "%s: %v\n", path, err)
 	}
 	for _, warn := range warnings {
-		fmt.Fprintf(w, "%s: warning: %s\n", path, warn)
+		fmt.Fprintln(w, warn)
 	}
 	if err != nil {
 		return ExitConfig

@@ -100,3 +100,20 @@ func TestRelativeSecretPaths(t *testing.T) {
 		t.Errorf("paths = %s, %s; want %s and %s", c.HTTP.WebhookSecretFile, c.Bugzilla.APIKeyFile, filepath.Join(conf, "keys", "webhook.secret"), abs)
 	}
 }
+
+// TestRunCheckPrintsWarningsWithLines checks the output format of
+// warnings: "path:line: key: warning: msg", and that they do not fail the
+// check.
+func TestRunCheckPrintsWarningsWithLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.toml")
+	if err := os.WriteFile(path, []byte("[bugzilla]\nurl = \"https://b.example.org\"\n[http]\nlisten = \":8090\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if code := RunCheck(&out, path, false); code != 0 {
+		t.Fatalf("exit %d for a file with warnings only:\n%s", code, out.String())
+	}
+	if want := path + `:4: http.listen: warning: ":8090" listens on all interfaces`; !strings.Contains(out.String(), want) {
+		t.Errorf("output:\n%s\nwant it to contain %q", out.String(), want)
+	}
+}
