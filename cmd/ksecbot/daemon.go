@@ -212,10 +212,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bo
 		runErr = err
 	default:
 	}
-	if runErr != nil {
-		log.Error("ksecbot stopped", "err", runErr)
-	} else {
-		log.Info("ksecbot stopped")
-	}
+	// The error itself is the last line, printed once by main.
+	log.Info("ksecbot stopped", "failed", runErr != nil)
 	return runErr
 }

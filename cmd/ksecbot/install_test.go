@@ -289,7 +289,7 @@ func TestDaemonLogsItsShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("daemon: %v", err)
 	}
-	if !strings.Contains(errb.String(), "level=INFO msg=\"ksecbot stopped\"") {
+	if !strings.Contains(errb.String(), "level=INFO msg=\"ksecbot stopped\" failed=false") {
 		t.Errorf("no shutdown line in the log:\n%s", errb.String())
 	}
 }
