@@ -71,7 +71,13 @@ func (h *harness) startAt(clock *fakeclock.Clock, ts ...bot.Transport) (*bot.Bot
 // has reached the transports.
 func waitDelivered(t *testing.T, st *store.Store) {
 	t.Helper()
-	waitUntil(t, 10*time.Second, "an empty outbox", func() bool {
+	// No event left for the announcer (a bug stored just now is queued a
+	// moment later), and nothing left in the outbox.
+	waitUntil(t, 10*time.Second, "no pending event and an empty outbox", func() bool {
+		evs, err := st.PendingEvents(context.Background(), 1)
+		if err != nil || len(evs) > 0 {
+			return false
+		}
 		n, err := st.OutboxDepth(context.Background(), nil)
 		return err == nil && n == 0
 	})
