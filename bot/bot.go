@@ -193,6 +193,10 @@ func (b *Bot) build(cfg *config.Config) *live {
 		Now:      b.now,
 		Logger:   b.log, // the router adds component=commands itself
 		Version:  b.version,
+		// !snooze and !stats: the store's reminders, the core's
+		// reaction times (metrics.go, cvestats.go).
+		Reminders: b.store,
+		Stats:     b,
 	}
 	if cve != nil {
 		deps.CVE = cve
@@ -201,7 +205,6 @@ func (b *Bot) build(cfg *config.Config) *live {
 		deps.ConsoleLogin = cfg.Console.Bugzilla
 	}
 	lv.router = commands.New(deps)
-	b.registerCommands(lv.router)
 	return lv
 }
 

@@ -8,17 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/commands"
 	"github.com/ksecbot/ksecbot/store"
 )
 
 // CVEQuiet is what the kernel CVE verdicts changed in announcements over
-// a period: of the bugs created then that named a kernel CVE with a
-// record, how many pinged fewer trees because the others were fixed or
-// unaffected, and how many tree highlights that spared.
-type CVEQuiet struct {
-	Bugs, WithCVE, Fewer, Spared int
-}
+// a period (see commands.CVEQuiet, whose !stats reads it).
+type CVEQuiet = commands.CVEQuiet
 
 // CVEQuietness counts, from the mirror, the bugs created in the last days
 // and what [kernel_cve] highlight = "affected" spared on them. Restricted
@@ -57,18 +53,4 @@ func (b *Bot) CVEQuietness(ctx context.Context, days int, private bool) (q CVEQu
 		}
 	}
 	return q, true, nil
-}
-
-// cveStatsLine is the !stats line about kernel CVE verdicts, or nil.
-func (b *Bot) cveStatsLine(ctx context.Context, days int, ch chat.Channel) chat.Line {
-	q, ok, err := b.CVEQuietness(ctx, days, ch.Private)
-	if err != nil {
-		b.log.Warn("stats", "err", err)
-		return nil
-	}
-	if !ok || q.WithCVE == 0 {
-		return nil
-	}
-	return chat.Line{}.Text(fmt.Sprintf("Kernel CVE verdicts: %d of %d bugs named a kernel CVE; %d pinged fewer trees (%d highlights of fixed or unaffected trees spared).",
-		q.WithCVE, q.Bugs, q.Fewer, q.Spared))
 }

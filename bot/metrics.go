@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/commands"
 )
 
 // Metrics are the bot's Prometheus metrics (SPEC F14): transport health,
@@ -137,13 +138,9 @@ func boolGauge(v bool) float64 {
 	return 0
 }
 
-// Reaction is one row of reaction-time statistics.
-type Reaction struct {
-	Action      string // "announced", "claimed", "cc"
-	Tree        string // for "cc"
-	N           int
-	Median, P90 time.Duration
-}
+// Reaction is one row of reaction-time statistics; the type belongs to
+// !stats (package commands), which reads it through commands.Statistics.
+type Reaction = commands.Reaction
 
 // ReactionTimes computes median and p90 time from bug creation to the
 // first announcement, the first claim and the first CC of each tree over

@@ -24,7 +24,8 @@ type CVEReporter interface {
 
 // cveCommand is the !cve entry of the command table.
 func (r *Router) cveCommand() Command {
-	return Command{Name: "cve", Usage: "cve <CVE-id|bug>", Help: "a kernel CVE (or the CVEs a bug names): title, introduced, fixed in per branch, rejected or not, and each tree's verdict.", Run: r.cmdCVE}
+	return Command{Name: "cve", Usage: "cve <CVE-id|bug>", Help: "a kernel CVE (or the CVEs a bug names): title, introduced, fixed in per branch, rejected or not, and each tree's verdict.",
+		More: "On Matrix a table. Needs [kernel_cve] path in the configuration.", Run: r.cmdCVE}
 }
 
 // cmdCVE implements !cve <CVE-id|bug>.

@@ -26,15 +26,24 @@ const maxTreeLine = 380
 // builtins is the command table, in help order.
 func (r *Router) builtins() []Command {
 	return []Command{
-		{Name: "bug", Usage: "bug <id>", Help: "one line about a bug: summary, severity, status, assignee and link.", Run: r.cmdBug},
-		{Name: "pending", Usage: "pending [tree]", Help: "open bugs nobody has claimed yet, or with a tree, the ones that tree is not CC'd on.", Run: r.cmdPending},
-		{Name: "claim", Usage: "claim [--force] [bug]", Help: "assign a bug to your Bugzilla login; without a number, the bug you reply to or the last one announced here.", Roles: writeRoles, Write: true, Run: r.cmdClaim},
-		{Name: "unclaim", Usage: "unclaim <bug>", Help: "give a bug back to the component default assignee.", Roles: writeRoles, Write: true, Run: r.cmdUnclaim},
-		{Name: "cc", Usage: "cc <tree-or-login>[,...] [bug]", Help: "add the trees' Bugzilla logins (or the logins) to a bug's CC and highlight the trees' maintainers.", Roles: writeRoles, Write: true, Run: r.cmdCC},
+		{Name: "bug", Usage: "bug <id>", Help: "one line about a bug: summary, severity, status, assignee and link.",
+			More: "Also answered, rate-limited, for \"bug 123456\" and show_bug links in a channel with previews.", Run: r.cmdBug},
+		{Name: "pending", Usage: "pending [tree]", Help: "open bugs nobody has claimed yet, or with a tree, the ones that tree is not CC'd on.",
+			More: "From the local mirror.", Run: r.cmdPending},
+		{Name: "claim", Usage: "claim [--force] [bug]", Help: "assign a bug to your Bugzilla login; without a number, the bug you reply to or the last one announced here.",
+			More:  "On Matrix a reply names the bug; \"here\" means in this channel within [commands] claim_window (15 min). --force (security, admin) takes a bug someone else has claimed. Restricted bugs: security and admin only.",
+			Roles: writeRoles, Write: true, Run: r.cmdClaim},
+		{Name: "unclaim", Usage: "unclaim <bug>", Help: "give a bug back to the component default assignee.",
+			More: "Restricted bugs: security and admin only.", Roles: writeRoles, Write: true, Run: r.cmdUnclaim},
+		{Name: "cc", Usage: "cc <tree-or-login>[,...] [bug]", Help: "add the trees' Bugzilla logins (or the logins) to a bug's CC and highlight the trees' maintainers.",
+			More:  "Maintainers may add tree names, tree logins and [[user]] logins; security and admin any login. Restricted bugs: security and admin only.",
+			Roles: writeRoles, Write: true, Run: r.cmdCC},
 		r.cveCommand(),
 		{Name: "trees", Usage: "trees", Help: "the kernel trees ksecbot knows, with aliases and Bugzilla logins.", Run: r.cmdTrees},
 		{Name: "whoami", Usage: "whoami", Help: "who ksecbot thinks you are and what you may do.", Run: r.cmdWhoami},
 		{Name: "help", Aliases: []string{"commands"}, Usage: "help [command]", Help: "the list of commands, or the usage of one.", Run: r.cmdHelp},
+		r.snoozeCommand(),
+		r.statsCommand(),
 	}
 }
 

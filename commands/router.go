@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Package commands parses, authorizes and answers chat commands (!bug,
-// !pending, !trees, !whoami, !help, !claim, !unclaim, !cc) and passive
-// bug-link previews, independently of the chat network they came from.
+// !pending, !claim, !unclaim, !cc, !cve, !trees, !whoami, !help, !snooze,
+// !stats) and passive bug-link previews, independently of the chat network
+// they came from. Every command is registered here (Router.builtins), with
+// its help text next to its handler; !help, the README command table and
+// the man page command list are generated from that registry (docs.go).
 //
 // The transports hand it a chat.Incoming with an authenticated identity;
 // it answers with chat.Outgoing replies. Reads come from the SQLite mirror
@@ -70,6 +73,11 @@ type Deps struct {
 	ConsoleLogin string
 	// CVE answers !cve; nil when [kernel_cve] is not configured.
 	CVE CVEReporter
+	// Reminders postpones reminders for !snooze; nil: !snooze says
+	// reminders are not kept here.
+	Reminders Reminders
+	// Stats answers !stats; nil: !stats says statistics are not kept here.
+	Stats Statistics
 	// RateBurst and RateEvery set the per-sender command limit; defaults
 	// 5 and 2s.
 	RateBurst int
@@ -92,8 +100,11 @@ const (
 type Command struct {
 	Name    string
 	Aliases []string
-	Usage   string // e.g. "!claim [--force] [bug]"
-	Help    string // one sentence
+	Usage   string // e.g. "claim [--force] [bug]", without the prefix
+	Help    string // one sentence, for !help, the README and the man page
+	// More is what the README and the man page say after Help (plain
+	// text, no markup); !help does not show it.
+	More string
 	// Roles that may run the command; nil means everyone. A tree
 	// maintainer counts as config.RoleMaintainer.
 	Roles []string

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-package bot
+package commands
 
 import (
 	"context"
@@ -12,33 +12,68 @@ import (
 	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/commands"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/policy"
 )
 
+// Reminders is what !snooze needs of the reminder store. *store.Store
+// implements it.
+type Reminders interface {
+	// SnoozeReminder postpones the "still unclaimed" reminder of a bug.
+	SnoozeReminder(ctx context.Context, bugID int, until time.Time) error
+}
+
+// Statistics is what !stats needs of the core. *bot.Bot implements it.
+type Statistics interface {
+	// ReactionTimes computes the reaction times over the last days.
+	ReactionTimes(ctx context.Context, days int) ([]Reaction, error)
+	// CVEQuietness counts what the kernel CVE verdicts spared over the
+	// last days (restricted bugs only when private); ok is false when
+	// [kernel_cve] is off.
+	CVEQuietness(ctx context.Context, days int, private bool) (q CVEQuiet, ok bool, err error)
+}
+
+// Reaction is one row of reaction-time statistics.
+type Reaction struct {
+	Action      string // "announced", "claimed", "cc"
+	Tree        string // for "cc"
+	N           int
+	Median, P90 time.Duration
+}
+
+// CVEQuiet is what the kernel CVE verdicts changed in announcements over
+// a period: of the bugs created then that named a kernel CVE with a
+// record, how many pinged fewer trees because the others were fixed or
+// unaffected, and how many tree highlights that spared.
+type CVEQuiet struct {
+	Bugs, WithCVE, Fewer, Spared int
+}
+
 // maxSnooze bounds !snooze: a reminder is postponed, never silenced.
 const maxSnooze = 30 * 24 * time.Hour
 
-// registerCommands adds the commands that need the core's state
-// (reminders, statistics) to a router.
-func (b *Bot) registerCommands(r *commands.Router) {
-	r.Register(commands.Command{
+func (r *Router) snoozeCommand() Command {
+	return Command{
 		Name:  "snooze",
 		Usage: "snooze <bug> <duration>",
 		Help:  `postpone the "still unclaimed" reminder of a bug, e.g. !snooze 123456 2h (at most 30d).`,
 		Roles: []string{config.RoleMaintainer, config.RoleSecurity, config.RoleAdmin},
-		Run:   b.cmdSnooze,
-	})
-	r.Register(commands.Command{
+		Run:   r.cmdSnooze,
+	}
+}
+
+func (r *Router) statsCommand() Command {
+	return Command{
 		Name:  "stats",
 		Usage: "stats [days]",
 		Help:  "reaction times over the last days (default 30): median and 90th percentile from bug creation to announcement, first claim and CC per tree.",
-		Run:   b.cmdStats,
-	})
+		More:  "Per-tree CC times only in private channels.",
+		Run:   r.cmdStats,
+	}
 }
 
-func (b *Bot) cmdSnooze(ctx context.Context, req *commands.Request) []chat.Line {
+// cmdSnooze implements !snooze <bug> <duration>.
+func (r *Router) cmdSnooze(ctx context.Context, req *Request) []chat.Line {
 	usage := chat.Line{}.Text("Usage: " + req.Name + " <bug> <duration>, e.g. 2h or 3d.")
 	if len(req.Args) != 2 {
 		return []chat.Line{usage}
@@ -51,21 +86,25 @@ func (b *Bot) cmdSnooze(ctx context.Context, req *commands.Request) []chat.Line 
 	if err != nil || d <= 0 || d > maxSnooze {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("%q is not a duration between 1m and 30d. ", chat.Clean(req.Args[1], 20))).Text(usage.Plain(""))}
 	}
-	if _, ok, err := b.store.Bug(ctx, id); err != nil {
+	if r.d.Reminders == nil || r.d.Store == nil {
+		return []chat.Line{chat.Line{}.Text("Reminders are not kept here; nothing to snooze.")}
+	}
+	if _, ok, err := r.d.Store.Bug(ctx, id); err != nil {
 		return []chat.Line{chat.Line{}.Text("Sorry, I could not read my bug mirror; try again in a minute.")}
 	} else if !ok {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d is not one of the watched bugs I know; nothing to snooze.", id))}
 	}
-	until := b.now().Add(d)
-	if err := b.store.SnoozeReminder(ctx, id, until); err != nil {
-		b.log.Warn("failed to snooze", "bug", id, "err", err)
+	until := r.now().Add(d)
+	if err := r.d.Reminders.SnoozeReminder(ctx, id, until); err != nil {
+		r.log.Warn("failed to snooze", "bug", id, "err", err)
 		return []chat.Line{chat.Line{}.Text("Sorry, I could not save that; try again in a minute.")}
 	}
 	return []chat.Line{chat.Line{}.Text(fmt.Sprintf("OK: I will remind about bug %d again in %s (%s UTC) if nobody has claimed it.",
 		id, announce.Age(d), until.UTC().Format("2006-01-02 15:04")))}
 }
 
-func (b *Bot) cmdStats(ctx context.Context, req *commands.Request) []chat.Line {
+// cmdStats implements !stats [days].
+func (r *Router) cmdStats(ctx context.Context, req *Request) []chat.Line {
 	days := 30
 	if len(req.Args) > 0 {
 		n, err := strconv.Atoi(req.Args[0])
@@ -74,20 +113,23 @@ func (b *Bot) cmdStats(ctx context.Context, req *commands.Request) []chat.Line {
 		}
 		days = n
 	}
-	rs, err := b.ReactionTimes(ctx, days)
+	if r.d.Stats == nil {
+		return []chat.Line{chat.Line{}.Text("Statistics are not kept here.")}
+	}
+	rs, err := r.d.Stats.ReactionTimes(ctx, days)
 	if err != nil {
-		b.log.Warn("stats", "err", err)
+		r.log.Warn("stats", "err", err)
 		return []chat.Line{chat.Line{}.Text("Sorry, I could not read the statistics; try again in a minute.")}
 	}
 	var main, cc []string
-	for _, r := range rs {
-		if r.N == 0 {
+	for _, rt := range rs {
+		if rt.N == 0 {
 			continue
 		}
-		fig := fmt.Sprintf("median %s, p90 %s (n=%d)", short(r.Median), short(r.P90), r.N)
-		switch r.Action {
+		fig := fmt.Sprintf("median %s, p90 %s (n=%d)", compact(rt.Median), compact(rt.P90), rt.N)
+		switch rt.Action {
 		case "cc":
-			cc = append(cc, r.Tree+" "+fig)
+			cc = append(cc, rt.Tree+" "+fig)
 		case "announced":
 			main = append(main, "creation to announcement: "+fig)
 		case "claimed":
@@ -109,14 +151,28 @@ func (b *Bot) cmdStats(ctx context.Context, req *commands.Request) []chat.Line {
 			out = append(out, chat.Line{}.Text("To CC per tree: "+strings.Join(cc, "; ")))
 		}
 	}
-	if cl := b.cveStatsLine(ctx, days, req.In.Channel); cl != nil {
+	if cl := r.cveStatsLine(ctx, days, req.In.Channel); cl != nil {
 		out = append(out, cl)
 	}
 	return out
 }
 
-// short renders a duration compactly with sub-minute precision.
-func short(d time.Duration) string {
+// cveStatsLine is the !stats line about kernel CVE verdicts, or nil.
+func (r *Router) cveStatsLine(ctx context.Context, days int, ch chat.Channel) chat.Line {
+	q, ok, err := r.d.Stats.CVEQuietness(ctx, days, ch.Private)
+	if err != nil {
+		r.log.Warn("stats", "err", err)
+		return nil
+	}
+	if !ok || q.WithCVE == 0 {
+		return nil
+	}
+	return chat.Line{}.Text(fmt.Sprintf("Kernel CVE verdicts: %d of %d bugs named a kernel CVE; %d pinged fewer trees (%d highlights of fixed or unaffected trees spared).",
+		q.WithCVE, q.Bugs, q.Fewer, q.Spared))
+}
+
+// compact renders a duration compactly with sub-minute precision.
+func compact(d time.Duration) string {
 	switch {
 	case d < time.Second:
 		return d.Round(time.Millisecond).String()
