@@ -11,8 +11,6 @@ package chat
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Network names used in channel keys and identities.
@@ -273,92 +271,10 @@ type Incoming struct {
 	Target  string   // where a reply goes: the channel, or the sender's nick / DM room
 	Direct  bool     // a private message
 	Sender  Identity // who said it
-	Text    string   // the message text, formatting removed
+	Text    string   // the message text, through Sanitize (one line, no formatting)
 	ID      string   // network message ID (Matrix event ID), if any
 	// ReplyTo is the network ID of the message this one replies to (a
 	// Matrix reply), or "". The core maps it to the bug that message was
 	// about.
 	ReplyTo string
 }
-
-// Clean makes untrusted text safe to put into any chat line: invalid UTF-8
-// is replaced, control characters (CR, LF, NUL, IRC formatting codes, \x01)
-// become spaces, runs of white space collapse, and the result is cut to at
-// most max bytes on a rune boundary (with "…" when cut).
-func Clean(s string, max int) string {
-	var b strings.Builder
-	b.Grow(min(len(s), max+4))
-	space := false
-	s = stripFormatting(strings.ToValidUTF8(s, "\uFFFD"))
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) {
-			if !space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = true
-			continue
-		}
-		space = false
-		if b.Len()+utf8.RuneLen(r) > max {
-			out := strings.TrimRight(b.String(), " ")
-			// make room for the ellipsis
-			for len(out)+len("…") > max && len(out) > 0 {
-				_, size := utf8.DecodeLastRuneInString(out)
-				out = out[:len(out)-size]
-			}
-			return out + "…"
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimRight(b.String(), " ")
-}
-
-// stripFormatting removes IRC formatting (bold, italics, underline,
-// reverse, reset, monospace, strike) and colour codes with their
-// parameters ("\x0304,01", "\x04ff0000"), so "\x0304red" becomes "red".
-func stripFormatting(s string) string {
-	if !strings.ContainsAny(s, "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case 0x02, 0x0f, 0x11, 0x16, 0x1d, 0x1e, 0x1f:
-		case 0x03:
-			i += colourParams(s[i+1:], isDigit, 2)
-		case 0x04:
-			i += colourParams(s[i+1:], isHex, 6)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// colourParams returns the length of a colour code's "fg[,bg]" parameters
-// at the start of s: up to n characters matching ok, optionally followed by
-// a comma and up to n more.
-func colourParams(s string, ok func(byte) bool, n int) int {
-	run := func(from int) int {
-		j := from
-		for j < len(s) && j-from < n && ok(s[j]) {
-			j++
-		}
-		return j
-	}
-	fg := run(0)
-	if fg == 0 {
-		return 0
-	}
-	if fg < len(s) && s[fg] == ',' {
-		if bg := run(fg + 1); bg > fg+1 {
-			return bg
-		}
-	}
-	return fg
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func isHex(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'f' }

@@ -152,7 +152,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 			<-ctx.Done()
 			return nil
 		case l := <-lines:
-			l = strings.TrimSpace(l)
+			l = chat.Sanitize(l)
 			if l == "" {
 				continue
 			}

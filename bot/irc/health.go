@@ -9,6 +9,7 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 )
 
@@ -86,7 +87,7 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 }
 
 func joinAlert(ch, numeric, reason string) string {
-	return Sanitize(fmt.Sprintf("ksecbot cannot join %s: %s (%s). Its announcements are kept and sent once I am back in; I keep trying to join.", ch, reason, numeric))
+	return chat.Sanitize(fmt.Sprintf("ksecbot cannot join %s: %s (%s). Its announcements are kept and sent once I am back in; I keep trying to join.", ch, reason, numeric))
 }
 
 // privateJoinedLocked returns the private channels the bot is in, other
@@ -131,7 +132,7 @@ func (s *session) joinSucceeded(ch string) {
 		t.log.Info("irc: joined after refused joins", "channel", ch, "refused", st.fails)
 	}
 	for _, a := range back {
-		t.enqueueNotice(a, Sanitize(fmt.Sprintf("ksecbot is back in %s; its waiting announcements follow there.", ch)))
+		t.enqueueNotice(a, chat.Sanitize(fmt.Sprintf("ksecbot is back in %s; its waiting announcements follow there.", ch)))
 	}
 	for _, p := range pending {
 		t.enqueueNotice(ch, joinAlert(p.ch, p.numeric, p.reason))

@@ -32,7 +32,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	f := Fold(t.casemap, nick)
 	msg := chat.Incoming{
 		Sender: chat.Identity{Network: chat.NetIRC, Nick: nick, Host: sourceHost(m.Source)},
-		Text:   CleanIncoming(text),
+		Text:   chat.Sanitize(text),
 	}
 	if ok, id := m.GetTag("msgid"); ok {
 		msg.ID = id
@@ -109,7 +109,7 @@ func (s *session) onCTCP(nick, text string) {
 	t.ctcpLast = now
 	gen := t.gen
 	t.mu.Unlock()
-	t.enqueueControl(gen, "NOTICE", nick, "\x01VERSION "+Sanitize(t.opt.Version)+"\x01")
+	t.enqueueControl(gen, "NOTICE", nick, "\x01VERSION "+chat.Sanitize(t.opt.Version)+"\x01")
 }
 
 // isChannel reports whether target names a channel. Caller holds t.mu.

@@ -3,8 +3,9 @@
 package irc
 
 // This file holds the protocol-free text handling of the IRC transport:
-// sanitising untrusted text, rendering chat lines, wrapping to the IRC line
-// budget and nick/channel casemapping. Everything here is pure.
+// rendering chat lines (untrusted text through chat.Sanitize, the one
+// sanitiser of every transport), wrapping to the IRC line budget and
+// nick/channel casemapping. Everything here is pure.
 
 import (
 	"strings"
@@ -14,18 +15,9 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 )
 
-// IRC formatting control bytes.
-const (
-	fmtBold          = '\x02'
-	fmtColor         = '\x03'
-	fmtHexColor      = '\x04'
-	fmtReset         = '\x0f'
-	fmtMonospace     = '\x11'
-	fmtReverse       = '\x16'
-	fmtItalic        = '\x1d'
-	fmtStrikethrough = '\x1e'
-	fmtUnderline     = '\x1f'
-)
+// fmtBold is the IRC bold toggle; chat.Sanitize strips it and the other
+// formatting codes from untrusted text.
+const fmtBold = '\x02'
 
 // maxLineBytes is the IRC line limit including CR LF.
 const maxLineBytes = 512
@@ -46,90 +38,6 @@ func TextBudget(nick, command, target string) int {
 	return n
 }
 
-// StripFormatting removes IRC formatting codes (bold, colours with their
-// numeric or hex arguments, italics, reset ...) from s.
-func StripFormatting(s string) string {
-	if !strings.ContainsAny(s, "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case fmtBold, fmtReset, fmtMonospace, fmtReverse, fmtItalic, fmtStrikethrough, fmtUnderline:
-			continue
-		case fmtColor:
-			i += colorArgLen(s[i+1:], isDigit, 2)
-		case fmtHexColor:
-			i += colorArgLen(s[i+1:], isHex, 6)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func isHex(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
-
-// colorArgLen returns the length of a colour argument "fg[,bg]" at the
-// start of s, where each part is 1..max characters matching ok.
-func colorArgLen(s string, ok func(byte) bool, max int) int {
-	n := 0
-	for n < len(s) && n < max && ok(s[n]) {
-		n++
-	}
-	if n == 0 {
-		return 0
-	}
-	if n < len(s) && s[n] == ',' {
-		m := 0
-		for n+1+m < len(s) && m < max && ok(s[n+1+m]) {
-			m++
-		}
-		if m > 0 {
-			n += 1 + m
-		}
-	}
-	return n
-}
-
-// Sanitize makes untrusted text safe for one IRC line: invalid UTF-8 becomes
-// U+FFFD, IRC formatting is removed, CR, LF, tabs and other whitespace
-// become single spaces, and all other control characters (NUL, \x01, C1,
-// bidi overrides) are dropped. Leading and trailing spaces are trimmed.
-func Sanitize(s string) string {
-	s = StripFormatting(strings.ToValidUTF8(s, "\uFFFD"))
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r):
-			space = true
-			continue
-		case unicode.IsControl(r), isBidiControl(r), r == '\uFEFF':
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isBidiControl(r rune) bool {
-	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') || r == '\u200E' || r == '\u200F'
-}
-
-// CleanIncoming turns the text of a received message into what the core
-// sees: formatting removed, control characters dropped, spaces collapsed.
-func CleanIncoming(s string) string { return Sanitize(s) }
-
 // Render turns a chat line into one IRC text (before wrapping). Untrusted
 // text is sanitised; bold spans get \x02 when formatting is on; mentions
 // become the tree's IRC nicks. Only mentions highlight: quoted (Bugzilla)
@@ -143,12 +51,12 @@ func Render(l chat.Line, formatting bool) string {
 		var s string
 		switch sp.Kind {
 		case chat.SpanMention:
-			s = Sanitize(mentionText(sp.Highlight, seen))
+			s = chat.Sanitize(mentionText(sp.Highlight, seen))
 		case chat.SpanLink:
 			if sp.URL != "" {
-				s = Sanitize(sp.URL)
+				s = chat.Sanitize(sp.URL)
 			} else {
-				s = Sanitize(sp.Text)
+				s = chat.Sanitize(sp.Text)
 			}
 		default:
 			s = sanitizeKeepEdges(sp.Text)
@@ -174,7 +82,7 @@ func Render(l chat.Line, formatting bool) string {
 // sanitizeKeepEdges sanitises a span but keeps one leading and one
 // trailing space, so "id" + " summary" stays readable.
 func sanitizeKeepEdges(s string) string {
-	out := Sanitize(s)
+	out := chat.Sanitize(s)
 	if out == "" {
 		if strings.TrimSpace(s) == "" && s != "" {
 			return " "

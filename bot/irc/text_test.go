@@ -12,28 +12,6 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 )
 
-func TestSanitize(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"plain", "kernel: fix UAF in io_uring", "kernel: fix UAF in io_uring"},
-		{"crlf injection", "x\r\nQUIT :bye", "x QUIT :bye"},
-		{"nul and ctcp", "a\x00b\x01DCC SEND x\x01", "abDCC SEND x"},
-		{"formatting", "\x02bold\x02 \x0304,12red\x03 \x1ditalic\x0f", "bold red italic"},
-		{"hex colour", "\x04ff0000,00ff00x", "x"},
-		{"invalid utf8", "a\xffb", "a\uFFFDb"},
-		{"tabs and runs of spaces", " a\t\tb   c ", "a b c"},
-		{"bidi override", "abc\u202Edef", "abcdef"},
-		{"c1 control", "a\u0085b", "a b"},
-		{"colour without digits", "\x03,x", ",x"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Sanitize(tc.in); got != tc.want {
-				t.Fatalf("Sanitize(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestRender(t *testing.T) {
 	h := chat.Highlight{Tree: "hardened", IRCNicks: []string{"alice", "bob"}}
 	tests := []struct {

@@ -619,7 +619,7 @@ func (t *Transport) incoming(evt *event.Event) (chat.Incoming, bool) {
 		Channel: ch,
 		Target:  string(evt.RoomID),
 		Sender:  chat.Identity{Network: chat.NetMatrix, Account: string(evt.Sender), Nick: string(evt.Sender)},
-		Text:    content.Body,
+		Text:    chat.Sanitize(content.Body),
 		ID:      string(evt.ID),
 		ReplyTo: string(content.RelatesTo.GetReplyTo()),
 	}, true

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package chat
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Sanitize makes untrusted text (from Bugzilla or from a chat network) safe
+// for one line of any chat network. It is the one sanitiser every transport
+// and the renderers use:
+//
+//   - invalid UTF-8 becomes U+FFFD;
+//   - IRC formatting (bold, italics, underline, reverse, reset, monospace,
+//     strike) is removed, and colour codes with their parameters
+//     ("\x0304,01", "\x04ff0000"), so "\x0304red" becomes "red";
+//   - white space (space, tab, CR, LF, NEL, no-break space, U+2028/U+2029)
+//     becomes one space; runs collapse and the ends are trimmed;
+//   - every other control character (NUL, \x01 of CTCP, DEL, C1) is
+//     dropped, as are the invisible characters that reorder or hide text:
+//     bidi controls (U+200E/U+200F, U+202A..U+202E, U+2066..U+2069) and
+//     the byte order mark U+FEFF. A control byte is not a word break:
+//     "a\x00b" becomes "ab".
+//
+// Other format characters (zero-width joiner and non-joiner) are kept: they
+// join emoji and carry the de-highlighting of Dehighlight.
+func Sanitize(s string) string {
+	s = stripFormatting(strings.ToValidUTF8(s, "\uFFFD"))
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case dropped(r):
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// dropped reports whether Sanitize drops r: control characters other than
+// white space, bidi controls and the byte order mark.
+func dropped(r rune) bool {
+	return unicode.IsControl(r) || r == '\u200E' || r == '\u200F' || r >= '\u202A' && r <= '\u202E' ||
+		r >= '\u2066' && r <= '\u2069' || r == '\uFEFF'
+}
+
+// Clean is Sanitize cut to at most max bytes on a rune boundary, with "…"
+// when cut.
+func Clean(s string, max int) string {
+	s = Sanitize(s)
+	if len(s) <= max {
+		return s
+	}
+	out := strings.TrimRight(truncate(s, max), " ")
+	// make room for the ellipsis
+	for len(out)+len("…") > max && len(out) > 0 {
+		_, size := utf8.DecodeLastRuneInString(out)
+		out = out[:len(out)-size]
+	}
+	return out + "…"
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// stripFormatting removes IRC formatting (bold, italics, underline,
+// reverse, reset, monospace, strike) and colour codes with their
+// parameters ("\x0304,01", "\x04ff0000"), so "\x0304red" becomes "red".
+func stripFormatting(s string) string {
+	if !strings.ContainsAny(s, "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case 0x02, 0x0f, 0x11, 0x16, 0x1d, 0x1e, 0x1f:
+		case 0x03:
+			i += colourParams(s[i+1:], isDigit, 2)
+		case 0x04:
+			i += colourParams(s[i+1:], isHex, 6)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// colourParams returns the length of a colour code's "fg[,bg]" parameters
+// at the start of s: up to n characters matching ok, optionally followed by
+// a comma and up to n more.
+func colourParams(s string, ok func(byte) bool, n int) int {
+	run := func(from int) int {
+		j := from
+		for j < len(s) && j-from < n && ok(s[j]) {
+			j++
+		}
+		return j
+	}
+	fg := run(0)
+	if fg == 0 {
+		return 0
+	}
+	if fg < len(s) && s[fg] == ',' {
+		if bg := run(fg + 1); bg > fg+1 {
+			return bg
+		}
+	}
+	return fg
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'f' }
