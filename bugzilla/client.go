@@ -209,10 +209,6 @@ func keyRefusal(err error) bool {
 	return errors.Is(err, ErrBadAPIKey) || errors.Is(err, ErrLoginRequired)
 }
 
-// BaseURL returns the base URL without a trailing slash, e.g.
-// "https://bugs.gentoo.org".
-func (c *Client) BaseURL() string { return c.base }
-
 // Stats returns the request counters.
 func (c *Client) Stats() ClientStats {
 	return ClientStats{Requests: c.requests.Load(), Errors: c.errs.Load()}
