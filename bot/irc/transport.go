@@ -165,7 +165,7 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	}
 	t := &Transport{
 		cfg:        cfg,
-		log:        o.Logger.With("transport", "irc"),
+		log:        o.Logger.With("component", chat.NetIRC), // the one place the component is set
 		opt:        o,
 		lim:        NewLimiter(cfg.Flood.Burst, cfg.Flood.Interval.Duration, cfg.Flood.Disabled, o.Now),
 		formatting: cfg.Formatting == nil || *cfg.Formatting,

@@ -143,7 +143,7 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 	}
 	t := &Transport{
 		cfg:         cfg,
-		log:         o.Logger.With("transport", chat.NetMatrix),
+		log:         o.Logger.With("component", chat.NetMatrix), // the one place the component is set
 		opts:        o,
 		admins:      map[id.UserID]bool{},
 		rooms:       map[id.RoomID]chat.Channel{},

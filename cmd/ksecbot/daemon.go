@@ -162,7 +162,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bo
 
 	transports := append([]bot.Transport(nil), extra...)
 	if cfg.IRC != nil {
-		t, err := irc.New(cfg.IRC, irc.Options{Logger: log.With("component", "irc"), Version: Version()})
+		t, err := irc.New(cfg.IRC, irc.Options{Logger: log, Version: Version()})
 		if err != nil {
 			return fmt.Errorf("irc: %w", err)
 		}
@@ -170,7 +170,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bo
 	}
 	if cfg.Matrix != nil {
 		t, err := matrix.New(cfg.Matrix, matrix.Options{
-			Logger:   log.With("component", "matrix"),
+			Logger:   log,
 			StateDir: filepath.Dir(cfg.Store.Path),
 			Version:  Version(),
 		})
