@@ -113,3 +113,15 @@ func matches(dep, pattern string) bool {
 	}
 	return dep == pattern
 }
+
+// TestFourthTransportNeedsOnlyTheContract checks that the test-only network
+// internal/memnet, which passes the conformance suite, is built from this
+// package and chat alone (and config, which this package's ChannelReloader
+// names): a new network needs nothing else of ksecbot.
+func TestFourthTransportNeedsOnlyTheContract(t *testing.T) {
+	for _, d := range listDeps(t, module+"internal/memnet") {
+		if strings.HasPrefix(d, module) && !slices.Contains([]string{"chat", "config", "transport", "internal/memnet"}, strings.TrimPrefix(d, module)) {
+			t.Errorf("internal/memnet is built with %s", d)
+		}
+	}
+}

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// Package memnet is a chat network that lives in memory, and its transport:
+// a fourth network for tests only. It is built from package transport (the
+// contract between the core and a network) and chat alone, which proves
+// that a new network needs nothing else of ksecbot; it passes the same
+// conformance suite (internal/transporttest) as the console transport.
+//
+// The Server plays the network: users say things in channels under an
+// account the network vouches for, the bot's messages are recorded per
+// channel, and Drop cuts the bot's connection the way a server restart
+// would.
+package memnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/transport"
+)
+
+// Name is the network name of memnet channels and identities.
+const Name = "memnet"
+
+// ErrNotConnected is returned by Send while the transport is not connected.
+var ErrNotConnected = errors.New("memnet: not connected")
+
+// Server is the in-memory network. Safe for concurrent use.
+type Server struct {
+	mu     sync.Mutex
+	conn   *conn               // the bot's current connection, or nil
+	posted map[string][]string // channel name -> lines the bot posted
+	seq    int
+}
+
+// conn is one connection of the bot to the server.
+type conn struct {
+	in     chan chat.Incoming // what users say, for the bot
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *conn) close() { c.once.Do(func() { close(c.closed) }) }
+
+// NewServer starts an empty network.
+func NewServer() *Server {
+	return &Server{posted: map[string][]string{}}
+}
+
+// dial connects the bot, replacing an earlier connection.
+func (s *Server) dial() *conn {
+	c := &conn{in: make(chan chat.Incoming, 64), closed: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.conn.close()
+	}
+	s.conn = c
+	return c
+}
+
+// Say has the user with the network account say text in channel; nick is
+// the display name. It reports false when the bot is not connected to hear
+// it (the message is lost, as on IRC).
+func (s *Server) Say(channel, account, nick, text string) bool {
+	s.mu.Lock()
+	c := s.conn
+	s.seq++
+	id := fmt.Sprintf("mem-in-%d", s.seq)
+	s.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	msg := chat.Incoming{
+		Channel: chat.Channel{Key: chat.ChannelKey(Name, channel), Network: Name, Name: channel},
+		Target:  channel,
+		Sender:  chat.Identity{Network: Name, Account: account, Nick: nick},
+		Text:    text,
+		ID:      id,
+	}
+	select {
+	case c.in <- msg:
+		return true
+	case <-c.closed:
+		return false
+	}
+}
+
+// Drop cuts the bot's connection; the transport reconnects.
+func (s *Server) Drop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.conn.close()
+		s.conn = nil
+	}
+}
+
+// Posted returns the lines the bot posted in channel, oldest first.
+func (s *Server) Posted(channel string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.posted[channel]...)
+}
+
+// post records lines from the bot on connection c; it fails when c is no
+// longer the server's connection.
+func (s *Server) post(c *conn, channel string, lines []string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != c {
+		return "", ErrNotConnected
+	}
+	s.posted[channel] = append(s.posted[channel], lines...)
+	s.seq++
+	return fmt.Sprintf("mem-out-%d", s.seq), nil
+}
+
+// Transport is the memnet transport (transport.Transport).
+type Transport struct {
+	srv      *Server
+	channels []chat.Channel
+	backoff  time.Duration
+
+	mu   sync.Mutex
+	conn *conn
+}
+
+var _ transport.Transport = (*Transport)(nil)
+
+// New returns a transport for srv in the named channels; private ones may
+// see restricted bugs.
+func New(srv *Server, channels []chat.Channel) *Transport {
+	chs := make([]chat.Channel, len(channels))
+	for i, ch := range channels {
+		ch.Network = Name
+		ch.Key = chat.ChannelKey(Name, ch.Name)
+		chs[i] = ch
+	}
+	return &Transport{srv: srv, channels: chs, backoff: 10 * time.Millisecond}
+}
+
+// Network returns Name.
+func (t *Transport) Network() string { return Name }
+
+// Channels returns the configured channels.
+func (t *Transport) Channels() []chat.Channel { return append([]chat.Channel(nil), t.channels...) }
+
+// Connected reports whether the transport is connected now.
+func (t *Transport) Connected() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.conn != nil
+}
+
+// Run connects, hands what users say in the configured channels to in,
+// and reconnects after a drop. It returns nil when ctx is done.
+func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
+	for {
+		c := t.srv.dial()
+		t.mu.Lock()
+		t.conn = c
+		t.mu.Unlock()
+		t.serve(ctx, c, in)
+		t.mu.Lock()
+		t.conn = nil
+		t.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(t.backoff):
+		}
+	}
+}
+
+// serve reads one connection until it closes or ctx is done.
+func (t *Transport) serve(ctx context.Context, c *conn, in transport.Inbox) {
+	for {
+		select {
+		case <-ctx.Done():
+			c.close()
+			return
+		case <-c.closed:
+			return
+		case msg := <-c.in:
+			ch, ok := t.channel(msg.Target)
+			if !ok {
+				continue
+			}
+			msg.Channel = ch
+			msg.Text = chat.Sanitize(msg.Text)
+			in.Receive(ctx, msg)
+		}
+	}
+}
+
+func (t *Transport) channel(name string) (chat.Channel, bool) {
+	for _, ch := range t.channels {
+		if ch.Name == name {
+			return ch, true
+		}
+	}
+	return chat.Channel{}, false
+}
+
+// Send posts the message's lines (and detail lines) in its target channel.
+// It fails, having sent nothing, while the transport is not connected.
+func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	c := t.conn
+	t.mu.Unlock()
+	if c == nil {
+		return "", ErrNotConnected
+	}
+	var lines []string
+	for _, l := range append(append([]chat.Line(nil), out.Lines...), out.Detail...) {
+		if s := chat.Sanitize(render(l)); s != "" {
+			lines = append(lines, s)
+		}
+	}
+	return t.srv.post(c, out.Target, lines)
+}
+
+// render is a line as memnet shows it: mentions as "@tree".
+func render(l chat.Line) string {
+	var b strings.Builder
+	for _, sp := range l {
+		switch sp.Kind {
+		case chat.SpanMention:
+			if sp.Highlight != nil {
+				b.WriteString("@" + sp.Highlight.Tree)
+			}
+		case chat.SpanLink:
+			if sp.URL != "" {
+				b.WriteString(sp.URL)
+			} else {
+				b.WriteString(sp.Text)
+			}
+		default:
+			b.WriteString(sp.Text)
+		}
+	}
+	return b.String()
+}
