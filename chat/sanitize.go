@@ -131,3 +131,35 @@ func colourParams(s string, ok func(byte) bool, n int) int {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isHex(c byte) bool { return isDigit(c) || (c|0x20) >= 'a' && (c|0x20) <= 'f' }
+
+// SanitizeSpan is Sanitize for one span of a line: it keeps one leading
+// and one trailing space when the text had white space there, so that
+// "id" + " summary" stays readable once the spans are joined.
+func SanitizeSpan(s string) string {
+	out := Sanitize(s)
+	if out == "" {
+		if s != "" && strings.TrimSpace(s) == "" {
+			return " "
+		}
+		return ""
+	}
+	if r, _ := utf8.DecodeRuneInString(s); unicode.IsSpace(r) {
+		out = " " + out
+	}
+	if r, _ := utf8.DecodeLastRuneInString(s); unicode.IsSpace(r) {
+		out += " "
+	}
+	return out
+}
+
+// Sanitized returns a copy of l with the text and URL of every span through
+// SanitizeSpan: what a transport renders.
+func (l Line) Sanitized() Line {
+	out := make(Line, len(l))
+	for i, sp := range l {
+		sp.Text = SanitizeSpan(sp.Text)
+		sp.URL = Sanitize(sp.URL)
+		out[i] = sp
+	}
+	return out
+}

@@ -9,7 +9,6 @@ package irc
 
 import (
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/ksecbot/ksecbot/chat"
@@ -59,7 +58,7 @@ func Render(l chat.Line, formatting bool) string {
 				s = chat.Sanitize(sp.Text)
 			}
 		default:
-			s = sanitizeKeepEdges(sp.Text)
+			s = chat.SanitizeSpan(sp.Text)
 			if sp.Quoted {
 				s = chat.Dehighlight(s)
 			}
@@ -77,27 +76,6 @@ func Render(l chat.Line, formatting bool) string {
 		b.WriteString(s)
 	}
 	return tidySpaces(b.String())
-}
-
-// sanitizeKeepEdges sanitises a span but keeps one leading and one
-// trailing space, so "id" + " summary" stays readable.
-func sanitizeKeepEdges(s string) string {
-	out := chat.Sanitize(s)
-	if out == "" {
-		if strings.TrimSpace(s) == "" && s != "" {
-			return " "
-		}
-		return ""
-	}
-	r, _ := utf8.DecodeRuneInString(s)
-	if unicode.IsSpace(r) {
-		out = " " + out
-	}
-	r, _ = utf8.DecodeLastRuneInString(s)
-	if unicode.IsSpace(r) {
-		out += " "
-	}
-	return out
 }
 
 // tidySpaces collapses double spaces that joining spans may create and

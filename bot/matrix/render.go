@@ -46,6 +46,10 @@ func TxnID(out chat.Outgoing) string {
 // would notify nobody. Everything else (routine replies, announcements with
 // nobody to highlight) is an m.notice, which clients show quietly.
 func Render(out chat.Outgoing) *event.MessageEventContent {
+	// Every span through the one sanitiser (chat.Sanitize): no control
+	// characters or IRC formatting reach the room, whatever the caller
+	// cleaned.
+	out.Lines, out.Detail = sanitized(out.Lines), sanitized(out.Detail)
 	body := make([]string, 0, len(out.Lines))
 	htm := make([]string, 0, len(out.Lines))
 	mentions := &event.Mentions{}
@@ -106,6 +110,17 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		content.RelatesTo = &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: id.EventID(out.ReplyTo)}}
 	}
 	return content
+}
+
+func sanitized(ls []chat.Line) []chat.Line {
+	if ls == nil {
+		return nil
+	}
+	out := make([]chat.Line, len(ls))
+	for i, l := range ls {
+		out[i] = l.Sanitized()
+	}
+	return out
 }
 
 // splitCells cuts a table row at its cell ends; text after the last cell

@@ -154,8 +154,17 @@ func (t *Transport) Channels() []chat.Channel { return append([]chat.Channel(nil
 // Connected reports whether the transport is connected now.
 func (t *Transport) Connected() bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.conn != nil
+	c := t.conn
+	t.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	select {
+	case <-c.closed:
+		return false
+	default:
+		return true
+	}
 }
 
 // Run connects, hands what users say in the configured channels to in,

@@ -299,3 +299,16 @@ func (o *Observer) dump() string {
 	}
 	return b.String()
 }
+
+// Messages returns the recorded messages (decrypted), oldest first.
+func (o *Observer) Messages() []*event.Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []*event.Event
+	for _, r := range o.got {
+		if r.IsMessage() {
+			out = append(out, r.Event)
+		}
+	}
+	return out
+}

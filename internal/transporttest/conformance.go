@@ -35,9 +35,18 @@ type Network struct {
 	// Seen returns every line the user has seen from the bot in
 	// Channel, oldest first.
 	Seen func() []string
-	// Drop cuts the transport's connection as a server restart would;
-	// nil for a network without connections (the console).
+	// Drop cuts the transport's connection as a server restart would,
+	// and returns once the network has noticed (the user has seen the
+	// bot leave); nil for a network without connections (the console).
 	Drop func()
+	// Ready reports whether the user can reach the transport now (on IRC:
+	// the bot is back in the channel); nil means when it is Connected.
+	Ready func() bool
+}
+
+// ready reports whether the transport is connected and reachable.
+func (n *Network) ready() bool {
+	return n.Transport.Connected() && (n.Ready == nil || n.Ready())
 }
 
 // timeout bounds every wait of the suite; waits poll, they never sleep a
@@ -116,12 +125,7 @@ func Run(t *testing.T, newNet func(t *testing.T) *Network) {
 			t.Skipf("%s has no connection to drop", n.Transport.Network())
 		}
 		n.Drop()
-		waitFor(t, "the transport to notice the drop or reconnect", func() bool {
-			// Either it noticed (not connected) or already reconnected
-			// and hears the user again.
-			return !n.Transport.Connected() || n.Say("probe")
-		})
-		waitFor(t, "the transport to reconnect", n.Transport.Connected)
+		waitFor(t, "the transport to reconnect", n.ready)
 		nonce := fmt.Sprintf("after the drop %d", time.Now().UnixNano())
 		say(t, n, nonce)
 		inbox.wait(t, nonce)
@@ -151,7 +155,7 @@ func start(t *testing.T, newNet func(t *testing.T) *Network) (*Network, *inbox) 
 			t.Error("Run did not return after cancel")
 		}
 	})
-	waitFor(t, "the transport to connect", n.Transport.Connected)
+	waitFor(t, "the transport to connect", n.ready)
 	return n, in
 }
 
