@@ -364,7 +364,7 @@ func (b *bench) burstOnce(ctx context.Context, oneShot bool) error {
 				}
 			}
 		}
-		disc := w.bot.countLog("irc: disconnected") + w.bot.countLog("irc: server closed the link")
+		disc := w.bot.countLog(`msg="disconnected, reconnecting" component=irc`) + w.bot.countLog(`msg="server closed the link" component=irc`)
 		outbox, _ := w.bot.metric(ctx, "ksecbot_outbox_depth")
 		b.rows = append(b.rows,
 			row{what: fmt.Sprintf("(c) burst of %d bugs (%s), strict server, default flood: time to the IRC digest line", len(ids), how),

@@ -42,7 +42,7 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 	t.mu.Lock()
 	if _, ok := t.channelConfig(ch); !ok {
 		t.mu.Unlock()
-		t.log.Error("irc: cannot join channel", "channel", ch, "numeric", m.Command, "reason", reason)
+		t.log.Error("cannot join channel", "channel", ch, "numeric", m.Command, "reason", reason)
 		return
 	}
 	fc := Fold(t.casemap, ch)
@@ -64,9 +64,9 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 	}
 	t.mu.Unlock()
 	if n == 1 {
-		t.log.Error("irc: cannot join channel; its messages wait in the outbox, retrying with backoff", "channel", ch, "numeric", m.Command, "reason", reason, "retry_in", delay.Round(time.Millisecond))
+		t.log.Error("cannot join channel; its messages wait in the outbox, retrying with backoff", "channel", ch, "numeric", m.Command, "reason", reason, "retry_in", delay.Round(time.Millisecond))
 	} else {
-		t.log.Debug("irc: join refused again", "channel", ch, "numeric", m.Command, "attempt", n, "retry_in", delay.Round(time.Millisecond))
+		t.log.Debug("join refused again", "channel", ch, "numeric", m.Command, "attempt", n, "retry_in", delay.Round(time.Millisecond))
 	}
 	for _, a := range alert {
 		t.enqueueNotice(a, joinAlert(ch, m.Command, reason))
@@ -129,7 +129,7 @@ func (s *session) joinSucceeded(ch string) {
 	}
 	t.mu.Unlock()
 	if st != nil {
-		t.log.Info("irc: joined after refused joins", "channel", ch, "refused", st.fails)
+		t.log.Info("joined after refused joins", "channel", ch, "refused", st.fails)
 	}
 	for _, a := range back {
 		t.enqueueNotice(a, chat.Sanitize(fmt.Sprintf("ksecbot is back in %s; its waiting announcements follow there.", ch)))

@@ -42,7 +42,7 @@ func (s *session) onJoin(m ircmsg.Message) {
 		delete(t.joining, Fold(t.casemap, ch))
 		t.joinChangedLocked()
 		t.mu.Unlock()
-		t.log.Info("irc: joined", "channel", ch)
+		t.log.Info("joined", "channel", ch)
 		s.joinSucceeded(ch)
 		if whox {
 			t.enqueueControl(gen, "WHO", ch, "%tna,"+whoxToken)

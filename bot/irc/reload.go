@@ -77,7 +77,7 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 	for i, c := range join {
 		joined[i] = c.Name
 	}
-	t.log.Info("irc: channels reloaded", "channels", len(channels), "join", joined, "part", part, "connected", connected)
+	t.log.Info("channels reloaded", "channels", len(channels), "join", joined, "part", part, "connected", connected)
 	return !sameExceptChannels(t.cfg, cfg.IRC), nil
 }
 

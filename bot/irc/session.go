@@ -260,10 +260,10 @@ func (s *session) addCallbacks() {
 		quitting := s.quitting
 		s.fatalMu.Unlock()
 		if quitting {
-			s.t.log.Info("irc: link closed after our QUIT", "reason", msg)
+			s.t.log.Info("link closed after our QUIT", "reason", msg)
 			return
 		}
-		s.t.log.Warn("irc: server closed the link", "reason", msg)
+		s.t.log.Warn("server closed the link", "reason", msg)
 	})
 	for _, num := range []string{"471", "473", "474", "475", "403", "405"} {
 		c.AddCallback(num, func(m ircmsg.Message) {
@@ -321,7 +321,7 @@ func (s *session) onConnect() {
 	} else if t.echo {
 		confirm = "echoes"
 	}
-	t.log.Info("irc: connected", "server", t.cfg.Server, "nick", c.CurrentNick(), "caps", len(capsAcked), "confirm", confirm)
+	t.log.Info("connected", "server", t.cfg.Server, "nick", c.CurrentNick(), "caps", len(capsAcked), "confirm", confirm)
 	go s.watchLink()
 
 	if _, ok := is["BOT"]; ok && is["BOT"] != "" {
@@ -385,7 +385,7 @@ func (s *session) onKick(m ircmsg.Message) {
 	t.kicks[fc]++
 	n, gen := t.kicks[fc], t.gen
 	t.mu.Unlock()
-	t.log.Warn("irc: kicked", "channel", ch, "by", m.Nick(), "reason", lastParam(m), "rejoin", ok && n <= maxKickRejoins)
+	t.log.Warn("kicked", "channel", ch, "by", m.Nick(), "reason", lastParam(m), "rejoin", ok && n <= maxKickRejoins)
 	if !ok || n > maxKickRejoins {
 		return
 	}
@@ -442,7 +442,7 @@ func (t *Transport) saslPassword() string {
 		if err == nil {
 			return strings.TrimSpace(string(b))
 		}
-		t.log.Error("irc: cannot read sasl_password_file", "err", err)
+		t.log.Error("cannot read sasl_password_file", "err", err)
 	}
 	return ""
 }

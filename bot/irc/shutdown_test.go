@@ -65,7 +65,7 @@ func TestShutdownIsNotAWarning(t *testing.T) {
 	if strings.Contains(out, "server closed the link") {
 		t.Errorf("our own shutdown was logged as the server closing the link:\n%s", out)
 	}
-	if !strings.Contains(out, "irc: link closed after our QUIT") {
+	if !strings.Contains(out, "msg=\"link closed after our QUIT\" component=irc") {
 		t.Errorf("no info line for the disconnect after QUIT:\n%s", out)
 	}
 }

@@ -285,7 +285,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		}
 		d := backoff(attempt, t.opt.BackoffMin, maxDelay, t.opt.Rand)
 		attempt++
-		t.log.Warn("irc: disconnected, reconnecting", "server", t.cfg.Server, "err", err, "in", d.Round(time.Millisecond))
+		t.log.Warn("disconnected, reconnecting", "server", t.cfg.Server, "err", err, "in", d.Round(time.Millisecond))
 		timer := time.NewTimer(d)
 		select {
 		case <-ctx.Done():

@@ -589,7 +589,7 @@ func (s *session) watchLink() {
 			if haveW {
 				t.wmu.Unlock()
 			}
-			t.log.Warn("irc: link silent, reconnecting", "server", t.cfg.Server, "no_pong_for", age.Round(time.Millisecond))
+			t.log.Warn("link silent, reconnecting", "server", t.cfg.Server, "no_pong_for", age.Round(time.Millisecond))
 			t.silentDrops.Add(1)
 			s.closeSock()
 			return
@@ -601,9 +601,9 @@ func (s *session) watchLink() {
 		}
 		t.mu.Unlock()
 		if probe != "" {
-			t.log.Debug("irc: lines unconfirmed, probing the link", "token", probe)
+			t.log.Debug("lines unconfirmed, probing the link", "token", probe)
 			if err := conn.Send("PING", probe); err != nil {
-				t.log.Debug("irc: probe not written", "err", err)
+				t.log.Debug("probe not written", "err", err)
 			}
 		}
 		if haveW {

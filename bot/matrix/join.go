@@ -125,7 +125,7 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 			if r.failures == 1 {
 				level = t.log.Warn
 			}
-			level("matrix: failed to join room, will retry", "room", ch.Name, "err", err, "failures", r.failures, "retry_in", d.Round(time.Millisecond))
+			level("failed to join room, will retry", "room", ch.Name, "err", err, "failures", r.failures, "retry_in", d.Round(time.Millisecond))
 			pending = true
 			if wait < 0 || d < wait {
 				wait = d
@@ -145,7 +145,7 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 			t.leave(ctx, cli, resp.RoomID, ch.Name)
 			continue
 		}
-		t.log.Info("matrix: joined room", "room", ch.Name, "room_id", resp.RoomID)
+		t.log.Info("joined room", "room", ch.Name, "room_id", resp.RoomID)
 	}
 	if wait < 0 {
 		wait = 0

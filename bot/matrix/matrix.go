@@ -229,7 +229,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		if errors.Is(err, transport.ErrPermanent) {
 			return err
 		}
-		t.log.Warn("matrix: connecting failed, retrying", "err", err)
+		t.log.Warn("connecting failed, retrying", "err", err)
 		if !t.wait(ctx, attempt) {
 			return nil
 		}
@@ -262,7 +262,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		if errors.Is(err, mautrix.MUnknownToken) {
 			return permanent(fmt.Errorf("matrix access token rejected: %w", err))
 		}
-		t.log.Warn("matrix: sync stopped, restarting", "err", err)
+		t.log.Warn("sync stopped, restarting", "err", err)
 		if !t.wait(ctx, attempt) {
 			return nil
 		}
@@ -371,7 +371,7 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 			cli.UserID, cli.DeviceID = who.UserID, who.DeviceID
 			return nil
 		case err == nil || errors.Is(err, mautrix.MUnknownToken):
-			t.log.Info("matrix: stored session is no longer valid, logging in again")
+			t.log.Info("stored session is no longer valid, logging in again")
 		default:
 			return fmt.Errorf("failed to check the stored matrix session: %w", err)
 		}
@@ -444,7 +444,7 @@ func (t *Transport) pickleKey() ([]byte, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("failed to write the pickle key file: %w", err)
 	}
-	t.log.Info("matrix: generated a new pickle key", "path", t.picklePath)
+	t.log.Info("generated a new pickle key", "path", t.picklePath)
 	return []byte(k), nil
 }
 
@@ -470,7 +470,7 @@ func (s *syncer) OnFailedSync(_ *mautrix.RespSync, err error) (time.Duration, er
 	}
 	d := jitter(backoff(s.t.opts.RetryMin, s.t.opts.RetryMax, s.failures))
 	s.failures++
-	s.t.log.Debug("matrix: sync failed", "err", err, "retry_in", d)
+	s.t.log.Debug("sync failed", "err", err, "retry_in", d)
 	return d, nil
 }
 
@@ -514,7 +514,7 @@ func (t *Transport) recordOwnSends(ctx context.Context, cli *mautrix.Client, res
 				continue
 			}
 			if err := st.recordSent(ctx, txn, string(rid), string(evt.ID), t.opts.Now().Unix()); err != nil {
-				t.log.Warn("matrix: failed to record a sent message", "err", err)
+				t.log.Warn("failed to record a sent message", "err", err)
 			}
 		}
 	}
@@ -548,18 +548,18 @@ func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid i
 		defer t.invites.Delete(rid)
 		if accept {
 			if _, err := cli.JoinRoomByID(ctx, rid); err != nil {
-				t.log.Warn("matrix: failed to accept invite", "room_id", rid, "inviter", inviter, "err", err)
+				t.log.Warn("failed to accept invite", "room_id", rid, "inviter", inviter, "err", err)
 				return
 			}
-			t.log.Info("matrix: accepted invite", "room_id", rid, "inviter", inviter)
+			t.log.Info("accepted invite", "room_id", rid, "inviter", inviter)
 			t.joinNow(t.inviteNames(rid, alias)...)
 			return
 		}
 		if _, err := cli.LeaveRoom(ctx, rid); err != nil {
-			t.log.Warn("matrix: failed to reject invite", "room_id", rid, "inviter", inviter, "err", err)
+			t.log.Warn("failed to reject invite", "room_id", rid, "inviter", inviter, "err", err)
 			return
 		}
-		t.log.Info("matrix: rejected invite to an unconfigured room", "room_id", rid, "inviter", inviter)
+		t.log.Info("rejected invite to an unconfigured room", "room_id", rid, "inviter", inviter)
 	}()
 }
 
@@ -573,7 +573,7 @@ func (t *Transport) onDecryptError(evt *event.Event, err error) {
 	if _, seen := t.decryptSeen.LoadOrStore(session, struct{}{}); seen {
 		return
 	}
-	t.log.Warn("matrix: cannot decrypt event", "room_id", evt.RoomID, "event_id", evt.ID,
+	t.log.Warn("cannot decrypt event", "room_id", evt.RoomID, "event_id", evt.ID,
 		"sender", evt.Sender, "session", session, "reason", err)
 }
 
@@ -583,7 +583,7 @@ func (t *Transport) onMessage(in transport.Inbox) mautrix.EventHandler {
 	return func(ctx context.Context, evt *event.Event) {
 		defer func() {
 			if r := recover(); r != nil {
-				t.log.Error("matrix: panic while handling a message", "event_id", evt.ID, "panic", r)
+				t.log.Error("panic while handling a message", "event_id", evt.ID, "panic", r)
 			}
 		}()
 		if since, _ := ctx.Value(mautrix.SyncTokenContextKey).(string); since == "" {
@@ -663,7 +663,7 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 	}
 	t.sent.Add(1)
 	if err := st.recordSent(ctx, txn, string(rid), string(resp.EventID), t.opts.Now().Unix()); err != nil {
-		t.log.Warn("matrix: failed to record a sent message", "err", err)
+		t.log.Warn("failed to record a sent message", "err", err)
 	}
 	return string(resp.EventID), nil
 }

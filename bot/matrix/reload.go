@@ -87,7 +87,7 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 			t.joinNow(added...)
 		}()
 	}
-	t.log.Info("matrix: rooms reloaded", "rooms", len(channels), "join", added, "leave", removed)
+	t.log.Info("rooms reloaded", "rooms", len(channels), "join", added, "leave", removed)
 	return !sameExceptRooms(t.cfg, cfg.Matrix), nil
 }
 
@@ -95,11 +95,11 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 func (t *Transport) leave(ctx context.Context, cli *mautrix.Client, rid id.RoomID, name string) {
 	if _, err := cli.LeaveRoom(ctx, rid, &mautrix.ReqLeave{Reason: "room removed from ksecbot's configuration"}); err != nil {
 		if ctx.Err() == nil {
-			t.log.Warn("matrix: failed to leave a removed room", "room", name, "room_id", rid, "err", err)
+			t.log.Warn("failed to leave a removed room", "room", name, "room_id", rid, "err", err)
 		}
 		return
 	}
-	t.log.Info("matrix: left room", "room", name, "room_id", rid)
+	t.log.Info("left room", "room", name, "room_id", rid)
 }
 
 // sameExceptRooms reports whether a and b differ in nothing but their rooms.

@@ -234,7 +234,7 @@ func TestReloadWithErrors(t *testing.T) {
 	if err := b.proc.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	log.WaitFor(t, 10*time.Second, from, "the channel reload", e2etest.Contains("irc: channels reloaded", newCh, oldCh))
+	log.WaitFor(t, 10*time.Second, from, "the channel reload", e2etest.Contains("msg=\"channels reloaded\" component=irc", newCh, oldCh))
 	nick := b.cfg.IRC.Nick
 	obs2.WaitFor(t, 10*time.Second, "ksecbot JOIN "+newCh, irctest.From("JOIN", nick, newCh))
 	b.obs.WaitFor(t, 10*time.Second, "ksecbot PART "+oldCh, irctest.From("PART", nick, oldCh))
@@ -244,7 +244,7 @@ func TestReloadWithErrors(t *testing.T) {
 		t.Errorf("bug %d was announced in the removed channel %s too", moved, oldCh)
 	}
 	for _, l := range log.Lines()[from:] {
-		if strings.Contains(l, "irc: connected") {
+		if strings.Contains(l, "msg=connected component=irc") {
 			t.Errorf("the channel reload reconnected: %s", l)
 		}
 	}

@@ -230,7 +230,7 @@ func TestCommandFloodOnStrictServer(t *testing.T) {
 	if normal != accepted || busyLines != busy || slowLines != users {
 		t.Errorf("replies: %d answers for %d accepted, %d busy for %d, %d slow-down for %d hosts", normal, accepted, busyLines, busy, slowLines, users)
 	}
-	if c := b.proc.Log.Count("irc: connected"); c != 1 || b.proc.Log.Count("reconnecting") != 0 {
+	if c := b.proc.Log.Count("msg=connected component=irc"); c != 1 || b.proc.Log.Count("reconnecting") != 0 {
 		t.Errorf("ksecbot was disconnected during the flood (%d connects)", c)
 	}
 }

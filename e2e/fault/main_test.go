@@ -216,7 +216,7 @@ func startIRCBot(t *testing.T, addr string, tweak func(*e2etest.Config)) *ircBot
 func (b *ircBot) start(t *testing.T) {
 	t.Helper()
 	b.proc = e2etest.Start(t, "ksecbot", bin, "--config", b.cfg.Write(t), "--log-level", "debug")
-	b.proc.Log.WaitFor(t, 30*time.Second, 0, "irc: joined", e2etest.Contains("irc: joined"))
+	b.proc.Log.WaitFor(t, 30*time.Second, 0, "the join", e2etest.Contains("msg=joined component=irc"))
 	b.proc.Log.WaitFor(t, 30*time.Second, 0, "the Bugzilla baseline", e2etest.Contains("baseline stored"))
 	nick := strings.ToLower(b.cfg.IRC.Nick)
 	b.obs.Until(t, 20*time.Second, "ksecbot in the channel", func(h []ircmsg.Message) bool {

@@ -28,7 +28,7 @@ func TestIRCServerRestart(t *testing.T) {
 	ch := b.cfg.IRC.Channels[0]
 
 	srv.Run(t, "stop-ircd")
-	down := log.WaitFor(t, 15*time.Second, 0, "the disconnect", e2etest.Contains("irc: disconnected, reconnecting"))
+	down := log.WaitFor(t, 15*time.Second, 0, "the disconnect", e2etest.Contains("msg=\"disconnected, reconnecting\" component=irc"))
 	ids := fileBugs(b.bz, 20, "filed while IRC is down")
 	e2etest.Eventually(t, 30*time.Second, "20 announcements pending in the outbox", func() bool {
 		pending := 0
@@ -150,7 +150,7 @@ func TestKilledMidBurst(t *testing.T) {
 	}
 
 	restarted := e2etest.Start(t, "ksecbot-restarted", bin, "--config", b.cfg.Path(), "--log-level", "debug")
-	restarted.Log.WaitFor(t, 60*time.Second, 0, "irc: joined", e2etest.Contains("irc: joined"))
+	restarted.Log.WaitFor(t, 60*time.Second, 0, "the join", e2etest.Contains("msg=joined component=irc"))
 	b.obs.waitBugs(t, 90*time.Second, ids)
 	last := fileBugs(b.bz, 1, "filed after the restart")
 	b.obs.waitBugs(t, 30*time.Second, last)

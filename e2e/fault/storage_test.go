@@ -204,7 +204,7 @@ func TestDatabaseDirectoryRemoved(t *testing.T) {
 	// What the service manager does; the saved database has the
 	// baseline, so no new one is taken.
 	b.proc = e2etest.Start(t, "ksecbot", bin, "--config", b.cfg.Write(t), "--log-level", "debug")
-	b.proc.Log.WaitFor(t, 30*time.Second, 0, "irc: joined", e2etest.Contains("irc: joined"))
+	b.proc.Log.WaitFor(t, 30*time.Second, 0, "the join", e2etest.Contains("msg=joined component=irc"))
 	if n := b.proc.Log.Count("baseline stored"); n != 0 {
 		t.Errorf("the restart took a new baseline: the saved database was not used")
 	}

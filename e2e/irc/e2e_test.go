@@ -324,7 +324,7 @@ func TestHostileSummaries(t *testing.T) {
 		}
 		t.Logf("%s: bug %d -> %d PRIVMSG(s): %q", h.name, id, len(got), got)
 	}
-	if n := bot.Log.Count("irc: connected"); n != 1 {
+	if n := bot.Log.Count("msg=connected component=irc"); n != 1 {
 		t.Errorf("ksecbot connected %d times, want 1 (it was disconnected)", n)
 	}
 }

@@ -104,7 +104,7 @@ func TestQueuedDuringOutageThenRestrictedArrivesWithheld(t *testing.T) {
 	bot.ready(t, obs, private)
 
 	srv.Run(t, "stop-ircd")
-	down := bot.Log.WaitFor(t, 10*time.Second, 0, "the disconnect", e2etest.Contains("irc: disconnected, reconnecting"))
+	down := bot.Log.WaitFor(t, 10*time.Second, 0, "the disconnect", e2etest.Contains("msg=\"disconnected, reconnecting\" component=irc"))
 	summary := "sys-kernel/hardened-sources: overflow found public, then embargoed"
 	id := bz.CreateBug(bugzillatest.NewBug{Summary: summary, Whiteboard: "B2"})
 	queued := bot.Log.WaitFor(t, 10*time.Second, down, "the announcements queued", e2etest.Contains("queued announcements"))
@@ -186,7 +186,7 @@ func TestChannelMadePublicByReloadGetsWithheldLines(t *testing.T) {
 	}
 	checkWithheld(ch)
 	checkWithheld(other)
-	if n := bot.Log.Count("irc: connected"); n != 1 {
+	if n := bot.Log.Count("msg=connected component=irc"); n != 1 {
 		t.Errorf("ksecbot connected %d times, want once (a reload does not reconnect)", n)
 	}
 }

@@ -31,7 +31,7 @@ func TestServerOutageAnnouncesOnce(t *testing.T) {
 	bot.ready(t, obs, ch)
 
 	srv.Run(t, "stop-ircd")
-	down := bot.Log.WaitFor(t, 10*time.Second, 0, "the disconnect", e2etest.Contains("irc: disconnected, reconnecting"))
+	down := bot.Log.WaitFor(t, 10*time.Second, 0, "the disconnect", e2etest.Contains("msg=\"disconnected, reconnecting\" component=irc"))
 	id := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: filed while IRC was down"})
 	polled := bot.Log.WaitFor(t, 10*time.Second, down, "the poll that stored the new bug", e2etest.Contains("poll stored bugs"))
 	t.Logf("IRC server killed; bug %d filed and stored by ksecbot while disconnected", id)
@@ -88,7 +88,7 @@ func TestServerOutageAnnouncesOnce(t *testing.T) {
 			t.Errorf("bug %d announced again: %q", id, m.Params[1])
 		}
 	}
-	if n := bot.Log.Count("irc: connected"); n != 2 {
+	if n := bot.Log.Count("msg=connected component=irc"); n != 2 {
 		t.Errorf("ksecbot connected %d times, want 2 (start and one reconnect)", n)
 	}
 }
@@ -149,7 +149,7 @@ func TestBurstOnStrictServer(t *testing.T) {
 		}
 	}
 	t.Logf("%d announcements on the strict port in %v (default flood: burst 4, one line per 2 s), in order", n, elapsed.Round(time.Millisecond))
-	if c := bot.Log.Count("irc: connected"); c != 1 || bot.Log.Count("reconnecting") != 0 {
+	if c := bot.Log.Count("msg=connected component=irc"); c != 1 || bot.Log.Count("reconnecting") != 0 {
 		t.Errorf("ksecbot was disconnected during the burst (%d connects)", c)
 	}
 }

@@ -64,7 +64,7 @@ func RandName(prefix string) string { return fmt.Sprintf("%s%06d", prefix, rand.
 // reconnectIn reads the delay of the IRC transport's reconnect log line.
 var reconnectIn = regexp.MustCompile(`reconnecting.* in=([0-9.]+m?s)`)
 
-// ReconnectDelay reads the delay of ksecbot's "irc: disconnected,
+// ReconnectDelay reads the delay of ksecbot's "disconnected,
 // reconnecting ... in=2s" log line; ok is false for other lines.
 func ReconnectDelay(line string) (d time.Duration, ok bool) {
 	m := reconnectIn.FindStringSubmatch(line)
