@@ -643,10 +643,6 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st
 	if len(blocked) > 0 {
 		failed = true
 	}
-	chans := map[string]chat.Channel{} // as configured now
-	for _, ch := range t.Channels() {
-		chans[ch.Key] = ch
-	}
 	now := time.Now()
 	for _, k := range keys {
 		if now.Before(st.retryAt[k]) {
@@ -679,7 +675,11 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st
 				failed = true
 				continue
 			}
-			ch, known := chans[it.Msg.Channel]
+			// The channel as configured right now, not at the start of
+			// the round: a round can last long (flood control), and a
+			// reload that makes a private channel public meanwhile must
+			// not get the private view of the messages still to send.
+			ch, known := channelOf(t, it.Msg.Channel)
 			msg, ok, err := b.render(ctx, ch, it)
 			if err != nil || !known {
 				// The mirror cannot be read, or the channel was removed
@@ -746,4 +746,15 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st
 		}
 	}
 	return true, nil
+}
+
+// channelOf returns the transport's channel with this key as configured
+// now.
+func channelOf(t Transport, key string) (chat.Channel, bool) {
+	for _, ch := range t.Channels() {
+		if ch.Key == key {
+			return ch, true
+		}
+	}
+	return chat.Channel{}, false
 }

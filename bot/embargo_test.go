@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,6 +125,53 @@ func TestEmbargoDecidedAtSendTime(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// reloadMidRound is a recorder on which a reload makes a private channel
+// public right after the first message of a delivery round went out.
+type reloadMidRound struct {
+	*recorder
+	channel string
+	once    sync.Once
+}
+
+func (r *reloadMidRound) Send(ctx context.Context, out chat.Outgoing) (string, error) {
+	id, err := r.recorder.Send(ctx, out)
+	if err == nil {
+		r.once.Do(func() { r.setPrivate(r.channel, false) })
+	}
+	return id, err
+}
+
+// A reload that makes a private channel public while the deliverer is
+// sending a backlog: the messages not yet sent are rendered for the
+// channel as it is now (withheld), not as it was when the round began.
+func TestEmbargoReloadDuringDeliveryRound(t *testing.T) {
+	h := newHarness(t, "")
+	botInSecurityGroup(h)
+	h.cfg.Announce.DigestAfter = 0
+	rec := &reloadMidRound{recorder: newRecorder("test", "#gentoo-security", "#gentoo-dev"), channel: "#gentoo-dev"}
+	rec.setPrivate("#gentoo-dev", true)
+	rec.setDown(true)
+	clock := fakeclock.New(time.Now().UTC())
+	b, st, _ := h.startAt(clock, rec)
+	waitPolls(t, b, 1)
+	nb := bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: use-after-free in net/sched", Whiteboard: "A1 [embargoed]", Groups: []string{"security"}}
+	ids := fileAndFetch(t, h, b, nb, nb)
+	waitUntil(t, 5*time.Second, "both announcements for both channels in the outbox", func() bool {
+		n, _ := st.OutboxDepth(context.Background(), nil)
+		return n >= 4
+	})
+	rec.setDown(false) // one round sends the backlog; the reload comes after its first message
+	waitDelivered(t, st)
+	for _, id := range ids {
+		public := announcementIn(t, rec.recorder, id, "test:#gentoo-dev")
+		for _, s := range secretsOf {
+			if strings.Contains(public, s) {
+				t.Errorf("#gentoo-dev, public since a reload during the delivery round, got %q, which contains %q", public, s)
+			}
+		}
 	}
 }
 
