@@ -215,10 +215,12 @@ func (b *Bot) autoCCDone(ctx context.Context, bug *bugzilla.Bug, res bugzilla.Up
 	b.mirrorUpdate(ctx, bug, res)
 }
 
-// mirrorUpdate stores bug as changed by res.
+// mirrorUpdate stores the bug as changed by res. res is applied to the
+// mirror's copy of now, not to bug (read from the mirror before the PUT):
+// the watcher may have stored a newer state meanwhile (the bug made
+// restricted), which the older copy would undo.
 func (b *Bot) mirrorUpdate(ctx context.Context, bug *bugzilla.Bug, res bugzilla.UpdateResult) {
-	fresh := res.Apply(*bug)
-	if err := b.store.SaveWatched(ctx, []bugzilla.Bug{fresh}, nil, bugzilla.Silent()); err != nil {
+	if _, err := b.store.ApplyUpdate(ctx, *bug, res); err != nil {
 		b.log.Warn("failed to update the mirror after auto-CC", "bug", bug.ID, "err", err)
 	}
 }

@@ -440,3 +440,41 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 	}
 	return bugs, total, nil
 }
+
+// ApplyUpdate brings a mirrored bug up to date after a write of ksecbot's
+// own, from Bugzilla's answer (the fields it changed and the new
+// last_change_time), without reading the bug again. The answer is applied
+// to the copy mirrored at this moment, in one transaction with the save:
+// not to b, the copy the write was decided on, which may be stale by then
+// (the watcher may have stored the bug made restricted meanwhile, and the
+// stale copy would make the mirror public again). b is used only when the
+// bug is not mirrored. Unseen bugs are never new (bugzilla.Silent). It
+// returns the bug as it is now.
+func (s *Store) ApplyUpdate(ctx context.Context, b bugzilla.Bug, res bugzilla.UpdateResult) (bugzilla.Bug, error) {
+	now := s.now()
+	var fresh bugzilla.Bug
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		base := b
+		var data string
+		err := tx.QueryRowContext(ctx, "SELECT data FROM bugs WHERE id = ?", b.ID).Scan(&data)
+		switch {
+		case err == nil:
+			base = bugzilla.Bug{}
+			if err := json.Unmarshal([]byte(data), &base); err != nil {
+				return fmt.Errorf("failed to decode stored bug %d: %w", b.ID, err)
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("failed to read bug %d: %w", b.ID, err)
+		}
+		fresh = res.Apply(base)
+		defaults, err := loadDefaults(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return saveBug(ctx, tx, &fresh, defaults, bugzilla.Silent(), now)
+	})
+	if err != nil {
+		return bugzilla.Bug{}, err
+	}
+	return fresh, nil
+}

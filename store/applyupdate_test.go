@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package store
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+)
+
+// Auto-CC decides on the mirror's copy of a bug, then writes; if the
+// watcher stores the bug made restricted in between, Bugzilla's answer to
+// the write must not bring the older, public copy back into the mirror
+// (the deliverer would then show the embargoed bug in full in public
+// channels, and the test of the restriction never arrives).
+func TestApplyUpdateKeepsNewerMirrorState(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, newClock())
+	b := kbug(1)
+	if err := s.SaveBugs(ctx, []bugzilla.Bug{b}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	decidedOn := b // the copy auto-CC read
+
+	// The bug is restricted in Bugzilla; the watcher stores it.
+	t1 := t0.Add(time.Minute)
+	restricted := b
+	restricted.Groups = []string{"security"}
+	restricted.LastChangeTime = t1
+	if err := s.SaveBugs(ctx, []bugzilla.Bug{restricted}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+
+	// Bugzilla's answer to the auto-CC PUT, made in the same second.
+	res := bugzilla.UpdateResult{ID: 1, LastChangeTime: t1, Changes: map[string]bugzilla.Change{"cc": {Added: "hardened@gentoo.org"}}}
+	if _, err := s.ApplyUpdate(ctx, decidedOn, res); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.Bug(ctx, 1)
+	if err != nil || !ok {
+		t.Fatalf("Bug: %v %v", ok, err)
+	}
+	if !got.Restricted() {
+		t.Errorf("mirror groups = %v after the auto-CC answer: the restriction stored meanwhile was undone", got.Groups)
+	}
+	if !slices.Contains(got.CC, "hardened@gentoo.org") {
+		t.Errorf("mirror CC = %v, want the added login", got.CC)
+	}
+	want := []string{"new:>" + b.Summary, "restricted:public>restricted"}
+	if kinds := pendingKinds(t, s); !slices.Equal(kinds, want) {
+		t.Errorf("pending events = %v, want %v (no flip back to public)", kinds, want)
+	}
+
+	// A bug not mirrored yet: the copy given is used.
+	other := kbug(2)
+	fresh, err := s.ApplyUpdate(ctx, other, bugzilla.UpdateResult{ID: 2, LastChangeTime: t1, Changes: map[string]bugzilla.Change{"cc": {Added: "hardened@gentoo.org"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, _ := s.Bug(ctx, 2); !ok || !slices.Contains(got.CC, "hardened@gentoo.org") || !slices.Contains(fresh.CC, "hardened@gentoo.org") {
+		t.Errorf("unmirrored bug: stored %v (found %v), returned CC %v", got, ok, fresh.CC)
+	}
+}
