@@ -225,9 +225,12 @@ func TestNewBugCostsOneSearchAndOnePUT(t *testing.T) {
 	if s, p := methodCount(reqs, "GET", "/rest/bug"), methodCount(reqs, "PUT", "/rest/bug"); len(reqs) != 2 || s != 1 || p != 1 {
 		t.Errorf("a new bug cost %d requests (%d GET /rest/bug..., %d PUT): %v; want 1 search + 1 PUT", len(reqs), s, p, reqs)
 	}
-	if m, _, _ := st.Bug(context.Background(), id); m == nil || !slices.Contains(m.CC, "hardened@gentoo.org") {
-		t.Errorf("mirror not updated from the PUT answer: %+v", m)
-	}
+	// The mirror is updated from the PUT's answer after Bugzilla has the
+	// CC: wait for it (the request count above already excludes a read).
+	waitUntil(t, 10*time.Second, "the mirror updated from the PUT answer", func() bool {
+		m, _, _ := st.Bug(context.Background(), id)
+		return m != nil && slices.Contains(m.CC, "hardened@gentoo.org")
+	})
 
 	// Two bugs found by one poll, same CC additions: one PUT with ids.
 	before = len(h.srv.Requests())
