@@ -47,7 +47,7 @@ type Store interface {
 	ComponentDefault(ctx context.Context, watch string) (string, bool, error)
 	RecordClaim(ctx context.Context, bugID int, login string, at time.Time) error
 	SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error
-	SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, o bugzilla.SaveOptions) error
+	ApplyUpdate(ctx context.Context, b bugzilla.Bug, res bugzilla.UpdateResult) (bugzilla.Bug, error)
 }
 
 // Bugzilla is the part of the Bugzilla client the commands use.

@@ -244,8 +244,14 @@ func (r *Router) lockWritable(ctx context.Context, req *Request, id int) (b *bug
 func (r *Router) refresh(ctx context.Context, b *bugzilla.Bug, res bugzilla.UpdateResult) *bugzilla.Bug {
 	fresh := res.Apply(*b)
 	if r.d.Store != nil {
-		if err := r.d.Store.SaveWatched(ctx, []bugzilla.Bug{fresh}, nil, bugzilla.Silent()); err != nil {
+		// Apply the answer to the mirror's copy as it is now, in one
+		// transaction: the watcher may have stored a newer state (say, the
+		// bug restricted) since b was read.
+		saved, err := r.d.Store.ApplyUpdate(ctx, *b, res)
+		if err != nil {
 			r.log.Warn("failed to refresh mirror", "bug", b.ID, "err", err)
+		} else {
+			fresh = saved
 		}
 	}
 	return &fresh
