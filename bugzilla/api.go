@@ -281,6 +281,21 @@ func (c *Client) Update(ctx context.Context, id int, u Update) (UpdateResult, er
 	if u.AssignedTo != "" && u.ResetAssignedTo {
 		return UpdateResult{}, fmt.Errorf("bugzilla: both assigned_to and reset_assigned_to: %w", ErrInvalid)
 	}
+	res, err := c.put(ctx, id, body, u.Comment == "")
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	for _, r := range res {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return UpdateResult{}, fmt.Errorf("bugzilla: bug %d not in update response: %w", id, ErrInvalid)
+}
+
+// put sends one PUT /rest/bug/ID (body may name more bugs in "ids") and
+// returns Bugzilla's answer per bug.
+func (c *Client) put(ctx context.Context, id int, body map[string]any, idempotent bool) ([]UpdateResult, error) {
 	var out struct {
 		Bugs []struct {
 			ID             int               `json:"id"`
@@ -288,19 +303,18 @@ func (c *Client) Update(ctx context.Context, id int, u Update) (UpdateResult, er
 			Changes        map[string]Change `json:"changes"`
 		} `json:"bugs"`
 	}
-	r := request{method: http.MethodPut, path: "/bug/" + strconv.Itoa(id), body: body, idempotent: u.Comment == "", needKey: true}
+	r := request{method: http.MethodPut, path: "/bug/" + strconv.Itoa(id), body: body, idempotent: idempotent, needKey: true}
 	if _, err := c.do(ctx, r, &out); err != nil {
-		return UpdateResult{}, err
+		return nil, err
 	}
+	res := make([]UpdateResult, 0, len(out.Bugs))
 	for _, b := range out.Bugs {
-		if b.ID == id {
-			if b.Changes == nil {
-				b.Changes = map[string]Change{}
-			}
-			return UpdateResult{ID: b.ID, LastChangeTime: b.LastChangeTime.UTC(), Changes: b.Changes}, nil
+		if b.Changes == nil {
+			b.Changes = map[string]Change{}
 		}
+		res = append(res, UpdateResult{ID: b.ID, LastChangeTime: b.LastChangeTime.UTC(), Changes: b.Changes})
 	}
-	return UpdateResult{}, fmt.Errorf("bugzilla: bug %d not in update response: %w", id, ErrInvalid)
+	return res, nil
 }
 
 // ComponentDefaults returns a component's default assignee and default CC
@@ -355,25 +369,7 @@ func (c *Client) UpdateMany(ctx context.Context, ids []int, u Update) ([]UpdateR
 		}
 	}
 	body["ids"] = ids
-	var out struct {
-		Bugs []struct {
-			ID             int               `json:"id"`
-			LastChangeTime time.Time         `json:"last_change_time"`
-			Changes        map[string]Change `json:"changes"`
-		} `json:"bugs"`
-	}
-	r := request{method: http.MethodPut, path: "/bug/" + strconv.Itoa(ids[0]), body: body, idempotent: u.Comment == "", needKey: true}
-	if _, err := c.do(ctx, r, &out); err != nil {
-		return nil, err
-	}
-	res := make([]UpdateResult, 0, len(out.Bugs))
-	for _, b := range out.Bugs {
-		if b.Changes == nil {
-			b.Changes = map[string]Change{}
-		}
-		res = append(res, UpdateResult{ID: b.ID, LastChangeTime: b.LastChangeTime.UTC(), Changes: b.Changes})
-	}
-	return res, nil
+	return c.put(ctx, ids[0], body, u.Comment == "")
 }
 
 // Apply returns b as it is after the update res (Bugzilla's answer to a
