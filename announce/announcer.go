@@ -91,12 +91,20 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 	var ids []int64
 	var items []store.Intent
 	var autoCC []int
-	var newBugs []store.Event
+	var newBugs, movedIn []store.Event
 	for _, ev := range evs {
 		ids = append(ids, ev.ID)
 		switch ev.Kind {
 		case "new":
 			newBugs = append(newBugs, ev)
+			if a.AutoCC {
+				autoCC = append(autoCC, ev.BugID)
+			}
+		case store.EventMovedIn:
+			// An old open bug that entered a watch: announced alone (never
+			// in a digest), with the same exactly-once key as a new bug's
+			// announcement, and auto-CC'd like one.
+			movedIn = append(movedIn, ev)
 			if a.AutoCC {
 				autoCC = append(autoCC, ev.BugID)
 			}
@@ -142,6 +150,13 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 	for _, ev := range single {
 		for _, ch := range channels {
 			items = append(items, store.ChannelIntent(ch, chat.KindAnnounce, strconv.Itoa(ev.BugID), ev.BugID))
+		}
+	}
+	for _, ev := range movedIn {
+		for _, ch := range channels {
+			in := store.ChannelIntent(ch, chat.KindAnnounce, strconv.Itoa(ev.BugID), ev.BugID)
+			in.Event = ev.Data()
+			items = append(items, in)
 		}
 	}
 	if err := a.Store.QueueAnnouncements(ctx, ids, items, autoCC); err != nil {

@@ -54,6 +54,15 @@ func (r *Renderer) Intent(in store.Intent, bugs map[int]*bugzilla.Bug, ch chat.C
 	var line chat.Line
 	switch in.Kind {
 	case chat.KindAnnounce:
+		if in.Event != nil && in.Event.Kind == store.EventMovedIn {
+			b := bug(in.BugIDs[0])
+			var age time.Duration
+			if !b.CreationTime.IsZero() {
+				age = now.Sub(b.CreationTime)
+			}
+			line, ok = r.MovedIn(b, in.Event.New, ch, age)
+			break
+		}
 		line, ok = r.NewBug(bug(in.BugIDs[0]), ch)
 	case chat.KindRemind:
 		b := bug(in.BugIDs[0])

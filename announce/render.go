@@ -166,6 +166,28 @@ func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok boo
 	return r.appendHighlights(l, p.Highlights(b, ch, policy.Announce)), true
 }
 
+// MovedIn renders the announcement of an open bug filed age ago that
+// entered the watch (product/component) after ksecbot's baseline: moved in
+// from another component, or made visible to ksecbot. It is shown and
+// highlights like a new bug (maintainers must act on it); ok is false when
+// the bug must not be announced there at all (restricted with "skip").
+func (r *Renderer) MovedIn(b *bugzilla.Bug, watch string, ch chat.Channel, age time.Duration) (l chat.Line, ok bool) {
+	p := r.Policy()
+	if p.See(b, ch, policy.Announce) != policy.Full {
+		return r.NewBug(b, ch) // nothing, or the withheld line of a new bug
+	}
+	l = chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" moved into " + Clean(watch, 120))
+	if age > 0 {
+		l = l.Text(" (filed " + Age(age) + " ago)")
+	}
+	l = r.head(l, b)
+	if b.Severity != "" {
+		l = l.Text(" (").Severity(Clean(b.Severity, 40)).Text(")")
+	}
+	l = l.Text(" ").Link("", r.BugURL(b.ID))
+	return r.appendHighlights(l, p.Highlights(b, ch, policy.Announce)), true
+}
+
 // appendHighlights adds " | tree: nicks; tree: nicks" to a line.
 func (r *Renderer) appendHighlights(l chat.Line, hs []chat.Highlight) chat.Line {
 	for i, h := range hs {

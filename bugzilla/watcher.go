@@ -48,6 +48,17 @@ type SaveOptions struct {
 	// new outside a baseline (the plain SaveBugs of package store).
 	CheckNew bool
 	NewSince time.Time
+	// Entered: the bugs are in a watch whose baseline is done, so an
+	// unseen open bug that IsNew rejects has entered the watch (moved in
+	// from another component, or made visible to ksecbot) and is recorded
+	// as moved in, to be announced like a new bug.
+	Entered bool
+}
+
+// MovedIn reports whether b, not stored before, has moved into a watch:
+// open, not new, and stored with Entered outside a baseline.
+func (o SaveOptions) MovedIn(b *Bug) bool {
+	return o.Entered && !o.Baseline && b.Open() && !o.IsNew(b)
 }
 
 // IsNew reports whether b, not stored before, is to be announced as new.
@@ -396,7 +407,7 @@ func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) er
 	// New means new: only open bugs created after the cursor (minus the
 	// overlap) are announced; an unseen old or closed bug (a comment on an
 	// old resolved bug) is stored silently.
-	if err := w.st.SaveWatched(ctx, matched, next, SaveOptions{CheckNew: true, NewSince: since}); err != nil {
+	if err := w.st.SaveWatched(ctx, matched, next, SaveOptions{CheckNew: true, NewSince: since, Entered: true}); err != nil {
 		return fmt.Errorf("failed to store changed bugs: %w", err)
 	}
 	for id, v := range w.seen {
@@ -510,7 +521,7 @@ func (w *Watcher) Fetch(ctx context.Context, ids []int) error {
 	if len(matched) == 0 {
 		return nil
 	}
-	if err := w.st.SaveWatched(ctx, matched, nil, SaveOptions{CheckNew: true, NewSince: since.Add(-w.o.Overlap)}); err != nil {
+	if err := w.st.SaveWatched(ctx, matched, nil, SaveOptions{CheckNew: true, NewSince: since.Add(-w.o.Overlap), Entered: true}); err != nil {
 		return fmt.Errorf("failed to store fetched bugs: %w", err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 // Event kinds derived by SaveBugs.
 const (
 	EventNew        = "new"        // a bug seen for the first time (not in a baseline)
+	EventMovedIn    = "moved_in"   // an old open bug seen for the first time after the baseline: it entered the watch (New: product/component)
 	EventReopened   = "reopened"   // resolution went from set to ""
 	EventResolved   = "resolved"   // resolution went from "" to set
 	EventSeverity   = "severity"   // severity changed
@@ -210,6 +211,10 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 	}
 	if !exists {
 		if !isNew {
+			if o.MovedIn(b) { // an old open bug that entered the watch after its baseline
+				ev.add(EventMovedIn, "", watchName(b), true)
+				return ev.err
+			}
 			return nil // an old or closed bug seen for the first time: mirror only
 		}
 		ev.add(EventNew, "", b.Summary, true)
