@@ -2,7 +2,10 @@
 
 package policy
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // AutoCCDecision is what auto-CC may do to one bug now.
 type AutoCCDecision struct {
@@ -28,23 +31,11 @@ func AutoCC(want []string, restricted bool, restrictedOK []string) AutoCCDecisio
 		if l = strings.TrimSpace(l); l == "" {
 			continue
 		}
-		if !restricted || listedExactly(l, restrictedOK) {
+		if !restricted || slices.ContainsFunc(restrictedOK, func(ok string) bool { return SameAddress(ok, l) }) {
 			d.Add = append(d.Add, l)
 		} else {
 			d.Held = append(d.Held, l)
 		}
 	}
 	return d
-}
-
-// listedExactly reports whether login is in list as the same whole
-// address (case-insensitively): "kernel" does not match
-// "kernel@gentoo.org", nor "kernel@evil.example" "kernel@gentoo.org".
-func listedExactly(login string, list []string) bool {
-	for _, l := range list {
-		if strings.EqualFold(strings.TrimSpace(l), login) {
-			return true
-		}
-	}
-	return false
 }
