@@ -61,10 +61,6 @@ func shortDuration(d time.Duration) string {
 	return d.String()
 }
 
-// announceVisible reports whether a bug's details may be shown in a
-// channel: the policy's answer (package policy).
-func announceVisible(b *bugzilla.Bug, ch chat.Channel) bool { return !policy.Hidden(b, ch) }
-
 // lookupBug reads a bug from the mirror, else from Bugzilla.
 func (r *Router) lookupBug(ctx context.Context, id int) (*bugzilla.Bug, error) {
 	if r.d.Store != nil {
@@ -222,7 +218,7 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 func (r *Router) pendingLine(b *bugzilla.Bug, ch chat.Channel, now time.Time) chat.Line {
 	age := announce.Age(now.Sub(b.CreationTime))
 	l := chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID))
-	if !announceVisible(b, ch) {
+	if !announce.Visible(b, ch) {
 		return l.Text(" (" + age + "): restricted, details withheld")
 	}
 	l = l.Text(" (" + age)

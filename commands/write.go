@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -228,7 +229,7 @@ func (r *Router) lockWritable(ctx context.Context, req *Request, id int) (b *bug
 	if !r.watched(b) {
 		unlock()
 		r.audit(ctx, req, id, "refused: not in a watch", "")
-		if !announceVisible(b, req.In.Channel) {
+		if !announce.Visible(b, req.In.Channel) {
 			return nil, nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is not a kernel security bug that ksecbot watches; change it in Bugzilla.", id))
 		}
 		return nil, nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is in %s / %s, which ksecbot does not watch; change it in Bugzilla.",
@@ -472,7 +473,7 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	if added == "" {
 		return []chat.Line{chat.Line{}.Text("Bugzilla already had ").QuoteCode(r.logins(req.In, add)).Text(" in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
 	}
-	if !announceVisible(b, req.In.Channel) {
+	if !announce.Visible(b, req.In.Channel) {
 		// A restricted bug in a public channel: name no login or tree and
 		// highlight no one.
 		return []chat.Line{chat.Line{}.Text("CC'd on restricted ").Bold(fmt.Sprintf("bug %d", id)).Text(", details withheld ").Link("", r.d.Render.BugURL(id))}
