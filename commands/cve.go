@@ -177,9 +177,12 @@ func (r *Router) cveMarker(l chat.Line, b *bugzilla.Bug, ch chat.Channel, tree s
 	if !ok {
 		return l
 	}
+	// Only this tree's verdict counts: do not read every tree's packages
+	// for every line of !pending.
+	only := []config.Tree{t}
 	var reps []cvereport.Report
 	for _, id := range cvereport.BugCVEs(b) {
-		reps = append(reps, r.d.CVE.Report(id, r.cfg.Trees))
+		reps = append(reps, r.d.CVE.Report(id, only))
 	}
 	if st, ok := cvereport.Combine(reps, t.Name); ok && st == kernelcve.Affected {
 		return l.Text(" ").Bold("[CVE affects " + t.Name + "]")
