@@ -52,6 +52,11 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 		}
 		return []chat.Line{r.bugzillaError(err, id, nil)}
 	}
+	if !r.watched(b) {
+		// ksecbot reads with its own key: a bug outside the watches gets
+		// only its link, as with !bug.
+		return []chat.Line{r.describe(b, req.In.Channel)}
+	}
 	if !announce.Visible(b, req.In.Channel) {
 		// A restricted bug's CVEs reach only private channels.
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d is restricted: its CVEs are shown only in private channels.", id))}

@@ -61,6 +61,12 @@ func TestCVECommandBug(t *testing.T) {
 	mustContain(t, got, "is restricted")
 	mustNotContain(t, got, "CVE-2026-64108", "cifs")
 	mustContain(t, text(e.say(idAlice, chPrivate, "!cve "+itoa(secret))), "CVE-2026-64108: cifs: Fix busy dentry")
+	// ksecbot reads with its own key: a bug outside the watches gets
+	// only its link, even in a private channel.
+	other := e.bug(bugzillatest.NewBug{Product: "Gentoo Linux", Component: "Current packages", Summary: "other product CVE-2025-71238"})
+	got = text(e.say(idAlice, chPrivate, "!cve "+itoa(other)))
+	mustContain(t, got, "show_bug.cgi?id="+itoa(other))
+	mustNotContain(t, got, "CVE-2025-71238", "qla2xxx", "other product")
 	none := e.bug(bugzillatest.NewBug{Summary: "kernel: something"})
 	mustContain(t, text(e.say(idCarol, chPublic, "!cve "+itoa(none))), "names no CVE")
 }
