@@ -111,12 +111,7 @@ func (b *Bot) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 			b.finishAutoCC(ctx, j.BugID, "skipped: closed")
 			continue
 		}
-		var want []string
-		for _, l := range AutoCCLogins(lv.cfg, lv.trees, bug) {
-			if !bugzilla.LoginIn(l, bug.CC) {
-				want = append(want, l)
-			}
-		}
+		want := notCCd(AutoCCLogins(lv.cfg, lv.trees, bug), bug)
 		d := policy.AutoCC(want, bug.Restricted(), lv.cfg.Announce.RestrictedAutoCC)
 		if len(d.Held) > 0 {
 			b.holdAutoCC(ctx, bug.ID, d.Held)
@@ -288,13 +283,7 @@ func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 			_ = b.store.ReleaseHeldAutoCC(ctx, id) // never write to a closed bug
 			continue
 		}
-		var add []string
-		for _, l := range held[id] {
-			if !bugzilla.LoginIn(l, bug.CC) {
-				add = append(add, l)
-			}
-		}
-		if len(add) > 0 {
+		if add := notCCd(held[id], bug); len(add) > 0 {
 			res, err := b.bz.Update(ctx, id, bugzilla.Update{CCAdd: add})
 			if err != nil && !permanentCCError(err) {
 				b.log.Warn("held-back auto-CC failed, will retry", "bug", id, "err", err)
@@ -311,4 +300,15 @@ func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 			b.log.Warn("failed to record the held-back auto-CC", "bug", id, "err", err)
 		}
 	}
+}
+
+// notCCd returns the logins not yet on bug's CC list.
+func notCCd(logins []string, bug *bugzilla.Bug) []string {
+	var out []string
+	for _, l := range logins {
+		if !bugzilla.LoginIn(l, bug.CC) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
