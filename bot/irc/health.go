@@ -56,7 +56,7 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 	delete(t.joining, fc)
 	t.joinChangedLocked()
 	n, gen := st.fails, t.gen
-	delay := backoff(n-1, t.joinRetryMin(), t.joinRetryMax(), t.opt.Rand)
+	delay := backoff(n-1, t.opt.JoinRetryMin, t.opt.JoinRetryMax, t.opt.Rand)
 	var alert []string
 	if !st.alerted {
 		alert = t.privateJoinedLocked(fc)
@@ -137,20 +137,6 @@ func (s *session) joinSucceeded(ch string) {
 	for _, p := range pending {
 		t.enqueueNotice(ch, joinAlert(p.ch, p.numeric, p.reason))
 	}
-}
-
-func (t *Transport) joinRetryMin() time.Duration {
-	if t.opt.JoinRetryMin > 0 {
-		return t.opt.JoinRetryMin
-	}
-	return joinRetryMin
-}
-
-func (t *Transport) joinRetryMax() time.Duration {
-	if t.opt.JoinRetryMax > 0 {
-		return t.opt.JoinRetryMax
-	}
-	return joinRetryMax
 }
 
 // joinChangedLocked wakes the Sends waiting for a JOIN. Caller holds t.mu.

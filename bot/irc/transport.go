@@ -163,6 +163,18 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	if o.KickDelay <= 0 {
 		o.KickDelay = kickDelay
 	}
+	if o.SilentAfter <= 0 {
+		o.SilentAfter = silentAfter
+	}
+	if o.ProbeTimeout <= 0 {
+		o.ProbeTimeout = probeTimeout
+	}
+	if o.JoinRetryMin <= 0 {
+		o.JoinRetryMin = joinRetryMin
+	}
+	if o.JoinRetryMax <= 0 {
+		o.JoinRetryMax = joinRetryMax
+	}
 	t := &Transport{
 		cfg:        cfg,
 		log:        o.Logger.With("component", chat.NetIRC), // the one place the component is set

@@ -583,7 +583,7 @@ func (s *session) watchLink() {
 		conn := t.conn
 		var probe string
 		switch {
-		case t.probeTok != "" && now.Sub(t.probeAt) > t.probeTimeout():
+		case t.probeTok != "" && now.Sub(t.probeAt) > t.opt.ProbeTimeout:
 			age := now.Sub(t.probeAt)
 			t.mu.Unlock()
 			if haveW {
@@ -593,7 +593,7 @@ func (s *session) watchLink() {
 			t.silentDrops.Add(1)
 			s.closeSock()
 			return
-		case haveW && t.probeTok == "" && len(t.inflight) > 0 && now.Sub(t.inflight[0].at) > t.silentAfter():
+		case haveW && t.probeTok == "" && len(t.inflight) > 0 && now.Sub(t.inflight[0].at) > t.opt.SilentAfter:
 			t.wseq++
 			probe = fmt.Sprintf("ksp%d", t.wseq)
 			t.fences[probe] = t.wseq
@@ -610,18 +610,4 @@ func (s *session) watchLink() {
 			t.wmu.Unlock()
 		}
 	}
-}
-
-func (t *Transport) silentAfter() time.Duration {
-	if t.opt.SilentAfter > 0 {
-		return t.opt.SilentAfter
-	}
-	return silentAfter
-}
-
-func (t *Transport) probeTimeout() time.Duration {
-	if t.opt.ProbeTimeout > 0 {
-		return t.opt.ProbeTimeout
-	}
-	return probeTimeout
 }
