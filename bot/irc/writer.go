@@ -368,8 +368,9 @@ func (t *Transport) write(l *outLine) {
 		err = conn.Send(l.cmd, l.params...)
 	}
 	if err != nil {
-		t.settle(fl, nil)
-		t.fail(l, fmt.Errorf("irc: write: %w", err))
+		err = fmt.Errorf("irc: write: %w", err)
+		t.settle(fl, err) // never confirm a line that was not written
+		t.fail(l, err)
 		return
 	}
 	t.sent.Add(1)
