@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// One poll: the baseline of a watch without a cursor, the incremental
+// search behind the cursors, and keyset paging through the results.
+
+package bugzilla
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"time"
+)
+
+// version identifies what the watcher stored of a bug: its
+// last_change_time and a hash of its content. Bugzilla times have
+// one-second precision, so a second change within the same second (a
+// human edit right after ksecbot's auto-CC) has the same time but other
+// content, and must not be skipped.
+type version struct {
+	lct time.Time
+	sum uint64
+}
+
+func versionOf(b *Bug) version {
+	h := fnv.New64a()
+	_ = json.NewEncoder(h).Encode(b)
+	return version{lct: b.LastChangeTime, sum: h.Sum64()}
+}
+
+// maxPages bounds one poll's paging (PageSize*maxPages bugs).
+const maxPages = 2000
+
+func (w *Watcher) poll(ctx context.Context) error {
+	cursors := make(map[string]Cursor, len(w.watches))
+	for _, wa := range w.watches {
+		cur, ok, err := w.st.Cursor(ctx, wa.Name())
+		if err != nil {
+			return fmt.Errorf("failed to read cursor of %s: %w", wa.Name(), err)
+		}
+		if !ok || cur.Time.IsZero() {
+			if cur, err = w.baseline(ctx, wa); err != nil {
+				return err
+			}
+		}
+		cursors[wa.Name()] = cur
+	}
+	return w.incremental(ctx, cursors)
+}
+
+// baseline mirrors all open bugs of a new watch, and all bugs changed
+// within the overlap window, without announcing them, and sets its cursor
+// to the server time taken before reading.
+func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
+	t0, err := w.c.ServerTime(ctx)
+	if err != nil {
+		return Cursor{}, fmt.Errorf("failed to read server time for baseline of %s: %w", wa.Name(), err)
+	}
+	q := SearchQuery{Products: []string{wa.Product}, Components: []string{wa.Component}, OpenOnly: true}
+	bugs, _, err := w.collect(ctx, q, "opendate,bug_id", func(b *Bug) time.Time { return b.CreationTime },
+		func(q *SearchQuery, t time.Time) { q.CreatedSince = t })
+	if err != nil {
+		return Cursor{}, fmt.Errorf("failed to read baseline of %s: %w", wa.Name(), err)
+	}
+	// Also mirror what changed within the overlap window before t0, closed
+	// bugs included: the next incremental search re-reads that window, and
+	// those bugs must not look new then.
+	q = SearchQuery{Products: []string{wa.Product}, Components: []string{wa.Component}, ChangedSince: t0.Add(-w.o.Overlap)}
+	recent, _, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
+		func(q *SearchQuery, t time.Time) { q.ChangedSince = t })
+	if err != nil {
+		return Cursor{}, fmt.Errorf("failed to read baseline of %s: %w", wa.Name(), err)
+	}
+	have := make(map[int]bool, len(bugs))
+	for _, b := range bugs {
+		have[b.ID] = true
+	}
+	for _, b := range recent {
+		if !have[b.ID] {
+			bugs = append(bugs, b)
+		}
+	}
+	bugs = w.filter(bugs)
+	cur := Cursor{Time: t0}
+	opts := SaveOptions{Baseline: true, CheckNew: true, NewSince: farFuture}
+	if w.o.CatchUp > 0 {
+		opts.NewSince = t0.Add(-w.o.CatchUp)
+	}
+	if err := w.st.SaveWatched(ctx, bugs, map[string]Cursor{wa.Name(): cur}, opts); err != nil {
+		return Cursor{}, fmt.Errorf("failed to store baseline of %s: %w", wa.Name(), err)
+	}
+	caught := 0
+	for i := range bugs {
+		if opts.IsNew(&bugs[i]) {
+			caught++
+		}
+	}
+	w.log.Info("baseline stored", "watch", wa.Name(), "open_bugs", len(bugs), "catch_up_new", caught, "cursor", FormatTime(t0))
+	return cur, nil
+}
+
+// incremental reads everything changed since the oldest cursor (minus the
+// overlap) for all watches in one search (more only when paging).
+func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) error {
+	var since time.Time
+	etag := ""
+	for i, wa := range w.watches {
+		cur := cursors[wa.Name()]
+		if i == 0 || cur.Time.Before(since) {
+			since = cur.Time
+		}
+		switch {
+		case i == 0:
+			etag = cur.ETag
+		case etag != cur.ETag:
+			etag = "" // the cursors disagree: ask unconditionally
+		}
+	}
+	since = since.Add(-w.o.Overlap)
+	q := SearchQuery{Products: w.products(), Components: w.components(), ChangedSince: since, IfNoneMatch: etag}
+	bugs, newETag, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
+		func(q *SearchQuery, t time.Time) { q.ChangedSince = t })
+	if err != nil {
+		return fmt.Errorf("failed to search changed bugs: %w", err)
+	}
+	if bugs == nil && newETag == etag && etag != "" {
+		return nil // 304: nothing changed
+	}
+	newest := time.Time{}
+	for _, b := range bugs {
+		if b.LastChangeTime.After(newest) {
+			newest = b.LastChangeTime
+		}
+	}
+	next := make(map[string]Cursor, len(cursors))
+	changed := false
+	for name, cur := range cursors {
+		n := Cursor{Time: cur.Time, ETag: newETag}
+		if newest.After(n.Time) {
+			n.Time = newest
+		}
+		if n != cur {
+			changed = true
+		}
+		next[name] = n
+	}
+	var matched []Bug
+	for _, b := range w.filter(bugs) {
+		if v, ok := w.seen[b.ID]; !ok || v != versionOf(&b) {
+			matched = append(matched, b)
+		}
+	}
+	if len(matched) == 0 && !changed {
+		return nil
+	}
+	// New means new: only open bugs created after the cursor (minus the
+	// overlap) are announced; an unseen old or closed bug (a comment on an
+	// old resolved bug) is stored silently.
+	if err := w.st.SaveWatched(ctx, matched, next, SaveOptions{CheckNew: true, NewSince: since, Entered: true}); err != nil {
+		return fmt.Errorf("failed to store changed bugs: %w", err)
+	}
+	for id, v := range w.seen {
+		if v.lct.Before(since) {
+			delete(w.seen, id)
+		}
+	}
+	for _, b := range matched {
+		w.seen[b.ID] = versionOf(&b)
+	}
+	if len(matched) > 0 {
+		w.log.Debug("poll stored bugs", "bugs", len(matched), "since", FormatTime(since))
+	}
+	return nil
+}
+
+// collect pages through a search ordered by a server timestamp (key):
+// keyset paging (the next page starts at the last bug's timestamp, with
+// >= and de-duplication) and, when a whole page shares one timestamp,
+// offset paging within it with overlapping pages. It returns the bugs
+// de-duplicated by id (newest version kept) and, when the result fit one
+// page, the first page's ETag; a 304 returns nil bugs and the same ETag.
+func (w *Watcher) collect(ctx context.Context, q SearchQuery, order string, key func(*Bug) time.Time, setSince func(*SearchQuery, time.Time)) ([]Bug, string, error) {
+	n := w.o.PageSize
+	step := max(n-n/10, 1) // overlap offset pages a little, in case bugs move meanwhile
+	q.Limit, q.Order = n, order
+	byID := map[int]int{}
+	var out []Bug
+	etag := ""
+	for page := 0; ; page++ {
+		if page >= maxPages {
+			return nil, "", fmt.Errorf("more than %d pages: %w", maxPages, ErrInvalid)
+		}
+		res, err := w.c.Search(ctx, q)
+		if err != nil {
+			return nil, "", err
+		}
+		if res.NotModified {
+			return nil, q.IfNoneMatch, nil
+		}
+		if page == 0 {
+			etag = res.ETag
+		}
+		q.IfNoneMatch = ""
+		for _, b := range res.Bugs {
+			if i, ok := byID[b.ID]; ok {
+				if !b.LastChangeTime.Before(out[i].LastChangeTime) {
+					out[i] = b
+				}
+				continue
+			}
+			byID[b.ID] = len(out)
+			out = append(out, b)
+		}
+		if len(res.Bugs) < n {
+			break
+		}
+		etag = "" // multi-page: a later page could change while the first does not
+		last := key(&res.Bugs[len(res.Bugs)-1])
+		since := sinceOf(q, order)
+		if last.After(since) {
+			setSince(&q, last)
+			q.Offset = 0
+		} else {
+			q.Offset += step
+		}
+	}
+	if out == nil {
+		out = []Bug{}
+	}
+	return out, etag, nil
+}
+
+// sinceOf returns the keyset position of q.
+func sinceOf(q SearchQuery, order string) time.Time {
+	if order == "opendate,bug_id" {
+		return q.CreatedSince
+	}
+	return q.ChangedSince
+}

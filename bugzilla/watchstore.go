@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// What a Watcher hands to its store: the watches, their cursors, the
+// WatchStore interface (implemented by package store) and the options that
+// decide which unseen bugs are new.
+
+package bugzilla
+
+import (
+	"context"
+	"time"
+)
+
+// Watch is one product/component pair to watch.
+type Watch struct{ Product, Component string }
+
+// Name is the watch's stable name, used as the cursor key.
+func (w Watch) Name() string { return w.Product + "/" + w.Component }
+
+// Cursor is a watch's polling position: the newest last_change_time seen
+// (a server timestamp) and the ETag of the last single-page poll.
+type Cursor struct {
+	Time time.Time
+	ETag string
+}
+
+// WatchStore persists bugs and cursors (implemented by package store).
+type WatchStore interface {
+	Cursor(ctx context.Context, watch string) (Cursor, bool, error)
+	// SaveWatched stores bugs (skipping ones whose (id,last_change_time) it already has), records what changed, and
+	// then sets the cursor of each named watch, all in one transaction. A bug it has not stored before is recorded
+	// as new only when o.IsNew says so; o.Baseline: mirror only, no other events.
+	SaveWatched(ctx context.Context, bugs []Bug, cursors map[string]Cursor, o SaveOptions) error
+}
+
+// SaveOptions tell a WatchStore how to treat what it stores.
+type SaveOptions struct {
+	// Baseline: mirror only; no events except "new" for the bugs IsNew
+	// accepts (the catch-up of a fresh database).
+	Baseline bool
+	// CheckNew applies "new means new": a bug not stored before is new
+	// only if it is open and was created at or after NewSince; any other
+	// unseen bug is stored silently. Without CheckNew every unseen bug is
+	// new outside a baseline (the plain SaveBugs of package store).
+	CheckNew bool
+	NewSince time.Time
+	// Entered: the bugs are in a watch whose baseline is done, so an
+	// unseen open bug that IsNew rejects has entered the watch (moved in
+	// from another component, or made visible to ksecbot) and is recorded
+	// as moved in, to be announced like a new bug.
+	Entered bool
+}
+
+// MovedIn reports whether b, not stored before, has moved into a watch:
+// open, not new, and stored with Entered outside a baseline.
+func (o SaveOptions) MovedIn(b *Bug) bool {
+	return o.Entered && !o.Baseline && b.Open() && !o.IsNew(b)
+}
+
+// IsNew reports whether b, not stored before, is to be announced as new.
+func (o SaveOptions) IsNew(b *Bug) bool {
+	if !o.CheckNew {
+		return !o.Baseline
+	}
+	return b.Open() && !b.CreationTime.Before(o.NewSince)
+}
+
+// Silent are the options for storing bugs read outside polling (after a
+// write, for a command): unseen bugs are never new.
+func Silent() SaveOptions { return SaveOptions{CheckNew: true, NewSince: farFuture} }
+
+// farFuture is after every creation time.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
