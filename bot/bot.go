@@ -35,6 +35,7 @@ import (
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 	"github.com/ksecbot/ksecbot/trees"
 )
 
@@ -43,7 +44,7 @@ type Options struct {
 	Config     *config.Config
 	Store      *store.Store
 	Bugzilla   *bugzilla.Client
-	Transports []Transport
+	Transports []transport.Transport
 	Logger     *slog.Logger
 	// Now is the clock (tests inject one); default time.Now.
 	Now     func() time.Time
@@ -63,7 +64,7 @@ type Bot struct {
 	bz         *bugzilla.Client
 	watcher    *bugzilla.Watcher
 	version    string
-	transports []Transport
+	transports []transport.Transport
 	log        *slog.Logger
 	now        func() time.Time
 
@@ -495,13 +496,13 @@ func (b *Bot) announceLoop(ctx context.Context) error {
 const burstHold = 500 * time.Millisecond
 
 // inbox returns the Inbox a transport delivers to.
-func (b *Bot) inbox(t Transport) Inbox {
-	return InboxFunc(func(ctx context.Context, msg chat.Incoming) { b.Receive(ctx, t, msg) })
+func (b *Bot) inbox(t transport.Transport) transport.Inbox {
+	return transport.InboxFunc(func(ctx context.Context, msg chat.Incoming) { b.Receive(ctx, t, msg) })
 }
 
 // sendReply sends a command reply directly (replies are not durable:
 // the asker is there now), retrying briefly while the network is down.
-func (b *Bot) sendReply(ctx context.Context, t Transport, r chat.Outgoing) {
+func (b *Bot) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing) {
 	backoff := 500 * time.Millisecond
 	for attempt := 0; attempt < 5; attempt++ {
 		_, err := t.Send(ctx, r)
@@ -522,7 +523,7 @@ func (b *Bot) sendReply(ctx context.Context, t Transport, r chat.Outgoing) {
 
 // deliverLoop sends a transport's outbox, in order per channel, and marks
 // each message sent only after the network accepted it.
-func (b *Bot) deliverLoop(ctx context.Context, t Transport) error {
+func (b *Bot) deliverLoop(ctx context.Context, t transport.Transport) error {
 	wake := b.deliver[t.Network()]
 	st := newDeliverState()
 	backoff := time.Second
@@ -635,7 +636,7 @@ func (st *deliverState) succeeded(ch string) bool {
 // after a failure in one channel (say, a room the bot was kicked from) that
 // channel's later messages wait for the next round, while the other
 // channels go on. failed reports whether anything is left for a retry.
-func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st *deliverState) (failed bool, err error) {
+func (b *Bot) deliverPending(ctx context.Context, t transport.Transport, keys []string, st *deliverState) (failed bool, err error) {
 	if b.halted.Load() {
 		return true, nil
 	}
@@ -703,7 +704,7 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st
 			msg.Resume = st.progress[it.ID]
 			id, err := t.Send(ctx, msg)
 			if err != nil {
-				var part *PartialError
+				var part *transport.PartialError
 				if errors.As(err, &part) && part.Done > st.progress[it.ID] {
 					st.progress[it.ID] = part.Done // resume after the delivered lines
 				}
@@ -750,7 +751,7 @@ func (b *Bot) deliverPending(ctx context.Context, t Transport, keys []string, st
 
 // channelOf returns the transport's channel with this key as configured
 // now.
-func channelOf(t Transport, key string) (chat.Channel, bool) {
+func channelOf(t transport.Transport, key string) (chat.Channel, bool) {
 	for _, ch := range t.Channels() {
 		if ch.Key == key {
 			return ch, true

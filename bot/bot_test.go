@@ -22,6 +22,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // recorder is an in-memory transport with any number of channels. The
@@ -73,7 +74,7 @@ func (r *recorder) Connected() bool {
 	defer r.mu.Unlock()
 	return !r.down
 }
-func (r *recorder) Run(ctx context.Context, in bot.Inbox) error { <-ctx.Done(); return nil }
+func (r *recorder) Run(ctx context.Context, in transport.Inbox) error { <-ctx.Done(); return nil }
 func (r *recorder) Send(ctx context.Context, out chat.Outgoing) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -178,7 +179,7 @@ func newHarness(t *testing.T, extraTOML string) *harness {
 
 // start runs a bot with the given transports until the returned stop is
 // called.
-func (h *harness) start(ts ...bot.Transport) (b *bot.Bot, stop func()) {
+func (h *harness) start(ts ...transport.Transport) (b *bot.Bot, stop func()) {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, h.dbPath)

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // embargoWorld is a recording transport that knows, as the test's model,
@@ -60,7 +60,7 @@ func (w *embargoWorld) Channels() []chat.Channel {
 	defer w.mu.Unlock()
 	return slices.Clone(w.channels)
 }
-func (w *embargoWorld) Run(ctx context.Context, in bot.Inbox) error { <-ctx.Done(); return nil }
+func (w *embargoWorld) Run(ctx context.Context, in transport.Inbox) error { <-ctx.Done(); return nil }
 func (w *embargoWorld) Connected() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -20,11 +20,12 @@ import (
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // startAt is harness.start with an injected clock (nil: the real one). It
 // also returns the bot's store, for assertions on the outbox and mirror.
-func (h *harness) startAt(clock *fakeclock.Clock, ts ...bot.Transport) (*bot.Bot, *store.Store, func()) {
+func (h *harness) startAt(clock *fakeclock.Clock, ts ...transport.Transport) (*bot.Bot, *store.Store, func()) {
 	h.t.Helper()
 	now := time.Now
 	if clock != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/commands"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // Command scheduling. Commands never wait on each other:
@@ -48,20 +49,20 @@ const (
 
 type work struct {
 	ctx context.Context
-	t   Transport
+	t   transport.Transport
 	msg chat.Incoming
 }
 
 // notice is one of the core's own short replies (busy, slow down).
 type notice struct {
-	t   Transport
+	t   transport.Transport
 	out chat.Outgoing
 }
 
 // Receive admits an incoming message and queues it for the read or write
 // workers. It never blocks: a full queue is answered "busy", a sender over
 // the limit "slow down" (once per window), through the notice queue.
-func (b *Bot) Receive(ctx context.Context, t Transport, msg chat.Incoming) {
+func (b *Bot) Receive(ctx context.Context, t transport.Transport, msg chat.Incoming) {
 	r := b.l().router
 	a := r.Admit(msg)
 	switch {
@@ -103,7 +104,7 @@ func (b *Bot) Receive(ctx context.Context, t Transport, msg chat.Incoming) {
 
 // notify queues one of the core's own replies; if even that queue is full
 // (a flood from thousands of senders), the reply is dropped and counted.
-func (b *Bot) notify(t Transport, out chat.Outgoing) {
+func (b *Bot) notify(t transport.Transport, out chat.Outgoing) {
 	select {
 	case b.notices <- notice{t: t, out: out}:
 	default:

@@ -12,10 +12,11 @@ import (
 	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // say hands a message to the bot as a transport's read loop would.
-func say(b *bot.Bot, t bot.Transport, ch chat.Channel, who chat.Identity, id, text string) {
+func say(b *bot.Bot, t transport.Transport, ch chat.Channel, who chat.Identity, id, text string) {
 	b.Receive(context.Background(), t, chat.Incoming{Channel: ch, Target: ch.Name, Sender: who, Text: text, ID: id})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // Another process holds the database's write lock while announcements
@@ -188,7 +189,7 @@ func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := newRecorder("test", "#gentoo-kernel")
-	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []bot.Transport{rec},
+	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []transport.Transport{rec},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ import (
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 const deliveryConfig = `
@@ -156,7 +157,7 @@ func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []bot.Transport{tr}, Logger: log})
+	b, err := bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{tr}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

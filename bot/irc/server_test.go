@@ -17,10 +17,10 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 var (
@@ -80,7 +80,7 @@ func startBotWith(t *testing.T, cfg *config.IRC, opt Options) *runningBot {
 	b := &runningBot{Transport: tr, nick: cfg.Nick, inbox: make(chan chat.Incoming, 100), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		b.done <- tr.Run(ctx, bot.InboxFunc(func(_ context.Context, m chat.Incoming) { b.inbox <- m }))
+		b.done <- tr.Run(ctx, transport.InboxFunc(func(_ context.Context, m chat.Incoming) { b.inbox <- m }))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -339,9 +339,9 @@ func TestServerWrongPassword(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			err = tr.Run(sendCtx(t, 20*time.Second), bot.InboxFunc(func(context.Context, chat.Incoming) {}))
-			if !errors.Is(err, bot.ErrPermanent) {
-				t.Fatalf("Run = %v, want an error wrapping bot.ErrPermanent", err)
+			err = tr.Run(sendCtx(t, 20*time.Second), transport.InboxFunc(func(context.Context, chat.Incoming) {}))
+			if !errors.Is(err, transport.ErrPermanent) {
+				t.Fatalf("Run = %v, want an error wrapping transport.ErrPermanent", err)
 			}
 			if !strings.Contains(err.Error(), "sasl") || strings.Contains(err.Error(), "wrong-password") {
 				t.Errorf("error %q should name SASL and not leak the password", err)
@@ -371,8 +371,8 @@ func TestServerTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = tr.Run(sendCtx(t, 10*time.Second), bot.InboxFunc(func(context.Context, chat.Incoming) {}))
-	if !errors.Is(err, bot.ErrPermanent) || !strings.Contains(err.Error(), "certificate") {
+	err = tr.Run(sendCtx(t, 10*time.Second), transport.InboxFunc(func(context.Context, chat.Incoming) {}))
+	if !errors.Is(err, transport.ErrPermanent) || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("Run without the CA = %v, want a permanent certificate error", err)
 	}
 }

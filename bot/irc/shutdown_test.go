@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/internal/irctest"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // lockedBuffer is a log sink shared by the transport's goroutines.
@@ -49,7 +49,7 @@ func TestShutdownIsNotAWarning(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- tr.Run(ctx, bot.InboxFunc(func(context.Context, chat.Incoming) {})) }()
+	go func() { done <- tr.Run(ctx, transport.InboxFunc(func(context.Context, chat.Incoming) {})) }()
 	b := &runningBot{Transport: tr}
 	b.waitConnected(t, true, 20*time.Second)
 	cancel()

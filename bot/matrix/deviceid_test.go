@@ -11,9 +11,9 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/mxtest"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // TestDeviceID checks that [matrix] device_id does what the sample says,
@@ -58,7 +58,7 @@ func TestDeviceID(t *testing.T) {
 	select {
 	case err := <-r2.done:
 		stopOnce.Store(r2, true)
-		if !errors.Is(err, bot.ErrPermanent) || !strings.Contains(err.Error(), "not matrix.device_id NOTTHISDEVICE") || !strings.Contains(err.Error(), string(admin.DeviceID)) {
+		if !errors.Is(err, transport.ErrPermanent) || !strings.Contains(err.Error(), "not matrix.device_id NOTTHISDEVICE") || !strings.Contains(err.Error(), string(admin.DeviceID)) {
 			t.Errorf("Run with a token of device %s and device_id NOTTHISDEVICE = %v, want a permanent error naming both", admin.DeviceID, err)
 		}
 	case <-time.After(30 * time.Second):

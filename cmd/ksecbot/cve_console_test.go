@@ -19,6 +19,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // TestConsoleKernelCVE runs the bot with the console as its channel, the
@@ -78,7 +79,7 @@ irc = ["gsmaint"]
 	in, typed := io.Pipe()
 	out := &syncBuffer{}
 	con := console.New(console.Options{In: in, Out: out, Private: true})
-	b, err := bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []bot.Transport{con},
+	b, err := bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // runDaemon is `ksecbot --config FILE [--console]`.
@@ -94,7 +95,7 @@ Flags:
 	if cfg.IRC == nil && cfg.Matrix == nil && !*useConsole {
 		return fmt.Errorf("%w: %s: neither [irc] nor [matrix] is configured: add one, or run with --console", errConfig, *cfgPath)
 	}
-	var extra []bot.Transport
+	var extra []transport.Transport
 	if *useConsole {
 		private := cfg.Console == nil || cfg.Console.Private == nil || *cfg.Console.Private
 		extra = append(extra, console.New(console.Options{In: stdin, Out: stdout, Private: private}))
@@ -136,7 +137,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, allowIn
 // serve opens the store, builds the Bugzilla client and the transports,
 // and runs the bot until ctx is done. ready, if set, gets the bot once it
 // is built (the demo uses it).
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bot.Transport, ready func(*bot.Bot)) error {
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []transport.Transport, ready func(*bot.Bot)) error {
 	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("failed to create the store directory (store.path): %w", err)
@@ -160,7 +161,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []bo
 		return fmt.Errorf("bugzilla.url: %w", err)
 	}
 
-	transports := append([]bot.Transport(nil), extra...)
+	transports := append([]transport.Transport(nil), extra...)
 	if cfg.IRC != nil {
 		t, err := irc.New(cfg.IRC, irc.Options{Logger: log, Version: Version()})
 		if err != nil {

@@ -15,10 +15,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bot/console"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 //go:embed demo.toml
@@ -95,7 +95,7 @@ Ctrl-C ends the demo.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go fileBugs(ctx, bz, *every)
-	return serve(ctx, cfg, log, []bot.Transport{con}, nil)
+	return serve(ctx, cfg, log, []transport.Transport{con}, nil)
 }
 
 // fileBugs files two bugs shortly after start (so the first announcements

@@ -25,6 +25,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 const testSecret = "ingest-secret-1"
@@ -122,7 +123,7 @@ func startDaemon(t *testing.T) *daemon {
 		t.Fatal(err)
 	}
 	con := console.New(console.Options{In: strings.NewReader(""), Out: d.out, Private: true})
-	d.bot, err = bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []bot.Transport{con},
+	d.bot, err = bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
