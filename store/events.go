@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// Storing one bug in the mirror and deriving the events of its change
+// (new, moved in, reopened, resolved, restricted, ...), with the first
+// claim and CC times the stats need.
+
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+)
+
+// Event kinds derived by SaveBugs.
+const (
+	EventNew        = "new"        // a bug seen for the first time (not in a baseline)
+	EventMovedIn    = "moved_in"   // an old open bug seen for the first time after the baseline: it entered the watch (New: product/component)
+	EventReopened   = "reopened"   // resolution went from set to ""
+	EventResolved   = "resolved"   // resolution went from "" to set
+	EventSeverity   = "severity"   // severity changed
+	EventWhiteboard = "whiteboard" // whiteboard changed
+	EventRestricted = "restricted" // groups went empty <-> non-empty; Old/New are "public"/"restricted"
+	EventAssigned   = "assigned"   // assignee changed; recorded for stats, never pending
+	EventCC         = "cc"         // CC list changed; recorded for stats, never pending
+)
+
+// Event is a change of a mirrored bug that the announcer may act on.
+type Event struct {
+	ID    int64
+	BugID int
+	Kind  string // one of the Event* constants
+	Old   string
+	New   string
+	Bug   bugzilla.Bug // state when recorded
+	At    time.Time
+}
+
+func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string]string, o bugzilla.SaveOptions, now time.Time) error {
+	var oldData string
+	var oldLCT int64
+	err := tx.QueryRowContext(ctx, "SELECT data, last_change_time FROM bugs WHERE id = ?", b.ID).Scan(&oldData, &oldLCT)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("failed to read bug %d: %w", b.ID, err)
+	}
+	if exists && oldLCT > ts(b.LastChangeTime) {
+		return nil // a stale copy
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("failed to encode bug %d: %w", b.ID, err)
+	}
+	// Bugzilla times have one-second precision: the same last_change_time
+	// with different content is a second change within that second (e.g.
+	// auto-CC right after filing), not a duplicate.
+	if exists && oldLCT == ts(b.LastChangeTime) && oldData == string(data) {
+		return nil // seen already
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO bugs(id, product, component, resolution, assigned_to, creation_time, last_change_time, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET product = excluded.product, component = excluded.component,
+			resolution = excluded.resolution, assigned_to = excluded.assigned_to,
+			creation_time = excluded.creation_time, last_change_time = excluded.last_change_time, data = excluded.data`,
+		b.ID, b.Product, b.Component, b.Resolution, b.AssignedTo, ts(b.CreationTime), ts(b.LastChangeTime), string(data))
+	if err != nil {
+		return fmt.Errorf("failed to save bug %d: %w", b.ID, err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM bug_cc WHERE bug_id = ?", b.ID); err != nil {
+		return fmt.Errorf("failed to save cc of bug %d: %w", b.ID, err)
+	}
+	for _, login := range b.CC {
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO bug_cc(bug_id, login) VALUES (?, ?)", b.ID, login); err != nil {
+			return fmt.Errorf("failed to save cc of bug %d: %w", b.ID, err)
+		}
+	}
+
+	def, haveDef := defaults[watchName(b)]
+	claimed := b.AssignedTo != "" && haveDef && !bugzilla.SameLogin(b.AssignedTo, def)
+	if claimed || b.Resolution != "" {
+		if _, err := tx.ExecContext(ctx, "UPDATE reminders SET done_at = ? WHERE bug_id = ? AND done_at = 0", ts(now), b.ID); err != nil {
+			return fmt.Errorf("failed to settle reminder of bug %d: %w", b.ID, err)
+		}
+	}
+	ev := eventWriter{ctx: ctx, tx: tx, bug: b, data: string(data), now: now}
+	isNew := !exists && o.IsNew(b)
+	if o.Baseline {
+		if isNew { // catch-up of a fresh database
+			ev.add(EventNew, "", b.Summary, true)
+		}
+		return ev.err
+	}
+	at := b.LastChangeTime
+	if at.IsZero() {
+		at = now
+	}
+	if !exists {
+		if !isNew {
+			if o.MovedIn(b) { // an old open bug that entered the watch after its baseline
+				ev.add(EventMovedIn, "", watchName(b), true)
+				return ev.err
+			}
+			return nil // an old or closed bug seen for the first time: mirror only
+		}
+		ev.add(EventNew, "", b.Summary, true)
+		if claimed {
+			if err := recordClaim(ctx, tx, b.ID, b.AssignedTo, at); err != nil {
+				return err
+			}
+		}
+		for _, login := range b.CC {
+			if err := recordCC(ctx, tx, b.ID, login, at); err != nil {
+				return err
+			}
+		}
+		return ev.err
+	}
+
+	var old bugzilla.Bug
+	if err := json.Unmarshal([]byte(oldData), &old); err != nil {
+		return fmt.Errorf("failed to decode stored bug %d: %w", b.ID, err)
+	}
+	switch {
+	case old.Resolution != "" && b.Resolution == "":
+		ev.add(EventReopened, old.Resolution, "", true)
+	case old.Resolution == "" && b.Resolution != "":
+		ev.add(EventResolved, "", b.Resolution, true)
+	}
+	if old.Severity != b.Severity {
+		ev.add(EventSeverity, old.Severity, b.Severity, true)
+	}
+	if old.Whiteboard != b.Whiteboard {
+		ev.add(EventWhiteboard, old.Whiteboard, b.Whiteboard, true)
+	}
+	if old.Restricted() != b.Restricted() {
+		ev.add(EventRestricted, restrictedWord(&old), restrictedWord(b), true)
+	}
+	if !strings.EqualFold(old.AssignedTo, b.AssignedTo) {
+		ev.add(EventAssigned, old.AssignedTo, b.AssignedTo, false)
+		// Without a known default, any first change of assignee counts.
+		if claimed || (!haveDef && b.AssignedTo != "") {
+			if err := recordClaim(ctx, tx, b.ID, b.AssignedTo, at); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE reminders SET done_at = ? WHERE bug_id = ? AND done_at = 0", ts(now), b.ID); err != nil {
+				return fmt.Errorf("failed to settle reminder of bug %d: %w", b.ID, err)
+			}
+		}
+	}
+	if added, changed := ccDiff(old.CC, b.CC); changed {
+		ev.add(EventCC, strings.Join(old.CC, ", "), strings.Join(b.CC, ", "), false)
+		for _, login := range added {
+			if err := recordCC(ctx, tx, b.ID, login, at); err != nil {
+				return err
+			}
+		}
+	}
+	return ev.err
+}
+
+type eventWriter struct {
+	ctx  context.Context
+	tx   *sql.Tx
+	bug  *bugzilla.Bug
+	data string
+	now  time.Time
+	err  error
+}
+
+// add records one event; announceable events stay pending, the others are
+// stored as processed already.
+func (w *eventWriter) add(kind, old, new string, pending bool) {
+	if w.err != nil {
+		return
+	}
+	var processed int64
+	if !pending {
+		processed = ts(w.now)
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO events(bug_id, kind, old, new, bug, at, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		w.bug.ID, kind, old, new, w.data, ts(w.now), processed)
+	if err != nil {
+		w.err = fmt.Errorf("failed to record %s event of bug %d: %w", kind, w.bug.ID, err)
+	}
+}
+
+func restrictedWord(b *bugzilla.Bug) string {
+	if b.Restricted() {
+		return "restricted"
+	}
+	return "public"
+}
+
+// ccDiff returns the logins in cur not in old (case-insensitively) and
+// whether the two sets differ.
+func ccDiff(old, cur []string) (added []string, changed bool) {
+	norm := func(l []string) []string {
+		out := make([]string, len(l))
+		for i, s := range l {
+			out[i] = strings.ToLower(s)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	o, c := norm(old), norm(cur)
+	for _, login := range cur {
+		if _, found := slices.BinarySearch(o, strings.ToLower(login)); !found {
+			added = append(added, login)
+		}
+	}
+	return added, !slices.Equal(o, c)
+}
+
+func recordClaim(ctx context.Context, tx *sql.Tx, bugID int, login string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO claims(bug_id, login, at) VALUES (?, ?, ?)", bugID, login, ts(at)); err != nil {
+		return fmt.Errorf("failed to record claim of bug %d: %w", bugID, err)
+	}
+	return nil
+}
+
+func recordCC(ctx context.Context, tx *sql.Tx, bugID int, login string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO cc_first(bug_id, login, at) VALUES (?, ?, ?)", bugID, login, ts(at)); err != nil {
+		return fmt.Errorf("failed to record cc of bug %d: %w", bugID, err)
+	}
+	return nil
+}
