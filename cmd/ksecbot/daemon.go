@@ -15,10 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ksecbot/ksecbot/bot"
-	"github.com/ksecbot/ksecbot/bot/console"
-	"github.com/ksecbot/ksecbot/bot/irc"
-	"github.com/ksecbot/ksecbot/bot/matrix"
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
@@ -92,18 +90,14 @@ Flags:
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration: "+w.Msg, "key", w.Key, "line", w.Line)
 	}
-	if cfg.IRC == nil && cfg.Matrix == nil && !*useConsole {
-		return fmt.Errorf("%w: %s: neither [irc] nor [matrix] is configured: add one, or run with --console", errConfig, *cfgPath)
-	}
-	var extra []transport.Transport
-	if *useConsole {
-		private := cfg.Console == nil || cfg.Console.Private == nil || *cfg.Console.Private
-		extra = append(extra, console.New(console.Options{In: stdin, Out: stdout, Private: private}))
+	env := transport.Env{Stdin: stdin, Stdout: stdout, Requested: map[string]bool{chat.NetConsole: *useConsole}}
+	if !anyWanted(networks, cfg, env) {
+		return fmt.Errorf("%w: %s: neither %s is configured: add one, or run with --console", errConfig, *cfgPath, transport.Tables(networks, "nor"))
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	return serve(ctx, cfg, log, extra, func(b *bot.Bot) {
+	return serve(ctx, cfg, log, networks, env, func(b *bot.Bot) {
 		go reloadOnHUP(ctx, hup, *cfgPath, *allowInsecure, b, log)
 	})
 }
@@ -134,10 +128,22 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, allowIn
 	}
 }
 
-// serve opens the store, builds the Bugzilla client and the transports,
-// and runs the bot until ctx is done. ready, if set, gets the bot once it
-// is built (the demo uses it).
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []transport.Transport, ready func(*bot.Bot)) error {
+// anyWanted reports whether any of nets is to run.
+func anyWanted(nets []transport.Network, cfg *config.Config, env transport.Env) bool {
+	for _, n := range nets {
+		if n.Wanted(cfg, env) {
+			return true
+		}
+	}
+	return false
+}
+
+// serve opens the store, builds the Bugzilla client and the transports of
+// the wanted networks of nets, and runs the bot until ctx is done. env
+// gives the networks the terminal and which of them were asked for; serve
+// fills in the logger, the version and the state directory. ready, if
+// set, gets the bot once it is built.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, nets []transport.Network, env transport.Env, ready func(*bot.Bot)) error {
 	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("failed to create the store directory (store.path): %w", err)
@@ -161,24 +167,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, extra []tr
 		return fmt.Errorf("bugzilla.url: %w", err)
 	}
 
-	transports := append([]transport.Transport(nil), extra...)
-	if cfg.IRC != nil {
-		t, err := irc.New(cfg.IRC, irc.Options{Logger: log, Version: Version()})
-		if err != nil {
-			return fmt.Errorf("irc: %w", err)
-		}
-		transports = append(transports, t)
-	}
-	if cfg.Matrix != nil {
-		t, err := matrix.New(cfg.Matrix, matrix.Options{
-			Logger:   log,
-			StateDir: filepath.Dir(cfg.Store.Path),
-			Version:  Version(),
-		})
-		if err != nil {
-			return fmt.Errorf("matrix: %w", err)
-		}
-		transports = append(transports, t)
+	env.Logger, env.Version, env.StateDir = log, Version(), filepath.Dir(cfg.Store.Path)
+	transports, err := transport.Build(nets, cfg, env)
+	if err != nil {
+		return err
 	}
 
 	b, err := bot.New(bot.Options{

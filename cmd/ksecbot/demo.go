@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ksecbot/ksecbot/bot/console"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -91,11 +91,13 @@ Ctrl-C ends the demo.
 
 `, Version(), bzURL, len(bz.BugIDs()), filing)
 
-	con := console.New(console.Options{In: stdin, Out: stdout, Private: true})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go fileBugs(ctx, bz, *every)
-	return serve(ctx, cfg, log, []transport.Transport{con}, nil)
+	// The console only ([console] private = true in demo.toml), through
+	// the same network list as the daemon.
+	env := transport.Env{Stdin: stdin, Stdout: stdout, Requested: map[string]bool{chat.NetConsole: true}}
+	return serve(ctx, cfg, log, networks, env, nil)
 }
 
 // fileBugs files two bugs shortly after start (so the first announcements

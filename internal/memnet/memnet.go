@@ -2,9 +2,12 @@
 
 // Package memnet is a chat network that lives in memory, and its transport:
 // a fourth network for tests only. It is built from package transport (the
-// contract between the core and a network) and chat alone, which proves
-// that a new network needs nothing else of ksecbot; it passes the same
-// conformance suite (internal/transporttest) as the console transport.
+// contract between the core and a network, with the configuration types
+// it names) and chat alone, which proves that a new network needs nothing
+// else of ksecbot; it passes the same conformance suite
+// (internal/transporttest) as the console transport, and a test in
+// cmd/ksecbot runs the whole bot on it after adding its one registration
+// line (Server.Network) to the network list.
 //
 // The Server plays the network: users say things in channels under an
 // account the network vouches for, the bot's messages are recorded per
@@ -21,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -143,6 +147,21 @@ func New(srv *Server, channels []chat.Channel) *Transport {
 		chs[i] = ch
 	}
 	return &Transport{srv: srv, channels: chs, backoff: 10 * time.Millisecond}
+}
+
+// Network registers memnet with a program that wires ksecbot: the one
+// line cmd/ksecbot would add to its network list is
+// srv.Network(channels...). It runs when asked for (Env.Requested[Name]),
+// on srv, in channels; it has no configuration table of its own.
+func (s *Server) Network(channels ...chat.Channel) transport.Network {
+	return transport.Network{
+		Name:      Name,
+		Table:     Name,
+		OnRequest: true,
+		New: func(*config.Config, transport.Env) (transport.Transport, error) {
+			return New(s, channels), nil
+		},
+	}
 }
 
 // Network returns Name.

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package main
+
+import (
+	"github.com/ksecbot/ksecbot/bot/console"
+	"github.com/ksecbot/ksecbot/bot/irc"
+	"github.com/ksecbot/ksecbot/bot/matrix"
+	"github.com/ksecbot/ksecbot/transport"
+)
+
+// networks are the chat networks ksecbot can use, one line each: a new
+// network is its package (a transport.Network built from package
+// transport and chat) and its line here. The daemon and the demo build
+// every wanted one (transport.Build), in this order.
+var networks = []transport.Network{
+	console.Network,
+	irc.Network,
+	matrix.Network,
+}
