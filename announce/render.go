@@ -107,7 +107,7 @@ func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 	// Public channels never show e-mail addresses: logins appear as
 	// anonymous Bugzilla shows them, without the domain.
 	l = l.Text(fmt.Sprintf(" (%s, %s, assigned to ", Clean(b.Severity, 40), Clean(state, 40))).
-		QuoteCode(Clean(policy.ShowLogin(b.AssignedTo, ch.Private), 80))
+		QuoteCode(Clean(policy.ShowLogin(b.AssignedTo, policy.Private(ch)), 80))
 	if len(b.CC) > 0 {
 		l = l.Text(", CC ")
 		for i, cc := range b.CC {
@@ -118,7 +118,7 @@ func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 			if i > 0 {
 				l = l.Text(" ")
 			}
-			l = l.QuoteCode(Clean(policy.ShowLogin(cc, ch.Private), 80))
+			l = l.QuoteCode(Clean(policy.ShowLogin(cc, policy.Private(ch)), 80))
 		}
 	}
 	return l.Text(") ").Link("", r.BugURL(b.ID))

@@ -3,6 +3,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -129,4 +130,57 @@ func TestBugOutsideWatchesOnlyLink(t *testing.T) {
 	got := text(e.say(idNick, chPublic, fmt.Sprintf("look at bug %d please", id)))
 	mustContain(t, got, fmt.Sprintf("show_bug.cgi?id=%d", id))
 	mustNotContain(t, got, "summary", "someone")
+}
+
+// dm sends a private message to the bot, as the IRC transport hands it
+// over (a channel named after the sender, never marked private), and
+// returns the replies.
+func (e *env) dm(who chat.Identity, text string) []chat.Outgoing {
+	ch := chat.Channel{Key: chat.ChannelKey(who.Network, who.Nick), Network: who.Network, Name: who.Nick}
+	return e.r.Handle(e.ctx, chat.Incoming{Channel: ch, Target: who.Nick, Direct: true, Sender: who, Text: text})
+}
+
+// fakeStats answers !stats with fixed figures and records what
+// CVEQuietness was asked.
+type fakeStats struct{ private []bool }
+
+func (f *fakeStats) ReactionTimes(context.Context, int) ([]Reaction, error) {
+	return []Reaction{
+		{Action: "announced", N: 3, Median: time.Minute, P90: 2 * time.Minute},
+		{Action: "cc", Tree: "hardened", N: 2, Median: time.Hour, P90: 2 * time.Hour},
+	}, nil
+}
+
+func (f *fakeStats) CVEQuietness(_ context.Context, _ int, private bool) (CVEQuiet, bool, error) {
+	f.private = append(f.private, private)
+	return CVEQuiet{Bugs: 3, WithCVE: 1}, true, nil
+}
+
+// TestPrivateMessageSeesWhatPublicSees: a private message is not a
+// private channel (policy.Private): anyone can open one, so it gets no
+// e-mail address, no restricted bug's details, no per-tree statistics and
+// no restricted bug in the CVE counts, exactly as a public channel; a
+// channel marked private gets them.
+func TestPrivateMessageSeesWhatPublicSees(t *testing.T) {
+	e := newEnv(t, "key-ksecbot")
+	stats := &fakeStats{}
+	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: e.bz, Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RateBurst: 1000, RateEvery: time.Millisecond, Stats: stats})
+	secret := e.bug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: SECRET embargoed flaw", Groups: []string{"security"}})
+	for _, who := range []chat.Identity{idNick, idAlice} {
+		for _, cmd := range []string{"!trees", "!whoami", fmt.Sprintf("!bug %d", secret), "!stats"} {
+			got := text(e.dm(who, cmd))
+			mustNotContain(t, got, "@gentoo.org", "SECRET", "To CC per tree", "hardened 1h")
+		}
+	}
+	mustContain(t, text(e.dm(idAlice, fmt.Sprintf("!bug %d", secret))), "restricted, details withheld")
+	mustContain(t, text(e.dm(idAlice, "!stats")), "shown in private channels only")
+	got := text(e.say(idAlice, chPrivate, "!stats"))
+	mustContain(t, got, "To CC per tree: hardened")
+	mustContain(t, text(e.say(idAlice, chPrivate, "!trees")), "hardened@gentoo.org")
+	mustNotContain(t, text(e.say(idAlice, chPublic, "!stats")), "To CC per tree")
+	// Three private messages, the private channel, the public one.
+	if got, want := fmt.Sprint(stats.private), "[false false false true false]"; got != want {
+		t.Errorf("CVEQuietness asked with private = %s, want %s", got, want)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/announce"
-	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/policy"
@@ -142,10 +141,10 @@ func (r *Router) cmdStats(ctx context.Context, req *Request) []chat.Line {
 	l := chat.Line{}.Bold(fmt.Sprintf("Last %d days", days)).Text(": " + strings.Join(main, "; "))
 	out := []chat.Line{l}
 	// Which trees were CC'd, and when, can tell which tree a restricted
-	// bug concerns: per-tree figures only where restricted bugs may be
-	// shown (policy.Hidden of a restricted bug).
+	// bug concerns: per-tree figures only where the policy lets restricted
+	// bugs be shown (not in public channels, not in private messages).
 	if len(cc) > 0 {
-		if policy.Hidden(&bugzilla.Bug{Groups: []string{"any"}}, req.In.Channel) && !req.In.Direct {
+		if !policy.Private(req.In.Channel) {
 			out = append(out, chat.Line{}.Text("Per-tree CC times are shown in private channels only."))
 		} else {
 			out = append(out, chat.Line{}.Text("To CC per tree: "+strings.Join(cc, "; ")))
@@ -159,7 +158,7 @@ func (r *Router) cmdStats(ctx context.Context, req *Request) []chat.Line {
 
 // cveStatsLine is the !stats line about kernel CVE verdicts, or nil.
 func (r *Router) cveStatsLine(ctx context.Context, days int, ch chat.Channel) chat.Line {
-	q, ok, err := r.d.Stats.CVEQuietness(ctx, days, ch.Private)
+	q, ok, err := r.d.Stats.CVEQuietness(ctx, days, policy.Private(ch))
 	if err != nil {
 		r.log.Warn("stats", "err", err)
 		return nil

@@ -42,17 +42,14 @@ func (r *Router) checkWrite(ctx context.Context, req *Request, wr policy.WriteRe
 	r.audit(ctx, req, id, "refused: "+d.Reason, "")
 	r.log.Info("command refused", "command", req.Name, "bug", id, "account", req.In.Sender.Account,
 		"network", req.In.Sender.Network, "channel", req.In.Channel.Key, "reason", d.Reason)
-	return chat.Line{}.Text(r.refusal(req.Name, req.Caller, d, id, wr.Assignee, r.private(req.In)))
+	return chat.Line{}.Text(r.refusal(req.Name, req.Caller, d, id, wr.Assignee, policy.Private(req.In.Channel)))
 }
 
-// private reports whether a reply may show e-mail addresses: in private
-// channels and private messages, never in public channels.
-func (r *Router) private(in chat.Incoming) bool { return in.Channel.Private || in.Direct }
-
-// login renders a Bugzilla login for the place a request came from: the
-// address in private, the login name without domain in public channels.
+// login renders a Bugzilla login for the place a request came from, as
+// the policy lets it show logins: the address in private channels, the
+// login name without domain in public channels and private messages.
 func (r *Router) login(in chat.Incoming, login string) string {
-	return cleanShort(policy.ShowLogin(login, r.private(in)))
+	return cleanShort(policy.ShowLogin(login, policy.Private(in.Channel)))
 }
 
 // logins renders several logins with login.

@@ -106,10 +106,23 @@ type Policy struct {
 	Trees *trees.Registry
 }
 
+// Private reports whether a channel is private in the security sense: one
+// the operator marked private = true and keeps invite-only. Only there may
+// a reply or line show what concerns restricted bugs (their details, trees
+// and CVEs, and figures that could tell them, such as per-tree statistics)
+// and e-mail addresses.
+//
+// A private message (chat.Incoming.Direct) is not a private channel, and
+// the transports never mark its channel private: anyone may open one,
+// identified or not, linked or not, with any role, and an IRC reply goes to
+// a nick, which may belong to someone else by the time it is sent. A
+// private message sees what a public channel sees.
+func Private(ch chat.Channel) bool { return ch.Private }
+
 // Hidden reports whether a channel must not see the bug's details: the bug
-// is restricted (or unknown: nil) and the channel is not private.
+// is restricted (or unknown: nil) and the channel is not Private.
 func Hidden(b *bugzilla.Bug, ch chat.Channel) bool {
-	return !ch.Private && (b == nil || b.Restricted())
+	return !Private(ch) && (b == nil || b.Restricted())
 }
 
 // See returns what a channel may see of a bug in a line of kind what.

@@ -110,3 +110,23 @@ func TestChangeWhat(t *testing.T) {
 		}
 	}
 }
+
+// A private message is not a private channel: the transports give it a
+// channel that is not marked private, and it sees what a public channel
+// sees (no restricted details, no e-mail addresses).
+func TestPrivateMessageIsNotPrivate(t *testing.T) {
+	dm := chat.Incoming{Channel: chat.Channel{Key: chat.ChannelKey(chat.NetIRC, "alice"), Network: chat.NetIRC, Name: "alice"}, Direct: true}
+	if policy.Private(dm.Channel) {
+		t.Fatal("a private message counts as a private channel")
+	}
+	b := &bugzilla.Bug{ID: 7, Groups: []string{"security"}}
+	if got := (&policy.Policy{}).See(b, dm.Channel, policy.Describe); got != policy.Withheld {
+		t.Errorf("restricted bug in a private message: %s, want withheld", got)
+	}
+	if got := policy.ShowLogin("alice@gentoo.org", policy.Private(dm.Channel)); got != "alice" {
+		t.Errorf("login in a private message: %q, want alice", got)
+	}
+	if !policy.Private(chat.Channel{Key: "irc:#s", Private: true}) {
+		t.Error("a channel marked private is not private")
+	}
+}

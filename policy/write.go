@@ -232,8 +232,9 @@ func ShortLogin(login string) string {
 	return login
 }
 
-// ShowLogin returns a login as a channel may show it: the full address in
-// private channels, ShortLogin in public ones.
+// ShowLogin returns a login as a channel may show it: the full address when
+// private (Private of the channel), ShortLogin elsewhere: in public
+// channels and in private messages.
 func ShowLogin(login string, private bool) string {
 	if private {
 		return strings.TrimSpace(login)
