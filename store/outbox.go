@@ -152,7 +152,24 @@ func (s *Store) EnqueueIntents(ctx context.Context, items ...Intent) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return enqueue(ctx, tx, now, items) })
 }
 
+// enqueueSQL inserts one intent unless its key was queued before: its row
+// is still in the outbox (ON CONFLICT) or was pruned after it was sent
+// (sent_keys). The sent_keys check is part of the insert, so a batch costs
+// one statement per intent. A NULL key matches neither, so keyless intents
+// are always queued.
+const enqueueSQL = `INSERT INTO outbox(key, channel, kind, msg, created_at)
+	SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM sent_keys WHERE key = ?1)
+	ON CONFLICT(key) DO NOTHING`
+
 func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, items []Intent) error {
+	if len(items) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, enqueueSQL)
+	if err != nil {
+		return fmt.Errorf("failed to prepare enqueueing: %w", err)
+	}
+	defer stmt.Close()
 	for _, it := range items {
 		msg, err := json.Marshal(it)
 		if err != nil {
@@ -161,18 +178,8 @@ func enqueue(ctx context.Context, tx *sql.Tx, now time.Time, items []Intent) err
 		var key any
 		if it.Key != "" {
 			key = it.Key
-			var pruned int
-			err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sent_keys WHERE key = ?", it.Key).Scan(&pruned)
-			if err != nil {
-				return fmt.Errorf("failed to check message %q: %w", it.Key, err)
-			}
-			if pruned > 0 {
-				continue // sent long ago, row pruned since
-			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO outbox(key, channel, kind, msg, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(key) DO NOTHING`, key, it.Channel, string(it.Kind), string(msg), ts(now))
-		if err != nil {
+		if _, err := stmt.ExecContext(ctx, key, it.Channel, string(it.Kind), string(msg), ts(now)); err != nil {
 			return fmt.Errorf("failed to enqueue message %q: %w", it.Key, err)
 		}
 	}
