@@ -84,11 +84,12 @@ func (r *Renderer) Policy() *policy.Policy {
 	return &policy.Policy{Restricted: r.Restricted, Trees: r.Trees}
 }
 
-// Highlights returns the highlights for a bug shown in full: the trees it
-// names, else every tree. Lines ask the policy (policy.Highlights), which
-// gives none for withheld lines.
+// Highlights returns the highlights of the trees a bug concerns, as its
+// announcement carries them where it is shown in full
+// (policy.TreeHighlights): for statistics. Lines ask the policy
+// (policy.Highlights), which gives none for withheld lines.
 func (r *Renderer) Highlights(b *bugzilla.Bug) []chat.Highlight {
-	return r.Policy().Highlights(b, chat.Channel{Private: true}, policy.Announce)
+	return r.Policy().TreeHighlights(b)
 }
 
 // Describe renders the one-line description of a bug used by !bug and

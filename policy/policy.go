@@ -155,12 +155,23 @@ func (p *Policy) See(b *bugzilla.Bug, ch chat.Channel, what What) View {
 // tree and highlight no one; change lines and descriptions highlight no
 // one (SPEC F17).
 func (p *Policy) Highlights(b *bugzilla.Bug, ch chat.Channel, what What) []chat.Highlight {
-	if p == nil || p.Trees == nil || b == nil || p.See(b, ch, what) != Full {
+	if p.See(b, ch, what) != Full {
 		return nil
 	}
 	switch what {
 	case Announce, Digest, Remind:
 	default:
+		return nil
+	}
+	return p.TreeHighlights(b)
+}
+
+// TreeHighlights returns the highlights of the trees a bug concerns: what
+// an announcement highlights where it is shown in full. It decides nothing
+// about a channel, so it is for counting (statistics), never for a line:
+// lines ask Highlights.
+func (p *Policy) TreeHighlights(b *bugzilla.Bug) []chat.Highlight {
+	if p == nil || p.Trees == nil || b == nil {
 		return nil
 	}
 	list, _ := p.Trees.Match(b)

@@ -111,6 +111,42 @@ func TestChangeWhat(t *testing.T) {
 	}
 }
 
+// TreeHighlights names the trees a bug concerns whatever the bug's
+// restriction (it is for counting, not for a line), and Highlights gives
+// exactly those where the channel sees the bug in full, none elsewhere.
+func TestTreeHighlights(t *testing.T) {
+	reg := trees.New([]config.Tree{
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"hardnick"}},
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}},
+	})
+	p := &policy.Policy{Trees: reg}
+	pub := chat.Channel{Key: "irc:#c", Name: "#c"}
+	priv := chat.Channel{Key: "irc:#s", Name: "#s", Private: true}
+	for _, restricted := range []bool{false, true} {
+		b := &bugzilla.Bug{ID: 7, Summary: "sys-kernel/hardened-sources: overflow"}
+		if restricted {
+			b.Groups = []string{"security"}
+		}
+		hs := p.TreeHighlights(b)
+		if len(hs) != 1 || hs[0].Tree != "hardened" {
+			t.Errorf("restricted=%v: TreeHighlights = %v, want the hardened tree", restricted, hs)
+		}
+		if got := p.Highlights(b, priv, policy.Announce); fmt.Sprint(got) != fmt.Sprint(hs) {
+			t.Errorf("restricted=%v: private Highlights = %v, want %v", restricted, got, hs)
+		}
+		if got := p.Highlights(b, pub, policy.Announce); restricted != (len(got) == 0) {
+			t.Errorf("restricted=%v: public Highlights = %v", restricted, got)
+		}
+	}
+	if hs := p.TreeHighlights(nil); hs != nil {
+		t.Errorf("unknown bug: TreeHighlights = %v", hs)
+	}
+	var none *policy.Policy
+	if hs := none.TreeHighlights(&bugzilla.Bug{Summary: "sys-kernel/hardened-sources"}); hs != nil {
+		t.Errorf("nil policy: TreeHighlights = %v", hs)
+	}
+}
+
 // A private message is not a private channel: the transports give it a
 // channel that is not marked private, and it sees what a public channel
 // sees (no restricted details, no e-mail addresses).
