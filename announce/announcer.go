@@ -226,7 +226,7 @@ const maxDetail = 25
 func (r *Renderer) DigestDetail(bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
 	var out []chat.Line
 	shown := 0
-	p := r.Policy()
+	p := r.Policy
 	for i := range bugs {
 		b := &bugs[i]
 		if p.See(b, ch, policy.Digest) == policy.Nothing {

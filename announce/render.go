@@ -43,14 +43,14 @@ const (
 const maxCC = 6
 
 // Renderer renders bugs as chat lines. It is immutable and safe for
-// concurrent use.
+// concurrent use; a reload builds a new one.
 type Renderer struct {
 	// URL is the Bugzilla base URL shown to users (no trailing slash).
 	URL string
-	// Trees is the tree registry used for highlights.
-	Trees *trees.Registry
-	// Restricted is RestrictedWithhold or RestrictedSkip.
-	Restricted string
+	// Policy decides what each channel sees of a bug and whom a line
+	// highlights. It is built once per configuration, with the renderer
+	// (NewRenderer); nil withholds restricted bugs and highlights no one.
+	Policy *policy.Policy
 	// CVE adds kernel CVE verdicts to announcements shown in full; nil:
 	// off ([kernel_cve] not configured).
 	CVE CVEAnnotator
@@ -79,9 +79,11 @@ func (r *Renderer) SearchURL(q url.Values) string {
 // (policy.Hidden).
 func Visible(b *bugzilla.Bug, ch chat.Channel) bool { return !policy.Hidden(b, ch) }
 
-// Policy returns the visibility policy the renderer applies.
-func (r *Renderer) Policy() *policy.Policy {
-	return &policy.Policy{Restricted: r.Restricted, Trees: r.Trees}
+// NewRenderer builds a renderer for the Bugzilla base URL, with the
+// visibility policy of one configuration: the tree registry (highlights)
+// and [announce] restricted (RestrictedWithhold or RestrictedSkip).
+func NewRenderer(url string, reg *trees.Registry, restricted string) *Renderer {
+	return &Renderer{URL: url, Policy: &policy.Policy{Restricted: restricted, Trees: reg}}
 }
 
 // Highlights returns the highlights of the trees a bug concerns, as its
@@ -89,14 +91,14 @@ func (r *Renderer) Policy() *policy.Policy {
 // (policy.TreeHighlights): for statistics. Lines ask the policy
 // (policy.Highlights), which gives none for withheld lines.
 func (r *Renderer) Highlights(b *bugzilla.Bug) []chat.Highlight {
-	return r.Policy().TreeHighlights(b)
+	return r.Policy.TreeHighlights(b)
 }
 
 // Describe renders the one-line description of a bug used by !bug and
 // previews: id, grade, alias, summary, severity, status, assignee, link.
 // Restricted bugs in public channels show only their number.
 func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
-	if r.Policy().See(b, ch, policy.Describe) != policy.Full {
+	if r.Policy.See(b, ch, policy.Describe) != policy.Full {
 		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).
 			Text(" is restricted, details withheld ").Link("", r.BugURL(b.ID))
 	}
@@ -145,7 +147,7 @@ func (r *Renderer) head(l chat.Line, b *bugzilla.Bug) chat.Line {
 // maintainers of its trees highlighted. ok is false when the bug must not
 // be announced there at all (restricted with policy "skip").
 func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok bool) {
-	p := r.Policy()
+	p := r.Policy
 	switch p.See(b, ch, policy.Announce) {
 	case policy.Nothing:
 		return nil, false
@@ -173,7 +175,7 @@ func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok boo
 // highlights like a new bug (maintainers must act on it); ok is false when
 // the bug must not be announced there at all (restricted with "skip").
 func (r *Renderer) MovedIn(b *bugzilla.Bug, watch string, ch chat.Channel, age time.Duration) (l chat.Line, ok bool) {
-	p := r.Policy()
+	p := r.Policy
 	if p.See(b, ch, policy.Announce) != policy.Full {
 		return r.NewBug(b, ch) // nothing, or the withheld line of a new bug
 	}
@@ -235,7 +237,7 @@ func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channe
 	default:
 		return nil, false
 	}
-	switch r.Policy().See(b, ch, policy.ChangeWhat(kind)) {
+	switch r.Policy.See(b, ch, policy.ChangeWhat(kind)) {
 	case policy.Nothing:
 		return nil, false
 	case policy.Withheld:
@@ -265,7 +267,7 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 	withheld := 0
 	var hs []chat.Highlight
 	seen := map[string]bool{}
-	p := r.Policy()
+	p := r.Policy
 	for i := range bugs {
 		b := &bugs[i]
 		switch p.See(b, ch, policy.Digest) {
@@ -311,7 +313,7 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 
 // Remind renders the re-highlight of a bug nobody has claimed yet.
 func (r *Renderer) Remind(b *bugzilla.Bug, ch chat.Channel, age time.Duration) (chat.Line, bool) {
-	p := r.Policy()
+	p := r.Policy
 	switch p.See(b, ch, policy.Remind) {
 	case policy.Nothing:
 		return nil, false

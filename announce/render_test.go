@@ -20,14 +20,10 @@ var (
 )
 
 func testRenderer() *Renderer {
-	return &Renderer{
-		URL: "https://bugs.gentoo.org/",
-		Trees: trees.New([]config.Tree{
-			{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}, Matrix: []string{"@mpagano:gentoo.org"}},
-			{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"blueness", "zorry"}},
-		}),
-		Restricted: RestrictedWithhold,
-	}
+	return NewRenderer("https://bugs.gentoo.org/", trees.New([]config.Tree{
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}, Matrix: []string{"@mpagano:gentoo.org"}},
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"blueness", "zorry"}},
+	}), RestrictedWithhold)
 }
 
 func TestNewBugHighlights(t *testing.T) {
@@ -83,7 +79,7 @@ func TestRestrictedNeverLeaks(t *testing.T) {
 	if got := full.Plain(chat.NetIRC); !strings.Contains(got, "secret details") || !strings.Contains(got, "hardened: blueness zorry") || strings.Contains(got, "mpagano") {
 		t.Errorf("private channel does not get the details and the hardened highlights: %q", got)
 	}
-	r.Restricted = RestrictedSkip
+	r = NewRenderer(r.URL, r.Policy.Trees, RestrictedSkip)
 	if _, ok := r.NewBug(&b, public); ok {
 		t.Error(`restricted = "skip" still announces publicly`)
 	}
@@ -201,5 +197,32 @@ func TestCVEAliasNotRepeated(t *testing.T) {
 	l, _ = r.NewBug(&b, private)
 	if got := l.Plain(chat.NetIRC); strings.Count(got, "CVE-2026-1234") != 1 {
 		t.Errorf("announcement %q names the alias %d times, want once", got, strings.Count(got, "CVE-2026-1234"))
+	}
+}
+
+// TestRendererPolicy: a renderer decides with the one policy it was built
+// with (NewRenderer, once per configuration), and a renderer without one
+// fails closed: restricted bugs withheld everywhere but private channels,
+// no highlights.
+func TestRendererPolicy(t *testing.T) {
+	r := testRenderer()
+	p := r.Policy
+	if p == nil || p.Restricted != RestrictedWithhold || p.Trees == nil {
+		t.Fatalf("NewRenderer policy = %+v", p)
+	}
+	b := &bugzilla.Bug{ID: 5, Summary: "sys-kernel/hardened-sources: SECRET", Groups: []string{"security"}}
+	skip := NewRenderer(r.URL, p.Trees, RestrictedSkip)
+	if _, ok := skip.NewBug(b, public); ok {
+		t.Error(`restricted = "skip" renderer announces a restricted bug publicly`)
+	}
+	if l := must(r.NewBug(b, private)); !strings.Contains(l.Plain(chat.NetIRC), "hardened: blueness zorry") {
+		t.Errorf("private line without the policy's highlights: %q", l.Plain(chat.NetIRC))
+	}
+	bare := &Renderer{URL: r.URL}
+	if got := must(bare.NewBug(b, public)).Plain(chat.NetIRC); strings.Contains(got, "SECRET") || !strings.Contains(got, "details withheld") {
+		t.Errorf("renderer without a policy, public channel: %q", got)
+	}
+	if got := must(bare.NewBug(&bugzilla.Bug{ID: 6, Summary: "sys-kernel/hardened-sources: public"}, public)).Plain(chat.NetIRC); strings.Contains(got, "blueness") {
+		t.Errorf("renderer without a policy highlights: %q", got)
 	}
 }

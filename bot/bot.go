@@ -164,7 +164,7 @@ func (b *Bot) build(cfg *config.Config) *live {
 	if pub == "" {
 		pub = cfg.Bugzilla.URL
 	}
-	lv.render = &announce.Renderer{URL: pub, Trees: lv.trees, Restricted: cfg.Announce.Restricted}
+	lv.render = announce.NewRenderer(pub, lv.trees, cfg.Announce.Restricted)
 	cve := cvereport.New(cfg)
 	for _, w := range cfg.DataWarnings() {
 		b.log.Warn("kernel CVE data", "problem", w.Error())

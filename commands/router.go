@@ -168,7 +168,7 @@ func New(d Deps) *Router {
 		if u == "" {
 			u = d.Config.Bugzilla.URL
 		}
-		d.Render = &announce.Renderer{URL: u, Trees: d.Trees, Restricted: d.Config.Announce.Restricted}
+		d.Render = announce.NewRenderer(u, d.Trees, d.Config.Announce.Restricted)
 	}
 	if d.RateBurst <= 0 {
 		d.RateBurst = 5

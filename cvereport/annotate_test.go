@@ -21,8 +21,9 @@ var annTrees = []config.Tree{
 }
 
 func renderer(highlight string) *announce.Renderer {
-	return &announce.Renderer{URL: "https://bugs.gentoo.org", Trees: trees.New(annTrees),
-		CVE: &Annotator{Checker: checker(), Trees: annTrees, Highlight: highlight}}
+	r := announce.NewRenderer("https://bugs.gentoo.org", trees.New(annTrees), "")
+	r.CVE = &Annotator{Checker: checker(), Trees: annTrees, Highlight: highlight}
+	return r
 }
 
 var (
@@ -105,7 +106,7 @@ func TestAnnouncementRestrictedCVE(t *testing.T) {
 // leaves the announcement as it was, every tree highlighted.
 func TestAnnouncementWithoutRecord(t *testing.T) {
 	r := renderer(config.HighlightAffected)
-	plain := &announce.Renderer{URL: r.URL, Trees: r.Trees}
+	plain := &announce.Renderer{URL: r.URL, Policy: r.Policy}
 	for _, b := range []*bugzilla.Bug{
 		{ID: 950004, Alias: []string{"CVE-2099-0001"}, Summary: "kernel: not a kernel CNA CVE"},
 		{ID: 950005, Summary: "kernel: no CVE yet"},
