@@ -192,7 +192,7 @@ func (s *Store) NextOutbox(ctx context.Context, channelKeys []string, limit int)
 	if limit <= 0 {
 		limit = -1
 	}
-	q := "SELECT id, msg, attempts, created_at FROM outbox WHERE sent_at = 0"
+	q := "SELECT id, msg, attempts, created_at FROM outbox WHERE sent_at = 0 AND skipped_at = 0"
 	var args []any
 	if len(channelKeys) > 0 {
 		q += " AND channel IN (" + placeholders(len(channelKeys)) + ")"
@@ -235,21 +235,21 @@ var announcedKinds = map[chat.Kind]bool{
 // MarkSent records that the network accepted outbox item id (networkID:
 // its network message ID, or ""). For announce, digest, change and remind
 // messages it records an announcement of each of Msg.BugIDs in the
-// channel. Marking an item sent twice is harmless; an unknown id is
-// ErrNotFound.
+// channel. Marking an item sent twice, or sent after it was skipped, is
+// harmless and changes nothing; an unknown id is ErrNotFound.
 func (s *Store) MarkSent(ctx context.Context, id int64, networkID string) error {
 	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var msg string
-		var sent int64
-		err := tx.QueryRowContext(ctx, "SELECT msg, sent_at FROM outbox WHERE id = ?", id).Scan(&msg, &sent)
+		var sent, skipped int64
+		err := tx.QueryRowContext(ctx, "SELECT msg, sent_at, skipped_at FROM outbox WHERE id = ?", id).Scan(&msg, &sent, &skipped)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("outbox item %d: %w", id, ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("failed to read outbox item %d: %w", id, err)
 		}
-		if sent != 0 {
+		if sent != 0 || skipped != 0 {
 			return nil
 		}
 		var out Intent
@@ -289,28 +289,39 @@ func (s *Store) MarkAttempt(ctx context.Context, id int64, errText string) error
 }
 
 // MarkSkipped records that outbox item id is done without being sent: the
-// channel may see nothing of it now (policy.Nothing). No announcement is
-// recorded. Marking an item twice is harmless; an unknown id is
-// ErrNotFound.
+// channel may see nothing of it now (policy.Nothing). The row leaves the
+// queue as skipped, not sent (its skipped_at is set, its sent_at stays 0,
+// and last_error says "skipped: " and the reason); no announcement is
+// recorded, and its key is never queued again. Marking an item skipped
+// twice, or after it was sent, is harmless and changes nothing; an
+// unknown id is ErrNotFound.
 func (s *Store) MarkSkipped(ctx context.Context, id int64, reason string) error {
 	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE outbox SET sent_at = CASE WHEN sent_at = 0 THEN ? ELSE sent_at END, last_error = ? WHERE id = ?",
+		res, err := tx.ExecContext(ctx, "UPDATE outbox SET skipped_at = ?, last_error = ? WHERE id = ? AND sent_at = 0 AND skipped_at = 0",
 			ts(now), "skipped: "+reason, id)
 		if err != nil {
 			return fmt.Errorf("failed to mark outbox item %d skipped: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, "SELECT 1 FROM outbox WHERE id = ?", id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("outbox item %d: %w", id, ErrNotFound)
 		}
-		return nil
+		if err != nil {
+			return fmt.Errorf("failed to read outbox item %d: %w", id, err)
+		}
+		return nil // already sent or skipped
 	})
 }
 
 // OutboxDepth returns how many messages for the given channels (none
-// given: all) are still unsent.
+// given: all) are still waiting: neither sent nor skipped.
 func (s *Store) OutboxDepth(ctx context.Context, channelKeys []string) (int, error) {
-	q := "SELECT COUNT(*) FROM outbox WHERE sent_at = 0"
+	q := "SELECT COUNT(*) FROM outbox WHERE sent_at = 0 AND skipped_at = 0"
 	var args []any
 	if len(channelKeys) > 0 {
 		q += " AND channel IN (" + placeholders(len(channelKeys)) + ")"

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -179,5 +180,183 @@ func BenchmarkEnqueue(b *testing.B) {
 		if err := s.EnqueueIntents(ctx, in...); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// count runs a COUNT(*) query, as someone reading the database would.
+func count(t *testing.T, s *Store, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.db.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// A skipped message is done but not sent: it leaves the queue, counts as
+// neither sent nor waiting, records no announcement, is never queued
+// again, and marking it (or a sent one) again changes nothing.
+func TestSkippedIsNotSent(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s := newStore(t, c)
+	in := intents("s", 3)
+	if err := s.EnqueueIntents(ctx, in...); err != nil {
+		t.Fatal(err)
+	}
+	items, err := s.NextOutbox(ctx, nil, 0)
+	if err != nil || len(items) != 3 {
+		t.Fatalf("NextOutbox = %v %v", items, err)
+	}
+	sent, skipped := items[0], items[1]
+	if err := s.MarkSent(ctx, sent.ID, "$sent"); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute)
+	if err := s.MarkSkipped(ctx, skipped.ID, "the channel may not see it"); err != nil {
+		t.Fatal(err)
+	}
+
+	if n, _ := s.OutboxDepth(ctx, nil); n != 1 {
+		t.Errorf("OutboxDepth = %d, want 1 (the third message)", n)
+	}
+	if next, _ := s.NextOutbox(ctx, nil, 0); len(next) != 1 || next[0].ID != items[2].ID {
+		t.Errorf("NextOutbox = %+v, want only the third message", next)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM outbox WHERE sent_at <> 0"); n != 1 {
+		t.Errorf("%d messages have a sent time, want 1: a skipped message was not sent", n)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM outbox WHERE id = ? AND skipped_at = ? AND sent_at = 0", skipped.ID, ts(c.Now())); n != 1 {
+		t.Error("the skipped message is not marked skipped at the time it was skipped")
+	}
+	if chans, _ := s.AnnouncedChannels(ctx, skipped.Msg.BugIDs[0]); len(chans) != 0 {
+		t.Errorf("the skipped bug counts as announced in %v", chans)
+	}
+	if chans, _ := s.AnnouncedChannels(ctx, sent.Msg.BugIDs[0]); len(chans) != 1 {
+		t.Errorf("the sent bug is announced in %v, want one channel", chans)
+	}
+
+	// Marking again, either way, changes nothing.
+	if err := s.MarkSkipped(ctx, sent.ID, "late"); err != nil {
+		t.Errorf("MarkSkipped of a sent message: %v", err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM outbox WHERE id = ? AND sent_at <> 0 AND skipped_at = 0 AND last_error = ''", sent.ID); n != 1 {
+		t.Error("MarkSkipped relabelled a sent message as skipped")
+	}
+	if err := s.MarkSkipped(ctx, skipped.ID, "again"); err != nil {
+		t.Errorf("MarkSkipped twice: %v", err)
+	}
+	if err := s.MarkSent(ctx, skipped.ID, "$late"); err != nil {
+		t.Errorf("MarkSent of a skipped message: %v", err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM outbox WHERE sent_at <> 0"); n != 1 {
+		t.Errorf("%d messages sent after marking again, want 1", n)
+	}
+	if chans, _ := s.AnnouncedChannels(ctx, skipped.Msg.BugIDs[0]); len(chans) != 0 {
+		t.Errorf("the skipped bug counts as announced in %v after MarkSent", chans)
+	}
+	if err := s.MarkSkipped(ctx, 999, "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("MarkSkipped of an unknown id = %v, want ErrNotFound", err)
+	}
+
+	// A skipped key is never queued again.
+	if err := s.EnqueueIntents(ctx, in[1]); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.OutboxDepth(ctx, nil); n != 1 {
+		t.Errorf("a skipped key was queued again: depth %d", n)
+	}
+}
+
+// Retention prunes a skipped message by the time it was skipped, keeps
+// its key, and never prunes a waiting one.
+func TestPruneSkipped(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s := newStore(t, c)
+	in := intents("r", 3)
+	if err := s.EnqueueIntents(ctx, in...); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := s.NextOutbox(ctx, nil, 0)
+	if err := s.MarkSkipped(ctx, items[0].ID, "old"); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(48 * time.Hour)
+	if err := s.MarkSkipped(ctx, items[1].ID, "recent"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Prune(ctx, c.Now().Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Outbox != 1 {
+		t.Errorf("pruned %d outbox rows, want 1 (the old skip)", p.Outbox)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM outbox"); n != 2 {
+		t.Errorf("%d outbox rows left, want 2 (the recent skip and the waiting one)", n)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM sent_keys WHERE key = ?", in[0].Key); n != 1 {
+		t.Error("the key of the pruned skipped message was not kept")
+	}
+	if err := s.EnqueueIntents(ctx, in[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.OutboxDepth(ctx, nil); n != 1 {
+		t.Errorf("a pruned skipped key was queued again: depth %d, want 1", n)
+	}
+}
+
+// A version 3 database marked skipped rows sent (sent_at set, last_error
+// "skipped: ..."). The upgrade makes them skipped and leaves sent ones
+// sent, including a sent one that a later MarkSkipped relabelled (it has
+// a network message ID).
+func TestMigrateV3SkippedRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v3.db")
+	db, err := sql.Open("sqlite3", dsn(path, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3 := &Store{db: db, now: time.Now, write: make(chan struct{}, 1)}
+	if err := v3.migrate(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO outbox(id, key, channel, kind, msg, created_at, sent_at, last_error) VALUES
+			(1, 'announce/1/irc:#k', 'irc:#k', 'announce', '{"key":"announce/1/irc:#k","kind":"announce","channel":"irc:#k","bugs":[1]}', 1, 5, 'skipped: the channel may not see it')`,
+		`INSERT INTO outbox(id, key, channel, kind, msg, created_at, sent_at) VALUES
+			(2, 'announce/2/irc:#k', 'irc:#k', 'announce', '{"key":"announce/2/irc:#k","kind":"announce","channel":"irc:#k","bugs":[2]}', 1, 6)`,
+		`INSERT INTO announcements(bug_id, channel, kind, at, outbox_id) VALUES (2, 'irc:#k', 'announce', 6, 2)`,
+		`INSERT INTO outbox(id, key, channel, kind, msg, created_at, sent_at, network_id, last_error) VALUES
+			(3, 'announce/3/mx:!r', 'mx:!r', 'announce', '{"key":"announce/3/mx:!r","kind":"announce","channel":"mx:!r","bugs":[3]}', 1, 7, '$e', 'skipped: relabelled')`,
+		`INSERT INTO outbox(id, key, channel, kind, msg, created_at) VALUES
+			(4, 'announce/4/irc:#k', 'irc:#k', 'announce', '{"key":"announce/4/irc:#k","kind":"announce","channel":"irc:#k","bugs":[4]}', 1)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := openAt(t, path, newClock())
+	if n := count(t, s, "SELECT COUNT(*) FROM outbox WHERE sent_at <> 0"); n != 2 {
+		t.Errorf("%d rows sent after the upgrade, want 2", n)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM outbox WHERE id = 1 AND sent_at = 0 AND skipped_at = 5"); n != 1 {
+		t.Error("the skipped row is not skipped at its old time after the upgrade")
+	}
+	if next, _ := s.NextOutbox(ctx, nil, 0); len(next) != 1 || next[0].ID != 4 {
+		t.Errorf("NextOutbox = %+v, want only row 4", next)
+	}
+	p, err := s.Prune(ctx, fromTS(100))
+	if err != nil || p.Outbox != 3 {
+		t.Errorf("Prune = %+v %v, want the 3 done rows", p, err)
+	}
+	if err := s.EnqueueIntents(ctx, Intent{Key: "announce/1/irc:#k", Kind: chat.KindAnnounce, Channel: "irc:#k", BugIDs: []int{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.OutboxDepth(ctx, nil); n != 1 {
+		t.Errorf("depth = %d after re-enqueueing the pruned skipped key, want 1", n)
 	}
 }

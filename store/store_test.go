@@ -647,7 +647,7 @@ func TestAuditAndKV(t *testing.T) {
 }
 
 // latestSchema is the schema version this ksecbot writes.
-const latestSchema = 3
+const latestSchema = 4
 
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
