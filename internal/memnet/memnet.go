@@ -11,7 +11,9 @@
 //
 // The Server plays the network: users say things in channels under an
 // account the network vouches for, the bot's messages are recorded per
-// channel, and Drop cuts the bot's connection the way a server restart
+// channel and echoed back to the bot as the network's users see them (as
+// IRC's echo-message and a Matrix sync do; the transport drops its own
+// lines), and Drop cuts the bot's connection the way a server restart
 // would.
 package memnet
 
@@ -30,6 +32,10 @@ import (
 
 // Name is the network name of memnet channels and identities.
 const Name = "memnet"
+
+// BotAccount is the account the network knows the bot by: its own
+// messages come back under it.
+const BotAccount = "ksecbot"
 
 // ErrNotConnected is returned by Send while the transport is not connected.
 var ErrNotConnected = errors.New("memnet: not connected")
@@ -116,13 +122,25 @@ func (s *Server) Posted(channel string) []string {
 // longer the server's connection.
 func (s *Server) post(c *conn, channel string, lines []string) (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.conn != c {
+		s.mu.Unlock()
 		return "", ErrNotConnected
 	}
 	s.posted[channel] = append(s.posted[channel], lines...)
 	s.seq++
-	return fmt.Sprintf("mem-out-%d", s.seq), nil
+	id := fmt.Sprintf("mem-out-%d", s.seq)
+	s.mu.Unlock()
+	// Echo the lines to the bot, in order, before anything said later.
+	for _, l := range lines {
+		echo := chat.Incoming{Target: channel, Text: l, ID: id,
+			Sender: chat.Identity{Network: Name, Account: BotAccount, Nick: BotAccount}}
+		select {
+		case c.in <- echo:
+		case <-c.closed:
+			return id, nil
+		}
+	}
+	return id, nil
 }
 
 // Transport is the memnet transport (transport.Transport).
@@ -217,7 +235,7 @@ func (t *Transport) serve(ctx context.Context, c *conn, in transport.Inbox) {
 			return
 		case msg := <-c.in:
 			ch, ok := t.channel(msg.Target)
-			if !ok {
+			if !ok || msg.Sender.Account == BotAccount {
 				continue
 			}
 			msg.Channel = ch

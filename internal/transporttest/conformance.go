@@ -84,6 +84,23 @@ func Run(t *testing.T, newNet func(t *testing.T) *Network) {
 			ReplyTo: m.ID, Lines: []chat.Line{chat.Line{}.Text(answer)}})
 		waitSeen(t, n, answer, 1)
 	})
+	t.Run("own messages never reach the core", func(t *testing.T) {
+		// The core answers what reaches it, so a transport that handed
+		// the bot's own lines back (an IRC echo, a Matrix sync) would make
+		// it answer itself. The bot's line goes first; the user's line
+		// after it reaching the core means the bot's would have too.
+		n, inbox := start(t, newNet)
+		base := time.Now().UnixNano()
+		own := fmt.Sprintf("!pending own %d", base)
+		send(t, n, chat.ChannelMessage(n.Channel, chat.KindAnnounce, "4", chat.Line{}.Text(own)))
+		waitSeen(t, n, own, 1)
+		after := fmt.Sprintf("after the bot's line %d", base)
+		say(t, n, after)
+		inbox.wait(t, after)
+		if got := inbox.count(own); got != 0 {
+			t.Errorf("the core received the bot's own line %q %d times, want never", own, got)
+		}
+	})
 	t.Run("hostile text stays one clean line", func(t *testing.T) {
 		n, _ := start(t, newNet)
 		send(t, n, chat.ChannelMessage(n.Channel, chat.KindAnnounce, "2", chat.Line{}.Quote("evil\r\nQUIT :bye\x00\x01ACTION x\x01 \x0304red")))
@@ -216,6 +233,19 @@ func (i *inbox) Receive(_ context.Context, m chat.Incoming) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.msgs = append(i.msgs, m)
+}
+
+// count returns how many messages with text the core received.
+func (i *inbox) count(text string) int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	n := 0
+	for _, m := range i.msgs {
+		if m.Text == text {
+			n++
+		}
+	}
+	return n
 }
 
 // wait returns the one message with text; it fails when it does not come
