@@ -15,6 +15,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 )
@@ -120,7 +121,7 @@ func TestAnnouncerBurstDigest(t *testing.T) {
 // every id, a buglist link and each affected tree highlighted once.
 func checkDigestLine(t *testing.T, it chat.Outgoing, ids []int) {
 	t.Helper()
-	line := strings.Join(it.Plain(chat.NetIRC), " ")
+	line := strings.Join(it.Plain(config.NetIRC), " ")
 	strs := make([]string, len(ids))
 	for i, id := range ids {
 		strs[i] = fmt.Sprint(id)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -47,7 +48,7 @@ func TestIntentRenderedAtSendTime(t *testing.T) {
 			bugs[5] = tc.bug
 		}
 		out, ok := r.Intent(tc.in, bugs, tc.ch, now)
-		got := strings.Join(out.Plain(chat.NetIRC), "\n")
+		got := strings.Join(out.Plain(config.NetIRC), "\n")
 		switch {
 		case tc.want == "" && ok:
 			t.Errorf("%s: sent %q, want nothing", tc.name, got)

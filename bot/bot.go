@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,9 +231,11 @@ func (b *Bot) Reload(cfg *config.Config) (needRestart []string) {
 	}
 	// Keep what cannot change live.
 	merged := *cfg
-	merged.Bugzilla, merged.Watches, merged.Store, merged.IRC, merged.Matrix = old.Bugzilla, old.Watches, old.Store, old.IRC, old.Matrix
+	merged.Bugzilla, merged.Watches, merged.Store = old.Bugzilla, old.Watches, old.Store
 	merged.HTTP.Listen = old.HTTP.Listen
-	// Channels and rooms change live where the transport can do it.
+	// Channels and rooms change live where the transport can do it; the
+	// rest of a network's table needs a restart.
+	var live []string
 	for _, t := range b.transports {
 		r, ok := t.(ChannelReloader)
 		if !ok {
@@ -246,26 +249,19 @@ func (b *Bot) Reload(cfg *config.Config) (needRestart []string) {
 		if restart {
 			needRestart = append(needRestart, "["+t.Network()+"] (other than its channels)")
 		}
-		switch t.Network() {
-		case chat.NetIRC:
-			if old.IRC != nil && cfg.IRC != nil {
-				irc := *old.IRC
-				irc.Channels = cfg.IRC.Channels
-				merged.IRC = &irc
-			}
-		case chat.NetMatrix:
-			if old.Matrix != nil && cfg.Matrix != nil {
-				mx := *old.Matrix
-				mx.Rooms = cfg.Matrix.Rooms
-				merged.Matrix = &mx
-			}
+		live = append(live, t.Network())
+	}
+	merged.KeepNetworkTables(old, live)
+	oldNets, newNets := old.NetworkTables(), cfg.NetworkTables()
+	for _, n := range oldNets {
+		if !slices.Contains(newNets, n) {
+			needRestart = append(needRestart, "["+n+"]")
 		}
 	}
-	if (old.IRC == nil) != (cfg.IRC == nil) {
-		needRestart = append(needRestart, "[irc]")
-	}
-	if (old.Matrix == nil) != (cfg.Matrix == nil) {
-		needRestart = append(needRestart, "[matrix]")
+	for _, n := range newNets {
+		if !slices.Contains(oldNets, n) {
+			needRestart = append(needRestart, "["+n+"]")
+		}
 	}
 	b.live.Store(b.build(&merged))
 	b.log.Info("configuration reloaded", "trees", len(merged.Trees), "users", len(merged.Users))

@@ -109,7 +109,7 @@ func (r *recorder) waitFor(t *testing.T, d time.Duration, what string, pred func
 func plain(msgs []chat.Outgoing) []string {
 	var out []string
 	for _, m := range msgs {
-		out = append(out, m.Channel+" "+strings.Join(m.Plain(chat.NetIRC), " / "))
+		out = append(out, m.Channel+" "+strings.Join(m.Plain(config.NetIRC), " / "))
 	}
 	return out
 }
@@ -243,7 +243,7 @@ func TestNewBugAnnouncedWithHighlights(t *testing.T) {
 	})
 	t.Logf("announced %s after the bug was filed (poll interval %s)", time.Since(created).Round(time.Millisecond), h.cfg.Bugzilla.PollInterval.Duration)
 	for _, m := range msgs {
-		line := strings.Join(m.Plain(chat.NetIRC), " ")
+		line := strings.Join(m.Plain(config.NetIRC), " ")
 		if !strings.Contains(line, "hardened: blueness zorry") || strings.Contains(line, "mpagano") {
 			t.Errorf("announcement %q should highlight exactly the hardened maintainers", line)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 func ask(t *testing.T, h interface {
@@ -19,7 +20,7 @@ func ask(t *testing.T, h interface {
 	t.Helper()
 	var lines []string
 	for _, o := range h.Handle(context.Background(), chat.Incoming{Channel: ch, Target: ch.Name, Sender: sender, Text: text, ID: fmt.Sprint(time.Now().UnixNano())}) {
-		lines = append(lines, o.Plain(chat.NetIRC)...)
+		lines = append(lines, o.Plain(config.NetIRC)...)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -35,7 +36,7 @@ roles = ["maintainer"]
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)
 	ch := rec.channels[0]
-	alice := chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}
+	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
 	anon := chat.Identity{Network: "test", Nick: "mallory"}
 
 	if got := ask(t, b.Router(), ch, anon, "!stats"); !strings.Contains(got, "No bugs in the last 30 days") {

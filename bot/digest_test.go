@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // TestBurstDigest files a burst in Bugzilla and checks what each channel
@@ -99,7 +100,7 @@ func checkDigest(t *testing.T, m chat.Outgoing, ids []int) {
 	if got := slices.Sorted(slices.Values(m.BugIDs)); !slices.Equal(got, ids) {
 		t.Errorf("digest names bugs %v, want %v", got, ids)
 	}
-	line := m.Plain(chat.NetIRC)[0]
+	line := m.Plain(config.NetIRC)[0]
 	strs := make([]string, len(ids))
 	for i, id := range ids {
 		strs[i] = fmt.Sprint(id)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 )
 
@@ -36,7 +37,7 @@ func announcementIn(t *testing.T, rec *recorder, id int, channel string) string 
 	msgs := rec.waitFor(t, 10*time.Second, key, func(m []chat.Outgoing) bool { return count(m, key) == 1 })
 	for _, m := range msgs {
 		if m.Key == key {
-			return strings.Join(m.Plain(chat.NetIRC), " ")
+			return strings.Join(m.Plain(config.NetIRC), " ")
 		}
 	}
 	return ""
@@ -117,7 +118,7 @@ func TestEmbargoDecidedAtSendTime(t *testing.T) {
 				if m.Channel != "test:#gentoo-dev" || !tc.withheld {
 					continue
 				}
-				line := strings.Join(m.Plain(chat.NetIRC), " ")
+				line := strings.Join(m.Plain(config.NetIRC), " ")
 				for _, s := range secretsOf {
 					if strings.Contains(line, s) {
 						t.Errorf("public line %q contains %q", line, s)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // TestIRCAdmins checks that [irc] admins does what config.sample.toml
@@ -41,15 +42,15 @@ roles = ["maintainer"]
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
 	ch := rec.channels[0]
-	carol := chat.Identity{Network: chat.NetIRC, Account: "carol", Nick: "carol"}
+	carol := chat.Identity{Network: config.NetIRC, Account: "carol", Nick: "carol"}
 	if got := ask(t, b.Router(), ch, carol, "!whoami"); !strings.Contains(got, "roles: admin, maintainer") {
 		t.Errorf("!whoami of an [irc] admins account = %q, want the admin role", got)
 	}
-	dave := chat.Identity{Network: chat.NetIRC, Account: "dave", Nick: "dave"}
+	dave := chat.Identity{Network: config.NetIRC, Account: "dave", Nick: "dave"}
 	if got := ask(t, b.Router(), ch, dave, "!whoami"); !strings.Contains(got, "roles: maintainer") || strings.Contains(got, "admin") {
 		t.Errorf("!whoami of an account not in [irc] admins = %q, want maintainer only", got)
 	}
-	mx := chat.Identity{Network: chat.NetMatrix, Account: "@carol:example.org"}
+	mx := chat.Identity{Network: config.NetMatrix, Account: "@carol:example.org"}
 	if got := ask(t, b.Router(), ch, mx, "!whoami"); strings.Contains(got, "admin") {
 		t.Errorf("!whoami of the Matrix side of an [irc] admins account = %q, want no admin role", got)
 	}
@@ -63,7 +64,7 @@ func TestCommandLogsNameTheirComponentOnce(t *testing.T) {
 	h.logOut = logs
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
-	anon := chat.Identity{Network: chat.NetIRC, Account: "stranger", Nick: "stranger"}
+	anon := chat.Identity{Network: config.NetIRC, Account: "stranger", Nick: "stranger"}
 	ask(t, b.Router(), rec.channels[0], anon, "!claim 1") // refused: logged
 	found := false
 	for _, l := range strings.Split(logs.String(), "\n") {
@@ -91,11 +92,11 @@ irc_account = "alice"
 roles = ["security"]
 `)
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: Bugzilla answers this one with garbage"})
-	rec := newRecorder(chat.NetIRC, "#gentoo-kernel")
+	rec := newRecorder(config.NetIRC, "#gentoo-kernel")
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)
 	ch := rec.channels[0]
-	alice := chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}
+	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
 	h.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.FaultTruncate, Path: fmt.Sprintf("/rest/bug/%d", id)})
 	say(b, rec, ch, alice, "claim1", fmt.Sprintf("!claim %d", id))
 	msgs := rec.waitFor(t, 20*time.Second, "the claim's answer", func(m []chat.Outgoing) bool { return len(replyTo(m, "claim1")) > 0 })

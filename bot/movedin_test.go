@@ -10,6 +10,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // A wrangler moves old bugs from Gentoo Security/Vulnerabilities into the
@@ -48,7 +49,7 @@ func TestBugMovedIntoWatchAnnounced(t *testing.T) {
 	sent := append([]chat.Outgoing(nil), rec.sent...)
 	rec.mu.Unlock()
 	for _, m := range sent {
-		line := strings.Join(m.Plain(chat.NetIRC), " ")
+		line := strings.Join(m.Plain(config.NetIRC), " ")
 		t.Logf("%s: %s", m.Key, line)
 		for _, id := range m.BugIDs {
 			if id == closed {

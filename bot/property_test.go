@@ -16,6 +16,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -54,7 +55,7 @@ type modelBug struct {
 // none).
 var treeWords = []string{"hardened", "gentoo-sources", "blueness", "zorry", "mpagano", "@blueness:gentoo.org", "@mpagano:gentoo.org"}
 
-func (w *embargoWorld) Network() string { return chat.NetIRC }
+func (w *embargoWorld) Network() string { return config.NetIRC }
 func (w *embargoWorld) Channels() []chat.Channel {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -96,7 +97,7 @@ func (w *embargoWorld) Send(ctx context.Context, out chat.Outgoing) (string, err
 // is held.
 func (w *embargoWorld) check(out chat.Outgoing) {
 	var texts []string
-	for _, net := range []string{chat.NetIRC, chat.NetMatrix} {
+	for _, net := range []string{config.NetIRC, config.NetMatrix} {
 		for _, l := range append(slices.Clone(out.Lines), out.Detail...) {
 			texts = append(texts, l.Plain(net))
 		}
@@ -194,7 +195,7 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 	h.infoLog = &logBuf
 	w := &embargoWorld{t: t, bugs: map[int]*modelBug{}, notify: make(chan struct{}, 1)}
 	for _, name := range []string{"#sec", "#pub", "#dev"} {
-		w.channels = append(w.channels, chat.Channel{Key: chat.ChannelKey(chat.NetIRC, name), Network: chat.NetIRC, Name: name, Private: name == "#sec"})
+		w.channels = append(w.channels, chat.Channel{Key: chat.ChannelKey(config.NetIRC, name), Network: config.NetIRC, Name: name, Private: name == "#sec"})
 	}
 	clock := fakeclock.New(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
 	b, st, stop := h.startAt(clock, w)

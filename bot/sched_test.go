@@ -12,6 +12,7 @@ import (
 	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -26,7 +27,7 @@ func replyTo(msgs []chat.Outgoing, id string) []string {
 	var out []string
 	for _, m := range msgs {
 		if m.Key == "reply/"+id || strings.HasPrefix(m.Key, "reply/"+id+"/") {
-			out = append(out, strings.Join(m.Plain(chat.NetIRC), " / "))
+			out = append(out, strings.Join(m.Plain(config.NetIRC), " / "))
 		}
 	}
 	return out
@@ -46,12 +47,12 @@ irc_account = "alice"
 roles = ["security"]
 `)
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: the claim of this bug hangs"})
-	rec := newRecorder(chat.NetIRC, "#gentoo-kernel")
+	rec := newRecorder(config.NetIRC, "#gentoo-kernel")
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)
 	ch := rec.channels[0]
-	alice := chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}
-	bob := chat.Identity{Network: chat.NetIRC, Nick: "bob", Host: "bob.example.net"}
+	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
+	bob := chat.Identity{Network: config.NetIRC, Nick: "bob", Host: "bob.example.net"}
 
 	h.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.FaultHang, Path: fmt.Sprintf("/rest/bug/%d", id)})
 	before := requestsFor(h.srv, id)
@@ -119,7 +120,7 @@ func (g *gated) Send(ctx context.Context, out chat.Outgoing) (string, error) {
 // an announcement still goes out during the flood.
 func TestCommandFloodBusyAndSlowDown(t *testing.T) {
 	h := newHarness(t, "")
-	rec := newRecorder(chat.NetIRC, "#gentoo-kernel")
+	rec := newRecorder(config.NetIRC, "#gentoo-kernel")
 	g := &gated{recorder: rec, gate: make(chan struct{})}
 	b, _ := h.start(g)
 	waitPolls(t, b, 1)
@@ -128,7 +129,7 @@ func TestCommandFloodBusyAndSlowDown(t *testing.T) {
 	const users, each = 10, 10
 	for i := 0; i < each; i++ {
 		for u := 0; u < users; u++ {
-			who := chat.Identity{Network: chat.NetIRC, Nick: fmt.Sprintf("flood%d", u), Host: fmt.Sprintf("host%d.example.net", u)}
+			who := chat.Identity{Network: config.NetIRC, Nick: fmt.Sprintf("flood%d", u), Host: fmt.Sprintf("host%d.example.net", u)}
 			say(b, g, ch, who, fmt.Sprintf("u%d-%d", u, i), "!pending")
 		}
 	}

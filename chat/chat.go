@@ -13,23 +13,24 @@ import (
 	"strings"
 )
 
-// Network names used in channel keys and identities.
-const (
-	NetIRC     = "irc"
-	NetMatrix  = "matrix"
-	NetConsole = "console"
-)
+// NetConsole is the network name of the local console. The other
+// networks name themselves (config.NetIRC, config.NetMatrix): the core
+// never needs to know which networks there are.
+const NetConsole = "console"
 
 // Channel describes one place ksecbot talks in: an IRC channel, a Matrix
 // room or the console. Key is stable and unique across networks, e.g.
 // "irc:#gentoo-kernel", "matrix:!abc:example.org" or "console".
 type Channel struct {
 	Key      string // network-qualified identifier, used in the store
-	Network  string // NetIRC, NetMatrix or NetConsole
+	Network  string // the transport's network name (Transport.Network)
 	Name     string // channel name or room ID/alias as configured
 	Private  bool   // may show restricted bugs in full
 	Previews bool   // bug-link previews enabled (F9/F17)
 	Notice   bool   // IRC: send NOTICE instead of PRIVMSG
+	// Terse marks a network where every line costs (IRC's flood limits,
+	// one line per message): answers stay short, with no tables.
+	Terse bool
 }
 
 // ChannelKey builds the store key for a channel on a network.
@@ -71,11 +72,12 @@ type Span struct {
 }
 
 // Highlight names the people to ping for one kernel tree (or one person).
-// Each transport picks the identities of its own network.
+// Handles holds their handles per network name (the name a transport
+// reports from Network): nicks on IRC, user IDs on Matrix. Each transport
+// picks the handles of its own network.
 type Highlight struct {
-	Tree      string   `json:"tree,omitempty"`
-	IRCNicks  []string `json:"irc,omitempty"`
-	MatrixIDs []string `json:"mx,omitempty"`
+	Tree    string              `json:"tree,omitempty"`
+	Handles map[string][]string `json:"handles,omitempty"`
 }
 
 // Line is one line of output: a sequence of spans.
@@ -149,20 +151,14 @@ func (l Line) Plain(network string) string {
 	return b.String()
 }
 
-// MentionText renders a highlight as plain text for a network: the IRC nicks
-// on IRC, the Matrix IDs on Matrix, the tree name elsewhere or when nobody
-// on that network is listed.
+// MentionText renders a highlight as plain text for a network: the tree
+// name followed by the handles listed for that network, or the tree name
+// alone when nobody on that network is listed.
 func MentionText(h *Highlight, network string) string {
 	if h == nil {
 		return ""
 	}
-	var ids []string
-	switch network {
-	case NetIRC:
-		ids = h.IRCNicks
-	case NetMatrix:
-		ids = h.MatrixIDs
-	}
+	ids := h.Handles[network]
 	if len(ids) == 0 {
 		if h.Tree != "" {
 			return h.Tree
@@ -249,7 +245,7 @@ func (o Outgoing) Plain(network string) []string {
 // the services account (never the bare nick), on Matrix the event sender,
 // on the console the local operator.
 type Identity struct {
-	Network string // NetIRC, NetMatrix or NetConsole
+	Network string // the transport's network name (Transport.Network)
 	// Account is the authenticated name: the IRC services account, the
 	// Matrix user ID, or "console". Empty when the user is not identified.
 	Account string
@@ -260,6 +256,21 @@ type Identity struct {
 	// Never used for authorization; it groups unidentified senders for
 	// the command rate limit.
 	Host string
+	// Kind is what the network calls an account, for people ("IRC
+	// account", "Matrix user"); "" means "account".
+	Kind string
+	// HowToIdentify tells an unidentified sender how to become
+	// identified on this network ("log in to your account (/msg NickServ
+	// IDENTIFY ...)"), or "" when the network always identifies senders.
+	HowToIdentify string
+}
+
+// AccountKind returns Kind, or "account" when the network gave none.
+func (i Identity) AccountKind() string {
+	if i.Kind == "" {
+		return "account"
+	}
+	return i.Kind
 }
 
 // Identified reports whether the network vouches for the sender.

@@ -29,11 +29,11 @@ func TestDehighlight(t *testing.T) {
 }
 
 func TestPlainQuiet(t *testing.T) {
-	l := Line{}.Text("New bug: ").Quote("alice").Text(" | ").Mention(Highlight{Tree: "t", MatrixIDs: []string{"@bob:x"}})
-	if got, want := l.PlainQuiet(NetMatrix), "New bug: a\u200dl\u200di\u200dc\u200de | t: @bob:x"; got != want {
+	l := Line{}.Text("New bug: ").Quote("alice").Text(" | ").Mention(Highlight{Tree: "t", Handles: map[string][]string{"matrix": []string{"@bob:x"}}})
+	if got, want := l.PlainQuiet("matrix"), "New bug: a\u200dl\u200di\u200dc\u200de | t: @bob:x"; got != want {
 		t.Errorf("PlainQuiet = %q, want %q", got, want)
 	}
-	if got := l.Plain(NetMatrix); got != "New bug: alice | t: @bob:x" {
+	if got := l.Plain("matrix"); got != "New bug: alice | t: @bob:x" {
 		t.Errorf("Plain = %q", got)
 	}
 }

@@ -39,7 +39,7 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 	arg := req.Args[0]
 	if kernelcve.ValidID(arg) {
 		rep := r.d.CVE.Report(arg, r.cfg.Trees)
-		return r.cveLines(&rep, req.In.Channel.Network, "")
+		return r.cveLines(&rep, req.In.Channel.Terse, "")
 	}
 	id, ok := parseBugID(arg)
 	if !ok {
@@ -68,15 +68,15 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 	var out []chat.Line
 	for _, cid := range ids {
 		rep := r.d.CVE.Report(cid, r.cfg.Trees)
-		out = append(out, r.cveLines(&rep, req.In.Channel.Network, fmt.Sprintf("bug %d: ", id))...)
+		out = append(out, r.cveLines(&rep, req.In.Channel.Terse, fmt.Sprintf("bug %d: ", id))...)
 	}
 	return out
 }
 
 // cveLines renders one report: a head line (id, title, introduced,
-// fixes), then on IRC one line of tree verdicts, elsewhere a table (tree,
-// verdict, versions).
-func (r *Router) cveLines(rep *cvereport.Report, network, prefix string) []chat.Line {
+// fixes), then where lines are costly (chat.Channel.Terse: IRC) one line
+// of tree verdicts, elsewhere a table (tree, verdict, versions).
+func (r *Router) cveLines(rep *cvereport.Report, terse bool, prefix string) []chat.Line {
 	head := chat.Line{}.Text(prefix).Bold(rep.CVE)
 	if !rep.Found {
 		if rep.Err != nil {
@@ -100,7 +100,7 @@ func (r *Router) cveLines(rep *cvereport.Report, network, prefix string) []chat.
 	if len(rep.Rollup) == 0 {
 		return lines
 	}
-	if network == chat.NetIRC {
+	if terse {
 		l := chat.Line{}
 		for i, tv := range rep.Rollup {
 			if i > 0 {

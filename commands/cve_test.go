@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
-	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/gentoo"
@@ -82,7 +81,7 @@ func TestCVECommandMatrixRows(t *testing.T) {
 	var rows []string
 	for _, l := range outs[0].Lines {
 		if l.IsRow() {
-			rows = append(rows, l.Plain(chat.NetMatrix))
+			rows = append(rows, l.Plain(config.NetMatrix))
 		}
 	}
 	want := []string{

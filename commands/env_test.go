@@ -35,22 +35,33 @@ type env struct {
 
 // Channels used by the tests.
 var (
-	chPublic  = chat.Channel{Key: "irc:#gentoo-kernel", Network: chat.NetIRC, Name: "#gentoo-kernel", Previews: true}
-	chPrivate = chat.Channel{Key: "irc:#gentoo-security", Network: chat.NetIRC, Name: "#gentoo-security", Private: true}
-	chMatrix  = chat.Channel{Key: "matrix:!room:example.org", Network: chat.NetMatrix, Name: "!room:example.org", Previews: true}
+	chPublic  = chat.Channel{Key: "irc:#gentoo-kernel", Network: config.NetIRC, Name: "#gentoo-kernel", Previews: true, Terse: true}
+	chPrivate = chat.Channel{Key: "irc:#gentoo-security", Network: config.NetIRC, Name: "#gentoo-security", Private: true, Terse: true}
+	chMatrix  = chat.Channel{Key: "matrix:!room:example.org", Network: config.NetMatrix, Name: "!room:example.org", Previews: true}
 	chConsole = chat.Channel{Key: "console", Network: chat.NetConsole, Name: "console", Private: true}
 )
 
 // Identities used by the tests.
 var (
-	idAlice   = chat.Identity{Network: chat.NetIRC, Account: "alice", Nick: "alice"}          // security
-	idKernel  = chat.Identity{Network: chat.NetIRC, Account: "mpagano", Nick: "mpagano"}      // maintainer via tree login
-	idBobMx   = chat.Identity{Network: chat.NetMatrix, Account: "@bob:example.org"}           // maintainer via tree matrix list
-	idCarol   = chat.Identity{Network: chat.NetIRC, Account: "carol", Nick: "carol"}          // linked, no role
-	idMallory = chat.Identity{Network: chat.NetIRC, Account: "mallory", Nick: "mallory"}      // not linked
-	idNick    = chat.Identity{Network: chat.NetIRC, Account: "", Nick: "alice"}               // nick only
+	idAlice   = ircID("alice", "alice")                                                       // security
+	idKernel  = ircID("mpagano", "mpagano")                                                   // maintainer via tree login
+	idBobMx   = mxID("@bob:example.org")                                                      // maintainer via tree matrix list
+	idCarol   = ircID("carol", "carol")                                                       // linked, no role
+	idMallory = ircID("mallory", "mallory")                                                   // not linked
+	idNick    = ircID("", "alice")                                                            // nick only
 	idConsole = chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator"} // admin
 )
+
+// ircID and mxID build identities as the IRC and Matrix transports hand
+// them to the core.
+func ircID(account, nick string) chat.Identity {
+	return chat.Identity{Network: config.NetIRC, Account: account, Nick: nick,
+		Kind: "IRC account", HowToIdentify: "log in to your services account (/msg NickServ IDENTIFY ...)"}
+}
+
+func mxID(account string) chat.Identity {
+	return chat.Identity{Network: config.NetMatrix, Account: account, Nick: account, Kind: "Matrix user"}
+}
 
 func testConfig(url string) *config.Config {
 	return &config.Config{
@@ -149,7 +160,7 @@ func (e *env) announce(ch chat.Channel, id int, netID string) {
 func (e *env) say(who chat.Identity, ch chat.Channel, text string) []chat.Outgoing {
 	e.nextM++
 	in := chat.Incoming{Channel: ch, Target: ch.Name, Sender: who, Text: text}
-	if ch.Network == chat.NetMatrix {
+	if ch.Network == config.NetMatrix {
 		in.ID = "$ev" + strings.Repeat("x", e.nextM%3) + string(rune('a'+e.nextM%26))
 	}
 	return e.r.Handle(e.ctx, in)
@@ -159,7 +170,7 @@ func (e *env) say(who chat.Identity, ch chat.Channel, text string) []chat.Outgoi
 func text(outs []chat.Outgoing) string {
 	var parts []string
 	for _, o := range outs {
-		parts = append(parts, strings.Join(o.Plain(chat.NetIRC), "\n"))
+		parts = append(parts, strings.Join(o.Plain(config.NetIRC), "\n"))
 	}
 	return strings.Join(parts, "\n")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 func FuzzParse(f *testing.F) {
@@ -67,10 +68,10 @@ func FuzzUnauthorisedHandle(f *testing.F) {
 		Logger: e.r.d.Logger, RateBurst: 1 << 30, RateEvery: time.Nanosecond})
 	unauthorised := []chat.Identity{
 		idNick, idMallory, idCarol,
-		{Network: chat.NetIRC, Account: "console", Nick: "console"},
-		{Network: chat.NetMatrix, Account: "@alice:evil.org"},
-		{Network: chat.NetMatrix, Account: ""},
-		{Network: chat.NetIRC, Account: "", Nick: "mpagano"},
+		{Network: config.NetIRC, Account: "console", Nick: "console"},
+		{Network: config.NetMatrix, Account: "@alice:evil.org"},
+		{Network: config.NetMatrix, Account: ""},
+		{Network: config.NetIRC, Account: "", Nick: "mpagano"},
 	}
 	channels := []chat.Channel{chPublic, chMatrix, chPrivate}
 	f.Fuzz(func(t *testing.T, who uint8, text, replyTo string) {
@@ -83,7 +84,7 @@ func FuzzUnauthorisedHandle(f *testing.F) {
 			t.Fatalf("Bugzilla got a write for %q from %+v", text, in.Sender)
 		}
 		for _, o := range outs {
-			for _, l := range o.Plain(chat.NetIRC) {
+			for _, l := range o.Plain(config.NetIRC) {
 				if !utf8.ValidString(l) && utf8.ValidString(text) {
 					t.Fatalf("invalid UTF-8 in reply %q", l)
 				}

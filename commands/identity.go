@@ -62,24 +62,8 @@ func (r *Router) caller(id chat.Identity) Caller {
 	if id.Account == "" {
 		return c
 	}
-	var user *config.User
-	for i := range r.cfg.Users {
-		u := &r.cfg.Users[i]
-		switch id.Network {
-		case chat.NetIRC:
-			if u.IRCAccount != "" && strings.EqualFold(u.IRCAccount, id.Account) {
-				user = u
-			}
-		case chat.NetMatrix:
-			if u.Matrix != "" && u.Matrix == id.Account {
-				user = u
-			}
-		}
-		if user != nil {
-			break
-		}
-	}
-	if user == nil || user.Bugzilla == "" {
+	user, ok := r.cfg.User(id.Network, id.Account)
+	if !ok || user.Bugzilla == "" {
 		return c
 	}
 	c.Linked = true
@@ -88,19 +72,16 @@ func (r *Router) caller(id chat.Identity) Caller {
 		c.Roles[strings.ToLower(role)] = true
 	}
 	c.userRoles = user.Roles
-	if id.Network == chat.NetIRC && r.cfg.IRC != nil {
-		// [irc] admins: services accounts with the admin role on IRC.
-		for _, a := range r.cfg.IRC.Admins {
-			if strings.EqualFold(a, id.Account) {
-				c.Roles[config.RoleAdmin] = true
-				c.userRoles = append(slices.Clone(user.Roles), config.RoleAdmin)
-			}
-		}
+	if r.cfg.Admin(id.Network, id.Account) {
+		// A network's own admins ([irc] admins) have the admin role there.
+		c.Roles[config.RoleAdmin] = true
+		c.userRoles = append(slices.Clone(user.Roles), config.RoleAdmin)
 	}
 	// Tree membership: the exact login (never the same local part at
-	// another domain) or the Matrix ID. It makes a maintainer for public
-	// bugs only; the write policy decides what that allows.
-	c.Trees = r.writes.MaintainedTrees(user.Bugzilla, user.Matrix)
+	// another domain) or a linked chat identity the tree lists. It makes
+	// a maintainer for public bugs only; the write policy decides what
+	// that allows.
+	c.Trees = r.writes.MaintainedTrees(user.Bugzilla, user.Accounts())
 	if len(c.Trees) > 0 {
 		c.Roles[config.RoleMaintainer] = true
 	}
@@ -120,23 +101,17 @@ func (c Caller) actor() policy.Actor {
 func (r *Router) authorize(cmd Command, c Caller) string {
 	need := cmd.Roles
 	if !c.Identity.Identified() {
-		switch c.Identity.Network {
-		case chat.NetIRC:
-			return fmt.Sprintf("Sorry, you are not identified to services, so I cannot tell who you are: log in to your account (/msg NickServ IDENTIFY ...) and try %s%s again.", r.prefix, cmd.Name)
-		default:
-			return fmt.Sprintf("Sorry, I cannot tell who you are, so %s%s is not available to you.", r.prefix, cmd.Name)
+		if how := c.Identity.HowToIdentify; how != "" {
+			return fmt.Sprintf("Sorry, you are not identified, so I cannot tell who you are: %s and try %s%s again.", how, r.prefix, cmd.Name)
 		}
+		return fmt.Sprintf("Sorry, I cannot tell who you are, so %s%s is not available to you.", r.prefix, cmd.Name)
 	}
 	if !c.Linked {
 		if c.Identity.Network == chat.NetConsole {
 			return "Sorry, the console has no Bugzilla login: add a [[user]] with roles = [\"admin\"] and a bugzilla login to the configuration."
 		}
-		key := "irc_account"
-		if c.Identity.Network == chat.NetMatrix {
-			key = "matrix"
-		}
 		return fmt.Sprintf("Sorry, %s is not linked to a Bugzilla login, so I cannot %s%s for you: ask the ksecbot operator to add a [[user]] entry with %s = %q, your bugzilla login and a role.",
-			c.Identity.Account, r.prefix, cmd.Name, key, c.Identity.Account)
+			c.Identity.Account, r.prefix, cmd.Name, config.AccountKey(c.Identity.Network), c.Identity.Account)
 	}
 	if cmd.Write {
 		// Bugzilla writes: the write policy decides, here before the bug

@@ -106,7 +106,7 @@ func TestTreeLoginMatchesExactly(t *testing.T) {
 	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: e.bz, Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateBurst: 1000, RateEvery: time.Millisecond})
 	id := e.bug(kernelBug("sys-kernel/gentoo-sources: overflow"))
-	eve := chat.Identity{Network: chat.NetIRC, Account: "eve", Nick: "eve"}
+	eve := chat.Identity{Network: config.NetIRC, Account: "eve", Nick: "eve"}
 	mustNotContain(t, text(e.say(eve, chPrivate, "!whoami")), "maintainer of")
 	before := e.writes()
 	got := text(e.say(eve, chPrivate, fmt.Sprintf("!claim %d", id)))

@@ -108,9 +108,11 @@ func (r *Router) describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 	return r.d.Render.Describe(b, ch)
 }
 
-// pendingCap is how many bug lines !pending shows on a network.
-func (r *Router) pendingCap(network string) int {
-	if network == chat.NetIRC {
+// pendingCap is how many bug lines !pending shows in a channel: the
+// configured cap where lines are costly (chat.Channel.Terse), more where
+// one message holds many lines.
+func (r *Router) pendingCap(ch chat.Channel) int {
+	if ch.Terse {
 		return r.pendCap
 	}
 	return max(r.pendCap, richPendingLines)
@@ -195,7 +197,7 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 	if total == 0 || len(bugs) == 0 {
 		return []chat.Line{chat.Line{}.Text("No open kernel security bugs " + what + ".")}
 	}
-	limit := r.pendingCap(req.In.Channel.Network)
+	limit := r.pendingCap(req.In.Channel)
 	now := r.now()
 	var lines []chat.Line
 	for i := range bugs {
@@ -277,12 +279,13 @@ func (r *Router) cmdWhoami(ctx context.Context, req *Request) []chat.Line {
 			Text("; you may use every command.")}
 	}
 	if !id.Identified() {
-		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("You are %s, but not identified to services, so I only answer read commands; log in to your account to claim or CC bugs.", cleanShort(id.Nick)))}
+		how := "identify yourself"
+		if id.HowToIdentify != "" {
+			how = id.HowToIdentify
+		}
+		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("You are %s, but not identified, so I only answer read commands; %s to claim or CC bugs.", cleanShort(id.Nick), how))}
 	}
-	kind := "IRC account"
-	if id.Network == chat.NetMatrix {
-		kind = "Matrix user"
-	}
+	kind := id.AccountKind()
 	if !c.Linked {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("You are %s %s, not linked to a Bugzilla login, so you may use read commands only; ask the operator for a [[user]] entry to claim or CC bugs.", kind, cleanShort(id.Account)))}
 	}

@@ -336,9 +336,6 @@ const SlowDownWindow = 30 * time.Second
 // transports may call it from their read loop. A message that Admit
 // accepts must then be served with Serve. Safe for concurrent use.
 func (r *Router) Admit(in chat.Incoming) Admission {
-	if r.fromSelf(in) {
-		return Admission{}
-	}
 	path := PathRead
 	name, _, ok := Parse(r.prefix, in.Text)
 	if ok {
@@ -391,9 +388,6 @@ func (r *Router) Serve(ctx context.Context, in chat.Incoming) (out []chat.Outgoi
 			out = []chat.Outgoing{r.reply(in, chat.Line{}.Text("Sorry, something went wrong with that command; the operator can find the details in the log."))}
 		}
 	}()
-	if r.fromSelf(in) {
-		return nil
-	}
 	name, args, ok := Parse(r.prefix, in.Text)
 	if !ok {
 		return r.previewsFor(ctx, in)
@@ -409,17 +403,6 @@ func (r *Router) Serve(ctx context.Context, in chat.Incoming) (out []chat.Outgoi
 // "busy", late results).
 func (r *Router) Reply(in chat.Incoming, lines ...chat.Line) chat.Outgoing {
 	return r.reply(in, lines...)
-}
-
-// fromSelf reports whether the message is the bot's own.
-func (r *Router) fromSelf(in chat.Incoming) bool {
-	switch in.Sender.Network {
-	case chat.NetIRC:
-		return r.cfg.IRC != nil && r.cfg.IRC.Nick != "" && strings.EqualFold(in.Sender.Nick, r.cfg.IRC.Nick)
-	case chat.NetMatrix:
-		return r.cfg.Matrix != nil && r.cfg.Matrix.UserID != "" && in.Sender.Account == r.cfg.Matrix.UserID
-	}
-	return false
 }
 
 // senderKey identifies a sender for rate limiting: the account when

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 func kernelBug(summary string) bugzillatest.NewBug {
@@ -291,7 +292,7 @@ func TestWriteCommands(t *testing.T) {
 		{
 			name: "IRC account named console is not the console", apiKey: key,
 			setup: func(e *env) int { return e.bug(kernelBug("overflow")) },
-			who:   chat.Identity{Network: chat.NetIRC, Account: "console", Nick: "console"}, ch: chPublic, text: "!claim %d",
+			who:   chat.Identity{Network: config.NetIRC, Account: "console", Nick: "console"}, ch: chPublic, text: "!claim %d",
 			reply: []string{"not linked"}, writes: 0,
 		},
 		{
@@ -361,7 +362,7 @@ func TestWriteCommands(t *testing.T) {
 				txt = fmt.Sprintf(txt, id)
 			}
 			in := chat.Incoming{Channel: tc.ch, Target: tc.ch.Name, Sender: tc.who, Text: txt, ID: "$cmd1"}
-			if tc.ch.Network == chat.NetMatrix {
+			if tc.ch.Network == config.NetMatrix {
 				in.ReplyTo = "$announce1"
 			}
 			outs := e.r.Handle(e.ctx, in)

@@ -466,9 +466,9 @@ func TestLookups(t *testing.T) {
 		var u *User
 		var ok bool
 		if tc.irc != "" || tc.mxid == "" {
-			u, ok = c.UserByIRC(tc.irc)
+			u, ok = c.User("irc", tc.irc)
 		} else {
-			u, ok = c.UserByMatrix(tc.mxid)
+			u, ok = c.User("matrix", tc.mxid)
 		}
 		got := ""
 		if ok {
@@ -478,11 +478,11 @@ func TestLookups(t *testing.T) {
 			t.Errorf("user(%q, %q) = %q, want %q", tc.irc, tc.mxid, got, tc.want)
 		}
 	}
-	u, _ := c.UserByIRC("kernelnick")
+	u, _ := c.User("irc", "kernelnick")
 	if !u.HasRole(RoleSecurity) || !u.HasRole(RoleMaintainer) {
 		t.Errorf("admin implies every role: %+v", u)
 	}
-	u, _ = c.UserByIRC("alice")
+	u, _ = c.User("irc", "alice")
 	if u.HasRole(RoleMaintainer) || !u.HasRole(RoleSecurity) {
 		t.Errorf("alice roles: %+v", u)
 	}

@@ -24,27 +24,11 @@ func (c *Config) Tree(name string) (*Tree, bool) {
 	return nil, false
 }
 
-// UserByIRC returns the user linked to an IRC services account, compared
-// case-insensitively as services do. An empty account matches nobody.
-func (c *Config) UserByIRC(account string) (*User, bool) {
-	if account == "" || account == "*" {
-		return nil, false
-	}
+// User returns the [[user]] linked to account as authenticated on network
+// (see User.Is). An empty account matches nobody.
+func (c *Config) User(network, account string) (*User, bool) {
 	for i := range c.Users {
-		if strings.EqualFold(c.Users[i].IRCAccount, account) {
-			return &c.Users[i], true
-		}
-	}
-	return nil, false
-}
-
-// UserByMatrix returns the user linked to a Matrix user ID (exact match).
-func (c *Config) UserByMatrix(mxid string) (*User, bool) {
-	if mxid == "" {
-		return nil, false
-	}
-	for i := range c.Users {
-		if c.Users[i].Matrix == mxid {
+		if c.Users[i].Is(network, account) {
 			return &c.Users[i], true
 		}
 	}

@@ -27,8 +27,8 @@ func renderer(highlight string) *announce.Renderer {
 }
 
 var (
-	chPub  = chat.Channel{Key: "irc:#k", Network: chat.NetIRC, Name: "#k"}
-	chPriv = chat.Channel{Key: "irc:#s", Network: chat.NetIRC, Name: "#s", Private: true}
+	chPub  = chat.Channel{Key: "irc:#k", Network: config.NetIRC, Name: "#k"}
+	chPriv = chat.Channel{Key: "irc:#s", Network: config.NetIRC, Name: "#s", Private: true}
 )
 
 // TestAnnouncementHighlightsOnlyAffected: with highlight = "affected" the
@@ -41,7 +41,7 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 	if !ok {
 		t.Fatal("not announced")
 	}
-	got := l.Plain(chat.NetIRC)
+	got := l.Plain(config.NetIRC)
 	want := "New kernel security bug 950001 CVE-2025-71238: kernel: scsi: qla2xxx: double free in bsg_done() (major) https://bugs.gentoo.org/show_bug.cgi?id=950001" +
 		" | CVE-2025-71238 fixed in 5.10.251, 6.1.164, 6.6.127, 6.18.13, 7.0" +
 		" | gentoo-kernel: distnick (affected; fixed in 5.10.255, stable 5.10.250 still affected); rt-sources: rtnick (affected)" +
@@ -60,7 +60,7 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 	}
 	// highlight = "all": every tree highlighted, each with its verdict.
 	l, _ = renderer(config.HighlightAll).NewBug(b, chPub)
-	got = l.Plain(chat.NetIRC)
+	got = l.Plain(config.NetIRC)
 	if !strings.Contains(got, "vanilla-sources: vannick (fixed); rt-sources: rtnick (affected); gentoo-sources: gsnick (unaffected)") || strings.Contains(got, "not pinged") {
 		t.Errorf("highlight all: %s", got)
 	}
@@ -72,7 +72,7 @@ func TestAnnouncementSeveralCVEs(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950002, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: two bugs",
 		SeeAlso: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-64108"}}
 	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
-	got := l.Plain(chat.NetIRC)
+	got := l.Plain(config.NetIRC)
 	for _, want := range []string{"CVE-2025-71238 fixed in 5.10.251", "; CVE-2026-64108 fixed in 6.1.175, 6.6.142, 6.18.34, 7.0.11, 7.1",
 		"vanilla-sources: vannick (affected)", "not pinged: gentoo-sources unaffected"} {
 		if !strings.Contains(got, want) {
@@ -90,14 +90,14 @@ func TestAnnouncementRestrictedCVE(t *testing.T) {
 	if !ok {
 		t.Fatal("withheld line not sent")
 	}
-	pub := l.Plain(chat.NetIRC)
+	pub := l.Plain(config.NetIRC)
 	for _, bad := range []string{"CVE", "5.10.251", "affected", "gentoo-kernel", "distnick"} {
 		if strings.Contains(pub, bad) {
 			t.Errorf("public line %q reveals %q", pub, bad)
 		}
 	}
 	l, _ = r.NewBug(b, chPriv)
-	if priv := l.Plain(chat.NetIRC); !strings.Contains(priv, "CVE-2025-71238 fixed in 5.10.251") || !strings.Contains(priv, "distnick (affected") {
+	if priv := l.Plain(config.NetIRC); !strings.Contains(priv, "CVE-2025-71238 fixed in 5.10.251") || !strings.Contains(priv, "distnick (affected") {
 		t.Errorf("private line: %s", priv)
 	}
 }
@@ -113,8 +113,8 @@ func TestAnnouncementWithoutRecord(t *testing.T) {
 	} {
 		l, _ := r.NewBug(b, chPub)
 		want, _ := plain.NewBug(b, chPub)
-		if l.Plain(chat.NetIRC) != want.Plain(chat.NetIRC) {
-			t.Errorf("bug %d:\n got %s\nwant %s", b.ID, l.Plain(chat.NetIRC), want.Plain(chat.NetIRC))
+		if l.Plain(config.NetIRC) != want.Plain(config.NetIRC) {
+			t.Errorf("bug %d:\n got %s\nwant %s", b.ID, l.Plain(config.NetIRC), want.Plain(config.NetIRC))
 		}
 	}
 }
@@ -124,7 +124,7 @@ func TestAnnouncementWithoutRecord(t *testing.T) {
 func TestAnnouncementRejectedCVE(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950006, Alias: []string{"CVE-2024-27042"}, Summary: "kernel: amdgpu out-of-bounds"}
 	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
-	got := l.Plain(chat.NetIRC)
+	got := l.Plain(config.NetIRC)
 	for _, want := range []string{"CVE-2024-27042 was rejected by the kernel CNA", "gentoo-kernel: distnick", "vanilla-sources: vannick", "rt-sources: rtnick", "gentoo-sources: gsnick"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in %s", want, got)

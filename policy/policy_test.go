@@ -63,7 +63,7 @@ func TestVisibility(t *testing.T) {
 		if row.restricted {
 			b.Groups = []string{"security"}
 		}
-		ch := chat.Channel{Key: "irc:#c", Network: chat.NetIRC, Name: "#c", Private: row.private}
+		ch := chat.Channel{Key: "irc:#c", Network: config.NetIRC, Name: "#c", Private: row.private}
 		want := map[policy.What]policy.View{
 			policy.Announce: row.announce, policy.Digest: row.digest, policy.Remind: row.remind,
 			policy.ChangeState: row.changeState, policy.ChangeDetail: row.changeDetail, policy.Describe: row.describe,

@@ -53,8 +53,8 @@ type Actor struct {
 	// Roles are the roles of the caller's [[user]] entry (config.Role*);
 	// the console operator is admin.
 	Roles []string
-	// TreeMaintainer is true when the caller's login (exactly) or Matrix
-	// ID is listed in a [[tree]]; see MaintainedTrees.
+	// TreeMaintainer is true when the caller's login (exactly) or a chat
+	// identity is listed in a [[tree]]; see MaintainedTrees.
 	TreeMaintainer bool
 }
 
@@ -139,8 +139,10 @@ func (w *Writes) Known(login string) bool { return w.known[loginKey(login)] }
 
 // MaintainedTrees returns the names of the trees that list the Bugzilla
 // login (exactly: "kernel@gentoo.org" is not "kernel@example.org", and a
-// tree entry "kernel" matches only a login "kernel") or the Matrix ID.
-func (w *Writes) MaintainedTrees(login, matrixID string) []string {
+// tree entry "kernel" matches only a login "kernel") or one of the chat
+// accounts (network name -> account) as a member (config.Tree.Member:
+// Matrix IDs, never IRC nicks).
+func (w *Writes) MaintainedTrees(login string, accounts map[string]string) []string {
 	var out []string
 	for _, t := range w.trees {
 		mine := false
@@ -149,8 +151,8 @@ func (w *Writes) MaintainedTrees(login, matrixID string) []string {
 				mine = true
 			}
 		}
-		for _, m := range t.Matrix {
-			if matrixID != "" && m == matrixID {
+		for network, account := range accounts {
+			if t.Member(network, account) {
 				mine = true
 			}
 		}

@@ -89,7 +89,7 @@ func actor(w *Writes, kind string) Actor {
 			a.Roles = u.Roles
 		}
 	}
-	a.TreeMaintainer = len(w.MaintainedTrees(login, "")) > 0
+	a.TreeMaintainer = len(w.MaintainedTrees(login, nil)) > 0
 	return a
 }
 
@@ -166,21 +166,28 @@ func TestMaintainedTreesExact(t *testing.T) {
 		{Name: "gentoo-sources", Bugzilla: []string{"kernel@gentoo.org"}},
 		{Name: "bare", Bugzilla: []string{"kernel"}},
 		{Name: "mx", Matrix: []string{"@bob:example.org"}},
+		{Name: "nicks", IRC: []string{"carol"}},
 	}
 	w := NewWrites(trees, nil)
+	mx := func(id string) map[string]string { return map[string]string{config.NetMatrix: id} }
 	for _, tc := range []struct {
-		login, mx string
-		want      []string
+		login    string
+		accounts map[string]string
+		want     []string
 	}{
-		{"kernel@gentoo.org", "", []string{"gentoo-sources"}},
-		{"KERNEL@gentoo.org ", "", []string{"gentoo-sources"}},
-		{"kernel@evil.example", "", nil}, // another domain is another person
-		{"kernel", "", []string{"bare"}}, // a bare entry matches only the bare login
-		{"bob@gentoo.org", "@bob:example.org", []string{"mx"}},
-		{"", "", nil},
+		{"kernel@gentoo.org", nil, []string{"gentoo-sources"}},
+		{"KERNEL@gentoo.org ", nil, []string{"gentoo-sources"}},
+		{"kernel@evil.example", nil, nil}, // another domain is another person
+		{"kernel", nil, []string{"bare"}}, // a bare entry matches only the bare login
+		{"bob@gentoo.org", mx("@bob:example.org"), []string{"mx"}},
+		{"eve@example.com", mx("@BOB:example.org"), nil}, // Matrix IDs match exactly
+		// A tree's irc list holds nicks, which are not identity: an
+		// account named like a listed nick is not a maintainer.
+		{"carol@example.com", map[string]string{config.NetIRC: "carol"}, nil},
+		{"", nil, nil},
 	} {
-		if got := w.MaintainedTrees(tc.login, tc.mx); !slices.Equal(got, tc.want) {
-			t.Errorf("MaintainedTrees(%q, %q) = %v, want %v", tc.login, tc.mx, got, tc.want)
+		if got := w.MaintainedTrees(tc.login, tc.accounts); !slices.Equal(got, tc.want) {
+			t.Errorf("MaintainedTrees(%q, %v) = %v, want %v", tc.login, tc.accounts, got, tc.want)
 		}
 	}
 }

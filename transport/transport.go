@@ -26,7 +26,7 @@ import (
 // Implementations live in their own packages (bot/irc, bot/matrix,
 // bot/console) and import nothing from the core but this package and chat.
 type Transport interface {
-	// Network returns chat.NetIRC, chat.NetMatrix or chat.NetConsole.
+	// Network returns config.NetIRC, config.NetMatrix or chat.NetConsole.
 	Network() string
 	// Channels returns the configured channels/rooms of this transport.
 	Channels() []chat.Channel

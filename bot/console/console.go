@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -204,8 +205,8 @@ func Render(l chat.Line) string {
 				continue
 			}
 			b.WriteString("@" + h.Tree)
-			if len(h.IRCNicks) > 0 {
-				b.WriteString("(" + strings.Join(h.IRCNicks, ",") + ")")
+			if nicks := h.Handles[config.NetIRC]; len(nicks) > 0 {
+				b.WriteString("(" + strings.Join(nicks, ",") + ")")
 			}
 		case chat.SpanLink:
 			if s.URL != "" {

@@ -58,7 +58,7 @@ func TestConformance(t *testing.T) {
 		return &transporttest.Network{
 			Transport: tr,
 			Channel:   tr.Channels()[0],
-			User:      chat.Identity{Network: chat.NetIRC, Account: "alice"},
+			User:      chat.Identity{Network: config.NetIRC, Account: "alice"},
 			Say:       func(text string) bool { return alice.Conn.Privmsg(channel, text) == nil },
 			Seen: func() []string {
 				var out []string

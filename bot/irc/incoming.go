@@ -9,7 +9,11 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
+
+// howToIdentify tells a sender without a services account what to do.
+const howToIdentify = "log in to your services account (/msg NickServ IDENTIFY ...)"
 
 // onPrivmsg hands channel and private messages to the inbox with the
 // sender's services account.
@@ -31,8 +35,9 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	inbox, ctx := t.inbox, t.runCtx
 	f := Fold(t.casemap, nick)
 	msg := chat.Incoming{
-		Sender: chat.Identity{Network: chat.NetIRC, Nick: nick, Host: sourceHost(m.Source)},
-		Text:   chat.Sanitize(text),
+		Sender: chat.Identity{Network: config.NetIRC, Nick: nick, Host: sourceHost(m.Source),
+			Kind: "IRC account", HowToIdentify: howToIdentify},
+		Text: chat.Sanitize(text),
 	}
 	if ok, id := m.GetTag("msgid"); ok {
 		msg.ID = id
@@ -46,7 +51,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 		msg.Channel = t.channels[i]
 		msg.Target = t.channels[i].Name
 	} else {
-		msg.Channel = chat.Channel{Key: chat.ChannelKey(chat.NetIRC, nick), Network: chat.NetIRC, Name: nick}
+		msg.Channel = chat.Channel{Key: chat.ChannelKey(config.NetIRC, nick), Network: config.NetIRC, Name: nick, Terse: true}
 		msg.Target = nick
 		msg.Direct = true
 	}

@@ -109,12 +109,13 @@ func buildChannels(cfgs []config.IRCChannel, casemap string) ([]config.IRCChanne
 		seen[f] = true
 		chanCfg = append(chanCfg, c)
 		channels = append(channels, chat.Channel{
-			Key:      chat.ChannelKey(chat.NetIRC, c.Name),
-			Network:  chat.NetIRC,
+			Key:      chat.ChannelKey(config.NetIRC, c.Name),
+			Network:  config.NetIRC,
 			Name:     c.Name,
 			Private:  c.Private,
 			Previews: c.Previews == nil || *c.Previews,
 			Notice:   c.Notice,
+			Terse:    true,
 		})
 	}
 	return chanCfg, channels, nil

@@ -112,7 +112,7 @@ func (b *runningBot) waitConnected(t *testing.T, want bool, timeout time.Duratio
 }
 
 func announce(target string, lines ...chat.Line) chat.Outgoing {
-	return chat.Outgoing{Key: "announce/1/" + target, Kind: chat.KindAnnounce, Target: target, Channel: chat.ChannelKey(chat.NetIRC, target), Lines: lines}
+	return chat.Outgoing{Key: "announce/1/" + target, Kind: chat.KindAnnounce, Target: target, Channel: chat.ChannelKey(config.NetIRC, target), Lines: lines}
 }
 
 func sendCtx(t *testing.T, d time.Duration) context.Context {
@@ -138,8 +138,8 @@ func TestServerAnnounceWithMentions(t *testing.T) {
 		}
 	}
 	line := chat.Line{}.Bold("Bug 912345").Text(" - kernel: use-after-free in nf_tables ").
-		Mention(chat.Highlight{Tree: "hardened", IRCNicks: []string{"alice", "bob"}}).Text(" ").
-		Mention(chat.Highlight{Tree: "gentoo-sources", IRCNicks: []string{"mpagano"}})
+		Mention(chat.Highlight{Tree: "hardened", Handles: map[string][]string{config.NetIRC: []string{"alice", "bob"}}}).Text(" ").
+		Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{config.NetIRC: []string{"mpagano"}}})
 	if _, err := b.Send(sendCtx(t, 10*time.Second), announce(keyed, line)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -214,7 +214,7 @@ func testIncomingAccounts(t *testing.T, opt Options) {
 		select {
 		case m := <-b.inbox:
 			if m.Sender.Account != tc.account || m.Sender.Nick != tc.nick || m.Direct != tc.direct ||
-				m.Target != tc.target || m.Channel.Key != tc.key || m.Sender.Network != chat.NetIRC {
+				m.Target != tc.target || m.Channel.Key != tc.key || m.Sender.Network != config.NetIRC {
 				t.Errorf("%s: got %+v", tc.name, m)
 			}
 			if strings.ContainsAny(m.Text, "\x02") {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // fmtBold is the IRC bold toggle; chat.Sanitize strips it and the other
@@ -203,8 +204,9 @@ func mentionText(h *chat.Highlight, seen map[string]bool) string {
 	if h == nil {
 		return ""
 	}
-	nicks := make([]string, 0, len(h.IRCNicks))
-	for _, n := range h.IRCNicks {
+	listed := h.Handles[config.NetIRC]
+	nicks := make([]string, 0, len(listed))
+	for _, n := range listed {
 		f := Fold(CaseRFC1459, n)
 		if seen[f] {
 			n = chat.Dehighlight(n)
@@ -212,5 +214,5 @@ func mentionText(h *chat.Highlight, seen map[string]bool) string {
 		seen[f] = true
 		nicks = append(nicks, n)
 	}
-	return chat.MentionText(&chat.Highlight{Tree: h.Tree, IRCNicks: nicks}, chat.NetIRC)
+	return chat.MentionText(&chat.Highlight{Tree: h.Tree, Handles: map[string][]string{config.NetIRC: nicks}}, config.NetIRC)
 }

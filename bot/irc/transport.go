@@ -177,7 +177,7 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	}
 	t := &Transport{
 		cfg:        cfg,
-		log:        o.Logger.With("component", chat.NetIRC), // the one place the component is set
+		log:        o.Logger.With("component", config.NetIRC), // the one place the component is set
 		opt:        o,
 		lim:        NewLimiter(cfg.Flood.Burst, cfg.Flood.Interval.Duration, cfg.Flood.Disabled, o.Now),
 		formatting: cfg.Formatting == nil || *cfg.Formatting,
@@ -202,8 +202,8 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	return t, nil
 }
 
-// Network returns chat.NetIRC.
-func (t *Transport) Network() string { return chat.NetIRC }
+// Network returns config.NetIRC.
+func (t *Transport) Network() string { return config.NetIRC }
 
 // Channels returns one chat.Channel per configured [[irc.channel]], as of
 // the last ReloadChannels.

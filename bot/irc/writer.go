@@ -14,6 +14,7 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -158,7 +159,7 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error) {
 	target := out.Target
 	if target == "" {
-		target = strings.TrimPrefix(out.Channel, chat.NetIRC+":")
+		target = strings.TrimPrefix(out.Channel, config.NetIRC+":")
 	}
 	if target == "" || strings.ContainsAny(target, " \r\n\x00,") || strings.HasPrefix(target, ":") {
 		return "", fmt.Errorf("irc: invalid target %q", target)

@@ -66,7 +66,7 @@ func TestConformance(t *testing.T) {
 		return &transporttest.Network{
 			Transport: tr,
 			Channel:   tr.Channels()[0],
-			User:      chat.Identity{Network: chat.NetMatrix, Account: string(obs.User.ID)},
+			User:      chat.Identity{Network: config.NetMatrix, Account: string(obs.User.ID)},
 			Say: func(text string) bool {
 				_, err := mxtest.Send(ctx, obs.Client, room, text, nil)
 				return err == nil

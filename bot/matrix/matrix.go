@@ -143,7 +143,7 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 	}
 	t := &Transport{
 		cfg:         cfg,
-		log:         o.Logger.With("component", chat.NetMatrix), // the one place the component is set
+		log:         o.Logger.With("component", config.NetMatrix), // the one place the component is set
 		opts:        o,
 		admins:      map[id.UserID]bool{},
 		rooms:       map[id.RoomID]chat.Channel{},
@@ -175,8 +175,8 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 	return t, nil
 }
 
-// Network returns chat.NetMatrix.
-func (t *Transport) Network() string { return chat.NetMatrix }
+// Network returns config.NetMatrix.
+func (t *Transport) Network() string { return config.NetMatrix }
 
 // Channels returns one channel per configured room, as of the last
 // ReloadChannels.
@@ -618,7 +618,7 @@ func (t *Transport) incoming(evt *event.Event) (chat.Incoming, bool) {
 	return chat.Incoming{
 		Channel: ch,
 		Target:  string(evt.RoomID),
-		Sender:  chat.Identity{Network: chat.NetMatrix, Account: string(evt.Sender), Nick: string(evt.Sender)},
+		Sender:  chat.Identity{Network: config.NetMatrix, Account: string(evt.Sender), Nick: string(evt.Sender), Kind: "Matrix user"},
 		Text:    chat.Sanitize(content.Body),
 		ID:      string(evt.ID),
 		ReplyTo: string(content.RelatesTo.GetReplyTo()),
@@ -673,7 +673,7 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 func (t *Transport) roomFor(ctx context.Context, cli *mautrix.Client, out chat.Outgoing) (id.RoomID, error) {
 	target := out.Target
 	if target == "" {
-		target = strings.TrimPrefix(out.Channel, chat.NetMatrix+":")
+		target = strings.TrimPrefix(out.Channel, config.NetMatrix+":")
 	}
 	t.mu.Lock()
 	rid, ok := t.resolved[target]

@@ -32,7 +32,7 @@ func announcement(key string, target string, mention ...string) chat.Outgoing {
 		Kind:   chat.KindAnnounce,
 		Target: target,
 		Lines: []chat.Line{
-			chat.Line{}.Bold("Bug 4242").Text(" CVE-2025-0001 <net/sched> use-after-free ").Mention(chat.Highlight{Tree: "gentoo-sources", MatrixIDs: mention}),
+			chat.Line{}.Bold("Bug 4242").Text(" CVE-2025-0001 <net/sched> use-after-free ").Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{config.NetMatrix: mention}}),
 			chat.Line{}.Link("", "https://bugs.gentoo.org/4242"),
 		},
 		BugIDs: []int{4242},
@@ -132,7 +132,7 @@ func TestTransport(t *testing.T) {
 		m := r.in.next(t)
 		want := chat.Incoming{
 			Channel: tr.Channels()[1], Target: string(enc), Text: "!pending", ID: string(cmdID),
-			Sender: chat.Identity{Network: chat.NetMatrix, Account: string(obsID), Nick: string(obsID)},
+			Sender: chat.Identity{Network: config.NetMatrix, Account: string(obsID), Nick: string(obsID)},
 		}
 		if m != want {
 			t.Errorf("incoming =\n%+v\nwant\n%+v", m, want)

@@ -122,8 +122,8 @@ func buildRooms(rooms []config.MatrixRoom) ([]chat.Channel, map[string]chat.Chan
 			return nil, nil, fmt.Errorf("matrix.room %q is listed twice", r.ID)
 		}
 		ch := chat.Channel{
-			Key:      chat.ChannelKey(chat.NetMatrix, r.ID),
-			Network:  chat.NetMatrix,
+			Key:      chat.ChannelKey(config.NetMatrix, r.ID),
+			Network:  config.NetMatrix,
 			Name:     r.ID,
 			Private:  r.Private,
 			Previews: r.Previews == nil || *r.Previews,

@@ -14,6 +14,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // TxnID returns the transaction ID for an outgoing message. It depends only
@@ -55,7 +56,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 	mentions := &event.Mentions{}
 	for i := 0; i < len(out.Lines); i++ {
 		l := out.Lines[i]
-		body = append(body, l.PlainQuiet(chat.NetMatrix))
+		body = append(body, l.PlainQuiet(config.NetMatrix))
 		if !l.IsRow() {
 			htm = append(htm, renderLineHTML(l, mentions))
 			continue
@@ -69,7 +70,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 			if first {
 				cell = "th"
 			} else {
-				body = append(body, out.Lines[i].PlainQuiet(chat.NetMatrix))
+				body = append(body, out.Lines[i].PlainQuiet(config.NetMatrix))
 			}
 			first = false
 			t.WriteString("<tr>")
@@ -89,7 +90,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		var list strings.Builder
 		list.WriteString("<ul>")
 		for _, l := range out.Detail {
-			body = append(body, "- "+l.PlainQuiet(chat.NetMatrix))
+			body = append(body, "- "+l.PlainQuiet(config.NetMatrix))
 			list.WriteString("<li>" + renderLineHTML(l, mentions) + "</li>")
 		}
 		list.WriteString("</ul>")
@@ -178,11 +179,12 @@ func renderMentionHTML(h *chat.Highlight, mentions *event.Mentions) string {
 	if h == nil {
 		return ""
 	}
-	if len(h.MatrixIDs) == 0 {
+	ids := h.Handles[config.NetMatrix]
+	if len(ids) == 0 {
 		return html.EscapeString(h.Tree)
 	}
-	parts := make([]string, 0, len(h.MatrixIDs))
-	for _, raw := range h.MatrixIDs {
+	parts := make([]string, 0, len(ids))
+	for _, raw := range ids {
 		uid := id.UserID(raw)
 		if _, _, err := uid.Parse(); err != nil {
 			parts = append(parts, html.EscapeString(raw))
