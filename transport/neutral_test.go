@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package transport_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// networkAware are the folders whose code may name a network: the network
+// packages themselves, config (which maps the documented per-network keys
+// to network names at load), cmd/ (the wiring), and code that drives the
+// real networks from outside: the benchmark program, the end-to-end
+// suites and the test-only helpers and networks under internal/.
+var networkAware = []string{
+	"bot/irc", "bot/matrix", "bot/console",
+	"config",
+	"cmd",
+	"bench", "e2e",
+	"internal/irctest", "internal/mxtest", "internal/memnet",
+}
+
+// networkNames are the values a switch or comparison on a network would
+// use.
+var networkNames = map[string]bool{"irc": true, "matrix": true}
+
+// TestCoreNamesNoNetwork is issue 14 must-show 2: outside the network
+// packages, config and cmd/, no code has a field, constant, type or
+// function named after IRC or Matrix (config.NetIRC, cfg.IRC, a tree's
+// Matrix list, Highlight.IRCNicks), and none compares or switches on a
+// network's name. Such code asks "on this network" instead: identities and
+// highlights are keyed by network name (config/networks.go), and what
+// differs between networks comes from the transport (chat.Channel.Terse,
+// chat.Identity.Kind). It reads the syntax tree, so comments and message
+// text may still say "IRC".
+func TestCoreNamesNoNetwork(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || aware(rel) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		checked++
+		for _, p := range networkSpecific(f) {
+			pos := fset.Position(p.pos)
+			t.Errorf("%s:%d: %s outside the network packages, config and cmd/: key it by network name or let the transport say it", rel, pos.Line, p.what)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 50 {
+		t.Fatalf("checked only %d files: is the walk rooted at the module?", checked)
+	}
+}
+
+// aware reports whether the folder rel may name networks.
+func aware(rel string) bool {
+	for _, a := range networkAware {
+		if rel == a || strings.HasPrefix(rel, a+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+type finding struct {
+	pos  token.Pos
+	what string
+}
+
+// networkSpecific returns the places in f that name a network: identifiers
+// containing IRC or Matrix, and network names compared with == or != or
+// used as a switch case.
+func networkSpecific(f *ast.File) []finding {
+	var out []finding
+	isName := func(e ast.Expr) bool {
+		lit, ok := e.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return false
+		}
+		s, err := strconv.Unquote(lit.Value)
+		return err == nil && networkNames[strings.ToLower(s)]
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Ident:
+			if strings.Contains(n.Name, "IRC") || strings.Contains(n.Name, "Matrix") {
+				out = append(out, finding{n.Pos(), "the name " + n.Name})
+			}
+		case *ast.BinaryExpr:
+			if (n.Op == token.EQL || n.Op == token.NEQ) && (isName(n.X) || isName(n.Y)) {
+				out = append(out, finding{n.Pos(), "a comparison with a network name"})
+			}
+		case *ast.CaseClause:
+			for _, e := range n.List {
+				if isName(e) {
+					out = append(out, finding{e.Pos(), "a switch case on a network name"})
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
