@@ -215,14 +215,14 @@ func TestRendererPolicy(t *testing.T) {
 	if _, ok := skip.NewBug(b, public); ok {
 		t.Error(`restricted = "skip" renderer announces a restricted bug publicly`)
 	}
-	if l := must(r.NewBug(b, private)); !strings.Contains(l.Plain(chat.NetIRC), "hardened: blueness zorry") {
-		t.Errorf("private line without the policy's highlights: %q", l.Plain(chat.NetIRC))
+	if l := must(r.NewBug(b, private)); !strings.Contains(l.Plain(config.NetIRC), "hardened: blueness zorry") {
+		t.Errorf("private line without the policy's highlights: %q", l.Plain(config.NetIRC))
 	}
 	bare := &Renderer{URL: r.URL}
-	if got := must(bare.NewBug(b, public)).Plain(chat.NetIRC); strings.Contains(got, "SECRET") || !strings.Contains(got, "details withheld") {
+	if got := must(bare.NewBug(b, public)).Plain(config.NetIRC); strings.Contains(got, "SECRET") || !strings.Contains(got, "details withheld") {
 		t.Errorf("renderer without a policy, public channel: %q", got)
 	}
-	if got := must(bare.NewBug(&bugzilla.Bug{ID: 6, Summary: "sys-kernel/hardened-sources: public"}, public)).Plain(chat.NetIRC); strings.Contains(got, "blueness") {
+	if got := must(bare.NewBug(&bugzilla.Bug{ID: 6, Summary: "sys-kernel/hardened-sources: public"}, public)).Plain(config.NetIRC); strings.Contains(got, "blueness") {
 		t.Errorf("renderer without a policy highlights: %q", got)
 	}
 }

@@ -151,7 +151,7 @@ func TestTreeHighlights(t *testing.T) {
 // channel that is not marked private, and it sees what a public channel
 // sees (no restricted details, no e-mail addresses).
 func TestPrivateMessageIsNotPrivate(t *testing.T) {
-	dm := chat.Incoming{Channel: chat.Channel{Key: chat.ChannelKey(chat.NetIRC, "alice"), Network: chat.NetIRC, Name: "alice"}, Direct: true}
+	dm := chat.Incoming{Channel: chat.Channel{Key: chat.ChannelKey(config.NetIRC, "alice"), Network: config.NetIRC, Name: "alice"}, Direct: true}
 	if policy.Private(dm.Channel) {
 		t.Fatal("a private message counts as a private channel")
 	}

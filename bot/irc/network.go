@@ -3,7 +3,6 @@
 package irc
 
 import (
-	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -11,7 +10,7 @@ import (
 // Network registers IRC with ksecbot (cmd/ksecbot/networks.go): built
 // from the [irc] table when it is there.
 var Network = transport.Network{
-	Name:       chat.NetIRC,
+	Name:       config.NetIRC,
 	Table:      "irc",
 	Configured: func(cfg *config.Config) bool { return cfg.IRC != nil },
 	New: func(cfg *config.Config, env transport.Env) (transport.Transport, error) {

@@ -3,7 +3,6 @@
 package matrix
 
 import (
-	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -12,7 +11,7 @@ import (
 // from the [matrix] table when it is there; its state files go to
 // Env.StateDir (beside the store) unless matrix.state_path says otherwise.
 var Network = transport.Network{
-	Name:       chat.NetMatrix,
+	Name:       config.NetMatrix,
 	Table:      "matrix",
 	Configured: func(cfg *config.Config) bool { return cfg.Matrix != nil },
 	New: func(cfg *config.Config, env transport.Env) (transport.Transport, error) {
