@@ -196,6 +196,15 @@ func (r *Router) defaultAssignee(ctx context.Context, product, component string)
 // Unclaimed reports whether a bug is still with its component's default
 // assignee. When the default is not known, a bug counts as claimed once it
 // is assigned to a linked [[user]]. The reminders use the same rule.
+//
+// The bug may come from the mirror, which an anonymous watcher fills with
+// logins as anonymous Bugzilla shows them ("security" for
+// "security@gentoo.org"), and the default may have been read anonymously
+// too; so this is the one place that compares logins by name when one side
+// has no domain (bugzilla.SameLogin), as store.SaveBugs does when it
+// settles reminders. It grants no right and picks no one to CC (those use
+// policy.SameAddress): at worst a bug counts as unclaimed and !claim needs
+// no --force.
 func (r *Router) Unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
 	if b.AssignedTo == "" {
 		return true
@@ -319,13 +328,13 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 	// Re-check Bugzilla's answer: someone may have claimed the bug
 	// between our read and our write (outside this process).
 	note := ""
-	if ch, ok := res.Changes["assigned_to"]; ok && ch.Removed != "" && !bugzilla.SameLogin(ch.Removed, b.AssignedTo) {
+	if ch, ok := res.Changes["assigned_to"]; ok && ch.Removed != "" && !policy.SameAddress(ch.Removed, b.AssignedTo) {
 		note = " Note: it had just been assigned to " + r.login(req.In, ch.Removed) + " by someone else; talk to them."
 		r.log.Warn("claim raced with another assignment", "bug", id, "previous", ch.Removed, "login", login)
 	}
 	r.audit(ctx, req, id, "ok", "")
 	fresh := r.refresh(ctx, b, res)
-	if !bugzilla.SameLogin(fresh.AssignedTo, login) {
+	if !policy.SameAddress(fresh.AssignedTo, login) {
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is now assigned to ").QuoteCode(r.login(req.In, fresh.AssignedTo)).
 			Text(", who claimed it at the same moment; nothing more changed.")}
 	}

@@ -3,13 +3,17 @@
 package commands
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -432,5 +436,66 @@ func TestConcurrentClaims(t *testing.T) {
 	}
 	if claims != 1 {
 		t.Errorf("%d claim comments, want 1", claims)
+	}
+}
+
+// racingBugzilla is the in-process Bugzilla, except that every update is
+// answered as if someone else had assigned the bug to other at the same
+// moment (a claim outside this process).
+type racingBugzilla struct {
+	Bugzilla
+	other string
+}
+
+func (f racingBugzilla) Update(ctx context.Context, id int, u bugzilla.Update) (bugzilla.UpdateResult, error) {
+	b, err := f.Bug(ctx, id)
+	if err != nil {
+		return bugzilla.UpdateResult{}, err
+	}
+	return bugzilla.UpdateResult{ID: id, LastChangeTime: b.LastChangeTime.Add(time.Second),
+		Changes: map[string]bugzilla.Change{"assigned_to": {Removed: b.AssignedTo, Added: f.other}}}, nil
+}
+
+// TestClaimRaceComparesWholeAddresses: a caller linked to the bare login
+// "kernel" whose claim lost to kernel@evil.example is told so; the login
+// at another domain is another account (policy.SameAddress), so the bot
+// neither reports the claim as the caller's nor records it.
+func TestClaimRaceComparesWholeAddresses(t *testing.T) {
+	e := newEnv(t, "key-ksecbot")
+	e.cfg.Users = append(e.cfg.Users, config.User{Bugzilla: "kernel", IRCAccount: "kbare", Roles: []string{config.RoleMaintainer}})
+	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: racingBugzilla{Bugzilla: e.bz, other: "kernel@evil.example"}, Now: e.clk.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RateBurst: 1000, RateEvery: time.Millisecond})
+	id := e.bug(kernelBug("sys-kernel/gentoo-sources: race"))
+	kbare := chat.Identity{Network: chat.NetIRC, Account: "kbare", Nick: "kbare"}
+	got := text(e.say(kbare, chPrivate, fmt.Sprintf("!claim %d", id)))
+	mustContain(t, got, "is now assigned to", "kernel@evil.example", "who claimed it at the same moment")
+	mustNotContain(t, got, "Claimed:")
+	if b, ok, err := e.st.Bug(e.ctx, id); err != nil || !ok || b.AssignedTo != "kernel@evil.example" {
+		t.Errorf("mirror: %+v, %v, %v; want assigned to kernel@evil.example", b, ok, err)
+	}
+}
+
+// TestUnclaimedAnonymousLogins: a mirror filled by an anonymous watcher
+// shows "security" for the default assignee "security@gentoo.org"; the bug
+// is still unclaimed (reminders fire), and a bug assigned to a linked
+// user's short login is claimed. Only this recognition compares logins by
+// name; rights and CCs use whole addresses.
+func TestUnclaimedAnonymousLogins(t *testing.T) {
+	e := newEnv(t, "")
+	for _, tc := range []struct {
+		assignee string
+		want     bool
+	}{
+		{"security", true},
+		{"security@gentoo.org", true},
+		{"SECURITY@gentoo.org", true},
+		{"alice", false},
+		{"alice@gentoo.org", false},
+		{"security@evil.example", false},
+	} {
+		b := &bugzilla.Bug{ID: 1, Product: "Gentoo Security", Component: "Kernel", AssignedTo: tc.assignee}
+		if got := e.r.Unclaimed(e.ctx, b); got != tc.want {
+			t.Errorf("Unclaimed(assigned to %q) = %v, want %v", tc.assignee, got, tc.want)
+		}
 	}
 }
