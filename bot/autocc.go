@@ -238,6 +238,7 @@ func (b *Bot) retryAutoCC(ctx context.Context, j store.AutoCCJob, err error) {
 // holdAutoCC records the logins held back from a restricted bug and tells
 // the private channels, once per bug.
 func (b *Bot) holdAutoCC(ctx context.Context, bugID int, held []string) {
+	b.held.clean = false // the next release pass reads the held records
 	if err := b.store.HoldAutoCC(ctx, bugID, held); err != nil {
 		b.log.Warn("failed to record held-back auto-CC", "bug", bugID, "err", err)
 		return
@@ -256,10 +257,26 @@ func (b *Bot) holdAutoCC(ctx context.Context, bugID int, held []string) {
 	b.log.Info("auto-CC held back while the bug is restricted", "bug", bugID, "logins", len(held))
 }
 
+// heldPass is what the last releaseHeldAutoCC pass found, so that the
+// next one (every 5 s) costs nothing while nothing it depends on changed.
+// Only the auto-CC loop uses it.
+type heldPass struct {
+	clean   bool   // it ran to the end with nothing to retry
+	empty   bool   // nothing was held back
+	version uint64 // store.MirrorVersion before it read the bugs
+}
+
 // releaseHeldAutoCC adds the held-back logins to the bugs that have become
-// public (once), and forgets those of bugs closed meanwhile.
+// public (once), and forgets those of bugs closed meanwhile. It reads the
+// held records and their bugs only when something may have changed since
+// the last pass: logins held back since, the mirror (a bug made public or
+// closed), or a failure to retry.
 func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 	if !b.bz.HasAPIKey() {
+		return
+	}
+	version := b.store.MirrorVersion()
+	if last := b.held; last.clean && (last.empty || last.version == version) {
 		return
 	}
 	held, err := b.store.HeldAutoCC(ctx)
@@ -269,6 +286,7 @@ func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 		}
 		return
 	}
+	retry := false
 	ids := make([]int, 0, len(held))
 	for id := range held {
 		ids = append(ids, id)
@@ -276,17 +294,24 @@ func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		bug, ok, err := b.store.Bug(ctx, id)
-		if err != nil || (ok && bug.Restricted()) {
+		if err != nil {
+			retry = true
 			continue
 		}
+		if ok && bug.Restricted() {
+			continue // until the mirror says otherwise
+		}
 		if !ok || !bug.Open() {
-			_ = b.store.ReleaseHeldAutoCC(ctx, id) // never write to a closed bug
+			if err := b.store.ReleaseHeldAutoCC(ctx, id); err != nil { // never write to a closed bug
+				retry = true
+			}
 			continue
 		}
 		if add := notCCd(held[id], bug); len(add) > 0 {
 			res, err := b.bz.Update(ctx, id, bugzilla.Update{CCAdd: add})
 			if err != nil && !permanentCCError(err) {
 				b.log.Warn("held-back auto-CC failed, will retry", "bug", id, "err", err)
+				retry = true
 				continue
 			}
 			if err != nil {
@@ -298,8 +323,10 @@ func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 		}
 		if err := b.store.ReleaseHeldAutoCC(ctx, id); err != nil {
 			b.log.Warn("failed to record the held-back auto-CC", "bug", id, "err", err)
+			retry = true
 		}
 	}
+	b.held = heldPass{clean: !retry && ctx.Err() == nil, empty: len(held) == 0, version: version}
 }
 
 // notCCd returns the logins not yet on bug's CC list.

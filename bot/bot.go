@@ -86,6 +86,7 @@ type Bot struct {
 	keyRetry        time.Duration
 	defaultsRefresh time.Duration
 	pushes          pushQueue // webhook ids waiting for the push worker
+	held            heldPass  // the last release of held-back auto-CC (autocc.go)
 }
 
 // live is the part of the bot built from the reloadable configuration
@@ -566,19 +567,52 @@ const outboxBatch = 50
 // render turns an outbox intent into the message for its channel as the
 // channel is configured now and the bugs are now (announce.Renderer.Intent,
 // through package policy). ok is false when the channel may get nothing.
-func (b *Bot) render(ctx context.Context, ch chat.Channel, it store.OutboxItem) (msg chat.Outgoing, ok bool, err error) {
-	bugs := make(map[int]*bugzilla.Bug, len(it.Msg.BugIDs))
-	for _, id := range it.Msg.BugIDs {
-		bug, found, err := b.store.Bug(ctx, id)
-		if err != nil {
-			return msg, false, err
+// The bugs come from the round's cache: read once per round, again when
+// the mirror changed.
+func (b *Bot) render(ctx context.Context, ch chat.Channel, it store.OutboxItem, bugs *roundBugs) (msg chat.Outgoing, ok bool, err error) {
+	found, err := bugs.get(ctx, it.Msg.BugIDs)
+	if err != nil {
+		return msg, false, err
+	}
+	msg, ok = b.l().render.Intent(it.Msg, found, ch, b.now())
+	return msg, ok, nil
+}
+
+// roundBugs holds the bugs one delivery round read from the mirror, so
+// that a backlog naming the same bug for many channels reads it once. It
+// forgets them as soon as the mirror changed (store.MirrorVersion): a bug
+// restricted during a long round is rendered restricted from then on.
+type roundBugs struct {
+	store   *store.Store
+	version uint64
+	bugs    map[int]*bugzilla.Bug // nil: not in the mirror
+}
+
+func newRoundBugs(st *store.Store) *roundBugs { return &roundBugs{store: st} }
+
+// get returns the mirrored bugs of ids (those not mirrored are left out).
+func (c *roundBugs) get(ctx context.Context, ids []int) (map[int]*bugzilla.Bug, error) {
+	if v := c.store.MirrorVersion(); c.bugs == nil || v != c.version {
+		c.bugs, c.version = map[int]*bugzilla.Bug{}, v // read before the bugs
+	}
+	out := make(map[int]*bugzilla.Bug, len(ids))
+	for _, id := range ids {
+		bug, seen := c.bugs[id]
+		if !seen {
+			b, found, err := c.store.Bug(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if found {
+				bug = b
+			}
+			c.bugs[id] = bug
 		}
-		if found {
-			bugs[id] = bug
+		if bug != nil {
+			out[id] = bug
 		}
 	}
-	msg, ok = b.l().render.Intent(it.Msg, bugs, ch, b.now())
-	return msg, ok, nil
+	return out, nil
 }
 
 // Per-channel retry delays after a failed delivery (a channel the bot is
@@ -640,6 +674,7 @@ func (b *Bot) deliverPending(ctx context.Context, t transport.Transport, keys []
 	if len(blocked) > 0 {
 		failed = true
 	}
+	bugs := newRoundBugs(b.store)
 	now := time.Now()
 	for _, k := range keys {
 		if now.Before(st.retryAt[k]) {
@@ -677,7 +712,7 @@ func (b *Bot) deliverPending(ctx context.Context, t transport.Transport, keys []
 			// reload that makes a private channel public meanwhile must
 			// not get the private view of the messages still to send.
 			ch, known := channelOf(t, it.Msg.Channel)
-			msg, ok, err := b.render(ctx, ch, it)
+			msg, ok, err := b.render(ctx, ch, it, bugs)
 			if err != nil || !known {
 				// The mirror cannot be read, or the channel was removed
 				// by a reload just now: try again next round.

@@ -64,3 +64,35 @@ func TestApplyUpdateKeepsNewerMirrorState(t *testing.T) {
 		t.Errorf("unmirrored bug: stored %v (found %v), returned CC %v", got, ok, fresh.CC)
 	}
 }
+
+// MirrorVersion moves with every write of bugs to the mirror (a poll, an
+// answer applied), and not with reads or a poll that stored no bug, so
+// that a reader keeping bugs knows when to read them again.
+func TestMirrorVersionMovesWithMirrorWrites(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, newClock())
+	v0 := s.MirrorVersion()
+	if err := s.SaveBugs(ctx, nil, map[string]bugzilla.Cursor{"Gentoo Security/Kernel": {Time: t0}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Bug(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if v := s.MirrorVersion(); v != v0 {
+		t.Errorf("version %d -> %d after a poll without bugs and a read; want unchanged", v0, v)
+	}
+	if err := s.SaveBugs(ctx, []bugzilla.Bug{kbug(1)}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	v1 := s.MirrorVersion()
+	if v1 == v0 {
+		t.Error("version unchanged after a bug was stored")
+	}
+	res := bugzilla.UpdateResult{ID: 1, LastChangeTime: t0.Add(time.Minute), Changes: map[string]bugzilla.Change{"cc": {Added: "hardened@gentoo.org"}}}
+	if _, err := s.ApplyUpdate(ctx, kbug(1), res); err != nil {
+		t.Fatal(err)
+	}
+	if s.MirrorVersion() == v1 {
+		t.Error("version unchanged after Bugzilla's answer was applied to the mirror")
+	}
+}

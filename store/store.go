@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" database/sql driver
@@ -37,7 +38,18 @@ type Store struct {
 	now   func() time.Time
 	write chan struct{} // one in-process writer at a time
 	file  fileID        // the file opened, to notice it vanishing
+
+	// mirrorVersion moves on every write to the mirror (SaveWatched,
+	// ApplyUpdate): see MirrorVersion.
+	mirrorVersion atomic.Uint64
 }
+
+// MirrorVersion returns a number that changes whenever this Store has
+// written, or tried to write, bugs to the mirror. A reader that keeps bugs
+// it read (the deliverer, for one delivery round) reads the version before
+// it reads them and reads them again once the version moved; equal
+// versions mean the mirror did not change in between.
+func (s *Store) MirrorVersion() uint64 { return s.mirrorVersion.Load() }
 
 type options struct {
 	now         func() time.Time
