@@ -466,7 +466,7 @@ func TestClaimRaceComparesWholeAddresses(t *testing.T) {
 	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: racingBugzilla{Bugzilla: e.bz, other: "kernel@evil.example"}, Now: e.clk.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RateBurst: 1000, RateEvery: time.Millisecond})
 	id := e.bug(kernelBug("sys-kernel/gentoo-sources: race"))
-	kbare := chat.Identity{Network: chat.NetIRC, Account: "kbare", Nick: "kbare"}
+	kbare := chat.Identity{Network: config.NetIRC, Account: "kbare", Nick: "kbare"}
 	got := text(e.say(kbare, chPrivate, fmt.Sprintf("!claim %d", id)))
 	mustContain(t, got, "is now assigned to", "kernel@evil.example", "who claimed it at the same moment")
 	mustNotContain(t, got, "Claimed:")
