@@ -51,6 +51,7 @@ type work struct {
 	ctx context.Context
 	t   transport.Transport
 	msg chat.Incoming
+	adm commands.Admission // Admit's verdict, handed to Serve
 }
 
 // notice is one of the core's own short replies (busy, slow down).
@@ -83,7 +84,7 @@ func (b *Bot) Receive(ctx context.Context, t transport.Transport, msg chat.Incom
 		q = b.writes
 	}
 	select {
-	case q <- work{ctx: ctx, t: t, msg: msg}:
+	case q <- work{ctx: ctx, t: t, msg: msg, adm: a}:
 		if a.Command {
 			b.metrics.commands.WithLabelValues("accepted").Inc()
 		}
@@ -134,7 +135,7 @@ func (b *Bot) readWorker(ctx context.Context) error {
 			return nil
 		case w := <-b.reads:
 			cctx, cancel := context.WithTimeout(ctx, readDeadline)
-			replies := b.l().router.Serve(cctx, w.msg)
+			replies := b.l().router.Serve(cctx, w.msg, w.adm)
 			cancel()
 			for _, r := range replies {
 				b.sendReply(ctx, w.t, r)
@@ -165,7 +166,7 @@ func (b *Bot) runWrite(ctx context.Context, w work) {
 	cctx, cancel := context.WithTimeout(ctx, writeDeadline)
 	defer cancel()
 	done := make(chan []chat.Outgoing, 1)
-	go func() { done <- lv.router.Serve(cctx, w.msg) }()
+	go func() { done <- lv.router.Serve(cctx, w.msg, w.adm) }()
 	timer := time.NewTimer(slowAfter)
 	defer timer.Stop()
 	var replies []chat.Outgoing

@@ -350,11 +350,7 @@ func (r *Router) cmdHelp(ctx context.Context, req *Request) []chat.Line {
 // previewsFor answers bug mentions ("bug 123456", show_bug URLs) in a
 // channel with previews enabled, at most once per bug and channel per
 // preview interval.
-func (r *Router) previewsFor(ctx context.Context, in chat.Incoming) []chat.Outgoing {
-	ids := r.previewIDs(in)
-	if len(ids) == 0 {
-		return nil
-	}
+func (r *Router) previewsFor(ctx context.Context, in chat.Incoming, ids []int) []chat.Outgoing {
 	var out []chat.Outgoing
 	for _, id := range ids {
 		if !r.previewDue(in.Channel.Key, id) {

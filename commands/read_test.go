@@ -283,3 +283,22 @@ func TestPendingAnonymousLogins(t *testing.T) {
 	mustContain(t, got, "Bug 12")
 	mustNotContain(t, got, "Bug 11")
 }
+
+// TestPreviewsScannedOnce: the preview regexes run once per message, in
+// Admit; Serve answers the bugs Admit found without scanning the text
+// again (here the text it gets no longer names the bug).
+func TestPreviewsScannedOnce(t *testing.T) {
+	e := newEnv(t, "")
+	id := e.bug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: leak"})
+	in := chat.Incoming{Channel: chPublic, Target: chPublic.Name, Sender: idNick, Text: fmt.Sprintf("see bug %d please", id)}
+	a := e.r.Admit(in)
+	if a.Path != PathRead || a.Command || a.Limited {
+		t.Fatalf("Admit = %+v, want a preview on the read path", a)
+	}
+	in.Text = "nothing to see"
+	out := e.r.Serve(e.ctx, in, a)
+	if len(out) != 1 || len(out[0].BugIDs) != 1 || out[0].BugIDs[0] != id {
+		t.Fatalf("Serve = %+v, want the preview of bug %d that Admit found", out, id)
+	}
+	mustContain(t, text(out), "gentoo-sources: leak")
+}

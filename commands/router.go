@@ -324,6 +324,9 @@ type Admission struct {
 	// SlowDown is the reply to send for a Limited command, at most once
 	// per sender and SlowDownWindow; nil when the sender was already told.
 	SlowDown *chat.Outgoing
+	// previews are the bugs a message that is not a command mentions,
+	// found once here and answered by Serve.
+	previews []int
 }
 
 // SlowDownWindow is the shortest time between two "slow down" replies to
@@ -334,19 +337,21 @@ const SlowDownWindow = 30 * time.Second
 // (per services account, or per host for unidentified IRC users) when it
 // arrives, before any queue. It does no I/O and never blocks, so
 // transports may call it from their read loop. A message that Admit
-// accepts must then be served with Serve. Safe for concurrent use.
+// accepts must then be served with Serve, with its Admission. Safe for
+// concurrent use.
 func (r *Router) Admit(in chat.Incoming) Admission {
 	path := PathRead
+	var previews []int
 	name, _, ok := Parse(r.prefix, in.Text)
 	if ok {
 		if i, found := r.byName[name]; found && r.cmds[i].Write {
 			path = PathWrite
 		}
-	} else if len(r.previewIDs(in)) == 0 {
+	} else if previews = r.previewIDs(in); len(previews) == 0 {
 		return Admission{}
 	}
 	if r.allow(in) {
-		return Admission{Path: path, Command: ok}
+		return Admission{Path: path, Command: ok, previews: previews}
 	}
 	a := Admission{Path: path, Command: ok, Limited: true}
 	if ok && r.warnDue(in) {
@@ -374,13 +379,14 @@ func (r *Router) Handle(ctx context.Context, in chat.Incoming) []chat.Outgoing {
 	case a.Limited:
 		return nil
 	}
-	return r.Serve(ctx, in)
+	return r.Serve(ctx, in, a)
 }
 
-// Serve answers a message that Admit accepted: a command, or bug-link
-// previews. It may call Bugzilla and the store, so it runs on a worker
+// Serve answers a message that Admit accepted, with Admit's verdict: a
+// command, or previews of the bugs Admit found (the message is not scanned
+// again). It may call Bugzilla and the store, so it runs on a worker
 // goroutine. It never panics.
-func (r *Router) Serve(ctx context.Context, in chat.Incoming) (out []chat.Outgoing) {
+func (r *Router) Serve(ctx context.Context, in chat.Incoming, a Admission) (out []chat.Outgoing) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("command handler panicked", "panic", fmt.Sprint(p), "text", in.Text,
@@ -388,9 +394,12 @@ func (r *Router) Serve(ctx context.Context, in chat.Incoming) (out []chat.Outgoi
 			out = []chat.Outgoing{r.reply(in, chat.Line{}.Text("Sorry, something went wrong with that command; the operator can find the details in the log."))}
 		}
 	}()
+	if !a.Command {
+		return r.previewsFor(ctx, in, a.previews)
+	}
 	name, args, ok := Parse(r.prefix, in.Text)
 	if !ok {
-		return r.previewsFor(ctx, in)
+		return nil
 	}
 	lines := r.dispatch(ctx, in, name, args)
 	if len(lines) == 0 {
