@@ -17,9 +17,13 @@ import (
 )
 
 // CVEReporter answers what a kernel CVE means for the trees.
-// *cvereport.Checker implements it.
+// *cvereport.Checker implements it (and caches the reports while the
+// record and the ebuilds are unchanged).
 type CVEReporter interface {
 	Report(id string, trees []config.Tree) cvereport.Report
+	// Reports is Report for the CVEs of one bug, each package listed
+	// once for all of them.
+	Reports(ids []string, trees []config.Tree) []cvereport.Report
 }
 
 // cveCommand is the !cve entry of the command table.
@@ -66,9 +70,9 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d names no CVE (alias, summary, see also).", id))}
 	}
 	var out []chat.Line
-	for _, cid := range ids {
-		rep := r.d.CVE.Report(cid, r.cfg.Trees)
-		out = append(out, r.cveLines(&rep, req.In.Channel.Terse, fmt.Sprintf("bug %d: ", id))...)
+	reps := r.d.CVE.Reports(ids, r.cfg.Trees)
+	for i := range reps {
+		out = append(out, r.cveLines(&reps[i], req.In.Channel.Terse, fmt.Sprintf("bug %d: ", id))...)
 	}
 	return out
 }
@@ -184,11 +188,7 @@ func (r *Router) cveMarker(l chat.Line, b *bugzilla.Bug, ch chat.Channel, tree s
 	}
 	// Only this tree's verdict counts: do not read every tree's packages
 	// for every line of !pending.
-	only := []config.Tree{t}
-	var reps []cvereport.Report
-	for _, id := range cvereport.BugCVEs(b) {
-		reps = append(reps, r.d.CVE.Report(id, only))
-	}
+	reps := r.d.CVE.Reports(cvereport.BugCVEs(b), []config.Tree{t})
 	if st, ok := cvereport.Combine(reps, t.Name); ok && st == kernelcve.Affected {
 		return l.Text(" ").Bold("[CVE affects " + t.Name + "]")
 	}

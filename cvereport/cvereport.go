@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/gentoo"
@@ -62,10 +63,30 @@ type TreeVerdict struct {
 
 // Checker joins the CVE records and the repository. Repo may be nil (no
 // [gentoo] repo): every tree is then "unknown". Safe for concurrent use.
+//
+// It caches reports per CVE and set of trees, valid while the CVE's record
+// file (kernelcve.Stamp: path, modification time, size) and the trees'
+// ebuilds (gentoo.Repo.Stamp) are unchanged: a `git pull` of either is
+// seen at the next report, and a repeated !cve, !pending marker or
+// announcement costs a few stat calls instead of a report.
 type Checker struct {
 	Store *kernelcve.Store
 	Repo  *gentoo.Repo
+
+	mu    sync.Mutex
+	cache map[string]cachedReport // id + "\x00" + treesKey -> report
 }
+
+// cachedReport is a report with the stamps it was built from.
+type cachedReport struct {
+	record kernelcve.Stamp
+	repo   string
+	rep    Report
+}
+
+// maxReports bounds the report cache; past it the cache starts again
+// empty.
+const maxReports = 4096
 
 // New returns a Checker for the configuration, or nil when [kernel_cve]
 // is not configured (the feature is off).
@@ -82,18 +103,19 @@ func New(c *config.Config) *Checker {
 
 // Report looks id up and decides every tree version. A CVE without a
 // record gives Found false and no error; a record that cannot be read
-// gives Found true, every verdict Unknown and Err set.
+// gives Found true, every verdict Unknown and Err set. The report may be
+// shared with the cache and other callers: read it, do not modify it.
 func (c *Checker) Report(id string, trees []config.Tree) Report {
-	return c.report(id, trees, nil)
+	return c.cached(id, trees, map[string]string{}, nil)
 }
 
-// Reports is Report for several CVEs; each package's versions are read
-// once for all of them.
+// Reports is Report for several CVEs; each package is listed, and its
+// versions read, once for all of them.
 func (c *Checker) Reports(ids []string, trees []config.Tree) []Report {
-	memo := map[string]versionsResult{}
+	stamps, memo := map[string]string{}, map[string]versionsResult{}
 	out := make([]Report, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, c.report(id, trees, memo))
+		out = append(out, c.cached(id, trees, stamps, memo))
 	}
 	return out
 }
@@ -101,6 +123,54 @@ func (c *Checker) Reports(ids []string, trees []config.Tree) []Report {
 type versionsResult struct {
 	vs  []gentoo.Version
 	err error
+}
+
+// cached returns the cached report of id for the trees while the stamps
+// it was built from are those of now, else builds and caches it. stamps
+// memoizes the packages' stamps over one call. Without a valid id or
+// when a stamp cannot be taken, the report is built and not cached.
+func (c *Checker) cached(id string, trees []config.Tree, stamps map[string]string, memo map[string]versionsResult) Report {
+	id = strings.ToUpper(strings.TrimSpace(id))
+	if !kernelcve.ValidID(id) {
+		return c.report(id, trees, memo)
+	}
+	rs, err := c.Store.Stamp(id)
+	if err != nil {
+		return c.report(id, trees, memo)
+	}
+	var key, repo strings.Builder
+	key.WriteString(id)
+	for _, t := range trees {
+		key.WriteString("\x00" + t.Name)
+		for _, pkg := range t.Packages {
+			key.WriteString("\x01" + pkg)
+			if c.Repo == nil {
+				continue
+			}
+			st, ok := stamps[pkg]
+			if !ok {
+				if st, err = c.Repo.Stamp(pkg); err != nil {
+					return c.report(id, trees, memo)
+				}
+				stamps[pkg] = st
+			}
+			repo.WriteString(pkg + "\x00" + st + "\x01")
+		}
+	}
+	c.mu.Lock()
+	e, ok := c.cache[key.String()]
+	c.mu.Unlock()
+	if ok && e.record == rs && e.repo == repo.String() {
+		return e.rep
+	}
+	rep := c.report(id, trees, memo)
+	c.mu.Lock()
+	if c.cache == nil || len(c.cache) >= maxReports {
+		c.cache = map[string]cachedReport{}
+	}
+	c.cache[key.String()] = cachedReport{record: rs, repo: repo.String(), rep: rep}
+	c.mu.Unlock()
+	return rep
 }
 
 func (c *Checker) report(id string, trees []config.Tree, memo map[string]versionsResult) Report {

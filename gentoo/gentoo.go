@@ -70,35 +70,14 @@ var atomRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+_.-]*/[A-Za-z0-9][A-Za-z
 // out: they are nobody's current kernel. A package the repository does
 // not have gives no versions and no error.
 func (r *Repo) Versions(pkg string) ([]Version, error) {
-	if !atomRe.MatchString(pkg) || strings.Contains(pkg, "..") {
-		return nil, fmt.Errorf("%q is not a category/package name", pkg)
-	}
-	dir := filepath.Join(r.root, filepath.FromSlash(pkg))
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("gentoo repository: %w", err)
-	}
-	name := pkg[strings.IndexByte(pkg, '/')+1:]
-	var sig strings.Builder
-	var ebuilds []string
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".ebuild") || !strings.HasPrefix(e.Name(), name+"-") {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			continue // removed while listing
-		}
-		fmt.Fprintf(&sig, "%s %d %d\n", e.Name(), info.ModTime().UnixNano(), info.Size())
-		ebuilds = append(ebuilds, e.Name())
+	dir, name, ebuilds, sig, err := r.scan(pkg)
+	if err != nil || dir == "" {
+		return nil, err
 	}
 	r.mu.Lock()
 	c, ok := r.cache[pkg]
 	r.mu.Unlock()
-	if ok && c.sig == sig.String() {
+	if ok && c.sig == sig {
 		return c.versions, nil
 	}
 	var out []Version
@@ -124,9 +103,49 @@ func (r *Repo) Versions(pkg string) ([]Version, error) {
 		return strings.Compare(a.PVR, b.PVR)
 	})
 	r.mu.Lock()
-	r.cache[pkg] = pkgCache{sig: sig.String(), versions: out}
+	r.cache[pkg] = pkgCache{sig: sig, versions: out}
 	r.mu.Unlock()
 	return out, nil
+}
+
+// Stamp identifies pkg's ebuilds as they are now (names, modification
+// times and sizes; "" when the repository does not have the package), the
+// validity Versions' own cache uses: versions derived from pkg stay valid
+// while its Stamp is unchanged. It lists the package's directory but reads
+// no ebuild.
+func (r *Repo) Stamp(pkg string) (string, error) {
+	_, _, _, sig, err := r.scan(pkg)
+	return sig, err
+}
+
+// scan lists pkg's ebuilds and their signature; dir is "" when the
+// repository does not have the package.
+func (r *Repo) scan(pkg string) (dir, name string, ebuilds []string, sig string, err error) {
+	if !atomRe.MatchString(pkg) || strings.Contains(pkg, "..") {
+		return "", "", nil, "", fmt.Errorf("%q is not a category/package name", pkg)
+	}
+	dir = filepath.Join(r.root, filepath.FromSlash(pkg))
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", "", nil, "", nil
+	}
+	if err != nil {
+		return "", "", nil, "", fmt.Errorf("gentoo repository: %w", err)
+	}
+	name = pkg[strings.IndexByte(pkg, '/')+1:]
+	var b strings.Builder
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".ebuild") || !strings.HasPrefix(e.Name(), name+"-") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed while listing
+		}
+		fmt.Fprintf(&b, "%s %d %d\n", e.Name(), info.ModTime().UnixNano(), info.Size())
+		ebuilds = append(ebuilds, e.Name())
+	}
+	return dir, name, ebuilds, b.String(), nil
 }
 
 // Current gives, per kernel branch (X.Y) of pkg, the newest version and,

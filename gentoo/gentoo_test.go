@@ -118,3 +118,29 @@ func TestKeywordsForms(t *testing.T) {
 		}
 	}
 }
+
+// TestStamp: a package's stamp is what Versions' cache is valid for: ""
+// without the package, and it changes when an ebuild is added or changed.
+func TestStamp(t *testing.T) {
+	dir := t.TempDir()
+	r := NewRepo(dir)
+	if s, err := r.Stamp("sys-kernel/gentoo-sources"); err != nil || s != "" {
+		t.Fatalf("missing package: %q, %v", s, err)
+	}
+	if _, err := r.Stamp("../etc"); err == nil {
+		t.Fatal("bad package name: no error")
+	}
+	pkg := filepath.Join(dir, "sys-kernel", "gentoo-sources")
+	os.MkdirAll(pkg, 0o755)
+	os.WriteFile(filepath.Join(pkg, "gentoo-sources-6.6.58.ebuild"), []byte("KEYWORDS=\"amd64\"\n"), 0o644)
+	a, _ := r.Stamp("sys-kernel/gentoo-sources")
+	os.WriteFile(filepath.Join(pkg, "gentoo-sources-6.6.62.ebuild"), []byte("KEYWORDS=\"~amd64\"\n"), 0o644)
+	b, _ := r.Stamp("sys-kernel/gentoo-sources")
+	if a == "" || a == b {
+		t.Errorf("stamps %q then %q: want a change when an ebuild is added", a, b)
+	}
+	os.WriteFile(filepath.Join(pkg, "metadata.xml"), []byte("<pkgmetadata/>"), 0o644)
+	if c, _ := r.Stamp("sys-kernel/gentoo-sources"); c != b {
+		t.Errorf("metadata.xml changed the stamp: %q, was %q", c, b)
+	}
+}

@@ -279,3 +279,34 @@ func FuzzParse(f *testing.F) {
 		rec.IntroducedOrBackported()
 	})
 }
+
+// TestStamp: a record's stamp is what Lookup's cache is valid for: it
+// changes when the file does, is zero without a record, and a bad id is
+// an error.
+func TestStamp(t *testing.T) {
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "cve", "published", "2026")
+	if err := os.MkdirAll(pub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st := NewStore(dir)
+	if s, err := st.Stamp("CVE-2026-64108"); err != nil || s != (Stamp{}) {
+		t.Fatalf("missing record: %+v, %v; want the zero stamp", s, err)
+	}
+	if _, err := st.Stamp("CVE-26-1; rm -rf"); err == nil {
+		t.Fatal("bad id: no error")
+	}
+	path := filepath.Join(pub, "CVE-2026-64108.json")
+	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.Stamp("cve-2026-64108")
+	if err != nil || a.Path != path || a.Size != 2 {
+		t.Fatalf("stamp %+v, %v", a, err)
+	}
+	later := time.Now().Add(time.Hour)
+	os.Chtimes(path, later, later)
+	if b, _ := st.Stamp("CVE-2026-64108"); b == a {
+		t.Error("the stamp did not change with the file's time")
+	}
+}

@@ -70,6 +70,57 @@ func (s *Store) Lookup(id string) (*Record, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("%q is not a CVE id (want CVE-YYYY-NNNN)", id)
 	}
+	path, rejected, st, err := s.locate(id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	c, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok && c.path == path && c.mtime.Equal(st.ModTime()) && c.size == st.Size() {
+		return c.rec, c.err
+	}
+	rec, err := readRecord(path, id, rejected)
+	s.mu.Lock()
+	if len(s.cache) >= maxCached {
+		s.cache = map[string]cached{}
+	}
+	s.cache[id] = cached{path: path, mtime: st.ModTime(), size: st.Size(), rec: rec, err: err}
+	s.mu.Unlock()
+	return rec, err
+}
+
+// Stamp identifies the file a CVE's record is read from as it is now: its
+// path, modification time and size, the same validity Lookup's own cache
+// uses. The zero Stamp means the repository has no record. A result
+// derived from a record stays valid while its Stamp is unchanged.
+type Stamp struct {
+	Path    string
+	ModTime int64 // Unix nanoseconds
+	Size    int64
+}
+
+// Stamp returns the stamp of id's record (any case) now: one or two
+// stat calls, no read. An id that is not a CVE id, or a record that cannot
+// be stat'ed, is an error.
+func (s *Store) Stamp(id string) (Stamp, error) {
+	id = strings.ToUpper(strings.TrimSpace(id))
+	if !ValidID(id) {
+		return Stamp{}, fmt.Errorf("%q is not a CVE id (want CVE-YYYY-NNNN)", id)
+	}
+	path, _, st, err := s.locate(id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Stamp{}, nil
+	case err != nil:
+		return Stamp{}, err
+	}
+	return Stamp{Path: path, ModTime: st.ModTime().UnixNano(), Size: st.Size()}, nil
+}
+
+// locate finds the file of a valid, upper-case id: under cve/published/,
+// else under cve/rejected/ (rejected true); ErrNotFound when neither has it.
+func (s *Store) locate(id string) (path string, rejected bool, st fs.FileInfo, err error) {
 	year := id[4:8]
 	for _, folder := range []string{"published", "rejected"} {
 		path := filepath.Join(s.root, "cve", folder, year, id+".json")
@@ -78,24 +129,11 @@ func (s *Store) Lookup(id string) (*Record, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("kernel CVE record %s: %w", id, err)
+			return "", false, nil, fmt.Errorf("kernel CVE record %s: %w", id, err)
 		}
-		s.mu.Lock()
-		c, ok := s.cache[id]
-		s.mu.Unlock()
-		if ok && c.path == path && c.mtime.Equal(st.ModTime()) && c.size == st.Size() {
-			return c.rec, c.err
-		}
-		rec, err := readRecord(path, id, folder == "rejected")
-		s.mu.Lock()
-		if len(s.cache) >= maxCached {
-			s.cache = map[string]cached{}
-		}
-		s.cache[id] = cached{path: path, mtime: st.ModTime(), size: st.Size(), rec: rec, err: err}
-		s.mu.Unlock()
-		return rec, err
+		return path, folder == "rejected", st, nil
 	}
-	return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+	return "", false, nil, fmt.Errorf("%s: %w", id, ErrNotFound)
 }
 
 // maxRecord bounds the file read: real records are under 100 kB.
