@@ -45,16 +45,18 @@ func runCVE(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Without its data the command cannot answer: a configuration
+	// problem (exit 78), naming the key to fix.
 	ch := cvereport.New(cfg)
 	if ch == nil {
-		return fmt.Errorf("%s has no [kernel_cve] table: add path = \"/var/lib/ksecbot/vulns\" (a clone of the kernel CNA's vulns repository)", *cfgPath)
+		return fmt.Errorf("%w: %s has no [kernel_cve] table: add path = \"/var/lib/ksecbot/vulns\" (a clone of the kernel CNA's vulns repository)", errConfig, *cfgPath)
 	}
 	if err := ch.Store.Check(); err != nil {
-		return err
+		return fmt.Errorf("%w: %s: kernel_cve.path: %w", errConfig, *cfgPath, err)
 	}
 	if ch.Repo != nil {
 		if err := ch.Repo.Check(); err != nil {
-			return err
+			return fmt.Errorf("%w: %s: gentoo.repo: %w", errConfig, *cfgPath, err)
 		}
 	} else {
 		fmt.Fprintln(stderr, "ksecbot: no [gentoo] repo configured: tree versions unknown")

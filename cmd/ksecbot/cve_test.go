@@ -98,6 +98,9 @@ func TestCVEBadInput(t *testing.T) {
 	os.WriteFile(noCVE, []byte("[bugzilla]\nurl = \"https://b.example.org\"\n"), 0o644)
 	badPath := filepath.Join(dir, "b.toml")
 	os.WriteFile(badPath, []byte("[bugzilla]\nurl = \"https://b.example.org\"\n[kernel_cve]\npath = \""+dir+"/nothing\"\n"), 0o644)
+	vulns, _ := filepath.Abs("../../kernelcve/testdata/vulns")
+	badRepo := filepath.Join(dir, "r.toml")
+	os.WriteFile(badRepo, []byte("[bugzilla]\nurl = \"https://b.example.org\"\n[kernel_cve]\npath = \""+vulns+"\"\n[gentoo]\nrepo = \""+dir+"/norepo\"\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		code int
@@ -105,8 +108,10 @@ func TestCVEBadInput(t *testing.T) {
 	}{
 		{[]string{"cve", "--config", "testdata/cve.toml", "CVE-2025-71238; rm"}, exitUsage, "is not a CVE id"},
 		{[]string{"cve", "--config", "testdata/cve.toml"}, exitUsage, "at least one CVE id"},
-		{[]string{"cve", "--config", noCVE, "CVE-2025-71238"}, 1, "no [kernel_cve] table"},
-		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, 1, "clone https://git.kernel.org/pub/scm/linux/security/vulns.git"},
+		{[]string{"cve", "--config", noCVE, "CVE-2025-71238"}, exitConfig, "no [kernel_cve] table"},
+		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, exitConfig, "kernel_cve.path: kernel CVE repository"},
+		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, exitConfig, "clone https://git.kernel.org/pub/scm/linux/security/vulns.git"},
+		{[]string{"cve", "--config", badRepo, "CVE-2025-71238"}, exitConfig, "gentoo.repo: gentoo repository"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(c.args, nil, &out, &errb)
