@@ -163,17 +163,25 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 		return fmt.Errorf("failed to queue announcements: %w", err)
 	}
 	if a.RemindAfter != nil {
-		for _, ev := range newBugs {
+		// A new bug is reminded of the delay after it was filed; a bug
+		// moved in, the delay after it arrived (it may be older than the
+		// delay already, and was just announced).
+		remind := func(ev store.Event, from time.Time) {
 			b := ev.Bug
 			if d := a.RemindAfter(&b); d > 0 {
-				due := b.CreationTime.Add(d)
-				if b.CreationTime.IsZero() {
-					due = a.now().Add(d)
+				if from.IsZero() {
+					from = a.now()
 				}
-				if err := a.Store.ScheduleReminder(ctx, ev.BugID, due); err != nil {
+				if err := a.Store.ScheduleReminder(ctx, ev.BugID, from.Add(d)); err != nil {
 					a.log().Warn("failed to schedule reminder", "bug", ev.BugID, "err", err)
 				}
 			}
+		}
+		for _, ev := range newBugs {
+			remind(ev, ev.Bug.CreationTime)
+		}
+		for _, ev := range movedIn {
+			remind(ev, a.now())
 		}
 	}
 	if n := len(items); n > 0 {

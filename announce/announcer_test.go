@@ -199,6 +199,52 @@ func TestAnnouncerSchedulesRemindersByGrade(t *testing.T) {
 	}
 }
 
+// A bug moved into the watch is reminded of the delay after it arrived,
+// not after it was filed: filed 3 days ago, it must not be reminded at
+// once, right after its announcement.
+func TestAnnouncerRemindsMovedInBugsFromArrival(t *testing.T) {
+	ctx := context.Background()
+	clock := fakeclock.New(t0)
+	st := openStore(t, clock)
+	a := &Announcer{
+		Store: st, Render: testRenderer(), Channels: func() []chat.Channel { return []chat.Channel{public} },
+		Now: clock.Now, Logger: quiet,
+		RemindAfter: func(*bugzilla.Bug) time.Duration { return 4 * time.Hour },
+	}
+	old := testBug(7, "B2", t0.Add(-72*time.Hour))
+	o := bugzilla.SaveOptions{CheckNew: true, NewSince: t0.Add(-time.Hour), Entered: true}
+	if err := st.SaveWatched(ctx, []bugzilla.Bug{old}, nil, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Process(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := drain(t, st, a.Render, []chat.Channel{public}, t0)
+	if len(out) != 1 || !strings.Contains(strings.Join(out[0].Plain(config.NetIRC), " "), "moved into") {
+		t.Fatalf("announced %v, want the one moved-in line", out)
+	}
+	for _, tc := range []struct {
+		at   time.Time
+		want []int
+	}{
+		{t0, nil},
+		{t0.Add(4*time.Hour - time.Second), nil},
+		{t0.Add(4 * time.Hour), []int{7}},
+	} {
+		due, err := st.DueReminders(ctx, tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, r := range due {
+			got = append(got, r.BugID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("due at arrival+%s: %v, want %v", tc.at.Sub(t0), got, tc.want)
+		}
+	}
+}
+
 func openStore(t *testing.T, clock *fakeclock.Clock) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ksecbot.db"), store.WithNow(clock.Now))

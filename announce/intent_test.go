@@ -23,6 +23,7 @@ func TestIntentRenderedAtSendTime(t *testing.T) {
 	res := pub
 	res.Groups = []string{"security"}
 	oldText := []chat.Line{chat.Line{}.Text("New kernel security bug 5: sys-kernel/hardened-sources: secret overflow | hardened: blueness zorry")}
+	moved := store.EventData{Kind: store.EventMovedIn, New: "Gentoo Security/Kernel"}
 	tests := []struct {
 		name string
 		in   store.Intent
@@ -34,6 +35,9 @@ func TestIntentRenderedAtSendTime(t *testing.T) {
 		{"announce, restricted since", store.Intent{Kind: chat.KindAnnounce, BugIDs: []int{5}}, &res, public, "New restricted kernel security bug 5, details withheld"},
 		{"announce, not in the mirror", store.Intent{Kind: chat.KindAnnounce, BugIDs: []int{5}}, nil, public, "New restricted kernel security bug 5, details withheld"},
 		{"announce, private channel", store.Intent{Kind: chat.KindAnnounce, BugIDs: []int{5}}, &res, private, "hardened: blueness zorry"},
+		{"moved in, restricted", store.Intent{Kind: chat.KindAnnounce, BugIDs: []int{5}, Event: &moved}, &res, public, "Restricted kernel security bug 5 moved into Gentoo Security/Kernel, details withheld"},
+		{"moved in, not in the mirror", store.Intent{Kind: chat.KindAnnounce, BugIDs: []int{5}, Event: &moved}, nil, public, "Restricted kernel security bug 5 moved into Gentoo Security/Kernel, details withheld"},
+		{"moved in, private channel", store.Intent{Kind: chat.KindAnnounce, BugIDs: []int{5}, Event: &moved}, &res, private, "Bug 5 moved into Gentoo Security/Kernel"},
 		{"remind, restricted", store.Intent{Kind: chat.KindRemind, BugIDs: []int{5}}, &res, public, "Still unclaimed after 5h: restricted bug 5, details withheld"},
 		{"change, restricted", store.Intent{Kind: chat.KindChange, BugIDs: []int{5}, Event: &store.EventData{Kind: "resolved", New: "FIXED"}}, &res, public, "Bug 5 (restricted) resolved FIXED"},
 		{"grade change, restricted", store.Intent{Kind: chat.KindChange, BugIDs: []int{5}, Event: &store.EventData{Kind: "whiteboard", Old: "B2", New: "A1"}}, &res, public, ""},

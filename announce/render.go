@@ -176,8 +176,13 @@ func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok boo
 // the bug must not be announced there at all (restricted with "skip").
 func (r *Renderer) MovedIn(b *bugzilla.Bug, watch string, ch chat.Channel, age time.Duration) (l chat.Line, ok bool) {
 	p := r.Policy
-	if p.See(b, ch, policy.Announce) != policy.Full {
-		return r.NewBug(b, ch) // nothing, or the withheld line of a new bug
+	switch p.See(b, ch, policy.Announce) {
+	case policy.Nothing:
+		return nil, false
+	case policy.Withheld:
+		// The watch is no secret (the channel follows it); the bug is.
+		return chat.Line{}.Text("Restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
+			Text(" moved into " + Clean(watch, 120) + ", details withheld ").Link("", r.BugURL(b.ID)), true
 	}
 	l = chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" moved into " + Clean(watch, 120))
 	if age > 0 {
