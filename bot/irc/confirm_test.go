@@ -4,8 +4,11 @@ package irc
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -109,5 +112,90 @@ func TestServerSendNotJoined(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("Send = %v, want ErrNotJoined", err)
 		}
+	}
+}
+
+// With echo-message a line is confirmed by its echo only: a line the
+// server drops without a word (the proxy swallows it) fails once the link
+// probe's PONG comes back without its echo, instead of being counted
+// delivered; the link itself stays up and the next line goes through.
+func TestServerUnechoedLineFails(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{
+		{"labeled echo", Options{}},
+		{"echo by content", Options{NoLabels: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ch := randName("#ue")
+			op := newObserver(t, s.Addr, "")
+			op.Join(t, ch, "")
+			px := irctest.NewProxy(t, s.Addr)
+			px.SetHook(func(m ircmsg.Message) irctest.Verdict {
+				if m.Command == "PRIVMSG" && len(m.Params) > 1 && strings.Contains(m.Params[1], "dropped") {
+					return irctest.Swallow
+				}
+				return irctest.Pass
+			})
+			opt := tc.opt
+			opt.SilentAfter, opt.ProbeTimeout = 300*time.Millisecond, 10*time.Second
+			b := startBotWith(t, botConfig(px.Addr, config.IRCChannel{Name: ch}), opt)
+			waitFor(t, op, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+
+			start := time.Now()
+			_, err := b.Send(sendCtx(t, 20*time.Second), announce(ch, chat.Line{}.Text("dropped")))
+			if err == nil {
+				t.Fatal("Send of a line the server never echoed succeeded")
+			}
+			if !errors.Is(err, errNotEchoed) {
+				t.Fatalf("Send = %v, want errNotEchoed", err)
+			}
+			t.Logf("unechoed line failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
+
+			if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("after"))); err != nil {
+				t.Fatalf("Send after the dropped line: %v", err)
+			}
+			_, skipped := op.WaitFor(t, 5*time.Second, "line after", irctest.PrivmsgFrom(b.nick, ch, "after"))
+			for _, m := range skipped {
+				if irctest.PrivmsgFrom(b.nick, ch, "dropped")(m) {
+					t.Fatal("the swallowed line reached the channel: nothing tested")
+				}
+			}
+			if st := b.Stats(); st.InFlight != 0 || st.SilentDrops != 0 || st.Reconnects != 0 {
+				t.Errorf("Stats = %+v, want nothing in flight and the link kept", st)
+			}
+		})
+	}
+}
+
+// Echo by content: a server that strips the formatting of a line echoes
+// the plain text; it still confirms the line (exact matches first).
+func TestEchoMatchesWithoutFormatting(t *testing.T) {
+	tr, err := New(&config.IRC{Server: "127.0.0.1:1", Nick: "ksb"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(text string) *job {
+		j := newJob(1, 0)
+		tr.inflight = append(tr.inflight, &flight{line: &outLine{cmd: "PRIVMSG", params: []string{"#c", text}, job: j}, echo: true})
+		return j
+	}
+	bold := add("\x02Bug 1\x02 is new")
+	plain := add("Bug 1 is new")
+	tr.onEcho("PRIVMSG", "#c", "Bug 1 is new") // exact: the second line
+	if !plain.isClosed() || bold.isClosed() {
+		t.Fatalf("exact echo confirmed bold=%v plain=%v, want the plain line only", bold.isClosed(), plain.isClosed())
+	}
+	tr.onEcho("PRIVMSG", "#c", "other text")
+	if bold.isClosed() {
+		t.Fatal("an echo of other text confirmed the line")
+	}
+	tr.onEcho("PRIVMSG", "#c", "Bug 1 is new") // stripped echo of the bold line
+	if !bold.isClosed() || bold.result(nil) != nil {
+		t.Fatalf("stripped echo: closed=%v result=%v, want the line confirmed", bold.isClosed(), bold.result(nil))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ergochat/irc-go/ircevent"
+	"github.com/ergochat/irc-go/ircfmt"
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
@@ -38,6 +39,10 @@ var ErrNotJoined = errors.New("irc: not in the channel")
 // errNoResponse: the server's labeled response never came (ircevent
 // expired the label); the line may or may not have arrived.
 var errNoResponse = errors.New("irc: no response to a labeled line")
+
+// errNotEchoed: with echo-message, the server answered a PING written
+// after the line without having echoed the line: it was dropped.
+var errNotEchoed = errors.New("irc: line not echoed by the server (dropped)")
 
 // RefusedError is a line the server refused (404 cannot send to channel,
 // 442, 477, 401...): nothing reached the channel.
@@ -137,6 +142,7 @@ type flight struct {
 	line *outLine
 	seq  uint64 // write order on this connection
 	at   time.Time
+	echo bool // written with echo-message on: only its echo confirms it
 }
 
 // Send renders out into IRC lines, writes them through the flood limiter
@@ -351,7 +357,7 @@ func (t *Transport) write(l *outLine) {
 	t.wseq++
 	seq := t.wseq
 	if l.job != nil {
-		fl = &flight{line: l, seq: seq, at: t.opt.Now()}
+		fl = &flight{line: l, seq: seq, at: t.opt.Now(), echo: t.echo}
 		t.inflight = append(t.inflight, fl)
 	}
 	if l.fence {
@@ -459,17 +465,31 @@ func (t *Transport) onLabeled(fl *flight, b *ircevent.Batch) {
 
 // onEcho confirms the oldest in-flight line with this command, target
 // and text (echo-message without labeled-response).
+//
+// A server may strip the formatting of a line (a channel mode against
+// colours) and echo what it passed on: a line without an exact match is
+// matched without formatting codes, or else it would stay unconfirmed and
+// fail at the next probe, and be sent again and again.
 func (t *Transport) onEcho(cmd, target, text string) {
 	t.mu.Lock()
 	ft := Fold(t.casemap, target)
-	var hit *flight
+	var hit, plain *flight
 	for _, f := range t.inflight {
-		if f.line.cmd == cmd && Fold(t.casemap, f.line.params[0]) == ft && f.line.params[1] == text {
+		if f.line.cmd != cmd || Fold(t.casemap, f.line.params[0]) != ft {
+			continue
+		}
+		if f.line.params[1] == text {
 			hit = f
 			break
 		}
+		if plain == nil && ircfmt.Strip(f.line.params[1]) == ircfmt.Strip(text) {
+			plain = f
+		}
 	}
 	t.mu.Unlock()
+	if hit == nil {
+		hit = plain
+	}
 	t.settle(hit, nil)
 }
 
@@ -497,9 +517,12 @@ func (t *Transport) onRefused(m ircmsg.Message) bool {
 	return true
 }
 
-// onPong confirms every line written before the fence or probe PING
-// that tok answers: the server handles a client's lines in order, so an
-// error about them would have come before the PONG.
+// onPong settles every line written before the fence or probe PING that
+// tok answers: the server handles a client's lines in order, so an error
+// about them, and with echo-message their echo, would have come before
+// the PONG. A line written without echo is confirmed; a line written with
+// echo-message that is still unconfirmed was not echoed, so the server
+// dropped it: it fails (its caller sends it again) instead.
 func (t *Transport) onPong(tok string) {
 	t.mu.Lock()
 	seq, ok := t.fences[tok]
@@ -514,7 +537,11 @@ func (t *Transport) onPong(tok string) {
 	done := t.dropFlightsLocked(func(f *flight) bool { return f.seq < seq })
 	t.mu.Unlock()
 	for _, f := range done {
-		f.line.job.confirm(f.line.idx)
+		if f.echo {
+			f.line.job.fail(errNotEchoed)
+		} else {
+			f.line.job.confirm(f.line.idx)
+		}
 	}
 }
 
