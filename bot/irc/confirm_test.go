@@ -172,6 +172,61 @@ func TestServerUnechoedLineFails(t *testing.T) {
 	}
 }
 
+// An unlabeled standard reply FAIL <command> <code> [<context>...]
+// <description> refuses the line of that command: Send returns the
+// refusal at once (the code is not taken for the target), with or without
+// the target in the context.
+func TestServerUnlabeledFAIL(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	for _, tc := range []struct {
+		name    string
+		opt     Options
+		context bool
+	}{
+		{"echo by content", Options{NoLabels: true}, true},
+		{"ping fence", Options{NoEchoCaps: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ch := randName("#fl")
+			op := newObserver(t, s.Addr, "")
+			op.Join(t, ch, "")
+			px := irctest.NewProxy(t, s.Addr)
+			fail := ":irc.test FAIL PRIVMSG CANNOT_SEND_TO_CHANNEL :Refused by the test"
+			if tc.context {
+				fail = ":irc.test FAIL PRIVMSG CANNOT_SEND_TO_CHANNEL " + ch + " :Refused by the test"
+			}
+			px.SetHook(func(m ircmsg.Message) irctest.Verdict {
+				if m.Command == "PRIVMSG" && len(m.Params) > 1 && strings.Contains(m.Params[1], "refused") {
+					px.Inject(fail) // the server's answer instead of the line
+					return irctest.Swallow
+				}
+				return irctest.Pass
+			})
+			opt := tc.opt
+			opt.SilentAfter = time.Minute // no probe settles the line meanwhile
+			b := startBotWith(t, botConfig(px.Addr, config.IRCChannel{Name: ch}), opt)
+			waitFor(t, op, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+
+			start := time.Now()
+			_, err := b.Send(sendCtx(t, 5*time.Second), announce(ch, chat.Line{}.Text("refused")))
+			var ref *RefusedError
+			if !errors.As(err, &ref) || ref.Numeric != "FAIL" || ref.Target != ch {
+				t.Fatalf("Send = %v, want a FAIL RefusedError for %s", err, ch)
+			}
+			t.Logf("refused after %v: %v", time.Since(start).Round(time.Millisecond), err)
+			if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("after"))); err != nil {
+				t.Fatalf("Send after the refusal: %v", err)
+			}
+			op.WaitFor(t, 5*time.Second, "line after", irctest.PrivmsgFrom(b.nick, ch, "after"))
+			if st := b.Stats(); st.InFlight != 0 {
+				t.Errorf("%d lines still in flight", st.InFlight)
+			}
+		})
+	}
+}
+
 // Echo by content: a server that strips the formatting of a line echoes
 // the plain text; it still confirms the line (exact matches first).
 func TestEchoMatchesWithoutFormatting(t *testing.T) {

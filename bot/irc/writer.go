@@ -493,27 +493,55 @@ func (t *Transport) onEcho(cmd, target, text string) {
 	t.settle(hit, nil)
 }
 
-// onRefused fails the oldest in-flight line to target (an unlabeled
-// error numeric); it reports whether there was one.
+// onRefused fails the in-flight line an unlabeled refusal is about; it
+// reports whether there was one. An error numeric (<client> <target>
+// ... :reason) names the target: the oldest line to it fails. A standard
+// FAIL <command> <code> [<context>...] <description> names the command:
+// the oldest line of that command fails, preferring one to a target its
+// context names.
 func (t *Transport) onRefused(m ircmsg.Message) bool {
-	if len(m.Params) < 2 {
-		return false
+	var cmd, reason string // cmd: FAIL's command
+	var targets []string
+	if m.Command == "FAIL" {
+		if len(m.Params) < 3 {
+			return false
+		}
+		cmd, targets = m.Params[0], m.Params[2:len(m.Params)-1]
+		reason = m.Params[1] + " " + lastParam(m)
+	} else {
+		if len(m.Params) < 2 {
+			return false
+		}
+		targets, reason = m.Params[1:2], lastParam(m)
 	}
-	target := m.Params[1]
 	t.mu.Lock()
-	ft := Fold(t.casemap, target)
-	var hit *flight
+	var hit, oldest *flight
 	for _, f := range t.inflight {
-		if Fold(t.casemap, f.line.params[0]) == ft {
-			hit = f
+		if cmd != "" && !strings.EqualFold(f.line.cmd, cmd) {
+			continue
+		}
+		if oldest == nil {
+			oldest = f
+		}
+		ft := Fold(t.casemap, f.line.params[0])
+		for _, tg := range targets {
+			if Fold(t.casemap, tg) == ft {
+				hit = f
+				break
+			}
+		}
+		if hit != nil {
 			break
 		}
 	}
 	t.mu.Unlock()
+	if hit == nil && cmd != "" {
+		hit = oldest
+	}
 	if hit == nil {
 		return false
 	}
-	t.settle(hit, &RefusedError{Target: target, Numeric: m.Command, Reason: lastParam(m)})
+	t.settle(hit, &RefusedError{Target: hit.line.params[0], Numeric: m.Command, Reason: reason})
 	return true
 }
 

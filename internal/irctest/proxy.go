@@ -26,8 +26,9 @@ const (
 // Proxy is a TCP proxy between a client under test (the bot) and an IRC
 // server. It can partition the link (every byte both ways dropped, the
 // connection left open, as when a router dies), and a hook sees each line
-// the client sends and may swallow it or cut the connection right after.
-// Safe for concurrent use.
+// the client sends and may swallow it or cut the connection right after;
+// Inject plays the server's part with lines of the test's own. Safe for
+// concurrent use.
 type Proxy struct {
 	// Addr is where the client connects.
 	Addr     string
@@ -43,7 +44,8 @@ type Proxy struct {
 
 type proxyConn struct {
 	client, server net.Conn
-	cut            bool // lived through a partition: closed when it heals
+	cut            bool       // lived through a partition: closed when it heals
+	wmu            sync.Mutex // whole lines to the client: the server's and Inject's
 	once           sync.Once
 }
 
@@ -121,6 +123,26 @@ func (p *Proxy) DropAll() {
 	for c := range p.conns {
 		c.close()
 		delete(p.conns, c)
+	}
+}
+
+// Inject sends line (without CR LF) to every open client as if the
+// server had sent it, between two of the server's lines; during a
+// partition it is dropped like them. A hook may call it, say to answer a
+// line it swallows.
+func (p *Proxy) Inject(line string) {
+	p.mu.Lock()
+	var to []*proxyConn
+	for c := range p.conns {
+		if !c.cut {
+			to = append(to, c)
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range to {
+		c.wmu.Lock()
+		_, _ = c.client.Write([]byte(line + "\r\n"))
+		c.wmu.Unlock()
 	}
 }
 
@@ -215,18 +237,21 @@ func (p *Proxy) up(c *proxyConn) {
 	}
 }
 
-// down copies the server's bytes to the client, dropping them during a
+// down copies the server's lines to the client, dropping them during a
 // partition.
 func (p *Proxy) down(c *proxyConn) {
-	buf := make([]byte, 16<<10)
+	r := bufio.NewReaderSize(c.server, 16<<10)
 	for {
-		n, err := c.server.Read(buf)
-		if n > 0 {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 {
 			p.mu.Lock()
 			cut := c.cut
 			p.mu.Unlock()
 			if !cut {
-				if _, werr := c.client.Write(buf[:n]); werr != nil && !errors.Is(werr, io.EOF) {
+				c.wmu.Lock()
+				_, werr := c.client.Write(line)
+				c.wmu.Unlock()
+				if werr != nil && !errors.Is(werr, io.EOF) {
 					err = werr
 				}
 			}
