@@ -3,7 +3,9 @@
 package irc
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // Each way of confirming a line on the real server (labeled echo, echo
@@ -225,6 +228,105 @@ func TestServerUnlabeledFAIL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A Send cancelled part way through a message of several lines: the lines
+// already written are confirmed at once (without echo-message by a fence
+// of their own), so its PartialError counts exactly the lines people saw,
+// and the message resumed from there arrives with no line repeated or
+// lost.
+func TestServerCancelMidMessage(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{
+		{"ping fence", Options{NoEchoCaps: true}},
+		{"labeled echo", Options{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ch := randName("#cx")
+			op := newObserver(t, s.Addr, "")
+			op.Join(t, ch, "")
+			cfg := botConfig(s.Addr, config.IRCChannel{Name: ch})
+			// one line per 300 ms: the cancel lands between two lines
+			cfg.Flood = config.Flood{Burst: 1, Interval: config.Duration{Duration: 300 * time.Millisecond}}
+			opt := tc.opt
+			opt.SilentAfter = time.Minute // no probe settles the lines
+			b := startBotWith(t, cfg, opt)
+			waitFor(t, op, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+
+			var lines []chat.Line
+			for i := 1; i <= 6; i++ {
+				lines = append(lines, chat.Line{}.Text(fmt.Sprintf("cut %d", i)))
+			}
+			msg := announce(ch, lines...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			res := make(chan error, 1)
+			go func() { _, err := b.Send(ctx, msg); res <- err }()
+			op.WaitFor(t, 10*time.Second, "line 2", irctest.PrivmsgFrom(b.nick, ch, "cut 2"))
+			cancel()
+			cancelled := time.Now()
+			var err error
+			select {
+			case err = <-res:
+			case <-time.After(cancelSettle + 5*time.Second):
+				t.Fatal("Send did not return after its ctx was cancelled")
+			}
+			took := time.Since(cancelled)
+			if took > 3*time.Second {
+				t.Errorf("Send took %v after the cancel, want the written lines fenced at once", took)
+			}
+			// barrier: everything before it has reached the channel
+			if _, err := b.Send(sendCtx(t, 10*time.Second), announce(ch, chat.Line{}.Text("barrier"))); err != nil {
+				t.Fatal(err)
+			}
+			op.WaitFor(t, 5*time.Second, "barrier", irctest.PrivmsgFrom(b.nick, ch, "barrier"))
+			seen := countCut(op, b.nick, ch)
+			var part *transport.PartialError
+			if !errors.As(err, &part) {
+				t.Fatalf("Send = %v after %v, want a PartialError counting the %d lines seen", err, took, seen)
+			}
+			if part.Done != seen || seen < 2 || seen == len(lines) {
+				t.Fatalf("PartialError.Done = %d, channel saw %d of %d lines", part.Done, seen, len(lines))
+			}
+			t.Logf("cancelled after %d lines; Send returned %v later: %v", seen, took.Round(time.Millisecond), err)
+
+			msg.Resume = part.Done
+			if _, err := b.Send(sendCtx(t, 20*time.Second), msg); err != nil {
+				t.Fatalf("resumed Send: %v", err)
+			}
+			op.WaitFor(t, 10*time.Second, "last line", irctest.PrivmsgFrom(b.nick, ch, "cut 6"))
+			counts := map[string]int{}
+			for _, m := range op.History() {
+				if irctest.PrivmsgFrom(b.nick, ch, "cut ")(m) {
+					counts[irctest.PlainText(m.Params[1])]++
+				}
+			}
+			for i := 1; i <= len(lines); i++ {
+				if n := counts[fmt.Sprintf("cut %d", i)]; n != 1 {
+					t.Errorf("line %d seen %d times, want once: %v", i, n, counts)
+				}
+			}
+			if st := b.Stats(); st.InFlight != 0 {
+				t.Errorf("%d lines still in flight", st.InFlight)
+			}
+		})
+	}
+}
+
+// countCut counts the "cut N" lines the observer saw from nick in ch.
+func countCut(op *irctest.Observer, nick, ch string) int {
+	n := 0
+	for _, m := range op.History() {
+		if irctest.PrivmsgFrom(nick, ch, "cut ")(m) {
+			n++
+		}
+	}
+	return n
 }
 
 // Echo by content: a server that strips the formatting of a line echoes

@@ -44,6 +44,10 @@ var errNoResponse = errors.New("irc: no response to a labeled line")
 // after the line without having echoed the line: it was dropped.
 var errNotEchoed = errors.New("irc: line not echoed by the server (dropped)")
 
+// cancelSettle bounds how long Send, its ctx done, waits for the lines it
+// already wrote to be confirmed.
+const cancelSettle = 5 * time.Second
+
 // RefusedError is a line the server refused (404 cannot send to channel,
 // 442, 477, 401...): nothing reached the channel.
 type RefusedError struct {
@@ -68,18 +72,34 @@ type outLine struct {
 
 // job is one Send: its lines are confirmed one by one (echo, labeled
 // response or PING fence); it succeeds when all are and fails at the first
-// line that is refused or lost.
+// line that is refused or lost. A job stopped by its caller (Send's ctx)
+// writes no further line and ends once the lines already written are
+// settled.
 type job struct {
-	mu     sync.Mutex
-	ok     []bool
-	base   int // lines delivered by earlier attempts (Outgoing.Resume)
-	closed bool
-	err    error
-	done   chan struct{}
+	mu      sync.Mutex
+	ok      []bool
+	base    int   // lines delivered by earlier attempts (Outgoing.Resume)
+	written int   // lines handed to the connection so far (in order)
+	stopped error // set by stop: no further line is written
+	closed  bool
+	err     error
+	done    chan struct{}
 }
 
 func newJob(n, base int) *job {
 	return &job{ok: make([]bool, n), base: base, done: make(chan struct{})}
+}
+
+// begin reports whether line i may be written, and counts it written; not
+// once the job is closed or stopped.
+func (j *job) begin(i int) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed || j.stopped != nil {
+		return false
+	}
+	j.written = max(j.written, i+1)
+	return true
 }
 
 // confirm marks line i delivered.
@@ -90,22 +110,52 @@ func (j *job) confirm(i int) {
 		return
 	}
 	j.ok[i] = true
-	for _, ok := range j.ok {
-		if !ok {
-			return
-		}
+	switch {
+	case j.allOKLocked(len(j.ok)):
+		j.closeLocked(nil) // every line arrived, even if stopped meanwhile
+	case j.stopped != nil && j.allOKLocked(j.written):
+		j.closeLocked(j.stopped)
 	}
-	j.closed = true
-	close(j.done)
+}
+
+// stop ends a job its caller gave up on: no further line is written, and
+// the job ends with err once the lines already written are confirmed (or
+// at once when none awaits confirmation). It reports whether the message
+// was cut before its last line with written lines unconfirmed: those need
+// a fence of their own.
+func (j *job) stop(err error) (needFence bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed || j.stopped != nil {
+		return false
+	}
+	j.stopped = err
+	if j.allOKLocked(j.written) {
+		j.closeLocked(err)
+		return false
+	}
+	return j.written < len(j.ok)
 }
 
 // fail ends the job with err; lines confirmed so far stay delivered.
 func (j *job) fail(err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.closed {
-		return
+	if !j.closed {
+		j.closeLocked(err)
 	}
+}
+
+func (j *job) allOKLocked(n int) bool {
+	for _, ok := range j.ok[:n] {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (j *job) closeLocked(err error) {
 	j.closed, j.err = true, err
 	close(j.done)
 }
@@ -114,6 +164,14 @@ func (j *job) isClosed() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.closed
+}
+
+// halted reports whether the job's unwritten lines are to be skipped
+// (closed, or stopped by its caller).
+func (j *job) halted() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.closed || j.stopped != nil
 }
 
 // result is the job's outcome for Send: nil, or its error with the
@@ -152,8 +210,11 @@ type flight struct {
 // It returns ErrNotConnected while disconnected and ErrNotJoined for a
 // channel the bot is not in, without sending; a *RefusedError when the
 // server refused a line; and a *transport.PartialError when some lines were
-// delivered before the failure (send again with Outgoing.Resume). Safe
-// for concurrent use.
+// delivered before the failure (send again with Outgoing.Resume). When
+// ctx ends part way, no further line is written and Send waits (at most
+// cancelSettle) for the lines already written to be confirmed, fencing
+// them at once without echo-message, so that its *transport.PartialError
+// counts them. Safe for concurrent use.
 func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {
 	id, err := t.send(ctx, out)
 	if err != nil {
@@ -215,9 +276,32 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 	case <-j.done:
 		return "", j.result(nil)
 	case <-ctx.Done():
-		j.fail(fmt.Errorf("irc: send: %w", ctx.Err())) // the writer skips the rest
-		return "", j.result(nil)
 	}
+	err := fmt.Errorf("irc: send: %w", ctx.Err())
+	if j.stop(err) { // the writer skips the rest
+		t.mu.Lock()
+		if t.conn != nil && !t.echo {
+			// the fence after the message's last line will not come
+			t.queueFenceLocked(t.gen)
+		}
+		t.mu.Unlock()
+		t.signal()
+	}
+	timer := time.NewTimer(cancelSettle)
+	defer timer.Stop()
+	select {
+	case <-j.done:
+	case <-timer.C:
+		j.fail(err)
+	}
+	return "", j.result(nil)
+}
+
+// queueFenceLocked queues a PING fence for connection generation gen: its
+// PONG confirms every line written before it. Caller holds t.mu and
+// signals the writer.
+func (t *Transport) queueFenceLocked(gen uint64) {
+	t.queue[prioControl] = append(t.queue[prioControl], &outLine{cmd: "PING", gen: gen, fence: true})
 }
 
 func (t *Transport) signal() {
@@ -259,7 +343,7 @@ func (t *Transport) pick() (*outLine, time.Duration) {
 	for p := range t.queue {
 		for len(t.queue[p]) > 0 {
 			l := t.queue[p][0]
-			if l.job != nil && l.job.isClosed() {
+			if l.job != nil && l.job.halted() {
 				t.queue[p][0] = nil
 				t.queue[p] = t.queue[p][1:]
 				continue // cancelled or failed earlier
@@ -344,7 +428,7 @@ func (t *Transport) write(l *outLine) {
 	}
 	var fl *flight
 	if l.job != nil {
-		if l.job.isClosed() {
+		if l.job.halted() {
 			t.mu.Unlock()
 			return
 		}
@@ -352,6 +436,10 @@ func (t *Transport) write(l *outLine) {
 			t.mu.Unlock()
 			l.job.fail(fmt.Errorf("%w %s", ErrNotJoined, target))
 			return
+		}
+		if !l.job.begin(l.idx) {
+			t.mu.Unlock()
+			return // stopped just now
 		}
 	}
 	t.wseq++
@@ -384,7 +472,7 @@ func (t *Transport) write(l *outLine) {
 	if fl != nil && fenceMode && l.idx == len(l.job.ok)-1 {
 		// fence the message: the PONG confirms every line before it
 		t.mu.Lock()
-		t.queue[prioControl] = append(t.queue[prioControl], &outLine{cmd: "PING", gen: gen, fence: true})
+		t.queueFenceLocked(gen)
 		t.mu.Unlock()
 		t.signal()
 	}
