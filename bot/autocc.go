@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -22,7 +23,30 @@ import (
 // autoCCBatch is how many due auto-CC jobs one pass handles.
 const autoCCBatch = 100
 
-// autoCCLoop adds announce.auto_cc and the auto_cc trees' logins to each
+// AutoCC adds the auto-CC logins to new bugs' CC lists in Bugzilla and
+// releases those held back while a bug was restricted.
+type AutoCC struct {
+	settings *Settings
+	store    *store.Store
+	bz       *bugzilla.Client
+	wake     *Wake
+	notices  *Notices
+	log      *slog.Logger
+	now      func() time.Time
+	held     heldPass // the last release of held-back logins (run's goroutine only)
+}
+
+// NewAutoCC returns the auto-CC loop; it tells the private channels
+// through notices what it held back.
+func NewAutoCC(o Options, settings *Settings, wake *Wake, notices *Notices) *AutoCC {
+	o = o.WithDefaults()
+	return &AutoCC{settings: settings, store: o.Store, bz: o.Bugzilla, wake: wake, notices: notices, log: o.Logger, now: o.Now}
+}
+
+// Loops returns the auto-CC loop, for Bot.Run.
+func (a *AutoCC) Loops() []Loop { return []Loop{{"auto-cc", a.run}} }
+
+// run adds announce.auto_cc and the auto_cc trees' logins to each
 // new bug's CC list (SPEC F5): once per bug, recorded in SQLite, retried
 // with backoff while Bugzilla fails, never repeated after a restart. It
 // works from the mirror (the search that found the bug), so a new bug
@@ -31,24 +55,24 @@ const autoCCBatch = 100
 // logins (package policy); the others are held back and added once the
 // bug is public. Closed bugs are never written to. While Bugzilla refuses
 // the API key, jobs wait.
-func (b *Bot) autoCCLoop(ctx context.Context) error {
+func (a *AutoCC) run(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
-		if !b.bz.KeyRefused() {
-			jobs, err := b.store.DueAutoCC(ctx, b.now(), autoCCBatch)
+		if !a.bz.KeyRefused() {
+			jobs, err := a.store.DueAutoCC(ctx, a.now(), autoCCBatch)
 			if err != nil && ctx.Err() == nil {
-				b.log.Warn("failed to read auto-CC jobs", "err", err)
+				a.log.Warn("failed to read auto-CC jobs", "err", err)
 			}
 			if len(jobs) > 0 {
-				b.autoCC(ctx, jobs)
+				a.autoCC(ctx, jobs)
 			}
-			b.releaseHeldAutoCC(ctx)
+			a.releaseHeldAutoCC(ctx)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-b.queued: // also after the key is accepted again (the notice is queued)
+		case <-a.wake.queued: // also after the key is accepted again (the notice is queued)
 		case <-tick.C:
 		}
 	}
@@ -87,41 +111,41 @@ type ccGroup struct {
 
 // autoCC handles due jobs: decides each bug's additions from the mirror
 // and writes them, one PUT per set of equal additions.
-func (b *Bot) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
-	if !b.bz.HasAPIKey() {
+func (a *AutoCC) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
+	if !a.bz.HasAPIKey() {
 		for _, j := range jobs {
-			b.finishAutoCC(ctx, j.BugID, "skipped: read-only (no API key)")
+			a.finishAutoCC(ctx, j.BugID, "skipped: read-only (no API key)")
 		}
 		return
 	}
-	lv := b.l()
+	lv := a.settings.l()
 	groups := map[string]*ccGroup{}
 	var order []string
 	for _, j := range jobs {
-		bug, ok, err := b.store.Bug(ctx, j.BugID)
+		bug, ok, err := a.store.Bug(ctx, j.BugID)
 		if err != nil {
-			b.log.Warn("auto-CC: failed to read the mirror", "bug", j.BugID, "err", err)
+			a.log.Warn("auto-CC: failed to read the mirror", "bug", j.BugID, "err", err)
 			continue
 		}
 		switch {
 		case !ok:
-			b.finishAutoCC(ctx, j.BugID, "skipped: not in the mirror")
+			a.finishAutoCC(ctx, j.BugID, "skipped: not in the mirror")
 			continue
 		case !bug.Open():
-			b.finishAutoCC(ctx, j.BugID, "skipped: closed")
+			a.finishAutoCC(ctx, j.BugID, "skipped: closed")
 			continue
 		}
 		want := notCCd(AutoCCLogins(lv.cfg, lv.trees, bug), bug)
 		d := policy.AutoCC(want, bug.Restricted(), lv.cfg.Announce.RestrictedAutoCC)
 		if len(d.Held) > 0 {
-			b.holdAutoCC(ctx, bug.ID, d.Held)
+			a.holdAutoCC(ctx, bug.ID, d.Held)
 		}
 		if len(d.Add) == 0 {
 			result := "nothing to add"
 			if len(d.Held) > 0 {
 				result = "held while restricted: " + strings.Join(d.Held, ", ")
 			}
-			b.finishAutoCC(ctx, j.BugID, result)
+			a.finishAutoCC(ctx, j.BugID, result)
 			continue
 		}
 		key := ccKey(d.Add)
@@ -135,7 +159,7 @@ func (b *Bot) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 		g.bugs = append(g.bugs, bug)
 	}
 	for _, k := range order {
-		b.writeCCGroup(ctx, groups[k])
+		a.writeCCGroup(ctx, groups[k])
 	}
 }
 
@@ -152,13 +176,13 @@ func ccKey(logins []string) string {
 // writeCCGroup adds g.add to every bug of g: one PUT for all (Bugzilla
 // takes "ids"), or one per bug when the shared one failed for good (one
 // bug may be restricted from the bot, say).
-func (b *Bot) writeCCGroup(ctx context.Context, g *ccGroup) {
+func (a *AutoCC) writeCCGroup(ctx context.Context, g *ccGroup) {
 	if len(g.jobs) > 1 {
 		ids := make([]int, len(g.jobs))
 		for i, j := range g.jobs {
 			ids[i] = j.BugID
 		}
-		res, err := b.bz.UpdateMany(ctx, ids, bugzilla.Update{CCAdd: g.add})
+		res, err := a.bz.UpdateMany(ctx, ids, bugzilla.Update{CCAdd: g.add})
 		if err == nil {
 			byID := map[int]bugzilla.UpdateResult{}
 			for _, r := range res {
@@ -167,31 +191,31 @@ func (b *Bot) writeCCGroup(ctx context.Context, g *ccGroup) {
 			for i, j := range g.jobs {
 				r, ok := byID[j.BugID]
 				if !ok {
-					b.retryAutoCC(ctx, j, fmt.Errorf("bug %d missing from Bugzilla's answer: %w", j.BugID, bugzilla.ErrInvalid))
+					a.retryAutoCC(ctx, j, fmt.Errorf("bug %d missing from Bugzilla's answer: %w", j.BugID, bugzilla.ErrInvalid))
 					continue
 				}
-				b.autoCCDone(ctx, g.bugs[i], r)
+				a.autoCCDone(ctx, g.bugs[i], r)
 			}
 			return
 		}
 		if !permanentCCError(err) {
 			for _, j := range g.jobs {
-				b.retryAutoCC(ctx, j, err)
+				a.retryAutoCC(ctx, j, err)
 			}
 			return
 		}
-		b.log.Info("auto-CC of several bugs at once failed; trying them one by one", "bugs", ids, "err", err)
+		a.log.Info("auto-CC of several bugs at once failed; trying them one by one", "bugs", ids, "err", err)
 	}
 	for i, j := range g.jobs {
-		res, err := b.bz.Update(ctx, j.BugID, bugzilla.Update{CCAdd: g.add})
+		res, err := a.bz.Update(ctx, j.BugID, bugzilla.Update{CCAdd: g.add})
 		switch {
 		case err == nil:
-			b.autoCCDone(ctx, g.bugs[i], res)
+			a.autoCCDone(ctx, g.bugs[i], res)
 		case permanentCCError(err):
-			b.log.Error("auto-CC failed permanently: check announce.auto_cc and the trees' bugzilla logins", "bug", j.BugID, "logins", g.add, "err", err)
-			b.finishAutoCC(ctx, j.BugID, "failed: "+err.Error())
+			a.log.Error("auto-CC failed permanently: check announce.auto_cc and the trees' bugzilla logins", "bug", j.BugID, "logins", g.add, "err", err)
+			a.finishAutoCC(ctx, j.BugID, "failed: "+err.Error())
 		default:
-			b.retryAutoCC(ctx, j, err)
+			a.retryAutoCC(ctx, j, err)
 		}
 	}
 }
@@ -203,44 +227,44 @@ func permanentCCError(err error) bool {
 
 // autoCCDone records a successful auto-CC and brings the mirror up to
 // date from Bugzilla's answer (no read).
-func (b *Bot) autoCCDone(ctx context.Context, bug *bugzilla.Bug, res bugzilla.UpdateResult) {
+func (a *AutoCC) autoCCDone(ctx context.Context, bug *bugzilla.Bug, res bugzilla.UpdateResult) {
 	added := res.Changes["cc"].Added
-	b.log.Info("auto-CC done", "bug", bug.ID, "added", added)
-	b.finishAutoCC(ctx, bug.ID, "added: "+added)
-	b.mirrorUpdate(ctx, bug, res)
+	a.log.Info("auto-CC done", "bug", bug.ID, "added", added)
+	a.finishAutoCC(ctx, bug.ID, "added: "+added)
+	a.mirrorUpdate(ctx, bug, res)
 }
 
 // mirrorUpdate stores the bug as changed by res. res is applied to the
 // mirror's copy of now, not to bug (read from the mirror before the PUT):
 // the watcher may have stored a newer state meanwhile (the bug made
 // restricted), which the older copy would undo.
-func (b *Bot) mirrorUpdate(ctx context.Context, bug *bugzilla.Bug, res bugzilla.UpdateResult) {
-	if _, err := b.store.ApplyUpdate(ctx, *bug, res); err != nil {
-		b.log.Warn("failed to update the mirror after auto-CC", "bug", bug.ID, "err", err)
+func (a *AutoCC) mirrorUpdate(ctx context.Context, bug *bugzilla.Bug, res bugzilla.UpdateResult) {
+	if _, err := a.store.ApplyUpdate(ctx, *bug, res); err != nil {
+		a.log.Warn("failed to update the mirror after auto-CC", "bug", bug.ID, "err", err)
 	}
 }
 
-func (b *Bot) finishAutoCC(ctx context.Context, bugID int, result string) {
-	if err := b.store.FinishAutoCC(ctx, bugID, result); err != nil {
-		b.log.Warn("failed to record the auto-CC result", "bug", bugID, "err", err)
+func (a *AutoCC) finishAutoCC(ctx context.Context, bugID int, result string) {
+	if err := a.store.FinishAutoCC(ctx, bugID, result); err != nil {
+		a.log.Warn("failed to record the auto-CC result", "bug", bugID, "err", err)
 	}
 }
 
-func (b *Bot) retryAutoCC(ctx context.Context, j store.AutoCCJob, err error) {
+func (a *AutoCC) retryAutoCC(ctx context.Context, j store.AutoCCJob, err error) {
 	d := time.Duration(1<<min(j.Attempts, 10)) * 10 * time.Second
 	d = min(d, time.Hour)
-	b.log.Warn("auto-CC failed, will retry", "bug", j.BugID, "attempt", j.Attempts+1, "retry_in", d, "err", err)
-	if rerr := b.store.RetryAutoCC(ctx, j.BugID, b.now().Add(d), err.Error()); rerr != nil {
-		b.log.Warn("failed to record the auto-CC retry", "bug", j.BugID, "err", rerr)
+	a.log.Warn("auto-CC failed, will retry", "bug", j.BugID, "attempt", j.Attempts+1, "retry_in", d, "err", err)
+	if rerr := a.store.RetryAutoCC(ctx, j.BugID, a.now().Add(d), err.Error()); rerr != nil {
+		a.log.Warn("failed to record the auto-CC retry", "bug", j.BugID, "err", rerr)
 	}
 }
 
 // holdAutoCC records the logins held back from a restricted bug and tells
 // the private channels, once per bug.
-func (b *Bot) holdAutoCC(ctx context.Context, bugID int, held []string) {
-	b.held.clean = false // the next release pass reads the held records
-	if err := b.store.HoldAutoCC(ctx, bugID, held); err != nil {
-		b.log.Warn("failed to record held-back auto-CC", "bug", bugID, "err", err)
+func (a *AutoCC) holdAutoCC(ctx context.Context, bugID int, held []string) {
+	a.held.clean = false // the next release pass reads the held records
+	if err := a.store.HoldAutoCC(ctx, bugID, held); err != nil {
+		a.log.Warn("failed to record held-back auto-CC", "bug", bugID, "err", err)
 		return
 	}
 	short := make([]string, len(held))
@@ -250,11 +274,11 @@ func (b *Bot) holdAutoCC(ctx context.Context, bugID int, held []string) {
 	}
 	line := chat.Line{}.Bold(fmt.Sprintf("Bug %d", bugID)).
 		Text(": not CC'd while restricted: "+strings.Join(short, ", ")+"; a security member can !cc after review. ").
-		Link("", b.l().render.BugURL(bugID))
-	if err := b.systemNotice(ctx, fmt.Sprintf("autocc-held-%d", bugID), line, bugID); err != nil {
-		b.log.Warn("failed to queue the held-back auto-CC notice", "bug", bugID, "err", err)
+		Link("", a.settings.l().render.BugURL(bugID))
+	if err := a.notices.System(ctx, fmt.Sprintf("autocc-held-%d", bugID), line, bugID); err != nil {
+		a.log.Warn("failed to queue the held-back auto-CC notice", "bug", bugID, "err", err)
 	}
-	b.log.Info("auto-CC held back while the bug is restricted", "bug", bugID, "logins", len(held))
+	a.log.Info("auto-CC held back while the bug is restricted", "bug", bugID, "logins", len(held))
 }
 
 // heldPass is what the last releaseHeldAutoCC pass found, so that the
@@ -271,18 +295,18 @@ type heldPass struct {
 // held records and their bugs only when something may have changed since
 // the last pass: logins held back since, the mirror (a bug made public or
 // closed), or a failure to retry.
-func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
-	if !b.bz.HasAPIKey() {
+func (a *AutoCC) releaseHeldAutoCC(ctx context.Context) {
+	if !a.bz.HasAPIKey() {
 		return
 	}
-	version := b.store.MirrorVersion()
-	if last := b.held; last.clean && (last.empty || last.version == version) {
+	version := a.store.MirrorVersion()
+	if last := a.held; last.clean && (last.empty || last.version == version) {
 		return
 	}
-	held, err := b.store.HeldAutoCC(ctx)
+	held, err := a.store.HeldAutoCC(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			b.log.Warn("failed to read held-back auto-CC", "err", err)
+			a.log.Warn("failed to read held-back auto-CC", "err", err)
 		}
 		return
 	}
@@ -293,7 +317,7 @@ func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		bug, ok, err := b.store.Bug(ctx, id)
+		bug, ok, err := a.store.Bug(ctx, id)
 		if err != nil {
 			retry = true
 			continue
@@ -302,31 +326,31 @@ func (b *Bot) releaseHeldAutoCC(ctx context.Context) {
 			continue // until the mirror says otherwise
 		}
 		if !ok || !bug.Open() {
-			if err := b.store.ReleaseHeldAutoCC(ctx, id); err != nil { // never write to a closed bug
+			if err := a.store.ReleaseHeldAutoCC(ctx, id); err != nil { // never write to a closed bug
 				retry = true
 			}
 			continue
 		}
 		if add := notCCd(held[id], bug); len(add) > 0 {
-			res, err := b.bz.Update(ctx, id, bugzilla.Update{CCAdd: add})
+			res, err := a.bz.Update(ctx, id, bugzilla.Update{CCAdd: add})
 			if err != nil && !permanentCCError(err) {
-				b.log.Warn("held-back auto-CC failed, will retry", "bug", id, "err", err)
+				a.log.Warn("held-back auto-CC failed, will retry", "bug", id, "err", err)
 				retry = true
 				continue
 			}
 			if err != nil {
-				b.log.Error("held-back auto-CC failed permanently", "bug", id, "logins", add, "err", err)
+				a.log.Error("held-back auto-CC failed permanently", "bug", id, "logins", add, "err", err)
 			} else {
-				b.log.Info("held-back auto-CC done: the bug is public", "bug", id, "added", res.Changes["cc"].Added)
-				b.mirrorUpdate(ctx, bug, res)
+				a.log.Info("held-back auto-CC done: the bug is public", "bug", id, "added", res.Changes["cc"].Added)
+				a.mirrorUpdate(ctx, bug, res)
 			}
 		}
-		if err := b.store.ReleaseHeldAutoCC(ctx, id); err != nil {
-			b.log.Warn("failed to record the held-back auto-CC", "bug", id, "err", err)
+		if err := a.store.ReleaseHeldAutoCC(ctx, id); err != nil {
+			a.log.Warn("failed to record the held-back auto-CC", "bug", id, "err", err)
 			retry = true
 		}
 	}
-	b.held = heldPass{clean: !retry && ctx.Err() == nil, empty: len(held) == 0, version: version}
+	a.held = heldPass{clean: !retry && ctx.Err() == nil, empty: len(held) == 0, version: version}
 }
 
 // notCCd returns the logins not yet on bug's CC list.

@@ -21,6 +21,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -201,7 +202,7 @@ func (h *harness) start(ts ...transport.Transport) (b *bot.Bot, stop func()) {
 		}
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	b, err = bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
+	b, err = coretest.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -323,9 +324,9 @@ component = "Current packages"
 	rec := newRecorder("test", "#c1", "#c2", "#c3", "#c4", "#c5")
 	b, _ := h.start(rec)
 	waitPolls(t, b, 2) // baseline done, steady state from here
-	before, polls := h.srv.SearchCount(), b.Watcher().Stats().Polls
+	before, polls := h.srv.SearchCount(), b.Intake.Watcher().Stats().Polls
 	waitPolls(t, b, int(polls)+5)
-	after, polls2 := h.srv.SearchCount(), b.Watcher().Stats().Polls
+	after, polls2 := h.srv.SearchCount(), b.Intake.Watcher().Stats().Polls
 	perPoll := float64(after-before) / float64(polls2-polls)
 	t.Logf("3 watches, 10 trees, 5 channels: %d searches in %d polls (%.2f per poll)", after-before, polls2-polls, perPoll)
 	if perPoll > 1 {
@@ -389,7 +390,7 @@ func (s *syncBuffer) String() string {
 
 func waitPolls(t *testing.T, b *bot.Bot, n int) {
 	t.Helper()
-	waitUntil(t, 20*time.Second, fmt.Sprintf("%d polls", n), func() bool { return b.Watcher().Stats().Polls >= int64(n) })
+	waitUntil(t, 20*time.Second, fmt.Sprintf("%d polls", n), func() bool { return b.Intake.Watcher().Stats().Polls >= int64(n) })
 }
 
 func waitUntil(t *testing.T, d time.Duration, what string, f func() bool) {

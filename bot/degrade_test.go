@@ -73,7 +73,7 @@ func TestRefusedKeyDegradesAndRecovers(t *testing.T) {
 	h.srv.SetAPIKey("ksecbot@gentoo.org", "key-rotated") // the configured key-ksecbot is now invalid
 	rec := newRecorder("test", "#gentoo-security", "#gentoo-kernel")
 	b, _ := h.start(rec)
-	hs := httptest.NewServer(b.Handler())
+	hs := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(hs.Close)
 	waitPolls(t, b, 1)
 
@@ -143,11 +143,11 @@ func TestUnreachableBugzillaIsDegraded(t *testing.T) {
 	h := newHarness(t, "")
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
-	hs := httptest.NewServer(b.Handler())
+	hs := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(hs.Close)
 	waitPolls(t, b, 1)
 	h.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.Fault500, Path: "/rest/bug"})
-	waitUntil(t, 20*time.Second, "a failed poll", func() bool { return b.Watcher().Stats().ConsecutiveFailures > 0 })
+	waitUntil(t, 20*time.Second, "a failed poll", func() bool { return b.Intake.Watcher().Stats().ConsecutiveFailures > 0 })
 	code, body := httpGet(t, hs.URL+"/healthz")
 	if code != http.StatusOK || !strings.Contains(body, "degraded: bugzilla: unreachable") {
 		t.Errorf("/healthz = %d %q, want 200 with degraded: bugzilla: unreachable", code, body)
@@ -214,7 +214,7 @@ func TestNewBugCostsOneSearchAndOnePUT(t *testing.T) {
 
 	before := len(h.srv.Requests())
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: one new bug"})
-	b.Watcher().Poke()
+	b.Intake.Watcher().Poke()
 	waitUntil(t, 10*time.Second, "auto-CC of the new bug", func() bool {
 		bug, _ := h.srv.Bug(id)
 		return slices.Contains(bug.CC, "hardened@gentoo.org")
@@ -237,7 +237,7 @@ func TestNewBugCostsOneSearchAndOnePUT(t *testing.T) {
 	before = len(h.srv.Requests())
 	a := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: first of two"})
 	c := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: second of two"})
-	b.Watcher().Poke()
+	b.Intake.Watcher().Poke()
 	waitUntil(t, 10*time.Second, "auto-CC of both", func() bool {
 		ba, _ := h.srv.Bug(a)
 		bc, _ := h.srv.Bug(c)
@@ -263,7 +263,7 @@ func TestCommentOnClosedUnseenBugIsNotNew(t *testing.T) {
 	pushed := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: also fixed long ago", Status: "RESOLVED", Created: long})
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, st, _ := h.startAt(nil, rec)
-	hs := httptest.NewServer(b.Handler())
+	hs := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(hs.Close)
 	waitPolls(t, b, 1)
 
@@ -309,7 +309,7 @@ func TestWebhookBounds(t *testing.T) {
 	h.cfg.HTTP.WebhookSecret = webhookSecret
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
-	hs := httptest.NewServer(b.Handler())
+	hs := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(hs.Close)
 	waitPolls(t, b, 1)
 	settle(t, h)

@@ -212,12 +212,12 @@ func TestRetentionPrunesWithoutRepeats(t *testing.T) {
 		t.Fatalf("before: %d outbox rows, %d events; want some", o, e)
 	}
 	clock.Set(clock.Now().Add(89 * 24 * time.Hour))
-	b.Prune(context.Background())
+	b.Retention.Prune(context.Background())
 	if o, e := counts(); o == 0 || e == 0 {
 		t.Errorf("after 89 days: %d outbox rows, %d events; want them kept (retention 90d)", o, e)
 	}
 	clock.Set(clock.Now().Add(2 * 24 * time.Hour))
-	b.Prune(context.Background())
+	b.Retention.Prune(context.Background())
 	if o, e := counts(); o != 0 || e != 0 {
 		t.Errorf("after 91 days: %d outbox rows, %d events; want none", o, e)
 	}

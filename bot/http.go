@@ -9,41 +9,62 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // maxWebhookBody bounds a push body; a push only names bugs.
 const maxWebhookBody = 1 << 20
 
+// HTTP serves [http] listen: the metrics, the health check and the push
+// webhook.
+type HTTP struct {
+	settings   *Settings
+	store      *store.Store
+	transports []transport.Transport
+	intake     *Intake
+	guard      *StoreGuard
+	metrics    *Metrics
+	log        *slog.Logger
+}
+
+// NewHTTP returns the HTTP side of the core.
+func NewHTTP(o Options, settings *Settings, intake *Intake, guard *StoreGuard, metrics *Metrics) *HTTP {
+	o = o.WithDefaults()
+	return &HTTP{settings: settings, store: o.Store, transports: o.Transports, intake: intake, guard: guard, metrics: metrics, log: o.Logger}
+}
+
 // Handler returns the HTTP handler for [http] listen: GET /metrics,
 // GET /healthz and POST /webhook.
-func (b *Bot) Handler() http.Handler {
+func (h *HTTP) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", b.serveHealth)
-	mux.HandleFunc("POST /webhook", b.serveWebhook)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", h.serveHealth)
+	mux.HandleFunc("POST /webhook", h.serveWebhook)
 	return mux
 }
 
 // ServeHTTP runs the HTTP server on addr until ctx is done.
-func (b *Bot) ServeHTTP(ctx context.Context, addr string) error {
+func (h *HTTP) ServeHTTP(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s (http.listen): %w", addr, err)
 	}
-	srv := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	b.log.Info("http listening", "addr", ln.Addr().String())
+	h.log.Info("http listening", "addr", ln.Addr().String())
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", err)
 	}
@@ -52,15 +73,15 @@ func (b *Bot) ServeHTTP(ctx context.Context, addr string) error {
 
 // serveHealth answers 200 when the store and at least one transport are
 // up, else 503 with the reason.
-func (b *Bot) serveHealth(w http.ResponseWriter, r *http.Request) {
+func (h *HTTP) serveHealth(w http.ResponseWriter, r *http.Request) {
 	var problems []string
-	if err := b.store.Ping(r.Context()); err != nil {
+	if err := h.store.Ping(r.Context()); err != nil {
 		problems = append(problems, "store: "+err.Error())
 	}
-	problems = append(problems, b.storeProblems()...) // each starts with "store"
-	problems = append(problems, b.bugzillaProblems()...)
+	problems = append(problems, h.guard.Problems()...) // each starts with "store"
+	problems = append(problems, h.intake.Problems()...)
 	up := 0
-	for _, t := range b.transports {
+	for _, t := range h.transports {
 		if t.Connected() {
 			up++
 		} else {
@@ -68,7 +89,7 @@ func (b *Bot) serveHealth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if len(b.transports) > 0 && up == 0 || (len(problems) > 0 && strings.HasPrefix(problems[0], "store")) {
+	if len(h.transports) > 0 && up == 0 || (len(problems) > 0 && strings.HasPrefix(problems[0], "store")) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, strings.Join(problems, "\n"))
 		return
@@ -91,10 +112,10 @@ type WebhookPayload struct {
 
 // serveWebhook authenticates a push with the shared secret (constant-time)
 // and makes the watcher read the named bug at once.
-func (b *Bot) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	secret := b.l().cfg.HTTP.WebhookSecret.Reveal()
+func (h *HTTP) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	secret := h.settings.Config().HTTP.WebhookSecret.Reveal()
 	if secret == "" {
-		b.metrics.pushes.WithLabelValues("disabled").Inc()
+		h.metrics.pushes.WithLabelValues("disabled").Inc()
 		http.Error(w, "webhook disabled: set http.webhook_secret_file", http.StatusNotFound)
 		return
 	}
@@ -103,19 +124,19 @@ func (b *Bot) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		got = strings.TrimPrefix(auth, "Bearer ")
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
-		b.metrics.pushes.WithLabelValues("unauthorized").Inc()
+		h.metrics.pushes.WithLabelValues("unauthorized").Inc()
 		http.Error(w, "wrong or missing secret", http.StatusUnauthorized)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
 	if err != nil || len(body) > maxWebhookBody {
-		b.metrics.pushes.WithLabelValues("bad").Inc()
+		h.metrics.pushes.WithLabelValues("bad").Inc()
 		http.Error(w, "body unreadable or too large", http.StatusBadRequest)
 		return
 	}
 	var p WebhookPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		b.metrics.pushes.WithLabelValues("bad").Inc()
+		h.metrics.pushes.WithLabelValues("bad").Inc()
 		http.Error(w, "body is not JSON: want {\"bug\":{\"id\":N}}", http.StatusBadRequest)
 		return
 	}
@@ -132,25 +153,25 @@ func (b *Bot) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(valid) == 0 {
-		b.metrics.pushes.WithLabelValues("bad").Inc()
+		h.metrics.pushes.WithLabelValues("bad").Inc()
 		http.Error(w, "no bug id: want {\"bug\":{\"id\":N}}", http.StatusBadRequest)
 		return
 	}
 	if len(valid) > MaxPushIDs {
-		b.metrics.pushes.WithLabelValues("too_large").Inc()
+		h.metrics.pushes.WithLabelValues("too_large").Inc()
 		http.Error(w, fmt.Sprintf("%d bug ids in one push; at most %d: split the push (nothing was queued; polling catches up anyway)", len(valid), MaxPushIDs),
 			http.StatusRequestEntityTooLarge)
 		return
 	}
 	// One worker reads the queued bugs: the pusher need not wait for
 	// Bugzilla, and a flood of pushes costs a few searches.
-	if !b.pushes.add(valid) {
-		b.metrics.pushes.WithLabelValues("busy").Inc()
+	if !h.intake.Push(valid) {
+		h.metrics.pushes.WithLabelValues("busy").Inc()
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, "busy: too many pushed bugs are waiting; try again in a minute (polling catches up anyway)", http.StatusServiceUnavailable)
 		return
 	}
-	b.metrics.pushes.WithLabelValues("ok").Inc()
+	h.metrics.pushes.WithLabelValues("ok").Inc()
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintln(w, "accepted")
 }

@@ -4,13 +4,13 @@ package bot
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
-	"github.com/ksecbot/ksecbot/commands"
+	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // Metrics are the bot's Prometheus metrics (SPEC F14): transport health,
@@ -23,7 +23,20 @@ type Metrics struct {
 	commands   *prometheus.CounterVec
 }
 
-func newMetrics(b *Bot) *Metrics {
+// MetricsSources are the parts whose state the metrics read at scrape
+// time.
+type MetricsSources struct {
+	Transports []transport.Transport
+	Store      *store.Store
+	Bugzilla   *bugzilla.Client
+	Intake     *Intake
+	Guard      *StoreGuard
+	Settings   *Settings
+}
+
+// NewMetrics returns the metrics; the counters are counted by the parts
+// that do the counted thing, the rest is read from src at scrape time.
+func NewMetrics(src MetricsSources) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -43,16 +56,16 @@ func newMetrics(b *Bot) *Metrics {
 	unrecorded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ksecbot_store_unrecorded_messages",
 		Help: "Messages that went out but could not be recorded as sent (database not writable); their channels are paused.",
-	}, func() float64 { return float64(b.sf.outstanding()) })
-	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, m.commands, unrecorded, collector{b})
+	}, func() float64 { return float64(src.Guard.Unrecorded()) })
+	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, m.commands, unrecorded, collector{src})
 	return m
 }
 
 // Registry returns the registry served on /metrics.
-func (b *Bot) Registry() *prometheus.Registry { return b.metrics.reg }
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // collector reads live values at scrape time.
-type collector struct{ b *Bot }
+type collector struct{ src MetricsSources }
 
 var (
 	descConnected  = prometheus.NewDesc("ksecbot_transport_connected", "1 when the transport is connected.", []string{"network"}, nil)
@@ -84,10 +97,10 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	b := c.b
+	src := c.src
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	for _, t := range b.transports {
+	for _, t := range src.Transports {
 		v := 0.0
 		if t.Connected() {
 			v = 1
@@ -105,20 +118,20 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if len(keys) == 0 {
 			continue // no channels; an empty list would mean all of them
 		}
-		if n, err := b.store.OutboxDepth(ctx, keys); err == nil {
+		if n, err := src.Store.OutboxDepth(ctx, keys); err == nil {
 			ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(n), t.Network())
 		}
 	}
-	st := b.bz.Stats()
+	st := src.Bugzilla.Stats()
 	ch <- prometheus.MustNewConstMetric(descBZRequests, prometheus.CounterValue, float64(st.Requests))
 	ch <- prometheus.MustNewConstMetric(descBZErrors, prometheus.CounterValue, float64(st.Errors))
-	ws := b.watcher.Stats()
+	ws := src.Intake.watcher.Stats()
 	ch <- prometheus.MustNewConstMetric(descPollSecs, prometheus.GaugeValue, ws.LastPollDuration.Seconds())
 	ch <- prometheus.MustNewConstMetric(descPolls, prometheus.CounterValue, float64(ws.Polls))
-	ch <- prometheus.MustNewConstMetric(descKeyRefused, prometheus.GaugeValue, boolGauge(b.bz.KeyRefused()))
+	ch <- prometheus.MustNewConstMetric(descKeyRefused, prometheus.GaugeValue, boolGauge(src.Bugzilla.KeyRefused()))
 	ch <- prometheus.MustNewConstMetric(descBZUp, prometheus.GaugeValue, boolGauge(ws.Polls > 0 && ws.ConsecutiveFailures == 0))
-	ch <- prometheus.MustNewConstMetric(descPushQueue, prometheus.GaugeValue, float64(b.pushes.len()))
-	rt, err := b.ReactionTimes(ctx, 30)
+	ch <- prometheus.MustNewConstMetric(descPushQueue, prometheus.GaugeValue, float64(src.Intake.pushes.len()))
+	rt, err := (Stats{src.Settings}).ReactionTimes(ctx, 30)
 	if err != nil {
 		return
 	}
@@ -136,47 +149,4 @@ func boolGauge(v bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// Reaction is one row of reaction-time statistics; the type belongs to
-// !stats (package commands), which reads it through commands.Statistics.
-type Reaction = commands.Reaction
-
-// ReactionTimes computes median and p90 time from bug creation to the
-// first announcement, the first claim and the first CC of each tree over
-// the last days.
-func (b *Bot) ReactionTimes(ctx context.Context, days int) ([]Reaction, error) {
-	d, err := b.store.ReactionTimes(ctx, b.now().Add(-time.Duration(days)*24*time.Hour))
-	if err != nil {
-		return nil, err
-	}
-	out := []Reaction{quantiles("announced", "", d.Announced), quantiles("claimed", "", d.FirstClaim)}
-	for _, t := range b.l().trees.All() {
-		var all []time.Duration
-		for login, ds := range d.CCByLogin {
-			for _, l := range t.Bugzilla {
-				if bugzilla.SameLogin(l, login) {
-					all = append(all, ds...)
-				}
-			}
-		}
-		out = append(out, quantiles("cc", t.Name, all))
-	}
-	return out, nil
-}
-
-func quantiles(action, tree string, ds []time.Duration) Reaction {
-	r := Reaction{Action: action, Tree: tree, N: len(ds)}
-	if len(ds) == 0 {
-		return r
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	r.Median = s[(len(s)-1)/2]
-	if len(s)%2 == 0 {
-		r.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	idx := int(float64(len(s))*0.9+0.999999) - 1
-	r.P90 = s[max(0, min(idx, len(s)-1))]
-	return r
 }

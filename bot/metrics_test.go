@@ -80,7 +80,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
 	rec := newRecorder("test", "#gentoo-kernel", "#gentoo-dev")
 	b, st, stop := h.startAt(nil, rec)
-	srv := httptest.NewServer(b.Handler())
+	srv := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(srv.Close)
 	waitPolls(t, b, 1)
 
@@ -165,7 +165,7 @@ func TestHealthNeedsOneTransport(t *testing.T) {
 	up, down := newRecorder("irc", "#gentoo-kernel"), newRecorder("matrix", "!room:example.org")
 	down.down = true
 	b, _, _ := h.startAt(nil, up, down)
-	srv := httptest.NewServer(b.Handler())
+	srv := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(srv.Close)
 	code, body := health(t, srv.URL)
 	if code != http.StatusOK || !strings.Contains(body, "matrix: not connected") {

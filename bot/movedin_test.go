@@ -43,7 +43,7 @@ func TestBugMovedIntoWatchAnnounced(t *testing.T) {
 		return count(m, key(open, priv)) == 1 && count(m, key(open, pub)) == 1 &&
 			count(m, key(secret, priv)) == 1 && count(m, key(secret, pub)) == 1
 	})
-	waitPolls(t, b, int(b.Watcher().Stats().Polls)+3)
+	waitPolls(t, b, int(b.Intake.Watcher().Stats().Polls)+3)
 
 	rec.mu.Lock()
 	sent := append([]chat.Outgoing(nil), rec.sent...)

@@ -208,7 +208,7 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 		w.hold()
 		clock.Set(clock.Now().Add(time.Minute)) // Bugzilla times have 1 s precision
 		f()
-		if err := b.Poke(ctx); err != nil {
+		if err := b.Intake.Poke(ctx); err != nil {
 			t.Fatal(err)
 		}
 		waitUntil(t, 10*time.Second, what+" in the mirror", settled)
@@ -303,7 +303,7 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 		case op == 8 && rng.IntN(2) == 0:
 			// Hours pass: unclaimed bugs are reminded (through the policy).
 			clock.Set(clock.Now().Add(3 * time.Hour))
-			if err := b.RemindDue(ctx); err != nil {
+			if err := b.Reminders.RemindDue(ctx); err != nil {
 				t.Fatal(err)
 			}
 			log = append(log, "3h pass, reminders")

@@ -82,21 +82,21 @@ func (q *pushQueue) len() int {
 }
 
 // pushWorker reads pushed bugs, a batch at a time, until ctx is done.
-func (b *Bot) pushWorker(ctx context.Context) error {
+func (in *Intake) pushWorker(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-b.pushes.wake:
+		case <-in.pushes.wake:
 		}
 		for ctx.Err() == nil {
-			ids := b.pushes.take(pushBatch)
+			ids := in.pushes.take(pushBatch)
 			if len(ids) == 0 {
 				break
 			}
 			fctx, cancel := context.WithTimeout(ctx, time.Minute)
-			if err := b.Poke(fctx, ids...); err != nil && ctx.Err() == nil {
-				b.log.Warn("push fetch failed; the next poll will catch up", "bugs", len(ids), "err", err)
+			if err := in.Poke(fctx, ids...); err != nil && ctx.Err() == nil {
+				in.log.Warn("push fetch failed; the next poll will catch up", "bugs", len(ids), "err", err)
 			}
 			cancel()
 		}

@@ -81,10 +81,10 @@ func TestWebhookPush(t *testing.T) {
 	h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: known before the start"})
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _, _ := h.startAt(nil, rec)
-	srv := httptest.NewServer(b.Handler())
+	srv := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(srv.Close)
 	waitPolls(t, b, 1)
-	polls := b.Watcher().Stats().Polls
+	polls := b.Intake.Watcher().Stats().Polls
 
 	forbidden := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: only a forged push names me"})
 	body := fmt.Sprintf(`{"bug":{"id":%d}}`, forbidden)
@@ -146,7 +146,7 @@ func TestWebhookPush(t *testing.T) {
 			}
 		})
 	}
-	if got := b.Watcher().Stats().Polls; got != polls {
+	if got := b.Intake.Watcher().Stats().Polls; got != polls {
 		t.Errorf("%d polls happened during the test; the announcements must come from the pushes", got-polls)
 	}
 	if n := requestsFor(h.srv, forbidden); n != 0 {
@@ -166,7 +166,7 @@ func TestWebhookDisabledWithoutSecret(t *testing.T) {
 	h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: known before the start"})
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _, _ := h.startAt(nil, rec)
-	srv := httptest.NewServer(b.Handler())
+	srv := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(srv.Close)
 	waitPolls(t, b, 1)
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: pushed to a daemon without a secret"})

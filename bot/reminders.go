@@ -5,6 +5,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -14,16 +15,36 @@ import (
 	"github.com/ksecbot/ksecbot/store"
 )
 
-// reminderLoop re-highlights, once, the trees of a new bug that is still
+// Reminders re-highlights, once, the trees of a new bug that is still
+// unclaimed after announce.remind_after (SPEC F13), in the channels that
+// got its announcement.
+type Reminders struct {
+	settings *Settings
+	store    *store.Store
+	wake     *Wake
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewReminders returns the reminder loop.
+func NewReminders(o Options, settings *Settings, wake *Wake) *Reminders {
+	o = o.WithDefaults()
+	return &Reminders{settings: settings, store: o.Store, wake: wake, log: o.Logger, now: o.Now}
+}
+
+// Loops returns the reminder loop, for Bot.Run.
+func (r *Reminders) Loops() []Loop { return []Loop{{"reminders", r.run}} }
+
+// run re-highlights, once, the trees of a new bug that is still
 // unclaimed after announce.remind_after (SPEC F13), in the channels that
 // got its announcement. Due times live in SQLite, so reminders survive
 // restarts; !snooze moves them.
-func (b *Bot) reminderLoop(ctx context.Context) error {
+func (r *Reminders) run(ctx context.Context) error {
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {
-		if err := b.RemindDue(ctx); err != nil && ctx.Err() == nil {
-			b.log.Warn("reminders", "err", err)
+		if err := r.RemindDue(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("reminders", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -35,39 +56,39 @@ func (b *Bot) reminderLoop(ctx context.Context) error {
 
 // RemindDue queues the reminders that are due now. Exported for tests
 // that drive the clock.
-func (b *Bot) RemindDue(ctx context.Context) error {
-	now := b.now()
-	due, err := b.store.DueReminders(ctx, now)
+func (r *Reminders) RemindDue(ctx context.Context) error {
+	now := r.now()
+	due, err := r.store.DueReminders(ctx, now)
 	if err != nil {
 		return fmt.Errorf("failed to read due reminders: %w", err)
 	}
 	if len(due) == 0 {
 		return nil
 	}
-	lv := b.l() // one configuration for the whole pass
+	lv := r.settings.l() // one configuration for the whole pass
 	byKey := map[string]chat.Channel{}
-	for _, ch := range b.channels() {
+	for _, ch := range r.settings.channels() {
 		byKey[ch.Key] = ch
 	}
 	queued := false
-	for _, r := range due {
-		id := r.BugID
-		bug, ok, err := b.store.Bug(ctx, id)
+	for _, rem := range due {
+		id := rem.BugID
+		bug, ok, err := r.store.Bug(ctx, id)
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
 		}
 		if !ok || !bug.Open() || !lv.router.Unclaimed(ctx, bug) {
-			_ = b.store.DoneReminder(ctx, id)
+			_ = r.store.DoneReminder(ctx, id)
 			continue
 		}
-		chans, err := b.store.AnnouncedChannels(ctx, id)
+		chans, err := r.store.AnnouncedChannels(ctx, id)
 		if err != nil {
 			return fmt.Errorf("failed to read where bug %d was announced: %w", id, err)
 		}
 		if len(chans) == 0 && now.Sub(bug.CreationTime) < remindGiveUp(lv.cfg, bug) {
 			// The announcement is still in the outbox (a network is
 			// down): remind once it is out.
-			if err := b.store.SnoozeReminder(ctx, id, now.Add(time.Minute)); err != nil {
+			if err := r.store.SnoozeReminder(ctx, id, now.Add(time.Minute)); err != nil {
 				return fmt.Errorf("failed to postpone the reminder of bug %d: %w", id, err)
 			}
 			continue
@@ -82,20 +103,20 @@ func (b *Bot) RemindDue(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			in := store.ChannelIntent(ch, chat.KindRemind, remindID(id, r.Due), id)
-			in.Due = r.Due
+			in := store.ChannelIntent(ch, chat.KindRemind, remindID(id, rem.Due), id)
+			in.Due = rem.Due
 			items = append(items, in)
 		}
-		if err := b.store.EnqueueIntents(ctx, items...); err != nil {
+		if err := r.store.EnqueueIntents(ctx, items...); err != nil {
 			return fmt.Errorf("failed to queue reminders for bug %d: %w", id, err)
 		}
-		if err := b.store.DoneReminder(ctx, id); err != nil {
+		if err := r.store.DoneReminder(ctx, id); err != nil {
 			return fmt.Errorf("failed to finish reminder for bug %d: %w", id, err)
 		}
 		queued = queued || len(items) > 0
 	}
 	if queued {
-		b.signalQueued()
+		r.wake.Queued()
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
@@ -48,7 +49,7 @@ func (h *harness) startAt(clock *fakeclock.Clock, ts ...transport.Transport) (*b
 	if h.infoLog != nil {
 		log = slog.New(slog.NewTextHandler(h.infoLog, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
+	b, err := coretest.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -87,12 +88,12 @@ func waitDelivered(t *testing.T, st *store.Store) {
 // fileAndFetch files bugs in Bugzilla and makes the bot poll once for them.
 func fileAndFetch(t *testing.T, h *harness, b *bot.Bot, bugs ...bugzillatest.NewBug) []int {
 	t.Helper()
-	polls := b.Watcher().Stats().Polls
+	polls := b.Intake.Watcher().Stats().Polls
 	var ids []int
 	for _, nb := range bugs {
 		ids = append(ids, h.srv.CreateBug(nb))
 	}
-	if err := b.Poke(context.Background()); err != nil {
+	if err := b.Intake.Poke(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	waitPolls(t, b, int(polls)+1)
@@ -175,7 +176,7 @@ func TestRemindersWithFakeClock(t *testing.T) {
 	}
 	for _, s := range steps {
 		clock.Set(filed.Add(s.at))
-		if err := b.RemindDue(context.Background()); err != nil {
+		if err := b.Reminders.RemindDue(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		waitDelivered(t, st)
@@ -228,7 +229,7 @@ func TestReminderSurvivesRestart(t *testing.T) {
 	clock.Set(filed.Add(5 * time.Hour))
 	rec2 := newRecorder("test", "#gentoo-kernel", "#gentoo-dev", "#gentoo-new")
 	b2, st2, _ := h.startAt(clock, rec2)
-	if err := b2.RemindDue(context.Background()); err != nil {
+	if err := b2.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	waitDelivered(t, st2)
@@ -239,7 +240,7 @@ func TestReminderSurvivesRestart(t *testing.T) {
 	}
 	// Once only, however often the due reminders are checked.
 	clock.Set(filed.Add(50 * time.Hour))
-	if err := b2.RemindDue(context.Background()); err != nil {
+	if err := b2.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	waitDelivered(t, st2)
@@ -272,7 +273,7 @@ func TestReminderWaitsForUndeliveredAnnouncement(t *testing.T) {
 	id := fileAndFetch(t, h, b, bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: filed while IRC is down"})[0]
 
 	clock.Set(filed.Add(2 * time.Hour)) // due, but nothing was delivered yet
-	if err := b.RemindDue(context.Background()); err != nil {
+	if err := b.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	rec.mu.Lock()
@@ -283,7 +284,7 @@ func TestReminderWaitsForUndeliveredAnnouncement(t *testing.T) {
 	})
 	waitDelivered(t, st)
 	clock.Set(filed.Add(2*time.Hour + 2*time.Minute))
-	if err := b.RemindDue(context.Background()); err != nil {
+	if err := b.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	rec.waitFor(t, 10*time.Second, "the reminder, once the announcement was out", func(m []chat.Outgoing) bool {
@@ -328,17 +329,17 @@ roles = ["maintainer"]
 	const ch = "test:#gentoo-kernel"
 
 	clock.Set(filed.Add(time.Hour))
-	if err := b.RemindDue(context.Background()); err != nil {
+	if err := b.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	rec.waitFor(t, 10*time.Second, "the first reminder", func(m []chat.Outgoing) bool { return len(remindersOf(m, id, ch)) == 1 })
 
 	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
-	if got := ask(t, b.Router(), rec.channels[0], alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
+	if got := ask(t, b.Settings.Router(), rec.channels[0], alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
 		t.Fatalf("!snooze = %q", got)
 	}
 	clock.Set(filed.Add(2*time.Hour + 59*time.Minute)) // not yet
-	if err := b.RemindDue(context.Background()); err != nil {
+	if err := b.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	waitDelivered(t, st)
@@ -346,7 +347,7 @@ roles = ["maintainer"]
 		t.Fatalf("%d reminders before the snooze is over, want 1", n)
 	}
 	clock.Set(filed.Add(3 * time.Hour))
-	if err := b.RemindDue(context.Background()); err != nil {
+	if err := b.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	msgs := rec.waitFor(t, 10*time.Second, "the second reminder, after the snooze", func(m []chat.Outgoing) bool {
@@ -361,7 +362,7 @@ roles = ["maintainer"]
 	}
 	// Once: checking again later sends nothing more.
 	clock.Set(filed.Add(10 * time.Hour))
-	if err := b.RemindDue(context.Background()); err != nil {
+	if err := b.Reminders.RemindDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	waitDelivered(t, st)

@@ -4,21 +4,40 @@ package bot
 
 import (
 	"context"
+	"github.com/ksecbot/ksecbot/store"
+	"log/slog"
 	"time"
 )
 
 // pruneEvery is how often old outbox intents and events are pruned.
 const pruneEvery = time.Hour
 
-// pruneLoop prunes, at start and then every hour, the sent outbox intents
+// Retention prunes old outbox intents and events ([store] retention).
+type Retention struct {
+	settings *Settings
+	store    *store.Store
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewRetention returns the pruning loop.
+func NewRetention(o Options, settings *Settings) *Retention {
+	o = o.WithDefaults()
+	return &Retention{settings: settings, store: o.Store, log: o.Logger, now: o.Now}
+}
+
+// Loops returns the pruning loop, for Bot.Run.
+func (r *Retention) Loops() []Loop { return []Loop{{"retention", r.run}} }
+
+// run prunes, at start and then every hour, the sent outbox intents
 // and processed events older than [store] retention: they hold bug
 // details, restricted ones included. Keys, announcements, the mirror and
 // the audit log stay (store.Prune).
-func (b *Bot) pruneLoop(ctx context.Context) error {
+func (r *Retention) run(ctx context.Context) error {
 	tick := time.NewTicker(pruneEvery)
 	defer tick.Stop()
 	for {
-		b.Prune(ctx)
+		r.Prune(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -29,19 +48,19 @@ func (b *Bot) pruneLoop(ctx context.Context) error {
 
 // Prune runs one pruning pass now (exported for tests that drive the
 // clock). Retention 0 keeps everything.
-func (b *Bot) Prune(ctx context.Context) {
-	keep := b.l().cfg.Store.Retention.Duration
+func (r *Retention) Prune(ctx context.Context) {
+	keep := r.settings.Config().Store.Retention.Duration
 	if keep <= 0 {
 		return
 	}
-	p, err := b.store.Prune(ctx, b.now().Add(-keep))
+	p, err := r.store.Prune(ctx, r.now().Add(-keep))
 	if err != nil {
 		if ctx.Err() == nil {
-			b.log.Warn("failed to prune old messages and events; will retry", "err", err)
+			r.log.Warn("failed to prune old messages and events; will retry", "err", err)
 		}
 		return
 	}
 	if p.Outbox > 0 || p.Events > 0 {
-		b.log.Info("pruned old messages and events", "messages", p.Outbox, "events", p.Events, "older_than", keep)
+		r.log.Info("pruned old messages and events", "messages", p.Outbox, "events", p.Events, "older_than", keep)
 	}
 }

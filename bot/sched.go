@@ -4,6 +4,7 @@ package bot
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,43 @@ const (
 	slowText = "Bugzilla is slow, I will tell you when it is done."
 )
 
+// Dispatcher takes the chat messages the transports receive (Receive,
+// through Inbox), admits them (commands.Router.Admit: per-user limits) and
+// has the read and write workers answer them through the router as
+// configured now. Replies go straight to the transport, not through the
+// outbox. Safe for concurrent use.
+type Dispatcher struct {
+	settings *Settings
+	metrics  *Metrics
+	log      *slog.Logger
+	now      func() time.Time
+
+	reads   chan work   // admitted read commands and previews
+	writes  chan work   // admitted write commands
+	notices chan notice // busy and slow-down replies
+
+	busyLogged, noticeLogged atomic.Int64 // when a flood was last logged loudly
+}
+
+// NewDispatcher returns the command dispatcher.
+func NewDispatcher(o Options, settings *Settings, metrics *Metrics) *Dispatcher {
+	o = o.WithDefaults()
+	return &Dispatcher{settings: settings, metrics: metrics, log: o.Logger, now: o.Now,
+		reads: make(chan work, readQueue), writes: make(chan work, writeQueue), notices: make(chan notice, noticeQueue)}
+}
+
+// Loops returns the command workers and the notice sender, for Bot.Run.
+func (d *Dispatcher) Loops() []Loop {
+	var ls []Loop
+	for i := 0; i < readWorkers; i++ {
+		ls = append(ls, Loop{"read commands", d.readWorker})
+	}
+	for i := 0; i < writeWorkers; i++ {
+		ls = append(ls, Loop{"write commands", d.writeWorker})
+	}
+	return append(ls, Loop{"command notices", d.noticeLoop})
+}
+
 type work struct {
 	ctx context.Context
 	t   transport.Transport
@@ -63,8 +101,8 @@ type notice struct {
 // Receive admits an incoming message and queues it for the read or write
 // workers. It never blocks: a full queue is answered "busy", a sender over
 // the limit "slow down" (once per window), through the notice queue.
-func (b *Bot) Receive(ctx context.Context, t transport.Transport, msg chat.Incoming) {
-	r := b.l().router
+func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg chat.Incoming) {
+	r := d.settings.l().router
 	a := r.Admit(msg)
 	switch {
 	case a.Path == commands.PathNone:
@@ -73,72 +111,72 @@ func (b *Bot) Receive(ctx context.Context, t transport.Transport, msg chat.Incom
 		if !a.Command {
 			return // a preview: chat, not a request
 		}
-		b.metrics.commands.WithLabelValues("limited").Inc()
+		d.metrics.commands.WithLabelValues("limited").Inc()
 		if a.SlowDown != nil {
-			b.notify(t, *a.SlowDown)
+			d.notify(t, *a.SlowDown)
 		}
 		return
 	}
-	q := b.reads
+	q := d.reads
 	if a.Path == commands.PathWrite {
-		q = b.writes
+		q = d.writes
 	}
 	select {
 	case q <- work{ctx: ctx, t: t, msg: msg, adm: a}:
 		if a.Command {
-			b.metrics.commands.WithLabelValues("accepted").Inc()
+			d.metrics.commands.WithLabelValues("accepted").Inc()
 		}
 		return
 	default:
 	}
 	if !a.Command {
-		b.log.Debug("command queue full, no preview", "network", t.Network(), "channel", msg.Channel.Key)
+		d.log.Debug("command queue full, no preview", "network", t.Network(), "channel", msg.Channel.Key)
 		return
 	}
-	b.metrics.commands.WithLabelValues("busy").Inc()
-	b.loudOnce(&b.busyLogged, "command queue full, answering busy (ksecbot_commands_total{result=\"busy\"} counts them)",
+	d.metrics.commands.WithLabelValues("busy").Inc()
+	d.loudOnce(&d.busyLogged, "command queue full, answering busy (ksecbot_commands_total{result=\"busy\"} counts them)",
 		"network", t.Network(), "from", msg.Sender.Nick, "write", a.Path == commands.PathWrite)
 	busy := r.Reply(msg, chat.Line{}.Text(busyText))
 	busy.Key += "/busy"
-	b.notify(t, busy)
+	d.notify(t, busy)
 }
 
 // notify queues one of the core's own replies; if even that queue is full
 // (a flood from thousands of senders), the reply is dropped and counted.
-func (b *Bot) notify(t transport.Transport, out chat.Outgoing) {
+func (d *Dispatcher) notify(t transport.Transport, out chat.Outgoing) {
 	select {
-	case b.notices <- notice{t: t, out: out}:
+	case d.notices <- notice{t: t, out: out}:
 	default:
-		b.metrics.commands.WithLabelValues("unanswered").Inc()
-		b.loudOnce(&b.noticeLogged, "notice queue full, a busy or slow-down reply is dropped (ksecbot_commands_total{result=\"unanswered\"} counts them)",
+		d.metrics.commands.WithLabelValues("unanswered").Inc()
+		d.loudOnce(&d.noticeLogged, "notice queue full, a busy or slow-down reply is dropped (ksecbot_commands_total{result=\"unanswered\"} counts them)",
 			"network", t.Network(), "target", out.Target)
 	}
 }
 
 // noticeLoop sends the busy and slow-down replies.
-func (b *Bot) noticeLoop(ctx context.Context) error {
+func (d *Dispatcher) noticeLoop(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case n := <-b.notices:
-			b.sendReply(ctx, n.t, n.out)
+		case n := <-d.notices:
+			d.sendReply(ctx, n.t, n.out)
 		}
 	}
 }
 
 // readWorker answers read commands and previews.
-func (b *Bot) readWorker(ctx context.Context) error {
+func (d *Dispatcher) readWorker(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case w := <-b.reads:
+		case w := <-d.reads:
 			cctx, cancel := context.WithTimeout(ctx, readDeadline)
-			replies := b.l().router.Serve(cctx, w.msg, w.adm)
+			replies := d.settings.l().router.Serve(cctx, w.msg, w.adm)
 			cancel()
 			for _, r := range replies {
-				b.sendReply(ctx, w.t, r)
+				d.sendReply(ctx, w.t, r)
 			}
 		}
 	}
@@ -146,19 +184,19 @@ func (b *Bot) readWorker(ctx context.Context) error {
 
 // writeWorker runs write commands. When one takes longer than slow_after,
 // the caller is told so and the result is posted when it comes.
-func (b *Bot) writeWorker(ctx context.Context) error {
+func (d *Dispatcher) writeWorker(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case w := <-b.writes:
-			b.runWrite(ctx, w)
+		case w := <-d.writes:
+			d.runWrite(ctx, w)
 		}
 	}
 }
 
-func (b *Bot) runWrite(ctx context.Context, w work) {
-	lv := b.l()
+func (d *Dispatcher) runWrite(ctx context.Context, w work) {
+	lv := d.settings.l()
 	slowAfter := lv.cfg.Commands.SlowAfter.Duration
 	if slowAfter <= 0 {
 		slowAfter = config.DefaultSlowAfter
@@ -173,16 +211,16 @@ func (b *Bot) runWrite(ctx context.Context, w work) {
 	select {
 	case replies = <-done:
 	case <-timer.C:
-		start := b.now()
-		b.log.Info("write command slow, caller told", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "after", slowAfter)
+		start := d.now()
+		d.log.Info("write command slow, caller told", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "after", slowAfter)
 		slow := lv.router.Reply(w.msg, chat.Line{}.Text(slowText))
 		slow.Key += "/slow" // the result keeps the reply's own key
-		b.sendReply(ctx, w.t, slow)
+		d.sendReply(ctx, w.t, slow)
 		replies = <-done
-		b.log.Info("slow write command done", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "took", (slowAfter + b.now().Sub(start)).Round(time.Millisecond))
+		d.log.Info("slow write command done", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "took", (slowAfter + d.now().Sub(start)).Round(time.Millisecond))
 	}
 	for _, r := range replies {
-		b.sendReply(ctx, w.t, r)
+		d.sendReply(ctx, w.t, r)
 	}
 }
 
@@ -192,12 +230,38 @@ const quietLog = time.Minute
 
 // loudOnce logs msg at warning level at most once per quietLog (last holds
 // the time it was), else at debug level.
-func (b *Bot) loudOnce(last *atomic.Int64, msg string, args ...any) {
-	now := b.now().UnixNano()
+func (d *Dispatcher) loudOnce(last *atomic.Int64, msg string, args ...any) {
+	now := d.now().UnixNano()
 	prev := last.Load()
 	if now-prev >= int64(quietLog) && last.CompareAndSwap(prev, now) {
-		b.log.Warn(msg, args...)
+		d.log.Warn(msg, args...)
 		return
 	}
-	b.log.Debug(msg, args...)
+	d.log.Debug(msg, args...)
+}
+
+// Inbox returns the Inbox a transport delivers to.
+func (d *Dispatcher) Inbox(t transport.Transport) transport.Inbox {
+	return transport.InboxFunc(func(ctx context.Context, msg chat.Incoming) { d.Receive(ctx, t, msg) })
+}
+
+// sendReply sends a command reply directly (replies are not durable:
+// the asker is there now), retrying briefly while the network is down.
+func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing) {
+	backoff := 500 * time.Millisecond
+	for attempt := 0; attempt < 5; attempt++ {
+		_, err := t.Send(ctx, r)
+		if err == nil {
+			d.metrics.sent.WithLabelValues(t.Network()).Inc()
+			return
+		}
+		d.metrics.sendErrors.WithLabelValues(t.Network()).Inc()
+		d.log.Warn("failed to send reply", "network", t.Network(), "target", r.Target, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
 }

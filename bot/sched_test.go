@@ -18,7 +18,7 @@ import (
 
 // say hands a message to the bot as a transport's read loop would.
 func say(b *bot.Bot, t transport.Transport, ch chat.Channel, who chat.Identity, id, text string) {
-	b.Receive(context.Background(), t, chat.Incoming{Channel: ch, Target: ch.Name, Sender: who, Text: text, ID: id})
+	b.Commands.Receive(context.Background(), t, chat.Incoming{Channel: ch, Target: ch.Name, Sender: who, Text: text, ID: id})
 }
 
 // replyTo returns the plain text of the messages replying to message id
@@ -134,7 +134,7 @@ func TestCommandFloodBusyAndSlowDown(t *testing.T) {
 		}
 	}
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: filed during a command flood"})
-	if err := b.Poke(context.Background(), id); err != nil {
+	if err := b.Intake.Poke(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	rec.waitFor(t, 20*time.Second, "the announcement during the flood", func(m []chat.Outgoing) bool {
@@ -206,7 +206,7 @@ func anyAnnounces(msgs []chat.Outgoing, id int) bool {
 // metricValue reads a counter with one label value from the bot's registry.
 func metricValue(t *testing.T, b *bot.Bot, name, label string) float64 {
 	t.Helper()
-	mfs, err := b.Registry().Gather()
+	mfs, err := b.Metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ksecbot/ksecbot/store"
@@ -22,6 +24,39 @@ import (
 // record before it sends anything more there. /healthz answers 503 and one
 // ERROR line says what is wrong; one INFO line says when it is over. Only
 // a restart during the fault can send such a message a second time.
+
+// StoreGuard keeps delivery safe from storage faults: it remembers the
+// messages that went out but could not be recorded (and records them
+// later), notices the database file vanishing (and then halts delivery),
+// and reports both on /healthz. Safe for concurrent use.
+type StoreGuard struct {
+	settings *Settings
+	store    *store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	sf       storeFaults // sent messages not yet recorded, storage faults
+	halted   atomic.Bool // the database file vanished: deliver nothing more
+}
+
+// NewStoreGuard returns the guard of o.Store.
+func NewStoreGuard(o Options, settings *Settings) *StoreGuard {
+	o = o.WithDefaults()
+	return &StoreGuard{settings: settings, store: o.Store, log: o.Logger, now: o.Now}
+}
+
+// Loops returns the check of the database file, for Bot.Run.
+func (g *StoreGuard) Loops() []Loop { return []Loop{{"store file", g.watchStoreFile}} }
+
+// Halted reports whether delivery stopped for good (the database file
+// vanished).
+func (g *StoreGuard) Halted() bool { return g.halted.Load() }
+
+// Halt stops delivery for good.
+func (g *StoreGuard) Halt() { g.halted.Store(true) }
+
+// Unrecorded returns how many messages went out and wait for their
+// record.
+func (g *StoreGuard) Unrecorded() int { return g.sf.outstanding() }
 
 // unmarked is a message that went out but is not yet recorded as sent.
 type unmarked struct {
@@ -124,10 +159,10 @@ const faultUnmarked = "unmarked"
 
 // markSent records a delivered message as sent, even when shutdown has
 // begun (the line is out: it must not be sent again after a restart).
-func (b *Bot) markSent(ctx context.Context, id int64, networkID string) error {
+func (g *StoreGuard) markSent(ctx context.Context, id int64, networkID string) error {
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	err := b.store.MarkSent(mctx, id, networkID)
+	err := g.store.MarkSent(mctx, id, networkID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // the row is gone: nothing to record
 	}
@@ -136,41 +171,41 @@ func (b *Bot) markSent(ctx context.Context, id int64, networkID string) error {
 
 // sentButUnmarked handles a message that went out but could not be
 // recorded: remember it, pause its channel, say so once.
-func (b *Bot) sentButUnmarked(u unmarked, err error) {
-	b.sf.remember(u)
-	if b.sf.setFault(faultUnmarked, "store: cannot record sent messages: "+err.Error()) {
-		b.log.Error("the database cannot be written (disk full? another process holding its write lock?): a sent message cannot be recorded as sent, so delivery to its channel pauses until the database is writable again; nothing is sent twice",
-			"path", b.l().cfg.Store.Path, "channel", u.channel, "key", u.key, "err", err)
+func (g *StoreGuard) sentButUnmarked(u unmarked, err error) {
+	g.sf.remember(u)
+	if g.sf.setFault(faultUnmarked, "store: cannot record sent messages: "+err.Error()) {
+		g.log.Error("the database cannot be written (disk full? another process holding its write lock?): a sent message cannot be recorded as sent, so delivery to its channel pauses until the database is writable again; nothing is sent twice",
+			"path", g.settings.Config().Store.Path, "channel", u.channel, "key", u.key, "err", err)
 	}
 }
 
 // retryMarks tries again to record the network's sent messages. It returns
 // the channels that still wait for a record: nothing more goes there yet.
-func (b *Bot) retryMarks(ctx context.Context, network string) map[string]bool {
+func (g *StoreGuard) retryMarks(ctx context.Context, network string) map[string]bool {
 	blocked := map[string]bool{}
 	failing := false
-	for _, u := range b.sf.pending(network) {
+	for _, u := range g.sf.pending(network) {
 		if blocked[u.channel] || failing {
 			blocked[u.channel] = true // keep order per channel
 			continue
 		}
-		if err := b.markSent(ctx, u.id, u.networkID); err != nil {
+		if err := g.markSent(ctx, u.id, u.networkID); err != nil {
 			// The database is still unwritable: one try per round, not
 			// one (of up to 5 s) per channel.
 			blocked[u.channel] = true
 			failing = true
 			continue
 		}
-		b.sf.forget(u.id)
+		g.sf.forget(u.id)
 	}
-	if b.sf.outstanding() == 0 && b.sf.clearFault(faultUnmarked) {
-		b.log.Info("the database is writable again: sent messages recorded, delivery resumed")
+	if g.sf.outstanding() == 0 && g.sf.clearFault(faultUnmarked) {
+		g.log.Info("the database is writable again: sent messages recorded, delivery resumed")
 	}
 	return blocked
 }
 
-// storeProblems returns the storage faults for /healthz.
-func (b *Bot) storeProblems() []string { return b.sf.faults() }
+// Problems returns the storage faults for /healthz.
+func (g *StoreGuard) Problems() []string { return g.sf.faults() }
 
 // faultVanished names the storage fault of a removed or replaced file.
 const faultVanished = "vanished"
@@ -189,7 +224,7 @@ const storeCheckEvery = 5 * time.Second
 // manager restarts it on the saved copy. While the copy cannot be written
 // it keeps trying and keeps running paused: exiting would lose the only
 // copy.
-func (b *Bot) watchStoreFile(ctx context.Context) error {
+func (g *StoreGuard) watchStoreFile(ctx context.Context) error {
 	tick := time.NewTicker(storeCheckEvery)
 	defer tick.Stop()
 	for {
@@ -198,25 +233,25 @@ func (b *Bot) watchStoreFile(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		err := b.store.CheckFile()
+		err := g.store.CheckFile()
 		if err == nil {
 			continue
 		}
-		b.halted.Store(true)
-		path := b.store.Path()
-		if b.sf.setFault(faultVanished, "store: "+err.Error()) {
-			b.log.Error("the database file was removed or replaced while ksecbot runs: delivery stopped; saving the open database and stopping, to be restarted on the saved copy",
+		g.halted.Store(true)
+		path := g.store.Path()
+		if g.sf.setFault(faultVanished, "store: "+err.Error()) {
+			g.log.Error("the database file was removed or replaced while ksecbot runs: delivery stopped; saving the open database and stopping, to be restarted on the saved copy",
 				"path", path, "err", err)
 		}
 		dest := path
 		if _, serr := os.Stat(path); serr == nil {
-			dest = fmt.Sprintf("%s.orphan-%d", path, b.now().Unix())
+			dest = fmt.Sprintf("%s.orphan-%d", path, g.now().Unix())
 		}
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		cerr := b.store.SaveCopy(sctx, dest)
+		cerr := g.store.SaveCopy(sctx, dest)
 		cancel()
 		if cerr != nil {
-			b.log.Error("could not save the open database; still running with delivery stopped, retrying", "path", dest, "err", cerr)
+			g.log.Error("could not save the open database; still running with delivery stopped, retrying", "path", dest, "err", cerr)
 			continue
 		}
 		if dest == path {

@@ -18,6 +18,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -36,7 +37,7 @@ func TestHeldWriteLockPausesDeliveryWithoutRepeats(t *testing.T) {
 	rec.down = true
 	rec.mu.Unlock()
 	b, _ := h.start(rec)
-	srv := httptest.NewServer(b.Handler())
+	srv := httptest.NewServer(b.HTTP.Handler())
 	defer srv.Close()
 	waitPolls(t, b, 1)
 
@@ -45,7 +46,7 @@ func TestHeldWriteLockPausesDeliveryWithoutRepeats(t *testing.T) {
 	for _, s := range []string{"first", "second", "third"} {
 		ids = append(ids, h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: " + s + " bug while the store is locked"}))
 	}
-	if err := b.Poke(ctx, ids...); err != nil {
+	if err := b.Intake.Poke(ctx, ids...); err != nil {
 		t.Fatal(err)
 	}
 	other, err := store.Open(ctx, h.dbPath)
@@ -189,7 +190,7 @@ func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := newRecorder("test", "#gentoo-kernel")
-	b, err := bot.New(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []transport.Transport{rec},
+	b, err := coretest.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []transport.Transport{rec},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +198,7 @@ func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: stored before the directory goes"})
-	if err := b.Poke(ctx, id); err != nil {
+	if err := b.Intake.Poke(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	rec.waitFor(t, 20*time.Second, "the announcement", func(m []chat.Outgoing) bool { return anyAnnounces(m, id) })
@@ -234,7 +235,7 @@ func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 // metricGauge reads an unlabelled gauge from the bot's registry.
 func metricGauge(t *testing.T, b *bot.Bot, name string) float64 {
 	t.Helper()
-	mfs, err := b.Registry().Gather()
+	mfs, err := b.Metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

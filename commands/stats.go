@@ -22,7 +22,7 @@ type Reminders interface {
 	SnoozeReminder(ctx context.Context, bugID int, until time.Time) error
 }
 
-// Statistics is what !stats needs of the core. *bot.Bot implements it.
+// Statistics is what !stats needs of the core. bot.Stats implements it.
 type Statistics interface {
 	// ReactionTimes computes the reaction times over the last days.
 	ReactionTimes(ctx context.Context, days int) ([]Reaction, error)

@@ -32,6 +32,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
@@ -157,7 +158,7 @@ func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{tr}, Logger: log})
+	b, err := coretest.Wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{tr}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options
 		st.Close()
 	})
 	// the first poll sets the baseline: bugs filed after it are new
-	until(t, 20*time.Second, "the first poll", func() bool { return b.Watcher().Stats().Polls >= 1 })
+	until(t, 20*time.Second, "the first poll", func() bool { return b.Intake.Watcher().Stats().Polls >= 1 })
 	return &coreBot{bz: bz, tr: tr, nick: cfg.IRC.Nick, log: lb, bot: b}
 }
 
@@ -520,7 +521,7 @@ func TestDeliveryKickBanUnban(t *testing.T) {
 // metric returns the value of one series of the bot's /metrics.
 func metric(t *testing.T, b *bot.Bot, series string) string {
 	t.Helper()
-	srv := httptest.NewServer(b.Handler())
+	srv := httptest.NewServer(b.HTTP.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

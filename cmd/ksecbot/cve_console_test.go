@@ -79,7 +79,7 @@ irc = ["gsmaint"]
 	in, typed := io.Pipe()
 	out := &syncBuffer{}
 	con := console.New(console.Options{In: in, Out: out, Private: true})
-	b, err := bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
+	b, err := wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ irc = ["gsmaint"]
 		}
 		st.Close()
 	})
-	waitUntil(t, "the baseline poll", func() bool { return b.Watcher().Stats().Polls >= 1 })
+	waitUntil(t, "the baseline poll", func() bool { return b.Intake.Watcher().Stats().Polls >= 1 })
 
 	id := bz.CreateBug(bugzillatest.NewBug{Summary: "kernel: scsi: qla2xxx: double free in bsg_done()", Alias: []string{"CVE-2025-71238"}})
 	waitUntil(t, "the announcement", func() bool { return strings.Contains(out.String(), "not pinged:") })

@@ -121,7 +121,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, allowIn
 					continue
 				}
 			}
-			if restart := b.Reload(cfg); len(restart) > 0 {
+			if restart := b.Settings.Reload(cfg); len(restart) > 0 {
 				log.Warn("reloaded; these sections changed but need a restart to apply", "sections", restart)
 			}
 		}
@@ -173,7 +173,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, nets []tra
 		return err
 	}
 
-	b, err := bot.New(bot.Options{
+	b, err := wire(bot.Options{
 		Config:     cfg,
 		Store:      st,
 		Bugzilla:   bz,
@@ -192,7 +192,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, nets []tra
 	errc := make(chan error, 1)
 	if cfg.HTTP.Listen != "" {
 		go func() {
-			if err := b.ServeHTTP(ctx, cfg.HTTP.Listen); err != nil {
+			if err := b.HTTP.ServeHTTP(ctx, cfg.HTTP.Listen); err != nil {
 				errc <- err
 				cancel()
 			}

@@ -123,12 +123,12 @@ func startDaemon(t *testing.T) *daemon {
 		t.Fatal(err)
 	}
 	con := console.New(console.Options{In: strings.NewReader(""), Out: d.out, Private: true})
-	d.bot, err = bot.New(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
+	d.bot, err = wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := d.bot.Handler()
+	h := d.bot.HTTP.Handler()
 	handler.Store(&h)
 	done := make(chan error, 1)
 	go func() { done <- d.bot.Run(ctx) }()
@@ -139,7 +139,7 @@ func startDaemon(t *testing.T) *daemon {
 		}
 		st.Close()
 	})
-	waitUntil(t, "the baseline poll", func() bool { return d.bot.Watcher().Stats().Polls >= 1 })
+	waitUntil(t, "the baseline poll", func() bool { return d.bot.Intake.Watcher().Stats().Polls >= 1 })
 	return d
 }
 

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
+)
+
+// Wake carries the core's wake-ups between its parts: the watcher stored
+// bugs (the announcer runs), the outbox grew (the deliverers and the
+// auto-CC loop run). A wake-up that finds one pending is dropped: the
+// woken loop reads everything there is. Safe for concurrent use.
+type Wake struct {
+	stored chan struct{} // the watcher stored bugs: run the announcer
+	queued chan struct{} // the outbox grew: run auto-CC
+
+	mu      sync.Mutex
+	deliver map[string]chan struct{} // per network: wake its deliverer
+}
+
+// NewWake returns the wake-ups of one core.
+func NewWake() *Wake {
+	return &Wake{stored: make(chan struct{}, 1), queued: make(chan struct{}, 1), deliver: map[string]chan struct{}{}}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Stored says the watcher stored bugs.
+func (w *Wake) Stored() { signal(w.stored) }
+
+// Queued says the outbox grew: every deliverer and the auto-CC loop look.
+func (w *Wake) Queued() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.deliver {
+		signal(c)
+	}
+	signal(w.queued)
+}
+
+// deliverer returns the wake-up of the network's deliverer.
+func (w *Wake) deliverer(network string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.deliver[network]
+	if c == nil {
+		c = make(chan struct{}, 1)
+		w.deliver[network] = c
+	}
+	return c
+}
+
+// Notices queues the core's own notices about itself (the API key state,
+// auto-CC held back) for the private channels, through the outbox.
+type Notices struct {
+	store      *store.Store
+	transports []transport.Transport
+	wake       *Wake
+}
+
+// NewNotices returns the notices of the channels of transports.
+func NewNotices(st *store.Store, transports []transport.Transport, wake *Wake) *Notices {
+	return &Notices{store: st, transports: transports, wake: wake}
+}
+
+// System queues one line about ksecbot itself for every private channel,
+// exactly once per id. A notice about bugs names them, so that it is sent
+// only while the channel may see them in full.
+func (n *Notices) System(ctx context.Context, id string, line chat.Line, bugs ...int) error {
+	var items []chat.Outgoing
+	for _, ch := range channelsOf(n.transports) {
+		if ch.Private {
+			items = append(items, chat.ChannelMessage(ch, chat.KindSystem, id, line, bugs...))
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if err := n.store.Enqueue(ctx, items...); err != nil {
+		return fmt.Errorf("failed to queue system notice %s: %w", id, err)
+	}
+	n.wake.Queued()
+	return nil
+}
