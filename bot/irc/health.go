@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 )
 
 // join retry policy after a refused JOIN (full, invite only, banned, bad
@@ -56,7 +57,7 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 	delete(t.joining, fc)
 	t.joinChangedLocked()
 	n, gen := st.fails, t.gen
-	delay := backoff(n-1, t.opt.JoinRetryMin, t.opt.JoinRetryMax, t.opt.Rand)
+	delay := backoff.Delay(n-1, t.opt.JoinRetryMin, t.opt.JoinRetryMax, t.opt.Rand)
 	var alert []string
 	if !st.alerted {
 		alert = t.privateJoinedLocked(fc)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -295,7 +296,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		if s.registered && time.Since(started) > time.Minute {
 			attempt = 0
 		}
-		d := backoff(attempt, t.opt.BackoffMin, maxDelay, t.opt.Rand)
+		d := backoff.Delay(attempt, t.opt.BackoffMin, maxDelay, t.opt.Rand)
 		attempt++
 		t.log.Warn("disconnected, reconnecting", "server", t.cfg.Server, "err", err, "in", d.Round(time.Millisecond))
 		timer := time.NewTimer(d)
@@ -306,17 +307,4 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		case <-timer.C:
 		}
 	}
-}
-
-// backoff returns the delay before reconnect attempt n (from 0): min*2^n
-// capped at max, with "equal jitter" (between half and all of it).
-func backoff(n int, min, max time.Duration, rnd func() float64) time.Duration {
-	d := min
-	for i := 0; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	return d/2 + time.Duration(rnd()*float64(d/2))
 }

@@ -4,13 +4,13 @@ package matrix
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 )
 
 // joinRetry is one configured room's join backoff: how many attempts in a
@@ -113,7 +113,7 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 			if r == nil {
 				r = &joinRetry{}
 			}
-			d := jitter(backoff(t.opts.JoinRetryMin, t.opts.JoinRetryMax, r.failures))
+			d := backoff.Delay(r.failures, t.opts.JoinRetryMin, t.opts.JoinRetryMax, nil)
 			r.failures++
 			r.next = t.opts.Now().Add(d)
 			t.mu.Lock()
@@ -165,14 +165,4 @@ func (t *Transport) inviteNames(rid id.RoomID, alias string) []string {
 		}
 	}
 	return names
-}
-
-// jitter spreads a delay over [d/2, d], so that clients that failed
-// together (a homeserver restart) do not come back together.
-func jitter(d time.Duration) time.Duration {
-	if d <= 1 {
-		return d
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
 }

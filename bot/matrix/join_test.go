@@ -107,25 +107,6 @@ func TestJoinBackoff(t *testing.T) {
 	})
 }
 
-// TestJitter: a jittered delay lies in [d/2, d] and is not always the same.
-func TestJitter(t *testing.T) {
-	d := 10 * time.Second
-	seen := map[time.Duration]bool{}
-	for range 200 {
-		j := jitter(d)
-		if j < d/2 || j > d {
-			t.Fatalf("jitter(%s) = %s, outside [%s, %s]", d, j, d/2, d)
-		}
-		seen[j] = true
-	}
-	if len(seen) < 2 {
-		t.Errorf("200 jittered delays were all %v", seen)
-	}
-	if j := jitter(0); j != 0 {
-		t.Errorf("jitter(0) = %s", j)
-	}
-}
-
 // TestSyncRetryJitter: the delays after failed syncs grow from RetryMin to
 // RetryMax, each within [d/2, d] of its step, and two transports failing
 // together do not retry in lockstep.
@@ -142,7 +123,7 @@ func TestSyncRetryJitter(t *testing.T) {
 	for range 20 {
 		a, b := newSyncer(), newSyncer()
 		for step := range 7 {
-			want := backoff(time.Second, 16*time.Second, step)
+			want := min(time.Second<<step, 16*time.Second)
 			da, err := a.OnFailedSync(nil, fmt.Errorf("connection refused"))
 			if err != nil {
 				t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -49,7 +49,7 @@ type Options struct {
 	// Now is the clock (for "ignore events from before start"); default time.Now.
 	Now func() time.Time
 	// RetryMin and RetryMax bound the reconnect backoff; defaults 1s and
-	// 30s. Each delay is jittered over [d/2, d].
+	// 30s. Each delay is jittered over [d/2, d) (internal/backoff).
 	RetryMin, RetryMax time.Duration
 	// JoinRetryMin and JoinRetryMax bound the backoff between attempts to
 	// join a configured room that cannot be joined (yet); defaults 2s and
@@ -271,7 +271,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 
 // wait sleeps the jittered backoff for the attempt; false when ctx ended.
 func (t *Transport) wait(ctx context.Context, attempt int) bool {
-	d := jitter(backoff(t.opts.RetryMin, t.opts.RetryMax, attempt))
+	d := backoff.Delay(attempt, t.opts.RetryMin, t.opts.RetryMax, nil)
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
@@ -280,15 +280,6 @@ func (t *Transport) wait(ctx context.Context, attempt int) bool {
 	case <-tm.C:
 		return true
 	}
-}
-
-// backoff is min doubled per attempt, capped at max.
-func backoff(minD, maxD time.Duration, attempt int) time.Duration {
-	f := float64(minD) * math.Pow(2, float64(min(attempt, 30)))
-	if f > float64(maxD) {
-		return maxD
-	}
-	return time.Duration(f)
 }
 
 // setup logs in, sets up the syncer and, when configured, encryption.
@@ -468,7 +459,7 @@ func (s *syncer) OnFailedSync(_ *mautrix.RespSync, err error) (time.Duration, er
 	if errors.Is(err, mautrix.MUnknownToken) {
 		return 0, err
 	}
-	d := jitter(backoff(s.t.opts.RetryMin, s.t.opts.RetryMax, s.failures))
+	d := backoff.Delay(s.failures, s.t.opts.RetryMin, s.t.opts.RetryMax, nil)
 	s.failures++
 	s.t.log.Debug("sync failed", "err", err, "retry_in", d)
 	return d, nil
