@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+// Channel health: JOINs sent, refused and retried with backoff, rejoins
+// after a KICK, and Sends waiting for a JOIN in progress.
+
 package irc
 
 import (
@@ -175,4 +178,65 @@ func (t *Transport) waitJoinedLocked(ctx context.Context, target string) error {
 		t.mu.Lock()
 	}
 	return nil
+}
+
+// join queues a JOIN of ch, with its key, for connection generation gen.
+func (t *Transport) join(gen uint64, ch config.IRCChannel) {
+	t.mu.Lock()
+	if t.gen == gen && t.conn != nil {
+		t.joining[Fold(t.casemap, ch.Name)] = true
+	}
+	t.mu.Unlock()
+	if key := ch.ChannelKey.Reveal(); key != "" {
+		t.enqueueControl(gen, "JOIN", ch.Name, key)
+	} else if ch.Key != "" {
+		t.enqueueControl(gen, "JOIN", ch.Name, ch.Key)
+	} else {
+		t.enqueueControl(gen, "JOIN", ch.Name)
+	}
+}
+
+// kick rejoin policy
+const (
+	maxKickRejoins = 3
+	kickDelay      = 5 * time.Second
+)
+
+// onKick forgets the kicked member and, when the bot was kicked from a
+// configured channel, rejoins it after a delay that grows with the kicks
+// on this connection (at most maxKickRejoins times).
+func (s *session) onKick(m ircmsg.Message) {
+	if len(m.Params) < 2 {
+		return
+	}
+	t := s.t
+	ch, victim := m.Params[0], m.Params[1]
+	s.onLeave(victim, ch)
+	if !s.isMe(victim) {
+		return
+	}
+	t.mu.Lock()
+	_, ok := t.channelConfig(ch)
+	fc := Fold(t.casemap, ch)
+	t.kicks[fc]++
+	n, gen := t.kicks[fc], t.gen
+	t.mu.Unlock()
+	t.log.Warn("kicked", "channel", ch, "by", m.Nick(), "reason", lastParam(m), "rejoin", ok && n <= maxKickRejoins)
+	if !ok || n > maxKickRejoins {
+		return
+	}
+	time.AfterFunc(time.Duration(n)*t.opt.KickDelay, func() {
+		// with the configuration of then: a reload may have removed the
+		// channel or changed its key meanwhile
+		t.mu.Lock()
+		i, ok := t.channelConfig(ch)
+		var cfg config.IRCChannel
+		if ok {
+			cfg = t.chanCfg[i]
+		}
+		t.mu.Unlock()
+		if ok {
+			t.join(gen, cfg)
+		}
+	})
 }

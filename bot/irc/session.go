@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+// One connection attempt: connecting and registering, the callbacks on
+// the wire, and clearing the state on a disconnect.
+
 package irc
 
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -340,109 +341,9 @@ func (s *session) onConnect() {
 	}
 }
 
-// join queues a JOIN of ch, with its key, for connection generation gen.
-func (t *Transport) join(gen uint64, ch config.IRCChannel) {
-	t.mu.Lock()
-	if t.gen == gen && t.conn != nil {
-		t.joining[Fold(t.casemap, ch.Name)] = true
-	}
-	t.mu.Unlock()
-	if key := ch.ChannelKey.Reveal(); key != "" {
-		t.enqueueControl(gen, "JOIN", ch.Name, key)
-	} else if ch.Key != "" {
-		t.enqueueControl(gen, "JOIN", ch.Name, ch.Key)
-	} else {
-		t.enqueueControl(gen, "JOIN", ch.Name)
-	}
-}
-
 func (s *session) isMe(nick string) bool {
 	t := s.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return Fold(t.casemap, nick) == Fold(t.casemap, s.conn.CurrentNick())
-}
-
-// kick rejoin policy
-const (
-	maxKickRejoins = 3
-	kickDelay      = 5 * time.Second
-)
-
-func (s *session) onKick(m ircmsg.Message) {
-	if len(m.Params) < 2 {
-		return
-	}
-	t := s.t
-	ch, victim := m.Params[0], m.Params[1]
-	s.onLeave(victim, ch)
-	if !s.isMe(victim) {
-		return
-	}
-	t.mu.Lock()
-	_, ok := t.channelConfig(ch)
-	fc := Fold(t.casemap, ch)
-	t.kicks[fc]++
-	n, gen := t.kicks[fc], t.gen
-	t.mu.Unlock()
-	t.log.Warn("kicked", "channel", ch, "by", m.Nick(), "reason", lastParam(m), "rejoin", ok && n <= maxKickRejoins)
-	if !ok || n > maxKickRejoins {
-		return
-	}
-	time.AfterFunc(time.Duration(n)*t.opt.KickDelay, func() {
-		// with the configuration of then: a reload may have removed the
-		// channel or changed its key meanwhile
-		t.mu.Lock()
-		i, ok := t.channelConfig(ch)
-		var cfg config.IRCChannel
-		if ok {
-			cfg = t.chanCfg[i]
-		}
-		t.mu.Unlock()
-		if ok {
-			t.join(gen, cfg)
-		}
-	})
-}
-
-// tlsConfig builds the TLS settings: system roots or a custom CA file,
-// and a client certificate for SASL EXTERNAL.
-func (t *Transport) tlsConfig() (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.cfg.TLSInsecure} //nolint:gosec // test-only option
-	if t.cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(t.cfg.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("irc: read CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("irc: no certificate in CA file %s", t.cfg.TLSCAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.cfg.TLSCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.cfg.TLSCertFile, t.cfg.TLSKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("irc: load client certificate: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
-}
-
-func (t *Transport) saslPassword() string {
-	if p := t.cfg.SASLPassword.Reveal(); p != "" {
-		return p
-	}
-	if t.cfg.SASLPasswordEnv != "" {
-		return os.Getenv(t.cfg.SASLPasswordEnv)
-	}
-	if t.cfg.SASLPasswordFile != "" {
-		b, err := os.ReadFile(t.cfg.SASLPasswordFile)
-		if err == nil {
-			return strings.TrimSpace(string(b))
-		}
-		t.log.Error("cannot read sasl_password_file", "err", err)
-	}
-	return ""
 }

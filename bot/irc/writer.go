@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+// The send queue and its writer: Send renders a message into lines and
+// queues them by priority; one goroutine writes them through the flood
+// limiter and registers each as in flight (confirm.go settles them).
+
 package irc
 
 import (
@@ -7,16 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ergochat/irc-go/ircevent"
-	"github.com/ergochat/irc-go/ircfmt"
-	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
-	"github.com/ksecbot/ksecbot/transport"
 )
 
 // MaxWrapLines caps how many IRC lines one chat line may become; text
@@ -36,29 +36,9 @@ const (
 // (not joined yet, kicked, banned); nothing was sent.
 var ErrNotJoined = errors.New("irc: not in the channel")
 
-// errNoResponse: the server's labeled response never came (ircevent
-// expired the label); the line may or may not have arrived.
-var errNoResponse = errors.New("irc: no response to a labeled line")
-
-// errNotEchoed: with echo-message, the server answered a PING written
-// after the line without having echoed the line: it was dropped.
-var errNotEchoed = errors.New("irc: line not echoed by the server (dropped)")
-
 // cancelSettle bounds how long Send, its ctx done, waits for the lines it
 // already wrote to be confirmed.
 const cancelSettle = 5 * time.Second
-
-// RefusedError is a line the server refused (404 cannot send to channel,
-// 442, 477, 401...): nothing reached the channel.
-type RefusedError struct {
-	Target  string
-	Numeric string
-	Reason  string
-}
-
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("irc: server refused the line to %s: %s %s", e.Target, e.Numeric, e.Reason)
-}
 
 type outLine struct {
 	cmd    string
@@ -68,139 +48,6 @@ type outLine struct {
 	idx    int    // index of the line in its job
 	fence  bool   // a PING fence: its token is made when written
 	queued time.Time
-}
-
-// job is one Send: its lines are confirmed one by one (echo, labeled
-// response or PING fence); it succeeds when all are and fails at the first
-// line that is refused or lost. A job stopped by its caller (Send's ctx)
-// writes no further line and ends once the lines already written are
-// settled.
-type job struct {
-	mu      sync.Mutex
-	ok      []bool
-	base    int   // lines delivered by earlier attempts (Outgoing.Resume)
-	written int   // lines handed to the connection so far (in order)
-	stopped error // set by stop: no further line is written
-	closed  bool
-	err     error
-	done    chan struct{}
-}
-
-func newJob(n, base int) *job {
-	return &job{ok: make([]bool, n), base: base, done: make(chan struct{})}
-}
-
-// begin reports whether line i may be written, and counts it written; not
-// once the job is closed or stopped.
-func (j *job) begin(i int) bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed || j.stopped != nil {
-		return false
-	}
-	j.written = max(j.written, i+1)
-	return true
-}
-
-// confirm marks line i delivered.
-func (j *job) confirm(i int) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed || i < 0 || i >= len(j.ok) {
-		return
-	}
-	j.ok[i] = true
-	switch {
-	case j.allOKLocked(len(j.ok)):
-		j.closeLocked(nil) // every line arrived, even if stopped meanwhile
-	case j.stopped != nil && j.allOKLocked(j.written):
-		j.closeLocked(j.stopped)
-	}
-}
-
-// stop ends a job its caller gave up on: no further line is written, and
-// the job ends with err once the lines already written are confirmed (or
-// at once when none awaits confirmation). It reports whether the message
-// was cut before its last line with written lines unconfirmed: those need
-// a fence of their own.
-func (j *job) stop(err error) (needFence bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed || j.stopped != nil {
-		return false
-	}
-	j.stopped = err
-	if j.allOKLocked(j.written) {
-		j.closeLocked(err)
-		return false
-	}
-	return j.written < len(j.ok)
-}
-
-// fail ends the job with err; lines confirmed so far stay delivered.
-func (j *job) fail(err error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if !j.closed {
-		j.closeLocked(err)
-	}
-}
-
-func (j *job) allOKLocked(n int) bool {
-	for _, ok := range j.ok[:n] {
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func (j *job) closeLocked(err error) {
-	j.closed, j.err = true, err
-	close(j.done)
-}
-
-func (j *job) isClosed() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.closed
-}
-
-// halted reports whether the job's unwritten lines are to be skipped
-// (closed, or stopped by its caller).
-func (j *job) halted() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.closed || j.stopped != nil
-}
-
-// result is the job's outcome for Send: nil, or its error with the
-// progress when some lines were delivered.
-func (j *job) result(err error) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err == nil {
-		err = j.err
-	}
-	if err == nil {
-		return nil
-	}
-	n := 0
-	for n < len(j.ok) && j.ok[n] {
-		n++
-	}
-	if n > 0 {
-		return &transport.PartialError{Done: j.base + n, Err: err}
-	}
-	return err
-}
-
-// flight is a written line awaiting confirmation.
-type flight struct {
-	line *outLine
-	seq  uint64 // write order on this connection
-	at   time.Time
-	echo bool // written with echo-message on: only its echo confirms it
 }
 
 // Send renders out into IRC lines, writes them through the flood limiter
@@ -484,196 +331,6 @@ func (t *Transport) fail(l *outLine, err error) {
 	}
 }
 
-// settle takes fl off the in-flight list and confirms its line (err nil)
-// or fails its message; fl nil and a nil job are ignored.
-func (t *Transport) settle(fl *flight, err error) {
-	if fl == nil {
-		return
-	}
-	t.mu.Lock()
-	t.dropFlightsLocked(func(f *flight) bool { return f == fl })
-	t.mu.Unlock()
-	if err != nil {
-		fl.line.job.fail(err)
-	} else {
-		fl.line.job.confirm(fl.line.idx)
-	}
-}
-
-// dropFlightsLocked removes the flights for which drop holds, and those
-// of closed jobs, and returns the removed ones. Caller holds t.mu.
-func (t *Transport) dropFlightsLocked(drop func(*flight) bool) []*flight {
-	var gone []*flight
-	keep := t.inflight[:0]
-	for _, f := range t.inflight {
-		if drop(f) || f.line.job.isClosed() {
-			gone = append(gone, f)
-			continue
-		}
-		keep = append(keep, f)
-	}
-	clear(t.inflight[len(keep):])
-	t.inflight = keep
-	return gone
-}
-
-// refusal reports whether a reply to a message means it was not
-// delivered: an error numeric (400-599) or a standard FAIL.
-func refusal(m ircmsg.Message) bool {
-	if m.Command == "FAIL" {
-		return true
-	}
-	return len(m.Command) == 3 && m.Command >= "400" && m.Command < "600"
-}
-
-// onLabeled handles the labeled response to a written line: its echo (or
-// an ACK) confirms it; an error numeric refuses it.
-func (t *Transport) onLabeled(fl *flight, b *ircevent.Batch) {
-	if b == nil {
-		t.settle(fl, errNoResponse)
-		return
-	}
-	var refused *RefusedError
-	var walk func(b *ircevent.Batch)
-	walk = func(b *ircevent.Batch) {
-		if refused == nil && refusal(b.Message) {
-			refused = &RefusedError{Target: fl.line.params[0], Numeric: b.Message.Command, Reason: lastParam(b.Message)}
-		}
-		for _, it := range b.Items {
-			walk(it)
-		}
-	}
-	walk(b)
-	if refused != nil {
-		t.settle(fl, refused)
-		return
-	}
-	t.settle(fl, nil)
-}
-
-// onEcho confirms the oldest in-flight line with this command, target
-// and text (echo-message without labeled-response).
-//
-// A server may strip the formatting of a line (a channel mode against
-// colours) and echo what it passed on: a line without an exact match is
-// matched without formatting codes, or else it would stay unconfirmed and
-// fail at the next probe, and be sent again and again.
-func (t *Transport) onEcho(cmd, target, text string) {
-	t.mu.Lock()
-	ft := Fold(t.casemap, target)
-	var hit, plain *flight
-	for _, f := range t.inflight {
-		if f.line.cmd != cmd || Fold(t.casemap, f.line.params[0]) != ft {
-			continue
-		}
-		if f.line.params[1] == text {
-			hit = f
-			break
-		}
-		if plain == nil && ircfmt.Strip(f.line.params[1]) == ircfmt.Strip(text) {
-			plain = f
-		}
-	}
-	t.mu.Unlock()
-	if hit == nil {
-		hit = plain
-	}
-	t.settle(hit, nil)
-}
-
-// onRefused fails the in-flight line an unlabeled refusal is about; it
-// reports whether there was one. An error numeric (<client> <target>
-// ... :reason) names the target: the oldest line to it fails. A standard
-// FAIL <command> <code> [<context>...] <description> names the command:
-// the oldest line of that command fails, preferring one to a target its
-// context names.
-func (t *Transport) onRefused(m ircmsg.Message) bool {
-	var cmd, reason string // cmd: FAIL's command
-	var targets []string
-	if m.Command == "FAIL" {
-		if len(m.Params) < 3 {
-			return false
-		}
-		cmd, targets = m.Params[0], m.Params[2:len(m.Params)-1]
-		reason = m.Params[1] + " " + lastParam(m)
-	} else {
-		if len(m.Params) < 2 {
-			return false
-		}
-		targets, reason = m.Params[1:2], lastParam(m)
-	}
-	t.mu.Lock()
-	var hit, oldest *flight
-	for _, f := range t.inflight {
-		if cmd != "" && !strings.EqualFold(f.line.cmd, cmd) {
-			continue
-		}
-		if oldest == nil {
-			oldest = f
-		}
-		ft := Fold(t.casemap, f.line.params[0])
-		for _, tg := range targets {
-			if Fold(t.casemap, tg) == ft {
-				hit = f
-				break
-			}
-		}
-		if hit != nil {
-			break
-		}
-	}
-	t.mu.Unlock()
-	if hit == nil && cmd != "" {
-		hit = oldest
-	}
-	if hit == nil {
-		return false
-	}
-	t.settle(hit, &RefusedError{Target: hit.line.params[0], Numeric: m.Command, Reason: reason})
-	return true
-}
-
-// onPong settles every line written before the fence or probe PING that
-// tok answers: the server handles a client's lines in order, so an error
-// about them, and with echo-message their echo, would have come before
-// the PONG. A line written without echo is confirmed; a line written with
-// echo-message that is still unconfirmed was not echoed, so the server
-// dropped it: it fails (its caller sends it again) instead.
-func (t *Transport) onPong(tok string) {
-	t.mu.Lock()
-	seq, ok := t.fences[tok]
-	if !ok {
-		t.mu.Unlock()
-		return
-	}
-	delete(t.fences, tok)
-	if tok == t.probeTok {
-		t.probeTok = ""
-	}
-	done := t.dropFlightsLocked(func(f *flight) bool { return f.seq < seq })
-	t.mu.Unlock()
-	for _, f := range done {
-		if f.echo {
-			f.line.job.fail(errNotEchoed)
-		} else {
-			f.line.job.confirm(f.line.idx)
-		}
-	}
-}
-
-// failInflight fails every line awaiting confirmation, after a
-// disconnect: the callers send them again (at most one repeat each).
-func (t *Transport) failInflight() {
-	t.mu.Lock()
-	gone := t.dropFlightsLocked(func(*flight) bool { return true })
-	t.fences = map[string]uint64{}
-	t.probeTok = ""
-	t.mu.Unlock()
-	for _, f := range gone {
-		f.line.job.fail(fmt.Errorf("%w (line unconfirmed)", ErrNotConnected))
-	}
-}
-
 // failQueued fails every queued message and drops control lines, after a
 // disconnect: the callers keep their messages and retry later.
 func (t *Transport) failQueued() {
@@ -690,69 +347,5 @@ func (t *Transport) failQueued() {
 	t.mu.Unlock()
 	for _, j := range jobs {
 		j.fail(ErrNotConnected)
-	}
-}
-
-// Link watchdog: while lines await confirmation, a link that stays
-// silent is probed with a PING and recycled when the PONG does not come.
-const (
-	silentAfter  = 10 * time.Second
-	probeTimeout = 15 * time.Second
-)
-
-// watchLink runs for one connection: it returns when s disconnects, and
-// closes the socket when the link is found silent.
-func (s *session) watchLink() {
-	t := s.t
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.disc:
-			return
-		case <-tick.C:
-		}
-		now := t.opt.Now()
-		// A write blocked on a full socket holds wmu: the probe waits,
-		// but the deadline of one already sent is checked regardless.
-		haveW := t.wmu.TryLock()
-		t.mu.Lock()
-		if t.gen != s.gen || t.conn == nil {
-			t.mu.Unlock()
-			if haveW {
-				t.wmu.Unlock()
-			}
-			return
-		}
-		t.dropFlightsLocked(func(*flight) bool { return false })
-		conn := t.conn
-		var probe string
-		switch {
-		case t.probeTok != "" && now.Sub(t.probeAt) > t.opt.ProbeTimeout:
-			age := now.Sub(t.probeAt)
-			t.mu.Unlock()
-			if haveW {
-				t.wmu.Unlock()
-			}
-			t.log.Warn("link silent, reconnecting", "server", t.cfg.Server, "no_pong_for", age.Round(time.Millisecond))
-			t.silentDrops.Add(1)
-			s.closeSock()
-			return
-		case haveW && t.probeTok == "" && len(t.inflight) > 0 && now.Sub(t.inflight[0].at) > t.opt.SilentAfter:
-			t.wseq++
-			probe = fmt.Sprintf("ksp%d", t.wseq)
-			t.fences[probe] = t.wseq
-			t.probeTok, t.probeAt = probe, now
-		}
-		t.mu.Unlock()
-		if probe != "" {
-			t.log.Debug("lines unconfirmed, probing the link", "token", probe)
-			if err := conn.Send("PING", probe); err != nil {
-				t.log.Debug("probe not written", "err", err)
-			}
-		}
-		if haveW {
-			t.wmu.Unlock()
-		}
 	}
 }
