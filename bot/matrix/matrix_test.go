@@ -132,7 +132,7 @@ func TestTransport(t *testing.T) {
 		m := r.in.next(t)
 		want := chat.Incoming{
 			Channel: tr.Channels()[1], Target: string(enc), Text: "!pending", ID: string(cmdID),
-			Sender: chat.Identity{Network: config.NetMatrix, Account: string(obsID), Nick: string(obsID)},
+			Sender: chat.Identity{Network: config.NetMatrix, Account: string(obsID), Nick: string(obsID), Kind: "Matrix user"},
 		}
 		if m != want {
 			t.Errorf("incoming =\n%+v\nwant\n%+v", m, want)
