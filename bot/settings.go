@@ -7,6 +7,7 @@ package bot
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,8 @@ type Settings struct {
 	transports []transport.Transport // whose channels are announced to, and reloaded
 	log        *slog.Logger
 	now        func() time.Time
+	// commandMemory outlives reloads: per-sender limits, previews.
+	commandMemory *commands.Memory
 }
 
 // live is the configuration-derived state. It is replaced as a whole.
@@ -49,7 +52,8 @@ type live struct {
 // NewSettings builds the configuration-derived state of o.Config.
 func NewSettings(o Options) *Settings {
 	o = o.WithDefaults()
-	s := &Settings{store: o.Store, bz: o.Bugzilla, version: o.Version, transports: o.Transports, log: o.Logger, now: o.Now}
+	s := &Settings{store: o.Store, bz: o.Bugzilla, version: o.Version, transports: o.Transports, log: o.Logger, now: o.Now,
+		commandMemory: commands.NewMemory()}
 	s.live.Store(s.build(o.Config))
 	return s
 }
@@ -116,6 +120,9 @@ func (s *Settings) build(cfg *config.Config) *live {
 		// reaction times (metrics.go, cvestats.go).
 		Reminders: s.store,
 		Stats:     Stats{s},
+		// The same limits and previews for every configuration: a
+		// SIGHUP must not give every sender a fresh burst.
+		Memory: s.commandMemory,
 	}
 	if cve != nil {
 		deps.CVE = cve
@@ -134,7 +141,10 @@ func (s *Settings) build(cfg *config.Config) *live {
 // Safe for concurrent use.
 func (s *Settings) Reload(cfg *config.Config) (needRestart []string) {
 	old := s.l().cfg
-	if old.Bugzilla.URL != cfg.Bugzilla.URL || old.Bugzilla.APIKey != cfg.Bugzilla.APIKey || old.Bugzilla.PollInterval != cfg.Bugzilla.PollInterval {
+	// The whole [bugzilla] table is kept (the watcher and the client are
+	// built once): any change in it, catch_up and public_url included,
+	// waits for a restart and is said so.
+	if !reflect.DeepEqual(old.Bugzilla, cfg.Bugzilla) {
 		needRestart = append(needRestart, "[bugzilla]")
 	}
 	if fmt.Sprint(old.Watches) != fmt.Sprint(cfg.Watches) {

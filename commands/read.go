@@ -396,19 +396,19 @@ func (r *Router) previewIDs(in chat.Incoming) []int {
 func (r *Router) previewDue(channel string, id int) bool {
 	now := r.now()
 	key := channel + "\x00" + strconv.Itoa(id)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if last, ok := r.previews[key]; ok && now.Sub(last) < r.prevGap {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	if last, ok := r.mem.previews[key]; ok && now.Sub(last) < r.prevGap {
 		return false
 	}
-	if len(r.previews) > 10000 {
-		for k, t := range r.previews {
+	if len(r.mem.previews) > 10000 {
+		for k, t := range r.mem.previews {
 			if now.Sub(t) >= r.prevGap {
-				delete(r.previews, k)
+				delete(r.mem.previews, k)
 			}
 		}
 	}
-	r.previews[key] = now
+	r.mem.previews[key] = now
 	return true
 }
 

@@ -82,6 +82,9 @@ type Deps struct {
 	// 5 and 2s.
 	RateBurst int
 	RateEvery time.Duration
+	// Memory keeps the limits and previews across reloads; nil: a new
+	// one.
+	Memory *Memory
 }
 
 // Defaults for the [commands] table.
@@ -141,12 +144,26 @@ type Router struct {
 	seq      atomic.Uint64
 	bugLocks [64]sync.Mutex
 
-	mu       sync.Mutex
-	limiters map[string]*limiter
-	previews map[string]time.Time // "<channel>\x00<bug>" -> last preview
+	mem *Memory // limits and previews, kept across reloads
 
 	bugRe *regexp.Regexp
 	urlRe *regexp.Regexp
+}
+
+// Memory is what the router remembers of senders and channels: each
+// sender's command limit and when each bug was last previewed in each
+// channel. It outlives the router: a reload (SIGHUP) builds a new router
+// with the same Memory (Deps.Memory), so it hands no sender a fresh
+// burst and no channel a repeated preview. Safe for concurrent use.
+type Memory struct {
+	mu       sync.Mutex
+	limiters map[string]*limiter
+	previews map[string]time.Time // "<channel>\x00<bug>" -> last preview
+}
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{limiters: map[string]*limiter{}, previews: map[string]time.Time{}}
 }
 
 // New builds a router with the built-in commands.
@@ -170,6 +187,9 @@ func New(d Deps) *Router {
 		}
 		d.Render = announce.NewRenderer(u, d.Trees, d.Config.Announce.Restricted)
 	}
+	if d.Memory == nil {
+		d.Memory = NewMemory()
+	}
 	if d.RateBurst <= 0 {
 		d.RateBurst = 5
 	}
@@ -186,19 +206,18 @@ func New(d Deps) *Router {
 	}
 	c := d.Config.Commands
 	r := &Router{
-		d:        d,
-		cfg:      d.Config,
-		log:      d.Logger.With("component", "commands"),
-		now:      d.Now,
-		prefix:   c.Prefix,
-		window:   c.ClaimWindow.Duration,
-		pendCap:  c.PendingLines,
-		prevGap:  c.PreviewEvery.Duration,
-		byName:   map[string]int{},
-		writes:   policy.NewWrites(d.Trees.All(), d.Config.Users),
-		limiters: map[string]*limiter{},
-		previews: map[string]time.Time{},
-		bugRe:    regexp.MustCompile(`(?i)\bbug\s*#?\s*([0-9]{1,9})\b`),
+		d:       d,
+		cfg:     d.Config,
+		log:     d.Logger.With("component", "commands"),
+		now:     d.Now,
+		prefix:  c.Prefix,
+		window:  c.ClaimWindow.Duration,
+		pendCap: c.PendingLines,
+		prevGap: c.PreviewEvery.Duration,
+		byName:  map[string]int{},
+		writes:  policy.NewWrites(d.Trees.All(), d.Config.Users),
+		mem:     d.Memory,
+		bugRe:   regexp.MustCompile(`(?i)\bbug\s*#?\s*([0-9]{1,9})\b`),
 	}
 	if r.prefix == "" {
 		r.prefix = DefaultPrefix
@@ -440,8 +459,8 @@ func (r *Router) allow(in chat.Incoming) bool {
 		return true // the local operator cannot flood a network
 	}
 	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
 	return r.limiter(in, now).AllowN(now, 1)
 }
 
@@ -449,8 +468,8 @@ func (r *Router) allow(in chat.Incoming) bool {
 // (once per SlowDownWindow), and records it.
 func (r *Router) warnDue(in chat.Incoming) bool {
 	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
 	l := r.limiter(in, now)
 	if !l.warned.IsZero() && now.Sub(l.warned) < SlowDownWindow {
 		return false
@@ -459,26 +478,26 @@ func (r *Router) warnDue(in chat.Incoming) bool {
 	return true
 }
 
-// limiter returns the sender's limiter, creating it. Called with r.mu held.
+// limiter returns the sender's limiter, creating it. Called with r.mem.mu held.
 func (r *Router) limiter(in chat.Incoming, now time.Time) *limiter {
 	key := senderKey(in.Sender)
-	l, ok := r.limiters[key]
+	l, ok := r.mem.limiters[key]
 	if !ok {
-		if len(r.limiters) > 10000 {
+		if len(r.mem.limiters) > 10000 {
 			r.pruneLimiters(now)
 		}
 		l = &limiter{Limiter: rate.NewLimiter(rate.Every(r.d.RateEvery), r.d.RateBurst)}
-		r.limiters[key] = l
+		r.mem.limiters[key] = l
 	}
 	return l
 }
 
 // pruneLimiters drops limiters that are full again and were not told to
-// slow down recently (idle senders). Called with r.mu held.
+// slow down recently (idle senders). Called with r.mem.mu held.
 func (r *Router) pruneLimiters(now time.Time) {
-	for k, l := range r.limiters {
+	for k, l := range r.mem.limiters {
 		if l.TokensAt(now) >= float64(r.d.RateBurst) && now.Sub(l.warned) >= SlowDownWindow {
-			delete(r.limiters, k)
+			delete(r.mem.limiters, k)
 		}
 	}
 }

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// reloadSettings builds the configuration-derived state as the daemon
+// does, for a SIGHUP to replace.
+func reloadSettings(t *testing.T, h *harness) *bot.Settings {
+	t.Helper()
+	st, err := store.Open(context.Background(), h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bot.NewSettings(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// A SIGHUP applies trees at once and says which changed sections wait for
+// a restart: every [bugzilla] key (the watcher and client are built once),
+// catch_up and public_url included, used to be dropped without a word
+// unless it was the URL, the key or the poll interval.
+func TestReloadReportsWhatNeedsARestart(t *testing.T) {
+	h := newHarness(t, "")
+	s := reloadSettings(t, h)
+	for _, tc := range []struct {
+		name   string
+		edit   func(c *config.Config)
+		want   []string
+		trees  int
+		catch  time.Duration
+		public string
+	}{
+		{"new tree", func(c *config.Config) {
+			c.Trees = append(slices.Clone(c.Trees), config.Tree{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}})
+		}, nil, 3, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
+		{"catch_up", func(c *config.Config) { c.Bugzilla.CatchUp.Duration = 72 * time.Hour }, []string{"[bugzilla]"}, 2, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
+		{"public_url", func(c *config.Config) { c.Bugzilla.PublicURL = "https://b.example.org" }, []string{"[bugzilla]"}, 2, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
+		{"[irc] added", func(c *config.Config) { c.IRC = &config.IRC{Server: "irc.example.org:6697", Nick: "ksecbot"} }, []string{"[irc]"}, 2, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := *h.cfg
+			tc.edit(&cfg)
+			got := s.Reload(&cfg)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("needs a restart: %q, want %q", got, tc.want)
+			}
+			now := s.Config()
+			if len(now.Trees) != tc.trees || now.Bugzilla.CatchUp.Duration != tc.catch || now.Bugzilla.PublicURL != tc.public {
+				t.Errorf("in effect: %d trees, catch_up %s, public_url %q; want %d, %s, %q (kept until a restart)",
+					len(now.Trees), now.Bugzilla.CatchUp.Duration, now.Bugzilla.PublicURL, tc.trees, tc.catch, tc.public)
+			}
+			if now.IRC != nil {
+				t.Errorf("[irc] applied without a restart: %+v", now.IRC)
+			}
+		})
+	}
+}
+
+// The per-sender command limit survives a SIGHUP: a flood that used up its
+// burst is still limited by the router of the new configuration.
+func TestReloadKeepsCommandLimits(t *testing.T) {
+	h := newHarness(t, "")
+	s := reloadSettings(t, h)
+	ch := chat.Channel{Key: "memnet:#k", Network: "memnet", Name: "#k"}
+	in := func(i int) chat.Incoming {
+		return chat.Incoming{Channel: ch, Target: "#k", Text: "!help", ID: fmt.Sprint(i),
+			Sender: chat.Identity{Network: "memnet", Account: "flooder", Nick: "flooder"}}
+	}
+	limited := 0
+	for i := range 20 {
+		if s.Router().Admit(in(i)).Limited {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("20 commands at once were never limited: the test cannot see the limit")
+	}
+	cfg := *h.cfg
+	s.Reload(&cfg)
+	if a := s.Router().Admit(in(99)); !a.Limited {
+		t.Errorf("right after a reload the flooder's command was admitted: the reload reset the limit")
+	}
+}
