@@ -18,8 +18,8 @@ type Announcements struct {
 }
 
 // NewAnnouncements returns the announcement loop.
-func NewAnnouncements(settings *Settings, wake *Wake, log *slog.Logger) *Announcements {
-	return &Announcements{settings: settings, wake: wake, log: log}
+func NewAnnouncements(o Options, settings *Settings, wake *Wake) *Announcements {
+	return &Announcements{settings: settings, wake: wake, log: o.WithDefaults().Logger}
 }
 
 // Loops returns the announcement loop, for Bot.Run.

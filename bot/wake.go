@@ -69,9 +69,9 @@ type Notices struct {
 	wake       *Wake
 }
 
-// NewNotices returns the notices of the channels of transports.
-func NewNotices(st *store.Store, transports []transport.Transport, wake *Wake) *Notices {
-	return &Notices{store: st, transports: transports, wake: wake}
+// NewNotices returns the notices for the channels of o.Transports.
+func NewNotices(o Options, wake *Wake) *Notices {
+	return &Notices{store: o.Store, transports: o.Transports, wake: wake}
 }
 
 // System queues one line about ksecbot itself for every private channel,

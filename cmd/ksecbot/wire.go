@@ -24,7 +24,7 @@ func wire(o bot.Options) (*bot.Bot, error) {
 	o = o.WithDefaults()
 	settings := bot.NewSettings(o)
 	wake := bot.NewWake()
-	notices := bot.NewNotices(o.Store, o.Transports, wake)
+	notices := bot.NewNotices(o, wake)
 	guard := bot.NewStoreGuard(o, settings)
 	intake := bot.NewIntake(o, settings, wake, notices)
 	metrics := bot.NewMetrics(bot.MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard, Settings: settings})
@@ -32,7 +32,7 @@ func wire(o bot.Options) (*bot.Bot, error) {
 		Settings:      settings,
 		Wake:          wake,
 		Intake:        intake,
-		Announcements: bot.NewAnnouncements(settings, wake, o.Logger),
+		Announcements: bot.NewAnnouncements(o, settings, wake),
 		Reminders:     bot.NewReminders(o, settings, wake),
 		Retention:     bot.NewRetention(o, settings),
 		AutoCC:        bot.NewAutoCC(o, settings, wake, notices),
