@@ -182,7 +182,7 @@ func (r *Renderer) MovedIn(b *bugzilla.Bug, watch string, ch chat.Channel, age t
 	case policy.Withheld:
 		// The watch is no secret (the channel follows it); the bug is.
 		return chat.Line{}.Text("Restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
-			Text(" moved into " + Clean(watch, 120) + ", details withheld ").Link("", r.BugURL(b.ID)), true
+			Text(" moved into "+Clean(watch, 120)+", details withheld ").Link("", r.BugURL(b.ID)), true
 	}
 	l = chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" moved into " + Clean(watch, 120))
 	if age > 0 {
