@@ -185,15 +185,7 @@ func TestAnnouncerSchedulesRemindersByGrade(t *testing.T) {
 		{created.Add(4 * time.Hour), []int{1, 2}},
 		{created.Add(1000 * time.Hour), []int{1, 2}},
 	} {
-		due, err := st.DueReminders(ctx, tc.at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []int
-		for _, r := range due {
-			got = append(got, r.BugID)
-		}
-		if !slices.Equal(got, tc.want) {
+		if got := dueBugs(t, st, tc.at); !slices.Equal(got, tc.want) {
 			t.Errorf("due at creation+%s: %v, want %v", tc.at.Sub(created), got, tc.want)
 		}
 	}
@@ -231,18 +223,24 @@ func TestAnnouncerRemindsMovedInBugsFromArrival(t *testing.T) {
 		{t0.Add(4*time.Hour - time.Second), nil},
 		{t0.Add(4 * time.Hour), []int{7}},
 	} {
-		due, err := st.DueReminders(ctx, tc.at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []int
-		for _, r := range due {
-			got = append(got, r.BugID)
-		}
-		if !slices.Equal(got, tc.want) {
+		if got := dueBugs(t, st, tc.at); !slices.Equal(got, tc.want) {
 			t.Errorf("due at arrival+%s: %v, want %v", tc.at.Sub(t0), got, tc.want)
 		}
 	}
+}
+
+// dueBugs returns the bugs whose reminders are due at the time.
+func dueBugs(t *testing.T, st *store.Store, at time.Time) []int {
+	t.Helper()
+	due, err := st.DueReminders(context.Background(), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, r := range due {
+		got = append(got, r.BugID)
+	}
+	return got
 }
 
 func openStore(t *testing.T, clock *fakeclock.Clock) *store.Store {
