@@ -2,7 +2,7 @@
 
 package irc_test
 
-// End-to-end delivery tests: the real bot core (bot.New with the real
+// End-to-end delivery tests: the real bot core (coretest.Wire with the real
 // store and the Bugzilla test server) and this IRC transport, talking to
 // the real IRC test server through a TCP proxy (irctest.Proxy) that
 // partitions the link, swallows lines and drops the connection, while an
@@ -117,8 +117,9 @@ type coreBot struct {
 	bot  *bot.Bot
 }
 
-// startCoreBot runs bot.New with a real store, the Bugzilla test server and
-// an IRC transport connecting to addr with channels.
+// startCoreBot runs the core (coretest.Wire) with a real store, the
+// Bugzilla test server and an IRC transport connecting to addr with
+// channels.
 func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options, channels ...config.IRCChannel) *coreBot {
 	t.Helper()
 	bz := bugzillatest.New()
