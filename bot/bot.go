@@ -102,9 +102,12 @@ type Bot struct {
 	Guard         *StoreGuard
 	Deliverers    []*Deliverer // one per transport
 	Commands      *Dispatcher
-	Metrics       *Metrics
-	HTTP          *HTTP
-	Log           *slog.Logger
+	// Notices tells the private channels about ksecbot itself; the
+	// transports report channel trouble to it (transport.Alerts).
+	Notices *Notices
+	Metrics *Metrics
+	HTTP    *HTTP
+	Log     *slog.Logger
 }
 
 // Loops returns the jobs Run stops first on the way out: everything but
@@ -158,7 +161,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	for _, d := range b.Deliverers {
 		t := d.Transport()
-		goRun(&netWG, netCtx, Loop{t.Network(), func(ctx context.Context) error { return t.Run(ctx, b.Commands.Inbox(t)) }})
+		goRun(&netWG, netCtx, Loop{t.Network(), func(ctx context.Context) error { return t.Run(ctx, b.inbox(t)) }})
 		goRun(&netWG, netCtx, Loop{t.Network() + " deliverer", d.Run})
 	}
 	var err error
@@ -179,4 +182,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	cancelNet()
 	netWG.Wait()
 	return err
+}
+
+// inbox is the Inbox of transport t: its messages go to Commands, its
+// channel trouble (transport.Alerts) to Notices.
+func (b *Bot) inbox(t transport.Transport) transport.Inbox {
+	in := b.Commands.Inbox(t)
+	if b.Notices != nil {
+		in = b.Notices.Inbox(in)
+	}
+	return in
 }

@@ -5,6 +5,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/ksecbot/ksecbot/chat"
@@ -62,34 +63,48 @@ func (w *Wake) deliverer(network string) <-chan struct{} {
 }
 
 // Notices queues the core's own notices about itself (the API key state,
-// auto-CC held back) for the private channels, through the outbox.
+// auto-CC held back, channels the bot cannot be in) for the private
+// channels, through the outbox.
 type Notices struct {
 	store      *store.Store
 	transports []transport.Transport
 	wake       *Wake
+	log        *slog.Logger
+
+	troubleMu sync.Mutex
+	trouble   map[string]string // channel key -> episode state (alerts.go)
 }
 
 // NewNotices returns the notices for the channels of o.Transports.
 func NewNotices(o Options, wake *Wake) *Notices {
-	return &Notices{store: o.Store, transports: o.Transports, wake: wake}
+	o = o.WithDefaults()
+	return &Notices{store: o.Store, transports: o.Transports, wake: wake, log: o.Logger, trouble: map[string]string{}}
 }
 
 // System queues one line about ksecbot itself for every private channel,
 // exactly once per id. A notice about bugs names them, so that it is sent
 // only while the channel may see them in full.
 func (n *Notices) System(ctx context.Context, id string, line chat.Line, bugs ...int) error {
+	_, err := n.private(ctx, id, line, "", bugs...)
+	return err
+}
+
+// private queues line for every private channel of every network but the
+// one whose key is except, exactly once per id. told counts those
+// channels.
+func (n *Notices) private(ctx context.Context, id string, line chat.Line, except string, bugs ...int) (told int, err error) {
 	var items []chat.Outgoing
 	for _, ch := range channelsOf(n.transports) {
-		if ch.Private {
+		if ch.Private && ch.Key != except {
 			items = append(items, chat.ChannelMessage(ch, chat.KindSystem, id, line, bugs...))
 		}
 	}
 	if len(items) == 0 {
-		return nil
+		return 0, nil
 	}
 	if err := n.store.Enqueue(ctx, items...); err != nil {
-		return fmt.Errorf("failed to queue system notice %s: %w", id, err)
+		return 0, fmt.Errorf("failed to queue system notice %s: %w", id, err)
 	}
 	n.wake.Queued()
-	return nil
+	return len(items), nil
 }

@@ -81,6 +81,29 @@ type InboxFunc func(ctx context.Context, msg chat.Incoming)
 // Receive calls f.
 func (f InboxFunc) Receive(ctx context.Context, msg chat.Incoming) { f(ctx, msg) }
 
+// Alerts is implemented by an Inbox that wants to hear about channel
+// trouble: a configured channel or room the transport cannot be in (banned,
+// invite only, wrong key, full, kicked and the rejoin refused, a room join
+// refused). The core's Inbox implements it and tells the people who run
+// the bot, in the private channels of every network, once per episode.
+// Transports check for it with a type assertion (a plain InboxFunc does
+// not implement it) and keep retrying on their own; they log as before.
+//
+// A transport calls ChannelTrouble when its retrying has found a channel
+// refused (it may call it again on later refusals: the receiver tells once
+// per episode) and ChannelRecovered every time it is in a configured
+// channel (after a JOIN, at every connection), which ends an episode
+// (even one from before a restart) and is cheap when there was none.
+// problem says what is wrong and what to do, in plain text for people
+// (the server's reason, the numeric or error code, the fix: "banned (474);
+// unban the bot"). Both may write to the store and so take a few
+// milliseconds; they are safe for concurrent use and must be called in
+// the order the transport saw the events of one channel.
+type Alerts interface {
+	ChannelTrouble(ctx context.Context, ch chat.Channel, problem string)
+	ChannelRecovered(ctx context.Context, ch chat.Channel)
+}
+
 // ErrPermanent marks transport errors that retrying cannot fix (wrong SASL
 // password, banned, invalid access token).
 var ErrPermanent = errors.New("permanent transport error")

@@ -38,6 +38,7 @@ func wire(o bot.Options) (*bot.Bot, error) {
 		AutoCC:        bot.NewAutoCC(o, settings, wake, notices),
 		Guard:         guard,
 		Commands:      bot.NewDispatcher(o, settings, metrics),
+		Notices:       notices,
 		Metrics:       metrics,
 		HTTP:          bot.NewHTTP(o, settings, intake, guard, metrics),
 		Log:           o.Logger,

@@ -39,6 +39,7 @@ func Wire(o bot.Options) (*bot.Bot, error) {
 		AutoCC:        bot.NewAutoCC(o, settings, wake, notices),
 		Guard:         guard,
 		Commands:      bot.NewDispatcher(o, settings, metrics),
+		Notices:       notices,
 		Metrics:       metrics,
 		HTTP:          bot.NewHTTP(o, settings, intake, guard, metrics),
 		Log:           o.Logger,

@@ -13,14 +13,17 @@
 // account the network vouches for, the bot's messages are recorded per
 // channel and echoed back to the bot as the network's users see them (as
 // IRC's echo-message and a Matrix sync do; the transport drops its own
-// lines), and Drop cuts the bot's connection the way a server restart
-// would.
+// lines), Drop cuts the bot's connection the way a server restart
+// would, and Refuse keeps the bot out of a channel (a ban) until Admit:
+// the transport reports both to its Inbox when that implements
+// transport.Alerts, as the real transports do.
 package memnet
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -45,32 +48,42 @@ type Server struct {
 	mu     sync.Mutex
 	conn   *conn               // the bot's current connection, or nil
 	posted map[string][]string // channel name -> lines the bot posted
+	refuse map[string]string   // channel name -> why the bot may not be in it
 	seq    int
 }
 
 // conn is one connection of the bot to the server.
 type conn struct {
 	in     chan chat.Incoming // what users say, for the bot
+	joins  chan refusal       // Refuse and Admit, for the bot
 	closed chan struct{}
-	once   sync.Once
+	// refused are the channels refused when the bot connected; later
+	// Refuse and Admit calls come on joins.
+	refused map[string]string
+	once    sync.Once
 }
+
+// refusal is a channel the bot is kept out of (problem) or let back into
+// (problem "").
+type refusal struct{ channel, problem string }
 
 func (c *conn) close() { c.once.Do(func() { close(c.closed) }) }
 
 // NewServer starts an empty network.
 func NewServer() *Server {
-	return &Server{posted: map[string][]string{}}
+	return &Server{posted: map[string][]string{}, refuse: map[string]string{}}
 }
 
 // dial connects the bot, replacing an earlier connection.
 func (s *Server) dial() *conn {
-	c := &conn{in: make(chan chat.Incoming, 64), closed: make(chan struct{})}
+	c := &conn{in: make(chan chat.Incoming, 64), joins: make(chan refusal, 64), closed: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn != nil {
 		s.conn.close()
 	}
 	s.conn = c
+	c.refused = maps.Clone(s.refuse)
 	return c
 }
 
@@ -111,6 +124,36 @@ func (s *Server) Drop() {
 	}
 }
 
+// Refuse keeps the bot out of channel, for the reason problem (said to
+// the bot's Inbox), until Admit: its posts there fail. Calling it again
+// is a refused rejoin. It blocks until the bot, if connected, has read it.
+func (s *Server) Refuse(channel, problem string) {
+	s.setRefusal(refusal{channel, problem})
+}
+
+// Admit lets the bot back into channel.
+func (s *Server) Admit(channel string) {
+	s.setRefusal(refusal{channel, ""})
+}
+
+func (s *Server) setRefusal(r refusal) {
+	s.mu.Lock()
+	if r.problem == "" {
+		delete(s.refuse, r.channel)
+	} else {
+		s.refuse[r.channel] = r.problem
+	}
+	c := s.conn
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	select {
+	case c.joins <- r:
+	case <-c.closed:
+	}
+}
+
 // Posted returns the lines the bot posted in channel, oldest first.
 func (s *Server) Posted(channel string) []string {
 	s.mu.Lock()
@@ -125,6 +168,10 @@ func (s *Server) post(c *conn, channel string, lines []string) (string, error) {
 	if s.conn != c {
 		s.mu.Unlock()
 		return "", ErrNotConnected
+	}
+	if why := s.refuse[channel]; why != "" {
+		s.mu.Unlock()
+		return "", fmt.Errorf("memnet: not in %s: %s", channel, why)
 	}
 	s.posted[channel] = append(s.posted[channel], lines...)
 	s.seq++
@@ -224,8 +271,24 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 	}
 }
 
-// serve reads one connection until it closes or ctx is done.
+// serve reads one connection until it closes or ctx is done. It first
+// "joins" every channel, reporting the refused ones (and the others, as
+// joined) when in implements transport.Alerts.
 func (t *Transport) serve(ctx context.Context, c *conn, in transport.Inbox) {
+	alerts, _ := in.(transport.Alerts)
+	report := func(name, problem string) {
+		ch, ok := t.channel(name)
+		switch {
+		case !ok || alerts == nil:
+		case problem != "":
+			alerts.ChannelTrouble(ctx, ch, problem)
+		default:
+			alerts.ChannelRecovered(ctx, ch)
+		}
+	}
+	for _, ch := range t.channels {
+		report(ch.Name, c.refused[ch.Name])
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -233,6 +296,8 @@ func (t *Transport) serve(ctx context.Context, c *conn, in transport.Inbox) {
 			return
 		case <-c.closed:
 			return
+		case r := <-c.joins:
+			report(r.channel, r.problem)
 		case msg := <-c.in:
 			ch, ok := t.channel(msg.Target)
 			if !ok || msg.Sender.Account == BotAccount {

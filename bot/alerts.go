@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/transport"
+)
+
+// Channel trouble: a transport that cannot be in a configured channel
+// (transport.Alerts) is the "pings that never arrive" failure, so the
+// people who run the bot are told in the private channels of every
+// network (the security team may be on Matrix while the banned channel is
+// on IRC), once per episode, and told again when the bot is back in.
+//
+// An episode is numbered per channel and its state kept in the store
+// (kv "channel_trouble:<channel key>" = "trouble:<n>" or "ok:<n>"), so a
+// restart in the middle of one neither repeats its alert nor loses its
+// "back in" line. The outbox keys name the network's channel and the
+// episode number, never the time of a retry: the outbox drops a second
+// copy of the same alert.
+
+// kvTroublePrefix prefixes the kv keys of the channels' episode states.
+const kvTroublePrefix = "channel_trouble:"
+
+// ChannelTrouble tells every private channel but ch, on every network,
+// that the bot cannot be in ch, once per episode (transport.Alerts).
+// Safe for concurrent use.
+func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem string) {
+	n.troubleMu.Lock()
+	defer n.troubleMu.Unlock()
+	state, num, ok := n.troubleState(ctx, ch)
+	if !ok || state == "trouble" {
+		return // told already in this episode
+	}
+	num++
+	line := chat.Line{}.Bold("ksecbot cannot join " + ch.Name + " on " + ch.Network + ":").
+		Text(" " + problem + ". Its announcements for " + ch.Name + " wait in the outbox and are sent once it is back in; it keeps trying to join.")
+	told, err := n.private(ctx, troubleID("cannot-join", ch, num), line, ch.Key)
+	if err != nil {
+		n.log.Warn("failed to queue the channel trouble alert", "channel", ch.Key, "err", err)
+		return
+	}
+	if told == 0 {
+		n.log.Warn("no private channel to tell of the channel trouble: configure one (private = true)", "channel", ch.Key, "problem", problem)
+	} else {
+		n.log.Info("channel trouble told to the private channels", "channel", ch.Key, "episode", num, "private_channels", told, "problem", problem)
+	}
+	n.setTroubleState(ctx, ch, "trouble", num)
+}
+
+// ChannelRecovered ends ch's episode of trouble, if there is one, with
+// one "is back in" line to the private channels that were told
+// (transport.Alerts). Without an episode it does nothing. Safe for
+// concurrent use.
+func (n *Notices) ChannelRecovered(ctx context.Context, ch chat.Channel) {
+	n.troubleMu.Lock()
+	defer n.troubleMu.Unlock()
+	state, num, ok := n.troubleState(ctx, ch)
+	if !ok || state != "trouble" {
+		return
+	}
+	line := chat.Line{}.Bold("ksecbot is back in " + ch.Name + " on " + ch.Network + ";").Text(" its waiting announcements follow there.")
+	if _, err := n.private(ctx, troubleID("back-in", ch, num), line, ch.Key); err != nil {
+		n.log.Warn("failed to queue the channel recovery notice", "channel", ch.Key, "err", err)
+		return
+	}
+	n.log.Info("channel recovery told to the private channels", "channel", ch.Key, "episode", num)
+	n.setTroubleState(ctx, ch, "ok", num)
+}
+
+// troubleID is the notice id of one episode's alert or recovery line:
+// what, the channel's key and the episode number.
+func troubleID(what string, ch chat.Channel, episode int) string {
+	return what + "/" + ch.Key + "/" + strconv.Itoa(episode)
+}
+
+// troubleState returns ch's episode state ("", "trouble" or "ok") and
+// number, from memory or the store. ok is false when the store could not
+// be read (nothing is told then; the next call tries again). Caller holds
+// n.troubleMu.
+func (n *Notices) troubleState(ctx context.Context, ch chat.Channel) (state string, num int, ok bool) {
+	v, cached := n.trouble[ch.Key]
+	if !cached {
+		var err error
+		v, _, err = n.store.GetKV(ctx, kvTroublePrefix+ch.Key)
+		if err != nil {
+			n.log.Warn("failed to read the channel trouble state", "channel", ch.Key, "err", err)
+			return "", 0, false
+		}
+		n.trouble[ch.Key] = v
+	}
+	state, numStr, _ := strings.Cut(v, ":")
+	num, _ = strconv.Atoi(numStr)
+	return state, num, true
+}
+
+// setTroubleState records ch's episode state. A failed write is logged;
+// the memory keeps the state for this run, and the outbox keys keep a
+// repeated call from telling twice. Caller holds n.troubleMu.
+func (n *Notices) setTroubleState(ctx context.Context, ch chat.Channel, state string, num int) {
+	v := state + ":" + strconv.Itoa(num)
+	n.trouble[ch.Key] = v
+	if err := n.store.SetKV(ctx, kvTroublePrefix+ch.Key, v); err != nil {
+		n.log.Warn("failed to record the channel trouble state", "channel", ch.Key, "err", err)
+	}
+}
+
+// alertingInbox is the Inbox the core hands a transport: messages go to
+// the dispatcher, channel trouble to the notices.
+type alertingInbox struct {
+	in      transport.Inbox
+	notices *Notices
+}
+
+var _ transport.Alerts = alertingInbox{}
+
+func (a alertingInbox) Receive(ctx context.Context, msg chat.Incoming) { a.in.Receive(ctx, msg) }
+
+func (a alertingInbox) ChannelTrouble(ctx context.Context, ch chat.Channel, problem string) {
+	a.notices.ChannelTrouble(ctx, ch, problem)
+}
+
+func (a alertingInbox) ChannelRecovered(ctx context.Context, ch chat.Channel) {
+	a.notices.ChannelRecovered(ctx, ch)
+}
+
+// Inbox returns in with channel trouble (transport.Alerts) told through
+// n.
+func (n *Notices) Inbox(in transport.Inbox) transport.Inbox {
+	return alertingInbox{in: in, notices: n}
+}
