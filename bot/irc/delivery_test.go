@@ -122,6 +122,12 @@ type coreBot struct {
 // channels.
 func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options, channels ...config.IRCChannel) *coreBot {
 	t.Helper()
+	return startCoreBotWith(t, addr, flood, opt, nil, channels...)
+}
+
+// startCoreBotWith is startCoreBot with more transports beside IRC.
+func startCoreBotWith(t *testing.T, addr string, flood config.Flood, opt irc.Options, more []transport.Transport, channels ...config.IRCChannel) *coreBot {
+	t.Helper()
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
 	cfg, err := config.Parse([]byte(deliveryConfig+multiTree), "test.toml")
@@ -159,7 +165,7 @@ func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := coretest.Wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{tr}, Logger: log})
+	b, err := coretest.Wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: append([]transport.Transport{tr}, more...), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/backoff"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // join retry policy after a refused JOIN (full, invite only, banned, bad
@@ -26,17 +27,15 @@ const (
 
 // joinState counts the refused JOINs of one channel in a row.
 type joinState struct {
-	fails   int
-	alerted bool // the private channels were told
-	numeric string
-	reason  string
+	fails int
 }
 
 // onJoinRefused handles 471/473/474/475 (and 403/405/477 when no line
-// was in flight to that target): it logs once per run of failures, tells
-// the private channels once, and retries the JOIN with backoff. The
-// channel's announcements stay in the outbox meanwhile (Send refuses
-// channels the bot is not in).
+// was in flight to that target): it logs once per run of failures,
+// reports the trouble to the core (transport.Alerts: the core tells the
+// private channels of every network, once per episode), and retries the
+// JOIN with backoff. The channel's announcements stay in the outbox
+// meanwhile (Send refuses channels the bot is not in).
 func (s *session) onJoinRefused(m ircmsg.Message) {
 	if len(m.Params) < 2 {
 		return
@@ -56,25 +55,19 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 		t.joinFail[fc] = st
 	}
 	st.fails++
-	st.numeric, st.reason = m.Command, reason
 	delete(t.joining, fc)
 	t.joinChangedLocked()
 	n, gen := st.fails, t.gen
 	delay := backoff.Delay(n-1, t.opt.JoinRetryMin, t.opt.JoinRetryMax, t.opt.Rand)
-	var alert []string
-	if !st.alerted {
-		alert = t.privateJoinedLocked(fc)
-		st.alerted = len(alert) > 0
-	}
+	i, _ := t.channelConfig(ch)
+	cch := t.channels[i]
 	t.mu.Unlock()
 	if n == 1 {
 		t.log.Error("cannot join channel; its messages wait in the outbox, retrying with backoff", "channel", ch, "numeric", m.Command, "reason", reason, "retry_in", delay.Round(time.Millisecond))
 	} else {
 		t.log.Debug("join refused again", "channel", ch, "numeric", m.Command, "attempt", n, "retry_in", delay.Round(time.Millisecond))
 	}
-	for _, a := range alert {
-		t.enqueueNotice(a, joinAlert(ch, m.Command, reason))
-	}
+	t.channelTrouble(cch, joinProblem(m.Command, reason))
 	time.AfterFunc(delay, func() {
 		t.mu.Lock()
 		i, ok := t.channelConfig(ch)
@@ -90,56 +83,73 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 	})
 }
 
-func joinAlert(ch, numeric, reason string) string {
-	return chat.Sanitize(fmt.Sprintf("ksecbot cannot join %s: %s (%s). Its announcements are kept and sent once I am back in; I keep trying to join.", ch, reason, numeric))
-}
-
-// privateJoinedLocked returns the private channels the bot is in, other
-// than folded channel except. Caller holds t.mu.
-func (t *Transport) privateJoinedLocked(except string) []string {
-	var out []string
-	for _, c := range t.chanCfg {
-		f := Fold(t.casemap, c.Name)
-		if c.Private && f != except && t.joined[f] {
-			out = append(out, c.Name)
-		}
+// joinProblem says why a JOIN was refused and what to do about it, for
+// the people in the private channels (transport.Alerts).
+func joinProblem(numeric, reason string) string {
+	what, fix := "", "check the channel's modes and [irc] channel settings"
+	switch numeric {
+	case "471":
+		what, fix = "channel is full", "raise its limit (+l) or make room"
+	case "473":
+		what, fix = "invite only", "invite the bot or add an invite exception (+I) for it"
+	case "474":
+		what, fix = "banned", "unban the bot or add a ban exception (+e) for it"
+	case "475":
+		what, fix = "wrong channel key", "fix key or key_file of the channel in [irc], or its +k"
+	case "477":
+		what, fix = "needs a registered, identified nick", "check the bot's [irc] SASL account"
+	case "403":
+		what, fix = "no such channel", "fix the channel name in [irc]"
+	case "405":
+		what, fix = "joined too many channels", "configure fewer [irc] channels"
 	}
-	return out
+	if what == "" {
+		what = "refused"
+	}
+	return chat.Clean(fmt.Sprintf("%s (%s: %s); %s", what, numeric, reason, fix), 300)
 }
 
-// joinSucceeded ends a run of refused JOINs of ch (telling the private
-// channels when they were told of the failure) and, when ch is private,
-// tells it about the channels that could not be joined before it was.
+// channelTrouble reports to the core (transport.Alerts, when the Inbox
+// implements it) that the bot cannot be in ch.
+func (t *Transport) channelTrouble(ch chat.Channel, problem string) {
+	t.mu.Lock()
+	in, ctx := t.inbox, t.runCtx
+	t.mu.Unlock()
+	if a, ok := in.(transport.Alerts); ok {
+		a.ChannelTrouble(ctx, ch, problem)
+	}
+}
+
+// channelRecovered reports to the core (transport.Alerts) that the bot is
+// in ch.
+func (t *Transport) channelRecovered(ch chat.Channel) {
+	t.mu.Lock()
+	in, ctx := t.inbox, t.runCtx
+	t.mu.Unlock()
+	if a, ok := in.(transport.Alerts); ok {
+		a.ChannelRecovered(ctx, ch)
+	}
+}
+
+// joinSucceeded ends a run of refused JOINs of ch and tells the core the
+// bot is in it (which ends an episode of trouble, if there was one).
 func (s *session) joinSucceeded(ch string) {
 	t := s.t
 	t.mu.Lock()
 	fc := Fold(t.casemap, ch)
 	st := t.joinFail[fc]
 	delete(t.joinFail, fc)
-	var back []string
-	if st != nil && st.alerted {
-		back = t.privateJoinedLocked(fc)
-	}
-	type late struct{ ch, numeric, reason string }
-	var pending []late
-	if i, ok := t.channelConfig(ch); ok && t.chanCfg[i].Private {
-		for _, c := range t.chanCfg {
-			f := Fold(t.casemap, c.Name)
-			if js := t.joinFail[f]; js != nil && !js.alerted {
-				js.alerted = true
-				pending = append(pending, late{c.Name, js.numeric, js.reason})
-			}
-		}
+	i, ok := t.channelConfig(ch)
+	var cch chat.Channel
+	if ok {
+		cch = t.channels[i]
 	}
 	t.mu.Unlock()
 	if st != nil {
 		t.log.Info("joined after refused joins", "channel", ch, "refused", st.fails)
 	}
-	for _, a := range back {
-		t.enqueueNotice(a, chat.Sanitize(fmt.Sprintf("ksecbot is back in %s; its waiting announcements follow there.", ch)))
-	}
-	for _, p := range pending {
-		t.enqueueNotice(ch, joinAlert(p.ch, p.numeric, p.reason))
+	if ok {
+		t.channelRecovered(cch)
 	}
 }
 
@@ -216,13 +226,21 @@ func (s *session) onKick(m ircmsg.Message) {
 		return
 	}
 	t.mu.Lock()
-	_, ok := t.channelConfig(ch)
+	i, ok := t.channelConfig(ch)
+	var cch chat.Channel
+	if ok {
+		cch = t.channels[i]
+	}
 	fc := Fold(t.casemap, ch)
 	t.kicks[fc]++
 	n, gen := t.kicks[fc], t.gen
 	t.mu.Unlock()
 	t.log.Warn("kicked", "channel", ch, "by", m.Nick(), "reason", lastParam(m), "rejoin", ok && n <= maxKickRejoins)
-	if !ok || n > maxKickRejoins {
+	if !ok {
+		return
+	}
+	if n > maxKickRejoins {
+		t.channelTrouble(cch, chat.Clean(fmt.Sprintf("kicked by %s (%s), %d times on this connection, so it does not rejoin until it reconnects; ask the channel's operators to let the bot stay, then reconnect it (restart, or remove and re-add the channel with a reload)", m.Nick(), lastParam(m), n), 300))
 		return
 	}
 	time.AfterFunc(time.Duration(n)*t.opt.KickDelay, func() {

@@ -167,15 +167,6 @@ func (t *Transport) enqueueControl(gen uint64, cmd string, params ...string) {
 	t.signal()
 }
 
-// enqueueNotice queues a line to a channel that nobody waits for (alerts
-// about the transport itself), with announcements' priority.
-func (t *Transport) enqueueNotice(target, text string) {
-	t.mu.Lock()
-	t.queue[prioOther] = append(t.queue[prioOther], &outLine{cmd: "PRIVMSG", params: []string{target, text}, job: newJob(1, 0), queued: t.opt.Now()})
-	t.mu.Unlock()
-	t.signal()
-}
-
 // pick chooses the next line to write and takes its token, or says how
 // long to wait for one. Control lines go first, then announcements, then
 // replies; replies may not take the bucket's last token (their own
