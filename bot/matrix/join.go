@@ -4,6 +4,8 @@ package matrix
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -94,6 +96,7 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 		r := t.joinRetries[ch.Name]
 		t.mu.Unlock()
 		if ok && joined {
+			t.roomJoined(ctx, ch)
 			continue
 		}
 		now := t.opts.Now()
@@ -126,6 +129,7 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 				level = t.log.Warn
 			}
 			level("failed to join room, will retry", "room", ch.Name, "err", err, "failures", r.failures, "retry_in", d.Round(time.Millisecond))
+			t.roomRefused(ctx, ch, err, r.failures)
 			pending = true
 			if wait < 0 || d < wait {
 				wait = d
@@ -146,6 +150,7 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 			continue
 		}
 		t.log.Info("joined room", "room", ch.Name, "room_id", resp.RoomID)
+		t.roomJoined(ctx, cur)
 	}
 	if wait < 0 {
 		wait = 0
@@ -165,4 +170,81 @@ func (t *Transport) inviteNames(rid id.RoomID, alias string) []string {
 		}
 	}
 	return names
+}
+
+// joinTroubleAfter is how many failed joins of a room in a row, each
+// after the client's own retries, make channel trouble when the
+// homeserver did not answer (a network error, 5xx): a homeserver restart
+// is not worth an alert. A refusal (4xx: forbidden, banned, no such
+// room) is reported at once.
+const joinTroubleAfter = 3
+
+// roomRefused reports a failed join of room ch to the core
+// (transport.Alerts, when Run's inbox implements it) when it is a refusal
+// or the failures went on (joinTroubleAfter). Its join goes on being
+// retried with backoff.
+func (t *Transport) roomRefused(ctx context.Context, ch chat.Channel, err error, failures int) {
+	problem, refused := joinProblem(err)
+	if !refused && failures < joinTroubleAfter {
+		return
+	}
+	t.mu.Lock()
+	a := t.alerts
+	if t.roomsOK != nil {
+		delete(t.roomsOK, ch.Name)
+	}
+	t.mu.Unlock()
+	if a != nil {
+		a.ChannelTrouble(ctx, ch, problem)
+	}
+}
+
+// roomJoined reports to the core, once per run and after every reported
+// trouble, that the bot is in room ch (which ends an episode of trouble,
+// also one from before a restart).
+func (t *Transport) roomJoined(ctx context.Context, ch chat.Channel) {
+	t.mu.Lock()
+	a := t.alerts
+	if t.roomsOK == nil {
+		t.roomsOK = map[string]bool{}
+	}
+	told := t.roomsOK[ch.Name]
+	t.roomsOK[ch.Name] = true
+	t.mu.Unlock()
+	if a != nil && !told {
+		a.ChannelRecovered(ctx, ch)
+	}
+}
+
+// joinProblem says why a room join failed and what to do about it, for
+// the people in the private channels; refused reports that the
+// homeserver answered with a refusal (4xx) rather than not at all.
+func joinProblem(err error) (problem string, refused bool) {
+	var he mautrix.HTTPError
+	var hep *mautrix.HTTPError
+	switch {
+	case errors.As(err, &hep):
+		he = *hep
+	case errors.As(err, &he):
+	default:
+		return chat.Clean(fmt.Sprintf("the homeserver did not answer (%v); check it and the bot's connection to it", err), 300), false
+	}
+	code, msg := "", he.Message
+	if he.RespError != nil {
+		code, msg = he.RespError.ErrCode, he.RespError.Err
+	}
+	if he.Response == nil {
+		return chat.Clean(fmt.Sprintf("the homeserver did not answer (%v); check it and the bot's connection to it", err), 300), false
+	}
+	if status := he.Response.StatusCode; status < 400 || status >= 500 {
+		return chat.Clean(fmt.Sprintf("the homeserver failed (%d %s: %s); check it", status, code, msg), 300), false
+	}
+	fix := "invite the bot (it accepts invites to its configured rooms), unban it, or fix the room in [matrix] rooms"
+	switch code {
+	case mautrix.MNotFound.ErrCode:
+		fix = "fix the room ID or alias in [matrix] rooms, or create the room"
+	case mautrix.MForbidden.ErrCode:
+		fix = "invite the bot (it accepts invites to its configured rooms) or unban it"
+	}
+	return chat.Clean(fmt.Sprintf("refused (%s: %s); %s", code, msg, fix), 300), true
 }

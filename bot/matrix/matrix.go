@@ -95,6 +95,10 @@ type Transport struct {
 	// name) whose last join failed; joinKick wakes the join loop.
 	joinRetries map[string]*joinRetry
 	joinKick    chan struct{}
+	// alerts is Run's inbox when it hears of channel trouble; roomsOK
+	// holds the configured rooms reported joined to it (join.go).
+	alerts  transport.Alerts
+	roomsOK map[string]bool
 
 	sent, sendErrors, decryptErrors, joinAttempts atomic.Int64
 
@@ -215,6 +219,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 	t.mu.Lock()
 	t.startMs = t.opts.Now().UnixMilli()
 	t.runCtx = ctx
+	t.alerts, _ = in.(transport.Alerts)
 	t.mu.Unlock()
 
 	var (

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package matrix
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/mxtest"
+	"github.com/ksecbot/ksecbot/transport"
+)
+
+// alertInbox is an Inbox that hears of channel trouble
+// (transport.Alerts), as the core's does.
+type alertInbox struct {
+	mu     sync.Mutex
+	events []string // "trouble <room>: <problem>" or "ok <room>"
+}
+
+var _ transport.Alerts = (*alertInbox)(nil)
+
+func (a *alertInbox) Receive(context.Context, chat.Incoming) {}
+
+func (a *alertInbox) ChannelTrouble(_ context.Context, ch chat.Channel, problem string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, "trouble "+ch.Name+": "+problem)
+}
+
+func (a *alertInbox) ChannelRecovered(_ context.Context, ch chat.Channel) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, "ok "+ch.Name)
+}
+
+func (a *alertInbox) seen() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.events...)
+}
+
+func countPrefix(events []string, prefix string) int {
+	n := 0
+	for _, e := range events {
+		if strings.HasPrefix(e, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRoomJoinTroubleReported: a configured room the bot is banned from is
+// reported to an Inbox that implements transport.Alerts (with the
+// homeserver's refusal and what to do), and the room it could join is
+// reported joined; when the ban is lifted the retries get the bot in and
+// that is reported too. A plain Inbox keeps working (the other tests).
+func TestRoomJoinTroubleReported(t *testing.T) {
+	srv := mxtest.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bot := srv.NewUser(ctx, t, "bot")
+	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
+	open := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Public: true})
+	banned := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Public: true})
+	if _, err := obs.Client.BanUser(ctx, banned, &mautrix.ReqBanUser{UserID: bot.ID, Reason: "alert test"}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(&config.Matrix{
+		Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
+		Rooms: []config.MatrixRoom{{ID: string(open)}, {ID: string(banned)}},
+	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", JoinRetryMin: 100 * time.Millisecond, JoinRetryMax: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := &alertInbox{}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(runCtx, al) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	waitFor(t, "the ban reported and the join retried", 30*time.Second, func() bool {
+		return countPrefix(al.seen(), "trouble "+string(banned)) >= 1 && tr.Stats().JoinAttempts >= 4
+	})
+	ev := al.seen()
+	if countPrefix(ev, "ok "+string(open)) != 1 {
+		t.Errorf("the joined room was not reported joined once: %q", ev)
+	}
+	for _, e := range ev {
+		if strings.HasPrefix(e, "trouble "+string(banned)) && (!strings.Contains(e, "M_FORBIDDEN") || !strings.Contains(e, "unban")) {
+			t.Errorf("the report does not say what is wrong and what to do: %q", e)
+		}
+	}
+	if countPrefix(ev, "ok "+string(banned)) != 0 || countPrefix(ev, "trouble "+string(open)) != 0 {
+		t.Errorf("reports: %q", ev)
+	}
+
+	if _, err := obs.Client.UnbanUser(ctx, banned, &mautrix.ReqUnbanUser{UserID: bot.ID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the banned room joined and reported", 30*time.Second, func() bool {
+		return countPrefix(al.seen(), "ok "+string(banned)) >= 1
+	})
+	ev = al.seen()
+	if n := countPrefix(ev, "ok "+string(banned)); n != 1 {
+		t.Errorf("the room was reported joined %d times, want once: %q", n, ev)
+	}
+	if last := ev[len(ev)-1]; last != "ok "+string(banned) {
+		t.Errorf("last report %q, want the room joined: %q", last, ev)
+	}
+	t.Logf("reports: %q", ev)
+}
