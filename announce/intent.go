@@ -31,6 +31,12 @@ func (r *Renderer) Intent(in store.Intent, bugs map[int]*bugzilla.Bug, ch chat.C
 		// Not in the mirror: only the number is known; withhold.
 		return &bugzilla.Bug{ID: id, Groups: []string{"unknown"}}
 	}
+	if in.Kind == chat.KindSystem && !policy.Private(ch) {
+		// about ksecbot itself (channel trouble, the API key, held-back
+		// auto-CC): for the people who run it; a channel a reload made
+		// public since it was queued gets nothing
+		return out, false
+	}
 	if len(in.Lines) > 0 {
 		full := true
 		for _, id := range in.BugIDs {

@@ -45,6 +45,8 @@ func TestIntentRenderedAtSendTime(t *testing.T) {
 		{"old text, restricted since", store.Intent{Kind: chat.KindAnnounce, BugIDs: []int{5}, Lines: oldText}, &res, public, "New restricted kernel security bug 5, details withheld"},
 		{"old change text, restricted since", store.Intent{Kind: chat.KindChange, BugIDs: []int{5}, Lines: oldText}, &res, public, ""},
 		{"notice without bugs", store.Intent{Kind: chat.KindReply, Lines: []chat.Line{chat.Line{}.Text("hello")}}, nil, public, "hello"},
+		{"system notice, private channel", store.Intent{Kind: chat.KindSystem, Lines: []chat.Line{chat.Line{}.Text("ksecbot cannot join #k on irc")}}, nil, private, "cannot join #k"},
+		{"system notice, channel made public since", store.Intent{Kind: chat.KindSystem, Lines: []chat.Line{chat.Line{}.Text("ksecbot cannot join #k on irc")}}, nil, public, ""},
 	}
 	for _, tc := range tests {
 		bugs := map[int]*bugzilla.Bug{}
