@@ -111,7 +111,10 @@ func (n *Notices) setTroubleState(ctx context.Context, ch chat.Channel, state st
 }
 
 // alertingInbox is the Inbox the core hands a transport: messages go to
-// the dispatcher, channel trouble to the notices.
+// the dispatcher, channel trouble to the notices' queue. A transport
+// reports from its read loop, so the report never waits for the store (a
+// held database lock must not stall the IRC connection into a ping
+// timeout): the "channel alerts" loop handles the reports in order.
 type alertingInbox struct {
 	in      transport.Inbox
 	notices *Notices
@@ -121,16 +124,55 @@ var _ transport.Alerts = alertingInbox{}
 
 func (a alertingInbox) Receive(ctx context.Context, msg chat.Incoming) { a.in.Receive(ctx, msg) }
 
-func (a alertingInbox) ChannelTrouble(ctx context.Context, ch chat.Channel, problem string) {
-	a.notices.ChannelTrouble(ctx, ch, problem)
+func (a alertingInbox) ChannelTrouble(_ context.Context, ch chat.Channel, problem string) {
+	a.notices.report(channelReport{ch: ch, problem: problem, trouble: true})
 }
 
-func (a alertingInbox) ChannelRecovered(ctx context.Context, ch chat.Channel) {
-	a.notices.ChannelRecovered(ctx, ch)
+func (a alertingInbox) ChannelRecovered(_ context.Context, ch chat.Channel) {
+	a.notices.report(channelReport{ch: ch})
 }
 
 // Inbox returns in with channel trouble (transport.Alerts) told through
-// n.
+// n (by its Loops).
 func (n *Notices) Inbox(in transport.Inbox) transport.Inbox {
 	return alertingInbox{in: in, notices: n}
+}
+
+// channelReport is one transport.Alerts call, queued.
+type channelReport struct {
+	ch      chat.Channel
+	problem string
+	trouble bool // ChannelTrouble; else ChannelRecovered
+}
+
+// reportQueue bounds the queued reports. A transport reports a channel
+// again at its next refusal or join, so a report dropped from a full
+// queue is late, not lost.
+const reportQueue = 1024
+
+// report queues r without waiting.
+func (n *Notices) report(r channelReport) {
+	select {
+	case n.reports <- r:
+	default:
+		n.log.Warn("too many channel reports queued; this one waits for the channel's next", "channel", r.ch.Key)
+	}
+}
+
+// Loops returns the job that tells the queued channel reports.
+func (n *Notices) Loops() []Loop {
+	return []Loop{{"channel alerts", func(ctx context.Context) error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case r := <-n.reports:
+				if r.trouble {
+					n.ChannelTrouble(ctx, r.ch, r.problem)
+				} else {
+					n.ChannelRecovered(ctx, r.ch)
+				}
+			}
+		}
+	}}}
 }

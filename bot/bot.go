@@ -120,6 +120,7 @@ func (b *Bot) Loops() []Loop {
 	ls = append(ls, b.Reminders.Loops()...)
 	ls = append(ls, b.Retention.Loops()...)
 	ls = append(ls, b.Commands.Loops()...)
+	ls = append(ls, b.Notices.Loops()...)
 	return append(ls, b.Guard.Loops()...)
 }
 

@@ -72,13 +72,15 @@ type Notices struct {
 	log        *slog.Logger
 
 	troubleMu sync.Mutex
-	trouble   map[string]string // channel key -> episode state (alerts.go)
+	trouble   map[string]string  // channel key -> episode state (alerts.go)
+	reports   chan channelReport // from the transports' read loops (alerts.go)
 }
 
 // NewNotices returns the notices for the channels of o.Transports.
 func NewNotices(o Options, wake *Wake) *Notices {
 	o = o.WithDefaults()
-	return &Notices{store: o.Store, transports: o.Transports, wake: wake, log: o.Logger, trouble: map[string]string{}}
+	return &Notices{store: o.Store, transports: o.Transports, wake: wake, log: o.Logger, trouble: map[string]string{},
+		reports: make(chan channelReport, reportQueue)}
 }
 
 // System queues one line about ksecbot itself for every private channel,

@@ -96,9 +96,10 @@ func (f InboxFunc) Receive(ctx context.Context, msg chat.Incoming) { f(ctx, msg)
 // (even one from before a restart) and is cheap when there was none.
 // problem says what is wrong and what to do, in plain text for people
 // (the server's reason, the numeric or error code, the fix: "banned (474);
-// unban the bot"). Both may write to the store and so take a few
-// milliseconds; they are safe for concurrent use and must be called in
-// the order the transport saw the events of one channel.
+// unban the bot"). Both return at once (the core queues the report; a
+// transport may call them from its read loop); they are safe for
+// concurrent use and must be called in the order the transport saw the
+// events of one channel.
 type Alerts interface {
 	ChannelTrouble(ctx context.Context, ch chat.Channel, problem string)
 	ChannelRecovered(ctx context.Context, ch chat.Channel)
