@@ -15,17 +15,12 @@ package commands
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"regexp"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
@@ -150,22 +145,6 @@ type Router struct {
 	urlRe *regexp.Regexp
 }
 
-// Memory is what the router remembers of senders and channels: each
-// sender's command limit and when each bug was last previewed in each
-// channel. It outlives the router: a reload (SIGHUP) builds a new router
-// with the same Memory (Deps.Memory), so it hands no sender a fresh
-// burst and no channel a repeated preview. Safe for concurrent use.
-type Memory struct {
-	mu       sync.Mutex
-	limiters map[string]*limiter
-	previews map[string]time.Time // "<channel>\x00<bug>" -> last preview
-}
-
-// NewMemory returns an empty Memory.
-func NewMemory() *Memory {
-	return &Memory{limiters: map[string]*limiter{}, previews: map[string]time.Time{}}
-}
-
 // New builds a router with the built-in commands.
 func New(d Deps) *Router {
 	if d.Config == nil {
@@ -240,24 +219,6 @@ func New(d Deps) *Router {
 	return r
 }
 
-// bugzillaHost returns a regexp alternation of the hosts of the configured
-// Bugzilla URLs, or "".
-func bugzillaHost(urls ...string) string {
-	var hosts []string
-	for _, u := range urls {
-		_, rest, ok := strings.Cut(u, "://")
-		if !ok {
-			continue
-		}
-		host, _, _ := strings.Cut(rest, "/")
-		host, _, _ = strings.Cut(host, ":")
-		if host != "" && !hasString(hosts, regexp.QuoteMeta(host)) {
-			hosts = append(hosts, regexp.QuoteMeta(host))
-		}
-	}
-	return strings.Join(hosts, "|")
-}
-
 // Register adds a command to the table (or replaces one of the same name).
 // It must be called before Handle is used concurrently.
 func (r *Router) Register(c Command) {
@@ -280,225 +241,27 @@ func (r *Router) Commands() []Command { return append([]Command(nil), r.cmds...)
 // Prefix returns the command prefix.
 func (r *Router) Prefix() string { return r.prefix }
 
-// Parse splits a chat line into a command name (lower-case, without the
-// prefix) and its arguments. ok is false when the line is not a command:
-// no prefix, or no valid name right after it.
-func Parse(prefix, text string) (name string, args []string, ok bool) {
-	if prefix == "" {
-		return "", nil, false
-	}
-	text = strings.TrimSpace(text)
-	rest, found := strings.CutPrefix(text, prefix)
-	if !found {
-		return "", nil, false
-	}
-	fields := strings.Fields(rest)
-	if len(fields) == 0 || !strings.HasPrefix(rest, fields[0]) {
-		return "", nil, false // "! foo" is not a command
-	}
-	name = strings.ToLower(fields[0])
-	if !validName(name) {
-		return "", nil, false
-	}
-	return name, fields[1:], true
-}
-
-// validName reports whether s looks like a command name: a letter, then
-// letters, digits, '-' or '_', at most 32 bytes.
-func validName(s string) bool {
-	if s == "" || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// Path says how an incoming message must be served.
-type Path int
-
-const (
-	// PathNone: nothing to do (ordinary chat, the bot's own message).
-	PathNone Path = iota
-	// PathRead: a command or preview answered from the mirror and the
-	// configuration, quickly; it never waits for a Bugzilla write.
-	PathRead
-	// PathWrite: a command that changes Bugzilla (Command.Write); it may
-	// wait for Bugzilla.
-	PathWrite
-)
-
-// Admission is the router's verdict on a message when it arrives.
-type Admission struct {
-	Path Path
-	// Command: the message is a command (else a bug-link preview).
-	Command bool
-	// Limited: the sender is over the per-user command limit; the
-	// message must not be served.
-	Limited bool
-	// SlowDown is the reply to send for a Limited command, at most once
-	// per sender and SlowDownWindow; nil when the sender was already told.
-	SlowDown *chat.Outgoing
-	// previews are the bugs a message that is not a command mentions,
-	// found once here and answered by Serve.
-	previews []int
-}
-
-// SlowDownWindow is the shortest time between two "slow down" replies to
-// the same sender: a flood gets one, not one per command.
-const SlowDownWindow = 30 * time.Second
-
-// Admit classifies an incoming message and applies the per-sender limit
-// (per services account, or per host for unidentified IRC users) when it
-// arrives, before any queue. It does no I/O and never blocks, so
-// transports may call it from their read loop. A message that Admit
-// accepts must then be served with Serve, with its Admission. Safe for
-// concurrent use.
-func (r *Router) Admit(in chat.Incoming) Admission {
-	path := PathRead
-	var previews []int
-	name, _, ok := Parse(r.prefix, in.Text)
-	if ok {
-		if i, found := r.byName[name]; found && r.cmds[i].Write {
-			path = PathWrite
-		}
-	} else if previews = r.previewIDs(in); len(previews) == 0 {
-		return Admission{}
-	}
-	if r.allow(in) {
-		return Admission{Path: path, Command: ok, previews: previews}
-	}
-	a := Admission{Path: path, Command: ok, Limited: true}
-	if ok && r.warnDue(in) {
-		msg := r.reply(in, chat.Line{}.Text(fmt.Sprintf(
-			"slow down: I answer at most %d commands at once, then one every %s; the others get no answer (I say this once per %s).",
-			r.d.RateBurst, shortDuration(r.d.RateEvery), shortDuration(SlowDownWindow))))
-		msg.Key += "/slow-down"
-		a.SlowDown = &msg
-	}
-	r.log.Debug("rate limited", "sender", senderKey(in.Sender), "channel", in.Channel.Key, "told", a.SlowDown != nil)
-	return a
-}
-
-// Handle answers one incoming message: a command, or bug-link previews,
-// after Admit (a limited sender gets at most the slow-down reply). It may
-// call Bugzilla and the store, so it runs on a worker goroutine, never on
-// a transport's read loop. It never panics.
-func (r *Router) Handle(ctx context.Context, in chat.Incoming) []chat.Outgoing {
-	a := r.Admit(in)
-	switch {
-	case a.Path == PathNone:
-		return nil
-	case a.Limited && a.SlowDown != nil:
-		return []chat.Outgoing{*a.SlowDown}
-	case a.Limited:
-		return nil
-	}
-	return r.Serve(ctx, in, a)
-}
-
-// Serve answers a message that Admit accepted, with Admit's verdict: a
-// command, or previews of the bugs Admit found (the message is not scanned
-// again). It may call Bugzilla and the store, so it runs on a worker
-// goroutine. It never panics.
-func (r *Router) Serve(ctx context.Context, in chat.Incoming, a Admission) (out []chat.Outgoing) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.log.Error("command handler panicked", "panic", fmt.Sprint(p), "text", in.Text,
-				"channel", in.Channel.Key, "stack", string(debug.Stack()))
-			out = []chat.Outgoing{r.reply(in, chat.Line{}.Text("Sorry, something went wrong with that command; the operator can find the details in the log."))}
-		}
-	}()
-	if !a.Command {
-		return r.previewsFor(ctx, in, a.previews)
-	}
-	name, args, ok := Parse(r.prefix, in.Text)
-	if !ok {
-		return nil
-	}
-	lines := r.dispatch(ctx, in, name, args)
-	if len(lines) == 0 {
-		return nil
-	}
-	return []chat.Outgoing{r.reply(in, lines...)}
-}
-
-// Reply wraps lines into a reply to in (for the core's own answers:
-// "busy", late results).
-func (r *Router) Reply(in chat.Incoming, lines ...chat.Line) chat.Outgoing {
-	return r.reply(in, lines...)
-}
-
-// senderKey identifies a sender for rate limiting: the account when
-// identified, else the host (so that nick changes and clones on one host
-// share a limit), else the nick.
-func senderKey(id chat.Identity) string {
-	switch {
-	case id.Account != "":
-		return id.Network + "\x00a\x00" + strings.ToLower(id.Account)
-	case id.Host != "":
-		return id.Network + "\x00h\x00" + strings.ToLower(id.Host)
-	}
-	return id.Network + "\x00n\x00" + strings.ToLower(id.Nick)
-}
-
-// limiter is one sender's token bucket and when it was last told to slow
-// down.
-type limiter struct {
-	*rate.Limiter
-	warned time.Time
-}
-
-// allow applies the per-sender token bucket.
-func (r *Router) allow(in chat.Incoming) bool {
-	if in.Sender.Network == chat.NetConsole {
-		return true // the local operator cannot flood a network
-	}
-	now := r.now()
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
-	return r.limiter(in, now).AllowN(now, 1)
-}
-
-// warnDue reports whether a limited sender is to be told to slow down now
-// (once per SlowDownWindow), and records it.
-func (r *Router) warnDue(in chat.Incoming) bool {
-	now := r.now()
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
-	l := r.limiter(in, now)
-	if !l.warned.IsZero() && now.Sub(l.warned) < SlowDownWindow {
-		return false
-	}
-	l.warned = now
-	return true
-}
-
-// limiter returns the sender's limiter, creating it. Called with r.mem.mu held.
-func (r *Router) limiter(in chat.Incoming, now time.Time) *limiter {
-	key := senderKey(in.Sender)
-	l, ok := r.mem.limiters[key]
-	if !ok {
-		if len(r.mem.limiters) > 10000 {
-			r.pruneLimiters(now)
-		}
-		l = &limiter{Limiter: rate.NewLimiter(rate.Every(r.d.RateEvery), r.d.RateBurst)}
-		r.mem.limiters[key] = l
-	}
-	return l
-}
-
-// pruneLimiters drops limiters that are full again and were not told to
-// slow down recently (idle senders). Called with r.mem.mu held.
-func (r *Router) pruneLimiters(now time.Time) {
-	for k, l := range r.mem.limiters {
-		if l.TokensAt(now) >= float64(r.d.RateBurst) && now.Sub(l.warned) >= SlowDownWindow {
-			delete(r.mem.limiters, k)
-		}
+// builtins is the command table, in help order.
+func (r *Router) builtins() []Command {
+	return []Command{
+		{Name: "bug", Usage: "bug <id>", Help: "one line about a bug: summary, severity, status, assignee and link.",
+			More: "Also answered, rate-limited, for \"bug 123456\" and show_bug links in a channel with previews.", Run: r.cmdBug},
+		{Name: "pending", Usage: "pending [tree]", Help: "open bugs nobody has claimed yet, or with a tree, the ones that tree is not CC'd on.",
+			More: "From the local mirror.", Run: r.cmdPending},
+		{Name: "claim", Usage: "claim [--force] [bug]", Help: "assign a bug to your Bugzilla login; without a number, the bug you reply to or the last one announced here.",
+			More:  "On Matrix a reply names the bug; \"here\" means in this channel within [commands] claim_window (15 min). --force (security, admin) takes a bug someone else has claimed. Restricted bugs: security and admin only.",
+			Roles: writeRoles, Write: true, Run: r.cmdClaim},
+		{Name: "unclaim", Usage: "unclaim <bug>", Help: "give a bug back to the component default assignee.",
+			More: "Restricted bugs: security and admin only.", Roles: writeRoles, Write: true, Run: r.cmdUnclaim},
+		{Name: "cc", Usage: "cc <tree-or-login>[,...] [bug]", Help: "add the trees' Bugzilla logins (or the logins) to a bug's CC and highlight the trees' maintainers.",
+			More:  "Maintainers may add tree names, tree logins and [[user]] logins; security and admin any login. Restricted bugs: security and admin only.",
+			Roles: writeRoles, Write: true, Run: r.cmdCC},
+		r.cveCommand(),
+		{Name: "trees", Usage: "trees", Help: "the kernel trees ksecbot knows, with aliases and Bugzilla logins.", Run: r.cmdTrees},
+		{Name: "whoami", Usage: "whoami", Help: "who ksecbot thinks you are and what you may do.", Run: r.cmdWhoami},
+		{Name: "help", Aliases: []string{"commands"}, Usage: "help [command]", Help: "the list of commands, or the usage of one.", Run: r.cmdHelp},
+		r.snoozeCommand(),
+		r.statsCommand(),
 	}
 }
 
@@ -550,53 +313,6 @@ func (r *Router) usageLine(name string) chat.Line {
 	}
 	c := r.cmds[i]
 	return chat.Line{}.Text("Usage: ").Code(r.prefix + c.Usage).Text(" — " + c.Help)
-}
-
-// reply wraps lines into a reply to in.
-func (r *Router) reply(in chat.Incoming, lines ...chat.Line) chat.Outgoing {
-	key := "reply/"
-	if in.ID != "" {
-		key += in.ID
-	} else {
-		key += strconv.FormatInt(r.now().UnixNano(), 36) + "-" + strconv.FormatUint(r.seq.Add(1), 36)
-	}
-	return chat.Outgoing{
-		Key:     key,
-		Kind:    chat.KindReply,
-		Channel: in.Channel.Key,
-		Target:  in.Target,
-		Lines:   lines,
-		ReplyTo: in.ID,
-		Notice:  in.Channel.Notice,
-	}
-}
-
-// firstBug returns the first argument that is a bug number, or 0.
-func firstBug(args []string) int {
-	for _, a := range args {
-		if id, ok := parseBugID(a); ok {
-			return id
-		}
-	}
-	return 0
-}
-
-// parseBugID parses a positive bug number written as "123" or "#123".
-func parseBugID(s string) (int, bool) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
-	if s == "" || len(s) > 9 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, false
-	}
-	return n, true
 }
 
 // lockBug serialises writes to one bug inside the process.

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package commands
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ksecbot/ksecbot/announce"
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
+	"github.com/ksecbot/ksecbot/trees"
+)
+
+// cmdCC implements !cc <tree-or-login>[,...] [bug].
+func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
+	args := req.Args
+	explicit := 0
+	if len(args) > 1 {
+		if id, ok := parseBugID(args[len(args)-1]); ok {
+			explicit = id
+			args = args[:len(args)-1]
+		}
+	}
+	var items []string
+	for _, a := range args {
+		for _, it := range strings.Split(a, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+	}
+	if len(items) == 0 {
+		return []chat.Line{r.usageLine("cc")}
+	}
+	var logins []string
+	var named []config.Tree
+	for _, it := range items {
+		if t, ok := r.d.Trees.Lookup(it); ok {
+			if !slices.ContainsFunc(named, func(n config.Tree) bool { return n.Name == t.Name }) {
+				named = append(named, t) // "!cc rpi,rpi" highlights rpi once
+			}
+			for _, l := range trees.Logins([]config.Tree{t}) {
+				if !loginIn(l, logins) {
+					logins = append(logins, l)
+				}
+			}
+			continue
+		}
+		if strings.Contains(it, "@") && !strings.ContainsAny(it, " \t<>\"'") {
+			if !loginIn(it, logins) {
+				logins = append(logins, it)
+			}
+			continue
+		}
+		return []chat.Line{chat.Line{}.Text("I know no tree ").Code(cleanShort(it)).
+			Text(" and it is not a Bugzilla login; see " + r.prefix + "trees for the tree names.")}
+	}
+	if len(logins) == 0 {
+		return []chat.Line{chat.Line{}.Text("Those trees list no Bugzilla logins; see " + r.prefix + "trees.")}
+	}
+	wr := policy.WriteRequest{Command: policy.WriteCC, Add: logins}
+	if msg := r.checkWrite(ctx, req, wr, explicit, nil); msg != nil {
+		return []chat.Line{msg} // an outside login: refused before any read
+	}
+	id, msg := r.targetBug(ctx, req, explicit)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	b, unlock, msg := r.lockWritable(ctx, req, id)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	defer unlock()
+	if msg := r.checkWrite(ctx, req, wr, id, b); msg != nil {
+		return []chat.Line{msg}
+	}
+	var add []string
+	for _, l := range logins {
+		if !loginIn(l, b.CC) {
+			add = append(add, l)
+		}
+	}
+	if len(add) == 0 {
+		r.audit(ctx, req, id, "no-op: already in CC", "")
+		return []chat.Line{chat.Line{}.Text("Already in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").QuoteCode(r.logins(req.In, logins)).Text("; nothing changed.")}
+	}
+	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{CCAdd: add})
+	if err != nil {
+		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		return []chat.Line{r.bugzillaError(err, id, []string{r.logins(req.In, add)})}
+	}
+	r.audit(ctx, req, id, "ok", "")
+	r.refresh(ctx, b, res)
+	added := ""
+	if ch, ok := res.Changes["cc"]; ok {
+		added = ch.Added
+	}
+	if added == "" {
+		return []chat.Line{chat.Line{}.Text("Bugzilla already had ").QuoteCode(r.logins(req.In, add)).Text(" in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
+	}
+	if !announce.Visible(b, req.In.Channel) {
+		// A restricted bug in a public channel: name no login or tree and
+		// highlight no one.
+		return []chat.Line{chat.Line{}.Text("CC'd on restricted ").Bold(fmt.Sprintf("bug %d", id)).Text(", details withheld ").Link("", r.d.Render.BugURL(id))}
+	}
+	l := chat.Line{}.Text("CC'd on ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").QuoteCode(r.logins(req.In, strings.Split(added, ", "))).Text(" ").Link("", r.d.Render.BugURL(id))
+	for i, t := range named {
+		if i == 0 {
+			l = l.Text(" | ")
+		} else {
+			l = l.Text("; ")
+		}
+		l = l.Mention(trees.Highlight(t))
+	}
+	return []chat.Line{l}
+}
+
+// loginIn reports whether login is in list, by policy.SameAddress: the
+// comparison for deciding whom to CC (a login without a domain, or at
+// another domain, is another person).
+func loginIn(login string, list []string) bool {
+	return slices.ContainsFunc(list, func(l string) bool { return policy.SameAddress(l, login) })
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/policy"
+)
+
+// defaultAssignee returns the component default of a bug's watch.
+func (r *Router) defaultAssignee(ctx context.Context, product, component string) string {
+	if r.d.Store != nil {
+		if l, ok, err := r.d.Store.ComponentDefault(ctx, product+"/"+component); err != nil {
+			r.log.Warn("failed to read component default", "err", err)
+		} else if ok && l != "" {
+			return l
+		}
+	}
+	return r.cfg.Bugzilla.DefaultLogin
+}
+
+// Unclaimed reports whether a bug is still with its component's default
+// assignee. When the default is not known, a bug counts as claimed once it
+// is assigned to a linked [[user]]. The reminders use the same rule.
+//
+// The bug may come from the mirror, which an anonymous watcher fills with
+// logins as anonymous Bugzilla shows them ("security" for
+// "security@gentoo.org"), and the default may have been read anonymously
+// too; so this is the one place that compares logins by name when one side
+// has no domain (bugzilla.SameLogin), as store.SaveBugs does when it
+// settles reminders. It grants no right and picks no one to CC (those use
+// policy.SameAddress): at worst a bug counts as unclaimed and !claim needs
+// no --force.
+func (r *Router) Unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
+	if b.AssignedTo == "" {
+		return true
+	}
+	if def := r.defaultAssignee(ctx, b.Product, b.Component); def != "" {
+		return bugzilla.SameLogin(b.AssignedTo, def)
+	}
+	for _, u := range r.cfg.Users {
+		if bugzilla.SameLogin(u.Bugzilla, b.AssignedTo) {
+			return false
+		}
+	}
+	return true
+}
+
+// cmdClaim implements !claim [--force] [bug].
+func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
+	force := false
+	explicit := 0
+	for _, a := range req.Args {
+		switch {
+		case a == "--force" || a == "-f":
+			force = true
+		default:
+			id, ok := parseBugID(a)
+			if !ok || explicit != 0 {
+				return []chat.Line{r.usageLine("claim")}
+			}
+			explicit = id
+		}
+	}
+	wr := policy.WriteRequest{Command: policy.WriteClaim, Force: force}
+	if msg := r.checkWrite(ctx, req, wr, explicit, nil); msg != nil {
+		return []chat.Line{msg} // --force without the role: refused before any read
+	}
+	id, msg := r.targetBug(ctx, req, explicit)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	b, unlock, msg := r.lockWritable(ctx, req, id)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	defer unlock()
+	if msg := r.checkWrite(ctx, req, wr, id, b); msg != nil {
+		return []chat.Line{msg}
+	}
+	login := req.Caller.Login
+	if policy.SameAddress(b.AssignedTo, login) {
+		r.audit(ctx, req, id, "no-op: already assigned to caller", "")
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already assigned to you (").QuoteCode(r.login(req.In, login)).Text("); nothing changed.")}
+	}
+	if !r.Unclaimed(ctx, b) && !force {
+		r.audit(ctx, req, id, "refused: claimed by "+b.AssignedTo, "")
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already claimed by ").QuoteCode(r.login(req.In, b.AssignedTo)).
+			Text("; nothing changed. Talk to them, or (security/admin) use ").Code(r.prefix + "claim --force " + strconv.Itoa(id)).Text(".")}
+	}
+	comment := fmt.Sprintf("Claimed from %s via ksecbot by %s.", where(req.In), req.In.Sender.Account)
+	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{AssignedTo: login, Comment: comment})
+	if err != nil {
+		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		return []chat.Line{r.bugzillaError(err, id, []string{r.login(req.In, login)})}
+	}
+	// Re-check Bugzilla's answer: someone may have claimed the bug
+	// between our read and our write (outside this process).
+	note := ""
+	if ch, ok := res.Changes["assigned_to"]; ok && ch.Removed != "" && !policy.SameAddress(ch.Removed, b.AssignedTo) {
+		note = " Note: it had just been assigned to " + r.login(req.In, ch.Removed) + " by someone else; talk to them."
+		r.log.Warn("claim raced with another assignment", "bug", id, "previous", ch.Removed, "login", login)
+	}
+	r.audit(ctx, req, id, "ok", "")
+	fresh := r.refresh(ctx, b, res)
+	if !policy.SameAddress(fresh.AssignedTo, login) {
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is now assigned to ").QuoteCode(r.login(req.In, fresh.AssignedTo)).
+			Text(", who claimed it at the same moment; nothing more changed.")}
+	}
+	if r.d.Store != nil {
+		if err := r.d.Store.RecordClaim(ctx, id, login, r.now()); err != nil {
+			r.log.Warn("failed to record claim", "bug", id, "err", err)
+		}
+	}
+	return []chat.Line{chat.Line{}.Text("Claimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is now assigned to ").QuoteCode(r.login(req.In, login)).
+		Text("."+note+" ").Link("", r.d.Render.BugURL(id))}
+}
+
+// cmdUnclaim implements !unclaim <bug>.
+func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
+	if len(req.Args) != 1 {
+		return []chat.Line{r.usageLine("unclaim")}
+	}
+	id, ok := parseBugID(req.Args[0])
+	if !ok {
+		return []chat.Line{r.usageLine("unclaim")}
+	}
+	b, unlock, msg := r.lockWritable(ctx, req, id)
+	if msg != nil {
+		return []chat.Line{msg}
+	}
+	defer unlock()
+	if msg := r.checkWrite(ctx, req, policy.WriteRequest{}, id, b); msg != nil {
+		return []chat.Line{msg} // restricted: not even whether it is claimed
+	}
+	if r.Unclaimed(ctx, b) {
+		r.audit(ctx, req, id, "no-op: not claimed", "")
+		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is not claimed by anyone; nothing changed.")}
+	}
+	if msg := r.checkWrite(ctx, req, policy.WriteRequest{Assignee: b.AssignedTo}, id, b); msg != nil {
+		return []chat.Line{msg}
+	}
+	comment := fmt.Sprintf("Unclaimed from %s via ksecbot by %s.", where(req.In), req.In.Sender.Account)
+	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{ResetAssignedTo: true, Comment: comment})
+	if err != nil {
+		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		return []chat.Line{r.bugzillaError(err, id, nil)}
+	}
+	r.audit(ctx, req, id, "ok", "")
+	r.refresh(ctx, b, res)
+	to := ""
+	if ch, ok := res.Changes["assigned_to"]; ok {
+		to = ch.Added
+	}
+	l := chat.Line{}.Text("Unclaimed: ").Bold(fmt.Sprintf("bug %d", id)).Text(" is back with ")
+	if to != "" {
+		l = l.QuoteCode(r.login(req.In, to))
+	} else {
+		l = l.Text("the component default")
+	}
+	return []chat.Line{l.Text(". ").Link("", r.d.Render.BugURL(id))}
+}
