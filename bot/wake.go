@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -97,7 +98,7 @@ func (n *Notices) System(ctx context.Context, id string, line chat.Line, bugs ..
 func (n *Notices) private(ctx context.Context, id string, line chat.Line, except string, bugs ...int) (told int, err error) {
 	var items []chat.Outgoing
 	for _, ch := range channelsOf(n.transports) {
-		if ch.Private && ch.Key != except {
+		if policy.Private(ch) && ch.Key != except {
 			items = append(items, chat.ChannelMessage(ch, chat.KindSystem, id, line, bugs...))
 		}
 	}
