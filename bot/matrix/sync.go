@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+// What each sync brings: the connected state and its backoff on failures,
+// the bot's own sends recorded, invites accepted or rejected, decryption
+// failures counted, and commands handed to the inbox.
+
+package matrix
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/backoff"
+	"github.com/ksecbot/ksecbot/transport"
+)
+
+// allJoined reports whether every configured room is joined.
+func (t *Transport) allJoined() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.rooms) >= len(t.channels)
+}
+
+// syncer marks the transport connected or not and backs off on failures.
+type syncer struct {
+	*mautrix.DefaultSyncer
+	t        *Transport
+	failures int
+}
+
+// OnFailedSync implements mautrix.Syncer.
+func (s *syncer) OnFailedSync(_ *mautrix.RespSync, err error) (time.Duration, error) {
+	s.t.connected.Store(false)
+	if errors.Is(err, mautrix.MUnknownToken) {
+		return 0, err
+	}
+	d := backoff.Delay(s.failures, s.t.opts.RetryMin, s.t.opts.RetryMax, nil)
+	s.failures++
+	s.t.log.Debug("sync failed", "err", err, "retry_in", d)
+	return d, nil
+}
+
+// onSync runs first on every sync response: it marks the transport
+// connected, handles invites and wakes the join loop when a room is
+// missing (the loop decides whether its backoff allows an attempt).
+func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
+	return func(ctx context.Context, resp *mautrix.RespSync, _ string) bool {
+		if s, ok := cli.Syncer.(*syncer); ok {
+			s.failures = 0
+		}
+		t.recordOwnSends(ctx, cli, resp)
+		t.connected.Store(true)
+		for rid, room := range resp.Rooms.Invite {
+			t.handleInvite(ctx, cli, rid, room)
+		}
+		if !t.allJoined() {
+			t.kickJoins()
+		}
+		return true
+	}
+}
+
+// recordOwnSends records the bot's own events that come back in a sync with
+// our transaction ID as sent. A send cut short by a crash may be stored by
+// the homeserver without its transaction ID being remembered (Dendrite caches
+// it only once the PUT completes), so the first sync after a restart is what
+// keeps the outbox from sending that message a second time. It runs before
+// the transport is marked connected, so before the deliverer resumes.
+func (t *Transport) recordOwnSends(ctx context.Context, cli *mautrix.Client, resp *mautrix.RespSync) {
+	t.mu.Lock()
+	st := t.st
+	t.mu.Unlock()
+	if st == nil {
+		return
+	}
+	for rid, room := range resp.Rooms.Join {
+		for _, evt := range room.Timeline.Events {
+			txn := evt.Unsigned.TransactionID
+			if evt.Sender != cli.UserID || !strings.HasPrefix(txn, "ksecbot-") {
+				continue
+			}
+			if err := st.recordSent(ctx, txn, string(rid), string(evt.ID), t.opts.Now().Unix()); err != nil {
+				t.log.Warn("failed to record a sent message", "err", err)
+			}
+		}
+	}
+}
+
+// handleInvite accepts an invite to a configured room or from an admin and
+// rejects every other, so no invite is left pending.
+func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid id.RoomID, room *mautrix.SyncInvitedRoom) {
+	if _, busy := t.invites.LoadOrStore(rid, struct{}{}); busy {
+		return
+	}
+	var inviter id.UserID
+	var alias string
+	for _, evt := range room.State.Events {
+		switch {
+		case evt.Type == event.StateMember && evt.GetStateKey() == string(cli.UserID):
+			inviter = evt.Sender
+		case evt.Type == event.StateCanonicalAlias:
+			if a, ok := evt.Content.Raw["alias"].(string); ok {
+				alias = a
+			}
+		}
+	}
+	t.mu.Lock()
+	_, byID := t.byName[string(rid)]
+	_, resolved := t.rooms[rid]
+	_, byAlias := t.byName[alias]
+	t.mu.Unlock()
+	accept := byID || resolved || (alias != "" && byAlias) || t.admins[inviter]
+	go func() {
+		defer t.invites.Delete(rid)
+		if accept {
+			if _, err := cli.JoinRoomByID(ctx, rid); err != nil {
+				t.log.Warn("failed to accept invite", "room_id", rid, "inviter", inviter, "err", err)
+				return
+			}
+			t.log.Info("accepted invite", "room_id", rid, "inviter", inviter)
+			t.joinNow(t.inviteNames(rid, alias)...)
+			return
+		}
+		if _, err := cli.LeaveRoom(ctx, rid); err != nil {
+			t.log.Warn("failed to reject invite", "room_id", rid, "inviter", inviter, "err", err)
+			return
+		}
+		t.log.Info("rejected invite to an unconfigured room", "room_id", rid, "inviter", inviter)
+	}()
+}
+
+// onDecryptError counts every failure and logs it once per megolm session.
+func (t *Transport) onDecryptError(evt *event.Event, err error) {
+	t.decryptErrors.Add(1)
+	session := string(evt.RoomID)
+	if c, ok := evt.Content.Parsed.(*event.EncryptedEventContent); ok && c.SessionID != "" {
+		session = string(c.SessionID)
+	}
+	if _, seen := t.decryptSeen.LoadOrStore(session, struct{}{}); seen {
+		return
+	}
+	t.log.Warn("cannot decrypt event", "room_id", evt.RoomID, "event_id", evt.ID,
+		"sender", evt.Sender, "session", session, "reason", err)
+}
+
+// onMessage hands m.text messages in configured rooms to the inbox. It never
+// panics into the syncer (a panic would stop sync).
+func (t *Transport) onMessage(in transport.Inbox) mautrix.EventHandler {
+	return func(ctx context.Context, evt *event.Event) {
+		defer func() {
+			if r := recover(); r != nil {
+				t.log.Error("panic while handling a message", "event_id", evt.ID, "panic", r)
+			}
+		}()
+		if since, _ := ctx.Value(mautrix.SyncTokenContextKey).(string); since == "" {
+			return // the first sync after login replays history: never commands
+		}
+		msg, ok := t.incoming(evt)
+		if ok {
+			in.Receive(ctx, msg)
+		}
+	}
+}
+
+// incoming converts an event to a chat.Incoming, or reports false for events
+// that are not commands: own events, notices, edits, old events, and events
+// in rooms that are not configured.
+func (t *Transport) incoming(evt *event.Event) (chat.Incoming, bool) {
+	t.mu.Lock()
+	self, startMs := t.userID, t.startMs
+	ch, known := t.rooms[evt.RoomID]
+	t.mu.Unlock()
+	if !known || evt.Sender == self || evt.Timestamp < startMs {
+		return chat.Incoming{}, false
+	}
+	content, ok := evt.Content.Parsed.(*event.MessageEventContent)
+	if !ok || content.MsgType != event.MsgText {
+		return chat.Incoming{}, false
+	}
+	if content.RelatesTo.GetReplaceID() != "" || content.NewContent != nil {
+		return chat.Incoming{}, false
+	}
+	content.RemoveReplyFallback()
+	return chat.Incoming{
+		Channel: ch,
+		Target:  string(evt.RoomID),
+		Sender:  chat.Identity{Network: config.NetMatrix, Account: string(evt.Sender), Nick: string(evt.Sender), Kind: "Matrix user"},
+		Text:    chat.Sanitize(content.Body),
+		ID:      string(evt.ID),
+		ReplyTo: string(content.RelatesTo.GetReplyTo()),
+	}, true
+}
