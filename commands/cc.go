@@ -64,21 +64,12 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{chat.Line{}.Text("Those trees list no Bugzilla logins; see " + r.prefix + "trees.")}
 	}
 	wr := policy.WriteRequest{Command: policy.WriteCC, Add: logins}
-	if msg := r.checkWrite(ctx, req, wr, explicit, nil); msg != nil {
-		return []chat.Line{msg} // an outside login: refused before any read
-	}
-	id, msg := r.targetBug(ctx, req, explicit)
-	if msg != nil {
-		return []chat.Line{msg}
-	}
-	b, unlock, msg := r.lockWritable(ctx, req, id)
+	// (an outside login is refused before any read)
+	id, b, unlock, msg := r.prepareWrite(ctx, req, wr, explicit)
 	if msg != nil {
 		return []chat.Line{msg}
 	}
 	defer unlock()
-	if msg := r.checkWrite(ctx, req, wr, id, b); msg != nil {
-		return []chat.Line{msg}
-	}
 	var add []string
 	for _, l := range logins {
 		if !loginIn(l, b.CC) {

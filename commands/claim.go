@@ -68,21 +68,12 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 		}
 	}
 	wr := policy.WriteRequest{Command: policy.WriteClaim, Force: force}
-	if msg := r.checkWrite(ctx, req, wr, explicit, nil); msg != nil {
-		return []chat.Line{msg} // --force without the role: refused before any read
-	}
-	id, msg := r.targetBug(ctx, req, explicit)
-	if msg != nil {
-		return []chat.Line{msg}
-	}
-	b, unlock, msg := r.lockWritable(ctx, req, id)
+	// (--force without the role is refused before any read)
+	id, b, unlock, msg := r.prepareWrite(ctx, req, wr, explicit)
 	if msg != nil {
 		return []chat.Line{msg}
 	}
 	defer unlock()
-	if msg := r.checkWrite(ctx, req, wr, id, b); msg != nil {
-		return []chat.Line{msg}
-	}
 	login := req.Caller.Login
 	if policy.SameAddress(b.AssignedTo, login) {
 		r.audit(ctx, req, id, "no-op: already assigned to caller", "")

@@ -133,6 +133,30 @@ func (r *Router) bugzillaError(err error, bugID int, logins []string) chat.Line 
 	return l.Text(fmt.Sprintf("Bugzilla refused the change to bug %d; the details are in the log.", bugID))
 }
 
+// prepareWrite takes the steps every write command takes before it
+// writes: the write policy as if the bug were public (refused before any
+// read), the target bug, its lock and a fresh read, then the policy again
+// with the bug as Bugzilla shows it now. On success (msg nil) the caller
+// must call unlock; on failure msg is the reply and nothing is held.
+func (r *Router) prepareWrite(ctx context.Context, req *Request, wr policy.WriteRequest, explicit int) (id int, b *bugzilla.Bug, unlock func(), msg chat.Line) {
+	if msg := r.checkWrite(ctx, req, wr, explicit, nil); msg != nil {
+		return 0, nil, nil, msg
+	}
+	id, msg = r.targetBug(ctx, req, explicit)
+	if msg != nil {
+		return 0, nil, nil, msg
+	}
+	b, unlock, msg = r.lockWritable(ctx, req, id)
+	if msg != nil {
+		return 0, nil, nil, msg
+	}
+	if msg := r.checkWrite(ctx, req, wr, id, b); msg != nil {
+		unlock()
+		return 0, nil, nil, msg
+	}
+	return id, b, unlock, nil
+}
+
 // targetBug finds the bug a write command is about: the explicit number,
 // else the announcement the message replies to, else the last bug
 // announced in the channel within the claim window.

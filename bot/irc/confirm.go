@@ -34,6 +34,7 @@ type RefusedError struct {
 	Reason  string
 }
 
+// Error names the target and the server's refusal.
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("irc: server refused the line to %s: %s %s", e.Target, e.Numeric, e.Reason)
 }
