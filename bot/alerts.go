@@ -6,6 +6,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/transport"
@@ -150,6 +151,9 @@ type channelReport struct {
 // queue is late, not lost.
 const reportQueue = 1024
 
+// reportTimeout bounds the store writes of one report.
+const reportTimeout = 5 * time.Second
+
 // report queues r without waiting.
 func (n *Notices) report(r channelReport) {
 	select {
@@ -167,11 +171,16 @@ func (n *Notices) Loops() []Loop {
 			case <-ctx.Done():
 				return nil
 			case r := <-n.reports:
+				// A report once begun is finished (its notice queued and
+				// its episode recorded), even when the bot is stopping:
+				// a notice without its record would be told again.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
 				if r.trouble {
-					n.ChannelTrouble(ctx, r.ch, r.problem)
+					n.ChannelTrouble(rctx, r.ch, r.problem)
 				} else {
-					n.ChannelRecovered(ctx, r.ch)
+					n.ChannelRecovered(rctx, r.ch)
 				}
+				cancel()
 			}
 		}
 	}}}
