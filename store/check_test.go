@@ -123,3 +123,62 @@ func TestCheckFileAndSaveCopy(t *testing.T) {
 		t.Errorf("CheckFile with another file at the path: %v, want ErrVanished (replaced)", err)
 	}
 }
+
+// While the database file is gone (its directory removed, then made again
+// as SaveCopy does), a connection the pool opens anew must fail instead of
+// creating an empty database at the path: the bot would have taken that
+// one for its own (a new baseline, every open bug announced again), and
+// SaveCopy could not save the real one there ("output file already
+// exists"). The e2e fault suite saw this as a repeated announcement.
+func TestNewConnectionNeverCreatesTheFile(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "state")
+	path := filepath.Join(dir, "ksecbot.db")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	s := openAt(t, path, nil)
+	if err := s.SaveBugs(ctx, []bugzilla.Bug{kbug(7)}, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	// Hold one connection (to the real file) for the save below.
+	keep, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// Every other connection the pool may open now is a new one.
+	var conns []interface{ Close() error }
+	for range 3 {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM bugs").Scan(&n); err == nil {
+			t.Errorf("a new connection read %d bugs from a file that is gone", n)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a new connection created %s: %v", path, err)
+	}
+	if err := keep.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveCopy(ctx, path); err != nil {
+		t.Fatalf("SaveCopy: %v", err)
+	}
+	copyStore := openAt(t, path, nil)
+	if _, ok, err := copyStore.Bug(ctx, 7); err != nil || !ok {
+		t.Errorf("bug 7 not in the saved copy: %v %v", ok, err)
+	}
+}

@@ -75,13 +75,26 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	db, err := sql.Open("sqlite3", dsn(path, o.busyTimeout))
+	if err := create(ctx, path, o.busyTimeout); err != nil {
+		return nil, err
+	}
+	// The pool never creates the file: once the file is gone (removed with
+	// its directory while ksecbot runs), a new connection must fail, not
+	// open a new empty database at the path, which the bot would take for
+	// its own (a new baseline, announcements repeated) and which would
+	// stop SaveCopy from saving the real one there.
+	pool := dsn(path, o.busyTimeout)
+	if plainFile(path) {
+		pool += "&mode=rw"
+	}
+	db, err := sql.Open("sqlite3", pool)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open store %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
+	// Connections are kept, not closed when idle: an open connection is
+	// what SaveCopy saves a removed database file through.
 	db.SetMaxIdleConns(4)
-	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, now: o.now, write: make(chan struct{}, 1)}
 	if err := s.quickCheck(ctx, path); err != nil {
 		db.Close()
@@ -94,12 +107,38 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		}
 		return nil, err
 	}
-	if path != "" && !strings.HasPrefix(path, ":memory:") && !strings.HasPrefix(path, "file:") {
+	if plainFile(path) {
 		if info, err := os.Stat(path); err == nil {
 			s.file = fileID{path: path, info: info}
 		}
 	}
 	return s, nil
+}
+
+// plainFile reports whether path names a database file (not an in-memory
+// database, not a URI).
+func plainFile(path string) bool {
+	return path != "" && !strings.HasPrefix(path, ":memory:") && !strings.HasPrefix(path, "file:")
+}
+
+// create makes the database file at path when there is none, with one
+// short-lived connection allowed to create it (the pool is not).
+func create(ctx context.Context, path string, busy time.Duration) error {
+	if !plainFile(path) {
+		return nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	db, err := sql.Open("sqlite3", dsn(path, busy)+"&mode=rwc")
+	if err != nil {
+		return fmt.Errorf("failed to create store %s: %w", path, err)
+	}
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("failed to create store %s: %w", path, err)
+	}
+	return nil
 }
 
 // dsn builds the go-sqlite3 connection string: WAL, foreign keys, a busy
