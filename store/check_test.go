@@ -89,17 +89,24 @@ func TestOpenRefusesCorruptedDatabase(t *testing.T) {
 
 // CheckFile notices the database file being removed (with its directory)
 // or replaced; SaveCopy rescues the open database to its path again.
-func TestCheckFileAndSaveCopy(t *testing.T) {
-	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "state")
-	path := filepath.Join(dir, "ksecbot.db")
+// stateWithBug7 opens a store in its own state directory, with bug 7.
+func stateWithBug7(t *testing.T) (s *Store, dir, path string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "state")
+	path = filepath.Join(dir, "ksecbot.db")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	s := openAt(t, path, nil)
-	if err := s.SaveBugs(ctx, []bugzilla.Bug{kbug(7)}, nil, true); err != nil {
+	s = openAt(t, path, nil)
+	if err := s.SaveBugs(context.Background(), []bugzilla.Bug{kbug(7)}, nil, true); err != nil {
 		t.Fatal(err)
 	}
+	return s, dir, path
+}
+
+func TestCheckFileAndSaveCopy(t *testing.T) {
+	ctx := context.Background()
+	s, dir, path := stateWithBug7(t)
 	if err := s.CheckFile(); err != nil {
 		t.Fatalf("CheckFile on an untouched file: %v", err)
 	}
@@ -132,15 +139,7 @@ func TestCheckFileAndSaveCopy(t *testing.T) {
 // exists"). The e2e fault suite saw this as a repeated announcement.
 func TestNewConnectionNeverCreatesTheFile(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "state")
-	path := filepath.Join(dir, "ksecbot.db")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	s := openAt(t, path, nil)
-	if err := s.SaveBugs(ctx, []bugzilla.Bug{kbug(7)}, nil, true); err != nil {
-		t.Fatal(err)
-	}
+	s, dir, path := stateWithBug7(t)
 	// Hold one connection (to the real file) for the save below.
 	keep, err := s.db.Conn(ctx)
 	if err != nil {
