@@ -115,7 +115,7 @@ func newRoundBugs(st *store.Store) *roundBugs { return &roundBugs{store: st} }
 
 // get returns the mirrored bugs of ids (those not mirrored are left out).
 func (c *roundBugs) get(ctx context.Context, ids []int) (map[int]*bugzilla.Bug, error) {
-	if v := c.store.MirrorVersion(); c.bugs == nil || v != c.version {
+	if v := c.store.MirrorVersion(); c.bugs == nil || v == 0 || v != c.version {
 		c.bugs, c.version = map[int]*bugzilla.Bug{}, v // read before the bugs
 	}
 	out := make(map[int]*bugzilla.Bug, len(ids))

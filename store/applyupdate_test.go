@@ -96,3 +96,22 @@ func TestMirrorVersionMovesWithMirrorWrites(t *testing.T) {
 		t.Error("version unchanged after Bugzilla's answer was applied to the mirror")
 	}
 }
+
+// While a write to the mirror is under way (committed, perhaps, but not
+// yet counted) MirrorVersion is 0, which a reader never keeps bugs under:
+// otherwise a copy read before the commit could be reused after it.
+func TestMirrorVersionUnsettledDuringAWrite(t *testing.T) {
+	s := newStore(t, newClock())
+	before := s.MirrorVersion()
+	if before == 0 {
+		t.Fatal("version 0 with no write under way")
+	}
+	done := s.mirrorWrite()
+	if v := s.MirrorVersion(); v != 0 {
+		t.Errorf("version %d during a write, want 0", v)
+	}
+	done()
+	if v := s.MirrorVersion(); v == 0 || v == before {
+		t.Errorf("version %d after the write (before: %d), want a new, non-zero one", v, before)
+	}
+}

@@ -81,7 +81,7 @@ func (s *Store) SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[s
 func (s *Store) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, o bugzilla.SaveOptions) error {
 	now := s.now()
 	if len(bugs) > 0 {
-		defer s.mirrorVersion.Add(1) // after the commit (or the failure)
+		defer s.mirrorWrite()() // counted after the commit (or the failure)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		defaults, err := loadDefaults(ctx, tx)
@@ -138,7 +138,7 @@ func watchName(b *bugzilla.Bug) string { return b.Product + "/" + b.Component }
 // returns the bug as it is now.
 func (s *Store) ApplyUpdate(ctx context.Context, b bugzilla.Bug, res bugzilla.UpdateResult) (bugzilla.Bug, error) {
 	now := s.now()
-	defer s.mirrorVersion.Add(1) // after the commit (or the failure)
+	defer s.mirrorWrite()() // counted after the commit (or the failure)
 	var fresh bugzilla.Bug
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		base := b

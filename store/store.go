@@ -39,17 +39,36 @@ type Store struct {
 	write chan struct{} // one in-process writer at a time
 	file  fileID        // the file opened, to notice it vanishing
 
-	// mirrorVersion moves on every write to the mirror (SaveWatched,
-	// ApplyUpdate): see MirrorVersion.
+	// mirrorVersion moves at the end of every write to the mirror
+	// (SaveWatched, ApplyUpdate); mirrorWriting counts the writes under
+	// way: see MirrorVersion.
 	mirrorVersion atomic.Uint64
+	mirrorWriting atomic.Int64
 }
 
 // MirrorVersion returns a number that changes whenever this Store has
-// written, or tried to write, bugs to the mirror. A reader that keeps bugs
-// it read (the deliverer, for one delivery round) reads the version before
-// it reads them and reads them again once the version moved; equal
-// versions mean the mirror did not change in between.
-func (s *Store) MirrorVersion() uint64 { return s.mirrorVersion.Load() }
+// written, or tried to write, bugs to the mirror, and 0 while such a write
+// is under way. A reader that keeps bugs it read (the deliverer, for one
+// delivery round) reads the version before it reads them, keeps them only
+// while the version is the same and not 0, and reads them again
+// otherwise: a write committed but not yet counted can never leave it
+// with the copy from before (a restricted bug shown as public).
+func (s *Store) MirrorVersion() uint64 {
+	if s.mirrorWriting.Load() > 0 {
+		return 0
+	}
+	return s.mirrorVersion.Load() + 1
+}
+
+// mirrorWrite marks a write to the mirror under way until the returned
+// func is called (after the commit, or the failure).
+func (s *Store) mirrorWrite() (done func()) {
+	s.mirrorWriting.Add(1)
+	return func() {
+		s.mirrorVersion.Add(1)
+		s.mirrorWriting.Add(-1)
+	}
+}
 
 type options struct {
 	now         func() time.Time
