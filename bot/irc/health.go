@@ -109,24 +109,26 @@ func joinProblem(numeric, reason string) string {
 	return chat.Clean(fmt.Sprintf("%s (%s: %s); %s", what, numeric, reason, fix), 300)
 }
 
-// channelTrouble reports to the core (transport.Alerts, when the Inbox
-// implements it) that the bot cannot be in ch.
-func (t *Transport) channelTrouble(ch chat.Channel, problem string) {
+// alerts returns the core's transport.Alerts (when the Inbox implements
+// it) and the run's context.
+func (t *Transport) alerts() (transport.Alerts, context.Context, bool) {
 	t.mu.Lock()
 	in, ctx := t.inbox, t.runCtx
 	t.mu.Unlock()
-	if a, ok := in.(transport.Alerts); ok {
+	a, ok := in.(transport.Alerts)
+	return a, ctx, ok
+}
+
+// channelTrouble reports to the core that the bot cannot be in ch.
+func (t *Transport) channelTrouble(ch chat.Channel, problem string) {
+	if a, ctx, ok := t.alerts(); ok {
 		a.ChannelTrouble(ctx, ch, problem)
 	}
 }
 
-// channelRecovered reports to the core (transport.Alerts) that the bot is
-// in ch.
+// channelRecovered reports to the core that the bot is in ch.
 func (t *Transport) channelRecovered(ch chat.Channel) {
-	t.mu.Lock()
-	in, ctx := t.inbox, t.runCtx
-	t.mu.Unlock()
-	if a, ok := in.(transport.Alerts); ok {
+	if a, ctx, ok := t.alerts(); ok {
 		a.ChannelRecovered(ctx, ch)
 	}
 }
