@@ -3,7 +3,7 @@
 // Package bot is ksecbot's core: it routes Bugzilla events to the chat
 // networks and chat commands back to Bugzilla.
 //
-// Data flow, one type per step (cmd/ksecbot/wire.go connects them):
+// Data flow, one type per step (Wire, in wire.go, connects them):
 //
 //	Bugzilla -> Intake (bugzilla.Watcher, pushes) -> store (mirror + events)
 //	         -> Announcements (announce.Announcer), Reminders -> store (outbox)

@@ -16,14 +16,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/ksecbot/ksecbot/bot"
-	"github.com/ksecbot/ksecbot/bot/console"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
-	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
+	"github.com/ksecbot/ksecbot/transport/console"
 )
 
 // recorder is an in-memory transport with any number of channels. The
@@ -202,7 +201,7 @@ func (h *harness) start(ts ...transport.Transport) (b *bot.Bot, stop func()) {
 		}
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	b, err = coretest.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
+	b, err = bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
-	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
@@ -49,7 +48,7 @@ func (h *harness) startAt(clock *fakeclock.Clock, ts ...transport.Transport) (*b
 	if h.infoLog != nil {
 		log = slog.New(slog.NewTextHandler(h.infoLog, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	b, err := coretest.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
+	b, err := bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 
 // Package chat holds the transport-neutral message types that flow between
 // the core (package bot), the command handlers (package commands) and the
-// transports (bot/irc, bot/matrix, bot/console).
+// transports (transport/irc, transport/matrix, transport/console).
 //
 // Text that came from Bugzilla is untrusted: it is carried here as plain
 // strings and every transport renders it safely for its own wire format

@@ -39,7 +39,7 @@ var exceptions = map[string][]exception{
 	// go.mau.fi/util/dbutil/litestream registers on top of go-sqlite3 (in
 	// every cgo build). The transport's own state file (state.go) uses the
 	// same driver.
-	module + "bot/matrix": {{
+	module + "transport/matrix": {{
 		pkg: "github.com/mattn/go-sqlite3",
 		via: "go.mau.fi/util/dbutil/litestream",
 		why: "mautrix cryptohelper's SQLite crypto store",
@@ -50,7 +50,7 @@ var exceptions = map[string][]exception{
 // packages depend on the contract (this package) and chat, not on the core,
 // the SQLite driver or Prometheus.
 func TestTransportsBuildWithoutCore(t *testing.T) {
-	for _, pkg := range []string{module + "bot/irc", module + "bot/matrix", module + "bot/console", module + "transport"} {
+	for _, pkg := range []string{module + "transport/irc", module + "transport/matrix", module + "transport/console", module + "transport"} {
 		t.Run(strings.TrimPrefix(pkg, module), func(t *testing.T) {
 			deps := listDeps(t, pkg)
 			allowed := map[string]exception{}

@@ -19,7 +19,7 @@ import (
 // real networks from outside: the benchmark program, the end-to-end
 // suites and the test-only helpers and networks under internal/.
 var networkAware = []string{
-	"bot/irc", "bot/matrix", "bot/console",
+	"transport/irc", "transport/matrix", "transport/console",
 	"config",
 	"cmd",
 	"bench", "e2e",

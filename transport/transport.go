@@ -5,8 +5,8 @@
 // for incoming messages, and the errors a transport reports.
 //
 // It imports only chat (the neutral message types) and config (whose
-// channel tables a transport reloads); a transport package (bot/irc,
-// bot/matrix, bot/console) depends on this package and chat, never on
+// channel tables a transport reloads); a transport package (transport/irc,
+// transport/matrix, transport/console) depends on this package and chat, never on
 // package bot, so it builds without the store, the Bugzilla client, the
 // commands or the metrics.
 package transport
@@ -23,8 +23,8 @@ import (
 // Transport is one chat network connection (IRC, Matrix, console). The core
 // hands it outgoing messages and receives incoming ones through an Inbox.
 //
-// Implementations live in their own packages (bot/irc, bot/matrix,
-// bot/console) and import nothing from the core but this package and chat.
+// Implementations live in their own packages (transport/irc, transport/matrix,
+// transport/console) and import nothing from the core but this package and chat.
 type Transport interface {
 	// Network returns config.NetIRC, config.NetMatrix or chat.NetConsole.
 	Network() string

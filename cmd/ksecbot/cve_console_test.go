@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bot"
-	"github.com/ksecbot/ksecbot/bot/console"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
+	"github.com/ksecbot/ksecbot/transport/console"
 )
 
 // TestConsoleKernelCVE runs the bot with the console as its channel, the
@@ -79,7 +79,7 @@ irc = ["gsmaint"]
 	in, typed := io.Pipe()
 	out := &syncBuffer{}
 	con := console.New(console.Options{In: in, Out: out, Private: true})
-	b, err := wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
+	b, err := bot.Wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -173,7 +173,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, nets []tra
 		return err
 	}
 
-	b, err := wire(bot.Options{
+	b, err := bot.Wire(bot.Options{
 		Config:     cfg,
 		Store:      st,
 		Bugzilla:   bz,

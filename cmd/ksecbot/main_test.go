@@ -20,12 +20,12 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bot"
-	"github.com/ksecbot/ksecbot/bot/console"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
+	"github.com/ksecbot/ksecbot/transport/console"
 )
 
 const testSecret = "ingest-secret-1"
@@ -123,7 +123,7 @@ func startDaemon(t *testing.T) *daemon {
 		t.Fatal(err)
 	}
 	con := console.New(console.Options{In: strings.NewReader(""), Out: d.out, Private: true})
-	d.bot, err = wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
+	d.bot, err = bot.Wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: []transport.Transport{con},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

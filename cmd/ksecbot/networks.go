@@ -3,10 +3,10 @@
 package main
 
 import (
-	"github.com/ksecbot/ksecbot/bot/console"
-	"github.com/ksecbot/ksecbot/bot/irc"
-	"github.com/ksecbot/ksecbot/bot/matrix"
 	"github.com/ksecbot/ksecbot/transport"
+	"github.com/ksecbot/ksecbot/transport/console"
+	"github.com/ksecbot/ksecbot/transport/irc"
+	"github.com/ksecbot/ksecbot/transport/matrix"
 )
 
 // networks are the chat networks ksecbot can use, one line each: a new

@@ -313,7 +313,7 @@ func TestHostileSummaries(t *testing.T) {
 		got := lines[id]
 		maxLines := 1
 		if h.name == "600 bytes multibyte" {
-			maxLines = 4 // bot/irc.MaxWrapLines: wrapped, never a second command
+			maxLines = 4 // transport/irc.MaxWrapLines: wrapped, never a second command
 		}
 		if len(got) == 0 || len(got) > maxLines {
 			t.Errorf("%s: bug %d became %d PRIVMSGs, want 1..%d: %q", h.name, id, len(got), maxLines, got)

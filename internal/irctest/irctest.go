@@ -5,7 +5,7 @@
 // person in the channel sees, registration of fresh services accounts and
 // private InspIRCd+Atheme instances for destructive tests.
 //
-// It is a plain package (not a _test file) so that bot/irc, e2e/ and bench
+// It is a plain package (not a _test file) so that transport/irc, e2e/ and bench
 // can all use it; it depends on "testing" only for testing.TB.
 package irctest
 

@@ -7,9 +7,9 @@
 // room creation, sending, reading a room's history, and a private Dendrite
 // that a test may stop and start.
 //
-// It is a plain package, not a _test file, so that bot/matrix tests, the
+// It is a plain package, not a _test file, so that transport/matrix tests, the
 // e2e suites and bench can all use it; it imports "testing" only for
-// testing.TB. Together with bot/matrix it is the only package that imports
+// testing.TB. Together with transport/matrix it is the only package that imports
 // mautrix outside tests.
 package mxtest
 

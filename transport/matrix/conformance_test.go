@@ -16,11 +16,11 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
-	"github.com/ksecbot/ksecbot/bot/matrix"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/mxtest"
 	"github.com/ksecbot/ksecbot/internal/transporttest"
+	"github.com/ksecbot/ksecbot/transport/matrix"
 )
 
 // TestConformance runs the transport conformance suite against real

@@ -10,11 +10,11 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
-	"github.com/ksecbot/ksecbot/bot/irc"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/internal/transporttest"
+	"github.com/ksecbot/ksecbot/transport/irc"
 )
 
 // TestConformance runs the transport conformance suite against the real IRC

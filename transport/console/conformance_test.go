@@ -9,9 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ksecbot/ksecbot/bot/console"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/internal/transporttest"
+	"github.com/ksecbot/ksecbot/transport/console"
 )
 
 // syncBuffer is the terminal: what the console prints.

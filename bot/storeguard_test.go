@@ -18,7 +18,6 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -190,7 +189,7 @@ func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := newRecorder("test", "#gentoo-kernel")
-	b, err := coretest.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []transport.Transport{rec},
+	b, err := bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []transport.Transport{rec},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)

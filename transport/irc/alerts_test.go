@@ -9,12 +9,12 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
-	"github.com/ksecbot/ksecbot/bot/irc"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/internal/memnet"
 	"github.com/ksecbot/ksecbot/transport"
+	"github.com/ksecbot/ksecbot/transport/irc"
 )
 
 // An IRC channel the bot is banned from (kicked, the rejoin refused with

@@ -2,7 +2,7 @@
 
 package irc_test
 
-// End-to-end delivery tests: the real bot core (coretest.Wire with the real
+// End-to-end delivery tests: the real bot core (bot.Wire with the real
 // store and the Bugzilla test server) and this IRC transport, talking to
 // the real IRC test server through a TCP proxy (irctest.Proxy) that
 // partitions the link, swallows lines and drops the connection, while an
@@ -28,14 +28,13 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/bot"
-	"github.com/ksecbot/ksecbot/bot/irc"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
-	"github.com/ksecbot/ksecbot/internal/coretest"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
+	"github.com/ksecbot/ksecbot/transport/irc"
 )
 
 const deliveryConfig = `
@@ -117,7 +116,7 @@ type coreBot struct {
 	bot  *bot.Bot
 }
 
-// startCoreBot runs the core (coretest.Wire) with a real store, the
+// startCoreBot runs the core (bot.Wire) with a real store, the
 // Bugzilla test server and an IRC transport connecting to addr with
 // channels.
 func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options, channels ...config.IRCChannel) *coreBot {
@@ -165,7 +164,7 @@ func startCoreBotWith(t *testing.T, addr string, flood config.Flood, opt irc.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := coretest.Wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: append([]transport.Transport{tr}, more...), Logger: log})
+	b, err := bot.Wire(bot.Options{Config: cfg, Store: st, Bugzilla: bzc, Transports: append([]transport.Transport{tr}, more...), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
