@@ -20,13 +20,13 @@ import (
 // EventStore is the part of the store the announcer uses.
 type EventStore interface {
 	PendingEvents(ctx context.Context, limit int) ([]store.Event, error)
-	QueueAnnouncements(ctx context.Context, eventIDs []int64, items []store.Intent, autoCCBugs []int) error
-	ScheduleReminder(ctx context.Context, bugID int, due time.Time) error
+	QueueAnnouncements(ctx context.Context, q store.Queued) error
 }
 
 // Announcer turns pending store events into outbox intents, one per
-// channel, in the same transaction that marks the events processed: an
-// event is either fully queued for every channel or still pending. It
+// channel, in the same transaction that marks the events processed and
+// schedules their auto-CC jobs and reminders: an event is either fully
+// handled or still pending. It
 // decides what to say (new bug, digest, change) but not what each channel
 // sees of it: the deliverer renders each intent when it sends it
 // (Renderer.Intent), through package policy.
@@ -159,22 +159,20 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 			items = append(items, in)
 		}
 	}
-	if err := a.Store.QueueAnnouncements(ctx, ids, items, autoCC); err != nil {
-		return fmt.Errorf("failed to queue announcements: %w", err)
-	}
+	// Reminders go in the same transaction as the events they come from:
+	// a crash after it cannot leave a bug announced but never reminded.
+	// A new bug is reminded of the delay after it was filed; a bug moved
+	// in, the delay after it arrived (it may be older than the delay
+	// already, and was just announced).
+	var reminders []store.Reminder
 	if a.RemindAfter != nil {
-		// A new bug is reminded of the delay after it was filed; a bug
-		// moved in, the delay after it arrived (it may be older than the
-		// delay already, and was just announced).
 		remind := func(ev store.Event, from time.Time) {
 			b := ev.Bug
 			if d := a.RemindAfter(&b); d > 0 {
 				if from.IsZero() {
 					from = a.now()
 				}
-				if err := a.Store.ScheduleReminder(ctx, ev.BugID, from.Add(d)); err != nil {
-					a.log().Warn("failed to schedule reminder", "bug", ev.BugID, "err", err)
-				}
+				reminders = append(reminders, store.Reminder{BugID: ev.BugID, Due: from.Add(d)})
 			}
 		}
 		for _, ev := range newBugs {
@@ -183,6 +181,10 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 		for _, ev := range movedIn {
 			remind(ev, a.now())
 		}
+	}
+	q := store.Queued{Events: ids, Intents: items, AutoCC: autoCC, Reminders: reminders}
+	if err := a.Store.QueueAnnouncements(ctx, q); err != nil {
+		return fmt.Errorf("failed to queue announcements: %w", err)
 	}
 	if n := len(items); n > 0 {
 		a.log().Info("queued announcements", "events", len(evs), "messages", n, "digested", len(digest))

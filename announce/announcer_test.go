@@ -4,6 +4,7 @@ package announce
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -226,6 +227,71 @@ func TestAnnouncerRemindsMovedInBugsFromArrival(t *testing.T) {
 		if got := dueBugs(t, st, tc.at); !slices.Equal(got, tc.want) {
 			t.Errorf("due at arrival+%s: %v, want %v", tc.at.Sub(t0), got, tc.want)
 		}
+	}
+}
+
+// The reminders of new bugs are part of the transaction that marks their
+// events processed: when their write fails (here a trigger refuses it, as
+// a full disk or a crash between two transactions would), nothing of the
+// pass is kept, the events stay pending, and the next pass schedules the
+// reminders with the announcements. (The announcer used to write the
+// reminders after that transaction, only logging a failure: the bugs were
+// announced and never reminded.)
+func TestAnnouncerRemindersInTheEventsTransaction(t *testing.T) {
+	ctx := context.Background()
+	clock := fakeclock.New(t0)
+	path := filepath.Join(t.TempDir(), "ksecbot.db")
+	st, err := store.Open(ctx, path, store.WithNow(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := &Announcer{
+		Store: st, Render: testRenderer(), Channels: func() []chat.Channel { return []chat.Channel{public} },
+		Now: clock.Now, Logger: quiet, AutoCC: true,
+		RemindAfter: func(*bugzilla.Bug) time.Duration { return 4 * time.Hour },
+	}
+	bugs := []bugzilla.Bug{testBug(1, "B2", t0), testBug(2, "B2", t0)}
+	if err := st.SaveBugs(ctx, bugs, nil, false); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, `CREATE TRIGGER no_reminders BEFORE INSERT ON reminders
+		BEGIN SELECT RAISE(ABORT, 'reminders cannot be written'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Process(ctx); err == nil || !strings.Contains(err.Error(), "reminders cannot be written") {
+		t.Fatalf("Process with reminders unwritable: %v, want the failure", err)
+	}
+	if evs, err := st.PendingEvents(ctx, 0); err != nil || len(evs) != 2 {
+		t.Fatalf("pending events after the failed pass: %d (%v), want both still pending", len(evs), err)
+	}
+	if n, _ := st.OutboxDepth(ctx, nil); n != 0 {
+		t.Errorf("%d announcements queued by the failed pass, want none", n)
+	}
+	if jobs, _ := st.DueAutoCC(ctx, t0, 0); len(jobs) != 0 {
+		t.Errorf("auto-CC jobs made by the failed pass: %+v", jobs)
+	}
+
+	if _, err := other.ExecContext(ctx, "DROP TRIGGER no_reminders"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Process(ctx); err != nil || n != 2 {
+		t.Fatalf("Process = %d, %v; want both events", n, err)
+	}
+	if got := dueBugs(t, st, t0.Add(4*time.Hour)); !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("reminders due 4h after filing: %v, want [1 2]", got)
+	}
+	if out := drain(t, st, a.Render, []chat.Channel{public}, t0); len(out) != 2 {
+		t.Errorf("%d announcements, want 2", len(out))
+	}
+	if jobs, _ := st.DueAutoCC(ctx, t0, 0); len(jobs) != 2 {
+		t.Errorf("auto-CC jobs: %+v, want one per bug", jobs)
 	}
 }
 

@@ -102,7 +102,7 @@ func TestPruneKeepsExactlyOnce(t *testing.T) {
 	}
 	evs, _ := s.PendingEvents(ctx, 0)
 	old := Intent{Key: "announce/1/irc:#k", Kind: chat.KindAnnounce, Channel: "irc:#k", BugIDs: []int{1}}
-	if err := s.QueueAnnouncements(ctx, []int64{evs[0].ID}, []Intent{old}, nil); err != nil {
+	if err := s.QueueAnnouncements(ctx, Queued{Events: []int64{evs[0].ID}, Intents: []Intent{old}}); err != nil {
 		t.Fatal(err)
 	}
 	items, _ := s.NextOutbox(ctx, nil, 0)

@@ -64,12 +64,14 @@ func (s *Store) RetryAutoCC(ctx context.Context, bugID int, next time.Time, errT
 // ScheduleReminder creates the bug's reminder, due at due. A bug has at
 // most one reminder ever: an existing one (even done) is kept unchanged.
 func (s *Store) ScheduleReminder(ctx context.Context, bugID int, due time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO reminders(bug_id, due_at) VALUES (?, ?)", bugID, ts(due)); err != nil {
-			return fmt.Errorf("failed to schedule reminder of bug %d: %w", bugID, err)
-		}
-		return nil
-	})
+	return s.tx(ctx, func(tx *sql.Tx) error { return scheduleReminder(ctx, tx, bugID, due) })
+}
+
+func scheduleReminder(ctx context.Context, tx *sql.Tx, bugID int, due time.Time) error {
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO reminders(bug_id, due_at) VALUES (?, ?)", bugID, ts(due)); err != nil {
+		return fmt.Errorf("failed to schedule reminder of bug %d: %w", bugID, err)
+	}
+	return nil
 }
 
 // Reminder is a due "still unclaimed" reminder of a bug.

@@ -48,24 +48,40 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]Event, error) {
 	return evs, nil
 }
 
-// QueueAnnouncements, in one transaction, puts intents in the outbox
-// (intents whose Key was queued before, sent or not, are ignored: exactly
-// once), marks the events processed, and creates an auto-CC job for each
-// bug in autoCCBugs that never had one.
-func (s *Store) QueueAnnouncements(ctx context.Context, eventIDs []int64, items []Intent, autoCCBugs []int) error {
+// Queued is what one pass of the announcer stores, all in one
+// transaction: a crash leaves either all of it or none (the events still
+// pending, to be handled again).
+type Queued struct {
+	Events  []int64  // events handled: marked processed
+	Intents []Intent // outbox rows (a Key queued before, sent or not, is ignored)
+	AutoCC  []int    // bugs to auto-CC: a job each, unless one was ever made
+	// Reminders are the bugs' first "still unclaimed" reminders; a bug
+	// has at most one, ever (see ScheduleReminder).
+	Reminders []Reminder
+}
+
+// QueueAnnouncements stores q in one transaction: it puts the intents in
+// the outbox (exactly once), marks the events processed, creates the
+// auto-CC jobs and schedules the reminders.
+func (s *Store) QueueAnnouncements(ctx context.Context, q Queued) error {
 	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := enqueue(ctx, tx, now, items); err != nil {
+		if err := enqueue(ctx, tx, now, q.Intents); err != nil {
 			return err
 		}
-		for _, id := range eventIDs {
+		for _, id := range q.Events {
 			if _, err := tx.ExecContext(ctx, "UPDATE events SET processed_at = ? WHERE id = ? AND processed_at = 0", ts(now), id); err != nil {
 				return fmt.Errorf("failed to mark event %d processed: %w", id, err)
 			}
 		}
-		for _, bug := range autoCCBugs {
+		for _, bug := range q.AutoCC {
 			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO autocc_jobs(bug_id, next_at) VALUES (?, ?)", bug, ts(now)); err != nil {
 				return fmt.Errorf("failed to queue auto-cc of bug %d: %w", bug, err)
+			}
+		}
+		for _, r := range q.Reminders {
+			if err := scheduleReminder(ctx, tx, r.BugID, r.Due); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -332,7 +332,7 @@ func TestOutboxExactlyOnceAcrossReopen(t *testing.T) {
 			}
 			return nil
 		}, 0},
-		{"sent key is not queued again", func() error { return s.QueueAnnouncements(ctx, nil, []Intent{TextIntent(a)}, nil) }, 0},
+		{"sent key is not queued again", func() error { return s.QueueAnnouncements(ctx, Queued{Intents: []Intent{TextIntent(a)}}) }, 0},
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
@@ -510,7 +510,7 @@ func TestQueueAnnouncementsAndAutoCC(t *testing.T) {
 		t.Fatalf("PendingEvents(1) = %+v", evs)
 	}
 	items := []Intent{TextIntent(msg("announce/1/irc:#k", "irc:#k", chat.KindAnnounce, 1))}
-	if err := s.QueueAnnouncements(ctx, []int64{evs[0].ID}, items, []int{1}); err != nil {
+	if err := s.QueueAnnouncements(ctx, Queued{Events: []int64{evs[0].ID}, Intents: items, AutoCC: []int{1}}); err != nil {
 		t.Fatal(err)
 	}
 	if evs, _ := s.PendingEvents(ctx, 0); len(evs) != 1 || evs[0].BugID != 2 {
@@ -539,7 +539,7 @@ func TestQueueAnnouncementsAndAutoCC(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Once ever: queueing the bug again creates no new job.
-	if err := s.QueueAnnouncements(ctx, nil, nil, []int{1}); err != nil {
+	if err := s.QueueAnnouncements(ctx, Queued{AutoCC: []int{1}}); err != nil {
 		t.Fatal(err)
 	}
 	if jobs, _ := s.DueAutoCC(ctx, next.Add(time.Hour), 10); len(jobs) != 0 {
