@@ -16,6 +16,11 @@
 #   KSECBOT_MATRIX_EPOCH    changes whenever the server DB is reset: client crypto
 #                           DBs kept across test runs must be reset when it changes
 #   KSECBOT_MATRIX_USERS    "name:password" pairs of the accounts created here
+# Settings (environment):
+#   KSECBOT_MATRIX_PORT     client port on 127.0.0.1; when unset, the first free
+#                           one of 8008 and 18008-18108. A set port that is taken
+#                           is an error, so a shared machine's other servers are
+#                           never used by mistake.
 # The binaries are built with `go install` into $(go env GOPATH)/bin, outside the
 # clone, so later runs reuse them.
 set -euo pipefail
@@ -50,6 +55,18 @@ port_free() {
 
 pick_port() {
 	local p
+	if [[ -n ${KSECBOT_MATRIX_PORT:-} ]]; then
+		if ! [[ $KSECBOT_MATRIX_PORT =~ ^[0-9]+$ ]] || ((KSECBOT_MATRIX_PORT < 1 || KSECBOT_MATRIX_PORT > 65535)); then
+			log "KSECBOT_MATRIX_PORT=$KSECBOT_MATRIX_PORT is not a port number (1-65535)"
+			return 1
+		fi
+		if ! port_free "$KSECBOT_MATRIX_PORT"; then
+			log "KSECBOT_MATRIX_PORT=$KSECBOT_MATRIX_PORT: the port is in use; choose a free one"
+			return 1
+		fi
+		printf '%s\n' "$KSECBOT_MATRIX_PORT"
+		return 0
+	fi
 	for p in 8008 $(seq 18008 18108); do
 		if port_free "$p"; then
 			printf '%s\n' "$p"
