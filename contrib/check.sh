@@ -59,33 +59,47 @@ else
 	bad "shellcheck is not installed (apt-get install shellcheck)"
 fi
 
-# systemd unit. verify needs the binaries it names: a copy of the unit
-# points at a stand-in executable, and man pages are not looked up.
-unit="$here/systemd/ksecbot.service"
+# systemd units. verify needs the binaries they name: a copy of each unit
+# points at a stand-in executable, and man pages are not looked up. Each
+# unit must also stay sandboxed: systemd-analyze security's exposure score
+# at most 2.0 ("OK").
 if need systemd-analyze systemd; then
 	mkdir -p "$tmp/unit" "$tmp/bin"
-	printf '#!/bin/sh\nexit 0\n' >"$tmp/bin/ksecbot"
-	chmod 0755 "$tmp/bin/ksecbot"
-	sed "s|/usr/bin/ksecbot|$tmp/bin/ksecbot|g" "$unit" >"$tmp/unit/ksecbot.service"
-	# verify exits 0 on unknown keys and bad values (it only warns): any
-	# output counts as a problem.
-	if systemd-analyze verify --man=no "$tmp/unit/ksecbot.service" >"$tmp/verify.log" 2>&1 &&
-		[ ! -s "$tmp/verify.log" ]; then
-		ok "systemd-analyze verify systemd/ksecbot.service"
-		if systemd-analyze security --offline=yes "$tmp/unit/ksecbot.service" >"$tmp/security.log" 2>&1; then
-			printf '      %s\n' "$(grep -i 'overall exposure' "$tmp/security.log")"
+	printf '#!/bin/sh\nexit 0\n' >"$tmp/bin/stand-in"
+	chmod 0755 "$tmp/bin/stand-in"
+	for u in ksecbot.service ksecbot-vulns.service ksecbot-vulns.timer; do
+		sed -e "s|/usr/bin/ksecbot|$tmp/bin/stand-in|g" -e "s|/usr/bin/git|$tmp/bin/stand-in|g" \
+			"$here/systemd/$u" >"$tmp/unit/$u"
+	done
+	for u in ksecbot.service ksecbot-vulns.service; do
+		# verify exits 0 on unknown keys and bad values (it only warns): any
+		# output counts as a problem.
+		if systemd-analyze verify --man=no "$tmp/unit/$u" >"$tmp/verify.log" 2>&1 &&
+			[ ! -s "$tmp/verify.log" ]; then
+			ok "systemd-analyze verify systemd/$u"
+			if systemd-analyze security --offline=yes "$tmp/unit/$u" >"$tmp/security.log" 2>&1 ||
+				grep -qi 'overall exposure' "$tmp/security.log"; then
+				score=$(sed -n 's/.*[Oo]verall exposure level for [^:]*: \([0-9.]*\).*/\1/p' "$tmp/security.log")
+				if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+					ok "systemd-analyze security systemd/$u: exposure $score"
+				else
+					grep -i 'overall exposure' "$tmp/security.log"
+					bad "systemd-analyze security systemd/$u: exposure ${score:-unknown}, want at most 2.0"
+				fi
+			fi
+		elif grep -qiE 'failed to (connect|initialize)|not been booted|System has not|No such file or directory.*(bus|private)' "$tmp/verify.log"; then
+			skip "systemd-analyze verify cannot run in this environment:"
+			sed 's/^/      /' "$tmp/verify.log"
+		else
+			cat "$tmp/verify.log"
+			bad "systemd-analyze verify systemd/$u"
 		fi
-	elif grep -qiE 'failed to (connect|initialize)|not been booted|System has not|No such file or directory.*(bus|private)' "$tmp/verify.log"; then
-		skip "systemd-analyze verify cannot run in this environment:"
-		sed 's/^/      /' "$tmp/verify.log"
-	else
-		cat "$tmp/verify.log"
-		bad "systemd-analyze verify systemd/ksecbot.service"
-	fi
+	done
 else
-	skip "systemd-analyze is not available; systemd/ksecbot.service not verified"
+	skip "systemd-analyze is not available; systemd units not verified"
 fi
 
+unit="$here/systemd/ksecbot.service"
 # The unit must stop, not restart every RestartSec, on a configuration
 # problem (78) or a usage mistake (64).
 prevent=$(sed -n 's/^RestartPreventExitStatus=//p' "$unit" | tr ' ' '\n')
