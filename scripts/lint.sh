@@ -49,13 +49,15 @@ guard() { # guard WANTED-MESSAGE ENV... -- GO-BUILD-ARGS...
 		echo "build guard: \`$*\` succeeded; it must fail with $want" >&2
 		exit 1
 	fi
-	if ! grep -q "$want" <<<"$out"; then
-		echo "build guard: \`$*\` failed without naming $want:" >&2
+	# The fix must be the first thing the builder reads.
+	if ! head -n 1 <<<"$out" | grep -q "$want"; then
+		echo "build guard: \`$*\` failed without naming $want first:" >&2
 		echo "$out" >&2
 		exit 1
 	fi
 }
 guard ksecbot_must_be_built_with_tags_goolm go build
 guard ksecbot_must_be_built_with_cgo CGO_ENABLED=0 go build -tags goolm
+guard ksecbot_must_be_built_with_ CGO_ENABLED=0 go build
 scripts/ebuild-license.sh --check
 echo "lint: SPDX headers, gofmt, go vet, staticcheck $staticcheck_version, the build guard and the ebuild LICENSE passed"
