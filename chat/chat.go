@@ -28,6 +28,9 @@ type Channel struct {
 	Private  bool   // may show restricted bugs in full
 	Previews bool   // bug-link previews enabled (F9/F17)
 	Notice   bool   // IRC: send NOTICE instead of PRIVMSG
+	// CVEFeed: the channel gets the kernel CVE watch's lines (new,
+	// changed and rejected kernel CNA records that affect a tree).
+	CVEFeed bool
 	// Terse marks a network where every line costs (IRC's flood limits,
 	// one line per message): answers stay short, with no tables.
 	Terse bool

@@ -141,6 +141,7 @@ type IRCChannel struct {
 	KeyFile  string `toml:"key_file"`
 	Notice   bool   `toml:"notice"`
 	Previews *bool  `toml:"previews"` // default true
+	CVEFeed  bool   `toml:"cve_feed"` // kernel CVE watch lines; default false
 
 	ChannelKey Secret `toml:"-"` // from Key or KeyFile
 }
@@ -177,6 +178,7 @@ type MatrixRoom struct {
 	ID       string `toml:"id"` // room ID or alias
 	Private  bool   `toml:"private"`
 	Previews *bool  `toml:"previews"`
+	CVEFeed  bool   `toml:"cve_feed"` // kernel CVE watch lines; default false
 }
 
 // Tree is one [[tree]]: a kernel tree and its maintainers.
@@ -191,6 +193,11 @@ type Tree struct {
 	// Unsupported marks a tree without security support
 	// (K_SECURITY_UNSUPPORTED); it is still highlighted when named.
 	Unsupported bool `toml:"unsupported"`
+	// UpstreamVersions maps ebuild versions of the tree's packages that
+	// are no upstream release ("6.12_p5": a patch set on 6.12 with stable
+	// updates of its own) to the upstream kernel release they carry
+	// ("6.12.10"). Such versions without an entry have unknown verdicts.
+	UpstreamVersions map[string]string `toml:"upstream_versions"`
 }
 
 // User is one [[user]]: a chat identity linked to a Bugzilla login.
@@ -220,6 +227,8 @@ type Console struct {
 	// Bugzilla is the operator's Bugzilla login, used by !claim typed on
 	// the console (the console operator is an admin).
 	Bugzilla string `toml:"bugzilla"`
+	// CVEFeed: the kernel CVE watch prints its lines on the console too.
+	CVEFeed bool `toml:"cve_feed"`
 }
 
 // KernelCVE is the optional [kernel_cve] table.
@@ -233,6 +242,10 @@ type KernelCVE struct {
 	// are named without a highlight. "all" highlights every tree as
 	// without CVE data.
 	Highlight string `toml:"highlight"`
+	// ScanInterval is how often the clone is rescanned for new, changed
+	// and rejected records (the CVE watch); 0 turns the watch off.
+	// Default 5m.
+	ScanInterval Duration `toml:"scan_interval"`
 }
 
 // Highlight values.

@@ -215,9 +215,29 @@ func TestKernelCVEOptional(t *testing.T) {
 	if c.KernelCVE.Path != "/var/lib/ksecbot/vulns" || c.KernelCVE.Highlight != HighlightAffected || c.Gentoo.Repo != "/var/db/repos/gentoo" {
 		t.Fatalf("got %+v %+v", c.KernelCVE, c.Gentoo)
 	}
-	c = mustParse(t, minimal+"[kernel_cve]\npath = \"v\"\nhighlight = \"all\"\n")
+	if c.KernelCVE.ScanInterval.Duration != 5*time.Minute {
+		t.Errorf("kernel_cve.scan_interval defaults to %v, want 5m", c.KernelCVE.ScanInterval)
+	}
+	c = mustParse(t, minimal+"[kernel_cve]\npath = \"v\"\nhighlight = \"all\"\nscan_interval = \"0\"\n")
 	if c.KernelCVE.Highlight != HighlightAll {
 		t.Fatalf("highlight = %q", c.KernelCVE.Highlight)
+	}
+	if c.KernelCVE.ScanInterval.Duration != 0 {
+		t.Errorf("scan_interval = \"0\" (the watch off) read as %v", c.KernelCVE.ScanInterval)
+	}
+}
+
+// TestCVEFeedAndUpstreamVersions: cve_feed on channels, rooms and the
+// console; a tree's upstream_versions.
+func TestCVEFeedAndUpstreamVersions(t *testing.T) {
+	doc := strings.Replace(minimal, "name = \"#c\"\n", "name = \"#c\"\ncve_feed = true\n", 1) +
+		"[[tree]]\nname = \"pf-sources\"\npackages = [\"sys-kernel/pf-sources\"]\nupstream_versions = { \"6.12_p5\" = \"6.12.10\" }\n[console]\ncve_feed = true\n"
+	c := mustParse(t, doc)
+	if !c.IRC.Channels[0].CVEFeed || c.Matrix.Rooms[0].CVEFeed || !c.Console.CVEFeed {
+		t.Errorf("cve_feed: irc %v, matrix %v (default false), console %v", c.IRC.Channels[0].CVEFeed, c.Matrix.Rooms[0].CVEFeed, c.Console.CVEFeed)
+	}
+	if got := c.Trees[0].UpstreamVersions["6.12_p5"]; got != "6.12.10" {
+		t.Errorf("upstream_versions[6.12_p5] = %q", got)
 	}
 }
 
@@ -295,6 +315,8 @@ func TestProblems(t *testing.T) {
 		{"tree twice", minimal + "[[tree]]\nname = \"rt\"\n[[tree]]\nname = \"RT\"\n", "tree[2].name", n + 4, "already used by tree[1].name"},
 		{"alias clash", minimal + "[[tree]]\nname = \"a\"\n[[tree]]\nname = \"b\"\naliases = [\"c\",\n  \"a\"]\n", "tree[2].aliases[2]", n + 6, "already used by tree[1].name"},
 		{"bad package", minimal + "[[tree]]\nname = \"a\"\npackages = [\"gentoo-sources\"]\n", "tree[1].packages[1]", n + 3, "not a package name"},
+		{"upstream_versions bad value", minimal + "[[tree]]\nname = \"pf\"\nupstream_versions = { \"6.12_p5\" = \"6.12.x\" }\n", "tree[1].upstream_versions", n + 3, `"6.12_p5" = "6.12.x": the value must be an upstream kernel release`},
+		{"upstream_versions revision", minimal + "[[tree]]\nname = \"pf\"\nupstream_versions = { \"6.12_p5-r1\" = \"6.12.10\" }\n", "tree[1].upstream_versions", n + 3, "not an ebuild version without revision"},
 		{"auto_cc without logins", minimal + "[[tree]]\nname = \"a\"\nauto_cc = true\n", "tree[1].auto_cc", n + 3, "needs at least one login"},
 		{"user role", minimal + "[[user]]\nbugzilla = \"a@g.org\"\nirc_account = \"a\"\nroles = [\"root\"]\n", "user[1].roles[1]", n + 4, "security, maintainer or admin"},
 		{"user without bugzilla", minimal + "[[user]]\nirc_account = \"a\"\n", "user[1].bugzilla", n + 1, "is required"},

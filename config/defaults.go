@@ -34,6 +34,7 @@ const (
 	DefaultReconnectMax = 5 * time.Minute
 	DefaultLogLevel     = "info"
 	DefaultLogFormat    = "text"
+	DefaultCVEScan      = 5 * time.Minute
 )
 
 // Values of announce.restricted.
@@ -147,8 +148,11 @@ func (c *Config) applyDefaults(idx *docIndex) {
 	}
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
-	if k := c.KernelCVE; k != nil && !has("kernel_cve.highlight") {
-		k.Highlight = HighlightAffected
+	if k := c.KernelCVE; k != nil {
+		if !has("kernel_cve.highlight") {
+			k.Highlight = HighlightAffected
+		}
+		dur("kernel_cve.scan_interval", &k.ScanInterval, DefaultCVEScan)
 	}
 	if c.Console != nil && c.Console.Private == nil {
 		c.Console.Private = boolPtr(true)

@@ -55,7 +55,7 @@ func sampleKeys(t *testing.T, data []byte) map[string]bool {
 	walk = func(prefix string, v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if typeAt(strings.TrimSuffix(prefix, ".")) != nil && typeAt(strings.TrimSuffix(prefix, ".")).Kind() == reflect.Map {
+			if mt := sampleTypeAt(strings.TrimSuffix(prefix, ".")); mt != nil && mt.Kind() == reflect.Map {
 				out[strings.TrimSuffix(prefix, ".")] = true
 				return
 			}
@@ -125,4 +125,17 @@ func TestSampleMatchesStructs(t *testing.T) {
 	if len(read) < 80 {
 		t.Errorf("only %d keys found in the structs", len(read))
 	}
+}
+
+// sampleTypeAt is typeAt for a key as the sample's walk writes it, with
+// its arrays of tables not numbered: "tree.upstream_versions" is the type
+// of "tree[1].upstream_versions".
+func sampleTypeAt(key string) reflect.Type {
+	parts := strings.Split(key, ".")
+	for i := range parts {
+		if t := typeAt(strings.Join(parts[:i+1], ".")); t != nil && t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
+			parts[i] += "[1]"
+		}
+	}
+	return typeAt(strings.Join(parts, "."))
 }

@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -69,8 +70,25 @@ func (v *validator) trees(trees []Tree) {
 		if tr.AutoCC && len(tr.Bugzilla) == 0 {
 			v.add(nth("tree", t, "auto_cc"), "needs at least one login in bugzilla")
 		}
+		for pv, up := range tr.UpstreamVersions {
+			key := nth("tree", t, "upstream_versions")
+			switch {
+			case !ebuildVersionRE.MatchString(pv):
+				v.add(key, "%q is not an ebuild version without revision, like \"6.12_p5\"", pv)
+			case !kernelVersionRE.MatchString(up):
+				v.add(key, "%q = %q: the value must be an upstream kernel release, like \"6.12.10\"", pv, up)
+			}
+		}
 	}
 }
+
+var (
+	// ebuildVersionRE is a Gentoo package version without its -rN.
+	ebuildVersionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|p)[0-9]*)*$`)
+	// kernelVersionRE is an upstream kernel release: 6.12, 6.12.10,
+	// 2.6.39.2, 7.1-rc2.
+	kernelVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+){0,2}(-rc[0-9]+)?$`)
+)
 
 func (v *validator) users(users []User) {
 	irc := map[string]int{}

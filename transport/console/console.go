@@ -65,6 +65,7 @@ type Transport struct {
 	in      io.Reader
 	out     io.Writer
 	private bool
+	cveFeed bool
 	now     func() time.Time
 	// Done is closed when the input ends (Ctrl-D) .
 	Done chan struct{}
@@ -81,6 +82,8 @@ type Options struct {
 	// Private lets the console see restricted bugs in full (default for
 	// the local operator).
 	Private bool
+	// CVEFeed: the console gets the kernel CVE watch's lines.
+	CVEFeed bool
 	Now     func() time.Time
 }
 
@@ -89,7 +92,7 @@ func New(o Options) *Transport {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Transport{in: o.In, out: o.Out, private: o.Private, now: o.Now, Done: make(chan struct{})}
+	return &Transport{in: o.In, out: o.Out, private: o.Private, cveFeed: o.CVEFeed, now: o.Now, Done: make(chan struct{})}
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -99,7 +102,7 @@ func (t *Transport) Network() string { return chat.NetConsole }
 
 // Channel is the console's single channel.
 func (t *Transport) Channel() chat.Channel {
-	return chat.Channel{Key: chat.ChannelKey(chat.NetConsole, ""), Network: chat.NetConsole, Name: "console", Private: t.private, Previews: true}
+	return chat.Channel{Key: chat.ChannelKey(chat.NetConsole, ""), Network: chat.NetConsole, Name: "console", Private: t.private, Previews: true, CVEFeed: t.cveFeed}
 }
 
 // Channels returns the console channel.

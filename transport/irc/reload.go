@@ -115,6 +115,7 @@ func buildChannels(cfgs []config.IRCChannel, casemap string) ([]config.IRCChanne
 			Private:  c.Private,
 			Previews: c.Previews == nil || *c.Previews,
 			Notice:   c.Notice,
+			CVEFeed:  c.CVEFeed,
 			Terse:    true,
 		})
 	}

@@ -127,6 +127,7 @@ func buildRooms(rooms []config.MatrixRoom) ([]chat.Channel, map[string]chat.Chan
 			Name:     r.ID,
 			Private:  r.Private,
 			Previews: r.Previews == nil || *r.Previews,
+			CVEFeed:  r.CVEFeed,
 		}
 		channels = append(channels, ch)
 		byName[r.ID] = ch
