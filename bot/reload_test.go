@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
@@ -27,7 +29,7 @@ func reloadSettings(t *testing.T, h *harness) *bot.Settings {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, Timeout: 5 * time.Second})
+	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, APIKey: h.cfg.Bugzilla.APIKey.Reveal(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,5 +100,68 @@ func TestReloadKeepsCommandLimits(t *testing.T) {
 	s.Reload(&cfg)
 	if a := s.Router().Admit(in(99)); !a.Limited {
 		t.Errorf("right after a reload the flooder's command was admitted: the reload reset the limit")
+	}
+}
+
+// Writes to one bug take turns across a SIGHUP: a !claim that is waiting
+// for Bugzilla when the reload builds a new command router still holds
+// the bug, and a !cc of the same bug through the new router reads the bug
+// only after the claim is written (the locks used to live in the router,
+// so the new router's write went ahead on a read from before the claim).
+func TestReloadKeepsBugWriteLocks(t *testing.T) {
+	h := newHarness(t, `
+[[user]]
+bugzilla = "alice@gentoo.org"
+irc_account = "alice"
+roles = ["security"]
+`)
+	s := reloadSettings(t, h)
+	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: a write race"})
+	ch := chat.Channel{Key: "irc:#gentoo-security", Network: config.NetIRC, Name: "#gentoo-security", Private: true}
+	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
+	bugPath := fmt.Sprintf("/rest/bug/%d", id)
+	requests := func() []string {
+		var out []string
+		for _, r := range h.srv.Requests() {
+			if r.Path == bugPath {
+				out = append(out, r.Method)
+			}
+		}
+		return out
+	}
+
+	// Bugzilla holds every request for the bug: the claim's fresh read
+	// waits, with the bug's lock held.
+	h.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.FaultHang, Path: bugPath})
+	replies := make(chan string, 2)
+	before := s.Router()
+	go func() { replies <- "claim: " + ask(t, before, ch, alice, fmt.Sprintf("!claim %d", id)) }()
+	waitUntil(t, 10*time.Second, "the claim's read of the bug", func() bool { return len(requests()) == 1 })
+
+	cfg := *h.cfg
+	s.Reload(&cfg)
+	if s.Router() == before {
+		t.Fatal("the reload kept the old router: the test shows nothing")
+	}
+	after := s.Router()
+	go func() { replies <- "cc: " + ask(t, after, ch, alice, fmt.Sprintf("!cc hardened %d", id)) }()
+	// The !cc either waits for the bug's lock (right) or reads the bug
+	// while the claim holds it (wrong: a second request).
+	waitUntil(t, 10*time.Second, "the !cc to wait for the lock or read the bug", func() bool {
+		return s.BugLocks().Waiting() == 1 || len(requests()) > 1
+	})
+	h.srv.ClearFault()
+	got := []string{<-replies, <-replies}
+	slices.Sort(got)
+	t.Logf("replies: %q", got)
+	if !strings.Contains(got[0], "hardened") || !strings.Contains(got[1], "claim") {
+		t.Errorf("replies %q, want the claim's and the CC's", got)
+	}
+	if seq := requests(); !slices.Equal(seq, []string{"GET", "PUT", "GET", "PUT"}) {
+		t.Errorf("Bugzilla saw %v for bug %d, want the claim's read and write, then the CC's: GET PUT GET PUT", seq, id)
+	}
+	b, ok := h.srv.Bug(id)
+	if !ok || b.AssignedTo != "alice@gentoo.org" || !slices.Contains(b.CC, "hardened@gentoo.org") {
+		t.Errorf("bug %d in Bugzilla: assignee %q, CC %v; want alice's claim and hardened's CC", id, b.AssignedTo, b.CC)
 	}
 }

@@ -38,6 +38,10 @@ type Settings struct {
 	now        func() time.Time
 	// commandMemory outlives reloads: per-sender limits, previews.
 	commandMemory *commands.Memory
+	// bugLocks outlive reloads: a write to a bug under way when a
+	// SIGHUP builds a new router still holds its bug against the new
+	// router's writes.
+	bugLocks *commands.BugLocks
 }
 
 // live is the configuration-derived state. It is replaced as a whole.
@@ -53,7 +57,7 @@ type live struct {
 func NewSettings(o Options) *Settings {
 	o = o.WithDefaults()
 	s := &Settings{store: o.Store, bz: o.Bugzilla, version: o.Version, transports: o.Transports, log: o.Logger, now: o.Now,
-		commandMemory: commands.NewMemory()}
+		commandMemory: commands.NewMemory(), bugLocks: commands.NewBugLocks()}
 	s.live.Store(s.build(o.Config))
 	return s
 }
@@ -66,6 +70,9 @@ func (s *Settings) Config() *config.Config { return s.l().cfg }
 
 // Router returns the command router of the configuration in effect now.
 func (s *Settings) Router() *commands.Router { return s.l().router }
+
+// BugLocks returns the per-bug write locks, the same across reloads.
+func (s *Settings) BugLocks() *commands.BugLocks { return s.bugLocks }
 
 // channels returns every configured channel of every transport.
 func (s *Settings) channels() []chat.Channel { return channelsOf(s.transports) }
@@ -122,7 +129,8 @@ func (s *Settings) build(cfg *config.Config) *live {
 		Stats:     Stats{s},
 		// The same limits and previews for every configuration: a
 		// SIGHUP must not give every sender a fresh burst.
-		Memory: s.commandMemory,
+		Memory:   s.commandMemory,
+		BugLocks: s.bugLocks,
 	}
 	if cve != nil {
 		deps.CVE = cve

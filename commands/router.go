@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +79,9 @@ type Deps struct {
 	// Memory keeps the limits and previews across reloads; nil: a new
 	// one.
 	Memory *Memory
+	// BugLocks serialise the writes to each bug, across reloads too; nil:
+	// new ones.
+	BugLocks *BugLocks
 }
 
 // Defaults for the [commands] table.
@@ -137,7 +139,7 @@ type Router struct {
 	byName   map[string]int
 	writes   *policy.Writes // the write rules for this configuration
 	seq      atomic.Uint64
-	bugLocks [64]sync.Mutex
+	bugLocks *BugLocks // shared with the routers of other configurations
 
 	mem *Memory // limits and previews, kept across reloads
 
@@ -169,6 +171,9 @@ func New(d Deps) *Router {
 	if d.Memory == nil {
 		d.Memory = NewMemory()
 	}
+	if d.BugLocks == nil {
+		d.BugLocks = NewBugLocks()
+	}
 	if d.RateBurst <= 0 {
 		d.RateBurst = 5
 	}
@@ -185,18 +190,19 @@ func New(d Deps) *Router {
 	}
 	c := d.Config.Commands
 	r := &Router{
-		d:       d,
-		cfg:     d.Config,
-		log:     d.Logger.With("component", "commands"),
-		now:     d.Now,
-		prefix:  c.Prefix,
-		window:  c.ClaimWindow.Duration,
-		pendCap: c.PendingLines,
-		prevGap: c.PreviewEvery.Duration,
-		byName:  map[string]int{},
-		writes:  policy.NewWrites(d.Trees.All(), d.Config.Users),
-		mem:     d.Memory,
-		bugRe:   regexp.MustCompile(`(?i)\bbug\s*#?\s*([0-9]{1,9})\b`),
+		d:        d,
+		cfg:      d.Config,
+		log:      d.Logger.With("component", "commands"),
+		now:      d.Now,
+		prefix:   c.Prefix,
+		window:   c.ClaimWindow.Duration,
+		pendCap:  c.PendingLines,
+		prevGap:  c.PreviewEvery.Duration,
+		byName:   map[string]int{},
+		writes:   policy.NewWrites(d.Trees.All(), d.Config.Users),
+		mem:      d.Memory,
+		bugLocks: d.BugLocks,
+		bugRe:    regexp.MustCompile(`(?i)\bbug\s*#?\s*([0-9]{1,9})\b`),
 	}
 	if r.prefix == "" {
 		r.prefix = DefaultPrefix
@@ -315,12 +321,8 @@ func (r *Router) usageLine(name string) chat.Line {
 	return chat.Line{}.Text("Usage: ").Code(r.prefix + c.Usage).Text(" — " + c.Help)
 }
 
-// lockBug serialises writes to one bug inside the process.
-func (r *Router) lockBug(id int) func() {
-	m := &r.bugLocks[uint(id)%uint(len(r.bugLocks))]
-	m.Lock()
-	return m.Unlock
-}
+// lockBug serialises writes to one bug inside the process (BugLocks).
+func (r *Router) lockBug(id int) func() { return r.bugLocks.Lock(id) }
 
 func hasString(list []string, s string) bool {
 	for _, x := range list {
