@@ -45,7 +45,8 @@ type Options struct {
 	// Now is the clock (tests inject one); default time.Now.
 	Now     func() time.Time
 	Version string
-	// KeyRetry is how often a refused API key is tried again; default 5m.
+	// KeyRetry is the longest wait between two tries of a refused API key
+	// (the tries start 2 s apart and double); default 1m.
 	KeyRetry time.Duration
 	// DefaultsRefresh is how often the watches' default assignees are
 	// read again (they are read at every start too); default 24h.

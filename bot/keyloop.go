@@ -16,8 +16,13 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultKeyRetry        = 5 * time.Minute
+	// DefaultKeyRetry is the longest wait between two tries of a refused
+	// API key: the tries start keyRetryFirst apart and double up to it,
+	// so a key that works again is noticed within seconds of a short
+	// refusal and within a minute of a long one.
+	DefaultKeyRetry        = time.Minute
 	DefaultDefaultsRefresh = 24 * time.Hour
+	keyRetryFirst          = 2 * time.Second
 )
 
 // kvKeyState records the API key state across restarts ("ok:N" or
@@ -26,24 +31,35 @@ const kvKeyState = "bugzilla_key_state"
 
 // keyLoop checks the API key at start, follows the client's key state
 // (a poll may meet a refusal at any time) and, while Bugzilla refuses the
-// key, tries it again every keyRetry. Each change is said once in the
-// private channels. Without a key it only logs read-only mode.
+// key, tries it again soon: keyRetryFirst, then twice as long each time,
+// at most keyRetry apart. Each change is said once in the private
+// channels; when the key works again the watcher is told (it re-reads
+// what it could only read anonymously meanwhile). Without a key it only
+// logs read-only mode.
 func (in *Intake) keyLoop(ctx context.Context) error {
 	if !in.bz.HasAPIKey() {
 		in.log.Info("no Bugzilla API key: read-only, write commands are refused")
 		return nil
 	}
 	known := in.checkKey(ctx)
+	tries := 0
+	wasRefused := false
 	for {
 		st := in.bz.Key()
 		if known {
 			in.noteKeyState(ctx, st)
 		}
+		if st.Refused != wasRefused {
+			wasRefused = st.Refused
+			in.keyChanged(ctx, st.Refused)
+		}
 		var retry <-chan time.Time
 		var timer *time.Timer
 		if st.Refused || !known {
-			timer = time.NewTimer(in.keyRetry)
+			timer = time.NewTimer(keyRetryWait(tries, in.keyRetry))
 			retry = timer.C
+		} else {
+			tries = 0
 		}
 		select {
 		case <-ctx.Done():
@@ -54,6 +70,7 @@ func (in *Intake) keyLoop(ctx context.Context) error {
 		case <-in.bz.KeyChanges():
 			known = true
 		case <-retry:
+			tries++
 			if in.checkKey(ctx) {
 				known = true
 			}
@@ -61,6 +78,24 @@ func (in *Intake) keyLoop(ctx context.Context) error {
 		if timer != nil {
 			timer.Stop()
 		}
+	}
+}
+
+// keyRetryWait is the wait before try number tries+1 of a refused key:
+// keyRetryFirst doubling, at most longest.
+func keyRetryWait(tries int, longest time.Duration) time.Duration {
+	d := min(keyRetryFirst, longest) << min(tries, 16)
+	if d > longest || d <= 0 {
+		d = longest
+	}
+	return d
+}
+
+// keyChanged tells the watcher that reads became anonymous (refused) or
+// carry the key again (accepted): it then polls at once.
+func (in *Intake) keyChanged(ctx context.Context, refused bool) {
+	if !refused {
+		in.watcher.Poke()
 	}
 }
 
@@ -101,7 +136,7 @@ func (in *Intake) noteKeyState(ctx context.Context, st bugzilla.KeyState) {
 		next = "refused:" + strconv.Itoa(n)
 		line = chat.Line{}.Bold("ksecbot is read-only:").Text(" Bugzilla refuses its API key (" + st.Reason + "). " +
 			"Polling goes on anonymously, so restricted bugs the anonymous user cannot see are not announced; " +
-			"!claim, !cc and auto-CC are off. The key is tried again every " + in.keyRetry.String() +
+			"!claim, !cc and auto-CC are off. The key is tried again within " + in.keyRetry.String() +
 			"; the operator should fix bugzilla.api_key_file.")
 	case !st.Refused && state == "refused":
 		next = "ok:" + strconv.Itoa(n)
@@ -168,7 +203,7 @@ func (in *Intake) refreshDefaults(ctx context.Context) bool {
 func (in *Intake) Problems() []string {
 	var out []string
 	if st := in.bz.Key(); st.Refused {
-		out = append(out, fmt.Sprintf("bugzilla: API key refused since %s (%s); reading anonymously, writes off; retried every %s",
+		out = append(out, fmt.Sprintf("bugzilla: API key refused since %s (%s); reading anonymously, writes off; retried at least every %s",
 			st.Since.UTC().Format(time.RFC3339), st.Reason, in.keyRetry))
 	}
 	if ws := in.watcher.Stats(); ws.ConsecutiveFailures > 0 {

@@ -105,6 +105,12 @@ type SearchResult struct {
 	Bugs        []Bug
 	ETag        string
 	NotModified bool
+	// Date is the server's time when it answered (its Date header; zero
+	// when it sent none).
+	Date time.Time
+	// Anonymous is true when the search went without the API key (none
+	// configured, or Bugzilla refuses it): bugs in groups were not seen.
+	Anonymous bool
 }
 
 func (q SearchQuery) values() (url.Values, error) {
@@ -164,7 +170,7 @@ func (c *Client) Search(ctx context.Context, q SearchQuery) (SearchResult, error
 	if err != nil {
 		return SearchResult{}, err
 	}
-	return SearchResult{Bugs: normalize(out.Bugs), ETag: resp.etag, NotModified: resp.notModified}, nil
+	return SearchResult{Bugs: normalize(out.Bugs), ETag: resp.etag, NotModified: resp.notModified, Date: resp.date, Anonymous: resp.anonymous}, nil
 }
 
 // normalize puts times in UTC.
@@ -200,16 +206,38 @@ func (c *Client) Bug(ctx context.Context, id int) (*Bug, error) {
 // Bugs reads the named bugs with searches by id (in batches). Bugs that do
 // not exist or that the caller may not see are silently absent.
 func (c *Client) Bugs(ctx context.Context, ids []int) ([]Bug, error) {
-	var all []Bug
+	r, err := c.ReadIDs(ctx, ids, nil)
+	return r.Bugs, err
+}
+
+// IDRead is what a read by id found.
+type IDRead struct {
+	Bugs []Bug
+	// Anonymous: at least one batch went without the API key, so a bug
+	// missing from Bugs may be one only the key may see.
+	Anonymous bool
+	Date      time.Time // the server's time at the first answer
+}
+
+// ReadIDs reads the named bugs with searches by id list, one per batch of
+// up to 200 ids, asking for fields (nil: BugFields). Bugs that do not exist
+// or that the caller may not see are silently absent, as Bugzilla leaves
+// them out of searches.
+func (c *Client) ReadIDs(ctx context.Context, ids []int, fields []string) (IDRead, error) {
+	var r IDRead
 	for start := 0; start < len(ids); start += idBatch {
 		batch := ids[start:min(start+idBatch, len(ids))]
-		res, err := c.Search(ctx, SearchQuery{IDs: batch, Order: "bug_id"})
+		res, err := c.Search(ctx, SearchQuery{IDs: batch, Order: "bug_id", Fields: fields})
 		if err != nil {
-			return all, err
+			return r, err
 		}
-		all = append(all, res.Bugs...)
+		r.Bugs = append(r.Bugs, res.Bugs...)
+		r.Anonymous = r.Anonymous || res.Anonymous
+		if r.Date.IsZero() {
+			r.Date = res.Date
+		}
 	}
-	return all, nil
+	return r, nil
 }
 
 // ComponentDefaults returns a component's default assignee and default CC

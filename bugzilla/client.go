@@ -231,6 +231,8 @@ type response struct {
 	status      int
 	etag        string
 	notModified bool
+	date        time.Time // the server's Date header (zero if absent)
+	anonymous   bool      // sent without the API key (none, or refused)
 }
 
 // do runs r with retries and decodes a 2xx body into out. A key that
@@ -246,6 +248,7 @@ func (c *Client) do(ctx context.Context, r request, out any) (response, error) {
 	for attempt := 1; ; attempt++ {
 		withKey := c.apiKey != "" && (r.probeKey || !c.KeyRefused())
 		resp, err := c.once(ctx, r, out, withKey)
+		resp.anonymous = !withKey
 		if err == nil {
 			return resp, nil
 		}
@@ -333,6 +336,9 @@ func (c *Client) once(ctx context.Context, r request, out any, withKey bool) (re
 	}
 	defer hr.Body.Close()
 	resp := response{status: hr.StatusCode, etag: hr.Header.Get("ETag")}
+	if d, err := http.ParseTime(hr.Header.Get("Date")); err == nil {
+		resp.date = d.UTC()
+	}
 	if hr.StatusCode == http.StatusNotModified {
 		resp.notModified = true
 		return resp, nil

@@ -59,20 +59,22 @@ func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
 		return Cursor{}, fmt.Errorf("failed to read server time for baseline of %s: %w", wa.Name(), err)
 	}
 	q := SearchQuery{Products: []string{wa.Product}, Components: []string{wa.Component}, OpenOnly: true}
-	bugs, _, err := w.collect(ctx, q, "opendate,bug_id", func(b *Bug) time.Time { return b.CreationTime },
+	open, err := w.collect(ctx, q, "opendate,bug_id", func(b *Bug) time.Time { return b.CreationTime },
 		func(q *SearchQuery, t time.Time) { q.CreatedSince = t })
 	if err != nil {
 		return Cursor{}, fmt.Errorf("failed to read baseline of %s: %w", wa.Name(), err)
 	}
+	bugs := open.bugs
 	// Also mirror what changed within the overlap window before t0, closed
 	// bugs included: the next incremental search re-reads that window, and
 	// those bugs must not look new then.
 	q = SearchQuery{Products: []string{wa.Product}, Components: []string{wa.Component}, ChangedSince: t0.Add(-w.o.Overlap)}
-	recent, _, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
+	changed, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
 		func(q *SearchQuery, t time.Time) { q.ChangedSince = t })
 	if err != nil {
 		return Cursor{}, fmt.Errorf("failed to read baseline of %s: %w", wa.Name(), err)
 	}
+	recent := changed.bugs
 	have := make(map[int]bool, len(bugs))
 	for _, b := range bugs {
 		have[b.ID] = true
@@ -109,10 +111,33 @@ func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
 }
 
 // incremental reads everything changed since the oldest cursor (minus the
-// overlap) for all watches in one search (more only when paging).
+// overlap) for all watches in one search (more only when paging). The
+// cursors never move past the server's own time (the answer's Date, else
+// /rest/time): a bug stamped in the future is stored and announced like
+// any other, logged once, and cannot make the watcher skip what changes
+// until then.
 func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) error {
-	var since time.Time
-	etag := ""
+	for {
+		since, etag := w.since(cursors)
+		q := SearchQuery{Products: w.products(), Components: w.components(), ChangedSince: since, IfNoneMatch: etag}
+		f, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
+			func(q *SearchQuery, t time.Time) { q.ChangedSince = t })
+		if err != nil {
+			return fmt.Errorf("failed to search changed bugs: %w", err)
+		}
+		if !f.date.IsZero() && w.rewindFuture(cursors, f.date) {
+			continue // searched from a cursor ahead of Bugzilla's clock: again from its time
+		}
+		if f.bugs == nil && f.etag == etag && etag != "" {
+			return nil // 304: nothing changed
+		}
+		return w.store(ctx, cursors, since, f)
+	}
+}
+
+// since returns where the next search starts (the oldest cursor minus the
+// overlap) and the ETag to send (when all cursors agree on one).
+func (w *Watcher) since(cursors map[string]Cursor) (since time.Time, etag string) {
 	for i, wa := range w.watches {
 		cur := cursors[wa.Name()]
 		if i == 0 || cur.Time.Before(since) {
@@ -125,26 +150,52 @@ func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) er
 			etag = "" // the cursors disagree: ask unconditionally
 		}
 	}
-	since = since.Add(-w.o.Overlap)
-	q := SearchQuery{Products: w.products(), Components: w.components(), ChangedSince: since, IfNoneMatch: etag}
-	bugs, newETag, err := w.collect(ctx, q, "changeddate,bug_id", func(b *Bug) time.Time { return b.LastChangeTime },
-		func(q *SearchQuery, t time.Time) { q.ChangedSince = t })
-	if err != nil {
-		return fmt.Errorf("failed to search changed bugs: %w", err)
+	return since.Add(-w.o.Overlap), etag
+}
+
+// rewindFuture brings cursors that are ahead of the server's time back to
+// it (a database written by a ksecbot that let a future-stamped bug move
+// its cursor). It reports whether any moved.
+func (w *Watcher) rewindFuture(cursors map[string]Cursor, now time.Time) bool {
+	moved := false
+	for name, cur := range cursors {
+		if cur.Time.After(now) {
+			w.log.Warn("watch cursor is ahead of Bugzilla's clock; searching from Bugzilla's time instead", "watch", name,
+				"cursor", FormatTime(cur.Time), "bugzilla_time", FormatTime(now))
+			cursors[name] = Cursor{Time: now}
+			moved = true
+		}
 	}
-	if bugs == nil && newETag == etag && etag != "" {
-		return nil // 304: nothing changed
-	}
+	return moved
+}
+
+// store saves what a search found and moves the cursors to the newest
+// last_change_time seen, bounded by the server's time.
+func (w *Watcher) store(ctx context.Context, cursors map[string]Cursor, since time.Time, f found) error {
 	newest := time.Time{}
-	for _, b := range bugs {
+	for _, b := range f.bugs {
 		if b.LastChangeTime.After(newest) {
 			newest = b.LastChangeTime
 		}
 	}
+	bound := f.date
+	if bound.IsZero() && newest.After(since) {
+		// No Date header: ask the server's clock (only when the cursor
+		// would move).
+		t, err := w.c.ServerTime(ctx)
+		if err != nil {
+			return fmt.Errorf("failed to read the server time to bound the cursor: %w", err)
+		}
+		bound = t
+	}
+	if newest.After(bound) {
+		w.warnFuture(f.bugs, bound)
+		newest = bound
+	}
 	next := make(map[string]Cursor, len(cursors))
 	changed := false
 	for name, cur := range cursors {
-		n := Cursor{Time: cur.Time, ETag: newETag}
+		n := Cursor{Time: cur.Time, ETag: f.etag}
 		if newest.After(n.Time) {
 			n.Time = newest
 		}
@@ -154,7 +205,7 @@ func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) er
 		next[name] = n
 	}
 	var matched []Bug
-	for _, b := range w.filter(bugs) {
+	for _, b := range w.filter(f.bugs) {
 		if v, ok := w.seen[b.ID]; !ok || v != versionOf(&b) {
 			matched = append(matched, b)
 		}
@@ -182,33 +233,55 @@ func (w *Watcher) incremental(ctx context.Context, cursors map[string]Cursor) er
 	return nil
 }
 
+// futureSlack is how far ahead of the server's clock a last_change_time
+// may be before it is logged (Date and the database clock may differ by a
+// second).
+const futureSlack = 2 * time.Second
+
+// warnFuture logs, once per bug and time, the bugs stamped after now.
+func (w *Watcher) warnFuture(bugs []Bug, now time.Time) {
+	for id, at := range w.future {
+		if !at.After(now) {
+			delete(w.future, id) // its time has come
+		}
+	}
+	for _, b := range bugs {
+		if b.LastChangeTime.After(now.Add(futureSlack)) && !w.future[b.ID].Equal(b.LastChangeTime) {
+			w.future[b.ID] = b.LastChangeTime
+			w.log.Warn("bug changed in the future by Bugzilla's own clock; the watch cursor stays at Bugzilla's time (a bad database row, or its clock was stepped back)",
+				"bug", b.ID, "last_change_time", FormatTime(b.LastChangeTime), "bugzilla_time", FormatTime(now))
+		}
+	}
+}
+
 // collect pages through a search ordered by a server timestamp (key):
 // keyset paging (the next page starts at the last bug's timestamp, with
 // >= and de-duplication) and, when a whole page shares one timestamp,
 // offset paging within it with overlapping pages. It returns the bugs
 // de-duplicated by id (newest version kept) and, when the result fit one
 // page, the first page's ETag; a 304 returns nil bugs and the same ETag.
-func (w *Watcher) collect(ctx context.Context, q SearchQuery, order string, key func(*Bug) time.Time, setSince func(*SearchQuery, time.Time)) ([]Bug, string, error) {
+func (w *Watcher) collect(ctx context.Context, q SearchQuery, order string, key func(*Bug) time.Time, setSince func(*SearchQuery, time.Time)) (found, error) {
 	n := w.o.PageSize
 	step := max(n-n/10, 1) // overlap offset pages a little, in case bugs move meanwhile
 	q.Limit, q.Order = n, order
 	byID := map[int]int{}
 	var out []Bug
-	etag := ""
+	var f found
 	for page := 0; ; page++ {
 		if page >= maxPages {
-			return nil, "", fmt.Errorf("more than %d pages: %w", maxPages, ErrInvalid)
+			return found{}, fmt.Errorf("more than %d pages: %w", maxPages, ErrInvalid)
 		}
 		res, err := w.c.Search(ctx, q)
 		if err != nil {
-			return nil, "", err
+			return found{}, err
 		}
 		if res.NotModified {
-			return nil, q.IfNoneMatch, nil
+			return found{etag: q.IfNoneMatch, date: res.Date, anonymous: res.Anonymous}, nil
 		}
 		if page == 0 {
-			etag = res.ETag
+			f.etag, f.date = res.ETag, res.Date
 		}
+		f.anonymous = f.anonymous || res.Anonymous
 		q.IfNoneMatch = ""
 		for _, b := range res.Bugs {
 			if i, ok := byID[b.ID]; ok {
@@ -223,7 +296,7 @@ func (w *Watcher) collect(ctx context.Context, q SearchQuery, order string, key 
 		if len(res.Bugs) < n {
 			break
 		}
-		etag = "" // multi-page: a later page could change while the first does not
+		f.etag = "" // multi-page: a later page could change while the first does not
 		last := key(&res.Bugs[len(res.Bugs)-1])
 		since := sinceOf(q, order)
 		if last.After(since) {
@@ -236,7 +309,18 @@ func (w *Watcher) collect(ctx context.Context, q SearchQuery, order string, key 
 	if out == nil {
 		out = []Bug{}
 	}
-	return out, etag, nil
+	f.bugs = out
+	return f, nil
+}
+
+// found is what collect read: the bugs (nil after a 304), the ETag to
+// send next time, the server's time at the first answer, and whether any
+// page was read without the API key.
+type found struct {
+	bugs      []Bug
+	etag      string
+	date      time.Time
+	anonymous bool
 }
 
 // sinceOf returns the keyset position of q.

@@ -50,7 +50,8 @@ type Watcher struct {
 
 	pollMu sync.Mutex // one poll at a time
 
-	seen map[int]version // id -> version stored by the last polls (guarded by pollMu)
+	seen   map[int]version   // id -> version stored by the last polls (guarded by pollMu)
+	future map[int]time.Time // bugs logged as stamped in the future (guarded by pollMu)
 
 	mu       sync.Mutex
 	stats    WatcherStats
@@ -88,9 +89,10 @@ func NewWatcher(c *Client, st WatchStore, o WatcherOptions) *Watcher {
 	}
 	return &Watcher{
 		c: c, st: st, watches: ws, o: o,
-		log:  o.Logger.With("component", "watcher"),
-		poke: make(chan struct{}, 1),
-		seen: map[int]version{},
+		log:    o.Logger.With("component", "watcher"),
+		poke:   make(chan struct{}, 1),
+		seen:   map[int]version{},
+		future: map[int]time.Time{},
 	}
 }
 

@@ -93,11 +93,38 @@ func containsFold(list []string, v string) bool {
 
 // UpdateBug applies a "human" edit (as if made in the web UI by the bug's
 // assignee): f changes the bug, then last_change_time is bumped to now and
-// the changed fields are recorded in the history. It reports false if the
-// bug does not exist.
+// the changed fields are recorded in the history. Moving a bug to another
+// product or component (wrangling), or into a group, is such an edit. It
+// reports false if the bug does not exist.
 func (s *Server) UpdateBug(id int, f func(b *Bug)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.updateLocked(id, s.nowLocked(), f)
+}
+
+// UpdateBugAt is UpdateBug with the change stamped at, not now: a database
+// row with a wrong last_change_time, or Bugzilla's clock stepped back.
+func (s *Server) UpdateBugAt(id int, at time.Time, f func(b *Bug)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updateLocked(id, at.UTC().Truncate(time.Second), f)
+}
+
+// DeleteBug removes a bug, as an administrator deleting it in the web UI
+// does (REST has no delete: fixture 097): a GET of it is then 404, code
+// 101, and searches no longer return it. It reports false if there is no
+// such bug.
+func (s *Server) DeleteBug(id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.bugs[id]; !ok {
+		return false
+	}
+	delete(s.bugs, id)
+	return true
+}
+
+func (s *Server) updateLocked(id int, now time.Time, f func(b *Bug)) bool {
 	b, ok := s.bugs[id]
 	if !ok {
 		return false
@@ -106,7 +133,6 @@ func (s *Server) UpdateBug(id int, f func(b *Bug)) bool {
 	f(b)
 	b.ID = id
 	sort.Strings(b.CC)
-	now := s.nowLocked()
 	b.LastChangeTime = now
 	if ch := diffBugs(&before, b); len(ch) > 0 {
 		b.History = append(b.History, HistoryEntry{Who: b.AssignedTo, When: now, Changes: ch})
@@ -121,6 +147,8 @@ func diffBugs(a, b *Bug) []Change {
 			out = append(out, Change{Field: field, Removed: x, Added: y})
 		}
 	}
+	str("product", a.Product, b.Product)
+	str("component", a.Component, b.Component)
 	str("summary", a.Summary, b.Summary)
 	str("status", a.Status, b.Status)
 	str("resolution", a.Resolution, b.Resolution)

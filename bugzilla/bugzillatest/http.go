@@ -73,6 +73,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		failing = s.failStatus
 	}
 	fault, unhang := s.fault, s.unhang
+	// The web server's clock, like the one Bugzilla stamps bugs with:
+	// clients may bound their cursors by it.
+	w.Header().Set("Date", s.nowLocked().Format(http.TimeFormat))
 	s.mu.Unlock()
 
 	if failing != 0 {
