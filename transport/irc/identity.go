@@ -6,8 +6,13 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 )
 
-// whoxToken tags our WHOX queries so we only read our own replies.
-const whoxToken = "473"
+// Our WHOX queries carry a token, so that we read only our own replies:
+// the members of a channel we joined ("WHO #chan %tcna,473": channel,
+// nick, account) and the account of one sender ("WHO nick %tna,474").
+const (
+	whoxMembers = "473"
+	whoxSender  = "474"
+)
 
 // Account returns the services account last seen for nick ("" when the
 // nick is known not to be logged in) and whether the nick is known.
@@ -45,7 +50,7 @@ func (s *session) onJoin(m ircmsg.Message) {
 		t.log.Info("joined", "channel", ch)
 		s.joinSucceeded(ch)
 		if whox {
-			t.enqueueControl(gen, "WHO", ch, "%tna,"+whoxToken)
+			t.enqueueControl(gen, "WHO", ch, "%tcna,"+whoxMembers)
 		}
 		return
 	}
@@ -127,23 +132,62 @@ func (s *session) onNick(m ircmsg.Message) {
 	}
 }
 
+// setAccount records an account change (account-notify) of a nick that
+// shares a channel with us.
 func (s *session) setAccount(nick, account string) {
 	t := s.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.accounts[Fold(t.casemap, nick)] = account
+	t.cacheAccountLocked(Fold(t.casemap, nick), account)
 }
 
-// onWhox reads "354 me 473 nick account".
+// cacheAccountLocked remembers folded nick f's account, if f shares a
+// channel with us: then its account changes (account-notify), nick
+// changes and quits reach us, and the cache stays true. Anyone else's
+// account would go stale unseen, and whoever takes the nick next would
+// inherit it; such a nick is asked about at each of its messages.
+// Caller holds t.mu.
+func (t *Transport) cacheAccountLocked(f, account string) {
+	if _, member := t.members[f]; member {
+		t.accounts[f] = account
+	}
+}
+
+// lookUp asks the server for nick's account on behalf of a message from
+// it. The query waits with the command replies (see pick): a nick that
+// shares no channel with us is asked about at each message, and a flood
+// of private messages must not delay announcements.
+func (t *Transport) lookUp(gen uint64, nick string) {
+	t.mu.Lock()
+	l := &outLine{cmd: "WHO", params: []string{nick, "%tna," + whoxSender}, gen: gen, queued: t.opt.Now()}
+	t.queue[prioReply] = append(t.queue[prioReply], l)
+	t.mu.Unlock()
+	t.signal()
+}
+
+// onWhox reads "354 me 473 #chan nick account" (a member of a channel we
+// are in) and "354 me 474 nick account" (a sender we asked about).
 func (s *session) onWhox(m ircmsg.Message) {
-	if len(m.Params) < 4 || m.Params[1] != whoxToken {
+	if len(m.Params) < 4 {
 		return
 	}
 	t := s.t
-	nick, acct := m.Params[2], accountParam(m.Params[3])
 	t.mu.Lock()
+	var nick, acct string
+	switch {
+	case m.Params[1] == whoxMembers && len(m.Params) >= 5:
+		nick, acct = m.Params[3], accountParam(m.Params[4])
+		if ch := m.Params[2]; t.joined[Fold(t.casemap, ch)] {
+			t.addMember(Fold(t.casemap, nick), ch)
+		}
+	case m.Params[1] == whoxSender:
+		nick, acct = m.Params[2], accountParam(m.Params[3])
+	default:
+		t.mu.Unlock()
+		return
+	}
 	f := Fold(t.casemap, nick)
-	t.accounts[f] = acct
+	t.cacheAccountLocked(f, acct)
 	waiting := t.pending[f]
 	delete(t.pending, f)
 	t.mu.Unlock()

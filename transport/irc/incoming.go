@@ -66,6 +66,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 			t.accounts[f] = acct
 		}
 	} else if t.accountNotify {
+		// only members of a shared channel are cached (cacheAccountLocked)
 		acct, known = t.accounts[f]
 	} // else: without account-notify a cached account may be stale; ask
 	if !known && t.whox {
@@ -78,7 +79,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 		gen := t.gen
 		t.mu.Unlock()
 		if first {
-			t.enqueueControl(gen, "WHO", nick, "%tna,"+whoxToken)
+			t.lookUp(gen, nick)
 		}
 		return
 	}

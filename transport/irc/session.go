@@ -71,8 +71,11 @@ func (s *session) run(ctx context.Context) error {
 	// Only what we use: each cap is one CAP REQ line, and strict servers
 	// (InspIRCd's penalty counts registration too) punish long CAP bursts.
 	caps := []string{"account-tag", "extended-join", "account-notify"}
-	if t.opt.NoAccountCaps {
+	switch {
+	case t.opt.NoAccountCaps:
 		caps = nil
+	case t.opt.NoAccountTag:
+		caps = caps[1:]
 	}
 	// delivery confirmation: the server echoes each line, labeled with
 	// the label we sent (labeled-response needs batch for multi-line

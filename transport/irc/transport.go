@@ -50,6 +50,10 @@ type Options struct {
 	// account-notify, as on a server without them: accounts then come
 	// from WHOX only (tests of that fallback).
 	NoAccountCaps bool
+	// NoAccountTag leaves out account-tag only, as on a server with
+	// account-notify and extended-join but without it: accounts then
+	// come from JOINs, ACCOUNT and WHOX (tests of that case).
+	NoAccountTag bool
 	// NoEchoCaps leaves out echo-message and labeled-response, as on a
 	// server without them: delivery is then confirmed by PING fences
 	// (tests of that fallback).
