@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-// Reading what was announced where: the last bug announced in a
-// channel, the bug a sent message was about, the channels a bug was
+// Reading what was announced where: the bugs recently announced in a
+// channel, the bugs a sent message was about, the channels a bug was
 // announced in.
 
 package store
@@ -12,53 +12,82 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
-// LastAnnounced returns the bug of the newest announce or remind message
-// sent to the channel after since (for "!claim" without a number).
-func (s *Store) LastAnnounced(ctx context.Context, channelKey string, since time.Time) (int, bool, error) {
-	var bug int
-	err := s.db.QueryRowContext(ctx, `SELECT bug_id FROM announcements
-		WHERE channel = ? AND at > ? AND kind IN ('announce', 'remind')
-		ORDER BY at DESC, rowid DESC LIMIT 1`, channelKey, ts(since)).Scan(&bug)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("failed to find last announcement in %s: %w", channelKey, err)
-	}
-	return bug, true, nil
+// Announced is one bug announced in a channel and when it last was.
+type Announced struct {
+	BugID int
+	At    time.Time
 }
 
-// BugForMessage returns the bug a sent message was about, given its
-// network ID (a Matrix event ID), when it was about exactly one bug.
-func (s *Store) BugForMessage(ctx context.Context, channelKey, networkID string) (int, bool, error) {
-	if networkID == "" {
-		return 0, false, nil
+// maxRecentAnnounced bounds RecentAnnouncements: a write without a bug
+// number never needs more candidates than a person can read in one line.
+const maxRecentAnnounced = 20
+
+// RecentAnnouncements returns the bugs announced (new, in a digest, or
+// reminded) in the channel after since, each once with its latest time,
+// newest first, at most 20: the candidates of a write command without a
+// bug number.
+func (s *Store) RecentAnnouncements(ctx context.Context, channelKey string, since time.Time) ([]Announced, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT bug_id, MAX(at) AS last FROM announcements
+		WHERE channel = ? AND at > ? AND kind IN ('announce', 'digest', 'remind')
+		GROUP BY bug_id ORDER BY last DESC, bug_id DESC LIMIT ?`, channelKey, ts(since), maxRecentAnnounced)
+	if err != nil {
+		return nil, fmt.Errorf("failed to find recent announcements in %s: %w", channelKey, err)
 	}
+	defer rows.Close()
+	var out []Announced
+	for rows.Next() {
+		var a Announced
+		var at int64
+		if err := rows.Scan(&a.BugID, &at); err != nil {
+			return nil, fmt.Errorf("failed to find recent announcements in %s: %w", channelKey, err)
+		}
+		a.At = fromTS(at)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to find recent announcements in %s: %w", channelKey, err)
+	}
+	return out, nil
+}
+
+// MessageBugs returns the bugs a message ksecbot sent to the channel was
+// about, given the network ID of the message (a Matrix event ID, or the
+// msgid of one of an IRC message's lines: an IRC message records the
+// msgids of its lines separated by spaces). found is false when no sent
+// message has that ID; bugs is empty for a message about no bug (a reply,
+// a notice) and has several for a digest.
+func (s *Store) MessageBugs(ctx context.Context, channelKey, networkID string) (bugs []int, found bool, err error) {
+	if networkID == "" || strings.ContainsRune(networkID, ' ') {
+		return nil, false, nil
+	}
+	// The index on (channel, network_id) answers the exact match; a
+	// message of several IRC lines is found within the channel's sent
+	// messages by one of its IDs.
 	var msg string
-	err := s.db.QueryRowContext(ctx, "SELECT msg FROM outbox WHERE channel = ? AND network_id = ? ORDER BY id DESC LIMIT 1",
-		channelKey, networkID).Scan(&msg)
+	err = s.db.QueryRowContext(ctx, `SELECT msg FROM outbox WHERE channel = ? AND network_id <> ''
+		AND (network_id = ? OR instr(' ' || network_id || ' ', ' ' || ? || ' ') > 0)
+		ORDER BY id DESC LIMIT 1`, channelKey, networkID, networkID).Scan(&msg)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("failed to find message %s: %w", networkID, err)
+		return nil, false, fmt.Errorf("failed to find message %s: %w", networkID, err)
 	}
 	var out Intent
 	if err := json.Unmarshal([]byte(msg), &out); err != nil {
-		return 0, false, fmt.Errorf("failed to decode message %s: %w", networkID, err)
+		return nil, false, fmt.Errorf("failed to decode message %s: %w", networkID, err)
 	}
-	if len(out.BugIDs) == 0 {
-		return 0, false, nil
-	}
-	for _, b := range out.BugIDs[1:] {
-		if b != out.BugIDs[0] {
-			return 0, false, nil // a digest: ambiguous
+	for _, b := range out.BugIDs {
+		if !slices.Contains(bugs, b) {
+			bugs = append(bugs, b)
 		}
 	}
-	return out.BugIDs[0], true, nil
+	return bugs, true, nil
 }
 
 // AnnouncedChannels returns, sorted, the channels where the bug was

@@ -86,8 +86,8 @@ func TestMigrateV2OutboxToIntents(t *testing.T) {
 	if chans, err := s.AnnouncedChannels(ctx, 4); err != nil || !slices.Equal(chans, []string{"irc:#k"}) {
 		t.Errorf("AnnouncedChannels(4) = %v %v", chans, err)
 	}
-	if bug, ok, err := s.BugForMessage(ctx, "irc:#k", "$e"); err != nil || !ok || bug != 4 {
-		t.Errorf("BugForMessage = %d %v %v", bug, ok, err)
+	if bugs, ok, err := s.MessageBugs(ctx, "irc:#k", "$e"); err != nil || !ok || !slices.Equal(bugs, []int{4}) {
+		t.Errorf("MessageBugs = %v %v %v", bugs, ok, err)
 	}
 }
 

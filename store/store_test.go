@@ -434,47 +434,60 @@ func TestAnnouncements(t *testing.T) {
 	c.Advance(time.Minute)
 	send(t, s, msg("announce/1/matrix:!r", "matrix:!r", chat.KindAnnounce, 1), "$ev1")
 	c.Advance(time.Minute)
-	send(t, s, msg("digest/x/irc:#k", "irc:#k", chat.KindDigest, 2, 3), "")
+	send(t, s, msg("digest/x/irc:#k", "irc:#k", chat.KindDigest, 2, 3), "m-digest-1 m-digest-2")
 	c.Advance(time.Minute)
 	send(t, s, msg("change/1/irc:#s", "irc:#s", chat.KindChange, 1), "")
 	send(t, s, msg("", "matrix:!r", chat.KindReply, 4), "$ev2")
 	c.Advance(time.Minute)
 	send(t, s, msg("remind/5/irc:#k", "irc:#k", chat.KindRemind, 5), "")
+	send(t, s, msg("notice/x/irc:#k", "irc:#k", chat.KindSystem), "m-notice")
 
-	last := []struct {
+	recent := []struct {
 		ch    string
 		since time.Time
-		bug   int
-		ok    bool
+		want  []int // newest first
 	}{
-		{"irc:#k", start.Add(-time.Minute), 5, true},     // the reminder is newest; the digest does not count
-		{"irc:#k", start.Add(3 * time.Minute), 5, true},  //
-		{"irc:#k", start.Add(4 * time.Minute), 0, false}, // window ends before
-		{"matrix:!r", start.Add(-time.Second), 1, true},  // replies do not count
-		{"irc:#s", start, 0, false},                      // changes do not count
-		{"irc:#none", start.Add(-time.Hour), 0, false},
+		{"irc:#k", start.Add(-time.Minute), []int{5, 3, 2, 1}}, // the reminder is newest; both bugs of the digest count
+		{"irc:#k", start.Add(2 * time.Minute), []int{5}},       //
+		{"irc:#k", start.Add(4 * time.Minute), nil},            // window ends before
+		{"matrix:!r", start.Add(-time.Second), []int{1}},       // replies do not count
+		{"irc:#s", start, nil},                                 // changes do not count
+		{"irc:#none", start.Add(-time.Hour), nil},
 	}
-	for _, tt := range last {
-		bug, ok, err := s.LastAnnounced(ctx, tt.ch, tt.since)
-		if err != nil || bug != tt.bug || ok != tt.ok {
-			t.Errorf("LastAnnounced(%s, %v) = %d %v %v, want %d %v", tt.ch, tt.since, bug, ok, err, tt.bug, tt.ok)
+	for _, tt := range recent {
+		got, err := s.RecentAnnouncements(ctx, tt.ch, tt.since)
+		var ids []int
+		for _, a := range got {
+			ids = append(ids, a.BugID)
 		}
+		if err != nil || !slices.Equal(ids, tt.want) {
+			t.Errorf("RecentAnnouncements(%s, %v) = %v %v, want %v", tt.ch, tt.since, ids, err, tt.want)
+		}
+	}
+	if got, _ := s.RecentAnnouncements(ctx, "irc:#k", start.Add(-time.Minute)); len(got) == 4 &&
+		(!got[0].At.Equal(start.Add(4*time.Minute)) || !got[1].At.Equal(start.Add(2*time.Minute)) || !got[3].At.Equal(start)) {
+		t.Errorf("RecentAnnouncements times = %+v, want the reminder at +4m, the digest at +2m, bug 1 at the start", got)
 	}
 	byMsg := []struct {
 		ch, id string
-		bug    int
-		ok     bool
+		bugs   []int
+		found  bool
 	}{
-		{"matrix:!r", "$ev1", 1, true},
-		{"matrix:!r", "$ev2", 4, true},
-		{"matrix:!other", "$ev1", 0, false},
-		{"matrix:!r", "$nope", 0, false},
-		{"matrix:!r", "", 0, false},
+		{"matrix:!r", "$ev1", []int{1}, true},
+		{"matrix:!r", "$ev2", []int{4}, true},
+		{"irc:#k", "m-digest-2", []int{2, 3}, true}, // a line of a message of several IRC lines
+		{"irc:#k", "m-digest-1", []int{2, 3}, true},
+		{"irc:#k", "m-digest", nil, false}, // a part of an ID is not an ID
+		{"irc:#k", "m-digest-1 m-digest-2", nil, false},
+		{"irc:#k", "m-notice", nil, true}, // ours, about no bug
+		{"matrix:!other", "$ev1", nil, false},
+		{"matrix:!r", "$nope", nil, false},
+		{"matrix:!r", "", nil, false},
 	}
 	for _, tt := range byMsg {
-		bug, ok, err := s.BugForMessage(ctx, tt.ch, tt.id)
-		if err != nil || bug != tt.bug || ok != tt.ok {
-			t.Errorf("BugForMessage(%s, %s) = %d %v %v, want %d %v", tt.ch, tt.id, bug, ok, err, tt.bug, tt.ok)
+		bugs, found, err := s.MessageBugs(ctx, tt.ch, tt.id)
+		if err != nil || !slices.Equal(bugs, tt.bugs) || found != tt.found {
+			t.Errorf("MessageBugs(%s, %s) = %v %v %v, want %v %v", tt.ch, tt.id, bugs, found, err, tt.bugs, tt.found)
 		}
 	}
 	chans := map[int][]string{1: {"irc:#k", "matrix:!r"}, 3: {"irc:#k"}, 4: nil, 5: nil}
