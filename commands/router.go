@@ -35,8 +35,8 @@ import (
 type Store interface {
 	Bug(ctx context.Context, id int) (*bugzilla.Bug, bool, error)
 	Bugs(ctx context.Context, f store.BugFilter) ([]bugzilla.Bug, int, error)
-	LastAnnounced(ctx context.Context, channelKey string, since time.Time) (int, bool, error)
-	BugForMessage(ctx context.Context, channelKey, networkID string) (int, bool, error)
+	RecentAnnouncements(ctx context.Context, channelKey string, since time.Time) ([]store.Announced, error)
+	MessageBugs(ctx context.Context, channelKey, networkID string) (bugs []int, found bool, err error)
 	Audit(ctx context.Context, e store.AuditEntry) error
 	ComponentDefault(ctx context.Context, watch string) (string, bool, error)
 	RecordClaim(ctx context.Context, bugID int, login string, at time.Time) error
@@ -254,13 +254,13 @@ func (r *Router) builtins() []Command {
 			More: "Also answered, rate-limited, for \"bug 123456\" and show_bug links in a channel with previews.", Run: r.cmdBug},
 		{Name: "pending", Usage: "pending [tree]", Help: "open bugs nobody has claimed yet, or with a tree, the ones that tree is not CC'd on.",
 			More: "From the local mirror.", Run: r.cmdPending},
-		{Name: "claim", Usage: "claim [--force] [bug]", Help: "assign a bug to your Bugzilla login; without a number, the bug you reply to or the last one announced here.",
-			More:  "On Matrix a reply names the bug; \"here\" means in this channel within [commands] claim_window (15 min). --force (security, admin) takes a bug someone else has claimed. Restricted bugs: security and admin only.",
+		{Name: "claim", Usage: "claim [--force] [bug]", Help: "assign a bug to your Bugzilla login; without a number, the bug of the announcement you reply to, else the last one announced here if no other came in the last minute; otherwise ksecbot asks which bug and changes nothing.",
+			More:  "A reply names its bug on Matrix and in IRC clients that send reply tags; the last one counts only within [commands] claim_window (15 min). --force (security, admin) takes a bug someone else has claimed. Restricted bugs: security and admin only.",
 			Roles: writeRoles, Write: true, Run: r.cmdClaim},
 		{Name: "unclaim", Usage: "unclaim <bug>", Help: "give a bug back to the component default assignee.",
 			More: "Restricted bugs: security and admin only.", Roles: writeRoles, Write: true, Run: r.cmdUnclaim},
 		{Name: "cc", Usage: "cc <tree-or-login>[,...] [bug]", Help: "add the trees' Bugzilla logins (or the logins) to a bug's CC and highlight the trees' maintainers.",
-			More:  "Maintainers may add tree names, tree logins and [[user]] logins; security and admin any login. Restricted bugs: security and admin only.",
+			More:  "Without a number, the bug as for !claim. Maintainers may add tree names, tree logins and [[user]] logins; security and admin any login. Restricted bugs: security and admin only.",
 			Roles: writeRoles, Write: true, Run: r.cmdCC},
 		r.cveCommand(),
 		{Name: "trees", Usage: "trees", Help: "the kernel trees ksecbot knows, with aliases and Bugzilla logins.", Run: r.cmdTrees},

@@ -157,34 +157,6 @@ func (r *Router) prepareWrite(ctx context.Context, req *Request, wr policy.Write
 	return id, b, unlock, nil
 }
 
-// targetBug finds the bug a write command is about: the explicit number,
-// else the announcement the message replies to, else the last bug
-// announced in the channel within the claim window.
-func (r *Router) targetBug(ctx context.Context, req *Request, explicit int) (int, chat.Line) {
-	if explicit > 0 {
-		return explicit, nil
-	}
-	in := req.In
-	if in.ReplyTo != "" && r.d.Store != nil {
-		id, ok, err := r.d.Store.BugForMessage(ctx, in.Channel.Key, in.ReplyTo)
-		if err != nil {
-			r.log.Warn("failed to look up replied-to message", "err", err)
-		} else if ok {
-			return id, nil
-		}
-	}
-	if r.d.Store != nil && !in.Direct {
-		id, ok, err := r.d.Store.LastAnnounced(ctx, in.Channel.Key, r.now().Add(-r.window))
-		if err != nil {
-			r.log.Warn("failed to look up last announcement", "err", err)
-		} else if ok {
-			return id, nil
-		}
-	}
-	return 0, chat.Line{}.Text(fmt.Sprintf("Which bug? No bug was announced here in the last %s; say ", shortDuration(r.window))).
-		Code(r.prefix + req.Name + " <bug>").Text(".")
-}
-
 // watched reports whether a bug belongs to one of the configured watches.
 func (r *Router) watched(b *bugzilla.Bug) bool {
 	for _, w := range r.watches() {
