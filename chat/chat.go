@@ -288,7 +288,7 @@ type Incoming struct {
 	Text    string   // the message text, through Sanitize (one line, no formatting)
 	ID      string   // network message ID (Matrix event ID), if any
 	// ReplyTo is the network ID of the message this one replies to (a
-	// Matrix reply), or "". The core maps it to the bug that message was
-	// about.
+	// Matrix reply, an IRC +draft/reply tag), or "". The core maps it to
+	// the bugs that message was about.
 	ReplyTo string
 }

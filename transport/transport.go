@@ -36,13 +36,15 @@ type Transport interface {
 	// password, banned).
 	Run(ctx context.Context, in Inbox) error
 	// Send delivers one message and returns its network ID (Matrix event
-	// ID; "" where the network has none) once the network accepted it. It
-	// returns an error, without having sent anything, when the network is
-	// not reachable now; the caller keeps the message and tries again.
-	// Safe for concurrent use. On IRC, success means the server
-	// confirmed every line (echo or PING fence); announcements, reminders
-	// and digests go before queued command replies; a message cut off
-	// half way returns a *PartialError and is resumed with
+	// ID; on IRC the msgids of its lines separated by spaces; "" where the
+	// network has none) once the network accepted it: a person's reply to
+	// the message names it, and the core finds the bugs the message was
+	// about by it. It returns an error, without having sent anything, when
+	// the network is not reachable now; the caller keeps the message and
+	// tries again. Safe for concurrent use. On IRC, success means the
+	// server confirmed every line (echo or PING fence); announcements,
+	// reminders and digests go before queued command replies; a message
+	// cut off half way returns a *PartialError and is resumed with
 	// Outgoing.Resume.
 	Send(ctx context.Context, out chat.Outgoing) (id string, err error)
 	// Connected reports whether the transport is connected now.

@@ -111,7 +111,24 @@ func (t *Transport) onLabeled(fl *flight, b *ircevent.Batch) {
 		t.settle(fl, refused)
 		return
 	}
+	fl.line.job.setID(fl.line.idx, echoID(b, fl.line.cmd))
 	t.settle(fl, nil)
+}
+
+// echoID is the msgid of the echo of a line sent with cmd in its labeled
+// response (the message itself, or an item of its batch), or "".
+func echoID(b *ircevent.Batch, cmd string) string {
+	if b.Message.Command == cmd {
+		if ok, id := b.Message.GetTag("msgid"); ok {
+			return id
+		}
+	}
+	for _, it := range b.Items {
+		if id := echoID(it, cmd); id != "" {
+			return id
+		}
+	}
+	return ""
 }
 
 // onEcho confirms the oldest in-flight line with this command, target
@@ -121,7 +138,7 @@ func (t *Transport) onLabeled(fl *flight, b *ircevent.Batch) {
 // colours) and echo what it passed on: a line without an exact match is
 // matched without formatting codes, or else it would stay unconfirmed and
 // fail at the next probe, and be sent again and again.
-func (t *Transport) onEcho(cmd, target, text string) {
+func (t *Transport) onEcho(cmd, target, text, msgid string) {
 	t.mu.Lock()
 	ft := Fold(t.casemap, target)
 	var hit, plain *flight
@@ -140,6 +157,9 @@ func (t *Transport) onEcho(cmd, target, text string) {
 	t.mu.Unlock()
 	if hit == nil {
 		hit = plain
+	}
+	if hit != nil {
+		hit.line.job.setID(hit.line.idx, msgid)
 	}
 	t.settle(hit, nil)
 }

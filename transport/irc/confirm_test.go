@@ -343,15 +343,18 @@ func TestEchoMatchesWithoutFormatting(t *testing.T) {
 	}
 	bold := add("\x02Bug 1\x02 is new")
 	plain := add("Bug 1 is new")
-	tr.onEcho("PRIVMSG", "#c", "Bug 1 is new") // exact: the second line
+	tr.onEcho("PRIVMSG", "#c", "Bug 1 is new", "m-plain") // exact: the second line
 	if !plain.isClosed() || bold.isClosed() {
 		t.Fatalf("exact echo confirmed bold=%v plain=%v, want the plain line only", bold.isClosed(), plain.isClosed())
 	}
-	tr.onEcho("PRIVMSG", "#c", "other text")
+	if id := plain.networkID(); id != "m-plain" {
+		t.Errorf("confirmed line's network ID = %q, want its echo's msgid m-plain", id)
+	}
+	tr.onEcho("PRIVMSG", "#c", "other text", "m-other")
 	if bold.isClosed() {
 		t.Fatal("an echo of other text confirmed the line")
 	}
-	tr.onEcho("PRIVMSG", "#c", "Bug 1 is new") // stripped echo of the bold line
+	tr.onEcho("PRIVMSG", "#c", "Bug 1 is new", "") // stripped echo of the bold line
 	if !bold.isClosed() || bold.result(nil) != nil {
 		t.Fatalf("stripped echo: closed=%v result=%v, want the line confirmed", bold.isClosed(), bold.result(nil))
 	}

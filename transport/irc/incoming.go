@@ -24,7 +24,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	t := s.t
 	nick, target, text := m.Nick(), m.Params[0], m.Params[1]
 	if s.isMe(nick) {
-		s.echoed("PRIVMSG", target, text)
+		s.echoed("PRIVMSG", target, text, msgID(m))
 		return
 	}
 	if strings.HasPrefix(text, "\x01") {
@@ -39,9 +39,8 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 			Kind: "IRC account", HowToIdentify: howToIdentify},
 		Text: chat.Sanitize(text),
 	}
-	if ok, id := m.GetTag("msgid"); ok {
-		msg.ID = id
-	}
+	msg.ID = msgID(m)
+	msg.ReplyTo = replyTo(m)
 	if t.isChannel(target) {
 		i, ok := t.channelConfig(target)
 		if !ok {
@@ -90,6 +89,24 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	}
 }
 
+// msgID is the server's msgid of a message, or "".
+func msgID(m ircmsg.Message) string {
+	_, id := m.GetTag("msgid")
+	return id
+}
+
+// replyTo is the msgid a message replies to: the client tag +draft/reply
+// (or +reply, its name once ratified), which clients send when a person
+// replies to a message (needs message-tags), or "".
+func replyTo(m ircmsg.Message) string {
+	for _, tag := range []string{"+draft/reply", "+reply"} {
+		if ok, id := m.GetTag(tag); ok && id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
 // sourceHost returns the host part of a "nick!user@host" source, or "".
 func sourceHost(source string) string {
 	if i := strings.LastIndexByte(source, '@'); i >= 0 {
@@ -129,17 +146,17 @@ func (s *session) onNotice(m ircmsg.Message) {
 	if len(m.Params) < 2 || !strings.Contains(m.Source, "!") || !s.isMe(m.Nick()) {
 		return
 	}
-	s.echoed("NOTICE", m.Params[0], m.Params[1])
+	s.echoed("NOTICE", m.Params[0], m.Params[1], msgID(m))
 }
 
 // echoed confirms a line by its unlabeled echo (echo-message without
 // labeled-response; labeled echoes go to the line's own callback).
-func (s *session) echoed(cmd, target, text string) {
+func (s *session) echoed(cmd, target, text, msgid string) {
 	t := s.t
 	t.mu.Lock()
 	byContent := t.echo && !t.labels
 	t.mu.Unlock()
 	if byContent {
-		t.onEcho(cmd, target, text)
+		t.onEcho(cmd, target, text, msgid)
 	}
 }

@@ -7,6 +7,7 @@
 package irc
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/ksecbot/ksecbot/transport"
@@ -20,16 +21,42 @@ import (
 type job struct {
 	mu      sync.Mutex
 	ok      []bool
-	base    int   // lines delivered by earlier attempts (Outgoing.Resume)
-	written int   // lines handed to the connection so far (in order)
-	stopped error // set by stop: no further line is written
+	ids     []string // the server's msgid of each confirmed line, "" if none
+	base    int      // lines delivered by earlier attempts (Outgoing.Resume)
+	written int      // lines handed to the connection so far (in order)
+	stopped error    // set by stop: no further line is written
 	closed  bool
 	err     error
 	done    chan struct{}
 }
 
 func newJob(n, base int) *job {
-	return &job{ok: make([]bool, n), base: base, done: make(chan struct{})}
+	return &job{ok: make([]bool, n), ids: make([]string, n), base: base, done: make(chan struct{})}
+}
+
+// setID records the msgid the server gave line i (its echo's tag), before
+// the line is confirmed.
+func (j *job) setID(i int, msgid string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if i >= 0 && i < len(j.ids) && !strings.ContainsRune(msgid, ' ') {
+		j.ids[i] = msgid
+	}
+}
+
+// networkID is the message's network ID for Send: the msgids of its lines,
+// separated by spaces (a reply tag names one line; store.MessageBugs finds
+// the message by any of them), or "" when the server gave none.
+func (j *job) networkID() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var ids []string
+	for _, id := range j.ids {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return strings.Join(ids, " ")
 }
 
 // begin reports whether line i may be written, and counts it written; not

@@ -77,6 +77,9 @@ func (s *session) run(ctx context.Context) error {
 	case t.opt.NoAccountTag:
 		caps = caps[1:]
 	}
+	// the reply tags of people's clients (+draft/reply: a command
+	// answering an announcement names its bug)
+	caps = append(caps, "message-tags")
 	// delivery confirmation: the server echoes each line, labeled with
 	// the label we sent (labeled-response needs batch for multi-line
 	// answers)

@@ -121,7 +121,10 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 	t.signal()
 	select {
 	case <-j.done:
-		return "", j.result(nil)
+		if err := j.result(nil); err != nil {
+			return "", err
+		}
+		return j.networkID(), nil
 	case <-ctx.Done():
 	}
 	err := fmt.Errorf("irc: send: %w", ctx.Err())
