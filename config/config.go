@@ -167,11 +167,27 @@ type Matrix struct {
 	StatePath       string       `toml:"state_path"` // mautrix/crypto SQLite; default beside the store
 	Rooms           []MatrixRoom `toml:"room"`
 	Admins          []string     `toml:"admins"` // may invite the bot to unlisted rooms
+	// RecoveryKeyFile holds the recovery key of the bot's cross-signing
+	// keys in secret storage; written on the first start with
+	// encryption. Default: beside the state file.
+	RecoveryKeyFile string `toml:"recovery_key_file"`
+	// ShareKeys says which devices get the room keys of private rooms:
+	// ShareKeysCrossSigned (default) or ShareKeysAll. Public rooms share
+	// with every device.
+	ShareKeys   string `toml:"share_keys"`
+	DisplayName string `toml:"display_name"` // profile name, set at start when not empty
+	Avatar      string `toml:"avatar"`       // mxc:// URL or an image file uploaded once
 
 	AccessToken Secret `toml:"-"`
 	Password    Secret `toml:"-"`
 	PickleKey   Secret `toml:"-"`
 }
+
+// Values of [matrix] share_keys.
+const (
+	ShareKeysCrossSigned = "cross-signed"
+	ShareKeysAll         = "all"
+)
 
 // MatrixRoom is one [[matrix.room]].
 type MatrixRoom struct {

@@ -134,6 +134,9 @@ func (c *Config) applyDefaults(idx *docIndex) {
 		if !has("matrix.state_path") {
 			m.StatePath = strings.TrimSuffix(c.Store.Path, ".db") + "-matrix.db"
 		}
+		if !has("matrix.share_keys") {
+			m.ShareKeys = ShareKeysCrossSigned
+		}
 		for k := range m.Rooms {
 			if m.Rooms[k].Previews == nil {
 				m.Rooms[k].Previews = boolPtr(true)

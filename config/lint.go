@@ -40,6 +40,9 @@ func (c *Config) Warnings() []Problem {
 			add("irc.server", "port 6697 is the TLS port but tls is not true: set tls = true (TLS is never turned on by the port alone)")
 		}
 	}
+	if m := c.Matrix; m != nil && !m.Encryption && m.RecoveryKeyFile != "" {
+		add("matrix.recovery_key_file", "has no effect without encryption = true: the bot cross-signs its device only with encryption on")
+	}
 	if l := c.HTTP.Listen; l != "" {
 		if host, _, err := net.SplitHostPort(l); err == nil {
 			if ip := net.ParseIP(strings.Trim(host, "[]")); host == "" || (ip != nil && ip.IsUnspecified()) {

@@ -13,7 +13,7 @@ import (
 // TestWarnings checks each check-config warning: it names its key and
 // line, and it is absent when the configuration is as intended.
 func TestWarnings(t *testing.T) {
-	doc := minimal + `[http]
+	doc := strings.Replace(minimal, "[[matrix.room]]", "recovery_key_file = \"/r\"\n[[matrix.room]]", 1) + `[http]
 listen = ":8090"
 [[tree]]
 name = "nobody"
@@ -37,14 +37,15 @@ irc = ["distnick"]
 		{"tree[3].packages[2]", `package sys-kernel/Gentoo-Sources is also in tree "gentoo-sources"`},
 		{"irc.server", "port 6697 is the TLS port but tls is not true"},
 		{"http.listen", "listens on all interfaces"},
+		{"matrix.recovery_key_file", "no effect without encryption = true"},
 	} {
 		w, ok := got[want.key]
 		if !ok || !strings.Contains(w.Msg, want.msg) || w.Line == 0 {
 			t.Errorf("warning for %s = %+v, want %q with a line", want.key, w, want.msg)
 		}
 	}
-	if len(got) != 4 {
-		t.Errorf("warnings: %+v, want exactly the 4 above", c.Warnings())
+	if len(got) != 5 {
+		t.Errorf("warnings: %+v, want exactly the 5 above", c.Warnings())
 	}
 
 	for _, listen := range []string{"0.0.0.0:8090", "[::]:8090"} {

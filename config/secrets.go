@@ -135,6 +135,9 @@ func SecretFileWarnings(c *Config) []string {
 	if c.IRC != nil && c.IRC.TLSKeyFile != "" {
 		files = append(files, file{"irc.tls_key_file", c.IRC.TLSKeyFile})
 	}
+	if c.Matrix != nil && c.Matrix.RecoveryKeyFile != "" {
+		files = append(files, file{"matrix.recovery_key_file", c.Matrix.RecoveryKeyFile})
+	}
 	var out []string
 	for _, f := range files {
 		st, err := os.Stat(f.path)
@@ -188,5 +191,9 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&m.AccessTokenFile)
 		abs(&m.PasswordFile)
 		abs(&m.PickleKeyFile)
+		abs(&m.RecoveryKeyFile)
+		if !strings.HasPrefix(m.Avatar, "mxc://") {
+			abs(&m.Avatar)
+		}
 	}
 }

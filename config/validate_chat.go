@@ -7,6 +7,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -106,21 +107,17 @@ func (v *validator) matrix(m *Matrix) {
 	} else if !mxidRE.MatchString(m.UserID) {
 		v.add("matrix.user_id", "%q is not a Matrix user ID like @name:server", m.UserID)
 	}
-	var auth []string
-	for _, a := range []struct{ key, val string }{
-		{"access_token_file", m.AccessTokenFile}, {"access_token_env", m.AccessTokenEnv},
-		{"password_file", m.PasswordFile}, {"password_env", m.PasswordEnv},
-	} {
-		if a.val != "" {
-			auth = append(auth, a.key)
-		}
+	// An access token logs in; a password logs in when there is no
+	// token, and otherwise only answers the homeserver's password check
+	// when the bot sets up cross-signing (README "Matrix device trust").
+	if m.AccessTokenFile == "" && m.AccessTokenEnv == "" && m.PasswordFile == "" && m.PasswordEnv == "" {
+		v.add("matrix", "set one of access_token_file, access_token_env, password_file, password_env; none is set")
 	}
-	switch len(auth) {
-	case 0:
-		v.add("matrix", "set exactly one of access_token_file, access_token_env, password_file, password_env; none is set")
-	case 1:
-	default:
-		v.add("matrix."+auth[1], "set exactly one of access_token_file, access_token_env, password_file, password_env; got %s", strings.Join(auth, " and "))
+	if m.AccessTokenFile != "" && m.AccessTokenEnv != "" {
+		v.add("matrix.access_token_env", "set one of access_token_file and access_token_env, not both")
+	}
+	if m.PasswordFile != "" && m.PasswordEnv != "" {
+		v.add("matrix.password_env", "set one of password_file and password_env, not both")
 	}
 	v.secretSource("matrix.access_token", m.AccessTokenFile, m.AccessTokenEnv)
 	v.secretSource("matrix.password", m.PasswordFile, m.PasswordEnv)
@@ -145,4 +142,33 @@ func (v *validator) matrix(m *Matrix) {
 			v.add(fmt.Sprintf("matrix.admins[%d]", k+1), "%q is not a Matrix user ID like @name:server", a)
 		}
 	}
+	switch m.ShareKeys {
+	case ShareKeysCrossSigned, ShareKeysAll:
+	default:
+		v.add("matrix.share_keys", "%q is not %q (private rooms' keys only to devices their owners cross-signed) or %q", m.ShareKeys, ShareKeysCrossSigned, ShareKeysAll)
+	}
+	if len(m.DisplayName) > 256 || !printable(m.DisplayName) {
+		v.add("matrix.display_name", "must be at most 256 bytes of printable text")
+	}
+	switch {
+	case m.Avatar == "":
+	case strings.HasPrefix(m.Avatar, "mxc://"):
+		if !mxcRE.MatchString(m.Avatar) {
+			v.add("matrix.avatar", "%q is not an mxc://server/media-id URL", m.Avatar)
+		}
+	case strings.Contains(m.Avatar, "://"):
+		v.add("matrix.avatar", "%q: give an mxc:// URL or the path of an image file (uploaded once), not a web URL", m.Avatar)
+	}
+}
+
+var mxcRE = regexp.MustCompile(`^mxc://[^/\s]+/[A-Za-z0-9_-]+$`)
+
+// printable reports whether s has no control characters.
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }
