@@ -35,6 +35,7 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 	cli.DefaultHTTPBackoff = time.Second
 	cli.MaxHTTPBackoff = time.Minute
 	cli.UserAgent = "ksecbot/" + t.opts.Version
+	cli.Log = mautrixLogger(t.log)
 	cli.Store = st
 	if err := t.login(ctx, cli, st); err != nil {
 		return nil, nil, err
@@ -42,6 +43,7 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 	t.mu.Lock()
 	t.userID = cli.UserID
 	t.mu.Unlock()
+	t.setProfile(ctx, cli, st)
 
 	sy := &syncer{DefaultSyncer: mautrix.NewDefaultSyncer(), t: t}
 	cli.Syncer = sy
