@@ -4,6 +4,7 @@ package matrix
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +48,40 @@ func TestInvitesOnlyToConfiguredRooms(t *testing.T) {
 	}
 	if ok, err := mxtest.IsJoined(ctx, obs.Client, configured, bot.ID); err != nil || !ok {
 		t.Errorf("the bot is not in its configured room: %v %v", ok, err)
+	}
+}
+
+// An admin's ([matrix] admins) invite to an unlisted room is accepted, and
+// the bot says there once what it is for and that it serves only its
+// configured rooms; a command there does not reach the core.
+func TestAdminInviteToUnlistedRoom(t *testing.T) {
+	srv := mxtest.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bot := srv.NewUser(ctx, t, "bot")
+	admin := srv.NewUser(ctx, t, "admin")
+	obs := srv.Observe(ctx, t, admin)
+
+	configured := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Invite: []id.UserID{bot.ID}})
+	tr, err := New(&config.Matrix{
+		Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
+		Rooms: []config.MatrixRoom{{ID: string(configured)}}, Admins: []string{string(admin.ID)},
+	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, tr)
+	r.waitJoined(t)
+
+	unlisted := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Invite: []id.UserID{bot.ID}})
+	hello := obs.WaitMsg(t, "the bot's note in the unlisted room", mxtest.InRoom(unlisted))
+	body := mxtest.Body(hello)
+	if !strings.Contains(body, "only in the rooms its configuration lists") || !strings.Contains(body, string(unlisted)) || hello.Content.AsMessage().MsgType != event.MsgNotice {
+		t.Errorf("note in the unlisted room = %s %q, want a notice saying it serves only its configured rooms and naming the room", hello.Content.AsMessage().MsgType, body)
+	}
+	obs.Say(ctx, t, unlisted, "!pending", nil)
+	marker := obs.Say(ctx, t, configured, "!marker", nil)
+	if m := r.in.next(t); m.ID != string(marker) {
+		t.Errorf("the core got %q from %s before the marker: a command in an unlisted room reached it", m.Text, m.Target)
 	}
 }

@@ -94,8 +94,10 @@ func (t *Transport) recordOwnSends(ctx context.Context, cli *mautrix.Client, res
 	}
 }
 
-// handleInvite accepts an invite to a configured room or from an admin and
-// rejects every other, so no invite is left pending.
+// handleInvite accepts an invite to a configured room or from an admin
+// ([matrix] admins) and rejects every other, so no invite is left pending.
+// In a room it joined only because an admin asked, it says once what it
+// is and that it serves only its configured rooms.
 func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid id.RoomID, room *mautrix.SyncInvitedRoom) {
 	if _, busy := t.invites.LoadOrStore(rid, struct{}{}); busy {
 		return
@@ -117,7 +119,8 @@ func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid i
 	_, resolved := t.rooms[rid]
 	_, byAlias := t.byName[alias]
 	t.mu.Unlock()
-	accept := byID || resolved || (alias != "" && byAlias) || t.admins[inviter]
+	configured := byID || resolved || (alias != "" && byAlias)
+	accept := configured || t.admins[inviter]
 	go func() {
 		defer t.invites.Delete(rid)
 		if accept {
@@ -125,7 +128,10 @@ func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid i
 				t.log.Warn("failed to accept invite", "room_id", rid, "inviter", inviter, "err", err)
 				return
 			}
-			t.log.Info("accepted invite", "room_id", rid, "inviter", inviter)
+			t.log.Info("accepted invite", "room_id", rid, "inviter", inviter, "configured", configured)
+			if !configured {
+				t.sayUnlisted(ctx, rid)
+			}
 			t.joinNow(t.inviteNames(rid, alias)...)
 			return
 		}
@@ -197,4 +203,20 @@ func (t *Transport) incoming(evt *event.Event) (chat.Incoming, bool) {
 		ID:      string(evt.ID),
 		ReplyTo: string(content.RelatesTo.GetReplyTo()),
 	}, true
+}
+
+// sayUnlisted tells an unlisted room an admin invited the bot into what
+// the bot is for and that it stays quiet there (once: the message's key
+// makes its transaction ID).
+func (t *Transport) sayUnlisted(ctx context.Context, rid id.RoomID) {
+	out := chat.Outgoing{
+		Key:    "unlisted/" + string(rid),
+		Kind:   chat.KindSystem,
+		Target: string(rid),
+		Lines: []chat.Line{chat.Line{}.Text("ksecbot announces kernel security bugs from Bugzilla and answers commands only in the rooms its configuration lists; " +
+			"this room is not one of them, so it stays quiet here. To use it here, add ").Code(string(rid)).Text(" to [[matrix.room]] in ksecbot's configuration.")},
+	}
+	if _, err := t.Send(ctx, out); err != nil {
+		t.log.Warn("failed to greet an unlisted room", "room_id", rid, "err", err)
+	}
 }
