@@ -34,7 +34,7 @@ const kvTroublePrefix = "channel_trouble:"
 func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem string) {
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
-	state, num, ok := n.troubleState(ctx, ch)
+	state, num, ok := n.episode(ctx, kvTroublePrefix+ch.Key)
 	if !ok || state == "trouble" {
 		return // told already in this episode
 	}
@@ -51,7 +51,7 @@ func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem s
 	} else {
 		n.log.Info("channel trouble told to the private channels", "channel", ch.Key, "episode", num, "private_channels", told, "problem", problem)
 	}
-	n.setTroubleState(ctx, ch, "trouble", num)
+	n.setEpisode(ctx, kvTroublePrefix+ch.Key, "trouble", num)
 }
 
 // ChannelRecovered ends ch's episode of trouble, if there is one, with
@@ -61,7 +61,7 @@ func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem s
 func (n *Notices) ChannelRecovered(ctx context.Context, ch chat.Channel) {
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
-	state, num, ok := n.troubleState(ctx, ch)
+	state, num, ok := n.episode(ctx, kvTroublePrefix+ch.Key)
 	if !ok || state != "trouble" {
 		return
 	}
@@ -71,7 +71,7 @@ func (n *Notices) ChannelRecovered(ctx context.Context, ch chat.Channel) {
 		return
 	}
 	n.log.Info("channel recovery told to the private channels", "channel", ch.Key, "episode", num)
-	n.setTroubleState(ctx, ch, "ok", num)
+	n.setEpisode(ctx, kvTroublePrefix+ch.Key, "ok", num)
 }
 
 // troubleID is the notice id of one episode's alert or recovery line:
@@ -80,34 +80,35 @@ func troubleID(what string, ch chat.Channel, episode int) string {
 	return what + "/" + ch.Key + "/" + strconv.Itoa(episode)
 }
 
-// troubleState returns ch's episode state ("", "trouble" or "ok") and
-// number, from memory or the store. ok is false when the store could not
-// be read (nothing is told then; the next call tries again). Caller holds
-// n.troubleMu.
-func (n *Notices) troubleState(ctx context.Context, ch chat.Channel) (state string, num int, ok bool) {
-	v, cached := n.trouble[ch.Key]
+// episode returns the state ("", "trouble", "down" or "ok") and number
+// of the episode kept under the kv key, from memory or the store. ok is
+// false when the store could not be read (nothing is told then; the next
+// call tries again). Caller holds n.troubleMu.
+func (n *Notices) episode(ctx context.Context, key string) (state string, num int, ok bool) {
+	v, cached := n.trouble[key]
 	if !cached {
 		var err error
-		v, _, err = n.store.GetKV(ctx, kvTroublePrefix+ch.Key)
+		v, _, err = n.store.GetKV(ctx, key)
 		if err != nil {
-			n.log.Warn("failed to read the channel trouble state", "channel", ch.Key, "err", err)
+			n.log.Warn("failed to read an episode state", "key", key, "err", err)
 			return "", 0, false
 		}
-		n.trouble[ch.Key] = v
+		n.trouble[key] = v
 	}
 	state, numStr, _ := strings.Cut(v, ":")
 	num, _ = strconv.Atoi(numStr)
 	return state, num, true
 }
 
-// setTroubleState records ch's episode state. A failed write is logged;
-// the memory keeps the state for this run, and the outbox keys keep a
-// repeated call from telling twice. Caller holds n.troubleMu.
-func (n *Notices) setTroubleState(ctx context.Context, ch chat.Channel, state string, num int) {
+// setEpisode records the state of the episode kept under the kv key. A
+// failed write is logged; the memory keeps the state for this run, and
+// the outbox keys keep a repeated call from telling twice. Caller holds
+// n.troubleMu.
+func (n *Notices) setEpisode(ctx context.Context, key, state string, num int) {
 	v := state + ":" + strconv.Itoa(num)
-	n.trouble[ch.Key] = v
-	if err := n.store.SetKV(ctx, kvTroublePrefix+ch.Key, v); err != nil {
-		n.log.Warn("failed to record the channel trouble state", "channel", ch.Key, "err", err)
+	n.trouble[key] = v
+	if err := n.store.SetKV(ctx, key, v); err != nil {
+		n.log.Warn("failed to record an episode state", "key", key, "err", err)
 	}
 }
 

@@ -51,6 +51,9 @@ type Options struct {
 	// DefaultsRefresh is how often the watches' default assignees are
 	// read again (they are read at every start too); default 24h.
 	DefaultsRefresh time.Duration
+	// NetworkRetry is how long a network stopped by a permanent error
+	// waits before it is tried again; default DefaultNetworkRetry.
+	NetworkRetry time.Duration
 }
 
 // Check reports a missing requirement.
@@ -74,6 +77,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.DefaultsRefresh <= 0 {
 		o.DefaultsRefresh = DefaultDefaultsRefresh
+	}
+	if o.NetworkRetry <= 0 {
+		o.NetworkRetry = DefaultNetworkRetry
 	}
 	return o
 }
@@ -106,9 +112,12 @@ type Bot struct {
 	// Notices tells the private channels about ksecbot itself; the
 	// transports report channel trouble to it (transport.Alerts).
 	Notices *Notices
-	Metrics *Metrics
-	HTTP    *HTTP
-	Log     *slog.Logger
+	// Networks runs the transports, each alone: a network's permanent
+	// error stops only that network.
+	Networks *Networks
+	Metrics  *Metrics
+	HTTP     *HTTP
+	Log      *slog.Logger
 }
 
 // Loops returns the jobs Run stops first on the way out: everything but
@@ -129,8 +138,10 @@ func (b *Bot) Loops() []Loop {
 // ends, to flush what the outbox can still send.
 const ShutdownGrace = 3 * time.Second
 
-// Run starts everything and blocks until ctx is done or a transport fails
-// permanently. On the way out it stops polling and commands first, lets the
+// Run starts everything and blocks until ctx is done, a loop fails, or
+// no network can run (every one stopped by a permanent error: a
+// *NoNetworkError; one such network alone does not stop the bot, see
+// Networks). On the way out it stops polling and commands first, lets the
 // deliverers flush the outbox for up to ShutdownGrace, then closes the
 // connections (QUIT on IRC).
 func (b *Bot) Run(ctx context.Context) error {
@@ -154,7 +165,11 @@ func (b *Bot) Run(ctx context.Context) error {
 				}
 			}()
 			if err := l.Run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", l.Name, err)
+				var none *NoNetworkError
+				if !errors.As(err, &none) { // it names every network itself
+					err = fmt.Errorf("%s: %w", l.Name, err)
+				}
+				errc <- err
 			}
 		}()
 	}
@@ -163,7 +178,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	for _, d := range b.Deliverers {
 		t := d.Transport()
-		goRun(&netWG, netCtx, Loop{t.Network(), func(ctx context.Context) error { return t.Run(ctx, b.inbox(t)) }})
+		goRun(&netWG, netCtx, Loop{t.Network(), func(ctx context.Context) error { return b.Networks.Run(ctx, t, b.inbox(t)) }})
 		goRun(&netWG, netCtx, Loop{t.Network() + " deliverer", d.Run})
 	}
 	var err error

@@ -181,8 +181,29 @@ func newHarness(t *testing.T, extraTOML string) *harness {
 // called.
 func (h *harness) start(ts ...transport.Transport) (b *bot.Bot, stop func()) {
 	h.t.Helper()
+	b, st := h.wire(ts...)
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.Open(ctx, h.dbPath)
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				h.t.Errorf("bot.Run: %v", err)
+			}
+			st.Close()
+		})
+	}
+	h.t.Cleanup(stop)
+	return b, stop
+}
+
+// wire builds a bot with the given transports on the harness's store,
+// without running it; the caller closes the store.
+func (h *harness) wire(ts ...transport.Transport) (*bot.Bot, *store.Store) {
+	h.t.Helper()
+	st, err := store.Open(context.Background(), h.dbPath)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -201,24 +222,11 @@ func (h *harness) start(ts ...transport.Transport) (b *bot.Bot, stop func()) {
 		}
 		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	b, err = bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
+	b, err := bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				h.t.Errorf("bot.Run: %v", err)
-			}
-			st.Close()
-		})
-	}
-	h.t.Cleanup(stop)
-	return b, stop
+	return b, st
 }
 
 type testWriter struct{ t *testing.T }

@@ -31,14 +31,15 @@ type HTTP struct {
 	transports []transport.Transport
 	intake     *Intake
 	guard      *StoreGuard
+	networks   *Networks
 	metrics    *Metrics
 	log        *slog.Logger
 }
 
 // NewHTTP returns the HTTP side of the core.
-func NewHTTP(o Options, settings *Settings, intake *Intake, guard *StoreGuard, metrics *Metrics) *HTTP {
+func NewHTTP(o Options, settings *Settings, intake *Intake, guard *StoreGuard, networks *Networks, metrics *Metrics) *HTTP {
 	o = o.WithDefaults()
-	return &HTTP{settings: settings, store: o.Store, transports: o.Transports, intake: intake, guard: guard, metrics: metrics, log: o.Logger}
+	return &HTTP{settings: settings, store: o.Store, transports: o.Transports, intake: intake, guard: guard, networks: networks, metrics: metrics, log: o.Logger}
 }
 
 // Handler returns the HTTP handler for [http] listen: GET /metrics,
@@ -72,7 +73,9 @@ func (h *HTTP) ServeHTTP(ctx context.Context, addr string) error {
 }
 
 // serveHealth answers 200 when the store and at least one transport are
-// up, else 503 with the reason.
+// up, else 503 with the reason. A network stopped by a permanent error
+// is named with its error and next try ("degraded: irc: down since ...")
+// while another network works.
 func (h *HTTP) serveHealth(w http.ResponseWriter, r *http.Request) {
 	var problems []string
 	if err := h.store.Ping(r.Context()); err != nil {
@@ -84,10 +87,11 @@ func (h *HTTP) serveHealth(w http.ResponseWriter, r *http.Request) {
 	for _, t := range h.transports {
 		if t.Connected() {
 			up++
-		} else {
+		} else if down, _ := h.networks.Down(t.Network()); !down {
 			problems = append(problems, t.Network()+": not connected")
 		}
 	}
+	problems = append(problems, h.networks.Problems()...)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if len(h.transports) > 0 && up == 0 || (len(problems) > 0 && strings.HasPrefix(problems[0], "store")) {
 		w.WriteHeader(http.StatusServiceUnavailable)

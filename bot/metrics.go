@@ -32,6 +32,7 @@ type MetricsSources struct {
 	Intake     *Intake
 	Guard      *StoreGuard
 	Settings   *Settings
+	Networks   *Networks
 }
 
 // NewMetrics returns the metrics; the counters are counted by the parts
@@ -80,6 +81,7 @@ var (
 	descReaction   = prometheus.NewDesc("ksecbot_reaction_seconds", "Time from bug creation to an action over the last 30 days.", []string{"action", "tree", "quantile"}, nil)
 	descInFlight   = prometheus.NewDesc("ksecbot_transport_unconfirmed_lines", "Lines written to the network and not yet confirmed by the server (IRC).", []string{"network"}, nil)
 	descSilent     = prometheus.NewDesc("ksecbot_transport_silent_drops_total", "Connections recycled because the link went silent with lines unconfirmed (IRC).", []string{"network"}, nil)
+	descDown       = prometheus.NewDesc("ksecbot_transport_down", "1 while the network is stopped by a permanent error (refused password or token, untrusted certificate, ban); it is retried hourly and on SIGHUP, /healthz says why.", []string{"network"}, nil)
 )
 
 // deliveryStatser is implemented by transports that confirm each line
@@ -90,7 +92,7 @@ type deliveryStatser interface {
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReaction, descInFlight, descSilent} {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReaction, descInFlight, descSilent, descDown} {
 		ch <- d
 	}
 }
@@ -106,6 +108,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descConnected, prometheus.GaugeValue, v, t.Network())
+		if src.Networks != nil {
+			down, _ := src.Networks.Down(t.Network())
+			ch <- prometheus.MustNewConstMetric(descDown, prometheus.GaugeValue, boolGauge(down), t.Network())
+		}
 		if ds, ok := t.(deliveryStatser); ok {
 			unconfirmed, silent := ds.DeliveryStats()
 			ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(unconfirmed), t.Network())

@@ -73,7 +73,7 @@ type Notices struct {
 	log        *slog.Logger
 
 	troubleMu sync.Mutex
-	trouble   map[string]string  // channel key -> episode state (alerts.go)
+	trouble   map[string]string  // kv key -> episode state (alerts.go, networks.go)
 	reports   chan channelReport // from the transports' read loops (alerts.go)
 }
 
@@ -96,9 +96,15 @@ func (n *Notices) System(ctx context.Context, id string, line chat.Line, bugs ..
 // one whose key is except, exactly once per id. told counts those
 // channels.
 func (n *Notices) private(ctx context.Context, id string, line chat.Line, except string, bugs ...int) (told int, err error) {
+	return n.privateWhere(ctx, id, line, func(ch chat.Channel) bool { return ch.Key != except }, bugs...)
+}
+
+// privateWhere queues line for every private channel for which want
+// holds, exactly once per id. told counts those channels.
+func (n *Notices) privateWhere(ctx context.Context, id string, line chat.Line, want func(chat.Channel) bool, bugs ...int) (told int, err error) {
 	var items []chat.Outgoing
 	for _, ch := range channelsOf(n.transports) {
-		if policy.Private(ch) && ch.Key != except {
+		if policy.Private(ch) && want(ch) {
 			items = append(items, chat.ChannelMessage(ch, chat.KindSystem, id, line, bugs...))
 		}
 	}

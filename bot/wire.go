@@ -23,7 +23,8 @@ func Wire(o Options) (*Bot, error) {
 	notices := NewNotices(o, wake)
 	guard := NewStoreGuard(o, settings)
 	intake := NewIntake(o, settings, wake, notices)
-	metrics := NewMetrics(MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard, Settings: settings})
+	networks := NewNetworks(o, notices)
+	metrics := NewMetrics(MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard, Settings: settings, Networks: networks})
 	b := &Bot{
 		Settings:      settings,
 		Wake:          wake,
@@ -35,8 +36,9 @@ func Wire(o Options) (*Bot, error) {
 		Guard:         guard,
 		Commands:      NewDispatcher(o, settings, metrics),
 		Notices:       notices,
+		Networks:      networks,
 		Metrics:       metrics,
-		HTTP:          NewHTTP(o, settings, intake, guard, metrics),
+		HTTP:          NewHTTP(o, settings, intake, guard, networks, metrics),
 		Log:           o.Logger,
 	}
 	for _, t := range o.Transports {

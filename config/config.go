@@ -127,7 +127,7 @@ type IRC struct {
 	Channels         []IRCChannel `toml:"channel"`
 	Flood            Flood        `toml:"flood"`
 	Formatting       *bool        `toml:"formatting"`    // bold ids, severity colours; default true
-	ReconnectMax     Duration     `toml:"reconnect_max"` // backoff cap; default 5m
+	ReconnectMax     Duration     `toml:"reconnect_max"` // backoff cap; default 1m
 	Admins           []string     `toml:"admins"`
 
 	SASLPassword Secret `toml:"-"`

@@ -191,7 +191,7 @@ func TestDefaults(t *testing.T) {
 		{"irc.flood.burst", c.IRC.Flood.Burst, 4},
 		{"irc.flood.interval", c.IRC.Flood.Interval.Duration, 2 * time.Second},
 		{"irc.formatting", *c.IRC.Formatting, true},
-		{"irc.reconnect_max", c.IRC.ReconnectMax.Duration, 5 * time.Minute},
+		{"irc.reconnect_max", c.IRC.ReconnectMax.Duration, time.Minute},
 		{"irc.channel[1].previews", *c.IRC.Channels[0].Previews, true},
 		{"matrix.room[1].previews", *c.Matrix.Rooms[0].Previews, true},
 		{"matrix.state_path", c.Matrix.StatePath, "ksecbot-matrix.db"},

@@ -31,7 +31,7 @@ const (
 	DefaultSASLMech     = "PLAIN"
 	DefaultFloodBurst   = 4
 	DefaultFloodEvery   = 2 * time.Second
-	DefaultReconnectMax = 5 * time.Minute
+	DefaultReconnectMax = time.Minute
 	DefaultLogLevel     = "info"
 	DefaultLogFormat    = "text"
 	DefaultCVEScan      = 5 * time.Minute

@@ -33,7 +33,8 @@ type Transport interface {
 	// Run connects, keeps the connection up (reconnecting with backoff) and
 	// hands every incoming message to in. It returns nil when ctx is done,
 	// or an error wrapping ErrPermanent when it cannot go on (bad
-	// password, banned).
+	// password, banned; also ErrConfig when the configuration is the
+	// cause). The core may call Run again after it returned.
 	Run(ctx context.Context, in Inbox) error
 	// Send delivers one message and returns its network ID (Matrix event
 	// ID; on IRC the msgids of its lines separated by spaces; "" where the
@@ -107,9 +108,44 @@ type Alerts interface {
 	ChannelRecovered(ctx context.Context, ch chat.Channel)
 }
 
-// ErrPermanent marks transport errors that retrying cannot fix (wrong SASL
-// password, banned, invalid access token).
+// ErrPermanent marks transport errors that retrying soon cannot fix (wrong
+// SASL password, banned, invalid access token). The core stops only that
+// network, tells the other networks' private channels, and runs it again
+// hourly or on SIGHUP; it exits only when no network can run.
 var ErrPermanent = errors.New("permanent transport error")
+
+// ErrConfig marks the permanent errors whose cause is the configuration or
+// a secret (a password or token refused, a certificate not trusted, a
+// server lacking what the table asks for): fixing the file fixes them, and
+// a restart alone does not (the daemon's exit status 78 when no network
+// can run).
+var ErrConfig = errors.New("configuration problem")
+
+// PermanentError is a permanent transport error (errors.Is ErrPermanent),
+// caused by the configuration when Config is set (errors.Is ErrConfig).
+// Its message is Err's.
+type PermanentError struct {
+	Err    error
+	Config bool
+}
+
+// Permanent marks err as permanent, not caused by the configuration (a
+// ban, a store that cannot be opened).
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// Misconfigured marks err as permanent and caused by the configuration.
+func Misconfigured(err error) error { return &PermanentError{Err: err, Config: true} }
+
+// Error returns Err's message.
+func (e *PermanentError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Is matches ErrPermanent, and ErrConfig when Config is set.
+func (e *PermanentError) Is(target error) bool {
+	return target == ErrPermanent || (e.Config && target == ErrConfig)
+}
 
 // ChannelReloader is implemented by transports that can change their
 // channels or rooms without reconnecting (SIGHUP): they join the added ones,

@@ -124,6 +124,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, allowIn
 			if restart := b.Settings.Reload(cfg); len(restart) > 0 {
 				log.Warn("reloaded; these sections changed but need a restart to apply", "sections", restart)
 			}
+			b.Networks.RetryNow() // a network stopped by a permanent error tries again
 		}
 	}
 }

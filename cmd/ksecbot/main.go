@@ -30,6 +30,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 func main() {
@@ -41,9 +42,12 @@ func main() {
 // OpenRC checkconfig stop on exitUsage and exitConfig instead of restarting.
 const (
 	exitOK      = 0
-	exitFailure = 1  // a run-time failure: the network, the store, a signal
+	exitFailure = 1  // a run-time failure: no network can run (a ban), the store, a signal
 	exitUsage   = 64 // EX_USAGE: a command-line mistake
-	exitConfig  = 78 // EX_CONFIG: a problem in the configuration or a secret
+	// EX_CONFIG: a problem in the configuration or a secret, also found
+	// at run time when every network is refused for one (a wrong
+	// password or token, an untrusted certificate).
+	exitConfig = 78
 	// ExitCorrupt (EX_DATAERR): the database failed its integrity check
 	// at start; restarting cannot help, the operator must recover it.
 	ExitCorrupt = 65
@@ -100,7 +104,7 @@ func exitStatus(err error, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "ksecbot:", err)
 		return exitUsage
-	case errors.Is(err, errConfig), errors.As(err, &ps):
+	case errors.Is(err, errConfig), errors.As(err, &ps), errors.Is(err, transport.ErrConfig):
 		fmt.Fprintln(stderr, "ksecbot:", err)
 		return exitConfig
 	case errors.Is(err, store.ErrCorrupt):

@@ -52,11 +52,13 @@ type IRC struct {
 	FloodInterval time.Duration     // [irc.flood] interval; 0: default
 }
 
-// Matrix is the [matrix] table and its rooms (password login).
+// Matrix is the [matrix] table and its rooms (password login, or an
+// access token when AccessToken is set).
 type Matrix struct {
-	Homeserver string
-	UserID     string
-	Password   string
+	Homeserver  string
+	UserID      string
+	Password    string
+	AccessToken string // access_token_file instead of password_file
 	Encryption bool
 	Rooms      []string
 	Private    []string // rooms with private = true (restricted bugs in full)
@@ -138,8 +140,12 @@ func (c Config) TOML() string {
 		}
 	}
 	if m := c.Matrix; m != nil {
-		fmt.Fprintf(&b, "[matrix]\nhomeserver = %q\nuser_id = %q\npassword_file = %q\nencryption = %t\n\n",
-			m.Homeserver, m.UserID, c.secretPath("matrix.pass"), m.Encryption)
+		secret := "password_file = " + fmt.Sprintf("%q", c.secretPath("matrix.pass"))
+		if m.AccessToken != "" {
+			secret = "access_token_file = " + fmt.Sprintf("%q", c.secretPath("matrix.token"))
+		}
+		fmt.Fprintf(&b, "[matrix]\nhomeserver = %q\nuser_id = %q\n%s\nencryption = %t\n\n",
+			m.Homeserver, m.UserID, secret, m.Encryption)
 		for _, r := range m.Rooms {
 			fmt.Fprintf(&b, "[[matrix.room]]\nid = %q\n", r)
 			if slices.Contains(m.Private, r) {
@@ -171,6 +177,9 @@ func (c Config) Write(t testing.TB) string {
 	}
 	if c.Matrix != nil {
 		secrets["matrix.pass"] = c.Matrix.Password
+		if c.Matrix.AccessToken != "" {
+			secrets["matrix.token"] = c.Matrix.AccessToken
+		}
 	}
 	for name, val := range secrets {
 		if err := os.WriteFile(c.secretPath(name), []byte(val+"\n"), 0o600); err != nil {

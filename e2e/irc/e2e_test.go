@@ -329,7 +329,8 @@ func TestHostileSummaries(t *testing.T) {
 	}
 }
 
-// 6. A wrong SASL password: ksecbot exits non-zero with one clear error,
+// 6. A wrong SASL password on the only network: no network can run, so
+// ksecbot exits with the configuration status (78) and one clear error,
 // after exactly one connection attempt.
 func TestWrongSASLPassword(t *testing.T) {
 	t.Parallel()
@@ -345,6 +346,9 @@ func TestWrongSASLPassword(t *testing.T) {
 		t.Fatal("ksecbot exited 0 after a rejected SASL password")
 	}
 	t.Logf("ksecbot exited after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	if err.Error() != "exit status 78" {
+		t.Errorf("ksecbot ended with %v, want exit status 78 (a configuration problem)", err)
+	}
 	logs := bot.Log.Lines()
 	final := logs[len(logs)-1]
 	if !strings.HasPrefix(final, "ksecbot: ") || !strings.Contains(strings.ToLower(final), "sasl") {

@@ -38,8 +38,13 @@ func (t *Transport) tlsConfig() (*tls.Config, error) {
 	return c, nil
 }
 
+// saslPassword returns the SASL password as configured at start or by
+// the last reload.
 func (t *Transport) saslPassword() string {
-	if p := t.cfg.SASLPassword.Reveal(); p != "" {
+	t.mu.Lock()
+	secret := t.saslSecret
+	t.mu.Unlock()
+	if p := secret.Reveal(); p != "" {
 		return p
 	}
 	if t.cfg.SASLPasswordEnv != "" {

@@ -59,6 +59,9 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 		}
 	}
 	t.chanCfg, t.channels = chanCfg, channels
+	// The SASL password applies from the next connection: a network
+	// stopped by a refused password is retried on SIGHUP with the fixed one.
+	t.saslSecret = cfg.IRC.SASLPassword
 	// While disconnected nothing is sent: the next connection joins the
 	// new list. Lines queued for this connection are dropped if it ends
 	// before they are written, and the next one joins the new list too.
@@ -82,10 +85,12 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 }
 
 // sameExceptChannels reports whether a and b differ in nothing but their
-// channels.
+// channels and the SASL password (which the next connection uses).
 func sameExceptChannels(a, b *config.IRC) bool {
 	x, y := *a, *b
 	x.Channels, y.Channels = nil, nil
+	x.SASLPassword, y.SASLPassword = "", ""
+	x.SASLPasswordFile, y.SASLPasswordFile = "", ""
 	return reflect.DeepEqual(x, y)
 }
 

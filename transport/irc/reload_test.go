@@ -53,7 +53,9 @@ func TestReloadChannelsConfig(t *testing.T) {
 		{"no channels", func(c *config.IRC) { c.Channels = nil }, false, "", nil},
 		{"nick", func(c *config.IRC) { c.Nick = "other" }, true, "", []string{"#a", "#b"}},
 		{"server", func(c *config.IRC) { c.Server = "127.0.0.1:2" }, true, "", []string{"#a", "#b"}},
-		{"sasl password", func(c *config.IRC) { c.SASLPassword = "new" }, true, "", []string{"#a", "#b"}},
+		// the next connection uses it: a network stopped by a refused
+		// password tries the fixed one on SIGHUP
+		{"sasl password", func(c *config.IRC) { c.SASLPassword = "new" }, false, "", []string{"#a", "#b"}},
 		{"flood", func(c *config.IRC) { c.Flood.Burst = 5 }, true, "", []string{"#a", "#b"}},
 		{"formatting", func(c *config.IRC) { c.Formatting = &no }, true, "", []string{"#a", "#b"}},
 		{"admins and a channel", func(c *config.IRC) {
@@ -90,6 +92,9 @@ func TestReloadChannelsConfig(t *testing.T) {
 			got := tr.Channels()
 			if names := channelNames(got); !slices.Equal(names, tc.want) {
 				t.Fatalf("Channels() = %v, want %v", names, tc.want)
+			}
+			if tc.name == "sasl password" && tr.saslPassword() != "new" {
+				t.Errorf("the next connection's SASL password is not the reloaded one")
 			}
 			if tc.name == "channels only" {
 				if !got[0].Notice || got[0].Key != "irc:#B" || got[1].Previews {

@@ -20,6 +20,7 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // session is one connection attempt with its ircevent.Connection.
@@ -32,6 +33,9 @@ type session struct {
 	disc       chan struct{}
 	discOnce   sync.Once
 	registered bool
+	// registeredAt is when the server welcomed us: a connection that
+	// held (heldFor) resets the reconnect backoff.
+	registeredAt time.Time
 
 	fatalMu  sync.Mutex
 	fatal    error // a permanent failure seen on the wire
@@ -108,7 +112,7 @@ func (s *session) run(ctx context.Context) error {
 	if t.cfg.TLS {
 		tc, err := t.tlsConfig()
 		if err != nil {
-			s.setFatal(err)
+			s.setFatal(transport.Misconfigured(err))
 			return err
 		}
 		c.TLSConfig = tc
@@ -154,7 +158,7 @@ func (s *session) run(ctx context.Context) error {
 		switch {
 		case s.permanentError() != nil:
 		case errors.As(err, &certErr):
-			s.setFatal(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err))
+			s.setFatal(transport.Misconfigured(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err)))
 		}
 		return fmt.Errorf("connect %s: %w", t.cfg.Server, err)
 	}
@@ -167,6 +171,7 @@ func (s *session) run(ctx context.Context) error {
 		return perm
 	}
 	s.registered = true
+	s.registeredAt = time.Now()
 	select {
 	case <-ctx.Done():
 		s.fatalMu.Lock()
@@ -249,17 +254,23 @@ func (s *session) addCallbacks() {
 	c.AddCallback("315", s.onEndOfWho)
 	c.AddCallback("900", func(ircmsg.Message) { s.fatalMu.Lock(); s.loggedIn = true; s.fatalMu.Unlock() })
 	c.AddCallback("904", func(m ircmsg.Message) {
-		s.setFatal(fmt.Errorf("sasl authentication as %q failed (%s): check sasl_user and the password", s.t.cfg.SASLUser, lastParam(m)))
+		s.setFatal(transport.Misconfigured(fmt.Errorf("sasl authentication as %q failed (%s): check sasl_user and the password", s.t.cfg.SASLUser, lastParam(m))))
 	})
-	c.AddCallback("902", func(m ircmsg.Message) { s.setFatal(fmt.Errorf("nick locked by services: %s", lastParam(m))) })
-	c.AddCallback("464", func(m ircmsg.Message) { s.setFatal(fmt.Errorf("server password rejected: %s", lastParam(m))) })
-	c.AddCallback("465", func(m ircmsg.Message) { s.setFatal(fmt.Errorf("banned from the server: %s", lastParam(m))) })
+	c.AddCallback("902", func(m ircmsg.Message) {
+		s.setFatal(transport.Misconfigured(fmt.Errorf("nick locked by services (%s): set nick to one the sasl_user account owns", lastParam(m))))
+	})
+	c.AddCallback("464", func(m ircmsg.Message) {
+		s.setFatal(transport.Misconfigured(fmt.Errorf("server password rejected: %s", lastParam(m))))
+	})
+	c.AddCallback("465", func(m ircmsg.Message) {
+		s.setFatal(transport.Permanent(fmt.Errorf("banned from the server: %s", lastParam(m))))
+	})
 	c.AddCallback("ERROR", func(m ircmsg.Message) {
 		msg := lastParam(m)
 		low := strings.ToLower(msg)
 		for _, w := range []string{"k-lined", "g-lined", "z-lined", "banned", "k-line", "g-line", "z-line"} {
 			if strings.Contains(low, w) {
-				s.setFatal(fmt.Errorf("banned from the server: %s", msg))
+				s.setFatal(transport.Permanent(fmt.Errorf("banned from the server: %s", msg)))
 				return
 			}
 		}

@@ -14,7 +14,6 @@ package irc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -29,6 +28,17 @@ import (
 	"github.com/ksecbot/ksecbot/transport"
 )
 
+// DefaultReconnectMax caps the reconnect backoff when [irc]
+// reconnect_max is not set: a link cut again and again is retried at
+// least once a minute.
+const DefaultReconnectMax = time.Minute
+
+// heldFor is how long a connection must have stayed up after
+// registration to count as one that held: the next disconnect then
+// starts again from the shortest reconnect delay (a link cut every 20 s
+// reconnects within a second or two each time).
+const heldFor = 10 * time.Second
+
 // ErrNotConnected is returned by Send while the transport is disconnected;
 // nothing was sent and the caller should keep the message.
 var ErrNotConnected = errors.New("irc: not connected")
@@ -40,8 +50,13 @@ type Options struct {
 	Now     func() time.Time // clock for the flood limiter; default time.Now
 	Rand    func() float64   // jitter source in [0,1); default math/rand
 	// BackoffMin is the first reconnect delay (default 1 s); it doubles up
-	// to cfg.ReconnectMax (default 5 m), with jitter.
+	// to cfg.ReconnectMax (default DefaultReconnectMax), with jitter, and
+	// starts again after a connection that held (heldFor).
 	BackoffMin time.Duration
+	// HeldFor is how long a connection must stay up after registration
+	// for the next disconnect to start again from BackoffMin (default
+	// 10 s).
+	HeldFor time.Duration
 	// KickDelay is how long the bot waits before rejoining a channel it
 	// was kicked from, times the number of kicks on this connection
 	// (default 5 s).
@@ -88,7 +103,7 @@ type Stats struct {
 // Transport is the IRC implementation of transport.Transport. Its methods are
 // safe for concurrent use; Run must be called once.
 type Transport struct {
-	cfg        *config.IRC // as started; channels come from chanCfg
+	cfg        *config.IRC // as started; channels come from chanCfg, the SASL password from saslSecret
 	log        *slog.Logger
 	opt        Options
 	lim        *Limiter
@@ -98,6 +113,7 @@ type Transport struct {
 
 	mu         sync.Mutex
 	channels   []chat.Channel       // replaced as a whole by ReloadChannels
+	saslSecret config.Secret        // the SASL password; replaced by ReloadChannels
 	chanCfg    []config.IRCChannel  // same order as channels
 	conn       *ircevent.Connection // nil while disconnected
 	gen        uint64               // connection generation
@@ -165,6 +181,9 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	if o.BackoffMin <= 0 {
 		o.BackoffMin = time.Second
 	}
+	if o.HeldFor <= 0 {
+		o.HeldFor = heldFor
+	}
 	if o.KickDelay <= 0 {
 		o.KickDelay = kickDelay
 	}
@@ -204,6 +223,7 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 		return nil, err
 	}
 	t.chanCfg, t.channels = chanCfg, channels
+	t.saslSecret = cfg.SASLPassword
 	return t, nil
 }
 
@@ -282,23 +302,25 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 
 	maxDelay := t.cfg.ReconnectMax.Duration
 	if maxDelay <= 0 {
-		maxDelay = 5 * time.Minute
+		maxDelay = DefaultReconnectMax
 	}
 	attempt := 0
 	for {
 		s := newSession(t)
-		started := time.Now()
 		err := s.run(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if perm := s.permanentError(); perm != nil {
 			// not logged here: the caller reports the returned error once
-			// (the daemon prints it as its last line and exits non-zero)
-			return fmt.Errorf("%w: %w", transport.ErrPermanent, perm)
+			// (the core tells the other networks and /healthz)
+			if !errors.Is(perm, transport.ErrPermanent) {
+				perm = transport.Permanent(perm)
+			}
+			return perm
 		}
-		if s.registered && time.Since(started) > time.Minute {
-			attempt = 0
+		if s.registered && time.Since(s.registeredAt) >= t.opt.HeldFor {
+			attempt = 0 // the link held: a new cut starts from the shortest delay
 		}
 		d := backoff.Delay(attempt, t.opt.BackoffMin, maxDelay, t.opt.Rand)
 		attempt++

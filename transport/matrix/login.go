@@ -52,7 +52,7 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 	if t.cfg.Encryption {
 		key, err := t.pickleKey()
 		if err != nil {
-			return nil, nil, permanent(err)
+			return nil, nil, misconfigured(err)
 		}
 		helper, err = cryptohelper.NewCryptoHelper(cli, key, t.cryptoPath)
 		if err != nil {
@@ -73,22 +73,25 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 // stored device ID. The session is kept so that restarts keep the device
 // (crypto identity) and the scope of transaction IDs.
 func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) error {
-	if tok := t.cfg.AccessToken.Reveal(); tok != "" {
+	t.mu.Lock()
+	token, password := t.token, t.password
+	t.mu.Unlock()
+	if tok := token.Reveal(); tok != "" {
 		cli.AccessToken = tok
 		who, err := cli.Whoami(ctx)
 		if err != nil {
 			if errors.Is(err, mautrix.MUnknownToken) || errors.Is(err, mautrix.MForbidden) {
-				return permanent(fmt.Errorf("matrix access token rejected: %w", err))
+				return misconfigured(fmt.Errorf("matrix access token rejected: %w", err))
 			}
 			return fmt.Errorf("failed to check the matrix access token: %w", err)
 		}
 		if t.cfg.UserID != "" && who.UserID != id.UserID(t.cfg.UserID) {
-			return permanent(fmt.Errorf("matrix access token belongs to %s, not %s", who.UserID, t.cfg.UserID))
+			return misconfigured(fmt.Errorf("matrix access token belongs to %s, not %s", who.UserID, t.cfg.UserID))
 		}
 		// device_id: the token's device, for servers whose whoami does
 		// not say; a token of another device is a configuration mistake.
 		if want := id.DeviceID(t.cfg.DeviceID); want != "" && who.DeviceID != "" && who.DeviceID != want {
-			return permanent(fmt.Errorf("matrix access token belongs to device %s, not matrix.device_id %s: remove device_id or use that device's token", who.DeviceID, want))
+			return misconfigured(fmt.Errorf("matrix access token belongs to device %s, not matrix.device_id %s: remove device_id or use that device's token", who.DeviceID, want))
 		} else if who.DeviceID == "" {
 			who.DeviceID = want
 		}
@@ -124,14 +127,14 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
 		Type:                     mautrix.AuthTypePassword,
 		Identifier:               mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: localpart},
-		Password:                 t.cfg.Password.Reveal(),
+		Password:                 password.Reveal(),
 		DeviceID:                 id.DeviceID(device),
 		InitialDeviceDisplayName: "ksecbot " + t.opts.Version,
 		StoreCredentials:         true,
 	})
 	if err != nil {
 		if errors.Is(err, mautrix.MForbidden) || errors.Is(err, mautrix.MUserDeactivated) {
-			return permanent(fmt.Errorf("matrix login as %s failed: %w", uid, err))
+			return misconfigured(fmt.Errorf("matrix login as %s failed: %w", uid, err))
 		}
 		return fmt.Errorf("failed to log in to matrix: %w", err)
 	}

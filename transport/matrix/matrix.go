@@ -74,19 +74,22 @@ type Transport struct {
 
 	statePath, cryptoPath, picklePath string
 
-	mu        sync.Mutex
-	channels  []chat.Channel          // configured rooms; replaced by ReloadChannels
-	byName    map[string]chat.Channel // configured id/alias -> channel
-	runCtx    context.Context         // Run's, for joins and leaves after a reload
-	cli       *mautrix.Client
-	st        *state
-	userID    id.UserID
-	rooms     map[id.RoomID]chat.Channel // joined configured rooms
-	resolved  map[string]id.RoomID       // configured id/alias (or target) -> room ID
-	startMs   int64
-	connected atomic.Bool
-	sendMu    sync.Mutex // one send at a time keeps the sent table consistent
-	joinMu    sync.Mutex // one joinRooms at a time: no room is joined twice
+	mu       sync.Mutex
+	channels []chat.Channel // configured rooms; replaced by ReloadChannels
+	// token and password log in; replaced by ReloadChannels for the next
+	// login (a token refused and then fixed).
+	token, password config.Secret
+	byName          map[string]chat.Channel // configured id/alias -> channel
+	runCtx          context.Context         // Run's, for joins and leaves after a reload
+	cli             *mautrix.Client
+	st              *state
+	userID          id.UserID
+	rooms           map[id.RoomID]chat.Channel // joined configured rooms
+	resolved        map[string]id.RoomID       // configured id/alias (or target) -> room ID
+	startMs         int64
+	connected       atomic.Bool
+	sendMu          sync.Mutex // one send at a time keeps the sent table consistent
+	joinMu          sync.Mutex // one joinRooms at a time: no room is joined twice
 	// joinRetries holds the backoff of configured rooms (by configured
 	// name) whose last join failed; joinKick wakes the join loop.
 	joinRetries map[string]*joinRetry
@@ -156,6 +159,7 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 		return nil, err
 	}
 	t.channels, t.byName = channels, byName
+	t.token, t.password = cfg.AccessToken, cfg.Password
 	for _, a := range cfg.Admins {
 		t.admins[id.UserID(a)] = true
 	}
@@ -200,8 +204,13 @@ func (t *Transport) Stats() Stats {
 	}
 }
 
-// permanent wraps err as a transport.ErrPermanent.
-func permanent(err error) error { return fmt.Errorf("%w: %w", transport.ErrPermanent, err) }
+// permanent marks err as a transport.ErrPermanent (a state file that
+// cannot be opened).
+func permanent(err error) error { return transport.Permanent(err) }
+
+// misconfigured marks err as permanent and caused by the configuration
+// (a token or password the homeserver refuses): transport.ErrConfig.
+func misconfigured(err error) error { return transport.Misconfigured(err) }
 
 // Run connects, joins the rooms and syncs until ctx is done, handing
 // commands to in. It returns nil when ctx is done and an error wrapping
@@ -261,7 +270,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		}
 		t.connected.Store(false)
 		if errors.Is(err, mautrix.MUnknownToken) {
-			return permanent(fmt.Errorf("matrix access token rejected: %w", err))
+			return misconfigured(fmt.Errorf("matrix access token rejected: %w", err))
 		}
 		t.log.Warn("sync stopped, restarting", "err", err)
 		if !t.wait(ctx, attempt) {

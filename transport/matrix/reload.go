@@ -36,6 +36,9 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 		return false, err
 	}
 	t.mu.Lock()
+	// The token and password apply from the next login: a network
+	// stopped by a refused token is retried on SIGHUP with the fixed one.
+	t.token, t.password = cfg.Matrix.AccessToken, cfg.Matrix.Password
 	var added, removed []string
 	for _, ch := range channels {
 		if _, ok := t.byName[ch.Name]; !ok {
@@ -102,10 +105,13 @@ func (t *Transport) leave(ctx context.Context, cli *mautrix.Client, rid id.RoomI
 	t.log.Info("left room", "room", name, "room_id", rid)
 }
 
-// sameExceptRooms reports whether a and b differ in nothing but their rooms.
+// sameExceptRooms reports whether a and b differ in nothing but their
+// rooms and the token and password (which the next login uses).
 func sameExceptRooms(a, b *config.Matrix) bool {
 	x, y := *a, *b
 	x.Rooms, y.Rooms = nil, nil
+	x.AccessToken, y.AccessToken, x.Password, y.Password = "", "", "", ""
+	x.AccessTokenFile, y.AccessTokenFile, x.PasswordFile, y.PasswordFile = "", "", "", ""
 	return reflect.DeepEqual(x, y)
 }
 
