@@ -59,9 +59,9 @@ type Matrix struct {
 	UserID      string
 	Password    string
 	AccessToken string // access_token_file instead of password_file
-	Encryption bool
-	Rooms      []string
-	Private    []string // rooms with private = true (restricted bugs in full)
+	Encryption  bool
+	Rooms       []string
+	Private     []string // rooms with private = true (restricted bugs in full)
 }
 
 // Tree is a [[tree]] entry.
