@@ -5,12 +5,12 @@ package bot
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/commands"
+	"github.com/ksecbot/ksecbot/internal/quantile"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -91,16 +91,6 @@ func (st Stats) ReactionTimes(ctx context.Context, days int) ([]Reaction, error)
 
 func quantiles(action, tree string, ds []time.Duration) Reaction {
 	r := Reaction{Action: action, Tree: tree, N: len(ds)}
-	if len(ds) == 0 {
-		return r
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	r.Median = s[(len(s)-1)/2]
-	if len(s)%2 == 0 {
-		r.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	idx := int(float64(len(s))*0.9+0.999999) - 1
-	r.P90 = s[max(0, min(idx, len(s)-1))]
+	r.Median, r.P90 = quantile.Of(ds)
 	return r
 }
