@@ -46,12 +46,11 @@ type BugFilter struct {
 	Limit int // at most this many bugs; 0: all
 }
 
-// Bugs returns the mirrored bugs matching f, oldest creation first, and how
-// many match in total (ignoring f.Limit). The count and the page are read
-// by two statements, so a concurrent SaveBugs may make them differ by a bug.
-func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, total int, err error) {
+// where returns the SQL condition (on table bugs, "" for all) and its
+// arguments.
+func (f BugFilter) where() (string, []any, error) {
 	if len(f.Products) != len(f.Components) {
-		return nil, 0, fmt.Errorf("bug filter: %d products but %d components", len(f.Products), len(f.Components))
+		return "", nil, fmt.Errorf("bug filter: %d products but %d components", len(f.Products), len(f.Components))
 	}
 	var where []string
 	var args []any
@@ -82,9 +81,19 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 			}
 		}
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
+	return strings.Join(where, " AND "), args, nil
+}
+
+// Bugs returns the mirrored bugs matching f, oldest creation first, and how
+// many match in total (ignoring f.Limit). The count and the page are read
+// by two statements, so a concurrent SaveBugs may make them differ by a bug.
+func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, total int, err error) {
+	cond, args, err := f.where()
+	if err != nil {
+		return nil, 0, err
+	}
+	if cond != "" {
+		cond = " WHERE " + cond
 	}
 	// Two statements rather than COUNT(*) OVER (): the count is answered
 	// from the covering index bugs_filter without reading bug rows.
