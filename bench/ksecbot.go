@@ -104,7 +104,7 @@ func writeConfig(dir, httpAddr string, c botConf) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("writing secret: %w", err)
 	}
-	fmt.Fprintf(&b, "[http]\nlisten = %q\nwebhook_secret_file = %q\n\n", httpAddr, hook)
+	fmt.Fprintf(&b, "[http]\nlisten = %q\nwebhook_secret_file = %q\nstatus_page = true\n\n", httpAddr, hook)
 	if c.ircAddr != "" {
 		pass, err := secret("irc.pass", "ksecbot-pass")
 		if err != nil {

@@ -100,6 +100,11 @@ func (b *bench) pushPart(ctx context.Context) error {
 		return err
 	}
 
+	// (h) the status page from the preloaded mirror.
+	if err := b.statusPage(ctx, w, s.preload); err != nil {
+		return err
+	}
+
 	// (e) memory.
 	memAfter, err := w.bot.mem()
 	if err != nil {

@@ -43,12 +43,26 @@ func NewHTTP(o Options, settings *Settings, intake *Intake, guard *StoreGuard, n
 }
 
 // Handler returns the HTTP handler for [http] listen: GET /metrics,
-// GET /healthz and POST /webhook.
+// GET /healthz, POST /webhook, and with [http] status_page the status
+// page (GET / and GET /tree/{name}).
 func (h *HTTP) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.HandleFunc("POST /webhook", h.serveWebhook)
+	page := http.NewServeMux()
+	h.statusPage().Register(page)
+	// The switch is read per request, so a reload turns the page on or
+	// off without a restart.
+	onOff := func(w http.ResponseWriter, r *http.Request) {
+		if !h.settings.Config().HTTP.StatusPage {
+			http.Error(w, "the status page is off: set [http] status_page = true", http.StatusNotFound)
+			return
+		}
+		page.ServeHTTP(w, r)
+	}
+	mux.HandleFunc("GET /{$}", onOff)
+	mux.HandleFunc("GET /tree/{name}", onOff)
 	return mux
 }
 

@@ -104,6 +104,9 @@ type HTTP struct {
 	Listen            string `toml:"listen"`
 	WebhookSecretFile string `toml:"webhook_secret_file"`
 	WebhookSecretEnv  string `toml:"webhook_secret_env"`
+	// StatusPage serves the read-only status page at GET / (default
+	// false): what a public channel may see, with no login.
+	StatusPage bool `toml:"status_page"`
 
 	WebhookSecret Secret `toml:"-"`
 }

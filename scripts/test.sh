@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite against real servers, as CI runs it:
 #   1. starts InspIRCd + Atheme (apt-installed when missing) and Dendrite
-#      (built with `go install` into GOPATH/bin when missing, then reused);
+#      (built with `go install` into GOPATH/bin when missing, then reused),
+#      and installs Chromium for the status page's browser test;
 #   2. runs scripts/lint.sh (SPDX headers, gofmt, go vet, staticcheck, the
 #      build guard) and `go test -race` with the goolm tag;
 #   3. stops the servers it started.
@@ -28,6 +29,10 @@ for s in irc matrix; do
 	fi
 	"scripts/$s-server.sh" start
 done
+# The status page's browser test drives Debian's Chromium.
+KSECBOT_CHROMIUM=$(scripts/browser.sh install)
+export KSECBOT_CHROMIUM
+
 set -a
 # shellcheck source=/dev/null
 . "$base/irc/env"

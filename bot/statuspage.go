@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/status"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// statusPage builds the status page ([http] status_page) from the mirror,
+// the configuration in effect and the health /healthz reports. The page
+// itself (package status) judges every bug with the policy as a public
+// channel.
+func (h *HTTP) statusPage() *status.Handler {
+	return &status.Handler{
+		Build:   h.statusSnapshot,
+		Version: h.store.MirrorVersion,
+		Now:     h.settings.now,
+		Log:     h.log.With("component", "status page"),
+	}
+}
+
+// statusSnapshot gathers what the page shows for a window of days.
+func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, error) {
+	lv := h.settings.l()
+	now := h.settings.now()
+	f := store.BugFilter{OpenOnly: true}
+	search := url.Values{"query_format": {"advanced"}, "resolution": {"---"}}
+	for _, w := range lv.cfg.Watches {
+		f.Products = append(f.Products, w.Product)
+		f.Components = append(f.Components, w.Component)
+		search.Add("product", w.Product)
+		search.Add("component", w.Component)
+	}
+	weeks := (days + 6) / 7
+	bugs, err := h.store.BugTimes(ctx, f, now.Add(-time.Duration(weeks)*7*24*time.Hour))
+	if err != nil {
+		return status.Snapshot{}, fmt.Errorf("status page: %w", err)
+	}
+	router := lv.router
+	in := status.Input{
+		Now:       now,
+		Days:      days,
+		Policy:    lv.render.Policy,
+		BugURL:    lv.render.BugURL,
+		SearchURL: lv.render.SearchURL(search),
+		Bugs:      bugs,
+		Unclaimed: func(b *bugzilla.Bug) bool { return router.Unclaimed(ctx, b) },
+		Health:    h.statusHealth(ctx),
+	}
+	return status.Build(in), nil
+}
+
+// statusHealth is /healthz's view as parts with a state each.
+func (h *HTTP) statusHealth(ctx context.Context) status.Health {
+	var hl status.Health
+	for _, t := range h.transports {
+		p := status.Part{Name: t.Network(), State: status.StateOK, Detail: "connected"}
+		if !t.Connected() {
+			p.State, p.Detail = status.StateDown, "not connected"
+		}
+		hl.Networks = append(hl.Networks, p)
+	}
+	hl.Bugzilla = status.Part{Name: "Bugzilla", State: status.StateOK, Detail: "polling."}
+	if ps := h.intake.Problems(); len(ps) > 0 {
+		hl.Bugzilla.State = status.StateDegraded
+		hl.Bugzilla.Detail = strings.Join(trimPrefixes(ps, "bugzilla: "), "; ")
+	}
+	hl.LastPoll = h.intake.Watcher().Stats().LastSuccess
+	hl.Database = status.Part{Name: "Database", State: status.StateOK, Detail: "answering."}
+	if err := h.store.Ping(ctx); err != nil {
+		hl.Database.State, hl.Database.Detail = status.StateDown, err.Error()
+	} else if ps := h.guard.Problems(); len(ps) > 0 {
+		hl.Database.State, hl.Database.Detail = status.StateDegraded, strings.Join(ps, "; ")
+	}
+	return hl
+}
+
+func trimPrefixes(l []string, prefix string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = strings.TrimPrefix(s, prefix)
+	}
+	return out
+}
