@@ -74,7 +74,12 @@ func Parse(data []byte) (*Record, error) {
 		case "affected":
 			e.defaultStatus = Affected
 			hasAffectedDefault = true
-		case "unaffected", "", "unknown":
+		case "unknown":
+			// CVE JSON 5: the status of versions no item names is not
+			// known. Such versions are unknown, never unaffected.
+			e.defaultStatus = Unknown
+			hasAffectedDefault = true
+		case "unaffected", "":
 		default:
 			return nil, fmt.Errorf("%s: affected[%d]: unknown defaultStatus %q", id, ei, a.DefaultStatus)
 		}

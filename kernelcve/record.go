@@ -69,7 +69,8 @@ type Record struct {
 	HasMainlineFix bool
 
 	entries []entry
-	noData  bool // no range and no "affected" default anywhere: nothing to decide from
+	noData  bool  // no range and no "affected" default anywhere: nothing to decide from
+	dyad    *Dyad // the .dyad file beside the JSON, when there is one
 }
 
 // backportIntroduced are the stable releases a bug was backported into.
@@ -132,25 +133,38 @@ func (it rangeItem) matches(v Version) bool {
 	return false
 }
 
-// IsAffected applies the CNA's encoding to v, ignoring rejection: for
+// IsAffected reports whether the JSON's version ranges say v is
+// affected (see jsonStatus), ignoring rejection and the .dyad.
+func (r *Record) IsAffected(v Version) bool { return r.jsonStatus(v) == Affected }
+
+// jsonStatus applies the CNA's encoding to v, ignoring rejection: for
 // each affected[] entry, the status of the first non-git item with a
 // bound that matches v, or else the entry's defaultStatus; v is affected
-// when any entry says so.
+// when any entry says so, else unknown when an entry's default is
+// "unknown" and nothing matched, else unaffected.
 //
-// One refinement, where the .dyad files show what the JSON means: an
-// "affected" range "0" lessThan "X.Y.Z" (introduction unknown, fixed at
-// X.Y.Z) covers branch X.Y and the branches that have no fix of their
-// own, not every older release: for CVE-2024-38635 5.10.300 is fixed (at
-// 5.10.219) although it is below the range "0" lessThan "5.15.161".
-func (r *Record) IsAffected(v Version) bool {
+// Two refinements, where the .dyad files show what the JSON means:
+//
+//   - an "affected" range "0" lessThan "X.Y.Z" (introduction unknown,
+//     fixed at X.Y.Z) covers branch X.Y and the branches that have no fix
+//     of their own, not every older release: for CVE-2024-38635 5.10.300
+//     is fixed (at 5.10.219) although it is below "0" lessThan "5.15.161";
+//   - a branch's own fix wins over the mainline fix: when v's branch has
+//     stable fixes and all of them are above v, the "X.Y" lessThanOrEqual
+//     "*" item does not make v unaffected (CVE-2021-47644: mainline fix
+//     5.2, branch 5.16 fixed only at 5.16.19, so 5.16.5 is affected).
+func (r *Record) jsonStatus(v Version) Status {
 	br := v.Branch()
-	branchFixed := false
+	branchFixed, branchFixedBelow := false, false
 	for _, f := range r.StableFixes {
 		if f.Branch() == br {
 			branchFixed = true
-			break
+			if Compare(f, v) <= 0 {
+				branchFixedBelow = true
+			}
 		}
 	}
+	unknown := false
 	for _, e := range r.entries {
 		st := e.defaultStatus
 		for _, it := range e.items {
@@ -158,13 +172,41 @@ func (r *Record) IsAffected(v Version) bool {
 				branchFixed && it.to.Branch() != br {
 				continue
 			}
+			if it.kind == leEverything && it.status == Unaffected && branchFixed && !branchFixedBelow {
+				continue
+			}
 			if it.kind != noBound && it.matches(v) {
 				st = it.status
 				break
 			}
 		}
-		if st == Affected {
-			return true
+		switch st {
+		case Affected:
+			return Affected
+		case Unknown:
+			unknown = true
+		}
+	}
+	if unknown {
+		return Unknown
+	}
+	return Unaffected
+}
+
+// jsonHasBranch reports whether the JSON says something about branch br
+// itself: a fix on it ("X.Y.Z" lessThanOrEqual "X.Y.*", or a range ending
+// at one of its releases) or a backport into it.
+func (r *Record) jsonHasBranch(br string) bool {
+	for _, e := range r.entries {
+		for _, it := range e.items {
+			switch {
+			case it.kind == leBranch && it.from.Branch() == br:
+				return true
+			case it.kind == lessThan && it.from.Stable() && it.from.Branch() == br:
+				return true
+			case it.kind == lessThan && it.to.Stable() && it.to.Branch() == br:
+				return true
+			}
 		}
 	}
 	return false
@@ -204,19 +246,7 @@ func (r *Record) FixFor(v Version) (fix Version, ok bool) {
 
 // Verdict is the status of v: Affected, Fixed (not affected and its
 // branch's fix or the mainline fix is at or below it), Unaffected (never
-// affected, or the CVE was rejected) or Unknown (no version data).
-func (r *Record) Verdict(v Version) Status {
-	if r.Rejected {
-		return Unaffected
-	}
-	if r.noData {
-		return Unknown
-	}
-	if r.IsAffected(v) {
-		return Affected
-	}
-	if _, ok := r.FixFor(v); ok {
-		return Fixed
-	}
-	return Unaffected
-}
+// affected, or the CVE was rejected) or Unknown (no version data, a
+// record whose JSON and .dyad disagree on v's branch, or a version
+// between two fixes of its branch). Judge says why.
+func (r *Record) Verdict(v Version) Status { return r.Judge(v).Status }

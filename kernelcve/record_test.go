@@ -211,8 +211,8 @@ func TestStoreMissingBrokenAndReload(t *testing.T) {
 	}
 	os.MkdirAll(filepath.Join(dir, "cve", "rejected"), 0o755)
 	st := NewStore(dir)
-	if err := st.Check(); err != nil {
-		t.Fatal(err)
+	if err := st.Check(); err == nil || !strings.Contains(err.Error(), "holds no record: an empty or unfinished clone") {
+		t.Errorf("a clone without records: Check says %v", err)
 	}
 	if err := NewStore(t.TempDir()).Check(); err == nil {
 		t.Error("an empty directory passed Check")
@@ -230,6 +230,9 @@ func TestStoreMissingBrokenAndReload(t *testing.T) {
 	}
 	good, _ := os.ReadFile("testdata/vulns/cve/published/2026/CVE-2026-64108.json")
 	os.WriteFile(path, good, 0o644)
+	if err := st.Check(); err != nil {
+		t.Errorf("a clone with a record: %v", err)
+	}
 	later := time.Now().Add(time.Minute) // a git pull rewrites the file
 	os.Chtimes(path, later, later)
 	rec, err := st.Lookup("cve-2026-64108")
@@ -277,6 +280,35 @@ func FuzzParse(f *testing.F) {
 		}
 		rec.Fixes()
 		rec.IntroducedOrBackported()
+	})
+}
+
+func FuzzParseDyad(f *testing.F) {
+	files, _ := filepath.Glob("testdata/vulns/cve/*/*/CVE-*.dyad")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("0:0:0:0\n6.1.2:x:0:0\n"))
+	probes := []Version{MustVersion("0"), MustVersion("2.6.39.1"), MustVersion("6.1.112"), MustVersion("7.1-rc2")}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDyad(data)
+		if err != nil {
+			if d != nil {
+				t.Fatal("dyad returned with an error")
+			}
+			return
+		}
+		rec := &Record{ID: "CVE-2026-1", noData: true}
+		rec.SetDyad(d)
+		for _, v := range probes {
+			j := rec.Judge(v)
+			if j.Status == Affected && j.HasFix && Compare(j.Fix, v) <= 0 {
+				t.Fatalf("%s affected with a fix %s at or below it", v, j.Fix)
+			}
+		}
+		d.Branches()
 	})
 }
 

@@ -3,15 +3,14 @@
 package kernelcve
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 )
 
 // ErrNotFound is returned by Lookup when the repository has no record.
@@ -31,9 +30,7 @@ type Store struct {
 }
 
 type cached struct {
-	path  string
-	mtime time.Time
-	size  int64
+	stamp Stamp
 	rec   *Record
 	err   error
 }
@@ -47,7 +44,10 @@ func NewStore(root string) *Store {
 // Root is the clone's path.
 func (s *Store) Root() string { return s.root }
 
-// Check reports whether root looks like a vulns clone.
+// Check reports whether root is a usable vulns clone: cve/published and
+// cve/rejected are directories and cve/published holds at least one
+// record. An empty or unfinished clone is an error that says so: read as
+// a clone without records, every CVE would be "no record".
 func (s *Store) Check() error {
 	for _, d := range []string{"cve/published", "cve/rejected"} {
 		st, err := os.Stat(filepath.Join(s.root, d))
@@ -58,7 +58,22 @@ func (s *Store) Check() error {
 			return fmt.Errorf("kernel CVE repository %s: %s is not a directory", s.root, d)
 		}
 	}
-	return nil
+	years, err := os.ReadDir(filepath.Join(s.root, "cve", "published"))
+	if err != nil {
+		return fmt.Errorf("kernel CVE repository %s: %w", s.root, err)
+	}
+	for _, y := range years {
+		names, err := os.ReadDir(filepath.Join(s.root, "cve", "published", y.Name()))
+		if err != nil {
+			continue
+		}
+		for _, n := range names {
+			if id, ok := strings.CutSuffix(n.Name(), ".json"); ok && ValidID(id) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("kernel CVE repository %s: cve/published holds no record: an empty or unfinished clone (run git -C %s pull, or clone https://git.kernel.org/pub/scm/linux/security/vulns.git again)", s.root, s.root)
 }
 
 // Lookup returns the record for id ("CVE-2025-21638", any case):
@@ -74,30 +89,38 @@ func (s *Store) Lookup(id string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	stamp, err := s.stampOf(path, st)
+	if err != nil {
+		return nil, fmt.Errorf("kernel CVE record %s: %w", id, err)
+	}
 	s.mu.Lock()
 	c, ok := s.cache[id]
 	s.mu.Unlock()
-	if ok && c.path == path && c.mtime.Equal(st.ModTime()) && c.size == st.Size() {
+	if ok && c.stamp == stamp {
 		return c.rec, c.err
 	}
-	rec, err := readRecord(path, id, rejected)
+	rec, _, err := ReadRecord(path, id, rejected)
 	s.mu.Lock()
 	if len(s.cache) >= maxCached {
 		s.cache = map[string]cached{}
 	}
-	s.cache[id] = cached{path: path, mtime: st.ModTime(), size: st.Size(), rec: rec, err: err}
+	s.cache[id] = cached{stamp: stamp, rec: rec, err: err}
 	s.mu.Unlock()
 	return rec, err
 }
 
-// Stamp identifies the file a CVE's record is read from as it is now: its
-// path, modification time and size, the same validity Lookup's own cache
+// Stamp identifies the files a CVE's record is read from as they are now:
+// the JSON's path, modification time and size, and those of the .dyad
+// beside it (zero without one), the same validity Lookup's own cache
 // uses. The zero Stamp means the repository has no record. A result
 // derived from a record stays valid while its Stamp is unchanged.
 type Stamp struct {
 	Path    string
 	ModTime int64 // Unix nanoseconds
 	Size    int64
+	// DyadModTime and DyadSize are the .dyad's; both 0 without one.
+	DyadModTime int64
+	DyadSize    int64
 }
 
 // Stamp returns the stamp of id's record (any case) now: one or two
@@ -115,16 +138,40 @@ func (s *Store) Stamp(id string) (Stamp, error) {
 	case err != nil:
 		return Stamp{}, err
 	}
-	return Stamp{Path: path, ModTime: st.ModTime().UnixNano(), Size: st.Size()}, nil
+	stamp, err := s.stampOf(path, st)
+	if err != nil {
+		return Stamp{}, fmt.Errorf("kernel CVE record %s: %w", id, err)
+	}
+	return stamp, nil
 }
 
+// stampOf is the stamp of the record at path (st: its regular file's
+// information) and of the .dyad beside it.
+func (s *Store) stampOf(path string, st fs.FileInfo) (Stamp, error) {
+	out := Stamp{Path: path, ModTime: st.ModTime().UnixNano(), Size: st.Size()}
+	dst, err := regularFile(DyadPath(path))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return Stamp{}, err
+	default:
+		out.DyadModTime, out.DyadSize = dst.ModTime().UnixNano(), dst.Size()
+	}
+	return out, nil
+}
+
+// DyadPath is the .dyad file beside a record's JSON file.
+func DyadPath(jsonPath string) string { return strings.TrimSuffix(jsonPath, ".json") + ".dyad" }
+
 // locate finds the file of a valid, upper-case id: under cve/published/,
-// else under cve/rejected/ (rejected true); ErrNotFound when neither has it.
+// else under cve/rejected/ (rejected true); ErrNotFound when neither has
+// it. A name that is there but is no regular file (a FIFO, a dangling
+// symlink, a directory) is an error that says so, never "no record".
 func (s *Store) locate(id string) (path string, rejected bool, st fs.FileInfo, err error) {
 	year := id[4:8]
 	for _, folder := range []string{"published", "rejected"} {
 		path := filepath.Join(s.root, "cve", folder, year, id+".json")
-		st, err := os.Stat(path)
+		st, err := regularFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -136,33 +183,38 @@ func (s *Store) locate(id string) (path string, rejected bool, st fs.FileInfo, e
 	return "", false, nil, fmt.Errorf("%s: %w", id, ErrNotFound)
 }
 
-// maxRecord bounds the file read: real records are under 100 kB.
-const maxRecord = 4 << 20
-
-func readRecord(path, id string, rejected bool) (*Record, error) {
-	f, err := os.Open(path)
+// ReadRecord reads and parses the record of id at path and the .dyad
+// beside it (when there is one), with Rejected set as given. sum is the
+// SHA-256 of the two files' contents, which says whether a record really
+// changed when its files were written again.
+func ReadRecord(path, id string, rejected bool) (rec *Record, sum [sha256.Size]byte, err error) {
+	data, err := readRegular(path, maxRecord)
 	if err != nil {
-		return nil, fmt.Errorf("kernel CVE record %s: %w", id, err)
+		return nil, sum, fmt.Errorf("kernel CVE record %s: %w", id, err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	dyad, err := readRegular(DyadPath(path), maxRecord)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, sum, fmt.Errorf("kernel CVE record %s: %w", id, err)
+	}
+	h := sha256.New()
+	h.Write(data)
+	h.Write([]byte{0})
+	h.Write(dyad)
+	h.Sum(sum[:0])
+	rec, err = Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("kernel CVE record %s: %w", id, err)
-	}
-	if st.Size() > maxRecord {
-		return nil, fmt.Errorf("kernel CVE record %s: %s is %d bytes, more than a record can be", id, path, st.Size())
-	}
-	data := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("kernel CVE record %s: %w", id, err)
-	}
-	rec, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("kernel CVE record %s (%s): %w", id, path, err)
+		return nil, sum, fmt.Errorf("kernel CVE record %s (%s): %w", id, path, err)
 	}
 	if rec.ID != id {
-		return nil, fmt.Errorf("kernel CVE record %s: %s holds %s", id, path, rec.ID)
+		return nil, sum, fmt.Errorf("kernel CVE record %s: %s holds %s", id, path, rec.ID)
+	}
+	if dyad != nil {
+		d, err := ParseDyad(dyad)
+		if err != nil {
+			return nil, sum, fmt.Errorf("kernel CVE record %s (%s): %w", id, DyadPath(path), err)
+		}
+		rec.SetDyad(d)
 	}
 	rec.Rejected = rejected
-	return rec, nil
+	return rec, sum, nil
 }
