@@ -69,17 +69,65 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 	if len(ids) == 0 {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d names no CVE (alias, summary, see also).", id))}
 	}
-	var out []chat.Line
 	reps := r.d.CVE.Reports(ids, r.cfg.Trees)
-	for i := range reps {
-		out = append(out, r.cveLines(&reps[i], req.In.Channel.Terse, fmt.Sprintf("bug %d: ", id))...)
+	return r.bugCVELines(id, reps, req.In.Channel.Terse)
+}
+
+// bugCVEShown is how many of a bug's CVEs !cve describes in full where
+// lines are costly (IRC) and elsewhere; the others are named on one line.
+const (
+	bugCVEShownTerse = 2
+	bugCVEShownRich  = 10
+)
+
+// bugCVELines answers !cve <bug>: the first CVEs in full, then every
+// other one by id with the trees it affects, so that none is left out.
+func (r *Router) bugCVELines(id int, reps []cvereport.Report, terse bool) []chat.Line {
+	shown := bugCVEShownRich
+	if terse {
+		shown = bugCVEShownTerse
 	}
-	return out
+	prefix := fmt.Sprintf("bug %d: ", id)
+	var out []chat.Line
+	for i := range reps {
+		if i < shown {
+			out = append(out, r.cveLines(&reps[i], terse, prefix)...)
+		}
+	}
+	if len(reps) <= shown {
+		return out
+	}
+	l := chat.Line{}.Text(fmt.Sprintf("%sand %d more: ", prefix, len(reps)-shown))
+	for i := shown; i < len(reps); i++ {
+		if i > shown {
+			l = l.Text(" · ")
+		}
+		rep := &reps[i]
+		l = l.Bold(rep.CVE)
+		switch {
+		case !rep.Found:
+			l = l.Text(" (no record)")
+		case rep.Rejected:
+			l = l.Text(" (rejected)")
+		default:
+			var hit []string
+			for _, tv := range rep.Rollup {
+				if tv.Status == kernelcve.Affected {
+					hit = append(hit, tv.Tree)
+				}
+			}
+			if len(hit) > 0 {
+				l = l.Text(" affects " + strings.Join(hit, ", "))
+			}
+		}
+	}
+	return append(out, l)
 }
 
 // cveLines renders one report: a head line (id, title, introduced,
-// fixes), then where lines are costly (chat.Channel.Terse: IRC) one line
-// of tree verdicts, elsewhere a table (tree, verdict, versions).
+// fixes), then where lines are costly (chat.Channel.Terse: IRC) the
+// trees grouped by verdict, one line per group, the affected ones with
+// the versions to act on; elsewhere a table, one row per tree.
 func (r *Router) cveLines(rep *cvereport.Report, terse bool, prefix string) []chat.Line {
 	head := chat.Line{}.Text(prefix).Bold(rep.CVE)
 	if !rep.Found {
@@ -101,21 +149,11 @@ func (r *Router) cveLines(rep *cvereport.Report, terse bool, prefix string) []ch
 	}
 	head = head.Text(" · introduced " + orDash(rep.Introduced) + " · fixed in " + fixesText(rep))
 	lines := []chat.Line{head}
-	if len(rep.Rollup) == 0 {
+	if len(rep.Rollup) == 0 || rep.Rejected {
 		return lines
 	}
 	if terse {
-		l := chat.Line{}
-		for i, tv := range rep.Rollup {
-			if i > 0 {
-				l = l.Text(" · ")
-			}
-			l = l.Text(tv.Tree + " ").Bold(string(tv.Status))
-			if d := treeDetail(rep, tv, true); d != "" {
-				l = l.Text(" (" + d + ")")
-			}
-		}
-		return append(lines, l)
+		return append(lines, verdictGroups(rep)...)
 	}
 	lines = append(lines, chat.Line{}.Text("tree").Cell().Text("verdict").Cell().Text("versions"))
 	for _, tv := range rep.Rollup {
@@ -124,7 +162,51 @@ func (r *Router) cveLines(rep *cvereport.Report, terse bool, prefix string) []ch
 	return lines
 }
 
-// fixesText lists the stable fixes and marks the mainline fix.
+// terseBudget is the most bytes a line of a terse answer may take: the
+// IRC transport sends a line as at most 4 IRC lines of about 400 bytes.
+const terseBudget = 1400
+
+// verdictGroups are the trees of a report grouped by verdict, one line
+// per group: "affected: rt-sources ~6.1.112: fix 6.1.164 · gentoo-kernel
+// ...", "unknown: ...", "fixed: vanilla-sources · unaffected: ...".
+func verdictGroups(rep *cvereport.Report) []chat.Line {
+	by := map[kernelcve.Status][]cvereport.TreeVerdict{}
+	for _, tv := range rep.Rollup {
+		by[tv.Status] = append(by[tv.Status], tv)
+	}
+	var out []chat.Line
+	for _, st := range []kernelcve.Status{kernelcve.Affected, kernelcve.Unknown} {
+		if len(by[st]) == 0 {
+			continue
+		}
+		var names, texts []string
+		for _, tv := range by[st] {
+			names = append(names, tv.Tree)
+			texts = append(texts, treeDetail(rep, tv, true))
+		}
+		out = append(out, chat.Line{}.Bold(string(st)+":").Text(" "+cvereport.JoinTrees(names, texts, terseBudget)))
+	}
+	var rest chat.Line
+	for _, st := range []kernelcve.Status{kernelcve.Fixed, kernelcve.Unaffected} {
+		if len(by[st]) == 0 {
+			continue
+		}
+		if len(rest) > 0 {
+			rest = rest.Text(" · ")
+		}
+		var names []string
+		for _, tv := range by[st] {
+			names = append(names, tv.Tree)
+		}
+		rest = rest.Bold(string(st) + ":").Text(" " + strings.Join(names, ", "))
+	}
+	if len(rest) > 0 {
+		out = append(out, rest)
+	}
+	return out
+}
+
+// fixesText lists the fix releases.
 func fixesText(rep *cvereport.Report) string {
 	if len(rep.Fixed) == 0 {
 		return "no release yet"
@@ -132,40 +214,27 @@ func fixesText(rep *cvereport.Report) string {
 	return strings.Join(rep.Fixed, ", ")
 }
 
-// treeDetail describes a tree's versions: on IRC (short) only the
-// affected ones and the stabilise notes, elsewhere every version.
+// treeDetail is what a tree must act on (cvereport.TreeText; short:
+// without the other branches' fixes), or for a tree with nothing to act
+// on its versions; a tree without a verdict says why.
 func treeDetail(rep *cvereport.Report, tv cvereport.TreeVerdict, short bool) string {
-	var parts []string
+	if tv.Error != "" {
+		return "(" + tv.Error + ")"
+	}
+	t := rep.TreeText(tv.Tree)
+	if short {
+		t = rep.TreeTextShort(tv.Tree)
+	}
+	if t != "" {
+		return t
+	}
+	var vs []string
 	for _, it := range rep.Trees {
-		if it.Tree != tv.Tree {
-			continue
+		if it.Tree == tv.Tree {
+			vs = append(vs, cvereport.VersionText(it))
 		}
-		if short && it.Status != string(kernelcve.Affected) {
-			continue
-		}
-		s := it.Version
-		if !it.Stable {
-			s = "~" + s
-		}
-		if !short {
-			s += " " + it.Status
-		}
-		if it.Fix != "" && it.Status == string(kernelcve.Affected) {
-			s += ", fix " + it.Fix
-		}
-		parts = append(parts, s)
 	}
-	out := strings.Join(parts, "; ")
-	if len(tv.Stabilise) > 0 {
-		if out != "" {
-			out += "; "
-		}
-		out += strings.Join(tv.Stabilise, "; ")
-	}
-	if !short && out == "" {
-		out = "no versions in the repository"
-	}
-	return out
+	return strings.Join(vs, ", ")
 }
 
 func orDash(s []string) string {

@@ -3,6 +3,7 @@
 package commands
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,10 +35,11 @@ func TestCVECommandIRC(t *testing.T) {
 	mustContain(t, got,
 		"CVE-2025-71238: scsi: qla2xxx: Fix bsg_done() causing double free",
 		"introduced 5.7", "fixed in 5.10.251, 5.15.201, 6.1.164, 6.6.127, 6.12.74, 6.18.13, 6.19.3, 7.0",
-		"gentoo-kernel affected (5.10.250, fix 5.10.251; fixed in 5.10.255, stable 5.10.250 still affected)",
-		"vanilla-sources fixed", "rt-sources affected (~5.10.234, fix 5.10.251; ~6.1.112, fix 6.1.164)")
-	if n := len(strings.Split(got, "\n")); n != 2 {
-		t.Errorf("IRC answer has %d lines, want 2:\n%s", n, got)
+		"\naffected: gentoo-kernel 5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise",
+		" · rt-sources ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164\n",
+		"\nfixed: vanilla-sources")
+	if n := len(strings.Split(got, "\n")); n != 3 {
+		t.Errorf("IRC answer has %d lines, want 3 (head, affected, the rest):\n%s", n, got)
 	}
 	for _, l := range strings.Split(got, "\n") {
 		if len(l) > 400 {
@@ -49,12 +51,40 @@ func TestCVECommandIRC(t *testing.T) {
 	mustContain(t, text(e.say(idCarol, chPublic, "!cve yesterday")), "Usage:")
 }
 
+// TestCVECommandManyTreesIRC: with many trees the IRC answer groups them
+// by verdict, every tree is named, and no line is longer than the
+// transport sends before cutting (4 IRC lines of about 400 bytes).
+func TestCVECommandManyTreesIRC(t *testing.T) {
+	e := cveEnv(t)
+	for i := range 12 {
+		pkg := []string{"sys-kernel/gentoo-kernel", "sys-kernel/vanilla-sources", "sys-kernel/rt-sources", "sys-kernel/pf-sources"}[i%4]
+		e.cfg.Trees = append(e.cfg.Trees, config.Tree{Name: fmt.Sprintf("tree-%02d", i), Packages: []string{pkg, "sys-kernel/gentoo-sources"}})
+	}
+	e.r = New(Deps{Config: e.cfg, Store: e.st, Now: e.clk.Now, Logger: e.r.log, RateBurst: 1000, RateEvery: 1, CVE: e.r.d.CVE})
+	got := text(e.say(idCarol, chPublic, "!cve CVE-2026-68118"))
+	lines := strings.Split(got, "\n")
+	for _, l := range lines {
+		if len(l) > 4*380 {
+			t.Errorf("a line of %d bytes would be cut on IRC: %s", len(l), l)
+		}
+	}
+	for _, tr := range e.cfg.Trees {
+		if !strings.Contains(got, tr.Name+" ") && !strings.Contains(got, tr.Name+",") && !strings.HasSuffix(got, tr.Name) {
+			t.Errorf("tree %s missing from:\n%s", tr.Name, got)
+		}
+	}
+	if len(lines) > 4 {
+		t.Errorf("%d lines for one CVE, want at most 4 (head and three groups):\n%s", len(lines), got)
+	}
+	mustContain(t, got, "tree-03, tree-07, tree-11 pf-sources 6.1_p9, ~6.12_p5: unknown (patch set: map it in upstream_versions)")
+}
+
 func TestCVECommandBug(t *testing.T) {
 	e := cveEnv(t)
 	pub := e.bug(bugzillatest.NewBug{Summary: "kernel: qla2xxx double free", Alias: []string{"CVE-2025-71238"},
 		SeeAlso: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-64108"}})
 	got := text(e.say(idCarol, chPublic, "!cve "+itoa(pub)))
-	mustContain(t, got, "bug "+itoa(pub)+": CVE-2025-71238", "bug "+itoa(pub)+": CVE-2026-64108", "vanilla-sources affected (~7.0, fix 7.0.11)")
+	mustContain(t, got, "bug "+itoa(pub)+": CVE-2025-71238", "bug "+itoa(pub)+": CVE-2026-64108", "affected: vanilla-sources ~7.0: fix 7.0.11")
 	secret := e.bug(bugzillatest.NewBug{Summary: "embargoed CVE-2026-64108", Groups: []string{"security"}})
 	got = text(e.say(idCarol, chPublic, "!cve "+itoa(secret)))
 	mustContain(t, got, "is restricted")
@@ -86,9 +116,9 @@ func TestCVECommandMatrixRows(t *testing.T) {
 	}
 	want := []string{
 		"tree | verdict | versions",
-		"gentoo-kernel | affected | ~5.10.255 fixed; 5.10.250 affected, fix 5.10.251; fixed in 5.10.255, stable 5.10.250 still affected",
-		"vanilla-sources | fixed | ~6.1.165 fixed; ~6.6.157 fixed; ~6.18.39 fixed; ~7.0 fixed; ~7.2.5 fixed",
-		"rt-sources | affected | ~5.10.234 affected, fix 5.10.251; ~6.1.112 affected, fix 6.1.164",
+		"gentoo-kernel | affected | 5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise",
+		"vanilla-sources | fixed | ~6.1.165 fixed, ~6.6.157 fixed, ~6.18.39 fixed, ~7.0 fixed, ~7.2.5 fixed",
+		"rt-sources | affected | ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164",
 	}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))

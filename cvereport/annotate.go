@@ -3,6 +3,7 @@
 package cvereport
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ksecbot/ksecbot/announce"
@@ -11,15 +12,21 @@ import (
 	"github.com/ksecbot/ksecbot/kernelcve"
 )
 
-// MaxBugCVEs is the most CVEs of one bug that are looked up.
-const MaxBugCVEs = 3
+// maxBugIDs bounds the CVE ids taken from one bug: far more than any
+// real bug names, so every CVE of a bug counts, while a hostile summary
+// cannot make one announcement read thousands of records.
+const maxBugIDs = 200
+
+// noteCVEs is how many of a bug's CVEs an announcement describes one by
+// one; the others are counted ("and 3 more") but judged all the same.
+const noteCVEs = 3
 
 // BugCVEs are the CVE ids a bug names in its alias, summary and see also,
-// at most MaxBugCVEs.
+// every one of them (up to maxBugIDs).
 func BugCVEs(b *bugzilla.Bug) []string {
 	texts := append(append([]string{}, b.Alias...), b.Summary)
 	texts = append(texts, b.SeeAlso...)
-	return IDs(MaxBugCVEs, texts...)
+	return IDs(maxBugIDs, texts...)
 }
 
 // Annotator adds kernel CVE verdicts to announcements: it implements
@@ -30,10 +37,11 @@ type Annotator struct {
 	Highlight string // config.HighlightAffected (default) or config.HighlightAll
 }
 
-// AnnotateBug looks up the CVEs the bug names. For the announcement it
-// gives, per CVE with a record, the fixes on the branches the trees use
-// (a rejected CVE says so), each tree's verdict over all its CVEs, and,
-// with highlight = "affected", the trees that are named but not
+// AnnotateBug looks up every CVE the bug names. For the announcement it
+// gives, for the first few CVEs with a record, the fixes on the branches
+// the trees use (a rejected CVE says so) and "and N more" for the rest;
+// each tree's verdict over all of them, with the versions to act on;
+// and, with highlight = "affected", the trees that are named but not
 // highlighted because no CVE affects them (fixed or unaffected).
 func (a *Annotator) AnnotateBug(b *bugzilla.Bug) (announce.CVENote, bool) {
 	if a == nil || a.Checker == nil || b == nil {
@@ -45,8 +53,11 @@ func (a *Annotator) AnnotateBug(b *bugzilla.Bug) (announce.CVENote, bool) {
 		if !r.Found {
 			continue
 		}
-		id := r.CVE
 		reps = append(reps, r)
+		if len(reps) > noteCVEs {
+			continue
+		}
+		id := r.CVE
 		switch fixes := r.FixesFor(); {
 		case r.Rejected:
 			text = append(text, id+" was rejected by the kernel CNA")
@@ -61,25 +72,57 @@ func (a *Annotator) AnnotateBug(b *bugzilla.Bug) (announce.CVENote, bool) {
 	if len(reps) == 0 {
 		return announce.CVENote{}, false
 	}
+	if more := len(reps) - len(text); more > 0 {
+		text = append(text, fmt.Sprintf("and %d more kernel CVEs", more))
+	}
 	note := announce.CVENote{Text: strings.Join(text, "; "), Verdicts: map[string]string{}, Quiet: map[string]bool{}}
 	for _, t := range a.Trees {
 		st, ok := Combine(reps, t.Name)
 		if !ok {
 			continue
 		}
-		v := string(st)
-		for i := range reps {
-			if tv, ok := reps[i].Verdict(t.Name); ok && tv.Status == kernelcve.Affected {
-				for _, s := range tv.Stabilise {
-					v += "; " + s
-				}
-			}
-		}
 		name := strings.ToLower(t.Name)
-		note.Verdicts[name] = v
+		note.Verdicts[name] = treeVerdictText(reps, t.Name, st)
 		if a.Highlight != config.HighlightAll && (st == kernelcve.Fixed || st == kernelcve.Unaffected) {
 			note.Quiet[name] = true
 		}
 	}
 	return note, true
+}
+
+// treeVerdictText is a tree's verdict over a bug's CVEs: "affected
+// 5.10.250: fix 5.10.251; newest stable ..." for one CVE affecting it,
+// "affected by CVE-A, CVE-B (2 of 4)" for several.
+func treeVerdictText(reps []Report, tree string, st kernelcve.Status) string {
+	var hits []int
+	for i := range reps {
+		if tv, ok := reps[i].Verdict(tree); ok && !reps[i].Rejected && tv.Status == st {
+			hits = append(hits, i)
+		}
+	}
+	if st != kernelcve.Affected && st != kernelcve.Unknown || len(hits) == 0 {
+		return string(st)
+	}
+	if len(hits) == 1 {
+		r := &reps[hits[0]]
+		out := string(st)
+		if len(reps) > 1 {
+			out += " by " + r.CVE
+		}
+		if t := r.TreeText(tree); t != "" {
+			if len(reps) > 1 {
+				out += ","
+			}
+			out += " " + t
+		}
+		return out
+	}
+	var ids []string
+	for _, i := range hits {
+		ids = append(ids, reps[i].CVE)
+	}
+	if len(ids) > noteCVEs {
+		ids = append(ids[:noteCVEs], fmt.Sprintf("and %d more", len(hits)-noteCVEs))
+	}
+	return fmt.Sprintf("%s by %s (%d of %d)", st, strings.Join(ids, ", "), len(hits), len(reps))
 }

@@ -44,7 +44,8 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 	got := l.Plain(config.NetIRC)
 	want := "New kernel security bug 950001 CVE-2025-71238: kernel: scsi: qla2xxx: double free in bsg_done() (major) https://bugs.gentoo.org/show_bug.cgi?id=950001" +
 		" | CVE-2025-71238 fixed in 5.10.251, 6.1.164, 6.6.127, 6.18.13, 7.0" +
-		" | gentoo-kernel: distnick (affected; fixed in 5.10.255, stable 5.10.250 still affected); rt-sources: rtnick (affected)" +
+		" | gentoo-kernel: distnick (affected 5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise)" +
+		"; rt-sources: rtnick (affected ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164)" +
 		" | not pinged: vanilla-sources fixed, gentoo-sources unaffected"
 	if got != want {
 		t.Errorf("\n got %s\nwant %s", got, want)
@@ -61,7 +62,7 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 	// highlight = "all": every tree highlighted, each with its verdict.
 	l, _ = renderer(config.HighlightAll).NewBug(b, chPub)
 	got = l.Plain(config.NetIRC)
-	if !strings.Contains(got, "vanilla-sources: vannick (fixed); rt-sources: rtnick (affected); gentoo-sources: gsnick (unaffected)") || strings.Contains(got, "not pinged") {
+	if !strings.Contains(got, "vanilla-sources: vannick (fixed); rt-sources: rtnick (affected ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164); gentoo-sources: gsnick (unaffected)") || strings.Contains(got, "not pinged") {
 		t.Errorf("highlight all: %s", got)
 	}
 }
@@ -74,7 +75,7 @@ func TestAnnouncementSeveralCVEs(t *testing.T) {
 	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
 	got := l.Plain(config.NetIRC)
 	for _, want := range []string{"CVE-2025-71238 fixed in 5.10.251", "; CVE-2026-64108 fixed in 6.1.175, 6.6.142, 6.18.34, 7.0.11, 7.1",
-		"vanilla-sources: vannick (affected)", "not pinged: gentoo-sources unaffected"} {
+		"vanilla-sources: vannick (affected by CVE-2026-64108, ~7.0: fix 7.0.11)", "not pinged: gentoo-sources unaffected"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in %s", want, got)
 		}
@@ -132,5 +133,35 @@ func TestAnnouncementRejectedCVE(t *testing.T) {
 	}
 	if strings.Contains(got, "not pinged") {
 		t.Errorf("a rejected CVE silenced trees: %s", got)
+	}
+}
+
+// TestAnnouncementFourthCVECounts: every CVE of a bug counts. A bug names
+// four CVEs and only the fourth (CVE-2025-40039: rt-sources 6.1.112
+// vulnerable with no fix, per its .dyad) affects rt-sources: rt-sources is
+// highlighted, with the fourth CVE named; the line describes three CVEs and
+// says "and 1 more".
+func TestAnnouncementFourthCVECounts(t *testing.T) {
+	b := &bugzilla.Bug{ID: 950007, Summary: "kernel: CVE-2024-36010 CVE-2026-64108 CVE-2026-43389 CVE-2025-40039"}
+	if got := BugCVEs(b); len(got) != 4 {
+		t.Fatalf("BugCVEs = %q, want all four", got)
+	}
+	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
+	got := l.Plain(config.NetIRC)
+	for _, want := range []string{"and 1 more kernel CVEs",
+		"rt-sources: rtnick (affected by CVE-2025-40039, ~6.1.112: no fix in 6.1; fixed in 6.6.123, 6.12.53, 6.17.3, 6.18 (per the .dyad))",
+		"not pinged: gentoo-kernel unaffected, gentoo-sources unaffected"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	var pinged []string
+	for _, s := range l {
+		if s.Kind == chat.SpanMention {
+			pinged = append(pinged, s.Highlight.Tree)
+		}
+	}
+	if strings.Join(pinged, ",") != "vanilla-sources,rt-sources" {
+		t.Errorf("mentions %v, want vanilla-sources (CVE-2026-64108) and rt-sources (the fourth)", pinged)
 	}
 }

@@ -8,8 +8,7 @@
 package cvereport
 
 import (
-	"errors"
-	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,14 +20,29 @@ import (
 )
 
 // Item is one tree version's verdict. Its JSON is part of `ksecbot cve
-// --json` and fixed.
+// --json` and fixed; fields are only added.
 type Item struct {
 	Tree    string `json:"tree"`
 	Package string `json:"package"`
-	Version string `json:"version"` // upstream kernel version
+	Version string `json:"version"` // upstream kernel version; "" when it cannot be known (Error says why)
 	Stable  bool   `json:"stable"`
 	Status  string `json:"status"` // affected, fixed, unaffected, unknown
 	Fix     string `json:"fix"`    // the release fixing this version's branch, "" when none
+	// Ebuild is the ebuild's version ("5.10.255_p3"), "" for an item that
+	// is about no version (Error).
+	Ebuild string `json:"ebuild,omitempty"`
+	// Note says why the verdict is not the plain reading of the record
+	// ("record inconsistent on 6.1: ...", "from the .dyad: ...",
+	// "several fixes on 6.6 (...)").
+	Note string `json:"note,omitempty"`
+	// Error says why no verdict could be made: no version in the
+	// repository, a version that is no upstream release, no repository.
+	Error string `json:"error,omitempty"`
+
+	// Later are, for an affected version without a fix on its branch,
+	// the fixes on newer branches (the last of each) and the mainline
+	// fix: "no fix in 6.1; fixed in 6.6.58, 6.12.9".
+	Later []string `json:"-"`
 }
 
 // Report is what one CVE means for the trees. Its JSON is the fixed shape
@@ -55,10 +69,13 @@ type Report struct {
 type TreeVerdict struct {
 	Tree   string
 	Status kernelcve.Status
-	// Stabilise lists branches whose newest stable version is affected
-	// while a newer testing version is fixed: "fixed in 6.6.63, stable
-	// 6.6.58 still affected".
+	// Stabilise names branches whose newest stable version is affected
+	// while a newer testing version is fixed: "newest stable 6.6.58
+	// still affected, fixed in ~6.6.63: stabilise".
 	Stabilise []string
+	// Error is why no verdict could be made for the whole tree (no
+	// packages, no versions, no repository), "" otherwise.
+	Error string
 }
 
 // Checker joins the CVE records and the repository. Repo may be nil (no
@@ -142,6 +159,9 @@ func (c *Checker) cached(id string, trees []config.Tree, stamps map[string]strin
 	key.WriteString(id)
 	for _, t := range trees {
 		key.WriteString("\x00" + t.Name)
+		for _, pv := range slices.Sorted(maps.Keys(t.UpstreamVersions)) {
+			key.WriteString("\x02" + pv + "=" + t.UpstreamVersions[pv])
+		}
 		for _, pkg := range t.Packages {
 			key.WriteString("\x01" + pkg)
 			if c.Repo == nil {
@@ -173,100 +193,6 @@ func (c *Checker) cached(id string, trees []config.Tree, stamps map[string]strin
 	return rep
 }
 
-func (c *Checker) report(id string, trees []config.Tree, memo map[string]versionsResult) Report {
-	id = strings.ToUpper(strings.TrimSpace(id))
-	r := Report{CVE: id, Introduced: []string{}, Fixed: []string{}, Trees: []Item{}}
-	rec, err := c.Store.Lookup(id)
-	switch {
-	case errors.Is(err, kernelcve.ErrNotFound):
-		return r
-	case err != nil && !kernelcve.ValidID(id):
-		r.Err = err
-		return r
-	case err != nil:
-		r.Found, r.Err = true, err
-	default:
-		r.Found, r.Rejected, r.Title, r.record = true, rec.Rejected, rec.Title, rec
-		r.Introduced = strs(rec.IntroducedOrBackported())
-		r.Fixed = strs(rec.Fixes())
-	}
-	for _, t := range trees {
-		tv := TreeVerdict{Tree: t.Name}
-		var items []Item
-		for _, pkg := range t.Packages {
-			vr, ok := memo[pkg]
-			if !ok {
-				vr.vs, vr.err = c.versions(pkg)
-				if memo != nil {
-					memo[pkg] = vr
-				}
-			}
-			vs, err := vr.vs, vr.err
-			if err != nil && r.Err == nil {
-				r.Err = err
-			}
-			var newest *Item
-			for _, v := range vs {
-				it := Item{Tree: t.Name, Package: pkg, Version: v.Upstream.String(), Stable: v.Stable, Status: string(kernelcve.Unknown)}
-				if rec != nil {
-					it.Status = string(rec.Verdict(v.Upstream))
-					if f, ok := rec.FixFor(v.Upstream); ok && !rec.Rejected {
-						it.Fix = f.String()
-					}
-				}
-				// Current lists the newest of a branch first, then its
-				// newest stable when that is another version.
-				if newest != nil && newest.Package == pkg && sameBranch(newest.Version, it.Version) &&
-					it.Stable && !newest.Stable && it.Status == string(kernelcve.Affected) && newest.Status == string(kernelcve.Fixed) {
-					tv.Stabilise = append(tv.Stabilise, fmt.Sprintf("fixed in %s, stable %s still affected", newest.Version, it.Version))
-				}
-				items = append(items, it)
-				n := it
-				newest = &n
-			}
-		}
-		tv.Status = rollup(items)
-		r.Trees = append(r.Trees, items...)
-		r.Rollup = append(r.Rollup, tv)
-	}
-	return r
-}
-
-func (c *Checker) versions(pkg string) ([]gentoo.Version, error) {
-	if c.Repo == nil {
-		return nil, nil
-	}
-	return c.Repo.Current(pkg)
-}
-
-func sameBranch(a, b string) bool {
-	va, err1 := kernelcve.ParseVersion(a)
-	vb, err2 := kernelcve.ParseVersion(b)
-	return err1 == nil && err2 == nil && va.Branch() == vb.Branch()
-}
-
-// rollup: affected if any version is; unknown if any is (or there are
-// none); fixed if all are fixed or unaffected and one is fixed;
-// unaffected otherwise.
-func rollup(items []Item) kernelcve.Status {
-	if len(items) == 0 {
-		return kernelcve.Unknown
-	}
-	has := map[string]bool{}
-	for _, it := range items {
-		has[it.Status] = true
-	}
-	switch {
-	case has[string(kernelcve.Affected)]:
-		return kernelcve.Affected
-	case has[string(kernelcve.Unknown)]:
-		return kernelcve.Unknown
-	case has[string(kernelcve.Fixed)]:
-		return kernelcve.Fixed
-	}
-	return kernelcve.Unaffected
-}
-
 // Verdict is the tree's rolled-up verdict in this report.
 func (r *Report) Verdict(tree string) (TreeVerdict, bool) {
 	for _, tv := range r.Rollup {
@@ -291,8 +217,8 @@ func (r *Report) FixesFor() []string {
 		}
 	}
 	var out []string
-	for _, f := range r.record.StableFixes {
-		if branches[f.Branch()] {
+	for _, f := range r.record.AllFixes() {
+		if f.Stable() && branches[f.Branch()] {
 			out = append(out, f.String())
 		}
 	}

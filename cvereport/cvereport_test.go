@@ -34,7 +34,7 @@ func TestRollupAndFixes(t *testing.T) {
 			t.Errorf("%s: %v, want %s", tree, tv, st)
 		}
 	}
-	if tv, _ := r.Verdict("gentoo-kernel"); !reflect.DeepEqual(tv.Stabilise, []string{"fixed in 5.10.255, stable 5.10.250 still affected"}) {
+	if tv, _ := r.Verdict("gentoo-kernel"); !reflect.DeepEqual(tv.Stabilise, []string{"newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise"}) {
 		t.Errorf("stabilise: %q", tv.Stabilise)
 	}
 	// Fixes on the branches the testTrees use (3.12, 3.14, 5.10, 6.1, 6.6,

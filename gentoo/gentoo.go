@@ -29,7 +29,16 @@ type Version struct {
 	PVR      string            // the ebuild's version with revision: "6.6.58-r1", "5.10.255_p3"
 	Upstream kernelcve.Version // the kernel version it ships: "6.6.58", "5.10.255"
 	Stable   bool              // KEYWORDS has an arch without "~"
+	// PatchSet marks a version that is no upstream release: X.Y_pN, a
+	// patch set on mainline X.Y that carries stable updates of its own
+	// (pf-sources). Upstream is then only X.Y, its branch, and says
+	// nothing about which fixes it has.
+	PatchSet bool
 }
+
+// PV is the ebuild's version without its revision ("6.12_p5" of
+// "6.12_p5-r1"), the key of a [[tree]]'s upstream_versions.
+func (v Version) PV() string { return revRe.ReplaceAllString(v.PVR, "") }
 
 // Repo reads a Gentoo repository (e.g. /var/db/repos/gentoo). Safe for
 // concurrent use.
@@ -94,7 +103,7 @@ func (r *Repo) Versions(pkg string) ([]Version, error) {
 		if len(kw) == 0 {
 			continue
 		}
-		out = append(out, Version{Package: pkg, PVR: pvr, Upstream: up, Stable: stable(kw)})
+		out = append(out, Version{Package: pkg, PVR: pvr, Upstream: up, Stable: stable(kw), PatchSet: IsPatchSet(pvr)})
 	}
 	slices.SortFunc(out, func(a, b Version) int {
 		if c := kernelcve.Compare(a.Upstream, b.Upstream); c != 0 {
@@ -185,10 +194,17 @@ func (r *Repo) Current(pkg string) ([]Version, error) {
 	return out, nil
 }
 
+// IsPatchSet reports whether an ebuild version is X.Y_pN (with or
+// without a revision): a patch set on mainline X.Y whose stable updates
+// cannot be told from the version (pf-sources). X.Y.Z_pN (rt-sources,
+// gentoo-kernel) is release X.Y.Z with a patch level of Gentoo's.
+func IsPatchSet(pvr string) bool { return patchSetRe.MatchString(pvr) }
+
 var (
-	revRe = regexp.MustCompile(`-r[0-9]+$`)
-	pRe   = regexp.MustCompile(`_p[0-9]*`)
-	rcRe  = regexp.MustCompile(`_rc([0-9]+)`)
+	patchSetRe = regexp.MustCompile(`^[0-9]+\.[0-9]+_p[0-9]+(-r[0-9]+)?$`)
+	revRe      = regexp.MustCompile(`-r[0-9]+$`)
+	pRe        = regexp.MustCompile(`_p[0-9]*`)
+	rcRe       = regexp.MustCompile(`_rc([0-9]+)`)
 )
 
 // Upstream maps an ebuild version to the kernel version it ships:

@@ -36,6 +36,29 @@ func TestUpstream(t *testing.T) {
 	}
 }
 
+// TestPatchSet: X.Y_pN is a patch set on X.Y with stable updates of its
+// own, not release X.Y; X.Y.Z_pN is release X.Y.Z.
+func TestPatchSet(t *testing.T) {
+	for pvr, want := range map[string]bool{"6.12_p5": true, "6.12_p5-r1": true, "5.10_p12": true,
+		"6.1.112_p43": false, "5.10.255_p3": false, "6.12": false, "6.13_rc3": false, "6.0_rc5_p1": false} {
+		if IsPatchSet(pvr) != want {
+			t.Errorf("IsPatchSet(%q) = %v", pvr, !want)
+		}
+	}
+	vs, err := NewRepo("testdata/repo").Current("sys-kernel/pf-sources")
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("pf-sources: %v %v", vs, err)
+	}
+	for _, v := range vs {
+		if !v.PatchSet || v.PV() != v.PVR {
+			t.Errorf("pf-sources %s: patch set %v, PV %q", v.PVR, v.PatchSet, v.PV())
+		}
+	}
+	if (Version{PVR: "6.12_p5-r2"}).PV() != "6.12_p5" {
+		t.Error("PV keeps the revision")
+	}
+}
+
 func describe(vs []Version) string {
 	var b []string
 	for _, v := range vs {

@@ -13,25 +13,36 @@ import (
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/kernelcve"
+	"github.com/ksecbot/ksecbot/trees"
 )
 
-// runCVE is `ksecbot cve --config FILE [--json] CVE-ID...`: for scripts
-// and cron mail, what each kernel CVE means for the configured trees. A
-// CVE without a record is "found": false (exit 0); an id that is not a
-// CVE id is a usage error (exit 64).
+// runCVE is `ksecbot cve --config FILE [--json] CVE-ID...` and `ksecbot
+// cve --config FILE --tree NAME [--json]`: for scripts and cron mail,
+// what each kernel CVE means for the configured trees, or which
+// published CVEs affect one tree. A CVE without a record is "found":
+// false (exit 0); an id that is not a CVE id, or an unknown tree, is a
+// usage error (exit 64).
 func runCVE(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("cve", pflag.ContinueOnError)
 	cfgPath := fs.StringP("config", "c", defaultConfigPath(), "the configuration file ([kernel_cve], [gentoo], [[tree]])")
 	asJSON := fs.Bool("json", false, "one JSON object per CVE, one per line")
+	tree := fs.String("tree", "", "list the published CVEs affecting this tree's current versions (a [[tree]] name or alias)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: ksecbot cve --config FILE [--json] CVE-ID...\n\nPrints, for each kernel CVE, its title, introduction, fixes and every tree version's verdict\n(affected, fixed, unaffected, unknown), from [kernel_cve] path and [gentoo] repo.\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(fs.Output(), "Usage: ksecbot cve --config FILE [--json] CVE-ID...\n       ksecbot cve --config FILE --tree NAME [--json]\n\n"+
+			"Prints, for each kernel CVE, its title, introduction, fixes and each tree's verdict (affected,\n"+
+			"fixed, unaffected, unknown) with the versions to act on; with --tree, the published CVEs that\n"+
+			"affect that tree's current versions, grouped by the release that fixes them. From [kernel_cve]\n"+
+			"path and [gentoo] repo.\n\n%s", fs.FlagUsages())
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if *tree == "" && fs.NArg() == 0 {
 		fs.Usage()
-		return fmt.Errorf("%w: cve needs at least one CVE id, e.g. ksecbot cve --config FILE CVE-2025-21638", errUsage)
+		return fmt.Errorf("%w: cve needs CVE ids or --tree NAME, e.g. ksecbot cve --config FILE CVE-2025-21638", errUsage)
+	}
+	if *tree != "" && fs.NArg() > 0 {
+		return fmt.Errorf("%w: give either CVE ids or --tree, not both", errUsage)
 	}
 	for _, id := range fs.Args() {
 		if !kernelcve.ValidID(id) {
@@ -61,6 +72,13 @@ func runCVE(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stderr, "ksecbot: no [gentoo] repo configured: tree versions unknown")
 	}
+	if *tree != "" {
+		t, ok := trees.New(cfg.Trees).Lookup(*tree)
+		if !ok {
+			return fmt.Errorf("%w: %s has no [[tree]] named %q; the trees are: %s", errUsage, *cfgPath, *tree, strings.Join(trees.Names(cfg.Trees), ", "))
+		}
+		return treeExposure(ch, t, *asJSON, stdout, stderr)
+	}
 	enc := json.NewEncoder(stdout)
 	for i, id := range fs.Args() {
 		r := ch.Report(id, cfg.Trees)
@@ -81,7 +99,9 @@ func runCVE(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeReport prints one report for people (cron mail).
+// writeReport prints one report for people (cron mail): the CVE, then
+// per tree one line with its verdict and the versions to act on (or its
+// versions), then the notes on single versions.
 func writeReport(w io.Writer, r *cvereport.Report) {
 	if !r.Found {
 		fmt.Fprintf(w, "%s: no record in the kernel CNA's repository\n", r.CVE)
@@ -95,26 +115,111 @@ func writeReport(w io.Writer, r *cvereport.Report) {
 	fmt.Fprintf(w, "  introduced: %s\n", orNone(r.Introduced))
 	fmt.Fprintf(w, "  fixed in:   %s\n", orNone(r.Fixed))
 	for _, tv := range r.Rollup {
-		var vs []string
-		for _, it := range r.Trees {
-			if it.Tree != tv.Tree {
-				continue
-			}
-			s := it.Version
-			if !it.Stable {
-				s = "~" + s
-			}
-			s += " " + it.Status
-			if it.Fix != "" && it.Status != string(kernelcve.Unaffected) {
-				s += " (fix " + it.Fix + ")"
-			}
-			vs = append(vs, s)
+		detail := r.TreeText(tv.Tree)
+		if tv.Error != "" {
+			detail = tv.Error
 		}
-		fmt.Fprintf(w, "  %-20s %-10s %s\n", tv.Tree, tv.Status, strings.Join(vs, ", "))
-		for _, s := range tv.Stabilise {
-			fmt.Fprintf(w, "  %-20s %-10s %s\n", "", "", s)
+		if detail == "" {
+			var vs []string
+			for _, it := range r.Trees {
+				if it.Tree == tv.Tree {
+					vs = append(vs, cvereport.VersionText(it))
+				}
+			}
+			detail = strings.Join(vs, ", ")
+		}
+		fmt.Fprintf(w, "  %-20s %-10s %s\n", tv.Tree, tv.Status, detail)
+		for _, it := range r.Trees {
+			if it.Tree == tv.Tree && it.Note != "" {
+				fmt.Fprintf(w, "  %-20s %-10s note on %s: %s\n", "", "", strings.TrimSpace(strings.TrimPrefix(it.Package, "sys-kernel/")+" "+versionPrefix(it)), it.Note)
+			}
 		}
 	}
+}
+
+// treeExposure prints which published CVEs affect one tree.
+func treeExposure(ch *cvereport.Checker, t config.Tree, asJSON bool, stdout, stderr io.Writer) error {
+	one := []config.Tree{t}
+	reps, records, skipped, err := ch.PublishedReports(one, func(r *cvereport.Report) bool {
+		for _, it := range r.Trees {
+			if it.Status == string(kernelcve.Affected) || (it.Status == string(kernelcve.Unknown) && it.Error == "") {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return fmt.Errorf("%w: kernel_cve.path: %w", errConfig, err)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(stderr, "ksecbot: %d published records could not be read (ksecbot cve ID says why)\n", skipped)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, r := range reps {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		if len(reps) == 0 {
+			// Still say why when no verdict could be made.
+			r := ch.Report("", one)
+			for _, it := range r.Trees {
+				if it.Error != "" {
+					fmt.Fprintf(stderr, "ksecbot: %s\n", it.Error)
+				}
+			}
+		}
+		return nil
+	}
+	writeExposure(stdout, t, cvereport.ExposureOf(t.Name, reps), reps, records, ch)
+	return nil
+}
+
+// writeExposure prints a tree's exposure: a summary line, then per
+// version its CVEs grouped by the release that fixes them.
+func writeExposure(w io.Writer, t config.Tree, ex cvereport.Exposure, reps []cvereport.Report, records int, ch *cvereport.Checker) {
+	fmt.Fprintf(w, "%s: %d published kernel CVEs affect its current versions (%d published records judged)\n", t.Name, ex.Count(), records)
+	titles := map[string]string{}
+	fixes := map[string]map[string]string{} // version key -> CVE -> fix text
+	for _, r := range reps {
+		titles[r.CVE] = r.Title
+		for _, it := range r.Trees {
+			k := it.Package + " " + it.Ebuild
+			if fixes[k] == nil {
+				fixes[k] = map[string]string{}
+			}
+			fixes[k][r.CVE] = strings.TrimPrefix(cvereport.VersionText(it), versionPrefix(it)+": ")
+		}
+	}
+	for _, v := range ex.Versions {
+		stable := "testing"
+		if v.Stable {
+			stable = "stable"
+		}
+		fmt.Fprintf(w, "\n  %s (%s): %s\n", v.Name(), stable, v.Text(5))
+		k := v.Package + " " + v.Ebuild
+		for _, id := range append(append([]string{}, v.Affected...), v.Unknown...) {
+			fmt.Fprintf(w, "    %-16s %s — %s\n", id, fixes[k][id], titles[id])
+		}
+	}
+	if len(ex.Versions) == 0 && len(ex.Errors) == 0 {
+		// No report named the tree: say why from the tree itself.
+		r := ch.Report("", []config.Tree{t})
+		for _, it := range r.Trees {
+			if it.Error != "" {
+				ex.Errors = append(ex.Errors, it.Error)
+			}
+		}
+	}
+	for _, e := range ex.Errors {
+		fmt.Fprintf(w, "\n  no verdict: %s\n", e)
+	}
+}
+
+// versionPrefix is the version as VersionText writes it ("~6.1.112").
+func versionPrefix(it cvereport.Item) string {
+	return strings.TrimSuffix(cvereport.VersionText(it), cvereport.VerdictText(it))
 }
 
 func orNone(s []string) string {

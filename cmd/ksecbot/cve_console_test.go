@@ -102,7 +102,7 @@ irc = ["gsmaint"]
 	for _, want := range []string{
 		fmt.Sprintf("New kernel security bug %d CVE-2025-71238", id),
 		"CVE-2025-71238 fixed in 5.10.251, 6.1.164, 6.6.127, 6.18.13, 7.0",
-		"@gentoo-kernel(gkmaint) (affected; fixed in 5.10.255, stable 5.10.250 still affected)",
+		"@gentoo-kernel(gkmaint) (affected 5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise)",
 		"not pinged: vanilla-sources fixed, gentoo-sources unaffected",
 	} {
 		if !strings.Contains(ann, want) {
@@ -119,7 +119,7 @@ irc = ["gsmaint"]
 	}
 	waitUntil(t, "the !cve answer", func() bool { return strings.Contains(out.String(), "gentoo-sources | unaffected") })
 	for _, want := range []string{"CVE-2026-64108: cifs: Fix busy dentry used after unmounting", "tree | verdict | versions",
-		"vanilla-sources | affected | ~6.1.165 unaffected; ~6.6.157 fixed; ~6.18.39 fixed; ~7.0 affected, fix 7.0.11; ~7.2.5 fixed"} {
+		"vanilla-sources | affected | ~7.0: fix 7.0.11", "gentoo-kernel | unaffected | ~5.10.255 unaffected, 5.10.250 unaffected"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("console lacks %q:\n%s", want, out.String())
 		}

@@ -27,18 +27,18 @@ func TestCVEJSON(t *testing.T) {
 	}
 	// CVE-2025-71238: introduced 5.7, fixed 5.10.251 ... 7.0.
 	want0 := `{"cve":"CVE-2025-71238","found":true,"rejected":false,"title":"scsi: qla2xxx: Fix bsg_done() causing double free","introduced":["5.7"],"fixed":["5.10.251","5.15.201","6.1.164","6.6.127","6.12.74","6.18.13","6.19.3","7.0"],"trees":[` +
-		`{"tree":"gentoo-kernel","package":"sys-kernel/gentoo-kernel","version":"5.10.255","stable":false,"status":"fixed","fix":"5.10.251"},` +
-		`{"tree":"gentoo-kernel","package":"sys-kernel/gentoo-kernel","version":"5.10.250","stable":true,"status":"affected","fix":"5.10.251"},` +
-		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"6.1.165","stable":false,"status":"fixed","fix":"6.1.164"},` +
-		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"6.6.157","stable":false,"status":"fixed","fix":"6.6.127"},` +
-		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"6.18.39","stable":false,"status":"fixed","fix":"6.18.13"},` +
-		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"7.0","stable":false,"status":"fixed","fix":"7.0"},` +
-		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"7.2.5","stable":false,"status":"fixed","fix":"7.0"},` +
-		`{"tree":"rt-sources","package":"sys-kernel/rt-sources","version":"5.10.234","stable":false,"status":"affected","fix":"5.10.251"},` +
-		`{"tree":"rt-sources","package":"sys-kernel/rt-sources","version":"6.1.112","stable":false,"status":"affected","fix":"6.1.164"},` +
-		`{"tree":"gentoo-sources","package":"sys-kernel/gentoo-sources","version":"3.12.68","stable":false,"status":"unaffected","fix":""},` +
-		`{"tree":"gentoo-sources","package":"sys-kernel/gentoo-sources","version":"3.14.74","stable":false,"status":"unaffected","fix":""},` +
-		`{"tree":"gentoo-sources","package":"sys-kernel/gentoo-sources","version":"3.14.58","stable":true,"status":"unaffected","fix":""}]}`
+		`{"tree":"gentoo-kernel","package":"sys-kernel/gentoo-kernel","version":"5.10.255","stable":false,"status":"fixed","fix":"5.10.251","ebuild":"5.10.255_p3"},` +
+		`{"tree":"gentoo-kernel","package":"sys-kernel/gentoo-kernel","version":"5.10.250","stable":true,"status":"affected","fix":"5.10.251","ebuild":"5.10.250"},` +
+		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"6.1.165","stable":false,"status":"fixed","fix":"6.1.164","ebuild":"6.1.165"},` +
+		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"6.6.157","stable":false,"status":"fixed","fix":"6.6.127","ebuild":"6.6.157"},` +
+		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"6.18.39","stable":false,"status":"fixed","fix":"6.18.13","ebuild":"6.18.39"},` +
+		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"7.0","stable":false,"status":"fixed","fix":"7.0","ebuild":"7.0.0"},` +
+		`{"tree":"vanilla-sources","package":"sys-kernel/vanilla-sources","version":"7.2.5","stable":false,"status":"fixed","fix":"7.0","ebuild":"7.2.5"},` +
+		`{"tree":"rt-sources","package":"sys-kernel/rt-sources","version":"5.10.234","stable":false,"status":"affected","fix":"5.10.251","ebuild":"5.10.234_p127"},` +
+		`{"tree":"rt-sources","package":"sys-kernel/rt-sources","version":"6.1.112","stable":false,"status":"affected","fix":"6.1.164","ebuild":"6.1.112_p43"},` +
+		`{"tree":"gentoo-sources","package":"sys-kernel/gentoo-sources","version":"3.12.68","stable":false,"status":"unaffected","fix":"","ebuild":"3.12.68-r1"},` +
+		`{"tree":"gentoo-sources","package":"sys-kernel/gentoo-sources","version":"3.14.74","stable":false,"status":"unaffected","fix":"","ebuild":"3.14.74"},` +
+		`{"tree":"gentoo-sources","package":"sys-kernel/gentoo-sources","version":"3.14.58","stable":true,"status":"unaffected","fix":"","ebuild":"3.14.58-r1"}]}`
 	if lines[0] != want0 {
 		t.Errorf("CVE-2025-71238:\n got %s\nwant %s", lines[0], want0)
 	}
@@ -81,10 +81,10 @@ func TestCVEText(t *testing.T) {
 	}
 	for _, want := range []string{
 		"CVE-2025-71238: scsi: qla2xxx: Fix bsg_done() causing double free",
-		"fixed in 5.10.255, stable 5.10.250 still affected",
-		"rt-sources           affected",
-		"vanilla-sources      fixed",
-		"gentoo-sources       unaffected",
+		"  gentoo-kernel        affected   5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise\n",
+		"  rt-sources           affected   ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164\n",
+		"  vanilla-sources      fixed      ~6.1.165 fixed, ~6.6.157 fixed, ~6.18.39 fixed, ~7.0 fixed, ~7.2.5 fixed\n",
+		"  gentoo-sources       unaffected",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, out.String())
@@ -107,7 +107,9 @@ func TestCVEBadInput(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"cve", "--config", "testdata/cve.toml", "CVE-2025-71238; rm"}, exitUsage, "is not a CVE id"},
-		{[]string{"cve", "--config", "testdata/cve.toml"}, exitUsage, "at least one CVE id"},
+		{[]string{"cve", "--config", "testdata/cve.toml"}, exitUsage, "cve needs CVE ids or --tree NAME"},
+		{[]string{"cve", "--config", "testdata/cve.toml", "--tree", "zen-sources"}, exitUsage, `no [[tree]] named "zen-sources"; the trees are: gentoo-kernel, vanilla-sources, rt-sources, gentoo-sources`},
+		{[]string{"cve", "--config", "testdata/cve.toml", "--tree", "rt-sources", "CVE-2025-71238"}, exitUsage, "either CVE ids or --tree"},
 		{[]string{"cve", "--config", noCVE, "CVE-2025-71238"}, exitConfig, "no [kernel_cve] table"},
 		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, exitConfig, "kernel_cve.path: kernel CVE repository"},
 		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, exitConfig, "clone https://git.kernel.org/pub/scm/linux/security/vulns.git"},

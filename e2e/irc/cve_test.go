@@ -70,8 +70,8 @@ func TestAnnounceKernelCVE(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("bug %d", id),
 		"CVE-2025-71238 fixed in 5.10.251, 6.1.164, 6.6.127, 6.18.13, 7.0",
-		"gentoo-kernel: gkmaint (affected; fixed in 5.10.255, stable 5.10.250 still affected)",
-		"rt-sources: rtmaint (affected)",
+		"gentoo-kernel: gkmaint (affected 5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise)",
+		"rt-sources: rtmaint (affected ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164)",
 		"not pinged: vanilla-sources fixed, gentoo-sources unaffected",
 	} {
 		if !strings.Contains(txt, want) {
@@ -94,12 +94,12 @@ func TestAnnounceKernelCVE(t *testing.T) {
 				reply = append(reply, plainText(m.Params[1]))
 			}
 		}
-		return strings.Contains(strings.Join(reply, " "), "gentoo-sources unaffected")
+		return strings.Contains(strings.Join(reply, " "), "unaffected: ")
 	})
 	rt := strings.Join(reply, " ")
 	t.Logf("!cve reply: %q", reply)
 	for _, want := range []string{"CVE-2026-64108: cifs: Fix busy dentry used after unmounting", "introduced 7.0",
-		"fixed in 6.1.175, 6.6.142, 6.12.92, 6.18.34, 7.0.11, 7.1", "vanilla-sources affected (~7.0, fix 7.0.11)", "gentoo-kernel unaffected"} {
+		"fixed in 6.1.175, 6.6.142, 6.12.92, 6.18.34, 7.0.11, 7.1", "affected: vanilla-sources ~7.0: fix 7.0.11", "unaffected: gentoo-kernel, rt-sources, gentoo-sources"} {
 		if !strings.Contains(rt, want) {
 			t.Errorf("!cve reply lacks %q", want)
 		}

@@ -57,7 +57,7 @@ func TestCVECommandTable(t *testing.T) {
 	for _, want := range []string{
 		"<b>CVE-2025-71238</b>: scsi: qla2xxx: Fix bsg_done() causing double free · introduced 5.7 · fixed in 5.10.251, 5.15.201, 6.1.164, 6.6.127, 6.12.74, 6.18.13, 6.19.3, 7.0",
 		"<table><tr><th>tree</th><th>verdict</th><th>versions</th></tr>",
-		"<tr><td>gentoo-kernel</td><td><b>affected</b></td><td>~5.10.255 fixed; 5.10.250 affected, fix 5.10.251; fixed in 5.10.255, stable 5.10.250 still affected</td></tr>",
+		"<tr><td>gentoo-kernel</td><td><b>affected</b></td><td>5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise</td></tr>",
 		"<tr><td>vanilla-sources</td><td><b>fixed</b></td>",
 		"</table>",
 	} {
