@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/trees"
 )
 
 func TestSummarize(t *testing.T) {
@@ -106,7 +108,9 @@ func TestAnnounces(t *testing.T) {
 // BenchmarkPendingQuery is the store side of !pending with 10 000 open,
 // unclaimed bugs: the filter as commands.cmdPending builds it (no Limit,
 // so every matching bug is decoded) and with the Limit that the reply
-// needs (the 200 ids of the buglist URL).
+// needs (the 200 ids of the buglist URL); and of !pending hardened, where
+// half the bugs name hardened-sources: every bug is judged by the tree
+// matching of highlights (trees.Registry.Concerns), 20 decoded.
 func BenchmarkPendingQuery(b *testing.B) {
 	ctx := context.Background()
 	s, err := store.Open(ctx, filepath.Join(b.TempDir(), "ksecbot.db"))
@@ -118,7 +122,7 @@ func BenchmarkPendingQuery(b *testing.B) {
 	var bugs []bugzilla.Bug
 	for i := 1; i <= 10000; i++ {
 		bugs = append(bugs, bugzilla.Bug{
-			ID: i, Summary: fmt.Sprintf("CVE-2026-%05d: sys-kernel/gentoo-sources: use-after-free in net/sched", i),
+			ID: i, Summary: fmt.Sprintf("CVE-2026-%05d: sys-kernel/%s: use-after-free in net/sched", i, []string{"gentoo-sources", "hardened-sources"}[i%2]),
 			Product: "Gentoo Security", Component: "Kernel", Status: "CONFIRMED", Severity: "major",
 			Whiteboard: "B3 [linux]", AssignedTo: "security@gentoo.org", CC: []string{"kernel@gentoo.org"}, IsOpen: true,
 			CreationTime: t0.Add(time.Duration(i) * time.Second), LastChangeTime: t0.Add(time.Duration(i) * time.Second),
@@ -138,6 +142,19 @@ func BenchmarkPendingQuery(b *testing.B) {
 			}
 		})
 	}
+	reg := trees.New([]config.Tree{
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Bugzilla: []string{"kernel@gentoo.org"}},
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, Bugzilla: []string{"hardened@gentoo.org"}},
+	})
+	f := store.BugFilter{Products: []string{"Gentoo Security"}, Components: []string{"Kernel"}, OpenOnly: true,
+		NotCC: []string{"hardened@gentoo.org", "hardened"}, Names: func(b *bugzilla.Bug) bool { return reg.Concerns(b, "hardened") }, Limit: 20}
+	b.Run("tree=hardened,limit=20", func(b *testing.B) {
+		for b.Loop() {
+			if _, total, err := s.Bugs(ctx, f); err != nil || total != 5000 {
+				b.Fatal(total, err)
+			}
+		}
+	})
 }
 
 // TestMixAndFloor: requests are classified by kind with 304s apart, and a

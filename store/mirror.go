@@ -43,6 +43,12 @@ type BugFilter struct {
 	// NotCC keeps only bugs on which none of these logins is in CC or is
 	// the assignee (a tree that has not been CC'd yet).
 	NotCC []string
+	// Names, when set, keeps only the bugs it accepts, judged from the
+	// fields that name kernel trees and whether the bug is restricted: it
+	// is given a Bug with only ID, Summary, Whiteboard, Alias, Keywords and
+	// Groups filled in (so the mirror decodes whole bugs only for the page
+	// it returns).
+	Names func(b *bugzilla.Bug) bool
 	Limit int // at most this many bugs; 0: all
 }
 
@@ -95,6 +101,9 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 	if cond != "" {
 		cond = " WHERE " + cond
 	}
+	if f.Names != nil {
+		return s.namedBugs(ctx, cond, args, f.Names, f.Limit)
+	}
 	// Two statements rather than COUNT(*) OVER (): the count is answered
 	// from the covering index bugs_filter without reading bug rows.
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM bugs"+cond, args...).Scan(&total); err != nil {
@@ -129,4 +138,105 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
 	}
 	return bugs, total, nil
+}
+
+// namedBugs is Bugs with a Names filter: it reads the tree-naming fields of
+// every bug matching cond (with SQLite's JSON functions, not Go's decoder),
+// keeps those names accepts, and decodes whole bugs for the first limit of
+// them only.
+func (s *Store) namedBugs(ctx context.Context, cond string, args []any, names func(*bugzilla.Bug) bool, limit int) (bugs []bugzilla.Bug, total int, err error) {
+	// One json_extract with several paths parses each bug's JSON once and
+	// answers a small array.
+	rows, err := s.db.QueryContext(ctx, `SELECT id, json_extract(data, '$.summary', '$.whiteboard', '$.alias', '$.keywords', '$.groups')
+		FROM bugs`+cond+" ORDER BY creation_time, id", args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
+	}
+	var page []any
+	for rows.Next() {
+		var id int
+		var fields []byte
+		if err := rows.Scan(&id, &fields); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
+		}
+		b := bugzilla.Bug{ID: id}
+		if !namingFields(fields, &b) {
+			b.Groups = []string{"unreadable"} // never shown as public
+		}
+		if !names(&b) {
+			continue
+		}
+		total++
+		if limit <= 0 || len(page) < limit {
+			page = append(page, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
+	}
+	// In chunks: SQLite bounds the number of parameters of a statement.
+	for len(page) > 0 {
+		chunk := page[:min(len(page), 500)]
+		page = page[len(chunk):]
+		if bugs, err = s.decodeBugs(ctx, bugs, chunk); err != nil {
+			return nil, 0, err
+		}
+	}
+	return bugs, total, nil
+}
+
+// decodeBugs appends the bugs with these ids to bugs, oldest creation first.
+func (s *Store) decodeBugs(ctx context.Context, bugs []bugzilla.Bug, ids []any) ([]bugzilla.Bug, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT data FROM bugs WHERE id IN ("+placeholders(len(ids))+") ORDER BY creation_time, id", ids...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list bugs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("failed to list bugs: %w", err)
+		}
+		var b bugzilla.Bug
+		if err := json.Unmarshal([]byte(d), &b); err != nil {
+			return nil, fmt.Errorf("failed to decode bug: %w", err)
+		}
+		bugs = append(bugs, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to list bugs: %w", err)
+	}
+	return bugs, nil
+}
+
+// namingFields fills b from json_extract's [summary, whiteboard, alias,
+// keywords, groups]; it reports false when they cannot be read (then b
+// names no tree).
+func namingFields(data []byte, b *bugzilla.Bug) bool {
+	var f struct {
+		Summary, Whiteboard *string
+		Alias, Keywords     []string
+		Groups              []string
+	}
+	var arr [5]json.RawMessage
+	if err := json.Unmarshal(data, &arr); err != nil {
+		return false
+	}
+	for i, dst := range []any{&f.Summary, &f.Whiteboard, &f.Alias, &f.Keywords, &f.Groups} {
+		if len(arr[i]) > 0 {
+			if err := json.Unmarshal(arr[i], dst); err != nil {
+				return false
+			}
+		}
+	}
+	if f.Summary != nil {
+		b.Summary = *f.Summary
+	}
+	if f.Whiteboard != nil {
+		b.Whiteboard = *f.Whiteboard
+	}
+	b.Alias, b.Keywords, b.Groups = f.Alias, f.Keywords, f.Groups
+	return true
 }

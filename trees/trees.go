@@ -108,6 +108,19 @@ func (r *Registry) Match(b *bugzilla.Bug) (list []config.Tree, named bool) {
 	return list, true
 }
 
+// Concerns reports whether a bug concerns the tree called name, as its
+// announcement's highlights have it (Match): the bug names the tree, or it
+// names no tree and the tree is supported.
+func (r *Registry) Concerns(b *bugzilla.Bug, name string) bool {
+	list, _ := r.Match(b)
+	for _, t := range list {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Tokens splits text into the lower-case words a tree can be named by.
 // Package atoms are reduced to their unversioned form: for
 // "<=sys-kernel/gentoo-sources-6.6.60:6.6" it yields

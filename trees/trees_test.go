@@ -51,6 +51,29 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+// TestConcerns: a bug concerns the trees Match gives it: those it names,
+// or every supported tree when it names none; an unsupported tree only
+// when named.
+func TestConcerns(t *testing.T) {
+	r := New(append(testRegistry().All(), config.Tree{Name: "pf", Packages: []string{"sys-kernel/pf-sources"}, Unsupported: true}))
+	for _, tc := range []struct {
+		summary, tree string
+		want          bool
+	}{
+		{"sys-kernel/hardened-sources: flaw", "hardened", true},
+		{"sys-kernel/hardened-sources: flaw", "gentoo-sources", false},
+		{"Linux kernel: flaw", "hardened", true},
+		{"Linux kernel: flaw", "pf", false},
+		{"sys-kernel/pf-sources: flaw", "pf", true},
+		{"sys-kernel/pf-sources: flaw", "hardened", false},
+		{"Linux kernel: flaw", "nosuch", false},
+	} {
+		if got := r.Concerns(&bugzilla.Bug{Summary: tc.summary}, tc.tree); got != tc.want {
+			t.Errorf("Concerns(%q, %s) = %v, want %v", tc.summary, tc.tree, got, tc.want)
+		}
+	}
+}
+
 func TestLookupAndLogins(t *testing.T) {
 	r := testRegistry()
 	for _, name := range []string{"hardened", "HARDENED", "sys-kernel/hardened-sources", "hardened-sources"} {
