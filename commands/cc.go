@@ -20,11 +20,12 @@ import (
 func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	args := req.Args
 	explicit := 0
-	if len(args) > 1 {
-		if id, ok := parseBugID(args[len(args)-1]); ok {
-			explicit = id
-			args = args[:len(args)-1]
+	if last := len(args) - 1; last > 0 && looksNumeric(args[last]) {
+		id, bad := r.bugArg("cc", args[last])
+		if bad != nil {
+			return []chat.Line{bad}
 		}
+		explicit, args = id, args[:last]
 	}
 	var items []string
 	for _, a := range args {
@@ -35,7 +36,7 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 		}
 	}
 	if len(items) == 0 {
-		return []chat.Line{r.usageLine("cc")}
+		return []chat.Line{r.argError("cc", "whom? Give tree names or Bugzilla logins")}
 	}
 	var logins []string
 	var named []config.Tree
@@ -57,8 +58,10 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 			}
 			continue
 		}
-		return []chat.Line{chat.Line{}.Text("I know no tree ").Code(cleanShort(it)).
-			Text(" and it is not a Bugzilla login; see " + r.prefix + "trees for the tree names.")}
+		if looksNumeric(it) {
+			return []chat.Line{r.argError("cc", "whom? "+quoteArg(it)+" is a bug number; name the trees or logins first")}
+		}
+		return []chat.Line{chat.Line{}.Text("I know no tree " + quoteArg(it) + " and it is not a Bugzilla login; " + r.prefix + "trees lists the tree names and aliases.")}
 	}
 	if len(logins) == 0 {
 		return []chat.Line{chat.Line{}.Text("Those trees list no Bugzilla logins; see " + r.prefix + "trees.")}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
@@ -59,10 +60,14 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 		switch {
 		case a == "--force" || a == "-f":
 			force = true
+		case strings.HasPrefix(a, "-"):
+			return []chat.Line{r.argError("claim", "there is no option "+quoteArg(a)+" (only --force)")}
+		case explicit != 0:
+			return []chat.Line{r.argError("claim", "one bug at a time")}
 		default:
-			id, ok := parseBugID(a)
-			if !ok || explicit != 0 {
-				return []chat.Line{r.usageLine("claim")}
+			id, bad := r.bugArg("claim", a)
+			if bad != nil {
+				return []chat.Line{bad}
 			}
 			explicit = id
 		}
@@ -114,12 +119,15 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 
 // cmdUnclaim implements !unclaim <bug>.
 func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
-	if len(req.Args) != 1 {
-		return []chat.Line{r.usageLine("unclaim")}
+	if len(req.Args) == 0 {
+		return []chat.Line{r.argError("unclaim", "which bug? Give its number")}
 	}
-	id, ok := parseBugID(req.Args[0])
-	if !ok {
-		return []chat.Line{r.usageLine("unclaim")}
+	if len(req.Args) > 1 {
+		return []chat.Line{r.argError("unclaim", "one bug at a time")}
+	}
+	id, bad := r.bugArg("unclaim", req.Args[0])
+	if bad != nil {
+		return []chat.Line{bad}
 	}
 	b, unlock, msg := r.lockWritable(ctx, req, id)
 	if msg != nil {

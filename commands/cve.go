@@ -35,7 +35,7 @@ func (r *Router) cveCommand() Command {
 // cmdCVE implements !cve <CVE-id|bug>.
 func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 	if len(req.Args) != 1 {
-		return []chat.Line{r.usageLine("cve")}
+		return []chat.Line{r.argError("cve", "give one CVE id or bug number")}
 	}
 	if r.d.CVE == nil {
 		return []chat.Line{chat.Line{}.Text("Kernel CVE data is not configured here ([kernel_cve] path in the configuration).")}
@@ -45,9 +45,16 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 		rep := r.d.CVE.Report(arg, r.cfg.Trees)
 		return r.cveLines(&rep, req.In.Channel.Terse, "")
 	}
-	id, ok := parseBugID(arg)
-	if !ok {
-		return []chat.Line{r.usageLine("cve")}
+	if strings.HasPrefix(strings.ToUpper(arg), "CVE-") {
+		// malformed, so no record can have it
+		return []chat.Line{chat.Line{}.Bold(chat.Clean(arg, 40)).Text(": no record in the kernel CNA data; a CVE id reads CVE-YYYY-NNNN: a 4-digit year, then 4 to 7 digits.")}
+	}
+	if !looksNumeric(arg) {
+		return []chat.Line{r.argError("cve", quoteArg(arg)+" is neither a CVE id nor a bug number")}
+	}
+	id, bad := r.bugArg("cve", arg)
+	if bad != nil {
+		return []chat.Line{bad}
 	}
 	b, err := r.lookupBug(ctx, id)
 	if err != nil {
@@ -134,7 +141,7 @@ func (r *Router) cveLines(rep *cvereport.Report, terse bool, prefix string) []ch
 		if rep.Err != nil {
 			return []chat.Line{head.Text(": " + rep.Err.Error())}
 		}
-		return []chat.Line{head.Text(": no record in the kernel CNA's repository (not a kernel CVE, or not published yet).")}
+		return []chat.Line{head.Text(": no record in the kernel CNA data (not a kernel CVE, or not published yet).")}
 	}
 	if rep.Rejected {
 		head = head.Text(" ").Bold("REJECTED")

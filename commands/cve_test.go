@@ -48,7 +48,7 @@ func TestCVECommandIRC(t *testing.T) {
 	}
 	mustContain(t, text(e.say(idCarol, chPublic, "!cve CVE-2026-45992")), "CVE-2026-45992 REJECTED: ALSA: caiaq")
 	mustContain(t, text(e.say(idCarol, chPublic, "!cve cve-2099-0001")), "CVE-2099-0001: no record")
-	mustContain(t, text(e.say(idCarol, chPublic, "!cve yesterday")), "Usage:")
+	mustContain(t, text(e.say(idCarol, chPublic, "!cve yesterday")), "'yesterday' is neither a CVE id nor a bug number; usage: !cve <CVE-id|bug>.")
 }
 
 // TestCVECommandManyTreesIRC: with many trees the IRC answer groups them

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -44,41 +46,46 @@ func loginVariants(logins ...string) []string {
 	return out
 }
 
-// cmdPending implements !pending [tree], from the mirror only.
+// cmdPending implements !pending [tree], from the mirror only: the open
+// bugs in the watches still with the component default, or with a tree,
+// the open bugs that concern the tree (trees.Registry.Concerns, as
+// highlights) and that it has neither claimed nor been CC'd on.
 func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 	if len(req.Args) > 1 {
-		return []chat.Line{r.usageLine("pending")}
+		return []chat.Line{r.argError("pending", "give one tree at most, not "+strconv.Itoa(len(req.Args))+" words")}
 	}
 	if r.d.Store == nil {
 		return []chat.Line{chat.Line{}.Text("The bug mirror is not available; try again later.")}
 	}
-	// Only the first lines are shown: the mirror need not decode the rest
-	// (total still counts them all).
-	f := store.BugFilter{OpenOnly: true, Limit: richPendingLines}
-	// The same query as a Bugzilla search, for "and N more".
-	search := url.Values{"query_format": {"advanced"}, "resolution": {"---"}}
-	for _, w := range r.watches() {
-		f.Products = append(f.Products, w.Product)
-		f.Components = append(f.Components, w.Component)
-		search.Add("product", w.Product)
-		search.Add("component", w.Component)
-	}
-	what := "unclaimed"
+	f, search := r.openInWatches()
+	private := policy.Private(req.In.Channel)
+	none, more := "No open kernel security bugs unclaimed.", ""
 	if len(req.Args) == 1 {
 		t, ok := r.d.Trees.Lookup(req.Args[0])
 		if !ok {
-			return []chat.Line{chat.Line{}.Text("I know no tree ").Code(cleanShort(req.Args[0])).Text("; see " + r.prefix + "trees.")}
+			return []chat.Line{r.unknownTree(req.Args[0])}
 		}
 		if len(t.Bugzilla) == 0 {
-			return []chat.Line{chat.Line{}.Text("Tree " + t.Name + " lists no Bugzilla login, so I cannot tell which bugs it is CC'd on.")}
+			return []chat.Line{chat.Line{}.Text("Tree " + t.Name + " lists no Bugzilla login, so I cannot tell which bugs it has claimed or is CC'd on.")}
 		}
 		f.NotCC = loginVariants(t.Bugzilla...)
-		what = "without " + t.Name + " in CC"
-		for i, l := range t.Bugzilla {
-			n := strconv.Itoa(i + 1)
-			search.Set("f"+n, "cc")
-			search.Set("o"+n, "notequals")
-			search.Set("v"+n, l)
+		ch := req.In.Channel
+		f.Names = func(b *bugzilla.Bug) bool {
+			if policy.Hidden(b, ch) {
+				// Which trees a restricted bug names is withheld here, as
+				// in its announcement: it is listed as naming none.
+				return !t.Unsupported
+			}
+			return r.d.Trees.Concerns(b, t.Name)
+		}
+		none = "No open kernel security bug that concerns " + t.Name + " is waiting for it: " + t.Name + " has claimed or been CC'd on each."
+		more = " (all open bugs without " + t.Name + " in CC: "
+		n := 0
+		for _, l := range t.Bugzilla {
+			for _, field := range []string{"cc", "assigned_to"} {
+				n++
+				loginSearch(search, n, field, false, l, private)
+			}
 		}
 	} else {
 		var defs []string
@@ -88,10 +95,7 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 		f.AssignedTo = loginVariants(defs...)
 		search.Set("j_top", "OR")
 		for i, d := range defs {
-			n := strconv.Itoa(i + 1)
-			search.Set("f"+n, "assigned_to")
-			search.Set("o"+n, "equals")
-			search.Set("v"+n, d)
+			loginSearch(search, i+1, "assigned_to", true, d, private)
 		}
 		if len(f.AssignedTo) == 0 {
 			return []chat.Line{chat.Line{}.Text("I do not know the component's default assignee yet, so I cannot tell what is unclaimed; the operator can set bugzilla.default_assignee.")}
@@ -103,25 +107,78 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{chat.Line{}.Text("Could not read the bug mirror; try again later.")}
 	}
 	if total == 0 || len(bugs) == 0 {
-		return []chat.Line{chat.Line{}.Text("No open kernel security bugs " + what + ".")}
+		return []chat.Line{chat.Line{}.Text(none)}
 	}
-	limit := r.pendingCap(req.In.Channel)
+	lines := r.bugLines(bugs, req.In.Channel)
+	if len(req.Args) == 1 {
+		for i := range lines {
+			lines[i] = r.cveMarker(lines[i], &bugs[i], req.In.Channel, req.Args[0])
+		}
+	}
+	return r.andMore(lines, total, search, more)
+}
+
+// openInWatches is the mirror filter of the open bugs in the watches (the
+// first lines only: the mirror need not decode the rest, total still
+// counts them all) and the same query as a Bugzilla search, for "and N
+// more".
+func (r *Router) openInWatches() (store.BugFilter, url.Values) {
+	f := store.BugFilter{OpenOnly: true, Limit: richPendingLines}
+	search := url.Values{"query_format": {"advanced"}, "resolution": {"---"}}
+	for _, w := range r.watches() {
+		f.Products = append(f.Products, w.Product)
+		f.Components = append(f.Components, w.Component)
+		search.Add("product", w.Product)
+		search.Add("component", w.Component)
+	}
+	return f, search
+}
+
+// loginSearch adds term n of a Bugzilla search: field equals (or, equal
+// false, does not equal) login. Public channels show no e-mail address,
+// not even in a link: there the term matches the login name before the
+// '@' (the name anonymous Bugzilla shows).
+func loginSearch(q url.Values, n int, field string, equal bool, login string, private bool) {
+	k := strconv.Itoa(n)
+	op, v := "equals", login
+	if local, _, ok := strings.Cut(login, "@"); ok && !private {
+		op, v = "regexp", "^"+regexp.QuoteMeta(local)+"@"
+	}
+	if !equal {
+		op = "not" + op
+	}
+	q.Set("f"+k, field)
+	q.Set("o"+k, op)
+	q.Set("v"+k, v)
+}
+
+// bugLines renders the first bugs of a list as !pending lines, as many as
+// the channel shows.
+func (r *Router) bugLines(bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
+	limit := r.pendingCap(ch)
 	now := r.now()
 	var lines []chat.Line
 	for i := range bugs {
 		if i == limit {
 			break
 		}
-		l := r.pendingLine(&bugs[i], req.In.Channel, now)
-		if len(req.Args) == 1 {
-			l = r.cveMarker(l, &bugs[i], req.In.Channel, req.Args[0])
-		}
-		lines = append(lines, l)
-	}
-	if total > len(lines) {
-		lines = append(lines, chat.Line{}.Text(fmt.Sprintf("and %d more: ", total-len(lines))).Link("", r.d.Render.SearchURL(search)))
+		lines = append(lines, r.pendingLine(&bugs[i], ch, now))
 	}
 	return lines
+}
+
+// andMore ends a bug list of total bugs with "and N more: <search>" when
+// lines do not show them all; label, if set, says what the search shows
+// (" (all open bugs ...: ") when it is more than the list.
+func (r *Router) andMore(lines []chat.Line, total int, search url.Values, label string) []chat.Line {
+	if total <= len(lines) {
+		return lines
+	}
+	l := chat.Line{}.Text(fmt.Sprintf("and %d more", total-len(lines)))
+	if label == "" {
+		return append(lines, l.Text(": ").Link("", r.d.Render.SearchURL(search)))
+	}
+	return append(lines, l.Text(label).Link("", r.d.Render.SearchURL(search)).Text(")"))
 }
 
 // pendingLine is one !pending line: id, age, severity, summary.

@@ -53,12 +53,15 @@ func (r *Router) lookupBug(ctx context.Context, id int) (*bugzilla.Bug, error) {
 
 // cmdBug implements !bug <id>.
 func (r *Router) cmdBug(ctx context.Context, req *Request) []chat.Line {
-	if len(req.Args) != 1 {
-		return []chat.Line{r.usageLine("bug")}
+	if len(req.Args) == 0 {
+		return []chat.Line{r.argError("bug", "which bug? Give its number")}
 	}
-	id, ok := parseBugID(req.Args[0])
-	if !ok {
-		return []chat.Line{r.usageLine("bug")}
+	if len(req.Args) > 1 {
+		return []chat.Line{r.argError("bug", "one bug at a time, not "+strconv.Itoa(len(req.Args)))}
+	}
+	id, bad := r.bugArg("bug", req.Args[0])
+	if bad != nil {
+		return []chat.Line{bad}
 	}
 	b, err := r.lookupBug(ctx, id)
 	if err != nil {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Package commands parses, authorizes and answers chat commands (!bug,
-// !pending, !claim, !unclaim, !cc, !cve, !trees, !whoami, !help, !snooze,
-// !stats) and passive bug-link previews, independently of the chat network
+// !pending, !mine, !claim, !unclaim, !cc, !cve, !trees, !whoami, !help,
+// !snooze, !stats) and passive bug-link previews, independently of the chat network
 // they came from. Every command is registered here (Router.builtins), with
 // its help text next to its handler; !help, the README command table and
 // the man page command list are generated from that registry (docs.go).
@@ -252,8 +252,9 @@ func (r *Router) builtins() []Command {
 	return []Command{
 		{Name: "bug", Usage: "bug <id>", Help: "one line about a bug: summary, severity, status, assignee and link.",
 			More: "Also answered, rate-limited, for \"bug 123456\" and show_bug links in a channel with previews.", Run: r.cmdBug},
-		{Name: "pending", Usage: "pending [tree]", Help: "open bugs nobody has claimed yet, or with a tree, the ones that tree is not CC'd on.",
+		{Name: "pending", Usage: "pending [tree]", Help: "open bugs nobody has claimed yet; with a tree, the open bugs that concern it (named in the summary, whiteboard or aliases, or naming no tree) and that it has neither claimed nor been CC'd on.",
 			More: "From the local mirror.", Run: r.cmdPending},
+		r.mineCommand(),
 		{Name: "claim", Usage: "claim [--force] [bug]", Help: "assign a bug to your Bugzilla login; without a number, the bug of the announcement you reply to, else the last one announced here if no other came in the last minute; otherwise ksecbot asks which bug and changes nothing.",
 			More:  "A reply names its bug on Matrix and in IRC clients that send reply tags; the last one counts only within [commands] claim_window (15 min). --force (security, admin) takes a bug someone else has claimed. Restricted bugs: security and admin only.",
 			Roles: writeRoles, Write: true, Run: r.cmdClaim},

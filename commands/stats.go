@@ -73,17 +73,22 @@ func (r *Router) statsCommand() Command {
 
 // cmdSnooze implements !snooze <bug> <duration>.
 func (r *Router) cmdSnooze(ctx context.Context, req *Request) []chat.Line {
-	usage := chat.Line{}.Text("Usage: " + req.Name + " <bug> <duration>, e.g. 2h or 3d.")
-	if len(req.Args) != 2 {
-		return []chat.Line{usage}
+	switch len(req.Args) {
+	case 0:
+		return []chat.Line{r.argError("snooze", "which bug, and for how long? E.g. "+r.prefix+"snooze 123456 2h")}
+	case 1:
+		return []chat.Line{r.argError("snooze", "for how long? Give a duration after the bug, e.g. 2h or 3d")}
+	case 2:
+	default:
+		return []chat.Line{r.argError("snooze", "one bug and one duration, not "+strconv.Itoa(len(req.Args))+" words")}
 	}
-	id, err := strconv.Atoi(strings.TrimPrefix(req.Args[0], "#"))
-	if err != nil || id <= 0 {
-		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("%q is not a bug number. ", chat.Clean(req.Args[0], 20))).Text(usage.Plain(""))}
+	id, bad := r.bugArg("snooze", req.Args[0])
+	if bad != nil {
+		return []chat.Line{bad}
 	}
 	d, err := config.ParseDuration(req.Args[1])
 	if err != nil || d <= 0 || d > maxSnooze {
-		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("%q is not a duration between 1m and 30d. ", chat.Clean(req.Args[1], 20))).Text(usage.Plain(""))}
+		return []chat.Line{r.argError("snooze", quoteArg(req.Args[1])+" is not a duration between 1m and 30d (e.g. 2h or 3d)")}
 	}
 	if r.d.Reminders == nil || r.d.Store == nil {
 		return []chat.Line{chat.Line{}.Text("Reminders are not kept here; nothing to snooze.")}
@@ -106,9 +111,12 @@ func (r *Router) cmdSnooze(ctx context.Context, req *Request) []chat.Line {
 func (r *Router) cmdStats(ctx context.Context, req *Request) []chat.Line {
 	days := 30
 	if len(req.Args) > 0 {
+		if len(req.Args) > 1 {
+			return []chat.Line{r.argError("stats", "give at most one number of days")}
+		}
 		n, err := strconv.Atoi(req.Args[0])
 		if err != nil || n < 1 || n > 3650 {
-			return []chat.Line{chat.Line{}.Text("Usage: " + req.Name + " [days], with days from 1 to 3650.")}
+			return []chat.Line{r.argError("stats", quoteArg(req.Args[0])+" is not a number of days from 1 to 3650")}
 		}
 		days = n
 	}
