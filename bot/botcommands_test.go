@@ -50,8 +50,8 @@ roles = ["maintainer"]
 		return strings.Contains(ask(t, b.Settings.Router(), ch, chat.Identity{Network: "test", Nick: "watcher"}, "!stats 7"), "creation to announcement: median")
 	})
 	// (each sender may send 5 commands at once, then one per 2 s)
-	if got := ask(t, b.Settings.Router(), ch, anon, "!stats 0"); !strings.Contains(got, "Usage") {
-		t.Errorf("!stats 0 = %q, want usage", got)
+	if got := ask(t, b.Settings.Router(), ch, anon, "!stats 0"); !strings.Contains(got, "'0' is not a number of days") || !strings.Contains(got, "usage: !stats [days]") {
+		t.Errorf("!stats 0 = %q, want what is wrong and the usage", got)
 	}
 
 	// !snooze: only linked users with a role; bad input gets usage.
