@@ -108,6 +108,10 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 			if a.AutoCC {
 				autoCC = append(autoCC, ev.BugID)
 			}
+		case store.EventGone, store.EventMovedOut:
+			// Only the people who run ksecbot need to know: the bug left
+			// !pending and its reminders.
+			items = append(items, a.outOfSight(ev, channels)...)
 		case "reopened", "resolved", "severity", "whiteboard", "restricted":
 			if !a.Changes || !ChangeMatters(ev.Kind, ev.Old, ev.New) {
 				continue
@@ -153,8 +157,14 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 		}
 	}
 	for _, ev := range movedIn {
+		id := strconv.Itoa(ev.BugID)
+		if ev.Old != "" {
+			// Back in sight, or back in the watch: a new announcement,
+			// not the first one's (it was announced before it left).
+			id += "-back" + strconv.FormatInt(ev.ID, 10)
+		}
 		for _, ch := range channels {
-			in := store.ChannelIntent(ch, chat.KindAnnounce, strconv.Itoa(ev.BugID), ev.BugID)
+			in := store.ChannelIntent(ch, chat.KindAnnounce, id, ev.BugID)
 			in.Event = ev.Data()
 			items = append(items, in)
 		}
@@ -190,6 +200,27 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 		a.log().Info("queued announcements", "events", len(evs), "messages", n, "digested", len(digest))
 	}
 	return nil
+}
+
+// outOfSight is the line, for every private channel, about a bug that
+// went out of ksecbot's sight (gone) or left the watches (moved out).
+func (a *Announcer) outOfSight(ev store.Event, channels []chat.Channel) []store.Intent {
+	l := chat.Line{}.Bold(fmt.Sprintf("Bug %d", ev.BugID))
+	if ev.Kind == store.EventGone {
+		l = l.Text(" is no longer visible to ksecbot (restricted into a group its Bugzilla account is not in, deleted, or the key lost rights); " +
+			"it leaves !pending and reminders, and public channels get no details of it. ")
+	} else {
+		l = l.Text(" moved to " + Clean(ev.New, 120) + ": it leaves the watch (no reminders, not in !pending). ")
+	}
+	l = l.Link("", a.Render.BugURL(ev.BugID))
+	var out []store.Intent
+	for _, ch := range channels {
+		if !policy.Private(ch) {
+			continue
+		}
+		out = append(out, store.TextIntent(chat.ChannelMessage(ch, chat.KindSystem, ev.Kind+"-"+strconv.FormatInt(ev.ID, 10), l, ev.BugID)))
+	}
+	return out
 }
 
 // burst records n new bugs arriving now and reports whether the new bugs

@@ -66,7 +66,7 @@ func (r *Renderer) Intent(in store.Intent, bugs map[int]*bugzilla.Bug, ch chat.C
 			if !b.CreationTime.IsZero() {
 				age = now.Sub(b.CreationTime)
 			}
-			line, ok = r.MovedIn(b, in.Event.New, ch, age)
+			line, ok = r.MovedIn(b, in.Event.New, in.Event.Old == store.EventGone, ch, age)
 			break
 		}
 		line, ok = r.NewBug(bug(in.BugIDs[0]), ch)

@@ -171,20 +171,25 @@ func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok boo
 
 // MovedIn renders the announcement of an open bug filed age ago that
 // entered the watch (product/component) after ksecbot's baseline: moved in
-// from another component, or made visible to ksecbot. It is shown and
+// from another component, or made visible to ksecbot (again, when
+// visibleAgain: it had gone out of ksecbot's sight). It is shown and
 // highlights like a new bug (maintainers must act on it); ok is false when
 // the bug must not be announced there at all (restricted with "skip").
-func (r *Renderer) MovedIn(b *bugzilla.Bug, watch string, ch chat.Channel, age time.Duration) (l chat.Line, ok bool) {
+func (r *Renderer) MovedIn(b *bugzilla.Bug, watch string, visibleAgain bool, ch chat.Channel, age time.Duration) (l chat.Line, ok bool) {
 	p := r.Policy
+	how := " moved into "
+	if visibleAgain {
+		how = " is visible to ksecbot again in "
+	}
 	switch p.See(b, ch, policy.Announce) {
 	case policy.Nothing:
 		return nil, false
 	case policy.Withheld:
 		// The watch is no secret (the channel follows it); the bug is.
 		return chat.Line{}.Text("Restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
-			Text(" moved into "+Clean(watch, 120)+", details withheld ").Link("", r.BugURL(b.ID)), true
+			Text(how+Clean(watch, 120)+", details withheld ").Link("", r.BugURL(b.ID)), true
 	}
-	l = chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" moved into " + Clean(watch, 120))
+	l = chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(how + Clean(watch, 120))
 	if age > 0 {
 		l = l.Text(" (filed " + Age(age) + " ago)")
 	}

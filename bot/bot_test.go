@@ -161,6 +161,8 @@ type harness struct {
 	infoLog io.Writer
 
 	keyRetry, defaultsRefresh time.Duration // bot.Options; 0: defaults
+
+	bot *bot.Bot // the last one started
 }
 
 func newHarness(t *testing.T, extraTOML string) *harness {
@@ -226,6 +228,7 @@ func (h *harness) wire(ts ...transport.Transport) (*bot.Bot, *store.Store) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.bot = b
 	return b, st
 }
 

@@ -49,13 +49,14 @@ func NewIntake(o Options, settings *Settings, wake *Wake, notices *Notices) *Int
 		watches[i] = bugzilla.Watch{Product: w.Product, Component: w.Component}
 	}
 	in.watcher = bugzilla.NewWatcher(o.Bugzilla, notifyingStore{o.Store, wake.Stored}, bugzilla.WatcherOptions{
-		Watches:  watches,
-		Interval: cfg.Bugzilla.PollInterval.Duration,
-		Overlap:  cfg.Bugzilla.Overlap.Duration,
-		CatchUp:  cfg.Bugzilla.CatchUp.Duration,
-		PageSize: cfg.Bugzilla.PageSize,
-		Logger:   o.Logger,
-		Now:      o.Now,
+		Watches:   watches,
+		Interval:  cfg.Bugzilla.PollInterval.Duration,
+		Overlap:   cfg.Bugzilla.Overlap.Duration,
+		CatchUp:   cfg.Bugzilla.CatchUp.Duration,
+		Reconcile: cfg.Bugzilla.ReconcileInterval.Duration,
+		PageSize:  cfg.Bugzilla.PageSize,
+		Logger:    o.Logger,
+		Now:       o.Now,
 	})
 	return in
 }
@@ -85,6 +86,26 @@ func (s notifyingStore) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cu
 		s.notify()
 	}
 	return nil
+}
+
+// Gone stores bugs gone out of sight, and then wakes the announcer (the
+// private channels are told).
+func (s notifyingStore) Gone(ctx context.Context, ids []int, watches []string) ([]int, error) {
+	gone, err := s.Store.Gone(ctx, ids, watches)
+	if len(gone) > 0 {
+		s.notify()
+	}
+	return gone, err
+}
+
+// LeftWatches stores bugs moved out of the watches, and then wakes the
+// announcer.
+func (s notifyingStore) LeftWatches(ctx context.Context, bugs []bugzilla.Bug, watches []string) ([]int, error) {
+	left, err := s.Store.LeftWatches(ctx, bugs, watches)
+	if len(left) > 0 {
+		s.notify()
+	}
+	return left, err
 }
 
 // Watcher returns the Bugzilla watcher.

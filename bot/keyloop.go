@@ -91,11 +91,16 @@ func keyRetryWait(tries int, longest time.Duration) time.Duration {
 	return d
 }
 
-// keyChanged tells the watcher that reads became anonymous (refused) or
-// carry the key again (accepted): it then polls at once.
+// keyChanged tells the watcher that reads became anonymous (refused: the
+// mirror is unconfirmed from now on) or carry the key again (accepted: it
+// polls at once, from where the outage began).
 func (in *Intake) keyChanged(ctx context.Context, refused bool) {
 	if !refused {
 		in.watcher.Poke()
+		return
+	}
+	if err := in.watcher.KeyRefused(ctx); err != nil && ctx.Err() == nil {
+		in.log.Warn("failed to record the key outage", "err", err)
 	}
 }
 

@@ -198,6 +198,9 @@ func settle(t *testing.T, h *harness) {
 		}
 		return keyProbe && methodCount(reqs, "GET", "/rest/product") > 0 && methodCount(reqs, "GET", "/rest/time") > 0
 	})
+	if h.cfg.Bugzilla.ReconcileInterval.Duration > 0 {
+		waitUntil(t, 10*time.Second, "the reconciliation at start", func() bool { return h.bot.Intake.Watcher().ReconcileStats().Runs > 0 })
+	}
 }
 
 // TestNewBugCostsOneSearchAndOnePUT: on the poll path a new bug costs the

@@ -78,6 +78,10 @@ var (
 	descKeyRefused = prometheus.NewDesc("ksecbot_bugzilla_key_refused", "1 while Bugzilla refuses the API key (anonymous read-only mode).", nil, nil)
 	descBZUp       = prometheus.NewDesc("ksecbot_bugzilla_up", "1 when the last Bugzilla poll succeeded.", nil, nil)
 	descPushQueue  = prometheus.NewDesc("ksecbot_push_queue", "Pushed bug ids waiting to be read.", nil, nil)
+	descReconciles = prometheus.NewDesc("ksecbot_reconciles_total", "Reconciliations made (open mirrored bugs read again by id).", nil, nil)
+	descReconSecs  = prometheus.NewDesc("ksecbot_reconcile_duration_seconds", "Duration of the last reconciliation.", nil, nil)
+	descReconReqs  = prometheus.NewDesc("ksecbot_reconcile_requests", "Bugzilla requests made while the last reconciliation ran.", nil, nil)
+	descReconBugs  = prometheus.NewDesc("ksecbot_reconcile_bugs", "Bugs the last reconciliation read again.", nil, nil)
 	descReaction   = prometheus.NewDesc("ksecbot_reaction_seconds", "Time from bug creation to an action over the last 30 days.", []string{"action", "tree", "quantile"}, nil)
 	descInFlight   = prometheus.NewDesc("ksecbot_transport_unconfirmed_lines", "Lines written to the network and not yet confirmed by the server (IRC).", []string{"network"}, nil)
 	descSilent     = prometheus.NewDesc("ksecbot_transport_silent_drops_total", "Connections recycled because the link went silent with lines unconfirmed (IRC).", []string{"network"}, nil)
@@ -92,7 +96,7 @@ type deliveryStatser interface {
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReaction, descInFlight, descSilent, descDown} {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReconciles, descReconSecs, descReconReqs, descReconBugs, descReaction, descInFlight, descSilent, descDown} {
 		ch <- d
 	}
 }
@@ -137,6 +141,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descKeyRefused, prometheus.GaugeValue, boolGauge(src.Bugzilla.KeyRefused()))
 	ch <- prometheus.MustNewConstMetric(descBZUp, prometheus.GaugeValue, boolGauge(ws.Polls > 0 && ws.ConsecutiveFailures == 0))
 	ch <- prometheus.MustNewConstMetric(descPushQueue, prometheus.GaugeValue, float64(src.Intake.pushes.len()))
+	rs := src.Intake.watcher.ReconcileStats()
+	ch <- prometheus.MustNewConstMetric(descReconciles, prometheus.CounterValue, float64(rs.Runs))
+	ch <- prometheus.MustNewConstMetric(descReconSecs, prometheus.GaugeValue, rs.LastDuration.Seconds())
+	ch <- prometheus.MustNewConstMetric(descReconReqs, prometheus.GaugeValue, float64(rs.LastRequests))
+	ch <- prometheus.MustNewConstMetric(descReconBugs, prometheus.GaugeValue, float64(rs.LastBugs))
 	rt, err := (Stats{src.Settings}).ReactionTimes(ctx, 30)
 	if err != nil {
 		return

@@ -77,7 +77,9 @@ func (r *Reminders) RemindDue(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
 		}
-		if !ok || !bug.Open() || !lv.router.Unclaimed(ctx, bug) {
+		if !ok || !bug.Open() || bug.Sight.Gone || !inWatches(lv.cfg, bug) || !lv.router.Unclaimed(ctx, bug) {
+			// closed, out of ksecbot's sight, moved out of the watches,
+			// or claimed: no reminder
 			_ = r.store.DoneReminder(ctx, id)
 			continue
 		}
@@ -119,6 +121,16 @@ func (r *Reminders) RemindDue(ctx context.Context) error {
 		r.wake.Queued()
 	}
 	return nil
+}
+
+// inWatches reports whether bug is in one of the configured watches.
+func inWatches(cfg *config.Config, bug *bugzilla.Bug) bool {
+	for _, w := range cfg.Watches {
+		if w.Product == bug.Product && w.Component == bug.Component {
+			return true
+		}
+	}
+	return false
 }
 
 // remindID names one reminder of a bug in its exactly-once key:

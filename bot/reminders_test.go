@@ -52,6 +52,7 @@ func (h *harness) startAt(clock *fakeclock.Clock, ts ...transport.Transport) (*b
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.bot = b
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
 	var once sync.Once

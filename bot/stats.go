@@ -11,6 +11,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/commands"
 	"github.com/ksecbot/ksecbot/internal/quantile"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -39,7 +40,7 @@ func (st Stats) CVEQuietness(ctx context.Context, days int, private bool) (q CVE
 	since := st.settings.now().Add(-time.Duration(days) * 24 * time.Hour)
 	for i := range bugs {
 		bug := &bugs[i]
-		if bug.CreationTime.Before(since) || bug.Restricted() && !private {
+		if bug.CreationTime.Before(since) || policy.Secret(bug) && !private {
 			continue
 		}
 		q.Bugs++

@@ -26,6 +26,24 @@ type Bug struct {
 	IsOpen         bool      `json:"is_open"`
 	CreationTime   time.Time `json:"creation_time"`
 	LastChangeTime time.Time `json:"last_change_time"`
+
+	// Sight is how ksecbot's mirror sees the bug (package store fills it
+	// in); Bugzilla never sends it, and it is not stored with the fields.
+	Sight Sight `json:"-"`
+}
+
+// Sight is what ksecbot knows of how it sees a mirrored bug, beyond what
+// Bugzilla said of it.
+type Sight struct {
+	// Gone: the last read by id with the API key did not return the bug
+	// (restricted into a group ksecbot is not in, deleted, or the key lost
+	// rights). Its fields are those last seen.
+	Gone bool
+	// Unconfirmed: Bugzilla refuses the API key and no read returned the
+	// bug since the refusal began, so it may have been restricted since.
+	Unconfirmed bool
+	// Confirmed is when a read last returned the bug (zero: not known).
+	Confirmed time.Time
 }
 
 // Restricted reports whether the bug is group-protected: its details must

@@ -47,6 +47,9 @@ func (w *Watcher) poll(ctx context.Context) error {
 		}
 		cursors[wa.Name()] = cur
 	}
+	if err := w.keyBack(ctx, cursors); err != nil {
+		return fmt.Errorf("failed to rewind the cursors after a key outage: %w", err)
+	}
 	return w.incremental(ctx, cursors)
 }
 
@@ -92,6 +95,11 @@ func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
 	}
 	if err := w.st.SaveWatched(ctx, bugs, map[string]Cursor{wa.Name(): cur}, opts); err != nil {
 		return Cursor{}, fmt.Errorf("failed to store baseline of %s: %w", wa.Name(), err)
+	}
+	if open.anonymous || changed.anonymous {
+		if err := w.beginOutage(ctx); err != nil {
+			return Cursor{}, err
+		}
 	}
 	caught := 0
 	for i := range bugs {
@@ -172,6 +180,12 @@ func (w *Watcher) rewindFuture(cursors map[string]Cursor, now time.Time) bool {
 // store saves what a search found and moves the cursors to the newest
 // last_change_time seen, bounded by the server's time.
 func (w *Watcher) store(ctx context.Context, cursors map[string]Cursor, since time.Time, f found) error {
+	if f.anonymous {
+		// before the cursors move: the outage begins where they are now
+		if err := w.beginOutage(ctx); err != nil {
+			return err
+		}
+	}
 	newest := time.Time{}
 	for _, b := range f.bugs {
 		if b.LastChangeTime.After(newest) {

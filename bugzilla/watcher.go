@@ -20,10 +20,13 @@ type WatcherOptions struct {
 	Overlap  time.Duration // re-read window behind the cursor; default 2m
 	// CatchUp: the baseline of a watch (a fresh database) announces the
 	// open bugs created within CatchUp before it; 0: none.
-	CatchUp  time.Duration
-	PageSize int // search page size; default 500
-	Logger   *slog.Logger
-	Now      func() time.Time // for durations only; cursors come from the server
+	CatchUp time.Duration
+	// Reconcile: how often every open mirrored bug is read again by id
+	// (ReconcileOnce); 0: never. Needs a store that is a SightStore.
+	Reconcile time.Duration
+	PageSize  int // search page size; default 500
+	Logger    *slog.Logger
+	Now       func() time.Time // for durations only; cursors come from the server
 }
 
 // WatcherStats describe the polling health.
@@ -47,14 +50,21 @@ type Watcher struct {
 	o       WatcherOptions
 	log     *slog.Logger
 	poke    chan struct{}
+	sight   SightStore // st, when it keeps track of sight; else nil
 
-	pollMu sync.Mutex // one poll at a time
+	pokeReconcile chan struct{}
 
-	seen   map[int]version   // id -> version stored by the last polls (guarded by pollMu)
-	future map[int]time.Time // bugs logged as stamped in the future (guarded by pollMu)
+	// pollMu serialises polls, pushes and reconciliations (they all
+	// write the mirror from reads made at different times).
+	pollMu sync.Mutex
+
+	seen    map[int]version   // id -> version stored by the last polls (guarded by pollMu)
+	future  map[int]time.Time // bugs logged as stamped in the future (guarded by pollMu)
+	rewound bool              // the cursors went back after a key outage (guarded by pollMu)
 
 	mu       sync.Mutex
 	stats    WatcherStats
+	rstats   ReconcileStats
 	downFrom time.Time // start of the current outage
 }
 
@@ -87,13 +97,16 @@ func NewWatcher(c *Client, st WatchStore, o WatcherOptions) *Watcher {
 			ws = append(ws, w)
 		}
 	}
-	return &Watcher{
+	w := &Watcher{
 		c: c, st: st, watches: ws, o: o,
-		log:    o.Logger.With("component", "watcher"),
-		poke:   make(chan struct{}, 1),
-		seen:   map[int]version{},
-		future: map[int]time.Time{},
+		log:           o.Logger.With("component", "watcher"),
+		poke:          make(chan struct{}, 1),
+		pokeReconcile: make(chan struct{}, 1),
+		seen:          map[int]version{},
+		future:        map[int]time.Time{},
 	}
+	w.sight, _ = st.(SightStore)
+	return w
 }
 
 // Poke asks Run for an immediate poll. It never blocks; pokes that arrive
@@ -117,25 +130,51 @@ func (w *Watcher) Stats() WatcherStats {
 // Run polls now, then every Interval and at once after Poke, until ctx is
 // done; then it returns nil. After failures it waits longer (exponential
 // backoff with jitter, at most 10 minutes or Interval if that is longer).
+// With Reconcile set it also reconciles after the first poll (a start),
+// then every Reconcile and at once after PokeReconcile.
 func (w *Watcher) Run(ctx context.Context) error {
+	now := time.Now()
+	pollAt, reconcileAt := now, now
+	polled := false
 	for {
-		err := w.PollOnce(ctx)
-		if ctx.Err() != nil {
-			return nil
+		if !time.Now().Before(pollAt) {
+			err := w.PollOnce(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			pollAt = time.Now().Add(w.o.Interval)
+			if err != nil {
+				pollAt = time.Now().Add(w.retryWait())
+			}
+			polled = polled || err == nil
 		}
-		wait := w.o.Interval
-		if err != nil {
-			wait = w.retryWait()
+		if w.o.Reconcile > 0 && polled && !time.Now().Before(reconcileAt) {
+			err := w.ReconcileOnce(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			reconcileAt = time.Now().Add(w.o.Reconcile)
+			if err != nil {
+				w.log.Warn("reconciliation failed; trying again later", "err", err)
+				reconcileAt = time.Now().Add(min(w.o.Reconcile, w.retryWait()))
+			}
 		}
-		t := time.NewTimer(wait)
+		next := pollAt
+		if w.o.Reconcile > 0 && polled && reconcileAt.Before(next) {
+			next = reconcileAt
+		}
+		t := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-w.poke:
-			t.Stop()
+			pollAt = time.Now()
+		case <-w.pokeReconcile:
+			reconcileAt = time.Now()
 		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 
@@ -204,38 +243,51 @@ func (w *Watcher) record(start time.Time, err error) {
 
 // Fetch reads the named bugs now (one search by id) and stores those that
 // belong to a watch; it does not move any cursor. Bugs that do not exist
-// or are invisible are ignored. An unseen bug is new only if it is open and
+// or are invisible are not stored. An unseen bug is new only if it is open and
 // was created after the watches' cursor (minus the overlap), so a push
 // naming an old bug announces nothing. Before the first baseline it only
 // pokes the poller.
+//
+// With a SightStore it reads the bugs like a reconciliation does: a
+// mirrored bug that comes back in another product/component leaves the
+// watch, one that does not come back (read with the key) is gone, and
+// then a whole reconciliation follows at once.
 func (w *Watcher) Fetch(ctx context.Context, ids []int) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var since time.Time
-	for i, wa := range w.watches {
-		cur, ok, err := w.st.Cursor(ctx, wa.Name())
-		if err != nil {
-			return fmt.Errorf("failed to read cursor of %s: %w", wa.Name(), err)
-		}
-		if !ok || cur.Time.IsZero() {
-			w.Poke() // the baseline reads these bugs
-			return nil
-		}
-		if i == 0 || cur.Time.Before(since) {
-			since = cur.Time
-		}
-	}
-	bugs, err := w.c.Bugs(ctx, ids)
+	w.pollMu.Lock()
+	defer w.pollMu.Unlock()
+	since, ok, err := w.newSince(ctx)
 	if err != nil {
-		return fmt.Errorf("failed to fetch bugs %v: %w", ids, err)
+		return err
 	}
-	matched := w.filter(bugs)
-	if len(matched) == 0 {
+	if !ok {
+		w.Poke() // the baseline reads these bugs
 		return nil
 	}
-	if err := w.st.SaveWatched(ctx, matched, nil, SaveOptions{CheckNew: true, NewSince: since.Add(-w.o.Overlap), Entered: true}); err != nil {
-		return fmt.Errorf("failed to store fetched bugs: %w", err)
+	for start := 0; start < len(ids); start += idBatch {
+		batch := ids[start:min(start+idBatch, len(ids))]
+		res, err := w.c.Search(ctx, SearchQuery{IDs: batch, Order: "bug_id"})
+		if err != nil {
+			return fmt.Errorf("failed to fetch bugs %v: %w", batch, err)
+		}
+		if w.sight != nil {
+			gone, left, err := w.applyRead(ctx, batch, res, since)
+			if err != nil {
+				return err
+			}
+			if len(gone) > 0 || len(left) > 0 {
+				w.log.Info("a push named bugs that are out of sight now; reconciling", "gone", gone, "moved_out", left)
+				w.PokeReconcile()
+			}
+			continue
+		}
+		if matched := w.filter(res.Bugs); len(matched) > 0 {
+			if err := w.st.SaveWatched(ctx, matched, nil, SaveOptions{CheckNew: true, NewSince: since, Entered: true}); err != nil {
+				return fmt.Errorf("failed to store fetched bugs: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -71,3 +71,29 @@ func Silent() SaveOptions { return SaveOptions{CheckNew: true, NewSince: farFutu
 
 // farFuture is after every creation time.
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// SightStore is implemented by a WatchStore that keeps track of how
+// ksecbot sees its mirrored bugs (package store); the watcher's
+// reconciliation by id and its handling of API key outages use it.
+// Watch names are Watch.Name ("product/component").
+type SightStore interface {
+	// SightIDs returns the open bugs of the watches that are in sight
+	// or gone: those reconciliation reads again.
+	SightIDs(ctx context.Context, watches []string) ([]int, error)
+	// Confirm records that an anonymous read returned the bugs as
+	// mirrored (they are public).
+	Confirm(ctx context.Context, bugs []Bug) error
+	// Gone records that a read with the key did not return the bugs;
+	// LeftWatches that it returned them outside the watches. Both act
+	// only on bugs mirrored in sight in a watch, and return those.
+	Gone(ctx context.Context, ids []int, watches []string) ([]int, error)
+	LeftWatches(ctx context.Context, bugs []Bug, watches []string) ([]int, error)
+	// BeginOutage records that reads go without the key from the cursor
+	// since on (once per outage; every mirrored bug is unconfirmed until
+	// read again); Outage returns that cursor; EndOutage ends it.
+	BeginOutage(ctx context.Context, since time.Time) (bool, error)
+	Outage(ctx context.Context) (time.Time, bool, error)
+	EndOutage(ctx context.Context) error
+	// RewindCursors moves every cursor later than to back to it.
+	RewindCursors(ctx context.Context, to time.Time) error
+}

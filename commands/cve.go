@@ -56,7 +56,7 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 	if bad != nil {
 		return []chat.Line{bad}
 	}
-	b, err := r.lookupBug(ctx, id)
+	b, err := r.lookupBug(ctx, id, req.In.Channel)
 	if err != nil {
 		if errors.Is(err, bugzilla.ErrNotFound) && r.d.Bugzilla == nil {
 			return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d is not in ksecbot's mirror.", id))}

@@ -38,7 +38,7 @@ func (r *Router) previewsFor(ctx context.Context, in chat.Incoming, ids []int) [
 		if !r.previewDue(in.Channel.Key, id) {
 			continue
 		}
-		b, err := r.lookupBug(ctx, id)
+		b, err := r.lookupBug(ctx, id, in.Channel)
 		if err != nil {
 			r.log.Debug("no preview", "bug", id, "err", err)
 			continue

@@ -35,14 +35,17 @@ func shortDuration(d time.Duration) string {
 	return d.String()
 }
 
-// lookupBug reads a bug from the mirror, else from Bugzilla.
-func (r *Router) lookupBug(ctx context.Context, id int) (*bugzilla.Bug, error) {
+// lookupBug reads a bug from the mirror, else from Bugzilla, for a reply
+// in ch. A reply in a channel that is not private shows no mirror copy
+// older than the reconcile interval: such a copy is read again first
+// (freshFor).
+func (r *Router) lookupBug(ctx context.Context, id int, ch chat.Channel) (*bugzilla.Bug, error) {
 	if r.d.Store != nil {
 		b, ok, err := r.d.Store.Bug(ctx, id)
 		if err != nil {
 			r.log.Warn("failed to read mirror", "bug", id, "err", err)
 		} else if ok {
-			return b, nil
+			return r.freshFor(ctx, b, ch), nil
 		}
 	}
 	if r.d.Bugzilla == nil {
@@ -63,7 +66,7 @@ func (r *Router) cmdBug(ctx context.Context, req *Request) []chat.Line {
 	if bad != nil {
 		return []chat.Line{bad}
 	}
-	b, err := r.lookupBug(ctx, id)
+	b, err := r.lookupBug(ctx, id, req.In.Channel)
 	if err != nil {
 		if errors.Is(err, bugzilla.ErrNotFound) && r.d.Bugzilla == nil {
 			return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d is not in ksecbot's mirror. ", id)).Link("", r.d.Render.BugURL(id))}

@@ -50,6 +50,10 @@ type Bugzilla struct {
 	PublicURL    string   `toml:"public_url"`       // URL shown in chat, default = url
 	DefaultLogin string   `toml:"default_assignee"` // optional: component default assignee, for "unclaimed"
 	CatchUp      Duration `toml:"catch_up"`         // fresh database: announce bugs created this recently; default 24h
+	// ReconcileInterval: how often every open mirrored bug is read again
+	// by id (a bug restricted out of ksecbot's sight, moved or deleted);
+	// default 2m, 0 turns it off.
+	ReconcileInterval Duration `toml:"reconcile_interval"`
 
 	// APIKey is the key read from APIKeyFile or APIKeyEnv. It is never
 	// logged or printed.

@@ -13,6 +13,7 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultOverlap      = 2 * time.Minute
 	DefaultCatchUp      = 24 * time.Hour
+	DefaultReconcile    = 2 * time.Minute
 	DefaultPageSize     = 500
 	DefaultProduct      = "Gentoo Security"
 	DefaultComponent    = "Kernel"
@@ -58,6 +59,7 @@ func (c *Config) applyDefaults(idx *docIndex) {
 	dur("bugzilla.timeout", &b.Timeout, DefaultTimeout)
 	dur("bugzilla.overlap", &b.Overlap, DefaultOverlap)
 	dur("bugzilla.catch_up", &b.CatchUp, DefaultCatchUp)
+	dur("bugzilla.reconcile_interval", &b.ReconcileInterval, DefaultReconcile)
 	if !has("bugzilla.page_size") {
 		b.PageSize = DefaultPageSize
 	}

@@ -115,6 +115,9 @@ func (v *validator) bugzilla(b *Bugzilla) {
 	if b.CatchUp.Duration < 0 {
 		v.add("bugzilla.catch_up", "must be 0 (announce nothing from before the first start) or more; got %s", b.CatchUp.Duration)
 	}
+	if r := b.ReconcileInterval.Duration; r < 0 || (r > 0 && r < 10*time.Second) {
+		v.add("bugzilla.reconcile_interval", "must be 0 (off) or at least 10s, e.g. \"2m\"; got %s", r)
+	}
 }
 
 func (v *validator) announce(a *Announce) {

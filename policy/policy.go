@@ -14,8 +14,9 @@
 // Decisions are made at the last moment: outbox rows are intents rendered
 // at send time, so a bug restricted after it was queued, or a channel made
 // public by a reload, is judged as it is when the line goes out. A bug
-// that is not in the mirror (nil) is treated as restricted: when in doubt,
-// withhold.
+// that is not in the mirror (nil), gone out of ksecbot's sight, or not
+// read since Bugzilla began refusing the API key is treated as restricted:
+// when in doubt, withhold.
 //
 // The rules are written down once, as the tables in policy_test.go.
 package policy
@@ -120,9 +121,18 @@ type Policy struct {
 func Private(ch chat.Channel) bool { return ch.Private }
 
 // Hidden reports whether a channel must not see the bug's details: the bug
-// is restricted (or unknown: nil) and the channel is not Private.
+// is Secret and the channel is not Private.
 func Hidden(b *bugzilla.Bug, ch chat.Channel) bool {
-	return !Private(ch) && (b == nil || b.Restricted())
+	return !Private(ch) && Secret(b)
+}
+
+// Secret reports whether a bug's details are for private channels only:
+// it is restricted, or ksecbot cannot vouch that it is public - not in the
+// mirror (nil), gone out of ksecbot's sight (restricted into a group its
+// account is not in, or deleted), or not read since Bugzilla began
+// refusing the API key (it may have been restricted meanwhile).
+func Secret(b *bugzilla.Bug) bool {
+	return b == nil || b.Restricted() || b.Sight.Gone || b.Sight.Unconfirmed
 }
 
 // See returns what a channel may see of a bug in a line of kind what.

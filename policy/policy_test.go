@@ -5,6 +5,7 @@ package policy_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
@@ -59,17 +60,34 @@ func TestVisibility(t *testing.T) {
 	})
 	for _, row := range visibilityTable {
 		p := &policy.Policy{Restricted: row.mode, Trees: reg}
-		b := &bugzilla.Bug{ID: 7, Summary: "sys-kernel/hardened-sources: overflow"}
+		// A restricted row holds for the bugs ksecbot cannot vouch are
+		// public too: gone out of its sight (restricted into a group its
+		// account is not in, deleted), or not read since Bugzilla began
+		// refusing the API key.
+		bugs := map[string]*bugzilla.Bug{"public": {ID: 7, Summary: "sys-kernel/hardened-sources: overflow", Sight: bugzilla.Sight{Confirmed: time.Unix(1, 0)}}}
 		if row.restricted {
-			b.Groups = []string{"security"}
+			bugs = map[string]*bugzilla.Bug{
+				"restricted":  {ID: 7, Summary: "sys-kernel/hardened-sources: overflow", Groups: []string{"security"}},
+				"gone":        {ID: 7, Summary: "sys-kernel/hardened-sources: overflow", Sight: bugzilla.Sight{Gone: true}},
+				"unconfirmed": {ID: 7, Summary: "sys-kernel/hardened-sources: overflow", Sight: bugzilla.Sight{Unconfirmed: true}},
+			}
 		}
+		for kind, b := range bugs {
+			checkVisibility(t, p, row, kind, b)
+		}
+	}
+}
+
+func checkVisibility(t *testing.T, p *policy.Policy, row visibility, kind string, b *bugzilla.Bug) {
+	t.Helper()
+	{
 		ch := chat.Channel{Key: "irc:#c", Network: config.NetIRC, Name: "#c", Private: row.private}
 		want := map[policy.What]policy.View{
 			policy.Announce: row.announce, policy.Digest: row.digest, policy.Remind: row.remind,
 			policy.ChangeState: row.changeState, policy.ChangeDetail: row.changeDetail, policy.Describe: row.describe,
 		}
 		for what, v := range want {
-			name := fmt.Sprintf("restricted=%v/private=%v/mode=%q/%s", row.restricted, row.private, row.mode, what)
+			name := fmt.Sprintf("%s/private=%v/mode=%q/%s", kind, row.private, row.mode, what)
 			if got := p.See(b, ch, what); got != v {
 				t.Errorf("%s: See = %s, want %s", name, got, v)
 			}

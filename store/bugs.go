@@ -89,7 +89,7 @@ func (s *Store) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors ma
 			return err
 		}
 		for i := range bugs {
-			if err := saveBug(ctx, tx, &bugs[i], defaults, o, now); err != nil {
+			if err := saveBug(ctx, tx, &bugs[i], defaults, o, now, true); err != nil {
 				return err
 			}
 		}
@@ -158,7 +158,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, b bugzilla.Bug, res bugzilla.Up
 		if err != nil {
 			return err
 		}
-		return saveBug(ctx, tx, &fresh, defaults, bugzilla.Silent(), now)
+		return saveBug(ctx, tx, &fresh, defaults, bugzilla.Silent(), now, false)
 	})
 	if err != nil {
 		return bugzilla.Bug{}, err

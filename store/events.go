@@ -30,6 +30,15 @@ const (
 	EventRestricted = "restricted" // groups went empty <-> non-empty; Old/New are "public"/"restricted"
 	EventAssigned   = "assigned"   // assignee changed; recorded for stats, never pending
 	EventCC         = "cc"         // CC list changed; recorded for stats, never pending
+	EventGone       = "gone"       // a read by id with the key no longer returns it: out of sight (Old: its watch)
+	EventMovedOut   = "moved_out"  // it left the watches (Old: its watch, New: product/component it went to)
+)
+
+// Sights of a mirrored bug (the bugs.sight column; bugzilla.Sight).
+const (
+	sightIn    = ""      // in sight
+	sightGone  = "gone"  // EventGone
+	sightMoved = "moved" // EventMovedOut
 )
 
 // Event is a change of a mirrored bug that the announcer may act on.
@@ -43,13 +52,26 @@ type Event struct {
 	At    time.Time
 }
 
-func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string]string, o bugzilla.SaveOptions, now time.Time) error {
-	var oldData string
+// saveBug stores one bug and derives the events of its change. A bug
+// read from Bugzilla (read: not ksecbot's own write applied to the mirror)
+// is confirmed in sight; one that was out of sight (gone, moved out) and
+// comes back in a watch (o.Entered) is in sight again and, when open,
+// announced like a bug that moved in.
+func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string]string, o bugzilla.SaveOptions, now time.Time, read bool) error {
+	var oldData, sight string
 	var oldLCT int64
-	err := tx.QueryRowContext(ctx, "SELECT data, last_change_time FROM bugs WHERE id = ?", b.ID).Scan(&oldData, &oldLCT)
+	err := tx.QueryRowContext(ctx, "SELECT data, last_change_time, sight FROM bugs WHERE id = ?", b.ID).Scan(&oldData, &oldLCT, &sight)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("failed to read bug %d: %w", b.ID, err)
+	}
+	if read && exists {
+		if _, err := tx.ExecContext(ctx, "UPDATE bugs SET confirmed_at = ?, unconfirmed = 0 WHERE id = ?", ts(now), b.ID); err != nil {
+			return fmt.Errorf("failed to confirm bug %d: %w", b.ID, err)
+		}
+	}
+	if exists && sight != sightIn && read && o.Entered {
+		return comeBack(ctx, tx, b, oldLCT, sight, now)
 	}
 	if exists && oldLCT > ts(b.LastChangeTime) {
 		return nil // a stale copy
@@ -64,22 +86,12 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 	if exists && oldLCT == ts(b.LastChangeTime) && oldData == string(data) {
 		return nil // seen already
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO bugs(id, product, component, resolution, assigned_to, creation_time, last_change_time, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET product = excluded.product, component = excluded.component,
-			resolution = excluded.resolution, assigned_to = excluded.assigned_to,
-			creation_time = excluded.creation_time, last_change_time = excluded.last_change_time, data = excluded.data`,
-		b.ID, b.Product, b.Component, b.Resolution, b.AssignedTo, ts(b.CreationTime), ts(b.LastChangeTime), string(data))
-	if err != nil {
-		return fmt.Errorf("failed to save bug %d: %w", b.ID, err)
+	var confirmed int64
+	if read {
+		confirmed = ts(now)
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM bug_cc WHERE bug_id = ?", b.ID); err != nil {
-		return fmt.Errorf("failed to save cc of bug %d: %w", b.ID, err)
-	}
-	for _, login := range b.CC {
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO bug_cc(bug_id, login) VALUES (?, ?)", b.ID, login); err != nil {
-			return fmt.Errorf("failed to save cc of bug %d: %w", b.ID, err)
-		}
+	if err := writeBug(ctx, tx, b, string(data), confirmed); err != nil {
+		return err
 	}
 
 	def, haveDef := defaults[watchName(b)]
@@ -230,4 +242,59 @@ func recordCC(ctx context.Context, tx *sql.Tx, bugID int, login string, at time.
 		return fmt.Errorf("failed to record cc of bug %d: %w", bugID, err)
 	}
 	return nil
+}
+
+// writeBug writes a bug's row and CC list. confirmed (non-zero for a bug
+// read from Bugzilla) is when it was seen; a new row without it was never
+// confirmed.
+func writeBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, data string, confirmed int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO bugs(id, product, component, resolution, assigned_to, creation_time, last_change_time, data, confirmed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET product = excluded.product, component = excluded.component,
+			resolution = excluded.resolution, assigned_to = excluded.assigned_to,
+			creation_time = excluded.creation_time, last_change_time = excluded.last_change_time, data = excluded.data`,
+		b.ID, b.Product, b.Component, b.Resolution, b.AssignedTo, ts(b.CreationTime), ts(b.LastChangeTime), data, confirmed)
+	if err != nil {
+		return fmt.Errorf("failed to save bug %d: %w", b.ID, err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM bug_cc WHERE bug_id = ?", b.ID); err != nil {
+		return fmt.Errorf("failed to save cc of bug %d: %w", b.ID, err)
+	}
+	for _, login := range b.CC {
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO bug_cc(bug_id, login) VALUES (?, ?)", b.ID, login); err != nil {
+			return fmt.Errorf("failed to save cc of bug %d: %w", b.ID, err)
+		}
+	}
+	return nil
+}
+
+// comeBack stores a bug that was out of sight (gone, or moved out of the
+// watches) and is back in a watch: in sight again and, when open,
+// announced as moved in (Old says from where: "gone" or "moved"), with a
+// new reminder and auto-CC (their old rows are dropped so that the
+// announcer makes new ones).
+func comeBack(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, oldLCT int64, sight string, now time.Time) error {
+	data, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("failed to encode bug %d: %w", b.ID, err)
+	}
+	if ts(b.LastChangeTime) >= oldLCT {
+		if err := writeBug(ctx, tx, b, string(data), ts(now)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE bugs SET sight = ? WHERE id = ?", sightIn, b.ID); err != nil {
+		return fmt.Errorf("failed to bring bug %d back in sight: %w", b.ID, err)
+	}
+	if !b.Open() {
+		return nil
+	}
+	for _, q := range []string{"DELETE FROM reminders WHERE bug_id = ?", "DELETE FROM autocc_jobs WHERE bug_id = ?"} {
+		if _, err := tx.ExecContext(ctx, q, b.ID); err != nil {
+			return fmt.Errorf("failed to reset bug %d: %w", b.ID, err)
+		}
+	}
+	ev := eventWriter{ctx: ctx, tx: tx, bug: b, data: string(data), now: now}
+	ev.add(EventMovedIn, sight, watchName(b), true)
+	return ev.err
 }

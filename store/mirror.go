@@ -16,21 +16,41 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 )
 
-// Bug returns the mirrored bug with this id.
+// bugColumns are what a mirror read selects (scanBug decodes them).
+const bugColumns = "data, sight, unconfirmed, confirmed_at"
+
+// rowScanner adapts a Scan that reads more columns after bugColumns.
+type rowScanner func(dest ...any) error
+
+// Scan implements scanBug's row.
+func (f rowScanner) Scan(dest ...any) error { return f(dest...) }
+
+// scanBug decodes a row of bugColumns: the bug and its sight.
+func scanBug(row interface{ Scan(...any) error }) (*bugzilla.Bug, error) {
+	var data, sight string
+	var unconfirmed bool
+	var confirmed int64
+	if err := row.Scan(&data, &sight, &unconfirmed, &confirmed); err != nil {
+		return nil, err
+	}
+	var b bugzilla.Bug
+	if err := json.Unmarshal([]byte(data), &b); err != nil {
+		return nil, fmt.Errorf("failed to decode bug: %w", err)
+	}
+	b.Sight = bugzilla.Sight{Gone: sight == sightGone, Unconfirmed: unconfirmed, Confirmed: fromTS(confirmed)}
+	return &b, nil
+}
+
+// Bug returns the mirrored bug with this id, with its sight.
 func (s *Store) Bug(ctx context.Context, id int) (*bugzilla.Bug, bool, error) {
-	var data string
-	err := s.db.QueryRowContext(ctx, "SELECT data FROM bugs WHERE id = ?", id).Scan(&data)
+	b, err := scanBug(s.db.QueryRowContext(ctx, "SELECT "+bugColumns+" FROM bugs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("failed to read bug %d: %w", id, err)
 	}
-	var b bugzilla.Bug
-	if err := json.Unmarshal([]byte(data), &b); err != nil {
-		return nil, false, fmt.Errorf("failed to decode bug %d: %w", id, err)
-	}
-	return &b, true, nil
+	return b, true, nil
 }
 
 // BugFilter selects mirrored bugs. Empty fields select everything.
@@ -38,8 +58,10 @@ type BugFilter struct {
 	// Products and Components are pairs: the i-th product with the i-th
 	// component (the watches). Both empty: any product and component.
 	Products, Components []string
-	OpenOnly             bool     // only bugs without a resolution
-	AssignedTo           []string // assignee is one of these (case-insensitive)
+	// OpenOnly: only bugs without a resolution that ksecbot still sees in
+	// a watch (none gone out of its sight or moved out).
+	OpenOnly   bool
+	AssignedTo []string // assignee is one of these (case-insensitive)
 	// NotCC keeps only bugs on which none of these logins is in CC or is
 	// the assignee (a tree that has not been CC'd yet).
 	NotCC []string
@@ -69,7 +91,7 @@ func (f BugFilter) where() (string, []any, error) {
 		where = append(where, "("+strings.Join(or, " OR ")+")")
 	}
 	if f.OpenOnly {
-		where = append(where, "resolution = ''")
+		where = append(where, "resolution = ''", "sight = ''")
 	}
 	if len(f.AssignedTo) > 0 {
 		where = append(where, "assigned_to IN ("+placeholders(len(f.AssignedTo))+")")
@@ -117,22 +139,18 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 		limit = f.Limit
 	}
 	// The inner query sorts small index entries, not whole bug rows.
-	rows, err := s.db.QueryContext(ctx, "SELECT data FROM bugs WHERE id IN (SELECT id FROM bugs"+cond+
+	rows, err := s.db.QueryContext(ctx, "SELECT "+bugColumns+" FROM bugs WHERE id IN (SELECT id FROM bugs"+cond+
 		" ORDER BY creation_time, id LIMIT ?) ORDER BY creation_time, id", append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
+		b, err := scanBug(rows)
+		if err != nil {
 			return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
 		}
-		var b bugzilla.Bug
-		if err := json.Unmarshal([]byte(data), &b); err != nil {
-			return nil, 0, fmt.Errorf("failed to decode bug: %w", err)
-		}
-		bugs = append(bugs, b)
+		bugs = append(bugs, *b)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)

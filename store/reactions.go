@@ -4,7 +4,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -34,7 +33,7 @@ func (s *Store) BugTimes(ctx context.Context, f BugFilter, since time.Time) ([]B
 	if cond == "" {
 		cond = "1"
 	}
-	q := `SELECT bugs.data, (` + cond + `),
+	q := `SELECT ` + bugColumns + `, (` + cond + `),
 		COALESCE((SELECT MIN(a.at) FROM announcements a WHERE a.bug_id = bugs.id AND a.kind IN ('announce', 'digest')), 0),
 		COALESCE((SELECT cl.at FROM claims cl WHERE cl.bug_id = bugs.id), 0)
 		FROM bugs WHERE (` + cond + `) OR bugs.creation_time >= ? ORDER BY bugs.creation_time, bugs.id`
@@ -47,15 +46,16 @@ func (s *Store) BugTimes(ctx context.Context, f BugFilter, since time.Time) ([]B
 	var out []BugTimes
 	index := map[int]int{}
 	for rows.Next() {
-		var data string
 		var ann, claim int64
 		var bt BugTimes
-		if err := rows.Scan(&data, &bt.Matches, &ann, &claim); err != nil {
+		var b *bugzilla.Bug
+		b, err := scanBug(rowScanner(func(dest ...any) error {
+			return rows.Scan(append(dest, &bt.Matches, &ann, &claim)...)
+		}))
+		if err != nil {
 			return nil, fmt.Errorf("failed to read reaction times: %w", err)
 		}
-		if err := json.Unmarshal([]byte(data), &bt.Bug); err != nil {
-			return nil, fmt.Errorf("failed to decode bug: %w", err)
-		}
+		bt.Bug = *b
 		bt.Announced, bt.Claimed = fromTS(ann), fromTS(claim)
 		index[bt.Bug.ID] = len(out)
 		out = append(out, bt)

@@ -661,7 +661,7 @@ func TestAuditAndKV(t *testing.T) {
 }
 
 // latestSchema is the schema version this ksecbot writes.
-const latestSchema = 4
+const latestSchema = 5
 
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
