@@ -67,9 +67,9 @@ type BugFilter struct {
 	NotCC []string
 	// Names, when set, keeps only the bugs it accepts, judged from the
 	// fields that name kernel trees and whether the bug is restricted: it
-	// is given a Bug with only ID, Summary, Whiteboard, Alias, Keywords and
-	// Groups filled in (so the mirror decodes whole bugs only for the page
-	// it returns).
+	// is given a Bug with only ID, Summary, Whiteboard, Alias, Keywords,
+	// Groups and Sight filled in (so the mirror decodes whole bugs only for
+	// the page it returns).
 	Names func(b *bugzilla.Bug) bool
 	Limit int // at most this many bugs; 0: all
 }
@@ -165,7 +165,7 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 func (s *Store) namedBugs(ctx context.Context, cond string, args []any, names func(*bugzilla.Bug) bool, limit int) (bugs []bugzilla.Bug, total int, err error) {
 	// One json_extract with several paths parses each bug's JSON once and
 	// answers a small array.
-	rows, err := s.db.QueryContext(ctx, `SELECT id, json_extract(data, '$.summary', '$.whiteboard', '$.alias', '$.keywords', '$.groups')
+	rows, err := s.db.QueryContext(ctx, `SELECT id, json_extract(data, '$.summary', '$.whiteboard', '$.alias', '$.keywords', '$.groups'), sight, unconfirmed
 		FROM bugs`+cond+" ORDER BY creation_time, id", args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
@@ -174,11 +174,13 @@ func (s *Store) namedBugs(ctx context.Context, cond string, args []any, names fu
 	for rows.Next() {
 		var id int
 		var fields []byte
-		if err := rows.Scan(&id, &fields); err != nil {
+		var sight string
+		var unconfirmed bool
+		if err := rows.Scan(&id, &fields, &sight, &unconfirmed); err != nil {
 			rows.Close()
 			return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
 		}
-		b := bugzilla.Bug{ID: id}
+		b := bugzilla.Bug{ID: id, Sight: bugzilla.Sight{Gone: sight == sightGone, Unconfirmed: unconfirmed}}
 		if !namingFields(fields, &b) {
 			b.Groups = []string{"unreadable"} // never shown as public
 		}
@@ -207,21 +209,17 @@ func (s *Store) namedBugs(ctx context.Context, cond string, args []any, names fu
 
 // decodeBugs appends the bugs with these ids to bugs, oldest creation first.
 func (s *Store) decodeBugs(ctx context.Context, bugs []bugzilla.Bug, ids []any) ([]bugzilla.Bug, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT data FROM bugs WHERE id IN ("+placeholders(len(ids))+") ORDER BY creation_time, id", ids...)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+bugColumns+" FROM bugs WHERE id IN ("+placeholders(len(ids))+") ORDER BY creation_time, id", ids...)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list bugs: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
+		b, err := scanBug(rows)
+		if err != nil {
 			return nil, fmt.Errorf("failed to list bugs: %w", err)
 		}
-		var b bugzilla.Bug
-		if err := json.Unmarshal([]byte(d), &b); err != nil {
-			return nil, fmt.Errorf("failed to decode bug: %w", err)
-		}
-		bugs = append(bugs, b)
+		bugs = append(bugs, *b)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("failed to list bugs: %w", err)

@@ -167,3 +167,55 @@ func TestKeyOutage(t *testing.T) {
 		t.Error("bug 2 still unconfirmed after the outage")
 	}
 }
+
+// TestEveryMirrorReadHasSight: every way of reading the mirror tells a bug
+// ksecbot cannot vouch for (unconfirmed during a key outage, or gone), so
+// that no reader judges it public by its groups alone.
+func TestEveryMirrorReadHasSight(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, newClock())
+	if err := s.SaveBugs(ctx, []bugzilla.Bug{kbug(1), kbug(2)}, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BeginOutage(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Gone(ctx, []int{2}, kernelWatch); err != nil {
+		t.Fatal(err)
+	}
+	check := func(how string, b bugzilla.Bug) {
+		t.Helper()
+		if b.ID == 1 && (!b.Sight.Unconfirmed || b.Sight.Gone) || b.ID == 2 && !b.Sight.Gone {
+			t.Errorf("%s: bug %d sight %+v, want bug 1 unconfirmed, bug 2 gone", how, b.ID, b.Sight)
+		}
+	}
+	for _, id := range []int{1, 2} {
+		b, _, err := s.Bug(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("Bug", *b)
+	}
+	bugs, _, err := s.Bugs(ctx, BugFilter{})
+	if err != nil || len(bugs) != 2 {
+		t.Fatalf("Bugs = %v %v", bugs, err)
+	}
+	for _, b := range bugs {
+		check("Bugs", b)
+	}
+	var named []bugzilla.Bug
+	bugs, _, err = s.Bugs(ctx, BugFilter{Names: func(b *bugzilla.Bug) bool { named = append(named, *b); return true }})
+	if err != nil || len(bugs) != 2 || len(named) != 2 {
+		t.Fatalf("Bugs with Names = %v %v (%d judged)", bugs, err, len(named))
+	}
+	for _, b := range append(bugs, named...) {
+		check("Bugs with Names", b)
+	}
+	times, err := s.BugTimes(ctx, BugFilter{}, t0.Add(-time.Hour))
+	if err != nil || len(times) != 2 {
+		t.Fatalf("BugTimes = %v %v", times, err)
+	}
+	for _, bt := range times {
+		check("BugTimes", bt.Bug)
+	}
+}
