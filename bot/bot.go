@@ -188,11 +188,12 @@ func (b *Bot) Run(ctx context.Context) error {
 		// Run returns err and the caller reports it: one error, not two
 		b.Log.Debug("stopping", "err", err)
 	}
-	if errors.Is(err, store.ErrVanished) {
-		b.Guard.Halt() // nothing more goes out on the lost file
+	if errors.Is(err, store.ErrVanished) || errors.Is(err, store.ErrCorrupt) {
+		b.Guard.Halt() // nothing more goes out on the lost or broken database
 	}
 	cancelWork()
 	workWG.Wait()
+	err = b.Guard.settle(err)
 	if err == nil {
 		flush(b.Deliverers, b.Wake, b.Log, ShutdownGrace)
 	}

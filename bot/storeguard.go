@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -35,7 +34,8 @@ type StoreGuard struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sf       storeFaults // sent messages not yet recorded, storage faults
-	halted   atomic.Bool // the database file vanished: deliver nothing more
+	halted   atomic.Bool // the database is corrupted or its file vanished: deliver nothing more
+	aside    atomic.Bool // the open database was set aside (store.SetAside)
 }
 
 // NewStoreGuard returns the guard of o.Store.
@@ -44,11 +44,11 @@ func NewStoreGuard(o Options, settings *Settings) *StoreGuard {
 	return &StoreGuard{settings: settings, store: o.Store, log: o.Logger, now: o.Now}
 }
 
-// Loops returns the check of the database file, for Bot.Run.
-func (g *StoreGuard) Loops() []Loop { return []Loop{{"store file", g.watchStoreFile}} }
+// Loops returns the watch of the database, for Bot.Run.
+func (g *StoreGuard) Loops() []Loop { return []Loop{{"store", g.watchStore}} }
 
-// Halted reports whether delivery stopped for good (the database file
-// vanished).
+// Halted reports whether delivery stopped for good (the database is
+// corrupted or its file vanished).
 func (g *StoreGuard) Halted() bool { return g.halted.Load() }
 
 // Halt stops delivery for good.
@@ -207,56 +207,120 @@ func (g *StoreGuard) retryMarks(ctx context.Context, network string) map[string]
 // Problems returns the storage faults for /healthz.
 func (g *StoreGuard) Problems() []string { return g.sf.faults() }
 
-// faultVanished names the storage fault of a removed or replaced file.
-const faultVanished = "vanished"
+// Storage faults that end the bot.
+const (
+	faultVanished = "vanished" // the file removed or replaced
+	faultCorrupt  = "corrupt"  // SQLite found corruption
+)
 
 // storeCheckEvery is how often the bot checks that its database file is
-// still there.
-const storeCheckEvery = 5 * time.Second
+// still there (one stat).
+const storeCheckEvery = time.Second
 
-// watchStoreFile notices the database file (or its directory) vanishing
-// while the bot runs. Going on would write to a file nobody can open
-// again, and a restart would find an empty database or none, so the bot:
-// logs one ERROR, answers /healthz 503 and stops delivering; saves the
-// open database (it is still readable through the open connection) to its
-// path, or next to the file that replaced it as <path>.orphan-<unix time>;
-// then stops with an error wrapping store.ErrVanished, so that the service
-// manager restarts it on the saved copy. While the copy cannot be written
-// it keeps trying and keeps running paused: exiting would lose the only
-// copy.
-func (g *StoreGuard) watchStoreFile(ctx context.Context) error {
+// watchStore ends the bot when its database cannot be gone on with.
+//
+// SQLite found corruption (any query, store.Faulted): going on would
+// fail every write and announce nothing, so the bot logs one ERROR with
+// the recovery steps, answers /healthz 503 naming the database, stops
+// delivering and returns the error (wrapping store.ErrCorrupt: exit 65, a
+// restart cannot help).
+//
+// The database file (or its directory) was removed or replaced: going on
+// would write to a file nobody can open again, and a restart would find
+// an empty database, none, or the replacement with the old WAL replayed
+// into it. The bot logs one ERROR, answers /healthz 503, stops delivering
+// and sets the open database aside (store.SetAside: saved to its path, or
+// next to the file that replaced it as <path>.replaced-<time>, which stays
+// as it is); then it stops with an error wrapping store.ErrVanished (exit
+// 75), so that the service manager restarts it on the file at the path.
+// While the copy cannot be written it keeps trying and keeps running
+// paused: exiting would lose the only copy.
+func (g *StoreGuard) watchStore(ctx context.Context) error {
 	tick := time.NewTicker(storeCheckEvery)
 	defer tick.Stop()
+	faulted := g.store.Faulted()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-faulted:
+			faulted = nil // closed for good: look once
 		case <-tick.C:
 		}
-		err := g.store.CheckFile()
-		if err == nil {
-			continue
+		if err := g.store.Fault(); errors.Is(err, store.ErrCorrupt) {
+			return g.corrupted(err)
 		}
-		g.halted.Store(true)
-		path := g.store.Path()
-		if g.sf.setFault(faultVanished, "store: "+err.Error()) {
-			g.log.Error("the database file was removed or replaced while ksecbot runs: delivery stopped; saving the open database and stopping, to be restarted on the saved copy",
-				"path", path, "err", err)
+		if err := g.store.CheckFile(); err != nil {
+			if stop := g.vanished(ctx, err); stop != nil {
+				return stop
+			}
 		}
-		dest := path
-		if _, serr := os.Stat(path); serr == nil {
-			dest = fmt.Sprintf("%s.orphan-%d", path, g.now().Unix())
+	}
+}
+
+// corrupted handles corruption found while running.
+func (g *StoreGuard) corrupted(err error) error {
+	g.halted.Store(true)
+	if g.sf.setFault(faultCorrupt, "store: "+err.Error()) {
+		g.log.Error("the database is corrupted: delivery stopped and ksecbot stops; repair the database before starting it again",
+			"path", g.store.Path(), "err", err)
+	}
+	return err
+}
+
+// vanished handles the database file removed or replaced: it sets the
+// open database aside and returns the error to end the bot with, or nil
+// while that failed (to be tried again).
+func (g *StoreGuard) vanished(ctx context.Context, err error) error {
+	g.halted.Store(true)
+	path := g.store.Path()
+	if g.sf.setFault(faultVanished, "store: "+err.Error()) {
+		g.log.Error("the database file was removed or replaced while ksecbot runs: delivery stopped; setting the open database aside and stopping, to be restarted on the file at the path",
+			"path", path, "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	dest, serr := g.store.SetAside(sctx, g.now())
+	cancel()
+	if serr != nil {
+		g.log.Error("could not save the open database; still running with delivery stopped, retrying", "path", dest, "err", serr)
+		return nil
+	}
+	g.aside.Store(true)
+	if dest == path {
+		return fmt.Errorf("%w; the open database was saved to %s again: restart ksecbot (the service manager does) to go on with it", err, dest)
+	}
+	return fmt.Errorf("%w. ksecbot saved its own database as %s and left the file now at %s as it is: restarted (the service manager does that on exit 75), ksecbot runs on that file. To go on with ksecbot's own database instead, stop ksecbot and move %s to %s",
+		err, dest, path, dest, path)
+}
+
+// settle decides how the bot ends once its parts stopped with err (nil:
+// asked to stop). A corrupted database is what to report, whatever part
+// failed first. A database file that vanished is set aside first if the
+// watch did not do it yet (the bot stopping for another reason in
+// between): for up to a minute, since exiting without it would lose the
+// only copy.
+func (g *StoreGuard) settle(err error) error {
+	if ferr := g.store.Fault(); errors.Is(ferr, store.ErrCorrupt) && !errors.Is(err, store.ErrCorrupt) {
+		return g.corrupted(ferr)
+	}
+	if g.aside.Load() {
+		return err
+	}
+	verr := g.store.CheckFile()
+	if verr == nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		if stop := g.vanished(ctx, verr); stop != nil {
+			return stop
 		}
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		cerr := g.store.SaveCopy(sctx, dest)
-		cancel()
-		if cerr != nil {
-			g.log.Error("could not save the open database; still running with delivery stopped, retrying", "path", dest, "err", cerr)
-			continue
+		select {
+		case <-ctx.Done():
+			g.log.Error("gave up saving the open database; it is lost", "path", g.store.Path())
+			return errors.Join(err, verr)
+		case <-time.After(storeCheckEvery):
 		}
-		if dest == path {
-			return fmt.Errorf("%w; the open database was saved to %s again: restart ksecbot (the service manager does) to go on with it", err, dest)
-		}
-		return fmt.Errorf("%w; ksecbot's own database was saved as %s: restart ksecbot to use the new %s, or stop it and move the saved copy there", err, dest, path)
 	}
 }

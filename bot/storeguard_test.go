@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/internal/dbdamage"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -165,6 +167,61 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
+// guarded is a bot run by the test itself, to see how it ends.
+type guarded struct {
+	b    *bot.Bot
+	rec  *recorder
+	logs *syncBuffer
+	done chan error // Run's result
+}
+
+// startGuarded runs a bot on h's store at dir/ksecbot.db and waits until
+// it announced one bug, whose id it returns.
+func startGuarded(t *testing.T, h *harness, dir string) (*guarded, int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	h.dbPath = filepath.Join(dir, "ksecbot.db")
+	g := &guarded{rec: newRecorder("test", "#gentoo-kernel"), logs: &syncBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	st, err := store.Open(ctx, h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, APIKey: "key-ksecbot", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.b, err = bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []transport.Transport{g.rec},
+		Logger: slog.New(slog.NewTextHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { g.done <- g.b.Run(ctx) }()
+	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: stored before the database fails"})
+	if err := g.b.Intake.Poke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	g.rec.waitFor(t, 20*time.Second, "the announcement", func(m []chat.Outgoing) bool { return anyAnnounces(m, id) })
+	return g, id
+}
+
+// end waits for Run to return, at most 30 s after since.
+func (g *guarded) end(t *testing.T, since time.Time, what string) error {
+	t.Helper()
+	select {
+	case err := <-g.done:
+		t.Logf("stopped %v after %s: %v", time.Since(since).Round(time.Millisecond), what, err)
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the bot still runs 30 s after %s", what)
+		return nil
+	}
+}
+
 // The database directory is removed while the bot runs: it says so, stops
 // delivering, saves the open database to its path again and stops with
 // store.ErrVanished (the service manager restarts it on the saved copy),
@@ -172,51 +229,16 @@ func grepLines(s, sub string) string {
 func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 	h := newHarness(t, "")
 	dir := filepath.Join(t.TempDir(), "state")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	h.dbPath = filepath.Join(dir, "ksecbot.db")
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st, err := store.Open(ctx, h.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, APIKey: "key-ksecbot", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder("test", "#gentoo-kernel")
-	b, err := bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: []transport.Transport{rec},
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: stored before the directory goes"})
-	if err := b.Intake.Poke(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	rec.waitFor(t, 20*time.Second, "the announcement", func(m []chat.Outgoing) bool { return anyAnnounces(m, id) })
-
+	g, id := startGuarded(t, h, dir)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	removed := time.Now()
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the bot still runs 30 s after its database directory was removed")
-	}
-	t.Logf("stopped %v after the removal: %v", time.Since(removed).Round(time.Millisecond), err)
+	err := g.end(t, time.Now(), "the removal")
 	if !errors.Is(err, store.ErrVanished) {
 		t.Fatalf("Run returned %v, want store.ErrVanished", err)
 	}
-	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
-		t.Errorf("%d ERROR lines, want one:\n%s", n, grepLines(logs.String(), "level=ERROR"))
+	if n := strings.Count(g.logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines, want one:\n%s", n, grepLines(g.logs.String(), "level=ERROR"))
 	}
 	saved, err := store.Open(context.Background(), h.dbPath)
 	if err != nil {
@@ -228,6 +250,49 @@ func TestVanishedDatabaseIsSavedAndTheBotStops(t *testing.T) {
 	}
 	if n, err := saved.OutboxDepth(context.Background(), nil); err != nil || n != 0 {
 		t.Errorf("saved outbox has %d unsent messages (%v), want 0: the announcement was recorded", n, err)
+	}
+}
+
+// SQLite finds corruption while the bot runs (a damaged index: the
+// update of a bug Bugzilla changed fails with "database disk image is
+// malformed"): the bot says so once at ERROR with the recovery steps,
+// answers /healthz 503 naming the database, and stops with
+// store.ErrCorrupt (exit 65), instead of warning on every poll that
+// Bugzilla is failing while it announces nothing.
+func TestCorruptionWhileRunningStopsTheBot(t *testing.T) {
+	h := newHarness(t, "")
+	g, id := startGuarded(t, h, filepath.Join(t.TempDir(), "state"))
+	ctx := context.Background()
+	if err := dbdamage.MisIndex(ctx, h.dbPath, "bugs_filter", "bugs", "product, component, resolution, assigned_to, creation_time, id",
+		fmt.Sprintf("product, component, resolution, assigned_to, CASE WHEN id = %d THEN creation_time + 1 ELSE creation_time END, id", id)); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.UpdateBug(id, func(b *bugzillatest.Bug) { b.Whiteboard = "A1 [upstream]" })
+	changed := time.Now()
+	_ = g.b.Intake.Poke(ctx, id) // fails: the store is corrupted
+	err := g.end(t, changed, "the change of the bug")
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Run returned %v, want store.ErrCorrupt", err)
+	}
+	for _, want := range []string{h.dbPath, "REINDEX", ".recover"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	logs := g.logs.String()
+	if n := strings.Count(logs, "level=ERROR msg=\"the database is corrupted"); n != 1 {
+		t.Errorf("%d ERROR lines about the corrupted database, want one:\n%s", n, grepLines(logs, "level=ERROR"))
+	}
+	if bz := grepLines(strings.ToLower(logs), "bugzilla poll"); bz != "" {
+		t.Errorf("the corruption was reported as Bugzilla trouble:\n%s", bz)
+	}
+	if warn := grepLines(logs, "level=WARN"); warn != "" {
+		t.Logf("warnings:\n%s", warn)
+	}
+	rr := httptest.NewRecorder()
+	g.b.HTTP.Handler().ServeHTTP(rr, httptest.NewRequest("GET", "/healthz", nil))
+	if rr.Code != 503 || !strings.Contains(rr.Body.String(), "store: the database is corrupted: "+h.dbPath) {
+		t.Errorf("/healthz: %d %q, want 503 naming the corrupted database", rr.Code, rr.Body.String())
 	}
 }
 

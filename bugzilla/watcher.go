@@ -66,6 +66,7 @@ type Watcher struct {
 	stats    WatcherStats
 	rstats   ReconcileStats
 	downFrom time.Time // start of the current outage
+	storeErr int       // polls in a row that failed in the WatchStore
 }
 
 // NewWatcher returns a watcher of o.Watches reading through c and storing
@@ -98,7 +99,7 @@ func NewWatcher(c *Client, st WatchStore, o WatcherOptions) *Watcher {
 		}
 	}
 	w := &Watcher{
-		c: c, st: st, watches: ws, o: o,
+		c: c, st: markedStore{st}, watches: ws, o: o,
 		log:           o.Logger.With("component", "watcher"),
 		poke:          make(chan struct{}, 1),
 		pokeReconcile: make(chan struct{}, 1),
@@ -213,6 +214,7 @@ func (w *Watcher) record(start time.Time, err error) {
 	w.stats.LastPoll = start
 	w.stats.LastPollDuration = now.Sub(start)
 	if err == nil {
+		w.storeErr = 0
 		if w.stats.ConsecutiveFailures > 0 {
 			w.log.Info("bugzilla polling recovered", "failed_polls", w.stats.ConsecutiveFailures, "down_for", now.Sub(w.downFrom).Round(time.Second))
 		}
@@ -224,6 +226,17 @@ func (w *Watcher) record(start time.Time, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
+	if errors.Is(err, ErrStore) {
+		// ksecbot's database failed, not Bugzilla: the store's owner
+		// reports it at error level; a warning here at first and each
+		// time the count doubles.
+		w.storeErr++
+		if n := w.storeErr; n&(n-1) == 0 {
+			w.log.Warn("storing what Bugzilla returned failed (the database, not Bugzilla)", "err", err, "failures", n)
+		}
+		return
+	}
+	w.storeErr = 0
 	w.stats.ConsecutiveFailures++
 	w.stats.LastError = err.Error()
 	n := w.stats.ConsecutiveFailures

@@ -370,8 +370,13 @@ func TestCursorOnlyAfterStore(t *testing.T) {
 	st.mu.Lock()
 	st.failSave = errors.New("disk full")
 	st.mu.Unlock()
-	if err := w.PollOnce(context.Background()); err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("PollOnce = %v, want the store error", err)
+	err := w.PollOnce(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "disk full") || !errors.Is(err, bugzilla.ErrStore) {
+		t.Fatalf("PollOnce = %v, want the store error, marked bugzilla.ErrStore", err)
+	}
+	// The database failed, not Bugzilla: no Bugzilla outage on record.
+	if ws := w.Stats(); ws.ConsecutiveFailures != 0 || ws.LastError != "" {
+		t.Errorf("a store failure counted as a Bugzilla failure: %+v", ws)
 	}
 	if c := st.cursor(kernel.Name()); c != c0 {
 		t.Errorf("cursor moved to %v although storing failed", c)

@@ -8,6 +8,8 @@ package bugzilla
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -31,6 +33,30 @@ type WatchStore interface {
 	// then sets the cursor of each named watch, all in one transaction. A bug it has not stored before is recorded
 	// as new only when o.IsNew says so; o.Baseline: mirror only, no other events.
 	SaveWatched(ctx context.Context, bugs []Bug, cursors map[string]Cursor, o SaveOptions) error
+}
+
+// ErrStore marks, in what a Watcher returns, the errors of its
+// WatchStore (ksecbot's database): a poll that failed there is no
+// Bugzilla trouble and is not reported as one.
+var ErrStore = errors.New("the local store failed")
+
+// markedStore wraps the errors of a WatchStore with ErrStore.
+type markedStore struct{ st WatchStore }
+
+func (m markedStore) Cursor(ctx context.Context, watch string) (Cursor, bool, error) {
+	c, ok, err := m.st.Cursor(ctx, watch)
+	return c, ok, markStore(err)
+}
+
+func (m markedStore) SaveWatched(ctx context.Context, bugs []Bug, cursors map[string]Cursor, o SaveOptions) error {
+	return markStore(m.st.SaveWatched(ctx, bugs, cursors, o))
+}
+
+func markStore(err error) error {
+	if err == nil || errors.Is(err, ErrStore) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrStore, err)
 }
 
 // SaveOptions tell a WatchStore how to treat what it stores.

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
+// The database's check at start, and what a corrupted database is.
+
 package store
 
 import (
@@ -7,20 +9,31 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-// ErrCorrupt is returned by Open for a database that fails SQLite's
-// integrity check (or is not a database at all). ksecbot refuses to run
-// on it; the error text says how to recover.
+// ErrCorrupt is returned by Open for a database that fails its check, an
+// empty file or a file that is no database at all, and is the store's
+// fault (Store.Fault) when SQLite finds corruption while it runs. ksecbot
+// refuses to run on it; the error text says how to recover.
 var ErrCorrupt = errors.New("the database is corrupted")
 
-// ErrVanished is returned by CheckFile when the database file was removed
-// or replaced while the store is open.
-var ErrVanished = errors.New("the database file vanished")
+// integrityLimit is the largest database (file and WAL) that Open checks
+// with PRAGMA integrity_check, which also finds index entries that do not
+// match their rows (quick_check does not). It reads every index entry:
+// measured on a loaded 2-core machine (BenchmarkStartCheck; README,
+// Benchmark), 0.1 to 0.35 s for 36 MiB (10,000 bugs, 50,000 sent
+// messages) and 0.9 s for 203 MiB (100,000 bugs), so 1 to 2 s at this
+// size, several times what a busy ksecbot keeps. A variable for tests.
+var integrityLimit int64 = 256 << 20
+
+// exactlyOnceTables are the tables that announcing each bug once per
+// channel relies on. A database over integrityLimit gets quick_check and
+// integrity_check of these tables and their indexes: a message key missing
+// from the outbox's unique index would be queued, and sent, twice.
+var exactlyOnceTables = []string{"outbox", "sent_keys", "announcements", "events", "reminders", "autocc_jobs"}
 
 // isCorrupt reports whether err is SQLite's "database disk image is
 // malformed" or "file is not a database".
@@ -29,81 +42,120 @@ func isCorrupt(err error) bool {
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
 }
 
-// corrupt builds the ErrCorrupt error for path, with the recovery steps.
-func corrupt(path, detail string) error {
-	return fmt.Errorf(`%w: %s (%s). ksecbot will not run on it. To recover: stop ksecbot, copy %[2]s and its -wal and -shm files aside, then either rebuild it with "sqlite3 %[2]s .recover | sqlite3 %[2]s.new", delete %[2]s-wal and %[2]s-shm and move %[2]s.new to %[2]s; or move %[2]s away and start with an empty database (bugs created within [bugzilla] catch_up are announced again)`,
-		ErrCorrupt, path, detail)
+// sqliteCorruptIndex is SQLITE_CORRUPT_INDEX: an index does not match its
+// table.
+var sqliteCorruptIndex = sqlite3.ErrCorrupt.Extend(3)
+
+// hintOf tells whether err is damage to an index only, which REINDEX
+// repairs.
+func hintOf(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqliteCorruptIndex
 }
 
-// quickCheck runs PRAGMA quick_check and returns ErrCorrupt with the first
-// problems it reports.
-func (s *Store) quickCheck(ctx context.Context, path string) error {
-	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check(5)")
-	if err != nil {
-		if isCorrupt(err) {
-			return corrupt(path, err.Error())
+// indexProblem reports whether an integrity_check line is about an index
+// only (a row missing from it, an extra or duplicate entry).
+func indexProblem(line string) bool {
+	for _, s := range []string{"missing from index", "wrong # of entries in index", "non-unique entry in index"} {
+		if strings.Contains(line, s) {
+			return true
 		}
-		return fmt.Errorf("failed to check the database %s: %w", path, err)
+	}
+	return false
+}
+
+// corrupt builds the ErrCorrupt error for path, with the recovery steps;
+// indexOnly: every problem found is in an index, which REINDEX rebuilds.
+func corrupt(path, detail string, indexOnly bool) error {
+	rebuild := fmt.Sprintf(`either rebuild it with "sqlite3 %[1]s .recover | sqlite3 %[1]s.new", delete %[1]s-wal and %[1]s-shm and move %[1]s.new to %[1]s; or move %[1]s away and start with an empty database (bugs created within [bugzilla] catch_up are announced again)`, path)
+	steps := fmt.Sprintf("stop ksecbot and copy %s and its -wal and -shm files aside; then ", path)
+	if indexOnly {
+		steps += fmt.Sprintf(`run "sqlite3 %[1]s REINDEX" (only indexes are damaged) and check that "sqlite3 %[1]s 'PRAGMA integrity_check'" prints ok; if it does not, `, path)
+	}
+	return fmt.Errorf("%w: %s (%s). ksecbot will not run on it. To recover: %s", ErrCorrupt, path, detail, steps+rebuild)
+}
+
+// emptyFile is the error for a database file of 0 bytes: no database, and
+// not to be taken for a fresh one (only a missing file is).
+func emptyFile(path string) error {
+	return fmt.Errorf(`%w: %s is empty (0 bytes): it holds no ksecbot database, and ksecbot does not take it for a fresh one (every bug filed within [bugzilla] catch_up would be announced again). To start with a fresh database, delete %[2]s; otherwise put the database back from a backup, or from a copy ksecbot saved next to it (%[2]s.replaced-...)`, ErrCorrupt, path)
+}
+
+// startCheck checks the database at Open: PRAGMA integrity_check up to
+// integrityLimit, else quick_check and integrity_check of the exactly-once
+// tables. It returns ErrCorrupt with the first problems reported.
+func (s *Store) startCheck(ctx context.Context, path string) error {
+	checks, label := []string{"PRAGMA integrity_check(10)"}, "PRAGMA integrity_check"
+	if size(path)+size(path+"-wal") > integrityLimit {
+		checks, label = []string{"PRAGMA quick_check(10)"}, "PRAGMA quick_check and integrity_check of "+strings.Join(exactlyOnceTables, ", ")
+		for _, t := range exactlyOnceTables {
+			var n int
+			if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", t).Scan(&n); err != nil {
+				return s.checkFailed(path, err)
+			}
+			if n > 0 {
+				checks = append(checks, "PRAGMA integrity_check("+t+")")
+			}
+		}
+	}
+	var problems []string
+	for _, q := range checks {
+		found, err := s.pragmaProblems(ctx, q)
+		if err != nil {
+			return s.checkFailed(path, err)
+		}
+		problems = append(problems, found...)
+		if len(problems) >= 10 {
+			break
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	indexOnly := true
+	for _, p := range problems {
+		indexOnly = indexOnly && indexProblem(p)
+	}
+	if len(problems) > 10 {
+		problems = problems[:10]
+	}
+	return corrupt(path, label+": "+strings.Join(problems, "; "), indexOnly)
+}
+
+// pragmaProblems runs a check pragma and returns the lines that are not
+// "ok".
+func (s *Store) pragmaProblems(ctx context.Context, q string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("failed to check the database %s: %w", path, err)
+			return nil, err
 		}
 		if line != "ok" {
 			problems = append(problems, line)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		if isCorrupt(err) {
-			return corrupt(path, err.Error())
-		}
-		return fmt.Errorf("failed to check the database %s: %w", path, err)
-	}
-	if len(problems) > 0 {
-		return corrupt(path, "PRAGMA quick_check: "+strings.Join(problems, "; "))
-	}
-	return nil
+	return problems, rows.Err()
 }
 
-// fileID remembers which file the store opened, to notice it vanishing.
-type fileID struct {
-	path string
-	info os.FileInfo
+// checkFailed turns a failure of the check itself into the error of Open.
+func (s *Store) checkFailed(path string, err error) error {
+	if isCorrupt(err) {
+		return corrupt(path, err.Error(), hintOf(err))
+	}
+	return fmt.Errorf("failed to check the database %s: %w", path, err)
 }
 
-// CheckFile reports ErrVanished when the database file (or its directory)
-// was removed, or replaced by another file, since Open: the store would go
-// on writing to a file nobody can open again. Nil for in-memory stores.
-func (s *Store) CheckFile() error {
-	if s.file.info == nil {
-		return nil
-	}
-	info, err := os.Stat(s.file.path)
+// size returns the size of the file at path, 0 if there is none.
+func size(path string) int64 {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrVanished, s.file.path, err)
+		return 0
 	}
-	if !os.SameFile(info, s.file.info) {
-		return fmt.Errorf("%w: %s was replaced by another file", ErrVanished, s.file.path)
-	}
-	return nil
-}
-
-// Path returns the database file's path ("" for an in-memory store).
-func (s *Store) Path() string { return s.file.path }
-
-// SaveCopy writes a consistent copy of the open database to path (VACUUM
-// INTO), creating its directory. It works from the open connection, so it
-// also saves a database whose file was removed while open. path must not
-// exist.
-func (s *Store) SaveCopy(ctx context.Context, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("failed to create the directory of %s: %w", path, err)
-	}
-	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-		return fmt.Errorf("failed to save a copy of the database to %s: %w", path, err)
-	}
-	return nil
+	return fi.Size()
 }

@@ -4,13 +4,16 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/internal/dbdamage"
 )
 
 // filledStore makes a database with 200 bugs at path and closes it (the
@@ -180,4 +183,128 @@ func TestNewConnectionNeverCreatesTheFile(t *testing.T) {
 	if _, ok, err := copyStore.Bug(ctx, 7); err != nil || !ok {
 		t.Errorf("bug 7 not in the saved copy: %v %v", ok, err)
 	}
+}
+
+// An empty file at the path is no database, and not a fresh one either:
+// refused (ErrCorrupt) with what to do; only a missing file is fresh.
+func TestOpenRefusesEmptyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ksecbot.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), path)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open of an empty file: %v, want ErrCorrupt", err)
+	}
+	for _, want := range []string{path, "empty (0 bytes)", "delete " + path, "catch_up"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file was changed: %v %v", fi, err)
+	}
+	t.Log(err)
+	// A missing file is a fresh database, never left empty.
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	s := openAt(t, fresh, nil)
+	if v, err := s.SchemaVersion(context.Background()); err != nil || v == 0 {
+		t.Errorf("fresh database at schema version %d (%v)", v, err)
+	}
+	if fi, err := os.Stat(fresh); err != nil || fi.Size() == 0 {
+		t.Errorf("fresh database file: %v %v", fi, err)
+	}
+}
+
+// Rows missing from an index pass PRAGMA quick_check; Open runs
+// integrity_check, refuses the database with the REINDEX that repairs it,
+// and opens it once repaired.
+func TestOpenFindsRowsMissingFromAnIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ksecbot.db")
+	filledStore(t, path)
+	if err := dbdamage.MisIndex(ctx, path, "bugs_created", "bugs", "creation_time, id", "CASE WHEN id = 7 THEN creation_time + 1 ELSE creation_time END, id"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := dbdamage.Check(ctx, path, "quick_check"); err != nil || line != "ok" {
+		t.Fatalf("quick_check: %q %v; the damage is meant to be the kind it misses", line, err)
+	}
+	_, err := Open(ctx, path)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open: %v, want ErrCorrupt", err)
+	}
+	for _, want := range []string{"missing from index bugs_created", "REINDEX", ".recover"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	t.Log(err)
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "REINDEX"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	openAt(t, path, nil)
+}
+
+// Above integrityLimit, Open checks the tables exactly-once delivery
+// relies on with integrity_check: a row missing from an index of the
+// announcements is found.
+func TestOpenLargeChecksExactlyOnceTables(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ksecbot.db")
+	largeStore(t, path, 20, 2)
+	defer func(l int64) { integrityLimit = l }(integrityLimit)
+	integrityLimit = 0
+	openAt(t, path, nil).Close()
+	if err := dbdamage.MisIndex(ctx, path, "announcements_bug", "announcements", "bug_id", "CASE WHEN bug_id = 3 THEN -3 ELSE bug_id END"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(ctx, path)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "missing from index announcements_bug") {
+		t.Fatalf("Open: %v, want ErrCorrupt naming announcements_bug", err)
+	}
+	if !strings.Contains(err.Error(), "quick_check and integrity_check of outbox") {
+		t.Errorf("the error does not name the checks run: %v", err)
+	}
+}
+
+// SQLite finding corruption while the store runs (an index missing the
+// row an update must change) is the store's fault: Faulted is closed and
+// Fault is ErrCorrupt with the path and the recovery steps.
+func TestCorruptionWhileRunningIsAFault(t *testing.T) {
+	ctx := context.Background()
+	s, _, path := stateWithBug7(t)
+	if s.Fault() != nil {
+		t.Fatalf("fault before any damage: %v", s.Fault())
+	}
+	if err := dbdamage.MisIndex(ctx, path, "bugs_filter", "bugs", "product, component, resolution, assigned_to, creation_time, id",
+		"product, component, resolution, assigned_to, CASE WHEN id = 7 THEN creation_time + 1 ELSE creation_time END, id"); err != nil {
+		t.Fatal(err)
+	}
+	b := kbug(7)
+	b.Summary += " (changed)"
+	b.LastChangeTime = b.LastChangeTime.Add(time.Hour)
+	err := s.SaveBugs(ctx, []bugzilla.Bug{b}, nil, false)
+	if err == nil {
+		t.Fatal("the update of a row missing from an index succeeded")
+	}
+	select {
+	case <-s.Faulted():
+	default:
+		t.Fatalf("no fault after %v", err)
+	}
+	f := s.Fault()
+	if !errors.Is(f, ErrCorrupt) {
+		t.Fatalf("Fault() = %v, want ErrCorrupt", f)
+	}
+	for _, want := range []string{path, "malformed", "REINDEX"} {
+		if !strings.Contains(f.Error(), want) {
+			t.Errorf("the fault does not say %q: %v", want, f)
+		}
+	}
+	t.Log(f)
 }

@@ -26,7 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the "sqlite3" database/sql driver
+	sqlite3 "github.com/mattn/go-sqlite3" // also the "sqlite3" database/sql driver
 )
 
 //go:embed migrations/*.sql
@@ -37,7 +37,12 @@ type Store struct {
 	db    *sql.DB
 	now   func() time.Time
 	write chan struct{} // one in-process writer at a time
+	path  string        // as given to Open (for messages)
 	file  fileID        // the file opened, to notice it vanishing
+	side  sidecars      // its -wal and -shm files
+
+	faults   faults      // the first fault the store cannot go on with
+	setAside atomic.Bool // SetAside ran: no more writes, Close leaves the files
 
 	// mirrorVersion moves at the end of every write to the mirror
 	// (SaveWatched, ApplyUpdate); mirrorWriting counts the writes under
@@ -85,52 +90,57 @@ func WithNow(now func() time.Time) Option { return func(o *options) { o.now = no
 // connection or process before it fails (default 10 s).
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
-// Open opens (creating if needed) the database at path, switches it to WAL,
-// checks it (PRAGMA quick_check: a corrupted database is refused with
-// ErrCorrupt and the recovery steps) and applies every pending migration,
-// each in its own transaction.
+// Open opens the database at path, creating it only when there is no
+// file there (an empty file or one that is no database is refused with
+// ErrCorrupt and what to do), switches it to WAL, checks it (startCheck: a
+// corrupted database is refused with ErrCorrupt and the recovery steps)
+// and applies every pending migration, each in its own transaction.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{now: time.Now, busyTimeout: 10 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := create(ctx, path, o.busyTimeout); err != nil {
-		return nil, err
-	}
-	// The pool never creates the file: once the file is gone (removed with
-	// its directory while ksecbot runs), a new connection must fail, not
-	// open a new empty database at the path, which the bot would take for
-	// its own (a new baseline, announcements repeated) and which would
-	// stop SaveCopy from saving the real one there.
+	s := &Store{now: o.now, write: make(chan struct{}, 1), path: path}
+	s.faults.done = make(chan struct{})
 	pool := dsn(path, o.busyTimeout)
 	if plainFile(path) {
+		if err := create(ctx, path, o.busyTimeout); err != nil {
+			return nil, err
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("failed to open store %s: %w", path, err)
+		}
+		if info.Size() == 0 {
+			return nil, emptyFile(path)
+		}
+		s.file = fileID{path: path, info: info}
+		// The pool never creates the file: once the file is gone
+		// (removed with its directory while ksecbot runs), a new
+		// connection must fail, not open a new empty database at the
+		// path, which the bot would take for its own (a new baseline,
+		// announcements repeated) and which would stop SaveCopy from
+		// saving the real one there. Nor does it open a file moved over
+		// the path (connector).
 		pool += "&mode=rw"
 	}
-	db, err := sql.Open("sqlite3", pool)
-	if err != nil {
-		return nil, fmt.Errorf("failed to open store %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(4)
+	s.db = sql.OpenDB(&connector{drv: &sqlite3.SQLiteDriver{}, dsn: pool, s: s})
+	s.db.SetMaxOpenConns(4)
 	// Connections are kept, not closed when idle: an open connection is
 	// what SaveCopy saves a removed database file through.
-	db.SetMaxIdleConns(4)
-	s := &Store{db: db, now: o.now, write: make(chan struct{}, 1)}
-	if err := s.quickCheck(ctx, path); err != nil {
-		db.Close()
+	s.db.SetMaxIdleConns(4)
+	if err := s.startCheck(ctx, path); err != nil {
+		s.db.Close()
 		return nil, err
 	}
 	if err := s.migrate(ctx, 0); err != nil {
-		db.Close()
+		s.db.Close()
 		if isCorrupt(err) {
-			return nil, corrupt(path, err.Error())
+			return nil, corrupt(path, err.Error(), hintOf(err))
 		}
 		return nil, err
 	}
-	if plainFile(path) {
-		if info, err := os.Stat(path); err == nil {
-			s.file = fileID{path: path, info: info}
-		}
-	}
+	s.noteSidecars()
 	return s, nil
 }
 
@@ -140,21 +150,30 @@ func plainFile(path string) bool {
 	return path != "" && !strings.HasPrefix(path, ":memory:") && !strings.HasPrefix(path, "file:")
 }
 
-// create makes the database file at path when there is none, with one
-// short-lived connection allowed to create it (the pool is not).
+// create makes a new database file at path when there is none. It is
+// made under a temporary name, switched to WAL (which writes its first
+// page) and then given the name path (putNew), so that path is never an
+// empty file ksecbot made (Open refuses those) and an existing file is
+// never replaced.
 func create(ctx context.Context, path string, busy time.Duration) error {
-	if !plainFile(path) {
+	if _, err := os.Lstat(path); err == nil {
 		return nil
 	}
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	db, err := sql.Open("sqlite3", dsn(path, busy)+"&mode=rwc")
+	tmp := path + ".new-" + strconv.Itoa(os.Getpid())
+	_ = os.Remove(tmp) // left by a crash
+	db, err := sql.Open("sqlite3", dsn(tmp, busy)+"&mode=rwc")
 	if err != nil {
 		return fmt.Errorf("failed to create store %s: %w", path, err)
 	}
-	defer db.Close()
-	if err := db.PingContext(ctx); err != nil {
+	err = db.PingContext(ctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	defer os.Remove(tmp)
+	if err != nil {
+		return fmt.Errorf("failed to create store %s: %w", path, err)
+	}
+	if err := putNew(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("failed to create store %s: %w", path, err)
 	}
 	return nil
@@ -182,8 +201,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Close closes the database. After SetAside it closes nothing: SQLite
+// would remove the -wal and -shm files at the path by name, and those may
+// belong to the file that took the database's place by now; the process
+// is about to end anyway.
 func (s *Store) Close() error {
+	if s.setAside.Load() {
+		return nil
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("failed to close store: %w", err)
 	}
@@ -285,6 +310,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("failed to start transaction: %w", ctx.Err())
 	}
 	defer func() { <-s.write }()
+	if s.setAside.Load() {
+		return fmt.Errorf("%w: the database %s was set aside, nothing more is written to it", ErrVanished, s.file.path)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("failed to start transaction: %w", err)

@@ -43,7 +43,8 @@ Usage:
   ksecbot --version
 
 Each subcommand has its own --help. Exit status: 0 ok, 1 run-time failure,
-64 usage mistake, 78 configuration or secret problem (see man ksecbot).
+64 usage mistake, 65 corrupted database, 75 database file replaced or
+removed while running, 78 configuration or secret problem (see man ksecbot).
 
 Flags:
 %s`, fs.FlagUsages())

@@ -48,12 +48,14 @@ const (
 	// at run time when every network is refused for one (a wrong
 	// password or token, an untrusted certificate).
 	exitConfig = 78
-	// ExitCorrupt (EX_DATAERR): the database failed its integrity check
-	// at start; restarting cannot help, the operator must recover it.
+	// ExitCorrupt (EX_DATAERR): the database failed its check at start,
+	// SQLite found it corrupted while running, or the file is empty or no
+	// database; restarting cannot help, the operator must recover it.
 	ExitCorrupt = 65
 	// ExitVanished (EX_TEMPFAIL): the database file was removed or
-	// replaced while running; the open database was saved, and a restart
-	// goes on with it.
+	// replaced while running; the open database was saved (back to the
+	// path, or next to the file that replaced it), and a restart goes on
+	// with the file at the path.
 	ExitVanished = 75
 )
 
