@@ -16,7 +16,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 )
@@ -122,7 +121,7 @@ func TestAnnouncerBurstDigest(t *testing.T) {
 // every id, a buglist link and each affected tree highlighted once.
 func checkDigestLine(t *testing.T, it chat.Outgoing, ids []int) {
 	t.Helper()
-	line := strings.Join(it.Plain(config.NetIRC), " ")
+	line := strings.Join(it.Plain("irc"), " ")
 	strs := make([]string, len(ids))
 	for i, id := range ids {
 		strs[i] = fmt.Sprint(id)
@@ -213,7 +212,7 @@ func TestAnnouncerRemindsMovedInBugsFromArrival(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := drain(t, st, a.Render, []chat.Channel{public}, t0)
-	if len(out) != 1 || !strings.Contains(strings.Join(out[0].Plain(config.NetIRC), " "), "moved into") {
+	if len(out) != 1 || !strings.Contains(strings.Join(out[0].Plain("irc"), " "), "moved into") {
 		t.Fatalf("announced %v, want the one moved-in line", out)
 	}
 	for _, tc := range []struct {

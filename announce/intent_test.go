@@ -9,7 +9,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -54,7 +53,7 @@ func TestIntentRenderedAtSendTime(t *testing.T) {
 			bugs[5] = tc.bug
 		}
 		out, ok := r.Intent(tc.in, bugs, tc.ch, now)
-		got := strings.Join(out.Plain(config.NetIRC), "\n")
+		got := strings.Join(out.Plain("irc"), "\n")
 		switch {
 		case tc.want == "" && ok:
 			t.Errorf("%s: sent %q, want nothing", tc.name, got)

@@ -15,14 +15,14 @@ import (
 )
 
 var (
-	public  = chat.Channel{Key: "irc:#gentoo-kernel", Network: config.NetIRC, Name: "#gentoo-kernel"}
-	private = chat.Channel{Key: "irc:#gentoo-security", Network: config.NetIRC, Name: "#gentoo-security", Private: true}
+	public  = chat.Channel{Key: "irc:#gentoo-kernel", Network: "irc", Name: "#gentoo-kernel"}
+	private = chat.Channel{Key: "irc:#gentoo-security", Network: "irc", Name: "#gentoo-security", Private: true}
 )
 
 func testRenderer() *Renderer {
 	return NewRenderer("https://bugs.gentoo.org/", trees.New([]config.Tree{
-		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}, Matrix: []string{"@mpagano:gentoo.org"}},
-		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"blueness", "zorry"}},
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"mpagano"}, "matrix": {"@mpagano:gentoo.org"}}, Members: map[string][]string{"matrix": {"@mpagano:gentoo.org"}}},
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, Handles: map[string][]string{"irc": {"blueness", "zorry"}}},
 	}), RestrictedWithhold)
 }
 
@@ -33,7 +33,7 @@ func TestNewBugHighlights(t *testing.T) {
 	if !ok {
 		t.Fatal("not announced")
 	}
-	got := l.Plain(config.NetIRC)
+	got := l.Plain("irc")
 	for _, want := range []string{"bug 123456", "[A2]", "CVE-2026-1234", "UAF in net/sched", "hardened: blueness zorry", "show_bug.cgi?id=123456"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("announcement %q lacks %q", got, want)
@@ -45,10 +45,10 @@ func TestNewBugHighlights(t *testing.T) {
 	// A bug naming no tree highlights every tree.
 	b2 := bugzilla.Bug{ID: 2, Summary: "Linux kernel: overflow in io_uring"}
 	l2, _ := r.NewBug(&b2, public)
-	if got := l2.Plain(config.NetIRC); !strings.Contains(got, "mpagano") || !strings.Contains(got, "blueness") {
+	if got := l2.Plain("irc"); !strings.Contains(got, "mpagano") || !strings.Contains(got, "blueness") {
 		t.Errorf("announcement %q does not highlight all trees", got)
 	}
-	if got := l2.Plain(config.NetMatrix); !strings.Contains(got, "@mpagano:gentoo.org") {
+	if got := l2.Plain("matrix"); !strings.Contains(got, "@mpagano:gentoo.org") {
 		t.Errorf("matrix rendering %q lacks the Matrix ID", got)
 	}
 }
@@ -63,7 +63,7 @@ func TestRestrictedNeverLeaks(t *testing.T) {
 		"digest":   must(r.Digest([]bugzilla.Bug{b}, public)),
 		"change":   must(r.Change("resolved", "", "FIXED", &b, public)),
 	} {
-		got := l.Plain(config.NetIRC)
+		got := l.Plain("irc")
 		// No detail, no tree, no highlight: a public line about a
 		// restricted bug must not say which tree the embargo concerns.
 		for _, secret := range []string{"secret", "embargoed", "A1", "CVE-2026-9999", "hardened", "blueness", "zorry", "mpagano", "gentoo-sources"} {
@@ -73,10 +73,10 @@ func TestRestrictedNeverLeaks(t *testing.T) {
 		}
 	}
 	if l, ok := r.Change("whiteboard", "A1", "A0", &b, public); ok {
-		t.Errorf("grade change of a restricted bug announced publicly: %q", l.Plain(config.NetIRC))
+		t.Errorf("grade change of a restricted bug announced publicly: %q", l.Plain("irc"))
 	}
 	full, _ := r.NewBug(&b, private)
-	if got := full.Plain(config.NetIRC); !strings.Contains(got, "secret details") || !strings.Contains(got, "hardened: blueness zorry") || strings.Contains(got, "mpagano") {
+	if got := full.Plain("irc"); !strings.Contains(got, "secret details") || !strings.Contains(got, "hardened: blueness zorry") || strings.Contains(got, "mpagano") {
 		t.Errorf("private channel does not get the details and the hardened highlights: %q", got)
 	}
 	r = NewRenderer(r.URL, r.Policy.Trees, RestrictedSkip)
@@ -173,13 +173,13 @@ func TestDigestOfAHugeBurstStaysSmall(t *testing.T) {
 			t.Errorf("digest link of %d bytes cannot fit an IRC line", len(s.URL))
 		}
 	}
-	text := l.Plain(config.NetIRC)
+	text := l.Plain("irc")
 	if !strings.Contains(text, "300 new kernel security bugs") || !strings.Contains(text, "+288 more") {
 		t.Errorf("digest = %q", text)
 	}
 	detail := r.DigestDetail(bugs, public)
-	if len(detail) != maxDetail+1 || !strings.Contains(detail[maxDetail].Plain(config.NetIRC), "and 275 more") {
-		t.Errorf("detail has %d lines, last %q", len(detail), detail[len(detail)-1].Plain(config.NetIRC))
+	if len(detail) != maxDetail+1 || !strings.Contains(detail[maxDetail].Plain("irc"), "and 275 more") {
+		t.Errorf("detail has %d lines, last %q", len(detail), detail[len(detail)-1].Plain("irc"))
 	}
 }
 
@@ -190,12 +190,12 @@ func TestCVEAliasNotRepeated(t *testing.T) {
 	r := testRenderer()
 	b := bugzilla.Bug{ID: 7, Summary: "Linux kernel: use-after-free in nf_tables (CVE-2026-1234)", Alias: []string{"CVE-2026-1234"}}
 	l, _ := r.NewBug(&b, private)
-	if got := l.Plain(config.NetIRC); strings.Count(got, "CVE-2026-1234") != 1 {
+	if got := l.Plain("irc"); strings.Count(got, "CVE-2026-1234") != 1 {
 		t.Errorf("announcement %q names the CVE %d times, want once", got, strings.Count(got, "CVE-2026-1234"))
 	}
 	b.Summary = "Linux kernel: use-after-free in nf_tables"
 	l, _ = r.NewBug(&b, private)
-	if got := l.Plain(config.NetIRC); strings.Count(got, "CVE-2026-1234") != 1 {
+	if got := l.Plain("irc"); strings.Count(got, "CVE-2026-1234") != 1 {
 		t.Errorf("announcement %q names the alias %d times, want once", got, strings.Count(got, "CVE-2026-1234"))
 	}
 }
@@ -215,14 +215,14 @@ func TestRendererPolicy(t *testing.T) {
 	if _, ok := skip.NewBug(b, public); ok {
 		t.Error(`restricted = "skip" renderer announces a restricted bug publicly`)
 	}
-	if l := must(r.NewBug(b, private)); !strings.Contains(l.Plain(config.NetIRC), "hardened: blueness zorry") {
-		t.Errorf("private line without the policy's highlights: %q", l.Plain(config.NetIRC))
+	if l := must(r.NewBug(b, private)); !strings.Contains(l.Plain("irc"), "hardened: blueness zorry") {
+		t.Errorf("private line without the policy's highlights: %q", l.Plain("irc"))
 	}
 	bare := &Renderer{URL: r.URL}
-	if got := must(bare.NewBug(b, public)).Plain(config.NetIRC); strings.Contains(got, "SECRET") || !strings.Contains(got, "details withheld") {
+	if got := must(bare.NewBug(b, public)).Plain("irc"); strings.Contains(got, "SECRET") || !strings.Contains(got, "details withheld") {
 		t.Errorf("renderer without a policy, public channel: %q", got)
 	}
-	if got := must(bare.NewBug(&bugzilla.Bug{ID: 6, Summary: "sys-kernel/hardened-sources: public"}, public)).Plain(config.NetIRC); strings.Contains(got, "blueness") {
+	if got := must(bare.NewBug(&bugzilla.Bug{ID: 6, Summary: "sys-kernel/hardened-sources: public"}, public)).Plain("irc"); strings.Contains(got, "blueness") {
 		t.Errorf("renderer without a policy highlights: %q", got)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/memnet"
 )
 
@@ -17,7 +16,7 @@ func linesIn(msgs []chat.Outgoing, key string) []string {
 	var out []string
 	for _, m := range msgs {
 		if m.Channel == key {
-			out = append(out, m.Plain(config.NetIRC)...)
+			out = append(out, m.Plain("irc")...)
 		}
 	}
 	return out

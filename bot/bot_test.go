@@ -23,6 +23,8 @@ import (
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 	"github.com/ksecbot/ksecbot/transport/console"
+	"github.com/ksecbot/ksecbot/transport/irc"
+	"github.com/ksecbot/ksecbot/transport/matrix"
 )
 
 // recorder is an in-memory transport with any number of channels. The
@@ -109,7 +111,7 @@ func (r *recorder) waitFor(t *testing.T, d time.Duration, what string, pred func
 func plain(msgs []chat.Outgoing) []string {
 	var out []string
 	for _, m := range msgs {
-		out = append(out, m.Channel+" "+strings.Join(m.Plain(config.NetIRC), " / "))
+		out = append(out, m.Channel+" "+strings.Join(m.Plain("irc"), " / "))
 	}
 	return out
 }
@@ -123,6 +125,10 @@ func count(msgs []chat.Outgoing, key string) int {
 	}
 	return n
 }
+
+// nets are the networks the test configurations are parsed for, as
+// cmd/ksecbot registers them.
+var nets = []config.Network{irc.Network.Config, matrix.Network.Config}
 
 const baseConfig = `
 [bugzilla]
@@ -169,7 +175,7 @@ func newHarness(t *testing.T, extraTOML string) *harness {
 	t.Helper()
 	srv := bugzillatest.New()
 	t.Cleanup(srv.Close)
-	cfg, err := config.Parse([]byte(baseConfig+extraTOML), "test.toml")
+	cfg, err := config.Parse([]byte(baseConfig+extraTOML), "test.toml", nets...)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -254,7 +260,7 @@ func TestNewBugAnnouncedWithHighlights(t *testing.T) {
 	})
 	t.Logf("announced %s after the bug was filed (poll interval %s)", time.Since(created).Round(time.Millisecond), h.cfg.Bugzilla.PollInterval.Duration)
 	for _, m := range msgs {
-		line := strings.Join(m.Plain(config.NetIRC), " ")
+		line := strings.Join(m.Plain("irc"), " ")
 		if !strings.Contains(line, "hardened: blueness zorry") || strings.Contains(line, "mpagano") {
 			t.Errorf("announcement %q should highlight exactly the hardened maintainers", line)
 		}

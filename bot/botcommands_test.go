@@ -11,7 +11,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 func ask(t *testing.T, h interface {
@@ -20,7 +19,7 @@ func ask(t *testing.T, h interface {
 	t.Helper()
 	var lines []string
 	for _, o := range h.Handle(context.Background(), chat.Incoming{Channel: ch, Target: ch.Name, Sender: sender, Text: text, ID: fmt.Sprint(time.Now().UnixNano())}) {
-		lines = append(lines, o.Plain(config.NetIRC)...)
+		lines = append(lines, o.Plain("irc")...)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -36,7 +35,7 @@ roles = ["maintainer"]
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)
 	ch := rec.channels[0]
-	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
+	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}
 	anon := chat.Identity{Network: "test", Nick: "mallory"}
 
 	if got := ask(t, b.Settings.Router(), ch, anon, "!stats"); !strings.Contains(got, "No bugs in the last 30 days") {

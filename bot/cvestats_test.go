@@ -18,9 +18,9 @@ import (
 func TestStatsCountsQuieterAnnouncements(t *testing.T) {
 	h := newHarness(t, "")
 	h.cfg.Trees = []config.Tree{
-		{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"gkmaint"}},
-		{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vanmaint"}},
-		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"gsmaint"}},
+		{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, Handles: map[string][]string{"irc": {"gkmaint"}}},
+		{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, Handles: map[string][]string{"irc": {"vanmaint"}}},
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"gsmaint"}}},
 	}
 	h.cfg.KernelCVE = &config.KernelCVE{Path: "../kernelcve/testdata/vulns", Highlight: config.HighlightAffected}
 	h.cfg.Gentoo = &config.Gentoo{Repo: "../gentoo/testdata/repo"}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // TestBurstDigest files a burst in Bugzilla and checks what each channel
@@ -100,7 +99,7 @@ func checkDigest(t *testing.T, m chat.Outgoing, ids []int) {
 	if got := slices.Sorted(slices.Values(m.BugIDs)); !slices.Equal(got, ids) {
 		t.Errorf("digest names bugs %v, want %v", got, ids)
 	}
-	line := m.Plain(config.NetIRC)[0]
+	line := m.Plain("irc")[0]
 	strs := make([]string, len(ids))
 	for i, id := range ids {
 		strs[i] = fmt.Sprint(id)

@@ -12,7 +12,6 @@ import (
 	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -27,7 +26,7 @@ func replyTo(msgs []chat.Outgoing, id string) []string {
 	var out []string
 	for _, m := range msgs {
 		if m.Key == "reply/"+id || strings.HasPrefix(m.Key, "reply/"+id+"/") {
-			out = append(out, strings.Join(m.Plain(config.NetIRC), " / "))
+			out = append(out, strings.Join(m.Plain("irc"), " / "))
 		}
 	}
 	return out
@@ -47,12 +46,12 @@ irc_account = "alice"
 roles = ["security"]
 `)
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: the claim of this bug hangs"})
-	rec := newRecorder(config.NetIRC, "#gentoo-kernel")
+	rec := newRecorder("irc", "#gentoo-kernel")
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)
 	ch := rec.channels[0]
-	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
-	bob := chat.Identity{Network: config.NetIRC, Nick: "bob", Host: "bob.example.net"}
+	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}
+	bob := chat.Identity{Network: "irc", Nick: "bob", Host: "bob.example.net"}
 
 	h.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.FaultHang, Path: fmt.Sprintf("/rest/bug/%d", id)})
 	before := requestsFor(h.srv, id)
@@ -120,7 +119,7 @@ func (g *gated) Send(ctx context.Context, out chat.Outgoing) (string, error) {
 // an announcement still goes out during the flood.
 func TestCommandFloodBusyAndSlowDown(t *testing.T) {
 	h := newHarness(t, "")
-	rec := newRecorder(config.NetIRC, "#gentoo-kernel")
+	rec := newRecorder("irc", "#gentoo-kernel")
 	g := &gated{recorder: rec, gate: make(chan struct{})}
 	b, _ := h.start(g)
 	waitPolls(t, b, 1)
@@ -129,7 +128,7 @@ func TestCommandFloodBusyAndSlowDown(t *testing.T) {
 	const users, each = 10, 10
 	for i := 0; i < each; i++ {
 		for u := 0; u < users; u++ {
-			who := chat.Identity{Network: config.NetIRC, Nick: fmt.Sprintf("flood%d", u), Host: fmt.Sprintf("host%d.example.net", u)}
+			who := chat.Identity{Network: "irc", Nick: fmt.Sprintf("flood%d", u), Host: fmt.Sprintf("host%d.example.net", u)}
 			say(b, g, ch, who, fmt.Sprintf("u%d-%d", u, i), "!pending")
 		}
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 )
 
@@ -37,7 +36,7 @@ func announcementIn(t *testing.T, rec *recorder, id int, channel string) string 
 	msgs := rec.waitFor(t, 10*time.Second, key, func(m []chat.Outgoing) bool { return count(m, key) == 1 })
 	for _, m := range msgs {
 		if m.Key == key {
-			return strings.Join(m.Plain(config.NetIRC), " ")
+			return strings.Join(m.Plain("irc"), " ")
 		}
 	}
 	return ""
@@ -118,7 +117,7 @@ func TestEmbargoDecidedAtSendTime(t *testing.T) {
 				if m.Channel != "test:#gentoo-dev" || !tc.withheld {
 					continue
 				}
-				line := strings.Join(m.Plain(config.NetIRC), " ")
+				line := strings.Join(m.Plain("irc"), " ")
 				for _, s := range secretsOf {
 					if strings.Contains(line, s) {
 						t.Errorf("public line %q contains %q", line, s)

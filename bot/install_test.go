@@ -13,7 +13,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // TestIRCAdmins checks that [irc] admins does what config.sample.toml
@@ -42,15 +41,15 @@ roles = ["maintainer"]
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
 	ch := rec.channels[0]
-	carol := chat.Identity{Network: config.NetIRC, Account: "carol", Nick: "carol"}
+	carol := chat.Identity{Network: "irc", Account: "carol", Nick: "carol"}
 	if got := ask(t, b.Settings.Router(), ch, carol, "!whoami"); !strings.Contains(got, "roles: admin, maintainer") {
 		t.Errorf("!whoami of an [irc] admins account = %q, want the admin role", got)
 	}
-	dave := chat.Identity{Network: config.NetIRC, Account: "dave", Nick: "dave"}
+	dave := chat.Identity{Network: "irc", Account: "dave", Nick: "dave"}
 	if got := ask(t, b.Settings.Router(), ch, dave, "!whoami"); !strings.Contains(got, "roles: maintainer") || strings.Contains(got, "admin") {
 		t.Errorf("!whoami of an account not in [irc] admins = %q, want maintainer only", got)
 	}
-	mx := chat.Identity{Network: config.NetMatrix, Account: "@carol:example.org"}
+	mx := chat.Identity{Network: "matrix", Account: "@carol:example.org"}
 	if got := ask(t, b.Settings.Router(), ch, mx, "!whoami"); strings.Contains(got, "admin") {
 		t.Errorf("!whoami of the Matrix side of an [irc] admins account = %q, want no admin role", got)
 	}
@@ -64,7 +63,7 @@ func TestCommandLogsNameTheirComponentOnce(t *testing.T) {
 	h.logOut = logs
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
-	anon := chat.Identity{Network: config.NetIRC, Account: "stranger", Nick: "stranger"}
+	anon := chat.Identity{Network: "irc", Account: "stranger", Nick: "stranger"}
 	ask(t, b.Settings.Router(), rec.channels[0], anon, "!claim 1") // refused: logged
 	found := false
 	for _, l := range strings.Split(logs.String(), "\n") {
@@ -92,11 +91,11 @@ irc_account = "alice"
 roles = ["security"]
 `)
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: Bugzilla answers this one with garbage"})
-	rec := newRecorder(config.NetIRC, "#gentoo-kernel")
+	rec := newRecorder("irc", "#gentoo-kernel")
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)
 	ch := rec.channels[0]
-	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
+	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}
 	h.srv.SetFault(bugzillatest.Fault{Mode: bugzillatest.FaultTruncate, Path: fmt.Sprintf("/rest/bug/%d", id)})
 	say(b, rec, ch, alice, "claim1", fmt.Sprintf("!claim %d", id))
 	msgs := rec.waitFor(t, 20*time.Second, "the claim's answer", func(m []chat.Outgoing) bool { return len(replyTo(m, "claim1")) > 0 })

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 func httpGet(t *testing.T, url string) (int, string) {
@@ -34,7 +33,7 @@ func systemLines(msgs []chat.Outgoing, channel string) []string {
 	var out []string
 	for _, m := range msgs {
 		if m.Kind == chat.KindSystem && m.Channel == channel {
-			out = append(out, strings.Join(m.Plain(config.NetIRC), " "))
+			out = append(out, strings.Join(m.Plain("irc"), " "))
 		}
 	}
 	return out

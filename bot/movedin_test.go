@@ -10,7 +10,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // A wrangler moves old bugs from Gentoo Security/Vulnerabilities into the
@@ -49,7 +48,7 @@ func TestBugMovedIntoWatchAnnounced(t *testing.T) {
 	sent := append([]chat.Outgoing(nil), rec.sent...)
 	rec.mu.Unlock()
 	for _, m := range sent {
-		line := strings.Join(m.Plain(config.NetIRC), " ")
+		line := strings.Join(m.Plain("irc"), " ")
 		t.Logf("%s: %s", m.Key, line)
 		for _, id := range m.BugIDs {
 			if id == closed {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -55,7 +54,7 @@ type modelBug struct {
 // none).
 var treeWords = []string{"hardened", "gentoo-sources", "blueness", "zorry", "mpagano", "@blueness:gentoo.org", "@mpagano:gentoo.org"}
 
-func (w *embargoWorld) Network() string { return config.NetIRC }
+func (w *embargoWorld) Network() string { return "irc" }
 func (w *embargoWorld) Channels() []chat.Channel {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -97,7 +96,7 @@ func (w *embargoWorld) Send(ctx context.Context, out chat.Outgoing) (string, err
 // is held.
 func (w *embargoWorld) check(out chat.Outgoing) {
 	var texts []string
-	for _, net := range []string{config.NetIRC, config.NetMatrix} {
+	for _, net := range []string{"irc", "matrix"} {
 		for _, l := range append(slices.Clone(out.Lines), out.Detail...) {
 			texts = append(texts, l.Plain(net))
 		}
@@ -189,13 +188,15 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 	h.cfg.Bugzilla.PollInterval.Duration = time.Hour // polls only when poked
 	h.cfg.Announce.DigestAfter = 2
 	h.cfg.Announce.RemindAfter.Duration = 2 * time.Hour
-	h.cfg.Trees[1].Matrix = []string{"@blueness:gentoo.org"}
-	h.cfg.Trees[0].Matrix = []string{"@mpagano:gentoo.org"}
+	for i, id := range []string{"@mpagano:gentoo.org", "@blueness:gentoo.org"} {
+		h.cfg.Trees[i].Handles["matrix"] = []string{id}
+		h.cfg.Trees[i].Members = map[string][]string{"matrix": {id}}
+	}
 	var logBuf syncBuffer
 	h.infoLog = &logBuf
 	w := &embargoWorld{t: t, bugs: map[int]*modelBug{}, notify: make(chan struct{}, 1)}
 	for _, name := range []string{"#sec", "#pub", "#dev"} {
-		w.channels = append(w.channels, chat.Channel{Key: chat.ChannelKey(config.NetIRC, name), Network: config.NetIRC, Name: name, Private: name == "#sec"})
+		w.channels = append(w.channels, chat.Channel{Key: chat.ChannelKey("irc", name), Network: "irc", Name: name, Private: name == "#sec"})
 	}
 	clock := fakeclock.New(time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC))
 	b, st, stop := h.startAt(clock, w)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 const webhookSecret = "s3cret-hook"
@@ -139,7 +138,7 @@ func TestWebhookPush(t *testing.T) {
 				if m.BugIDs[0] != id {
 					continue
 				}
-				line := strings.Join(m.Plain(config.NetIRC), " ")
+				line := strings.Join(m.Plain("irc"), " ")
 				if !strings.Contains(line, fmt.Sprintf("pushed bug %d", i)) || strings.Contains(line, "FORGED") || strings.Contains(line, "[A0]") {
 					t.Errorf("announcement %q should carry Bugzilla's data, not the push's", line)
 				}

@@ -18,6 +18,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport/irc"
 )
 
 // reloadSettings builds the configuration-derived state as the daemon
@@ -56,7 +57,9 @@ func TestReloadReportsWhatNeedsARestart(t *testing.T) {
 		}, nil, 3, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
 		{"catch_up", func(c *config.Config) { c.Bugzilla.CatchUp.Duration = 72 * time.Hour }, []string{"[bugzilla]"}, 2, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
 		{"public_url", func(c *config.Config) { c.Bugzilla.PublicURL = "https://b.example.org" }, []string{"[bugzilla]"}, 2, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
-		{"[irc] added", func(c *config.Config) { c.IRC = &config.IRC{Server: "irc.example.org:6697", Nick: "ksecbot"} }, []string{"[irc]"}, 2, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
+		{"[irc] added", func(c *config.Config) {
+			c.Sections = map[string]config.Section{irc.Name: &irc.Config{Server: "irc.example.org:6697", Nick: "ksecbot"}}
+		}, []string{"[irc]"}, 2, h.cfg.Bugzilla.CatchUp.Duration, h.cfg.Bugzilla.PublicURL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := *h.cfg
@@ -70,8 +73,8 @@ func TestReloadReportsWhatNeedsARestart(t *testing.T) {
 				t.Errorf("in effect: %d trees, catch_up %s, public_url %q; want %d, %s, %q (kept until a restart)",
 					len(now.Trees), now.Bugzilla.CatchUp.Duration, now.Bugzilla.PublicURL, tc.trees, tc.catch, tc.public)
 			}
-			if now.IRC != nil {
-				t.Errorf("[irc] applied without a restart: %+v", now.IRC)
+			if now.Section(irc.Name) != nil {
+				t.Errorf("[irc] applied without a restart: %+v", now.Section(irc.Name))
 			}
 		})
 	}
@@ -117,8 +120,8 @@ roles = ["security"]
 `)
 	s := reloadSettings(t, h)
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: a write race"})
-	ch := chat.Channel{Key: "irc:#gentoo-security", Network: config.NetIRC, Name: "#gentoo-security", Private: true}
-	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
+	ch := chat.Channel{Key: "irc:#gentoo-security", Network: "irc", Name: "#gentoo-security", Private: true}
+	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}
 	bugPath := fmt.Sprintf("/rest/bug/%d", id)
 	requests := func() []string {
 		var out []string

@@ -199,7 +199,7 @@ func TestRemindersWithFakeClock(t *testing.T) {
 		if m.BugIDs[0] != unclaimedA {
 			continue
 		}
-		line := strings.Join(m.Plain(config.NetIRC), " ")
+		line := strings.Join(m.Plain("irc"), " ")
 		for _, want := range []string{"Still unclaimed after 1h", fmt.Sprintf("bug %d", unclaimedA), "hardened: blueness zorry"} {
 			if !strings.Contains(line, want) {
 				t.Errorf("reminder %q lacks %q", line, want)
@@ -334,7 +334,7 @@ roles = ["maintainer"]
 	}
 	rec.waitFor(t, 10*time.Second, "the first reminder", func(m []chat.Outgoing) bool { return len(remindersOf(m, id, ch)) == 1 })
 
-	alice := chat.Identity{Network: config.NetIRC, Account: "alice", Nick: "alice"}
+	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}
 	if got := ask(t, b.Settings.Router(), rec.channels[0], alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
 		t.Fatalf("!snooze = %q", got)
 	}
@@ -357,7 +357,7 @@ roles = ["maintainer"]
 	if rs[0].Key == rs[1].Key {
 		t.Errorf("both reminders have the key %q: a Matrix homeserver would drop the second as a retry", rs[0].Key)
 	}
-	if line := strings.Join(rs[1].Plain(config.NetIRC), " "); !strings.Contains(line, "Still unclaimed after 3h") || !strings.Contains(line, "hardened: blueness zorry") {
+	if line := strings.Join(rs[1].Plain("irc"), " "); !strings.Contains(line, "Still unclaimed after 3h") || !strings.Contains(line, "hardened: blueness zorry") {
 		t.Errorf("second reminder = %q", line)
 	}
 	// Once: checking again later sends nothing more.

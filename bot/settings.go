@@ -135,9 +135,7 @@ func (s *Settings) build(cfg *config.Config) *live {
 	if cve != nil {
 		deps.CVE = cve
 	}
-	if cfg.Console != nil {
-		deps.ConsoleLogin = cfg.Console.Bugzilla
-	}
+	deps.ConsoleLogin = cfg.OperatorLogin(chat.NetConsole)
 	lv.router = commands.New(deps)
 	return lv
 }
@@ -168,34 +166,43 @@ func (s *Settings) Reload(cfg *config.Config) (needRestart []string) {
 	merged := *cfg
 	merged.Bugzilla, merged.Watches, merged.Store = old.Bugzilla, old.Watches, old.Store
 	merged.HTTP.Listen = old.HTTP.Listen
-	// Channels and rooms change live where the transport can do it; the
-	// rest of a network's table needs a restart.
-	var live []string
+	// A network's table takes effect at a restart (its transport was
+	// built from it), except the channels and rooms that a transport
+	// reloads live: it gets its new section, never the whole file.
+	table := func(c *config.Config, name string) string {
+		if n, ok := c.Network(name); ok && n.Table != "" {
+			return "[" + n.Table + "]"
+		}
+		return "[" + name + "]"
+	}
 	for _, t := range s.transports {
+		name := t.Network()
 		r, ok := t.(transport.ChannelReloader)
 		if !ok {
+			if o, n := old.Section(name), cfg.Section(name); o != nil && n != nil && !reflect.DeepEqual(o, n) {
+				needRestart = append(needRestart, table(cfg, name))
+			}
 			continue
 		}
-		restart, err := r.ReloadChannels(cfg)
+		restart, err := r.ReloadChannels(cfg.Section(name))
 		if err != nil {
-			s.log.Error("could not apply the new channels", "network", t.Network(), "err", err)
+			s.log.Error("could not apply the new channels", "network", name, "err", err)
 			continue
 		}
 		if restart {
-			needRestart = append(needRestart, "["+t.Network()+"] (other than its channels)")
+			needRestart = append(needRestart, table(cfg, name)+" (other than its channels)")
 		}
-		live = append(live, t.Network())
 	}
-	merged.KeepNetworkTables(old, live)
-	oldNets, newNets := old.NetworkTables(), cfg.NetworkTables()
+	merged.KeepSections(old)
+	oldNets, newNets := old.Configured(), cfg.Configured()
 	for _, n := range oldNets {
 		if !slices.Contains(newNets, n) {
-			needRestart = append(needRestart, "["+n+"]")
+			needRestart = append(needRestart, table(old, n))
 		}
 	}
 	for _, n := range newNets {
 		if !slices.Contains(oldNets, n) {
-			needRestart = append(needRestart, "["+n+"]")
+			needRestart = append(needRestart, table(cfg, n))
 		}
 	}
 	s.live.Store(s.build(&merged))

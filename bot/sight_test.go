@@ -13,7 +13,6 @@ import (
 	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
 )
@@ -95,8 +94,8 @@ func (w *sightWorld) checkOutOfSight(since int, out map[int]string, inSight ...i
 			t.Errorf("bug %d: the private channel got %q %d times, want once", id, line, n)
 		}
 		for _, m := range sent[since:] {
-			if m.Channel != privKey && slices.Contains(m.BugIDs, id) && strings.Contains(strings.Join(m.Plain(config.NetIRC), " "), w.words[id]) {
-				t.Errorf("bug %d: a line to %s carries its details: %q", id, m.Channel, m.Plain(config.NetIRC))
+			if m.Channel != privKey && slices.Contains(m.BugIDs, id) && strings.Contains(strings.Join(m.Plain("irc"), " "), w.words[id]) {
+				t.Errorf("bug %d: a line to %s carries its details: %q", id, m.Channel, m.Plain("irc"))
 			}
 		}
 		for _, q := range []string{fmt.Sprintf("!bug %d", id), fmt.Sprintf("what about bug %d?", id)} {
@@ -184,7 +183,7 @@ func TestOutOfSightWithinOneInterval(t *testing.T) {
 		key := fmt.Sprintf("announce/%d-back", embargoed)
 		for _, m := range w.rec.sentCopy() {
 			if m.Channel == ch && strings.HasPrefix(m.Key, key) {
-				return strings.Join(m.Plain(config.NetIRC), " ")
+				return strings.Join(m.Plain("irc"), " ")
 			}
 		}
 		return ""

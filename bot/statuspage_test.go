@@ -41,7 +41,7 @@ func TestStatusPageSwitch(t *testing.T) {
 	if code, body := get(); code != http.StatusNotFound || !strings.Contains(body, "status_page = true") {
 		t.Errorf("status page off: GET / = %d %q, want 404 saying how to turn it on", code, body)
 	}
-	cfg, err := config.Parse([]byte(baseConfig+"\n[http]\nstatus_page = true\n"), "test.toml")
+	cfg, err := config.Parse([]byte(baseConfig+"\n[http]\nstatus_page = true\n"), "test.toml", nets...)
 	if err != nil {
 		t.Fatal(err)
 	}

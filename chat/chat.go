@@ -14,7 +14,7 @@ import (
 )
 
 // NetConsole is the network name of the local console. The other
-// networks name themselves (config.NetIRC, config.NetMatrix): the core
+// networks name themselves (the Name of their registration): the core
 // never needs to know which networks there are.
 const NetConsole = "console"
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // TestErrorReplies: every command's reply to arguments it cannot use names
@@ -105,7 +104,7 @@ func TestUsageUsesPrefix(t *testing.T) {
 		"ksec:mine x":         "ksec:mine takes no argument",
 		"ksec:pending nosuch": "ksec:trees lists",
 	} {
-		got := strings.Join(e.r.Handle(e.ctx, chat.Incoming{Channel: chPrivate, Target: chPrivate.Name, Sender: idAlice, Text: text})[0].Plain(config.NetIRC), "\n")
+		got := strings.Join(e.r.Handle(e.ctx, chat.Incoming{Channel: chPrivate, Target: chPrivate.Name, Sender: idAlice, Text: text})[0].Plain("irc"), "\n")
 		if !strings.Contains(got, want) || strings.Contains(got, "!") {
 			t.Errorf("%s = %q, want %q and no '!'", text, got, want)
 		}

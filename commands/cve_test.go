@@ -20,8 +20,8 @@ import (
 func cveEnv(t *testing.T) *env {
 	e := newEnv(t, "")
 	e.cfg.Trees = []config.Tree{
-		{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"distnick"}, Bugzilla: []string{"dist-kernel@gentoo.org"}},
-		{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vannick"}, Bugzilla: []string{"vanilla@gentoo.org"}},
+		{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, Handles: map[string][]string{"irc": {"distnick"}}, Bugzilla: []string{"dist-kernel@gentoo.org"}},
+		{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, Handles: map[string][]string{"irc": {"vannick"}}, Bugzilla: []string{"vanilla@gentoo.org"}},
 		{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, Bugzilla: []string{"rt@gentoo.org"}},
 	}
 	e.r = New(Deps{Config: e.cfg, Store: e.st, Now: e.clk.Now, Logger: e.r.log, RateBurst: 1000, RateEvery: 1,
@@ -111,7 +111,7 @@ func TestCVECommandMatrixRows(t *testing.T) {
 	var rows []string
 	for _, l := range outs[0].Lines {
 		if l.IsRow() {
-			rows = append(rows, l.Plain(config.NetMatrix))
+			rows = append(rows, l.Plain("matrix"))
 		}
 	}
 	want := []string{

@@ -18,6 +18,8 @@ import (
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 	"github.com/ksecbot/ksecbot/store"
+	"github.com/ksecbot/ksecbot/transport/irc"
+	"github.com/ksecbot/ksecbot/transport/matrix"
 )
 
 // env is a router wired to a real store and the in-process Bugzilla.
@@ -35,9 +37,9 @@ type env struct {
 
 // Channels used by the tests.
 var (
-	chPublic  = chat.Channel{Key: "irc:#gentoo-kernel", Network: config.NetIRC, Name: "#gentoo-kernel", Previews: true, Terse: true}
-	chPrivate = chat.Channel{Key: "irc:#gentoo-security", Network: config.NetIRC, Name: "#gentoo-security", Private: true, Terse: true}
-	chMatrix  = chat.Channel{Key: "matrix:!room:example.org", Network: config.NetMatrix, Name: "!room:example.org", Previews: true}
+	chPublic  = chat.Channel{Key: "irc:#gentoo-kernel", Network: "irc", Name: "#gentoo-kernel", Previews: true, Terse: true}
+	chPrivate = chat.Channel{Key: "irc:#gentoo-security", Network: "irc", Name: "#gentoo-security", Private: true, Terse: true}
+	chMatrix  = chat.Channel{Key: "matrix:!room:example.org", Network: "matrix", Name: "!room:example.org", Previews: true}
 	chConsole = chat.Channel{Key: "console", Network: chat.NetConsole, Name: "console", Private: true}
 )
 
@@ -55,12 +57,12 @@ var (
 // ircID and mxID build identities as the IRC and Matrix transports hand
 // them to the core.
 func ircID(account, nick string) chat.Identity {
-	return chat.Identity{Network: config.NetIRC, Account: account, Nick: nick,
+	return chat.Identity{Network: "irc", Account: account, Nick: nick,
 		Kind: "IRC account", HowToIdentify: "log in to your services account (/msg NickServ IDENTIFY ...)"}
 }
 
 func mxID(account string) chat.Identity {
-	return chat.Identity{Network: config.NetMatrix, Account: account, Nick: account, Kind: "Matrix user"}
+	return chat.Identity{Network: "matrix", Account: account, Nick: account, Kind: "Matrix user"}
 }
 
 func testConfig(url string) *config.Config {
@@ -68,20 +70,20 @@ func testConfig(url string) *config.Config {
 		Bugzilla: config.Bugzilla{URL: url, PublicURL: "https://bugs.gentoo.org"},
 		Watches:  []config.Watch{{Product: "Gentoo Security", Component: "Kernel"}},
 		Commands: config.Commands{Prefix: "!", PendingLines: 3},
-		IRC:      &config.IRC{Nick: "ksecbot"},
-		Matrix:   &config.Matrix{UserID: "@ksecbot:example.org"},
+		Networks: []config.Network{irc.Network.Config, matrix.Network.Config},
+		Sections: map[string]config.Section{irc.Name: &irc.Config{Nick: "ksecbot"}, matrix.Name: &matrix.Config{UserID: "@ksecbot:example.org"}},
 		Trees: []config.Tree{
 			{Name: "gentoo-sources", Aliases: []string{"gentoo-kernel", "dist-kernel"}, Packages: []string{"sys-kernel/gentoo-sources"},
-				Bugzilla: []string{"kernel@gentoo.org"}, IRC: []string{"mpagano"}, Matrix: []string{"@mpagano:example.org"}},
+				Bugzilla: []string{"kernel@gentoo.org"}, Handles: map[string][]string{"irc": {"mpagano"}, "matrix": {"@mpagano:example.org"}}, Members: map[string][]string{"matrix": {"@mpagano:example.org"}}},
 			{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"},
-				Bugzilla: []string{"hardened@gentoo.org"}, IRC: []string{"blueness"}, Matrix: []string{"@bob:example.org"}},
+				Bugzilla: []string{"hardened@gentoo.org"}, Handles: map[string][]string{"irc": {"blueness"}, "matrix": {"@bob:example.org"}}, Members: map[string][]string{"matrix": {"@bob:example.org"}}},
 			{Name: "mips", Packages: []string{"sys-kernel/mips-sources"}, Bugzilla: []string{"nobody-mips@gentoo.org"}},
 		},
 		Users: []config.User{
-			{Bugzilla: "alice@gentoo.org", IRCAccount: "alice", Matrix: "@alice:example.org", Roles: []string{"security"}},
-			{Bugzilla: "kernel@gentoo.org", IRCAccount: "mpagano"},
-			{Bugzilla: "bob@gentoo.org", Matrix: "@bob:example.org"},
-			{Bugzilla: "carol@gentoo.org", IRCAccount: "carol"},
+			{Bugzilla: "alice@gentoo.org", Accounts: map[string]string{"irc": "alice", "matrix": "@alice:example.org"}, Roles: []string{"security"}},
+			{Bugzilla: "kernel@gentoo.org", Accounts: map[string]string{"irc": "mpagano"}},
+			{Bugzilla: "bob@gentoo.org", Accounts: map[string]string{"matrix": "@bob:example.org"}},
+			{Bugzilla: "carol@gentoo.org", Accounts: map[string]string{"irc": "carol"}},
 			{Bugzilla: "admin@gentoo.org", Roles: []string{"admin"}},
 		},
 	}
@@ -160,7 +162,7 @@ func (e *env) announce(ch chat.Channel, id int, netID string) {
 func (e *env) say(who chat.Identity, ch chat.Channel, text string) []chat.Outgoing {
 	e.nextM++
 	in := chat.Incoming{Channel: ch, Target: ch.Name, Sender: who, Text: text}
-	if ch.Network == config.NetMatrix {
+	if ch.Network == "matrix" {
 		in.ID = "$ev" + strings.Repeat("x", e.nextM%3) + string(rune('a'+e.nextM%26))
 	}
 	return e.r.Handle(e.ctx, in)
@@ -170,7 +172,7 @@ func (e *env) say(who chat.Identity, ch chat.Channel, text string) []chat.Outgoi
 func text(outs []chat.Outgoing) string {
 	var parts []string
 	for _, o := range outs {
-		parts = append(parts, strings.Join(o.Plain(config.NetIRC), "\n"))
+		parts = append(parts, strings.Join(o.Plain("irc"), "\n"))
 	}
 	return strings.Join(parts, "\n")
 }

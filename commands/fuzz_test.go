@@ -12,7 +12,6 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 func FuzzParse(f *testing.F) {
@@ -68,10 +67,10 @@ func FuzzUnauthorisedHandle(f *testing.F) {
 		Logger: e.r.d.Logger, RateBurst: 1 << 30, RateEvery: time.Nanosecond})
 	unauthorised := []chat.Identity{
 		idNick, idMallory, idCarol,
-		{Network: config.NetIRC, Account: "console", Nick: "console"},
-		{Network: config.NetMatrix, Account: "@alice:evil.org"},
-		{Network: config.NetMatrix, Account: ""},
-		{Network: config.NetIRC, Account: "", Nick: "mpagano"},
+		{Network: "irc", Account: "console", Nick: "console"},
+		{Network: "matrix", Account: "@alice:evil.org"},
+		{Network: "matrix", Account: ""},
+		{Network: "irc", Account: "", Nick: "mpagano"},
 	}
 	channels := []chat.Channel{chPublic, chMatrix, chPrivate}
 	f.Fuzz(func(t *testing.T, who uint8, text, replyTo string) {
@@ -84,7 +83,7 @@ func FuzzUnauthorisedHandle(f *testing.F) {
 			t.Fatalf("Bugzilla got a write for %q from %+v", text, in.Sender)
 		}
 		for _, o := range outs {
-			for _, l := range o.Plain(config.NetIRC) {
+			for _, l := range o.Plain("irc") {
 				if !utf8.ValidString(l) && utf8.ValidString(text) {
 					t.Fatalf("invalid UTF-8 in reply %q", l)
 				}

@@ -81,7 +81,7 @@ func (r *Router) caller(id chat.Identity) Caller {
 	// another domain) or a linked chat identity the tree lists. It makes
 	// a maintainer for public bugs only; the write policy decides what
 	// that allows.
-	c.Trees = r.writes.MaintainedTrees(user.Bugzilla, user.Accounts())
+	c.Trees = r.writes.MaintainedTrees(user.Bugzilla, user.Accounts)
 	if len(c.Trees) > 0 {
 		c.Roles[config.RoleMaintainer] = true
 	}
@@ -111,7 +111,7 @@ func (r *Router) authorize(cmd Command, c Caller) string {
 			return "Sorry, the console has no Bugzilla login: add a [[user]] with roles = [\"admin\"] and a bugzilla login to the configuration."
 		}
 		return fmt.Sprintf("Sorry, %s is not linked to a Bugzilla login, so I cannot %s%s for you: ask the ksecbot operator to add a [[user]] entry with %s = %q, your bugzilla login and a role.",
-			c.Identity.Account, r.prefix, cmd.Name, config.AccountKey(c.Identity.Network), c.Identity.Account)
+			c.Identity.Account, r.prefix, cmd.Name, r.cfg.AccountKey(c.Identity.Network), c.Identity.Account)
 	}
 	if cmd.Write {
 		// Bugzilla writes: the write policy decides, here before the bug

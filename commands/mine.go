@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/policy"
 )
 
@@ -35,7 +34,7 @@ func (r *Router) cmdMine(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("You are not identified, so I cannot tell whose bugs to list: %s and try %smine again.", how, r.prefix))}
 	case !c.Linked:
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("%s %s is not linked to a Bugzilla login, so I cannot tell which bugs are yours: ask the ksecbot operator to add a [[user]] entry with %s = %q and your bugzilla login.",
-			upperFirst(id.AccountKind()), cleanShort(id.Account), config.AccountKey(id.Network), id.Account))}
+			upperFirst(id.AccountKind()), cleanShort(id.Account), r.cfg.AccountKey(id.Network), id.Account))}
 	}
 	if r.d.Store == nil {
 		return []chat.Line{chat.Line{}.Text("The bug mirror is not available; try again later.")}

@@ -102,11 +102,11 @@ func TestWritePolicyEnforced(t *testing.T) {
 // local part at another domain is not that tree's maintainer.
 func TestTreeLoginMatchesExactly(t *testing.T) {
 	e := newEnv(t, "key-ksecbot")
-	e.cfg.Users = append(e.cfg.Users, config.User{Bugzilla: "kernel@evil.example", IRCAccount: "eve"})
+	e.cfg.Users = append(e.cfg.Users, config.User{Bugzilla: "kernel@evil.example", Accounts: map[string]string{"irc": "eve"}})
 	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: e.bz, Now: e.clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateBurst: 1000, RateEvery: time.Millisecond})
 	id := e.bug(kernelBug("sys-kernel/gentoo-sources: overflow"))
-	eve := chat.Identity{Network: config.NetIRC, Account: "eve", Nick: "eve"}
+	eve := chat.Identity{Network: "irc", Account: "eve", Nick: "eve"}
 	mustNotContain(t, text(e.say(eve, chPrivate, "!whoami")), "maintainer of")
 	before := e.writes()
 	got := text(e.say(eve, chPrivate, fmt.Sprintf("!claim %d", id)))

@@ -13,7 +13,6 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 func TestParse(t *testing.T) {
@@ -224,7 +223,7 @@ func TestRateLimit(t *testing.T) {
 	// Unidentified senders are limited per host, whatever their nick.
 	clones := 0
 	for i := range 10 {
-		who := chat.Identity{Network: config.NetIRC, Nick: fmt.Sprintf("clone%d", i), Host: "flood.example.net"}
+		who := chat.Identity{Network: "irc", Nick: fmt.Sprintf("clone%d", i), Host: "flood.example.net"}
 		for _, o := range e.say(who, chPublic, "!help") {
 			if !strings.HasPrefix(text([]chat.Outgoing{o}), "slow down") {
 				clones++

@@ -229,11 +229,11 @@ func TestWriteTargets(t *testing.T) {
 		},
 		{
 			name: "a private message follows no announcement",
-			ch:   chat.Channel{Key: "irc:alice", Network: config.NetIRC, Name: "alice", Terse: true},
+			ch:   chat.Channel{Key: "irc:alice", Network: "irc", Name: "alice", Terse: true},
 			setup: func(e *env, b []int) (chat.Incoming, int) {
 				e.sent(chPublic, chat.KindAnnounce, "", b[0])
 				e.clk.Advance(5 * time.Second)
-				in := cmd(chat.Channel{Key: "irc:alice", Network: config.NetIRC, Name: "alice", Terse: true}, idAlice, "!claim")
+				in := cmd(chat.Channel{Key: "irc:alice", Network: "irc", Name: "alice", Terse: true}, idAlice, "!claim")
 				in.Direct = true
 				return in, -1
 			},

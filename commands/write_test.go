@@ -296,7 +296,7 @@ func TestWriteCommands(t *testing.T) {
 		{
 			name: "IRC account named console is not the console", apiKey: key,
 			setup: func(e *env) int { return e.bug(kernelBug("overflow")) },
-			who:   chat.Identity{Network: config.NetIRC, Account: "console", Nick: "console"}, ch: chPublic, text: "!claim %d",
+			who:   chat.Identity{Network: "irc", Account: "console", Nick: "console"}, ch: chPublic, text: "!claim %d",
 			reply: []string{"not linked"}, writes: 0,
 		},
 		{
@@ -366,7 +366,7 @@ func TestWriteCommands(t *testing.T) {
 				txt = fmt.Sprintf(txt, id)
 			}
 			in := chat.Incoming{Channel: tc.ch, Target: tc.ch.Name, Sender: tc.who, Text: txt, ID: "$cmd1"}
-			if tc.ch.Network == config.NetMatrix {
+			if tc.ch.Network == "matrix" {
 				in.ReplyTo = "$announce1"
 			}
 			outs := e.r.Handle(e.ctx, in)
@@ -462,11 +462,11 @@ func (f racingBugzilla) Update(ctx context.Context, id int, u bugzilla.Update) (
 // neither reports the claim as the caller's nor records it.
 func TestClaimRaceComparesWholeAddresses(t *testing.T) {
 	e := newEnv(t, "key-ksecbot")
-	e.cfg.Users = append(e.cfg.Users, config.User{Bugzilla: "kernel", IRCAccount: "kbare", Roles: []string{config.RoleMaintainer}})
+	e.cfg.Users = append(e.cfg.Users, config.User{Bugzilla: "kernel", Accounts: map[string]string{"irc": "kbare"}, Roles: []string{config.RoleMaintainer}})
 	e.r = New(Deps{Config: e.cfg, Store: e.st, Bugzilla: racingBugzilla{Bugzilla: e.bz, other: "kernel@evil.example"}, Now: e.clk.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RateBurst: 1000, RateEvery: time.Millisecond})
 	id := e.bug(kernelBug("sys-kernel/gentoo-sources: race"))
-	kbare := chat.Identity{Network: config.NetIRC, Account: "kbare", Nick: "kbare"}
+	kbare := chat.Identity{Network: "irc", Account: "kbare", Nick: "kbare"}
 	got := text(e.say(kbare, chPrivate, fmt.Sprintf("!claim %d", id)))
 	mustContain(t, got, "is now assigned to", "kernel@evil.example", "who claimed it at the same moment")
 	mustNotContain(t, got, "Claimed:")

@@ -22,8 +22,10 @@ const ExitConfig = 78
 // the secrets as the daemon would (Load), so a missing secret file is a
 // problem. Warnings (e.g. secret files readable by others) never make the
 // check fail.
-func Check(path string, readSecrets bool) (c *Config, warnings []string, err error) {
-	c, err = ParseFile(path)
+//
+// nets are the chat networks to parse the file for (see Parse).
+func Check(path string, readSecrets bool, nets ...Network) (c *Config, warnings []string, err error) {
+	c, err = ParseFile(path, nets...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -32,8 +34,12 @@ func Check(path string, readSecrets bool) (c *Config, warnings []string, err err
 		key, msg, _ := strings.Cut(w, ": ")
 		ws = append(ws, Problem{Key: key, Line: c.Metadata.index.lineOf(key), Msg: msg + " (the daemon refuses to start with it unless --allow-insecure-secrets)"})
 	}
-	if c.IRC == nil && c.Matrix == nil {
-		ws = append(ws, Problem{Msg: "neither [irc] nor [matrix] is configured: only --console can talk to this bot"})
+	if tables := Tables(c.Networks, "nor"); tables != "" && !c.anyRuns() {
+		what := "neither " + tables + " is"
+		if !strings.Contains(tables, " nor ") {
+			what = tables + " is not"
+		}
+		ws = append(ws, Problem{Msg: what + " configured: only --console can talk to this bot"})
 	}
 	if readSecrets {
 		// Checked as on the daemon's machine: the data directories exist.
@@ -57,8 +63,8 @@ func Check(path string, readSecrets bool) (c *Config, warnings []string, err err
 // line ("path:line: key: msg"), then the warnings ("path:line: key:
 // warning: msg"), then "path: ok" when there is no problem. It returns
 // the process exit status: 0 when the file is good, ExitConfig otherwise.
-func RunCheck(w io.Writer, path string, readSecrets bool) int {
-	_, warnings, err := Check(path, readSecrets)
+func RunCheck(w io.Writer, path string, readSecrets bool, nets ...Network) int {
+	_, warnings, err := Check(path, readSecrets, nets...)
 	var ps *Problems
 	switch {
 	case errors.As(err, &ps):
@@ -98,4 +104,15 @@ func (c *Config) DataWarnings() []Problem {
 		missing("gentoo.repo", g.Repo, "sys-kernel", "point it at a Gentoo repository such as /var/db/repos/gentoo; until then tree versions are unknown")
 	}
 	return out
+}
+
+// anyRuns reports whether the file has the table of a network that runs
+// when its table is there (not OnRequest).
+func (c *Config) anyRuns() bool {
+	for _, n := range c.Networks {
+		if !n.OnRequest && c.Sections[n.Name] != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-// Package config loads and validates ksecbot's TOML configuration.
+// Package config loads and validates ksecbot's TOML configuration: the
+// shared tables here, each chat network's own table and [[tree]]/[[user]]
+// keys as that network registers them (networks.go), and every problem
+// with its key and line.
 //
-// The field names are a contract (SPEC section 2): tests outside the
-// project use them, so fields are only ever added, never renamed.
+// The keys are a contract (README, Configuration): they are only ever
+// added, never renamed.
 package config
 
 import (
@@ -18,17 +21,20 @@ type Config struct {
 	Announce Announce `toml:"announce"`
 	Commands Commands `toml:"commands"`
 	HTTP     HTTP     `toml:"http"`
-	IRC      *IRC     `toml:"irc"`
-	Matrix   *Matrix  `toml:"matrix"`
 	Trees    []Tree   `toml:"tree"`
 	Users    []User   `toml:"user"`
 	Log      Log      `toml:"log"`
-	Console  *Console `toml:"console"`
 	// KernelCVE and Gentoo are optional: without [kernel_cve] the kernel
 	// CVE verdicts are off; without [gentoo] no tree has versions.
 	KernelCVE *KernelCVE `toml:"kernel_cve"`
 	Gentoo    *Gentoo    `toml:"gentoo"`
 	Metadata  *Metadata  `toml:"-"`
+
+	// Networks are the chat networks the file was parsed for (Parse's
+	// nets), and Sections the decoded table of each that the file has,
+	// keyed by network name.
+	Networks []Network          `toml:"-" json:"-"`
+	Sections map[string]Section `toml:"-"`
 }
 
 // Metadata records where the configuration came from.
@@ -115,103 +121,12 @@ type HTTP struct {
 	WebhookSecret Secret `toml:"-"`
 }
 
-// IRC is the [irc] table.
-type IRC struct {
-	Server           string       `toml:"server"` // host:port
-	TLS              bool         `toml:"tls"`
-	TLSCAFile        string       `toml:"tls_ca_file"`   // custom CA bundle
-	TLSCertFile      string       `toml:"tls_cert_file"` // client certificate (SASL EXTERNAL)
-	TLSKeyFile       string       `toml:"tls_key_file"`
-	TLSInsecure      bool         `toml:"tls_insecure_skip_verify"` // tests only
-	Nick             string       `toml:"nick"`
-	User             string       `toml:"user"`
-	RealName         string       `toml:"realname"`
-	SASLUser         string       `toml:"sasl_user"`
-	SASLPasswordFile string       `toml:"sasl_password_file"`
-	SASLPasswordEnv  string       `toml:"sasl_password_env"`
-	SASLMech         string       `toml:"sasl_mech"` // PLAIN (default) or EXTERNAL
-	NickServ         bool         `toml:"nickserv"`  // fall back to NickServ IDENTIFY; default false
-	Channels         []IRCChannel `toml:"channel"`
-	Flood            Flood        `toml:"flood"`
-	Formatting       *bool        `toml:"formatting"`    // bold ids, severity colours; default true
-	ReconnectMax     Duration     `toml:"reconnect_max"` // backoff cap; default 1m
-	Admins           []string     `toml:"admins"`
-
-	SASLPassword Secret `toml:"-"`
-}
-
-// IRCChannel is one [[irc.channel]].
-type IRCChannel struct {
-	Name     string `toml:"name"`
-	Private  bool   `toml:"private"`
-	Key      string `toml:"key"`
-	KeyFile  string `toml:"key_file"`
-	Notice   bool   `toml:"notice"`
-	Previews *bool  `toml:"previews"` // default true
-	CVEFeed  bool   `toml:"cve_feed"` // kernel CVE watch lines; default false
-
-	ChannelKey Secret `toml:"-"` // from Key or KeyFile
-}
-
-// Flood is the [irc.flood] table: the token bucket for output.
-type Flood struct {
-	Burst    int      `toml:"burst"`    // default 4
-	Interval Duration `toml:"interval"` // one line per interval after the burst; default 2s
-	Disabled bool     `toml:"disabled"` // tests only: send without limit
-}
-
-// Matrix is the [matrix] table.
-type Matrix struct {
-	Homeserver      string       `toml:"homeserver"`
-	UserID          string       `toml:"user_id"`
-	AccessTokenFile string       `toml:"access_token_file"`
-	AccessTokenEnv  string       `toml:"access_token_env"`
-	PasswordFile    string       `toml:"password_file"`
-	PasswordEnv     string       `toml:"password_env"`
-	DeviceID        string       `toml:"device_id"`
-	Encryption      bool         `toml:"encryption"`
-	PickleKeyFile   string       `toml:"pickle_key_file"`
-	StatePath       string       `toml:"state_path"` // mautrix/crypto SQLite; default beside the store
-	Rooms           []MatrixRoom `toml:"room"`
-	Admins          []string     `toml:"admins"` // may invite the bot to unlisted rooms
-	// RecoveryKeyFile holds the recovery key of the bot's cross-signing
-	// keys in secret storage; written on the first start with
-	// encryption. Default: beside the state file.
-	RecoveryKeyFile string `toml:"recovery_key_file"`
-	// ShareKeys says which devices get the room keys of private rooms:
-	// ShareKeysCrossSigned (default) or ShareKeysAll. Public rooms share
-	// with every device.
-	ShareKeys   string `toml:"share_keys"`
-	DisplayName string `toml:"display_name"` // profile name, set at start when not empty
-	Avatar      string `toml:"avatar"`       // mxc:// URL or an image file uploaded once
-
-	AccessToken Secret `toml:"-"`
-	Password    Secret `toml:"-"`
-	PickleKey   Secret `toml:"-"`
-}
-
-// Values of [matrix] share_keys.
-const (
-	ShareKeysCrossSigned = "cross-signed"
-	ShareKeysAll         = "all"
-)
-
-// MatrixRoom is one [[matrix.room]].
-type MatrixRoom struct {
-	ID       string `toml:"id"` // room ID or alias
-	Private  bool   `toml:"private"`
-	Previews *bool  `toml:"previews"`
-	CVEFeed  bool   `toml:"cve_feed"` // kernel CVE watch lines; default false
-}
-
 // Tree is one [[tree]]: a kernel tree and its maintainers.
 type Tree struct {
 	Name     string   `toml:"name"`
 	Aliases  []string `toml:"aliases"`
 	Packages []string `toml:"packages"`
 	Bugzilla []string `toml:"bugzilla"`
-	IRC      []string `toml:"irc"`
-	Matrix   []string `toml:"matrix"`
 	AutoCC   bool     `toml:"auto_cc"`
 	// Unsupported marks a tree without security support
 	// (K_SECURITY_UNSUPPORTED); it is still highlighted when named.
@@ -221,14 +136,23 @@ type Tree struct {
 	// updates of its own) to the upstream kernel release they carry
 	// ("6.12.10"). Such versions without an entry have unknown verdicts.
 	UpstreamVersions map[string]string `toml:"upstream_versions"`
+
+	// Handles are the tree's maintainers to highlight, keyed by network
+	// name: each network's own [[tree]] key (Network.Tree).
+	Handles map[string][]string `toml:"-"`
+	// Members are the handles that are identities (TreeKey.Identity),
+	// keyed by network name.
+	Members map[string][]string `toml:"-"`
 }
 
 // User is one [[user]]: a chat identity linked to a Bugzilla login.
 type User struct {
-	Bugzilla   string   `toml:"bugzilla"`
-	IRCAccount string   `toml:"irc_account"`
-	Matrix     string   `toml:"matrix"`
-	Roles      []string `toml:"roles"` // security | maintainer | admin
+	Bugzilla string   `toml:"bugzilla"`
+	Roles    []string `toml:"roles"` // security | maintainer | admin
+
+	// Accounts are the person's chat accounts, keyed by network name:
+	// each network's own [[user]] key (Network.User).
+	Accounts map[string]string `toml:"-"`
 }
 
 // Roles.
@@ -242,16 +166,6 @@ const (
 type Log struct {
 	Level  string `toml:"level"`  // debug, info (default), warn, error
 	Format string `toml:"format"` // text (default) or json
-}
-
-// Console is the optional [console] table, for --console.
-type Console struct {
-	Private *bool `toml:"private"` // default true: the operator sees restricted bugs
-	// Bugzilla is the operator's Bugzilla login, used by !claim typed on
-	// the console (the console operator is an admin).
-	Bugzilla string `toml:"bugzilla"`
-	// CVEFeed: the kernel CVE watch prints its lines on the console too.
-	CVEFeed bool `toml:"cve_feed"`
 }
 
 // KernelCVE is the optional [kernel_cve] table.

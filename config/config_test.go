@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,20 +16,15 @@ import (
 
 const samplePath = "../config.sample.toml"
 
-// minimal is a valid config with both transports; tests append to it.
+// minimal is a valid config with a network table (testnet_test.go); tests
+// append to it.
 const minimal = `[bugzilla]
 url = "https://bugs.example.org/"
-[irc]
-server = "irc.example.org:6697"
+[chat]
+server = "chat.example.org:6697"
 nick = "bot"
-[[irc.channel]]
+[[chat.channel]]
 name = "#c"
-[matrix]
-homeserver = "https://matrix.example.org"
-user_id = "@bot:example.org"
-access_token_env = "TOKEN"
-[[matrix.room]]
-id = "!room:example.org"
 `
 
 // minimalLines is the number of lines of minimal.
@@ -37,7 +32,7 @@ var minimalLines = strings.Count(minimal, "\n")
 
 func mustParse(t *testing.T, doc string) *Config {
 	t.Helper()
-	c, err := Parse([]byte(doc), "t.toml")
+	c, err := Parse([]byte(doc), "t.toml", testNets...)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -46,7 +41,7 @@ func mustParse(t *testing.T, doc string) *Config {
 
 func problemsOf(t *testing.T, doc string) *Problems {
 	t.Helper()
-	c, err := Parse([]byte(doc), "t.toml")
+	c, err := Parse([]byte(doc), "t.toml", testNets...)
 	if err == nil {
 		t.Fatalf("Parse succeeded, want problems; config %+v", c)
 	}
@@ -58,106 +53,6 @@ func problemsOf(t *testing.T, doc string) *Problems {
 		t.Errorf("Parse returned a config with its problems")
 	}
 	return ps
-}
-
-func TestSampleParses(t *testing.T) {
-	c, err := ParseFile(samplePath)
-	if err != nil {
-		t.Fatalf("config.sample.toml: %v", err)
-	}
-	var names []string
-	for _, tr := range c.Trees {
-		names = append(names, tr.Name)
-		for _, p := range tr.Packages {
-			if !strings.HasPrefix(p, "sys-kernel/") {
-				t.Errorf("tree %s: package %q is not a kernel package", tr.Name, p)
-			}
-		}
-	}
-	// Gentoo's kernel trees as of today: the distribution kernels, vanilla,
-	// hardened, arch-specific -sources and rt.
-	for _, want := range []string{"gentoo-sources", "vanilla", "hardened", "mips-sources", "raspberrypi-sources", "rt-sources"} {
-		if _, ok := c.Tree(want); !ok {
-			t.Errorf("sample has no tree %q; trees: %v", want, names)
-		}
-	}
-	for name, pkg := range map[string]string{
-		"gentoo-kernel":       "sys-kernel/gentoo-kernel",
-		"gentoo-kernel-bin":   "sys-kernel/gentoo-kernel-bin",
-		"gentoo-sources":      "sys-kernel/gentoo-sources",
-		"vanilla-sources":     "sys-kernel/vanilla-sources",
-		"vanilla-kernel":      "sys-kernel/vanilla-kernel",
-		"mips-sources":        "sys-kernel/mips-sources",
-		"raspberrypi-sources": "sys-kernel/raspberrypi-sources",
-		"rt-sources":          "sys-kernel/rt-sources",
-	} {
-		tr, ok := c.Tree(name)
-		if !ok || !slicesContains(tr.Packages, pkg) {
-			t.Errorf("Tree(%q) = %+v, %v; want a tree with package %s", name, tr, ok, pkg)
-		}
-	}
-	for _, retired := range []string{"sys-kernel/hardened-sources", "sys-kernel/xen-sources", "sys-kernel/tuxonice-sources"} {
-		for _, tr := range c.Trees {
-			if slicesContains(tr.Packages, retired) {
-				t.Errorf("tree %s lists %s, which Gentoo no longer has", tr.Name, retired)
-			}
-		}
-	}
-	if c.IRC == nil || c.Matrix == nil || len(c.IRC.Channels) != 2 || len(c.Matrix.Rooms) != 1 {
-		t.Errorf("sample should show both transports with 2 channels and 1 room")
-	}
-	if c.Bugzilla.APIKeyFile != "/etc/ksecbot/bugzilla.key" || c.Bugzilla.APIKey != "" {
-		t.Errorf("Parse must not read secrets: api_key_file %q, key set %v", c.Bugzilla.APIKeyFile, c.Bugzilla.APIKey != "")
-	}
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// TestSampleDocumentsEveryKey keeps config.sample.toml complete: every key
-// of every table appears in it, set or commented out.
-func TestSampleDocumentsEveryKey(t *testing.T) {
-	data, err := os.ReadFile(samplePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sample := string(data)
-	var walk func(prefix string, typ reflect.Type)
-	walk = func(prefix string, typ reflect.Type) {
-		for f := range typ.Fields() {
-			name := tomlName(f)
-			if name == "" {
-				continue
-			}
-			key := joinKey(prefix, name)
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Map || ft.Kind() == reflect.Struct && ft != reflect.TypeFor[Duration]() {
-				header := regexp.MustCompile(`(?m)^#? ?\[\[?` + regexp.QuoteMeta(key) + `\]\]?`)
-				if !header.MatchString(sample) {
-					t.Errorf("config.sample.toml has no [%s] table", key)
-				}
-				if ft.Kind() == reflect.Struct {
-					walk(key, ft)
-				}
-				continue
-			}
-			set := regexp.MustCompile(`(?m)^#? ?` + regexp.QuoteMeta(name) + ` = `)
-			listed := regexp.MustCompile(`(?m)^#   ` + regexp.QuoteMeta(name) + ` `)
-			if !set.MatchString(sample) && !listed.MatchString(sample) {
-				t.Errorf("config.sample.toml does not document %s", key)
-			}
-		}
-	}
-	walk("", reflect.TypeFor[Config]())
 }
 
 func TestDefaults(t *testing.T) {
@@ -184,19 +79,11 @@ func TestDefaults(t *testing.T) {
 		{"commands.claim_window", c.Commands.ClaimWindow.Duration, 15 * time.Minute},
 		{"commands.pending_lines", c.Commands.PendingLines, 5},
 		{"commands.preview_every", c.Commands.PreviewEvery.Duration, 10 * time.Minute},
-		{"irc.user", c.IRC.User, "bot"},
-		{"irc.realname", c.IRC.RealName, "ksecbot kernel security bot"},
-		{"irc.sasl_mech", c.IRC.SASLMech, "PLAIN"},
-		{"irc.sasl_user (no password)", c.IRC.SASLUser, ""},
-		{"irc.flood.burst", c.IRC.Flood.Burst, 4},
-		{"irc.flood.interval", c.IRC.Flood.Interval.Duration, 2 * time.Second},
-		{"irc.formatting", *c.IRC.Formatting, true},
-		{"irc.reconnect_max", c.IRC.ReconnectMax.Duration, time.Minute},
-		{"irc.channel[1].previews", *c.IRC.Channels[0].Previews, true},
-		{"matrix.room[1].previews", *c.Matrix.Rooms[0].Previews, true},
-		{"matrix.state_path", c.Matrix.StatePath, "ksecbot-matrix.db"},
-		{"matrix.share_keys", c.Matrix.ShareKeys, "cross-signed"},
-		{"matrix.recovery_key_file (beside the state)", c.Matrix.RecoveryKeyFile, ""},
+		{"chat.timeout (the network's own default)", chat(c).Timeout.Duration, 30 * time.Second},
+		{"chat.limits.burst", chat(c).Limits.Burst, 4},
+		{"chat.limits.interval", chat(c).Limits.Interval.Duration, 2 * time.Second},
+		{"chat.operator (from the store path)", chat(c).Operator, "ksecbot-operator"},
+		{"configured networks", c.Configured(), []string{"chat"}},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
 		{"metadata.path", c.Metadata.Path, "t.toml"},
@@ -229,15 +116,9 @@ func TestKernelCVEOptional(t *testing.T) {
 	}
 }
 
-// TestCVEFeedAndUpstreamVersions: cve_feed on channels, rooms and the
-// console; a tree's upstream_versions.
-func TestCVEFeedAndUpstreamVersions(t *testing.T) {
-	doc := strings.Replace(minimal, "name = \"#c\"\n", "name = \"#c\"\ncve_feed = true\n", 1) +
-		"[[tree]]\nname = \"pf-sources\"\npackages = [\"sys-kernel/pf-sources\"]\nupstream_versions = { \"6.12_p5\" = \"6.12.10\" }\n[console]\ncve_feed = true\n"
-	c := mustParse(t, doc)
-	if !c.IRC.Channels[0].CVEFeed || c.Matrix.Rooms[0].CVEFeed || !c.Console.CVEFeed {
-		t.Errorf("cve_feed: irc %v, matrix %v (default false), console %v", c.IRC.Channels[0].CVEFeed, c.Matrix.Rooms[0].CVEFeed, c.Console.CVEFeed)
-	}
+// TestUpstreamVersions: a tree's upstream_versions.
+func TestUpstreamVersions(t *testing.T) {
+	c := mustParse(t, minimal+"[[tree]]\nname = \"pf-sources\"\npackages = [\"sys-kernel/pf-sources\"]\nupstream_versions = { \"6.12_p5\" = \"6.12.10\" }\n")
 	if got := c.Trees[0].UpstreamVersions["6.12_p5"]; got != "6.12.10" {
 		t.Errorf("upstream_versions[6.12_p5] = %q", got)
 	}
@@ -252,7 +133,9 @@ restricted = "skip"
 [announce.remind_grade]
 A = "2h"
 C = "1w2d"
-[console]
+[chat.limits]
+burst = 7
+interval = "0s"
 `)
 	if c.Announce.RemindAfter.Duration != 0 || c.Announce.DigestAfter != 0 || *c.Announce.Changes || c.Announce.Restricted != "skip" {
 		t.Errorf("explicit zero values were overridden: %+v", c.Announce)
@@ -260,8 +143,8 @@ C = "1w2d"
 	if got := c.Announce.RemindGrade["C"].Duration; got != 9*24*time.Hour {
 		t.Errorf("remind_grade.C = %v, want 216h", got)
 	}
-	if c.Console == nil || !*c.Console.Private {
-		t.Errorf("console.private should default to true: %+v", c.Console)
+	if l := chat(c).Limits; l.Burst != 7 || l.Interval.Duration != 0 {
+		t.Errorf("chat.limits set in the file were overridden by the network's defaults: %+v", l)
 	}
 }
 
@@ -274,47 +157,39 @@ func TestProblems(t *testing.T) {
 		line int
 		msg  string
 	}{
-		{"misspelled key", minimal + "[irc.flood]\nburts = 3\n", "irc.flood.burts", n + 2, `unknown key (did you mean "burst"?)`},
-		{"unknown key in array entry", minimal + "[[irc.channel]]\nname = \"#d\"\nprivat = true\n", "irc.channel[2].privat", n + 3, `unknown key (did you mean "private"?)`},
-		{"unknown table", minimal + "[ircc]\nx = 1\n", "ircc", n + 1, "unknown table"},
-		{"chanels", strings.Replace(minimal, "[[irc.channel]]", "[[irc.chanels]]", 1), "irc.chanels[1]", 6, `unknown table (did you mean "channel"?)`},
-		{"wrong type", strings.Replace(minimal, `nick = "bot"`, "nick = 5", 1), "irc.nick", 5, "expected a string, got a TOML integer"},
-		{"wrong type bool", minimal + "[[irc.channel]]\nname = \"#d\"\nprivate = \"yes\"\n", "irc.channel[2].private", n + 3, "expected a boolean"},
+		// Inside a network's table, as everywhere.
+		{"misspelled key", minimal + "[chat.limits]\nburts = 3\n", "chat.limits.burts", n + 2, `unknown key (did you mean "burst"?)`},
+		{"unknown key in array entry", minimal + "[[chat.channel]]\nname = \"#d\"\nprivat = true\n", "chat.channel[2].privat", n + 3, `unknown key (did you mean "private"?)`},
+		{"unknown table", minimal + "[chatt]\nx = 1\n", "chatt", n + 1, `unknown table (did you mean "chat"?)`},
+		{"unregistered network", minimal + "[irc]\nnick = \"bot\"\n", "irc", n + 1, "unknown table"},
+		{"chanels", strings.Replace(minimal, "[[chat.channel]]", "[[chat.chanels]]", 1), "chat.chanels[1]", 6, `unknown table (did you mean "channel"?)`},
+		{"wrong type", strings.Replace(minimal, `nick = "bot"`, "nick = 5", 1), "chat.nick", 5, "expected a string, got a TOML integer"},
+		{"wrong type bool", minimal + "[[chat.channel]]\nname = \"#d\"\nprivate = \"yes\"\n", "chat.channel[2].private", n + 3, "expected a boolean"},
+		{"string for a network table", "chat = \"x\"\n[bugzilla]\nurl = \"https://b.example.org\"\n", "chat", 1, "expected a table, got a TOML string"},
 		{"wrong type array", minimal + "[[tree]]\nname = \"x\"\naliases = \"y\"\n", "tree[1].aliases", n + 3, "expected an array of strings"},
+		{"network tree key type", minimal + "[[tree]]\nname = \"x\"\nchat = \"y\"\n", "tree[1].chat", n + 3, "expected an array of strings"},
 		{"bad duration", minimal + "[announce]\nremind_after = \"4 hours\"\n", "announce.remind_after", n + 2, `invalid duration "4 hours"`},
+		{"bad network duration", minimal + "[chat.limits]\ninterval = \"2 s\"\n", "chat.limits.interval", n + 2, `invalid duration "2 s"`},
+		{"integer network duration", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\ntimeout = 30", 1), "chat.timeout", 6, `expected a duration string such as "90s", got a TOML integer`},
+		{"zero network duration", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\ntimeout = \"0s\"", 1), "chat.timeout", 6, "must be longer than 0"},
 		{"short retention", minimal + "[store]\nretention = \"1h\"\n", "store.retention", n + 2, `must be 0 (keep everything) or at least 1d`},
-		{"integer duration", strings.Replace(minimal, "[irc]", "poll_interval = 60\n[irc]", 1), "bugzilla.poll_interval", 3, `expected a duration string such as "90s", got a TOML integer`},
-		{"negative duration", minimal + "[irc.flood]\ninterval = \"-2s\"\n", "irc.flood.interval", n + 2, "negative"},
-		{"zero poll", strings.Replace(minimal, "[irc]", "poll_interval = \"0s\"\n[irc]", 1), "bugzilla.poll_interval", 3, "must be longer than 0"},
+		{"integer duration", strings.Replace(minimal, "[chat]", "poll_interval = 60\n[chat]", 1), "bugzilla.poll_interval", 3, `expected a duration string such as "90s", got a TOML integer`},
+		{"negative duration", minimal + "[chat.limits]\ninterval = \"-2s\"\n", "chat.limits.interval", n + 2, "negative"},
+		{"zero poll", strings.Replace(minimal, "[chat]", "poll_interval = \"0s\"\n[chat]", 1), "bugzilla.poll_interval", 3, "must be longer than 0"},
 		{"missing url", strings.Replace(minimal, "url = \"https://bugs.example.org/\"\n", "", 1), "bugzilla.url", 1, "is required"},
 		{"bad url", strings.Replace(minimal, "https://bugs.example.org/", "bugs.example.org", 1), "bugzilla.url", 2, "absolute http:// or https:// URL"},
-		{"bad public url", strings.Replace(minimal, "[irc]", "public_url = \"ftp://x\"\n[irc]", 1), "bugzilla.public_url", 3, "absolute http"},
-		{"api key twice", strings.Replace(minimal, "[irc]", "api_key_file = \"/k\"\napi_key_env = \"K\"\n[irc]", 1), "bugzilla.api_key_env", 4, "not both"},
-		{"bad env name", strings.Replace(minimal, `"TOKEN"`, `"MY TOKEN"`, 1), "matrix.access_token_env", 11, "not an environment variable name"},
-		{"missing nick", strings.Replace(minimal, "nick = \"bot\"\n", "", 1), "irc.nick", 3, "is required"},
-		{"bad nick", strings.Replace(minimal, `nick = "bot"`, `nick = "9 bot"`, 1), "irc.nick", 5, "not a valid IRC nick"},
-		{"server without port", strings.Replace(minimal, "irc.example.org:6697", "irc.example.org", 1), "irc.server", 4, "host:port"},
-		{"server bad port", strings.Replace(minimal, "irc.example.org:6697", "irc.example.org:ircs", 1), "irc.server", 4, "valid port"},
-		{"channel without #", minimal + "[[irc.channel]]\nname = \"gentoo\"\n", "irc.channel[2].name", n + 2, "must start with # or &"},
+		{"bad public url", strings.Replace(minimal, "[chat]", "public_url = \"ftp://x\"\n[chat]", 1), "bugzilla.public_url", 3, "absolute http"},
+		{"api key twice", strings.Replace(minimal, "[chat]", "api_key_file = \"/k\"\napi_key_env = \"K\"\n[chat]", 1), "bugzilla.api_key_env", 4, "not both"},
+		{"network secret twice", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\npassword_file = \"/p\"\npassword_env = \"P\"", 1), "chat.password_env", 7, "not both"},
+		{"bad env name", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\npassword_env = \"MY PASS\"", 1), "chat.password_env", 6, "not an environment variable name"},
+		{"missing network key", strings.Replace(minimal, "nick = \"bot\"\n", "", 1), "chat.nick", 3, "is required"},
+		{"network value", strings.Replace(minimal, "chat.example.org:6697", "chat.example.org", 1), "chat.server", 4, "host:port"},
+		{"network array entry", minimal + "[[chat.channel]]\nname = \"gentoo\"\n", "chat.channel[2].name", n + 2, "must start with #"},
+		{"network nested table", minimal + "[chat.limits]\nburst = 0\n", "chat.limits.burst", n + 2, "at least 1"},
 		{"kernel_cve without path", minimal + "[kernel_cve]\nhighlight = \"all\"\n", "kernel_cve.path", n + 1, "is required"},
 		{"kernel_cve bad highlight", minimal + "[kernel_cve]\npath = \"/v\"\nhighlight = \"fixed\"\n", "kernel_cve.highlight", n + 3, `must be "affected" or "all"; got "fixed"`},
 		{"kernel_cve misspelled", minimal + "[kernel_cve]\npath = \"/v\"\nhighlite = \"all\"\n", "kernel_cve.highlite", n + 3, "unknown key"},
 		{"gentoo empty repo", minimal + "[gentoo]\nrepo = \"\"\n", "gentoo.repo", n + 2, "is required"},
-		{"channel twice", minimal + "[[irc.channel]]\nname = \"#C\"\n", "irc.channel[2].name", n + 2, "already listed as irc.channel[1]"},
-		{"channel key twice", minimal + "[[irc.channel]]\nname = \"#d\"\nkey = \"k\"\nkey_file = \"/f\"\n", "irc.channel[2].key_file", n + 4, "not both"},
-		{"sasl mech", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\nsasl_mech = \"SCRAM-SHA-256\"", 1), "irc.sasl_mech", 6, "PLAIN or EXTERNAL"},
-		{"external without cert", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\nsasl_mech = \"external\"\ntls = true", 1), "irc.tls_cert_file", 3, "is required"},
-		{"flood burst", minimal + "[irc.flood]\nburst = 0\n", "irc.flood.burst", n + 2, "at least 1"},
-		{"bad homeserver", strings.Replace(minimal, "https://matrix.example.org", "matrix.example.org", 1), "matrix.homeserver", 9, "absolute http"},
-		{"bad user id", strings.Replace(minimal, "@bot:example.org", "bot", 1), "matrix.user_id", 10, "not a Matrix user ID"},
-		{"no matrix auth", strings.Replace(minimal, "access_token_env = \"TOKEN\"\n", "", 1), "matrix", 8, "none is set"},
-		{"two matrix tokens", strings.Replace(minimal, "[[matrix.room]]", "access_token_file = \"/t\"\n[[matrix.room]]", 1), "matrix.access_token_env", 11, "not both"},
-		{"two matrix passwords", strings.Replace(minimal, "[[matrix.room]]", "password_file = \"/p\"\npassword_env = \"P\"\n[[matrix.room]]", 1), "matrix.password_env", 13, "not both"},
-		{"share_keys", strings.Replace(minimal, "[[matrix.room]]", "share_keys = \"verified\"\n[[matrix.room]]", 1), "matrix.share_keys", 12, `"verified" is not "cross-signed"`},
-		{"avatar web url", strings.Replace(minimal, "[[matrix.room]]", "avatar = \"https://example.org/a.png\"\n[[matrix.room]]", 1), "matrix.avatar", 12, "not a web URL"},
-		{"avatar bad mxc", strings.Replace(minimal, "[[matrix.room]]", "avatar = \"mxc://example.org\"\n[[matrix.room]]", 1), "matrix.avatar", 12, "not an mxc://server/media-id URL"},
-		{"display_name control", strings.Replace(minimal, "[[matrix.room]]", "display_name = \"bot\\u0007\"\n[[matrix.room]]", 1), "matrix.display_name", 12, "printable"},
-		{"bad room", strings.Replace(minimal, "!room:example.org", "room", 1), "matrix.room[1].id", 13, "not a room ID"},
 		{"restricted", minimal + "[announce]\nrestricted = \"hide\"\n", "announce.restricted", n + 2, `must be "withhold" or "skip"`},
 		{"digest negative", minimal + "[announce]\ndigest_after = -1\n", "announce.digest_after", n + 2, "0 (no digest) or more"},
 		{"bad grade", minimal + "[announce.remind_grade]\nZ9 = \"1h\"\n", "announce.remind_grade.Z9", n + 2, "not a whiteboard grade"},
@@ -322,18 +197,22 @@ func TestProblems(t *testing.T) {
 		{"tree twice", minimal + "[[tree]]\nname = \"rt\"\n[[tree]]\nname = \"RT\"\n", "tree[2].name", n + 4, "already used by tree[1].name"},
 		{"alias clash", minimal + "[[tree]]\nname = \"a\"\n[[tree]]\nname = \"b\"\naliases = [\"c\",\n  \"a\"]\n", "tree[2].aliases[2]", n + 6, "already used by tree[1].name"},
 		{"bad package", minimal + "[[tree]]\nname = \"a\"\npackages = [\"gentoo-sources\"]\n", "tree[1].packages[1]", n + 3, "not a package name"},
+		{"bad tree handle", minimal + "[[tree]]\nname = \"a\"\nchat = [\"ok\",\n  \"x y\"]\n", "tree[1].chat[2]", n + 4, `"x y" is not a chat nick`},
+		{"bad tree identity", minimal + "[[tree]]\nname = \"a\"\nroom = [\"bob\"]\n", "tree[1].room[1]", n + 3, `"bob" is not a room ID`},
 		{"upstream_versions bad value", minimal + "[[tree]]\nname = \"pf\"\nupstream_versions = { \"6.12_p5\" = \"6.12.x\" }\n", "tree[1].upstream_versions", n + 3, `"6.12_p5" = "6.12.x": the value must be an upstream kernel release`},
 		{"upstream_versions revision", minimal + "[[tree]]\nname = \"pf\"\nupstream_versions = { \"6.12_p5-r1\" = \"6.12.10\" }\n", "tree[1].upstream_versions", n + 3, "not an ebuild version without revision"},
 		{"auto_cc without logins", minimal + "[[tree]]\nname = \"a\"\nauto_cc = true\n", "tree[1].auto_cc", n + 3, "needs at least one login"},
-		{"user role", minimal + "[[user]]\nbugzilla = \"a@g.org\"\nirc_account = \"a\"\nroles = [\"root\"]\n", "user[1].roles[1]", n + 4, "security, maintainer or admin"},
-		{"user without bugzilla", minimal + "[[user]]\nirc_account = \"a\"\n", "user[1].bugzilla", n + 1, "is required"},
-		{"user without identity", minimal + "[[user]]\nbugzilla = \"a@g.org\"\n", "user[1].irc_account", n + 1, "set irc_account or matrix"},
-		{"user twice", minimal + "[[user]]\nbugzilla = \"a@g.org\"\nirc_account = \"a\"\n[[user]]\nbugzilla = \"b@g.org\"\nirc_account = \"A\"\n", "user[2].irc_account", n + 6, "already linked by user[1]"},
+		{"user role", minimal + "[[user]]\nbugzilla = \"a@g.org\"\nchat_account = \"a\"\nroles = [\"root\"]\n", "user[1].roles[1]", n + 4, "security, maintainer or admin"},
+		{"user without bugzilla", minimal + "[[user]]\nchat_account = \"a\"\n", "user[1].bugzilla", n + 1, "is required"},
+		{"user without identity", minimal + "[[user]]\nbugzilla = \"a@g.org\"\n", "user[1].chat_account", n + 1, "set chat_account or room (or both)"},
+		{"user twice", minimal + "[[user]]\nbugzilla = \"a@g.org\"\nchat_account = \"a\"\n[[user]]\nbugzilla = \"b@g.org\"\nchat_account = \"A\"\n", "user[2].chat_account", n + 6, "already linked by user[1]"},
+		{"user bad account", minimal + "[[user]]\nbugzilla = \"a@g.org\"\nroom = \"bob\"\n", "user[1].room", n + 3, `"bob" is not a room ID`},
+		{"user key of no network", minimal + "[[user]]\nbugzilla = \"a@g.org\"\nirc_account = \"a\"\n", "user[1].irc_account", n + 3, "unknown key"},
 		{"log level", minimal + "[log]\nlevel = \"loud\"\n", "log.level", n + 2, "debug, info, warn, error"},
 		{"inline table key", minimal + "[log]\nlevel = \"info\"\n[http]\nlisten = \"localhost\"\n", "http.listen", n + 4, "host:port"},
 		{"duplicate key", minimal + "[log]\nlevel = \"info\"\nlevel = \"debug\"\n", "log.level", n + 3, "already"},
 		{"syntax error", minimal + "[log\n", "", n + 1, "syntax error"},
-		{"string for table", minimal + "store = \"x\"\n", "matrix.room[1].store", n + 1, "unknown key"},
+		{"string for table", minimal + "store = \"x\"\n", "chat.channel[1].store", n + 1, "unknown key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,22 +235,23 @@ func TestProblems(t *testing.T) {
 }
 
 // TestAllProblemsAtOnce checks that problems of every kind are all
-// reported, in line order, and that a bad key hides no other problem.
+// reported, in line order, and that a bad key hides no other problem,
+// inside a network's table as in the shared ones.
 func TestAllProblemsAtOnce(t *testing.T) {
 	doc := `[bugzilla]
 url = "https://bugs.example.org"
 poll_interval = "soon"
 page_size = "many"
-[irc]
-server = "irc.example.org:6697"
+[chat]
+server = "chat.example.org:6697"
 nick = "bot"
 chanels = ["#a"]
-reconnect_max = 5
-[[irc.channel]]
+timeout = 5
+[[chat.channel]]
 name = "#a"
-[[irc.channel]]
+[[chat.channel]]
 name = "b"
-notice = "no"
+private = "no"
 [[user]]
 bugzilla = "x@g.org"
 roles = ["boss"]
@@ -388,11 +268,11 @@ roles = ["boss"]
 	want := []kl{
 		{"bugzilla.poll_interval", 3},
 		{"bugzilla.page_size", 4},
-		{"irc.chanels", 8},
-		{"irc.reconnect_max", 9},
-		{"irc.channel[2].name", 13},
-		{"irc.channel[2].notice", 14},
-		{"user[1].irc_account", 15},
+		{"chat.chanels", 8},
+		{"chat.timeout", 9},
+		{"chat.channel[2].name", 13},
+		{"chat.channel[2].private", 14},
+		{"user[1].chat_account", 15},
 		{"user[1].roles[1]", 17},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -400,6 +280,154 @@ roles = ["boss"]
 	}
 	if lines := strings.Count(ps.Error(), "\n") + 1; lines != len(want) {
 		t.Errorf("Error() has %d lines, want one per problem:\n%s", lines, ps.Error())
+	}
+}
+
+// TestRegistrationMistakes: a network list that cannot work (two networks
+// of one name, a key that is already taken, a section that is not a
+// struct pointer) is reported, not half applied.
+func TestRegistrationMistakes(t *testing.T) {
+	bad := []struct {
+		name string
+		net  Network
+		msg  string
+	}{
+		{"same name", Network{Name: "chat"}, "registered twice"},
+		{"shared table", Network{Name: "b", Table: "bugzilla", Section: func() Section { return new(chatSection) }}, `key "bugzilla" is taken`},
+		{"tree key taken", Network{Name: "b", Tree: &TreeKey{Key: "name"}}, `key "name" is taken`},
+		{"user key taken", Network{Name: "b", User: &UserKey{Key: "chat_account"}}, `key "chat_account" is taken`},
+		{"section not a pointer", Network{Name: "b", Table: "b", Section: func() Section { return nil }}, "pointer to a struct"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(minimal), "t.toml", append(slices.Clone(testNets), tc.net)...)
+			if err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("Parse = %v, want an error containing %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+// TestLookups checks what the core asks by network name: users by
+// account (compared as their network says), tree membership by identity
+// handles only, a network's admins and operator, its [[user]] key.
+func TestLookups(t *testing.T) {
+	c := mustParse(t, strings.Replace(minimal, "[[chat.channel]]", "admins = [\"Root\"]\n[[chat.channel]]", 1)+`[[tree]]
+name = "gentoo-sources"
+aliases = ["gentoo-kernel-bin"]
+chat = ["mpagano"]
+room = ["@mpagano:example.org"]
+[[user]]
+bugzilla = "alice@gentoo.org"
+chat_account = "alice"
+room = "@alice:example.org"
+roles = ["security"]
+[[user]]
+bugzilla = "kernel@gentoo.org"
+chat_account = "KernelNick"
+roles = ["admin"]
+`)
+	if tr, ok := c.Tree("Gentoo-Kernel-Bin"); !ok || tr != &c.Trees[0] {
+		t.Errorf("Tree(alias) = %v, %v; want a pointer into c.Trees", tr, ok)
+	}
+	users := []struct{ network, account, want string }{
+		{"chat", "alice", "alice@gentoo.org"},
+		{"chat", "ALICE", "alice@gentoo.org"}, // the chat network folds case
+		{"room", "@alice:example.org", "alice@gentoo.org"},
+		{"room", "@Alice:example.org", ""}, // room accounts compare exactly
+		{"chat", "kernelnick", "kernel@gentoo.org"},
+		{"chat", "*", ""},
+		{"chat", "", ""},
+		{"room", "alice", ""},
+		{"other", "alice", ""},
+	}
+	for _, tc := range users {
+		got := ""
+		if u, ok := c.User(tc.network, tc.account); ok {
+			got = u.Bugzilla
+		}
+		if got != tc.want {
+			t.Errorf("User(%q, %q) = %q, want %q", tc.network, tc.account, got, tc.want)
+		}
+	}
+	u, _ := c.User("chat", "kernelnick")
+	if !u.HasRole(RoleSecurity) || !u.HasRole(RoleMaintainer) {
+		t.Errorf("admin implies every role: %+v", u)
+	}
+	u, _ = c.User("chat", "alice")
+	if u.HasRole(RoleMaintainer) || !u.HasRole(RoleSecurity) {
+		t.Errorf("alice roles: %+v", u)
+	}
+	tr := c.Trees[0]
+	if !reflect.DeepEqual(tr.Handles, map[string][]string{"chat": {"mpagano"}, "room": {"@mpagano:example.org"}}) {
+		t.Errorf("handles = %v", tr.Handles)
+	}
+	for _, tc := range []struct {
+		network, account string
+		want             bool
+	}{{"room", "@mpagano:example.org", true}, {"chat", "mpagano", false}, {"room", "", false}, {"room", "@other:example.org", false}} {
+		if got := tr.Member(tc.network, tc.account); got != tc.want {
+			t.Errorf("Member(%q, %q) = %v, want %v (only identity handles make a member)", tc.network, tc.account, got, tc.want)
+		}
+	}
+	if !c.Admin("chat", "root") || c.Admin("room", "Root") || c.Admin("chat", "") || c.Admin("chat", "alice") {
+		t.Errorf("Admin: [chat] admins are admins on chat only")
+	}
+	if got := c.OperatorLogin("chat"); got != "ksecbot-operator" {
+		t.Errorf("OperatorLogin(chat) = %q", got)
+	}
+	if c.AccountKey("chat") != "chat_account" || c.AccountKey("room") != "room" || c.AccountKey("other") != "" {
+		t.Errorf("AccountKey: %q %q %q", c.AccountKey("chat"), c.AccountKey("room"), c.AccountKey("other"))
+	}
+	if got := Tables(testNets, "nor"); got != "[chat]" {
+		t.Errorf("Tables = %q, want [chat] (room has no table)", got)
+	}
+}
+
+func TestRunCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	if err := os.WriteFile(good, []byte(minimal), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	doc := strings.Replace(minimal, "[[chat.channel]]", "chanels = [\"#c\"]\n[[chat.channel]]", 1)
+	if err := os.WriteFile(bad, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.toml")
+	secret := filepath.Join(dir, "secret.toml")
+	if err := os.WriteFile(secret, []byte(minimal+"[http]\nwebhook_secret_file = \""+filepath.Join(dir, "nope")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	netSecret := filepath.Join(dir, "netsecret.toml")
+	if err := os.WriteFile(netSecret, []byte(strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\npassword_file = \"chat.pass\"", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		path    string
+		secrets bool
+		code    int
+		out     string
+	}{
+		{"good", good, false, 0, good + ": ok"},
+		{"misspelled key", bad, false, ExitConfig, bad + `:6: chat.chanels: unknown key (did you mean "channel"?)`},
+		{"missing file", missing, false, ExitConfig, "no such file"},
+		{"secrets not read", secret, false, 0, "ok"},
+		{"secrets read", secret, true, ExitConfig, secret + fmt.Sprintf(":%d: http.webhook_secret_file: secret file %s does not exist", minimalLines+2, filepath.Join(dir, "nope"))},
+		{"network secret beside the file", netSecret, true, ExitConfig, netSecret + fmt.Sprintf(":6: chat.password_file: secret file %s does not exist", filepath.Join(dir, "chat.pass"))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			if code := RunCheck(&out, tc.path, tc.secrets, testNets...); code != tc.code {
+				t.Errorf("exit %d, want %d; output:\n%s", code, tc.code, out.String())
+			}
+			if !strings.Contains(out.String(), tc.out) {
+				t.Errorf("output:\n%s\nwant it to contain %q", out.String(), tc.out)
+			}
+		})
 	}
 }
 
@@ -449,109 +477,6 @@ func TestParseDuration(t *testing.T) {
 	var back Duration
 	if err := back.UnmarshalText(text); err != nil || back != d {
 		t.Errorf("MarshalText round trip: %q -> %v, %v", text, back, err)
-	}
-}
-
-func TestLookups(t *testing.T) {
-	c, err := ParseFile(samplePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trees := []struct{ in, want string }{
-		{"gentoo-sources", "gentoo-sources"},
-		{"Gentoo-Kernel-Bin", "gentoo-sources"},
-		{"VANILLA-KERNEL", "vanilla"},
-		{"rpi", "raspberrypi-sources"},
-		{"hardened", "hardened"},
-		{"nonexistent-sources", ""},
-		{"", ""},
-	}
-	for _, tc := range trees {
-		tr, ok := c.Tree(tc.in)
-		if ok {
-			if tr.Name != tc.want {
-				t.Errorf("Tree(%q) = %s, want %q", tc.in, tr.Name, tc.want)
-			}
-		} else if tc.want != "" {
-			t.Errorf("Tree(%q) not found, want %s", tc.in, tc.want)
-		}
-	}
-	if tr, _ := c.Tree("mips"); tr != &c.Trees[3] {
-		t.Errorf("Tree must point into c.Trees")
-	}
-	users := []struct {
-		irc, mxid, want string
-	}{
-		{"alice", "", "alice@gentoo.org"},
-		{"ALICE", "", "alice@gentoo.org"},
-		{"", "@alice:matrix.org", "alice@gentoo.org"},
-		{"", "@Alice:matrix.org", ""},
-		{"kernelnick", "", "kernelnick@gentoo.org"},
-		{"*", "", ""},
-		{"", "", ""},
-		{"mallory", "@mallory:matrix.org", ""},
-	}
-	for _, tc := range users {
-		var u *User
-		var ok bool
-		if tc.irc != "" || tc.mxid == "" {
-			u, ok = c.User("irc", tc.irc)
-		} else {
-			u, ok = c.User("matrix", tc.mxid)
-		}
-		got := ""
-		if ok {
-			got = u.Bugzilla
-		}
-		if got != tc.want {
-			t.Errorf("user(%q, %q) = %q, want %q", tc.irc, tc.mxid, got, tc.want)
-		}
-	}
-	u, _ := c.User("irc", "kernelnick")
-	if !u.HasRole(RoleSecurity) || !u.HasRole(RoleMaintainer) {
-		t.Errorf("admin implies every role: %+v", u)
-	}
-	u, _ = c.User("irc", "alice")
-	if u.HasRole(RoleMaintainer) || !u.HasRole(RoleSecurity) {
-		t.Errorf("alice roles: %+v", u)
-	}
-}
-
-func TestRunCheck(t *testing.T) {
-	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.toml")
-	doc := strings.Replace(minimal, "[[irc.channel]]", "chanels = [\"#c\"]\n[[irc.channel]]", 1)
-	if err := os.WriteFile(bad, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	missing := filepath.Join(dir, "missing.toml")
-	secret := filepath.Join(dir, "secret.toml")
-	if err := os.WriteFile(secret, []byte(minimal+"[http]\nwebhook_secret_file = \""+filepath.Join(dir, "nope")+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		path    string
-		secrets bool
-		code    int
-		out     string
-	}{
-		{"sample", samplePath, false, 0, samplePath + ": ok"},
-		{"misspelled key", bad, false, ExitConfig, bad + `:6: irc.chanels: unknown key (did you mean "channel"?)`},
-		{"missing file", missing, false, ExitConfig, "no such file"},
-		{"secrets not read", secret, false, 0, "ok"},
-		{"secrets read", secret, true, ExitConfig, secret + fmt.Sprintf(":%d: http.webhook_secret_file: secret file %s does not exist", minimalLines+2, filepath.Join(dir, "nope"))},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var out strings.Builder
-			if code := RunCheck(&out, tc.path, tc.secrets); code != tc.code {
-				t.Errorf("exit %d, want %d; output:\n%s", code, tc.code, out.String())
-			}
-			if !strings.Contains(out.String(), tc.out) {
-				t.Errorf("output:\n%s\nwant it to contain %q", out.String(), tc.out)
-			}
-		})
 	}
 }
 

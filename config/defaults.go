@@ -28,11 +28,6 @@ const (
 	DefaultPendingLines = 5
 	DefaultPreviewEvery = 10 * time.Minute
 	DefaultSlowAfter    = 20 * time.Second
-	DefaultRealName     = "ksecbot kernel security bot"
-	DefaultSASLMech     = "PLAIN"
-	DefaultFloodBurst   = 4
-	DefaultFloodEvery   = 2 * time.Second
-	DefaultReconnectMax = time.Minute
 	DefaultLogLevel     = "info"
 	DefaultLogFormat    = "text"
 	DefaultCVEScan      = 5 * time.Minute
@@ -100,51 +95,6 @@ func (c *Config) applyDefaults(idx *docIndex) {
 	dur("commands.preview_every", &cm.PreviewEvery, DefaultPreviewEvery)
 	dur("commands.slow_after", &cm.SlowAfter, DefaultSlowAfter)
 
-	if i := c.IRC; i != nil {
-		if !has("irc.user") {
-			i.User = i.Nick
-		}
-		if !has("irc.realname") {
-			i.RealName = DefaultRealName
-		}
-		if !has("irc.sasl_mech") {
-			i.SASLMech = DefaultSASLMech
-		}
-		i.SASLMech = strings.ToUpper(i.SASLMech)
-		if !has("irc.sasl_user") && (i.SASLPasswordFile != "" || i.SASLPasswordEnv != "") {
-			i.SASLUser = i.Nick
-		}
-		if !has("irc.flood.burst") {
-			i.Flood.Burst = DefaultFloodBurst
-		}
-		dur("irc.flood.interval", &i.Flood.Interval, DefaultFloodEvery)
-		if i.Formatting == nil {
-			i.Formatting = boolPtr(true)
-		}
-		dur("irc.reconnect_max", &i.ReconnectMax, DefaultReconnectMax)
-		for k := range i.Channels {
-			ch := &i.Channels[k]
-			if ch.Previews == nil {
-				ch.Previews = boolPtr(true)
-			}
-			if ch.Key != "" {
-				ch.ChannelKey = Secret(ch.Key)
-			}
-		}
-	}
-	if m := c.Matrix; m != nil {
-		if !has("matrix.state_path") {
-			m.StatePath = strings.TrimSuffix(c.Store.Path, ".db") + "-matrix.db"
-		}
-		if !has("matrix.share_keys") {
-			m.ShareKeys = ShareKeysCrossSigned
-		}
-		for k := range m.Rooms {
-			if m.Rooms[k].Previews == nil {
-				m.Rooms[k].Previews = boolPtr(true)
-			}
-		}
-	}
 	if !has("log.level") {
 		c.Log.Level = DefaultLogLevel
 	}
@@ -159,7 +109,9 @@ func (c *Config) applyDefaults(idx *docIndex) {
 		}
 		dur("kernel_cve.scan_interval", &k.ScanInterval, DefaultCVEScan)
 	}
-	if c.Console != nil && c.Console.Private == nil {
-		c.Console.Private = boolPtr(true)
+	for _, n := range c.Networks {
+		if sec := c.Sections[n.Name]; sec != nil {
+			sec.Defaults(&Defaults{table: n.Table, idx: idx, StorePath: c.Store.Path})
+		}
 	}
 }

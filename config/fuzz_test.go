@@ -19,12 +19,13 @@ func FuzzParse(f *testing.F) {
 	f.Add(minimal)
 	f.Add(minimal + "[[tree]]\nname = \"a\"\naliases = [\"b\", {x = 1}]\n")
 	f.Add(minimal + "[announce]\nremind_grade = {A = 5, \"a.b\" = \"1d\"}\n")
-	f.Add(minimal + "[irc.flood]\ninterval = [1]\n[[irc]]\n")
-	f.Add("bugzilla = {url = \"https://x\", poll_interval = 60}\nirc.nick = 3\n")
+	f.Add(minimal + "[chat.limits]\ninterval = [1]\n[[chat]]\n")
+	f.Add("bugzilla = {url = \"https://x\", poll_interval = 60}\nchat.nick = 3\n")
+	f.Add(minimal + "[[tree]]\nname = \"t\"\nchat = [1]\nroom = \"@r\"\n[[user]]\nroom = [\"@x\"]\n")
 	f.Add("[[watch]]\n[[watch.x]]\n[watch.x.y]\na=1\n")
 	f.Add("[log\n")
 	f.Fuzz(func(t *testing.T, doc string) {
-		c, err := Parse([]byte(doc), "f.toml")
+		c, err := Parse([]byte(doc), "f.toml", testNets...)
 		if err != nil {
 			var ps *Problems
 			if !errors.As(err, &ps) {
@@ -47,8 +48,8 @@ func FuzzParse(f *testing.F) {
 		if c.Bugzilla.URL == "" || len(c.Watches) == 0 || c.Bugzilla.PollInterval.Duration <= 0 || c.Commands.Prefix == "" {
 			t.Fatalf("accepted config lacks required values: %+v", c)
 		}
-		if c.IRC != nil && (c.IRC.Nick == "" || c.IRC.Formatting == nil) {
-			t.Fatalf("accepted [irc] without nick or defaults: %+v", c.IRC)
+		if s := chat(c); s != nil && (s.Nick == "" || s.Timeout.Duration <= 0) {
+			t.Fatalf("accepted [chat] without nick or its defaults: %+v", s)
 		}
 		for _, tr := range c.Trees {
 			if got, ok := c.Tree(tr.Name); !ok || got.Name != tr.Name {

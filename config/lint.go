@@ -9,9 +9,10 @@ import (
 )
 
 // Warnings returns what is valid but probably not meant: a tree nobody
-// maintains, a package in two trees, IRC port 6697 without TLS, and an HTTP
-// listener open to the network. Each names its key and line. check-config
-// prints them and the daemon logs them; neither fails on them.
+// maintains, a package in two trees, an HTTP listener open to the network,
+// and what the networks' sections warn about (Linter). Each names its key
+// and line. check-config prints them and the daemon logs them; neither
+// fails on them.
 func (c *Config) Warnings() []Problem {
 	var idx *docIndex
 	if c.Metadata != nil {
@@ -21,10 +22,24 @@ func (c *Config) Warnings() []Problem {
 	add := func(key, format string, args ...any) {
 		out = append(out, Problem{Key: key, Line: idx.lineOf(key), Msg: fmt.Sprintf(format, args...)})
 	}
+	keys := []string{"bugzilla"}
+	for _, n := range c.Networks {
+		if n.Tree != nil {
+			keys = append(keys, n.Tree.Key)
+		}
+	}
+	empty := "bugzilla is empty"
+	if len(keys) > 1 {
+		empty = join(keys, "and") + " are all empty"
+	}
 	owner := map[string]int{}
 	for t, tr := range c.Trees {
-		if len(tr.Bugzilla) == 0 && len(tr.IRC) == 0 && len(tr.Matrix) == 0 {
-			add(nth("tree", t, "name"), "tree %q has no maintainers (bugzilla, irc and matrix are all empty): nobody is highlighted or CC'd for its bugs", tr.Name)
+		handles := 0
+		for _, hs := range tr.Handles {
+			handles += len(hs)
+		}
+		if len(tr.Bugzilla) == 0 && handles == 0 {
+			add(nth("tree", t, "name"), "tree %q has no maintainers (%s): nobody is highlighted or CC'd for its bugs", tr.Name, empty)
 		}
 		for k, p := range tr.Packages {
 			fold := strings.ToLower(p)
@@ -35,14 +50,13 @@ func (c *Config) Warnings() []Problem {
 			owner[fold] = t
 		}
 	}
-	if i := c.IRC; i != nil && !i.TLS {
-		if _, port, err := net.SplitHostPort(i.Server); err == nil && port == "6697" {
-			add("irc.server", "port 6697 is the TLS port but tls is not true: set tls = true (TLS is never turned on by the port alone)")
+	v := &validator{idx: idx}
+	for _, n := range c.Networks {
+		if l, ok := c.Sections[n.Name].(Linter); ok {
+			l.Lint(&Checker{v: v, table: n.Table})
 		}
 	}
-	if m := c.Matrix; m != nil && !m.Encryption && m.RecoveryKeyFile != "" {
-		add("matrix.recovery_key_file", "has no effect without encryption = true: the bot cross-signs its device only with encryption on")
-	}
+	out = append(out, v.problems...)
 	if l := c.HTTP.Listen; l != "" {
 		if host, _, err := net.SplitHostPort(l); err == nil {
 			if ip := net.ParseIP(strings.Trim(host, "[]")); host == "" || (ip != nil && ip.IsUnspecified()) {

@@ -13,7 +13,7 @@ import (
 // TestWarnings checks each check-config warning: it names its key and
 // line, and it is absent when the configuration is as intended.
 func TestWarnings(t *testing.T) {
-	doc := strings.Replace(minimal, "[[matrix.room]]", "recovery_key_file = \"/r\"\n[[matrix.room]]", 1) + `[http]
+	doc := minimal + `[http]
 listen = ":8090"
 [[tree]]
 name = "nobody"
@@ -25,7 +25,7 @@ bugzilla = ["kernel@gentoo.org"]
 [[tree]]
 name = "dist"
 packages = ["sys-kernel/gentoo-kernel", "sys-kernel/Gentoo-Sources"]
-irc = ["distnick"]
+chat = ["distnick"]
 `
 	c := mustParse(t, doc)
 	got := map[string]Problem{}
@@ -33,19 +33,18 @@ irc = ["distnick"]
 		got[w.Key] = w
 	}
 	for _, want := range []struct{ key, msg string }{
-		{"tree[1].name", `tree "nobody" has no maintainers`},
+		{"tree[1].name", `tree "nobody" has no maintainers (bugzilla, chat and room are all empty)`},
 		{"tree[3].packages[2]", `package sys-kernel/Gentoo-Sources is also in tree "gentoo-sources"`},
-		{"irc.server", "port 6697 is the TLS port but tls is not true"},
+		{"chat.server", "port 6697 without tls"}, // the network's own Lint
 		{"http.listen", "listens on all interfaces"},
-		{"matrix.recovery_key_file", "no effect without encryption = true"},
 	} {
 		w, ok := got[want.key]
 		if !ok || !strings.Contains(w.Msg, want.msg) || w.Line == 0 {
 			t.Errorf("warning for %s = %+v, want %q with a line", want.key, w, want.msg)
 		}
 	}
-	if len(got) != 5 {
-		t.Errorf("warnings: %+v, want exactly the 5 above", c.Warnings())
+	if len(got) != 4 {
+		t.Errorf("warnings: %+v, want exactly the 4 above", c.Warnings())
 	}
 
 	for _, listen := range []string{"0.0.0.0:8090", "[::]:8090"} {
@@ -58,9 +57,6 @@ irc = ["distnick"]
 	if ws := quiet.Warnings(); len(ws) != 0 {
 		t.Errorf("a configuration as intended has warnings: %+v", ws)
 	}
-	if c, err := ParseFile(samplePath); err != nil || len(c.Warnings()) != 0 {
-		t.Errorf("config.sample.toml: err %v, warnings %+v; want none", err, c.Warnings())
-	}
 }
 
 // TestRelativeSecretPaths checks that relative secret file paths resolve
@@ -72,7 +68,7 @@ func TestRelativeSecretPaths(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(conf, "keys"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for name, val := range map[string]string{"keys/webhook.secret": "hook", "irc.pass": "pass"} {
+	for name, val := range map[string]string{"keys/webhook.secret": "hook", "chat.pass": "pass", "keys/chan.key": "chankey"} {
 		if err := os.WriteFile(filepath.Join(conf, name), []byte(val+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +78,8 @@ func TestRelativeSecretPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := strings.Replace(minimal, `url = "https://bugs.example.org/"`, "url = \"https://bugs.example.org/\"\napi_key_file = \""+abs+"\"", 1)
-	doc = strings.Replace(doc, `nick = "bot"`, "nick = \"bot\"\nsasl_password_file = \"irc.pass\"", 1)
+	doc = strings.Replace(doc, `nick = "bot"`, "nick = \"bot\"\npassword_file = \"chat.pass\"\ncert_file = \"tls/cert.pem\"", 1)
+	doc = strings.Replace(doc, `name = "#c"`, "name = \"#c\"\nkey_file = \"keys/chan.key\"", 1)
 	doc += "[http]\nwebhook_secret_file = \"keys/webhook.secret\"\n"
 	path := filepath.Join(conf, "ksecbot.toml")
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
@@ -90,12 +87,15 @@ func TestRelativeSecretPaths(t *testing.T) {
 	}
 	t.Setenv("TOKEN", "token")
 	t.Chdir(t.TempDir()) // anywhere but the config's folder
-	c, err := Load(path)
+	c, err := Load(path, testNets...)
 	if err != nil {
 		t.Fatalf("Load from another working directory: %v", err)
 	}
-	if got := []string{c.HTTP.WebhookSecret.Reveal(), c.IRC.SASLPassword.Reveal(), c.Bugzilla.APIKey.Reveal()}; !slices.Equal(got, []string{"hook", "pass", "key"}) {
-		t.Errorf("secrets read = %q, want hook, pass, key", got)
+	if got := []string{c.HTTP.WebhookSecret.Reveal(), chat(c).Password.Reveal(), chat(c).Channels[0].Key.Reveal(), c.Bugzilla.APIKey.Reveal()}; !slices.Equal(got, []string{"hook", "pass", "chankey", "key"}) {
+		t.Errorf("secrets read = %q, want hook, pass, chankey, key", got)
+	}
+	if got := chat(c).CertFile; got != filepath.Join(conf, "tls", "cert.pem") {
+		t.Errorf("a network's other file = %s, want it beside the configuration: %s", got, filepath.Join(conf, "tls", "cert.pem"))
 	}
 	if c.HTTP.WebhookSecretFile != filepath.Join(conf, "keys", "webhook.secret") || c.Bugzilla.APIKeyFile != abs {
 		t.Errorf("paths = %s, %s; want %s and %s", c.HTTP.WebhookSecretFile, c.Bugzilla.APIKeyFile, filepath.Join(conf, "keys", "webhook.secret"), abs)
@@ -111,10 +111,15 @@ func TestRunCheckPrintsWarningsWithLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if code := RunCheck(&out, path, false); code != 0 {
+	if code := RunCheck(&out, path, false, testNets...); code != 0 {
 		t.Fatalf("exit %d for a file with warnings only:\n%s", code, out.String())
 	}
-	if want := path + `:4: http.listen: warning: ":8090" listens on all interfaces`; !strings.Contains(out.String(), want) {
-		t.Errorf("output:\n%s\nwant it to contain %q", out.String(), want)
+	for _, want := range []string{
+		path + `:4: http.listen: warning: ":8090" listens on all interfaces`,
+		path + `: warning: [chat] is not configured: only --console can talk to this bot`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output:\n%s\nwant it to contain %q", out.String(), want)
+		}
 	}
 }

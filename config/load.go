@@ -24,8 +24,8 @@ const maxFileSize = 4 << 20
 // and reads the secrets it names (see LoadSecrets). When the file is bad the
 // error is a *Problems that lists every problem found, each with its key and
 // line; secret values never appear in it.
-func Load(path string) (*Config, error) {
-	c, err := ParseFile(path)
+func Load(path string, nets ...Network) (*Config, error) {
+	c, err := ParseFile(path, nets...)
 	if err != nil {
 		return nil, err
 	}
@@ -38,12 +38,12 @@ func Load(path string) (*Config, error) {
 // ParseFile reads the file at path and calls Parse; it reads no secret.
 // Relative paths of secret and TLS files become relative to the folder of
 // path (not to the working directory).
-func ParseFile(path string) (*Config, error) {
+func ParseFile(path string, nets ...Network) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, &Problems{Path: path, List: []Problem{{Msg: err.Error()}}}
 	}
-	c, err := Parse(data, path)
+	c, err := Parse(data, path, nets...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +76,24 @@ func readFile(path string) ([]byte, error) {
 // input; path only names the document in problems. When data is bad the
 // error is a *Problems holding every problem found: syntax errors, unknown
 // keys, wrong types and invalid values, each with its key and line.
-func Parse(data []byte, path string) (*Config, error) {
+//
+// nets are the chat networks the file may configure (cmd/ksecbot's
+// network list): each network's table is decoded into its own section
+// type, and its [[tree]] and [[user]] keys into Tree.Handles and
+// User.Accounts. A table or key of a network not in nets is unknown.
+func Parse(data []byte, path string, nets ...Network) (*Config, error) {
 	ps := &Problems{Path: path}
+	sc, err := newSchema(nets)
+	if err != nil {
+		ps.List = append(ps.List, Problem{Msg: "the program's network list: " + err.Error()})
+		return nil, ps.errOrNil()
+	}
 	idx, err := scanDoc(data)
 	if err != nil {
 		ps.List = append(ps.List, syntaxProblem(data))
 		return nil, ps.errOrNil()
 	}
-	c, bad, ok := decode(data, idx, ps)
+	c, bad, ok := sc.decode(data, idx, ps)
 	c.Metadata = &Metadata{Path: path, index: idx}
 	c.applyDefaults(idx)
 	if ok {
@@ -119,7 +129,7 @@ func syntaxProblem(data []byte) Problem {
 // reports some of their errors without a position. decode returns the keys
 // that had problems (a key-value blanked out counts as a whole), and false
 // when the document could not be decoded far enough to be validated.
-func decode(data []byte, idx *docIndex, ps *Problems) (*Config, map[string]bool, bool) {
+func (sc *schema) decode(data []byte, idx *docIndex, ps *Problems) (*Config, map[string]bool, bool) {
 	doc := bytes.Clone(data)
 	bad := map[string]bool{}
 	blank := func(offset int) bool {
@@ -137,7 +147,7 @@ func decode(data []byte, idx *docIndex, ps *Problems) (*Config, map[string]bool,
 	}
 	durationType := reflect.TypeFor[Duration]()
 	for _, e := range idx.entries {
-		if !e.value || typeAt(e.key) != durationType {
+		if !e.value || sc.typeAt(e.key) != durationType {
 			continue
 		}
 		msg := ""
@@ -153,10 +163,11 @@ func decode(data []byte, idx *docIndex, ps *Problems) (*Config, map[string]bool,
 		}
 	}
 	for range len(idx.entries) + 1 {
-		c := &Config{}
+		v := reflect.New(sc.root)
 		dec := toml.NewDecoder(bytes.NewReader(doc))
 		dec.DisallowUnknownFields()
-		err := dec.Decode(c)
+		err := dec.Decode(v.Interface())
+		c := sc.config(v)
 		if err == nil {
 			return c, bad, true
 		}
@@ -170,7 +181,7 @@ func decode(data []byte, idx *docIndex, ps *Problems) (*Config, map[string]bool,
 				} else {
 					p.Msg = "unknown key"
 				}
-				p.Msg += suggest(p.Key)
+				p.Msg += sc.suggest(p.Key)
 				bad[p.Key] = true
 				ps.List = append(ps.List, p)
 			}
@@ -191,12 +202,12 @@ func decode(data []byte, idx *docIndex, ps *Problems) (*Config, map[string]bool,
 			return c, bad, false
 		}
 	}
-	return &Config{}, bad, false
+	return sc.config(reflect.New(sc.root)), bad, false
 }
 
 // typeAt returns the Go type that a key decodes into, or nil.
-func typeAt(key string) reflect.Type {
-	t := reflect.TypeFor[Config]()
+func (sc *schema) typeAt(key string) reflect.Type {
+	t := sc.root
 	for part := range strings.SplitSeq(key, ".") {
 		name, _, _ := strings.Cut(part, "[")
 		for t.Kind() == reflect.Pointer {
@@ -239,7 +250,7 @@ func (idx *docIndex) problem(de *toml.DecodeError) Problem {
 
 func cleanMsg(s string) string { return strings.TrimPrefix(s, "toml: ") }
 
-var mismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into .* of type (\S+)$`)
+var mismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into .*? of type (.+)$`)
 
 // friendlyMsg rewrites go-toml's type mismatch messages for operators.
 func friendlyMsg(s string) string {
@@ -261,23 +272,25 @@ func friendlyMsg(s string) string {
 		want = "an array of strings"
 	case t == "config.Duration":
 		want = `a duration string such as "90s"`
-	case strings.HasPrefix(t, "[]config."):
+	case strings.HasPrefix(t, "[]"):
 		want = "an array of tables ([[...]])"
-	case strings.HasPrefix(t, "map[") || strings.HasPrefix(t, "config.") || strings.HasPrefix(t, "*config."):
+	case strings.HasPrefix(t, "map[") || strings.HasPrefix(t, "struct") || strings.Contains(t, "."):
+		// A shared table (config.Store) or a network's section
+		// (*irc.Config).
 		want = "a table"
 	}
 	return fmt.Sprintf("expected %s, got a TOML %s", want, got)
 }
 
 // suggest proposes a known key close to an unknown one.
-func suggest(key string) string {
+func (sc *schema) suggest(key string) string {
 	parent, name := "", key
 	if cut := strings.LastIndex(key, "."); cut >= 0 {
 		parent, name = key[:cut], key[cut+1:]
 	}
 	name, _, _ = strings.Cut(name, "[")
 	best, bestD := "", 3
-	for _, k := range knownKeys(parent) {
+	for _, k := range sc.knownKeys(parent) {
 		if d := editDistance(name, k); d < bestD && 2*d < len(name) {
 			best, bestD = k, d
 		}
@@ -289,8 +302,8 @@ func suggest(key string) string {
 }
 
 // knownKeys lists the keys that the table at parent accepts.
-func knownKeys(parent string) []string {
-	t := reflect.TypeFor[Config]()
+func (sc *schema) knownKeys(parent string) []string {
+	t := sc.root
 	if parent != "" {
 		for part := range strings.SplitSeq(parent, ".") {
 			if i := strings.IndexByte(part, '['); i >= 0 {

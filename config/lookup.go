@@ -24,11 +24,18 @@ func (c *Config) Tree(name string) (*Tree, bool) {
 	return nil, false
 }
 
-// User returns the [[user]] linked to account as authenticated on network
-// (see User.Is). An empty account matches nobody.
+// User returns the [[user]] linked to account as authenticated on network:
+// the user's key of that network, compared as the network says (services
+// accounts without case). An empty account and "*" (services' "not
+// logged in") are nobody.
 func (c *Config) User(network, account string) (*User, bool) {
+	if account == "" || account == "*" {
+		return nil, false
+	}
+	fold := c.fold(network)
+	want := fold(account)
 	for i := range c.Users {
-		if c.Users[i].Is(network, account) {
+		if a, ok := c.Users[i].Accounts[network]; ok && a != "" && fold(a) == want {
 			return &c.Users[i], true
 		}
 	}

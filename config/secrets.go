@@ -28,19 +28,18 @@ func (c *Config) secretRefs() []secretRef {
 		{"bugzilla.api_key_file", c.Bugzilla.APIKeyFile, "bugzilla.api_key_env", c.Bugzilla.APIKeyEnv, &c.Bugzilla.APIKey},
 		{"http.webhook_secret_file", c.HTTP.WebhookSecretFile, "http.webhook_secret_env", c.HTTP.WebhookSecretEnv, &c.HTTP.WebhookSecret},
 	}
-	if i := c.IRC; i != nil {
-		refs = append(refs, secretRef{"irc.sasl_password_file", i.SASLPasswordFile, "irc.sasl_password_env", i.SASLPasswordEnv, &i.SASLPassword})
-		for k := range i.Channels {
-			ch := &i.Channels[k]
-			refs = append(refs, secretRef{fileKey: nth("irc.channel", k, "key_file"), file: ch.KeyFile, dst: &ch.ChannelKey})
+	for _, n := range c.Networks {
+		h, ok := c.Sections[n.Name].(SecretHolder)
+		if !ok {
+			continue
 		}
-	}
-	if m := c.Matrix; m != nil {
-		refs = append(refs,
-			secretRef{"matrix.access_token_file", m.AccessTokenFile, "matrix.access_token_env", m.AccessTokenEnv, &m.AccessToken},
-			secretRef{"matrix.password_file", m.PasswordFile, "matrix.password_env", m.PasswordEnv, &m.Password},
-			secretRef{fileKey: "matrix.pickle_key_file", file: m.PickleKeyFile, dst: &m.PickleKey},
-		)
+		for _, r := range h.Secrets() {
+			ref := secretRef{fileKey: n.Table + "." + r.Key + "_file", envKey: n.Table + "." + r.Key + "_env", env: r.Env, dst: r.Into}
+			if r.File != nil {
+				ref.file = *r.File
+			}
+			refs = append(refs, ref)
+		}
 	}
 	return refs
 }
@@ -132,11 +131,10 @@ func SecretFileWarnings(c *Config) []string {
 			files = append(files, file{r.fileKey, r.file})
 		}
 	}
-	if c.IRC != nil && c.IRC.TLSKeyFile != "" {
-		files = append(files, file{"irc.tls_key_file", c.IRC.TLSKeyFile})
-	}
-	if c.Matrix != nil && c.Matrix.RecoveryKeyFile != "" {
-		files = append(files, file{"matrix.recovery_key_file", c.Matrix.RecoveryKeyFile})
+	for _, p := range c.paths() {
+		if p.Private && *p.Path != "" {
+			files = append(files, file{p.Key, *p.Path})
+		}
 	}
 	var out []string
 	for _, f := range files {
@@ -178,22 +176,31 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.Bugzilla.APIKeyFile)
 	abs(&c.HTTP.WebhookSecretFile)
-	if i := c.IRC; i != nil {
-		abs(&i.SASLPasswordFile)
-		abs(&i.TLSCAFile)
-		abs(&i.TLSCertFile)
-		abs(&i.TLSKeyFile)
-		for k := range i.Channels {
-			abs(&i.Channels[k].KeyFile)
+	for _, p := range c.paths() {
+		abs(p.Path)
+	}
+}
+
+// paths lists the files the network sections name: their secret files and
+// their other files (Private when they must be private to their owner),
+// each with its full key.
+func (c *Config) paths() []PathRef {
+	var out []PathRef
+	for _, n := range c.Networks {
+		sec := c.Sections[n.Name]
+		if h, ok := sec.(SecretHolder); ok {
+			for _, r := range h.Secrets() {
+				if r.File != nil {
+					out = append(out, PathRef{Key: n.Table + "." + r.Key + "_file", Path: r.File})
+				}
+			}
+		}
+		if h, ok := sec.(PathHolder); ok {
+			for _, p := range h.Paths() {
+				p.Key = n.Table + "." + p.Key
+				out = append(out, p)
+			}
 		}
 	}
-	if m := c.Matrix; m != nil {
-		abs(&m.AccessTokenFile)
-		abs(&m.PasswordFile)
-		abs(&m.PickleKeyFile)
-		abs(&m.RecoveryKeyFile)
-		if !strings.HasPrefix(m.Avatar, "mxc://") {
-			abs(&m.Avatar)
-		}
-	}
+	return out
 }

@@ -14,7 +14,8 @@ import (
 	"testing"
 )
 
-// secretDoc writes a config whose secrets live in dir and returns its path.
+// secretDoc writes a config whose secrets live in dir and returns its path:
+// shared ones and those of a network's section (testnet_test.go).
 func secretDoc(t *testing.T, dir, extra string) string {
 	t.Helper()
 	doc := fmt.Sprintf(`[bugzilla]
@@ -22,18 +23,14 @@ url = "https://bugs.example.org"
 api_key_file = "%[1]s/api.key"
 [http]
 webhook_secret_env = "KSB_TEST_WEBHOOK"
-[irc]
-server = "irc.example.org:6697"
+[chat]
+server = "chat.example.org:6697"
 nick = "bot"
-sasl_password_file = "%[1]s/irc.pass"
-[[irc.channel]]
+password_env = "KSB_TEST_PASS"
+key_file = "%[1]s/tls.key"
+[[chat.channel]]
 name = "#c"
 key_file = "%[1]s/chan.key"
-[matrix]
-homeserver = "https://matrix.example.org"
-user_id = "@bot:example.org"
-access_token_env = "KSB_TEST_TOKEN"
-pickle_key_file = "%[1]s/pickle"
 %[2]s`, dir, extra)
 	path := filepath.Join(dir, "ksecbot.toml")
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
@@ -52,57 +49,50 @@ func writeSecret(t *testing.T, path, content string, mode os.FileMode) {
 	}
 }
 
-var secretValues = []string{"api-KEY-123", "irc-PASS-456", "chan-KEY-789", "pickle-KEY-000", "hook-SECRET-111", "mx-TOKEN-222"}
+var secretValues = []string{"api-KEY-123", "chat-PASS-456", "chan-KEY-789", "hook-SECRET-111"}
 
 func setupSecrets(t *testing.T) string {
 	dir := t.TempDir()
 	writeSecret(t, filepath.Join(dir, "api.key"), "api-KEY-123\n", 0o600)
-	writeSecret(t, filepath.Join(dir, "irc.pass"), "irc-PASS-456\r\n", 0o644)
-	writeSecret(t, filepath.Join(dir, "chan.key"), "chan-KEY-789", 0o600)
-	writeSecret(t, filepath.Join(dir, "pickle"), "pickle-KEY-000\n\n", 0o640)
+	writeSecret(t, filepath.Join(dir, "chan.key"), "chan-KEY-789\r\n", 0o644)
+	writeSecret(t, filepath.Join(dir, "tls.key"), "tls-KEY-000\n", 0o640)
 	t.Setenv("KSB_TEST_WEBHOOK", "hook-SECRET-111")
-	t.Setenv("KSB_TEST_TOKEN", "mx-TOKEN-222\n")
+	t.Setenv("KSB_TEST_PASS", "chat-PASS-456\n")
 	return dir
 }
 
 func TestLoadSecrets(t *testing.T) {
 	dir := setupSecrets(t)
-	c, err := Load(secretDoc(t, dir, ""))
+	c, err := Load(secretDoc(t, dir, ""), testNets...)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	got := map[string]Secret{
 		"api key":     c.Bugzilla.APIKey,
 		"webhook":     c.HTTP.WebhookSecret,
-		"sasl":        c.IRC.SASLPassword,
-		"channel key": c.IRC.Channels[0].ChannelKey,
-		"token":       c.Matrix.AccessToken,
-		"pickle":      c.Matrix.PickleKey,
+		"password":    chat(c).Password,
+		"channel key": chat(c).Channels[0].Key,
 	}
 	want := map[string]string{
-		"api key": "api-KEY-123", "webhook": "hook-SECRET-111", "sasl": "irc-PASS-456",
-		"channel key": "chan-KEY-789", "token": "mx-TOKEN-222", "pickle": "pickle-KEY-000",
+		"api key": "api-KEY-123", "webhook": "hook-SECRET-111", "password": "chat-PASS-456", "channel key": "chan-KEY-789",
 	}
 	for k, w := range want {
 		if got[k].Reveal() != w {
 			t.Errorf("%s = %q, want %q (trailing newline trimmed)", k, got[k].Reveal(), w)
 		}
 	}
-	if c.IRC.SASLUser != "bot" {
-		t.Errorf("sasl_user should default to the nick when a password is set, got %q", c.IRC.SASLUser)
-	}
 
 	// Nothing that prints or encodes the config shows a secret.
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "%v %+v %#v %s ", c.Bugzilla, c.HTTP, *c.IRC, c.Matrix.AccessToken)
-	fmt.Fprintf(&out, "%v %+v %#v %q %x ", *c.Matrix, c.IRC.Channels, c.Bugzilla, c.Matrix.PickleKey, c.IRC.SASLPassword)
+	fmt.Fprintf(&out, "%v %+v %#v %s ", c.Bugzilla, c.HTTP, *chat(c), chat(c).Password)
+	fmt.Fprintf(&out, "%v %+v %#v %q %x ", *c, chat(c).Channels, c.Bugzilla, chat(c).Channels[0].Key, chat(c).Password)
 	js, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out.Write(js)
-	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "c", c, "irc", c.IRC, "key", c.Bugzilla.APIKey)
-	slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "c", c, "matrix", c.Matrix)
+	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "c", c, "chat", chat(c), "key", c.Bugzilla.APIKey)
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "c", c, "sections", c.Sections)
 	for _, s := range secretValues {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("secret %q printed:\n%s", s, out.String())
@@ -122,28 +112,26 @@ func TestLoadSecretsProblems(t *testing.T) {
 		line  int
 		msg   string
 	}{
-		{"missing file", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "irc.pass")) },
-			"", "irc.sasl_password_file", 9, "does not exist"},
 		{"empty file", func(t *testing.T, dir string) { writeSecret(t, filepath.Join(dir, "api.key"), "\n", 0o600) },
 			"", "bugzilla.api_key_file", 3, "is empty"},
 		{"unreadable file", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, "pickle"))
-			os.Mkdir(filepath.Join(dir, "pickle"), 0o700)
-		}, "", "matrix.pickle_key_file", 17, "pickle"},
-		{"unset env", func(t *testing.T, dir string) { t.Setenv("KSB_TEST_TOKEN", "") },
-			"", "matrix.access_token_env", 16, "KSB_TEST_TOKEN is not set"},
-		{"missing channel key", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "chan.key")) },
-			"", "irc.channel[1].key_file", 12, "does not exist"},
+			os.Remove(filepath.Join(dir, "api.key"))
+			os.Mkdir(filepath.Join(dir, "api.key"), 0o700)
+		}, "", "bugzilla.api_key_file", 3, "api.key"},
+		{"unset network env", func(t *testing.T, dir string) { t.Setenv("KSB_TEST_PASS", "") },
+			"", "chat.password_env", 9, "KSB_TEST_PASS is not set"},
+		{"missing file in a network's array entry", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "chan.key")) },
+			"", "chat.channel[1].key_file", 13, "does not exist"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := setupSecrets(t)
 			tc.setup(t, dir)
 			path := secretDoc(t, dir, tc.extra)
-			if _, err := ParseFile(path); err != nil {
+			if _, err := ParseFile(path, testNets...); err != nil {
 				t.Fatalf("ParseFile must not read secrets: %v", err)
 			}
-			_, err := Load(path)
+			_, err := Load(path, testNets...)
 			var ps *Problems
 			if !errors.As(err, &ps) {
 				t.Fatalf("Load error = %v, want *Problems", err)
@@ -169,12 +157,13 @@ func TestLoadSecretsProblems(t *testing.T) {
 
 func TestSecretFileWarnings(t *testing.T) {
 	dir := setupSecrets(t)
-	c, err := Load(secretDoc(t, dir, ""))
+	c, err := Load(secretDoc(t, dir, ""), testNets...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	warnings := SecretFileWarnings(c)
-	want := []string{"irc.sasl_password_file", "matrix.pickle_key_file"}
+	// A network's secret file and its private other file (a TLS key).
+	want := []string{"chat.channel[1].key_file", "chat.key_file"}
 	if len(warnings) != len(want) {
 		t.Fatalf("warnings = %q, want one each for %v", warnings, want)
 	}
@@ -183,8 +172,8 @@ func TestSecretFileWarnings(t *testing.T) {
 			t.Errorf("warning %d = %q, want it about %s", i, warnings[i], w)
 		}
 	}
-	os.Chmod(filepath.Join(dir, "irc.pass"), 0o600)
-	os.Chmod(filepath.Join(dir, "pickle"), 0o400)
+	os.Chmod(filepath.Join(dir, "chan.key"), 0o600)
+	os.Chmod(filepath.Join(dir, "tls.key"), 0o400)
 	if w := SecretFileWarnings(c); len(w) != 0 {
 		t.Errorf("after chmod: warnings = %q, want none", w)
 	}

@@ -39,12 +39,9 @@ func nth(array string, i int, key string) string {
 }
 
 var (
-	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	mxidRE      = regexp.MustCompile(`^@[^:\s]+:[^\s]+$`)
-	roomRE      = regexp.MustCompile(`^[!#][^:\s]+:[^\s]+$`)
-	packageRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+_.-]*/[A-Za-z0-9_][A-Za-z0-9+_-]*$`)
-	gradeRE     = regexp.MustCompile(`^[ABC~][0-4]?$`)
-	nickBadRune = " ,*?!@#&:\x00\r\n\a"
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	packageRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+_.-]*/[A-Za-z0-9_][A-Za-z0-9+_-]*$`)
+	gradeRE   = regexp.MustCompile(`^[ABC~][0-4]?$`)
 )
 
 func (v *validator) config(c *Config) {
@@ -66,14 +63,8 @@ func (v *validator) config(c *Config) {
 	v.announce(&c.Announce)
 	v.commands(&c.Commands)
 	v.http(&c.HTTP)
-	if c.IRC != nil {
-		v.irc(c.IRC)
-	}
-	if c.Matrix != nil {
-		v.matrix(c.Matrix)
-	}
 	v.trees(c.Trees)
-	v.users(c.Users)
+	v.networks(c)
 	if k := c.KernelCVE; k != nil {
 		if strings.TrimSpace(k.Path) == "" {
 			v.add("kernel_cve.path", "is required: a clone of https://git.kernel.org/pub/scm/linux/security/vulns.git (or remove [kernel_cve] to turn the feature off)")

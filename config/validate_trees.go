@@ -57,16 +57,6 @@ func (v *validator) trees(trees []Tree) {
 				v.add(fmt.Sprintf("tree[%d].bugzilla[%d]", t+1, k+1), "must be one Bugzilla login; got %q", b)
 			}
 		}
-		for k, n := range tr.IRC {
-			if !validNick(n) {
-				v.add(fmt.Sprintf("tree[%d].irc[%d]", t+1, k+1), "%q is not a valid IRC nick", n)
-			}
-		}
-		for k, m := range tr.Matrix {
-			if !mxidRE.MatchString(m) {
-				v.add(fmt.Sprintf("tree[%d].matrix[%d]", t+1, k+1), "%q is not a Matrix user ID like @name:server", m)
-			}
-		}
 		if tr.AutoCC && len(tr.Bugzilla) == 0 {
 			v.add(nth("tree", t, "auto_cc"), "needs at least one login in bugzilla")
 		}
@@ -90,31 +80,51 @@ var (
 	kernelVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+){0,2}(-rc[0-9]+)?$`)
 )
 
-func (v *validator) users(users []User) {
-	irc := map[string]int{}
-	mx := map[string]int{}
-	for u, us := range users {
+// users checks the [[user]] entries: a login, at least one account
+// (each network's key, checked and folded as that network says, linked
+// once) and known roles.
+func (v *validator) users(c *Config) {
+	var keys []string
+	for _, n := range c.Networks {
+		if n.User != nil {
+			keys = append(keys, n.User.Key)
+		}
+	}
+	linked := map[string]map[string]int{} // network -> folded account -> user
+	for u, us := range c.Users {
 		if strings.TrimSpace(us.Bugzilla) == "" {
 			v.add(nth("user", u, "bugzilla"), "is required: the Bugzilla login that this person's commands act as")
 		}
-		if us.IRCAccount == "" && us.Matrix == "" {
-			v.add(nth("user", u, "irc_account"), "set irc_account or matrix (or both): the chat identity of %q", us.Bugzilla)
-		}
-		if us.IRCAccount != "" {
-			fold := strings.ToLower(us.IRCAccount)
-			if prev, dup := irc[fold]; dup {
-				v.add(nth("user", u, "irc_account"), "%q is already linked by user[%d]", us.IRCAccount, prev+1)
-			} else {
-				irc[fold] = u
+		if len(us.Accounts) == 0 && len(keys) > 0 {
+			what := "set " + join(keys, "or")
+			switch {
+			case len(keys) == 2:
+				what += " (or both)"
+			case len(keys) > 2:
+				what += " (or several)"
 			}
+			v.add(nth("user", u, keys[0]), "%s: the chat identity of %q", what, us.Bugzilla)
 		}
-		if us.Matrix != "" {
-			if !mxidRE.MatchString(us.Matrix) {
-				v.add(nth("user", u, "matrix"), "%q is not a Matrix user ID like @name:server", us.Matrix)
-			} else if prev, dup := mx[us.Matrix]; dup {
-				v.add(nth("user", u, "matrix"), "%q is already linked by user[%d]", us.Matrix, prev+1)
+		for _, n := range c.Networks {
+			a, ok := us.Accounts[n.Name]
+			if n.User == nil || !ok {
+				continue
+			}
+			key := nth("user", u, n.User.Key)
+			if n.User.Check != nil {
+				if msg := n.User.Check(a); msg != "" {
+					v.add(key, "%q %s", a, msg)
+					continue
+				}
+			}
+			fold := c.fold(n.Name)(a)
+			if linked[n.Name] == nil {
+				linked[n.Name] = map[string]int{}
+			}
+			if prev, dup := linked[n.Name][fold]; dup {
+				v.add(key, "%q is already linked by user[%d]", a, prev+1)
 			} else {
-				mx[us.Matrix] = u
+				linked[n.Name][fold] = u
 			}
 		}
 		for r, role := range us.Roles {

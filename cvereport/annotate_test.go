@@ -14,10 +14,10 @@ import (
 )
 
 var annTrees = []config.Tree{
-	{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"distnick"}},
-	{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vannick"}},
-	{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, IRC: []string{"rtnick"}},
-	{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"gsnick"}},
+	{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, Handles: map[string][]string{"irc": {"distnick"}}},
+	{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, Handles: map[string][]string{"irc": {"vannick"}}},
+	{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, Handles: map[string][]string{"irc": {"rtnick"}}},
+	{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"gsnick"}}},
 }
 
 func renderer(highlight string) *announce.Renderer {
@@ -27,8 +27,8 @@ func renderer(highlight string) *announce.Renderer {
 }
 
 var (
-	chPub  = chat.Channel{Key: "irc:#k", Network: config.NetIRC, Name: "#k"}
-	chPriv = chat.Channel{Key: "irc:#s", Network: config.NetIRC, Name: "#s", Private: true}
+	chPub  = chat.Channel{Key: "irc:#k", Network: "irc", Name: "#k"}
+	chPriv = chat.Channel{Key: "irc:#s", Network: "irc", Name: "#s", Private: true}
 )
 
 // TestAnnouncementHighlightsOnlyAffected: with highlight = "affected" the
@@ -41,7 +41,7 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 	if !ok {
 		t.Fatal("not announced")
 	}
-	got := l.Plain(config.NetIRC)
+	got := l.Plain("irc")
 	want := "New kernel security bug 950001 CVE-2025-71238: kernel: scsi: qla2xxx: double free in bsg_done() (major) https://bugs.gentoo.org/show_bug.cgi?id=950001" +
 		" | CVE-2025-71238 fixed in 5.10.251, 6.1.164, 6.6.127, 6.18.13, 7.0" +
 		" | gentoo-kernel: distnick (affected 5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise)" +
@@ -61,7 +61,7 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 	}
 	// highlight = "all": every tree highlighted, each with its verdict.
 	l, _ = renderer(config.HighlightAll).NewBug(b, chPub)
-	got = l.Plain(config.NetIRC)
+	got = l.Plain("irc")
 	if !strings.Contains(got, "vanilla-sources: vannick (fixed); rt-sources: rtnick (affected ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164); gentoo-sources: gsnick (unaffected)") || strings.Contains(got, "not pinged") {
 		t.Errorf("highlight all: %s", got)
 	}
@@ -73,7 +73,7 @@ func TestAnnouncementSeveralCVEs(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950002, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: two bugs",
 		SeeAlso: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-64108"}}
 	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
-	got := l.Plain(config.NetIRC)
+	got := l.Plain("irc")
 	for _, want := range []string{"CVE-2025-71238 fixed in 5.10.251", "; CVE-2026-64108 fixed in 6.1.175, 6.6.142, 6.18.34, 7.0.11, 7.1",
 		"vanilla-sources: vannick (affected by CVE-2026-64108, ~7.0: fix 7.0.11)", "not pinged: gentoo-sources unaffected"} {
 		if !strings.Contains(got, want) {
@@ -91,14 +91,14 @@ func TestAnnouncementRestrictedCVE(t *testing.T) {
 	if !ok {
 		t.Fatal("withheld line not sent")
 	}
-	pub := l.Plain(config.NetIRC)
+	pub := l.Plain("irc")
 	for _, bad := range []string{"CVE", "5.10.251", "affected", "gentoo-kernel", "distnick"} {
 		if strings.Contains(pub, bad) {
 			t.Errorf("public line %q reveals %q", pub, bad)
 		}
 	}
 	l, _ = r.NewBug(b, chPriv)
-	if priv := l.Plain(config.NetIRC); !strings.Contains(priv, "CVE-2025-71238 fixed in 5.10.251") || !strings.Contains(priv, "distnick (affected") {
+	if priv := l.Plain("irc"); !strings.Contains(priv, "CVE-2025-71238 fixed in 5.10.251") || !strings.Contains(priv, "distnick (affected") {
 		t.Errorf("private line: %s", priv)
 	}
 }
@@ -114,8 +114,8 @@ func TestAnnouncementWithoutRecord(t *testing.T) {
 	} {
 		l, _ := r.NewBug(b, chPub)
 		want, _ := plain.NewBug(b, chPub)
-		if l.Plain(config.NetIRC) != want.Plain(config.NetIRC) {
-			t.Errorf("bug %d:\n got %s\nwant %s", b.ID, l.Plain(config.NetIRC), want.Plain(config.NetIRC))
+		if l.Plain("irc") != want.Plain("irc") {
+			t.Errorf("bug %d:\n got %s\nwant %s", b.ID, l.Plain("irc"), want.Plain("irc"))
 		}
 	}
 }
@@ -125,7 +125,7 @@ func TestAnnouncementWithoutRecord(t *testing.T) {
 func TestAnnouncementRejectedCVE(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950006, Alias: []string{"CVE-2024-27042"}, Summary: "kernel: amdgpu out-of-bounds"}
 	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
-	got := l.Plain(config.NetIRC)
+	got := l.Plain("irc")
 	for _, want := range []string{"CVE-2024-27042 was rejected by the kernel CNA", "gentoo-kernel: distnick", "vanilla-sources: vannick", "rt-sources: rtnick", "gentoo-sources: gsnick"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in %s", want, got)
@@ -147,7 +147,7 @@ func TestAnnouncementFourthCVECounts(t *testing.T) {
 		t.Fatalf("BugCVEs = %q, want all four", got)
 	}
 	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
-	got := l.Plain(config.NetIRC)
+	got := l.Plain("irc")
 	for _, want := range []string{"and 1 more kernel CVEs",
 		"rt-sources: rtnick (affected by CVE-2025-40039, ~6.1.112: no fix in 6.1; fixed in 6.6.123, 6.12.53, 6.17.3, 6.18 (per the .dyad))",
 		"not pinged: gentoo-kernel unaffected, gentoo-sources unaffected"} {

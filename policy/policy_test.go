@@ -55,8 +55,8 @@ var visibilityTable = []visibility{
 
 func TestVisibility(t *testing.T) {
 	reg := trees.New([]config.Tree{
-		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"hardnick"}, Matrix: []string{"@hard:example.org"}},
-		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}},
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, Handles: map[string][]string{"irc": {"hardnick"}, "matrix": {"@hard:example.org"}}, Members: map[string][]string{"matrix": {"@hard:example.org"}}},
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"mpagano"}}},
 	})
 	for _, row := range visibilityTable {
 		p := &policy.Policy{Restricted: row.mode, Trees: reg}
@@ -81,7 +81,7 @@ func TestVisibility(t *testing.T) {
 func checkVisibility(t *testing.T, p *policy.Policy, row visibility, kind string, b *bugzilla.Bug) {
 	t.Helper()
 	{
-		ch := chat.Channel{Key: "irc:#c", Network: config.NetIRC, Name: "#c", Private: row.private}
+		ch := chat.Channel{Key: "irc:#c", Network: "irc", Name: "#c", Private: row.private}
 		want := map[policy.What]policy.View{
 			policy.Announce: row.announce, policy.Digest: row.digest, policy.Remind: row.remind,
 			policy.ChangeState: row.changeState, policy.ChangeDetail: row.changeDetail, policy.Describe: row.describe,
@@ -134,8 +134,8 @@ func TestChangeWhat(t *testing.T) {
 // exactly those where the channel sees the bug in full, none elsewhere.
 func TestTreeHighlights(t *testing.T) {
 	reg := trees.New([]config.Tree{
-		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, IRC: []string{"hardnick"}},
-		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}},
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, Handles: map[string][]string{"irc": {"hardnick"}}},
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"mpagano"}}},
 	})
 	p := &policy.Policy{Trees: reg}
 	pub := chat.Channel{Key: "irc:#c", Name: "#c"}
@@ -169,7 +169,7 @@ func TestTreeHighlights(t *testing.T) {
 // channel that is not marked private, and it sees what a public channel
 // sees (no restricted details, no e-mail addresses).
 func TestPrivateMessageIsNotPrivate(t *testing.T) {
-	dm := chat.Incoming{Channel: chat.Channel{Key: chat.ChannelKey(config.NetIRC, "alice"), Network: config.NetIRC, Name: "alice"}, Direct: true}
+	dm := chat.Incoming{Channel: chat.Channel{Key: chat.ChannelKey("irc", "alice"), Network: "irc", Name: "alice"}, Direct: true}
 	if policy.Private(dm.Channel) {
 		t.Fatal("a private message counts as a private channel")
 	}

@@ -53,16 +53,16 @@ var writeRules = map[string]map[string][6]string{
 var callers = [6]string{"unlinked", "none", "tree", "maint", "sec", "admin"}
 
 var testTrees = []config.Tree{
-	{Name: "gentoo-sources", Bugzilla: []string{"kernel@gentoo.org"}, IRC: []string{"mpagano"}, Matrix: []string{"@mpagano:example.org"}},
-	{Name: "hardened", Bugzilla: []string{"hardened@gentoo.org"}, Matrix: []string{"@bob:example.org"}},
+	{Name: "gentoo-sources", Bugzilla: []string{"kernel@gentoo.org"}, Handles: map[string][]string{"irc": {"mpagano"}, "matrix": {"@mpagano:example.org"}}, Members: map[string][]string{"matrix": {"@mpagano:example.org"}}},
+	{Name: "hardened", Bugzilla: []string{"hardened@gentoo.org"}, Handles: map[string][]string{"matrix": {"@bob:example.org"}}, Members: map[string][]string{"matrix": {"@bob:example.org"}}},
 }
 
 var testUsers = []config.User{
-	{Bugzilla: "alice@gentoo.org", IRCAccount: "alice", Roles: []string{"security"}},
-	{Bugzilla: "kernel@gentoo.org", IRCAccount: "mpagano"},
-	{Bugzilla: "carol@gentoo.org", IRCAccount: "carol"},
-	{Bugzilla: "dave@gentoo.org", IRCAccount: "dave", Roles: []string{"maintainer"}},
-	{Bugzilla: "root@gentoo.org", IRCAccount: "root", Roles: []string{"admin"}},
+	{Bugzilla: "alice@gentoo.org", Accounts: map[string]string{"irc": "alice"}, Roles: []string{"security"}},
+	{Bugzilla: "kernel@gentoo.org", Accounts: map[string]string{"irc": "mpagano"}},
+	{Bugzilla: "carol@gentoo.org", Accounts: map[string]string{"irc": "carol"}},
+	{Bugzilla: "dave@gentoo.org", Accounts: map[string]string{"irc": "dave"}, Roles: []string{"maintainer"}},
+	{Bugzilla: "root@gentoo.org", Accounts: map[string]string{"irc": "root"}, Roles: []string{"admin"}},
 }
 
 // actor builds the caller of a column the way commands does: roles from
@@ -165,11 +165,11 @@ func TestMaintainedTreesExact(t *testing.T) {
 	trees := []config.Tree{
 		{Name: "gentoo-sources", Bugzilla: []string{"kernel@gentoo.org"}},
 		{Name: "bare", Bugzilla: []string{"kernel"}},
-		{Name: "mx", Matrix: []string{"@bob:example.org"}},
-		{Name: "nicks", IRC: []string{"carol"}},
+		{Name: "mx", Handles: map[string][]string{"matrix": {"@bob:example.org"}}, Members: map[string][]string{"matrix": {"@bob:example.org"}}},
+		{Name: "nicks", Handles: map[string][]string{"irc": {"carol"}}},
 	}
 	w := NewWrites(trees, nil)
-	mx := func(id string) map[string]string { return map[string]string{config.NetMatrix: id} }
+	mx := func(id string) map[string]string { return map[string]string{"matrix": id} }
 	for _, tc := range []struct {
 		login    string
 		accounts map[string]string
@@ -183,7 +183,7 @@ func TestMaintainedTreesExact(t *testing.T) {
 		{"eve@example.com", mx("@BOB:example.org"), nil}, // Matrix IDs match exactly
 		// A tree's irc list holds nicks, which are not identity: an
 		// account named like a listed nick is not a maintainer.
-		{"carol@example.com", map[string]string{config.NetIRC: "carol"}, nil},
+		{"carol@example.com", map[string]string{"irc": "carol"}, nil},
 		{"", nil, nil},
 	} {
 		if got := w.MaintainedTrees(tc.login, tc.accounts); !slices.Equal(got, tc.want) {

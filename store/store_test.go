@@ -16,7 +16,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 )
 
@@ -387,7 +386,7 @@ func TestOutboxFIFOAndAttempts(t *testing.T) {
 	}
 	items, _ := s.NextOutbox(ctx, []string{"irc:#a"}, 1)
 	first := items[0]
-	if !first.CreatedAt.Equal(t0.Add(2*time.Hour)) || first.Msg.Lines[0].Plain(config.NetIRC) != "m0 text" {
+	if !first.CreatedAt.Equal(t0.Add(2*time.Hour)) || first.Msg.Lines[0].Plain("irc") != "m0 text" {
 		t.Errorf("first item = %+v", first)
 	}
 	if err := s.MarkAttempt(ctx, first.ID, "not connected"); err != nil {

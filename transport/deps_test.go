@@ -81,6 +81,49 @@ func TestTransportsBuildWithoutCore(t *testing.T) {
 	}
 }
 
+// contract are the packages of ksecbot a network may be built with: the
+// contract itself, the neutral message types, the configuration (whose
+// Network and Section a network registers) and the shared backoff.
+var contract = []string{"transport", "chat", "config", "internal/backoff"}
+
+// TestNetworksDependOnlyOnTheContract: every network package under
+// transport/ (found by go list, so a new one is checked too) is built
+// with no package of ksecbot but the contract and its own.
+func TestNetworksDependOnlyOnTheContract(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", "goolm", module+"transport/...").Output()
+	if err != nil {
+		t.Fatalf("go list transport/...: %v", err)
+	}
+	var nets []string
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg != module+"transport" {
+			nets = append(nets, pkg)
+		}
+	}
+	if len(nets) < 3 {
+		t.Fatalf("go list found %d network packages under transport/ (%q), want irc, matrix, console at least", len(nets), nets)
+	}
+	for _, pkg := range nets {
+		for _, d := range listDeps(t, pkg) {
+			rel, ours := strings.CutPrefix(d, module)
+			if ours && d != pkg && !slices.Contains(contract, rel) {
+				t.Errorf("%s is built with %s; a network may depend only on %q of ksecbot", strings.TrimPrefix(pkg, module), rel, contract)
+			}
+		}
+	}
+}
+
+// TestConfigImportsNoNetwork: package config is built with no other
+// package of ksecbot, so it cannot know a network; the networks register
+// their keys with it instead.
+func TestConfigImportsNoNetwork(t *testing.T) {
+	for _, d := range listDeps(t, module+"config") {
+		if strings.HasPrefix(d, module) && d != module+"config" {
+			t.Errorf("package config is built with %s", d)
+		}
+	}
+}
+
 // TestContractImportsNoCore checks that package transport itself imports
 // nothing of ksecbot but chat and config.
 func TestContractImportsNoCore(t *testing.T) {
@@ -115,12 +158,12 @@ func matches(dep, pattern string) bool {
 }
 
 // TestFourthTransportNeedsOnlyTheContract checks that the test-only network
-// internal/memnet, which passes the conformance suite, is built from this
-// package and chat alone (and config, which this package's ChannelReloader
-// names): a new network needs nothing else of ksecbot.
+// internal/memnet, which passes the conformance suite and registers its
+// own configuration, is built from the contract alone: a new network
+// needs nothing else of ksecbot.
 func TestFourthTransportNeedsOnlyTheContract(t *testing.T) {
 	for _, d := range listDeps(t, module+"internal/memnet") {
-		if strings.HasPrefix(d, module) && !slices.Contains([]string{"chat", "config", "transport", "internal/memnet"}, strings.TrimPrefix(d, module)) {
+		if rel, ours := strings.CutPrefix(d, module); ours && rel != "internal/memnet" && !slices.Contains(contract, rel) {
 			t.Errorf("internal/memnet is built with %s", d)
 		}
 	}

@@ -4,8 +4,8 @@
 // network: the Transport a network implements, the Inbox the core hands it
 // for incoming messages, and the errors a transport reports.
 //
-// It imports only chat (the neutral message types) and config (whose
-// channel tables a transport reloads); a transport package (transport/irc,
+// It imports only chat (the neutral message types) and config (the
+// registration of a network's configuration section); a transport package (transport/irc,
 // transport/matrix, transport/console) depends on this package and chat, never on
 // package bot, so it builds without the store, the Bugzilla client, the
 // commands or the metrics.
@@ -26,7 +26,8 @@ import (
 // Implementations live in their own packages (transport/irc, transport/matrix,
 // transport/console) and import nothing from the core but this package and chat.
 type Transport interface {
-	// Network returns config.NetIRC, config.NetMatrix or chat.NetConsole.
+	// Network returns the network's name (Network.Name of its
+	// registration): "irc", "matrix", chat.NetConsole.
 	Network() string
 	// Channels returns the configured channels/rooms of this transport.
 	Channels() []chat.Channel
@@ -148,11 +149,12 @@ func (e *PermanentError) Is(target error) bool {
 }
 
 // ChannelReloader is implemented by transports that can change their
-// channels or rooms without reconnecting (SIGHUP): they join the added ones,
-// leave the removed ones and take the new per-channel settings (private,
-// notice, previews, keys). needRestart reports that other settings of
-// their section changed, which only a restart applies. Safe for concurrent
-// use with Send and Run.
+// channels or rooms without reconnecting (SIGHUP): given their new section
+// (of the type their registration decodes; nil when the table is gone),
+// they join the added ones, leave the removed ones and take the new
+// per-channel settings (private, notice, previews, keys). needRestart
+// reports that other settings of their section changed, which only a
+// restart applies. Safe for concurrent use with Send and Run.
 type ChannelReloader interface {
-	ReloadChannels(cfg *config.Config) (needRestart bool, err error)
+	ReloadChannels(sec config.Section) (needRestart bool, err error)
 }

@@ -338,9 +338,6 @@ func group(pkgs []*pkg) []Entry {
 			t.Aliases = append(t.Aliases, k.flavour)
 		}
 		flavourTaken[k.flavour] = true
-		for _, k := range config.TreeHandleKeys {
-			t.SetHandles(k.Network, []string{}) // filled in by hand
-		}
 		if t.Aliases == nil {
 			t.Aliases = []string{}
 		}

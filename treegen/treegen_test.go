@@ -15,11 +15,17 @@ import (
 	"testing"
 
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/transport/irc"
+	"github.com/ksecbot/ksecbot/transport/matrix"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/trees.golden.toml")
 
 const testRepo = "testdata/repo"
+
+// nets are the networks whose [[tree]] keys Write writes, as cmd/ksecbot
+// registers them.
+var nets = []config.Network{irc.Network.Config, matrix.Network.Config}
 
 // minimalConfig is a configuration without trees, to which the generated
 // entries are appended.
@@ -147,8 +153,8 @@ func TestScanTestdata(t *testing.T) {
 			if !slices.Equal(tr.Bugzilla, tc.bugzilla) {
 				t.Errorf("bugzilla = %q, want %q", tr.Bugzilla, tc.bugzilla)
 			}
-			if len(tr.IRC) != 0 || len(tr.Matrix) != 0 {
-				t.Errorf("irc = %q, matrix = %q: cannot be known from the repository", tr.IRC, tr.Matrix)
+			if len(tr.Handles) != 0 {
+				t.Errorf("handles = %q: cannot be known from the repository", tr.Handles)
 			}
 			if tr.AutoCC != tc.autoCC {
 				t.Errorf("auto_cc = %v, want %v", tr.AutoCC, tc.autoCC)
@@ -167,7 +173,7 @@ func TestScanTestdata(t *testing.T) {
 
 func TestWriteGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := Write(&b, scanTestRepo(t)); err != nil {
+	if err := Write(&b, scanTestRepo(t), nets...); err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "trees.golden.toml")
@@ -213,7 +219,7 @@ func uncomment(s string) string {
 func TestWriteParsesWithConfigLoader(t *testing.T) {
 	entries := scanTestRepo(t)
 	var b bytes.Buffer
-	if err := Write(&b, entries); err != nil {
+	if err := Write(&b, entries, nets...); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -227,7 +233,7 @@ func TestWriteParsesWithConfigLoader(t *testing.T) {
 	want := byName(t, entries)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := config.Parse([]byte(minimalConfig+"\n"+tc.doc), "ksecbot.toml")
+			c, err := config.Parse([]byte(minimalConfig+"\n"+tc.doc), "ksecbot.toml", nets...)
 			if err != nil {
 				t.Fatalf("config.Parse: %v\n%s", err, tc.doc)
 			}
@@ -397,10 +403,10 @@ func TestGrouping(t *testing.T) {
 			// Whatever the grouping, the output stays a valid config,
 			// with unsupported trees enabled too (unique aliases).
 			var b bytes.Buffer
-			if err := Write(&b, entries); err != nil {
+			if err := Write(&b, entries, nets...); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := config.Parse([]byte(minimalConfig+uncomment(b.String())), "x.toml"); err != nil {
+			if _, err := config.Parse([]byte(minimalConfig+uncomment(b.String())), "x.toml", nets...); err != nil {
 				t.Errorf("config.Parse: %v\n%s", err, b.String())
 			}
 		})
@@ -474,10 +480,10 @@ func TestHostileMetadata(t *testing.T) {
 	}
 
 	var b bytes.Buffer
-	if err := Write(&b, entries); err != nil {
+	if err := Write(&b, entries, nets...); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Parse([]byte(minimalConfig+b.String()), "x.toml")
+	c, err := config.Parse([]byte(minimalConfig+b.String()), "x.toml", nets...)
 	if err != nil {
 		t.Fatalf("config.Parse: %v\n%s", err, b.String())
 	}
@@ -523,7 +529,7 @@ func TestQuoteAndComment(t *testing.T) {
 	for _, s := range tests {
 		t.Run(s, func(t *testing.T) {
 			doc := minimalConfig + "\n# " + comment(s) + "\n[[tree]]\nname = \"x\"\nbugzilla = [" + quote(s) + "]\n"
-			c, err := config.Parse([]byte(doc), "x.toml")
+			c, err := config.Parse([]byte(doc), "x.toml", nets...)
 			if err != nil {
 				// The validator refuses logins with spaces; the
 				// document itself must still be valid TOML.
@@ -577,13 +583,13 @@ func TestScanErrors(t *testing.T) {
 func TestWriteDeterministic(t *testing.T) {
 	entries := scanTestRepo(t)
 	var first bytes.Buffer
-	if err := Write(&first, entries); err != nil {
+	if err := Write(&first, entries, nets...); err != nil {
 		t.Fatal(err)
 	}
 	reversed := slices.Clone(entries)
 	slices.Reverse(reversed)
 	var second bytes.Buffer
-	if err := Write(&second, reversed); err != nil {
+	if err := Write(&second, reversed, nets...); err != nil {
 		t.Fatal(err)
 	}
 	if first.String() != second.String() {
@@ -605,7 +611,7 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestWriteError(t *testing.T) {
-	if err := Write(failWriter{}, scanTestRepo(t)); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if err := Write(failWriter{}, scanTestRepo(t), nets...); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Write to a failing writer: %v, want the writer's error", err)
 	}
 }

@@ -161,7 +161,7 @@ func stripVersion(s string) string {
 
 // Highlight returns the chat highlight for a tree's maintainers.
 func Highlight(t config.Tree) chat.Highlight {
-	return chat.Highlight{Tree: t.Name, Handles: t.Handles()}
+	return chat.Highlight{Tree: t.Name, Handles: t.Handles}
 }
 
 // Logins returns the Bugzilla logins of the given trees, without

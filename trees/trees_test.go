@@ -14,9 +14,9 @@ func testRegistry() *Registry {
 	return New([]config.Tree{
 		{Name: "gentoo-sources", Aliases: []string{"gentoo-kernel", "dist-kernel"},
 			Packages: []string{"sys-kernel/gentoo-sources", "sys-kernel/gentoo-kernel", "sys-kernel/gentoo-kernel-bin"},
-			Bugzilla: []string{"kernel@gentoo.org"}, IRC: []string{"mpagano"}},
+			Bugzilla: []string{"kernel@gentoo.org"}, Handles: map[string][]string{"irc": {"mpagano"}}},
 		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"},
-			Bugzilla: []string{"hardened@gentoo.org", "kernel@gentoo.org"}, IRC: []string{"blueness"}},
+			Bugzilla: []string{"hardened@gentoo.org", "kernel@gentoo.org"}, Handles: map[string][]string{"irc": {"blueness"}}},
 		{Name: "raspberrypi", Packages: []string{"sys-kernel/raspberrypi-sources"}, Bugzilla: []string{"arm@gentoo.org"}},
 		{Name: "mips", Packages: []string{"sys-kernel/mips-sources"}, Bugzilla: []string{"mips@gentoo.org"}},
 	})
@@ -108,8 +108,8 @@ func FuzzTokens(f *testing.F) {
 // bug that names no tree.
 func TestMatchUnsupported(t *testing.T) {
 	r := New([]config.Tree{
-		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"mpagano"}},
-		{Name: "rpi", Aliases: []string{"raspberrypi"}, Packages: []string{"sys-kernel/raspberrypi-sources"}, IRC: []string{"rpinick"}, Unsupported: true},
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"mpagano"}}},
+		{Name: "rpi", Aliases: []string{"raspberrypi"}, Packages: []string{"sys-kernel/raspberrypi-sources"}, Handles: map[string][]string{"irc": {"rpinick"}}, Unsupported: true},
 		{Name: "vanilla", Packages: []string{"sys-kernel/vanilla-sources"}},
 	})
 	for _, tc := range []struct {

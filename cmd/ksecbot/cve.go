@@ -52,7 +52,7 @@ func runCVE(args []string, stdout, stderr io.Writer) error {
 	if *cfgPath == "" {
 		return fmt.Errorf("%w: cve needs --config FILE", errUsage)
 	}
-	cfg, err := config.ParseFile(*cfgPath)
+	cfg, err := config.ParseFile(*cfgPath, netConfigs()...)
 	if err != nil {
 		return err
 	}

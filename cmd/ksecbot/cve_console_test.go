@@ -63,7 +63,7 @@ irc = ["gsmaint"]
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(path, netConfigs()...)
 	if err != nil {
 		t.Fatal(err)
 	}

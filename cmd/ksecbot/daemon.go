@@ -66,7 +66,7 @@ Flags:
 		fs.Usage()
 		return fmt.Errorf("%w: --config FILE is required (or try `ksecbot demo`)", errUsage)
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := config.Load(*cfgPath, netConfigs()...)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, allowIn
 		case <-ctx.Done():
 			return
 		case <-hup:
-			cfg, err := config.Load(path)
+			cfg, err := config.Load(path, netConfigs()...)
 			if err != nil {
 				log.Error("reload failed, keeping the old configuration", "path", path, "err", err)
 				continue

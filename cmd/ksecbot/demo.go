@@ -70,7 +70,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer os.RemoveAll(dir)
 
-	cfg, err := config.Parse(demoConfig, "demo.toml")
+	cfg, err := config.Parse(demoConfig, "demo.toml", netConfigs()...)
 	if err != nil {
 		return fmt.Errorf("demo: built-in config: %w", err)
 	}

@@ -42,7 +42,7 @@ func TestDemo(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- runDemo(ctx, []string{"--poll", "300ms", "--file-every", "1h"}, in, &out, &errOut) }()
 
-	waitOutput(t, &out, `New kernel security bug \d+ .*\| @gentoo-sources\(mpagano,alicef\)`)
+	waitOutput(t, &out, `New kernel security bug \d+ .*\| @gentoo-sources\(mpagano,alicef,@mpagano:gentoo.org\)`) // every network's handles
 	waitOutput(t, &out, `New kernel security bug \d+ .*\| @hardened\(blueness,zorry\)`)
 	type step struct{ cmd, want string }
 	for _, s := range []step{

@@ -109,7 +109,7 @@ func startDaemon(t *testing.T) *daemon {
 	t.Cleanup(srv.Close)
 	d.url = srv.URL
 	d.cfgPath = writeConfig(t, d.dir, "ksecbot", d.bz.URL(), srv.Listener.Addr().String(), testSecret)
-	cfg, err := config.Load(d.cfgPath)
+	cfg, err := config.Load(d.cfgPath, netConfigs()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 	"github.com/ksecbot/ksecbot/transport/console"
 	"github.com/ksecbot/ksecbot/transport/irc"
@@ -18,3 +19,7 @@ var networks = []transport.Network{
 	irc.Network,
 	matrix.Network,
 }
+
+// netConfigs returns the networks' parts of the configuration, which the
+// configuration file is parsed for.
+func netConfigs() []config.Network { return transport.Configs(networks) }

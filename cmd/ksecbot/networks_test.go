@@ -7,27 +7,32 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
-	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/memnet"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
-// A fourth network needs its package and one registration line: the
-// daemon's own serve, given the network list plus memnet's line, runs
-// the whole bot on memnet (announcement in a channel, a command answered
-// there) with no [irc] or [matrix] table.
+// A fourth network needs its package and one registration line: with
+// memnet's line added to the network list, the configuration file has a
+// [memnet] table (decoded into memnet's own type, checked by memnet, its
+// problems reported by check-config with their lines like any other), a
+// memnet key in [[tree]] and memnet_account in [[user]]; the daemon's own
+// serve then runs the whole bot on memnet (an announcement highlighting
+// the tree's memnet handles, a command from a linked account answered)
+// with no [irc] or [matrix] table. Nothing outside internal/memnet knows
+// memnet: the same file without the line is refused.
 func TestNewNetworkNeedsOnlyItsRegistrationLine(t *testing.T) {
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-[bugzilla]
+	dir := t.TempDir()
+	doc := fmt.Sprintf(`[bugzilla]
 url = %q
 poll_interval = "1h"
 
@@ -38,20 +43,56 @@ component = "Kernel"
 [store]
 path = %q
 
+[memnet]
+[[memnet.channel]]
+name = "#sec"
+private = true
+
 [[tree]]
 name = "hardened"
 packages = ["sys-kernel/hardened-sources"]
-`, bz.URL(), filepath.Join(t.TempDir(), "ksecbot.db"))), "memnet.toml")
-	if err != nil {
+memnet = ["ann", "bo"]
+
+[[user]]
+bugzilla = "alice@gentoo.org"
+memnet_account = "alice"
+roles = ["security"]
+`, bz.URL(), filepath.Join(dir, "ksecbot.db"))
+	path := filepath.Join(dir, "ksecbot.toml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	id := bz.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: use-after-free in memnet"})
 
 	srv := memnet.NewServer()
-	nets := append(slices.Clone(networks), srv.Network(chat.Channel{Name: "#sec", Private: true})) // the registration line
-	env := transport.Env{Requested: map[string]bool{memnet.Name: true}}
+	nets := append(slices.Clone(networks), srv.Network()) // the registration line
+
+	// Without the line, memnet's keys are unknown like any typo.
+	var out strings.Builder
+	if code := config.RunCheck(&out, path, false, transport.Configs(networks)...); code != config.ExitConfig ||
+		!strings.Contains(out.String(), path+":12: memnet: unknown table") || !strings.Contains(out.String(), "tree[1].memnet: unknown key") ||
+		!strings.Contains(out.String(), "user[1].memnet_account: unknown key") {
+		t.Errorf("check-config without memnet's line: exit %d\n%s\nwant [memnet], memnet and memnet_account unknown", code, out.String())
+	}
+	// With it, check-config finds memnet's own problems, each with its line.
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(doc, `name = "#sec"`, "name = \"sec\"\nprivat = true", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := config.RunCheck(&out, bad, false, transport.Configs(nets)...); code != config.ExitConfig ||
+		!strings.Contains(out.String(), bad+`:14: memnet.channel[1].name: "sec" must start with #`) ||
+		!strings.Contains(out.String(), bad+`:15: memnet.channel[1].privat: unknown key (did you mean "private"?)`) {
+		t.Errorf("check-config of a bad [memnet]: exit %d\n%s", code, out.String())
+	}
+
+	cfg, err := config.Load(path, transport.Configs(nets)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := transport.Env{}
 	if !anyWanted(nets, cfg, env) {
-		t.Fatal("memnet requested, but no network is wanted")
+		t.Fatal("memnet configured, but no network is wanted")
 	}
 	if anyWanted(networks, cfg, env) {
 		t.Fatal("a network of the real list is wanted without its table or flag")
@@ -76,7 +117,10 @@ packages = ["sys-kernel/hardened-sources"]
 			return false
 		}
 	}
-	waitUntil(t, "the announcement in memnet's #sec", posted(fmt.Sprintf("bug %d", id)))
+	waitUntil(t, "the announcement in memnet's #sec, highlighting the tree's memnet handles", posted(fmt.Sprintf("bug %d", id)))
+	if !posted("@hardened(ann,bo)")() {
+		t.Errorf("announcement %q does not highlight the memnet handles of [[tree]] memnet", srv.Posted("#sec"))
+	}
 	waitUntil(t, "the memnet transport connected", func() bool { return srv.Say("#sec", "alice", "al", fmt.Sprintf("!bug %d", id)) })
 	waitUntil(t, "the !bug answer in memnet's #sec", func() bool {
 		n := 0
@@ -87,4 +131,6 @@ packages = ["sys-kernel/hardened-sources"]
 		}
 		return n >= 2 // the announcement and the answer
 	})
+	srv.Say("#sec", "alice", "al", "!whoami")
+	waitUntil(t, "!whoami of the memnet_account linked in [[user]]", posted("linked to Bugzilla login alice@gentoo.org; roles: security"))
 }

@@ -41,7 +41,7 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: check-config takes exactly one FILE", errUsage)
 	}
-	if config.RunCheck(stdout, path, *secrets) != 0 {
+	if config.RunCheck(stdout, path, *secrets, netConfigs()...) != 0 {
 		return fmt.Errorf("%w: %s has problems (listed above)", errConfig, path)
 	}
 	return nil
@@ -80,7 +80,7 @@ func runIngestMail(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	var target, secret string
 	if *cfgPath != "" {
 		var err error
-		cfg, err = config.ParseFile(*cfgPath)
+		cfg, err = config.ParseFile(*cfgPath, netConfigs()...)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func runTrees(args []string, stdout, stderr io.Writer) error {
 			p = defaultConfigPath()
 		}
 		if p != "" {
-			cfg, err := config.ParseFile(p)
+			cfg, err := config.ParseFile(p, netConfigs()...)
 			switch {
 			case err != nil && explicit:
 				return err

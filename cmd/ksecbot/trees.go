@@ -16,5 +16,5 @@ func generateTrees(repo string, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("trees --repo %s: %w", repo, err)
 	}
-	return treegen.Write(w, entries)
+	return treegen.Write(w, entries, netConfigs()...)
 }

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Package memnet is a chat network that lives in memory, and its transport:
-// a fourth network for tests only. It is built from package transport (the
-// contract between the core and a network, with the configuration types
-// it names) and chat alone, which proves that a new network needs nothing
-// else of ksecbot; it passes the same conformance suite
-// (internal/transporttest) as the console transport, and a test in
-// cmd/ksecbot runs the whole bot on it after adding its one registration
-// line (Server.Network) to the network list.
+// a fourth network for tests only. It is built from the contract alone
+// (package transport, chat, and config for the registration of its own
+// [memnet] table and [[tree]]/[[user]] keys, config.go), which proves that
+// a new network needs nothing else of ksecbot; it passes the same
+// conformance suite (internal/transporttest) as the console transport, and
+// a test in cmd/ksecbot runs the whole bot on it after adding its one
+// registration line (Server.Network) to the network list.
 //
 // The Server plays the network: users say things in channels under an
 // account the network vouches for, the bot's messages are recorded per
@@ -215,16 +215,19 @@ func New(srv *Server, channels []chat.Channel) *Transport {
 }
 
 // Network registers memnet with a program that wires ksecbot: the one
-// line cmd/ksecbot would add to its network list is
-// srv.Network(channels...). It runs when asked for (Env.Requested[Name]),
-// on srv, in channels; it has no configuration table of its own.
-func (s *Server) Network(channels ...chat.Channel) transport.Network {
+// line cmd/ksecbot would add to its network list is srv.Network(). It
+// brings its own configuration (config.go: the [memnet] table, a tree's
+// memnet handles, a user's memnet_account) and runs on srv, in the
+// channels of its section, when the file has a [memnet] table.
+func (s *Server) Network() transport.Network {
 	return transport.Network{
-		Name:      Name,
-		Table:     Name,
-		OnRequest: true,
-		New: func(*config.Config, transport.Env) (transport.Transport, error) {
-			return New(s, channels), nil
+		Config: configNetwork,
+		New: func(sec config.Section, _ transport.Env) (transport.Transport, error) {
+			cfg, ok := sec.(*Config)
+			if !ok {
+				return nil, fmt.Errorf("memnet: section of type %T, want *memnet.Config", sec)
+			}
+			return New(s, cfg.channels()), nil
 		},
 	}
 }
@@ -340,7 +343,8 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 	return t.srv.post(c, out.Target, lines)
 }
 
-// render is a line as memnet shows it: mentions as "@tree".
+// render is a line as memnet shows it: mentions as "@tree", followed by
+// the tree's memnet handles ("@tree(ann,bo)") when it has some.
 func render(l chat.Line) string {
 	var b strings.Builder
 	for _, sp := range l {
@@ -348,6 +352,9 @@ func render(l chat.Line) string {
 		case chat.SpanMention:
 			if sp.Highlight != nil {
 				b.WriteString("@" + sp.Highlight.Tree)
+				if hs := sp.Highlight.Handles[Name]; len(hs) > 0 {
+					b.WriteString("(" + strings.Join(hs, ",") + ")")
+				}
 			}
 		case chat.SpanLink:
 			if sp.URL != "" {

@@ -11,12 +11,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -197,7 +198,8 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 }
 
 // Render renders a line for a terminal: mentions show the tree and its
-// IRC nicks ("@hardened(blueness,zorry)"), everything is cleaned.
+// maintainers' handles on every network, in the order of the networks'
+// names ("@hardened(blueness,zorry)"), everything is cleaned.
 func Render(l chat.Line) string {
 	var b strings.Builder
 	for _, s := range l {
@@ -208,8 +210,12 @@ func Render(l chat.Line) string {
 				continue
 			}
 			b.WriteString("@" + h.Tree)
-			if nicks := h.Handles[config.NetIRC]; len(nicks) > 0 {
-				b.WriteString("(" + strings.Join(nicks, ",") + ")")
+			var handles []string
+			for _, n := range slices.Sorted(maps.Keys(h.Handles)) {
+				handles = append(handles, h.Handles[n]...)
+			}
+			if len(handles) > 0 {
+				b.WriteString("(" + strings.Join(handles, ",") + ")")
 			}
 		case chat.SpanLink:
 			if s.URL != "" {

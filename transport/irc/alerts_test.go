@@ -10,7 +10,6 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/internal/memnet"
 	"github.com/ksecbot/ksecbot/transport"
@@ -34,7 +33,7 @@ func TestBannedChannelAlertsEveryNetworksPrivateChannels(t *testing.T) {
 	team := memnet.New(mem, []chat.Channel{{Name: "#kernel-security", Private: true}, {Name: "#gentoo-kernel"}})
 	opt := irc.Options{KickDelay: 200 * time.Millisecond, JoinRetryMin: 300 * time.Millisecond, JoinRetryMax: time.Second}
 	cb := startCoreBotWith(t, s.Addr, lenient, opt, []transport.Transport{team},
-		config.IRCChannel{Name: priv, Private: true}, config.IRCChannel{Name: ch})
+		irc.Channel{Name: priv, Private: true}, irc.Channel{Name: ch})
 	op.WaitFor(t, 20*time.Second, "bot JOIN "+ch, irctest.From("JOIN", cb.nick, ch))
 
 	if err := op.Conn.Send("MODE", ch, "+b", cb.nick+"!*@*"); err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 )
 
@@ -20,7 +19,7 @@ func TestServerBotMode(t *testing.T) {
 	ch := randName("#bot")
 	obs := newObserver(t, s.Addr, "observer")
 	obs.Join(t, ch, "")
-	b := startBot(t, botConfig(s.Addr, config.IRCChannel{Name: ch}))
+	b := startBot(t, botConfig(s.Addr, Channel{Name: ch}))
 	waitFor(t, obs, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 
 	isBot := make(chan struct{}, 1)

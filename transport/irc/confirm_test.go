@@ -39,7 +39,7 @@ func TestServerConfirmModes(t *testing.T) {
 			ch := randName("#cf")
 			op := newObserver(t, s.Addr, "")
 			op.Join(t, ch, "") // first in: operator
-			b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), tc.opt)
+			b := startBotWith(t, botConfig(s.Addr, Channel{Name: ch}), tc.opt)
 			waitFor(t, op, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 			b.mu.Lock()
 			mode := "ping fences"
@@ -99,7 +99,7 @@ func TestServerSendNotJoined(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, op, 5*time.Second, "MODE +i", isCmd("MODE", op.Nick(), ch))
-	b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), Options{JoinRetryMin: time.Minute})
+	b := startBotWith(t, botConfig(s.Addr, Channel{Name: ch}), Options{JoinRetryMin: time.Minute})
 	b.waitConnected(t, true, 15*time.Second)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -146,7 +146,7 @@ func TestServerUnechoedLineFails(t *testing.T) {
 			})
 			opt := tc.opt
 			opt.SilentAfter, opt.ProbeTimeout = 300*time.Millisecond, 10*time.Second
-			b := startBotWith(t, botConfig(px.Addr, config.IRCChannel{Name: ch}), opt)
+			b := startBotWith(t, botConfig(px.Addr, Channel{Name: ch}), opt)
 			waitFor(t, op, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 
 			start := time.Now()
@@ -209,7 +209,7 @@ func TestServerUnlabeledFAIL(t *testing.T) {
 			})
 			opt := tc.opt
 			opt.SilentAfter = time.Minute // no probe settles the line meanwhile
-			b := startBotWith(t, botConfig(px.Addr, config.IRCChannel{Name: ch}), opt)
+			b := startBotWith(t, botConfig(px.Addr, Channel{Name: ch}), opt)
 			waitFor(t, op, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 
 			start := time.Now()
@@ -250,9 +250,9 @@ func TestServerCancelMidMessage(t *testing.T) {
 			ch := randName("#cx")
 			op := newObserver(t, s.Addr, "")
 			op.Join(t, ch, "")
-			cfg := botConfig(s.Addr, config.IRCChannel{Name: ch})
+			cfg := botConfig(s.Addr, Channel{Name: ch})
 			// one line per 300 ms: the cancel lands between two lines
-			cfg.Flood = config.Flood{Burst: 1, Interval: config.Duration{Duration: 300 * time.Millisecond}}
+			cfg.Flood = Flood{Burst: 1, Interval: config.Duration{Duration: 300 * time.Millisecond}}
 			opt := tc.opt
 			opt.SilentAfter = time.Minute // no probe settles the lines
 			b := startBotWith(t, cfg, opt)
@@ -332,7 +332,7 @@ func countCut(op *irctest.Observer, nick, ch string) int {
 // Echo by content: a server that strips the formatting of a line echoes
 // the plain text; it still confirms the line (exact matches first).
 func TestEchoMatchesWithoutFormatting(t *testing.T) {
-	tr, err := New(&config.IRC{Server: "127.0.0.1:1", Nick: "ksb"}, Options{})
+	tr, err := New(&Config{Server: "127.0.0.1:1", Nick: "ksb"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

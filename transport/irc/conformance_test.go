@@ -27,10 +27,10 @@ func TestConformance(t *testing.T) {
 		proxy := irctest.NewProxy(t, srv.Addr)
 		channel := irctest.RandName("#conf")
 		nick := irctest.RandName("ksb")
-		cfg := &config.IRC{
+		cfg := &irc.Config{
 			Server: proxy.Addr, Nick: nick, SASLUser: "ksecbot", SASLPassword: config.Secret(irctest.Password("ksecbot")),
-			Channels: []config.IRCChannel{{Name: channel}},
-			Flood:    config.Flood{Burst: 20, Interval: config.Duration{Duration: 50 * time.Millisecond}},
+			Channels: []irc.Channel{{Name: channel}},
+			Flood:    irc.Flood{Burst: 20, Interval: config.Duration{Duration: 50 * time.Millisecond}},
 		}
 		tr, err := irc.New(cfg, irc.Options{Version: "ksecbot-test", BackoffMin: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -58,7 +58,7 @@ func TestConformance(t *testing.T) {
 		return &transporttest.Network{
 			Transport: tr,
 			Channel:   tr.Channels()[0],
-			User:      chat.Identity{Network: config.NetIRC, Account: "alice"},
+			User:      chat.Identity{Network: irc.Name, Account: "alice"},
 			Say:       func(text string) bool { return alice.Conn.Privmsg(channel, text) == nil },
 			Seen: func() []string {
 				var out []string

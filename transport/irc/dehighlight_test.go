@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // wholeWord reports whether nick appears in text as a whole word for a
@@ -48,8 +47,8 @@ func TestDehighlightNoWholeWordNick(t *testing.T) {
 // not quoted is left alone.
 func TestRenderHighlightOncePerLine(t *testing.T) {
 	l := chat.Line{}.Text("CC'd mpagano's trees | ").
-		Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{config.NetIRC: []string{"mpagano", "MPagano"}}}).Text("; ").
-		Mention(chat.Highlight{Tree: "vanilla", Handles: map[string][]string{config.NetIRC: []string{"mpagano", "alicef"}}})
+		Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{Name: []string{"mpagano", "MPagano"}}}).Text("; ").
+		Mention(chat.Highlight{Tree: "vanilla", Handles: map[string][]string{Name: []string{"mpagano", "alicef"}}})
 	got := Render(l, false)
 	want := "CC'd mpagano's trees | gentoo-sources: mpagano " + chat.Dehighlight("MPagano") + "; vanilla: " + chat.Dehighlight("mpagano") + " alicef"
 	if got != want {

@@ -119,24 +119,24 @@ type coreBot struct {
 // startCoreBot runs the core (bot.Wire) with a real store, the
 // Bugzilla test server and an IRC transport connecting to addr with
 // channels.
-func startCoreBot(t *testing.T, addr string, flood config.Flood, opt irc.Options, channels ...config.IRCChannel) *coreBot {
+func startCoreBot(t *testing.T, addr string, flood irc.Flood, opt irc.Options, channels ...irc.Channel) *coreBot {
 	t.Helper()
 	return startCoreBotWith(t, addr, flood, opt, nil, channels...)
 }
 
 // startCoreBotWith is startCoreBot with more transports beside IRC.
-func startCoreBotWith(t *testing.T, addr string, flood config.Flood, opt irc.Options, more []transport.Transport, channels ...config.IRCChannel) *coreBot {
+func startCoreBotWith(t *testing.T, addr string, flood irc.Flood, opt irc.Options, more []transport.Transport, channels ...irc.Channel) *coreBot {
 	t.Helper()
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
-	cfg, err := config.Parse([]byte(deliveryConfig+multiTree), "test.toml")
+	cfg, err := config.Parse([]byte(deliveryConfig+multiTree), "test.toml", irc.Network.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Bugzilla.URL = bz.URL()
 	cfg.Bugzilla.PublicURL = "https://bugs.gentoo.org"
 	cfg.Bugzilla.APIKey = "key-ksecbot"
-	cfg.IRC = &config.IRC{
+	section := &irc.Config{
 		Server:       addr,
 		Nick:         irctest.RandName("ksd"),
 		SASLUser:     "ksecbot",
@@ -151,7 +151,8 @@ func startCoreBotWith(t *testing.T, addr string, flood config.Flood, opt irc.Opt
 	if opt.BackoffMin == 0 {
 		opt.BackoffMin = 200 * time.Millisecond
 	}
-	tr, err := irc.New(cfg.IRC, opt)
+	cfg.Sections[irc.Name] = section
+	tr, err := irc.New(section, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func startCoreBotWith(t *testing.T, addr string, flood config.Flood, opt irc.Opt
 	})
 	// the first poll sets the baseline: bugs filed after it are new
 	until(t, 20*time.Second, "the first poll", func() bool { return b.Intake.Watcher().Stats().Polls >= 1 })
-	return &coreBot{bz: bz, tr: tr, nick: cfg.IRC.Nick, log: lb, bot: b}
+	return &coreBot{bz: bz, tr: tr, nick: section.Nick, log: lb, bot: b}
 }
 
 func until(t *testing.T, d time.Duration, what string, f func() bool) {
@@ -273,7 +274,7 @@ func isPrivmsgTo(channel string) func(ircmsg.Message) bool {
 
 // lenient is a flood setting for the lenient server that still spreads a
 // burst over a few seconds, so faults land in its middle.
-var lenient = config.Flood{Burst: 2, Interval: config.Duration{Duration: 150 * time.Millisecond}}
+var lenient = irc.Flood{Burst: 2, Interval: config.Duration{Duration: 150 * time.Millisecond}}
 
 // (a) The link goes silent for 60 s in the middle of a 30-bug burst (the
 // proxy drops every byte both ways and closes nothing), then heals: all
@@ -285,7 +286,7 @@ func TestDeliveryPartitionMidBurst(t *testing.T) {
 	ch := irctest.RandName("#dp")
 	obs := irctest.NewObserver(t, s.Addr, irctest.Options{})
 	obs.Join(t, ch, "")
-	cb := startCoreBot(t, px.Addr, lenient, irc.Options{}, config.IRCChannel{Name: ch})
+	cb := startCoreBot(t, px.Addr, lenient, irc.Options{}, irc.Channel{Name: ch})
 	obs.WaitFor(t, 20*time.Second, "bot JOIN", irctest.From("JOIN", cb.nick, ch))
 
 	ids := fileBugs(cb.bz, 30, "partition")
@@ -338,7 +339,7 @@ func TestDeliveryDropAfterSwallowedLine(t *testing.T) {
 				}
 				return irctest.Pass
 			})
-			cb := startCoreBot(t, px.Addr, lenient, mode.opt, config.IRCChannel{Name: ch})
+			cb := startCoreBot(t, px.Addr, lenient, mode.opt, irc.Channel{Name: ch})
 			obs.WaitFor(t, 20*time.Second, "bot JOIN", irctest.From("JOIN", cb.nick, ch))
 			ids := fileBugs(cb.bz, 30, "dropped")
 			start := time.Now()
@@ -386,8 +387,8 @@ func TestDeliveryDropMidMultiLine(t *testing.T) {
 	})
 	// one line per 500 ms: a line's echo is back long before the next
 	// line is written, so exactly the swallowed line is in flight
-	slow := config.Flood{Burst: 1, Interval: config.Duration{Duration: 500 * time.Millisecond}}
-	cb := startCoreBot(t, px.Addr, slow, irc.Options{}, config.IRCChannel{Name: ch})
+	slow := irc.Flood{Burst: 1, Interval: config.Duration{Duration: 500 * time.Millisecond}}
+	cb := startCoreBot(t, px.Addr, slow, irc.Options{}, irc.Channel{Name: ch})
 	obs.WaitFor(t, 20*time.Second, "bot JOIN", irctest.From("JOIN", cb.nick, ch))
 	id := cb.bz.CreateBug(bugzillatest.NewBug{Summary: long})
 	obs.Until(t, 90*time.Second, "the last line of the long announcement", func([]ircmsg.Message) bool {
@@ -441,7 +442,7 @@ func TestDeliveryModeratedChannel(t *testing.T) {
 	ch := irctest.RandName("#dmod")
 	op := irctest.NewObserver(t, s.Addr, irctest.Options{})
 	op.Join(t, ch, "") // first in: channel operator
-	cb := startCoreBot(t, s.Addr, lenient, irc.Options{}, config.IRCChannel{Name: ch})
+	cb := startCoreBot(t, s.Addr, lenient, irc.Options{}, irc.Channel{Name: ch})
 	op.WaitFor(t, 20*time.Second, "bot JOIN", irctest.From("JOIN", cb.nick, ch))
 	if err := op.Conn.Send("MODE", ch, "+m"); err != nil {
 		t.Fatal(err)
@@ -479,7 +480,7 @@ func TestDeliveryKickBanUnban(t *testing.T) {
 	op.Join(t, ch, "")
 	op.Join(t, priv, "")
 	opt := irc.Options{KickDelay: 200 * time.Millisecond, JoinRetryMin: 500 * time.Millisecond, JoinRetryMax: 2 * time.Second}
-	cb := startCoreBot(t, s.Addr, lenient, opt, config.IRCChannel{Name: priv, Private: true}, config.IRCChannel{Name: ch})
+	cb := startCoreBot(t, s.Addr, lenient, opt, irc.Channel{Name: priv, Private: true}, irc.Channel{Name: ch})
 	op.WaitFor(t, 20*time.Second, "bot JOIN "+ch, irctest.From("JOIN", cb.nick, ch))
 
 	if err := op.Conn.Send("MODE", ch, "+b", cb.nick+"!*@*"); err != nil {

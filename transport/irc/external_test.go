@@ -78,11 +78,11 @@ func TestServerSASLExternal(t *testing.T) {
 	ch := randName("#ext")
 	obs := newObserver(t, s.Addr, "observer")
 	obs.Join(t, ch, "")
-	cfg := &config.IRC{
+	cfg := &Config{
 		Server: s.TLS, TLS: true, TLSCAFile: s.CAFile, TLSCertFile: certFile, TLSKeyFile: keyFile,
 		Nick: randName("ksb"), SASLMech: "EXTERNAL", SASLUser: account,
-		Channels: []config.IRCChannel{{Name: ch}},
-		Flood:    config.Flood{Burst: 20, Interval: config.Duration{Duration: 50 * time.Millisecond}},
+		Channels: []Channel{{Name: ch}},
+		Flood:    Flood{Burst: 20, Interval: config.Duration{Duration: 50 * time.Millisecond}},
 	}
 	b := startBot(t, cfg)
 	m := waitFor(t, obs, 20*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))

@@ -13,7 +13,6 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -72,7 +71,7 @@ func (s *session) onJoinRefused(m ircmsg.Message) {
 		t.mu.Lock()
 		i, ok := t.channelConfig(ch)
 		live := ok && t.gen == gen && t.conn != nil && !t.joined[fc]
-		var cfg config.IRCChannel
+		var cfg Channel
 		if ok {
 			cfg = t.chanCfg[i] // as configured now: a reload may change the key
 		}
@@ -193,7 +192,7 @@ func (t *Transport) waitJoinedLocked(ctx context.Context, target string) error {
 }
 
 // join queues a JOIN of ch, with its key, for connection generation gen.
-func (t *Transport) join(gen uint64, ch config.IRCChannel) {
+func (t *Transport) join(gen uint64, ch Channel) {
 	t.mu.Lock()
 	if t.gen == gen && t.conn != nil {
 		t.joining[Fold(t.casemap, ch.Name)] = true
@@ -250,7 +249,7 @@ func (s *session) onKick(m ircmsg.Message) {
 		// channel or changed its key meanwhile
 		t.mu.Lock()
 		i, ok := t.channelConfig(ch)
-		var cfg config.IRCChannel
+		var cfg Channel
 		if ok {
 			cfg = t.chanCfg[i]
 		}

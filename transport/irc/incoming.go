@@ -9,7 +9,6 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // howToIdentify tells a sender without a services account what to do.
@@ -35,7 +34,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	inbox, ctx := t.inbox, t.runCtx
 	f := Fold(t.casemap, nick)
 	msg := chat.Incoming{
-		Sender: chat.Identity{Network: config.NetIRC, Nick: nick, Host: sourceHost(m.Source),
+		Sender: chat.Identity{Network: Name, Nick: nick, Host: sourceHost(m.Source),
 			Kind: "IRC account", HowToIdentify: howToIdentify},
 		Text: chat.Sanitize(text),
 	}
@@ -50,7 +49,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 		msg.Channel = t.channels[i]
 		msg.Target = t.channels[i].Name
 	} else {
-		msg.Channel = chat.Channel{Key: chat.ChannelKey(config.NetIRC, nick), Network: config.NetIRC, Name: nick, Terse: true}
+		msg.Channel = chat.Channel{Key: chat.ChannelKey(Name, nick), Network: Name, Name: nick, Terse: true}
 		msg.Target = nick
 		msg.Direct = true
 	}

@@ -23,7 +23,7 @@ func TestServerRejoinAfterKick(t *testing.T) {
 	op := newObserver(t, s.Addr, "observer") // first in: channel operator
 	op.Join(t, ch, "")
 	const delay = 300 * time.Millisecond
-	b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), Options{KickDelay: delay})
+	b := startBotWith(t, botConfig(s.Addr, Channel{Name: ch}), Options{KickDelay: delay})
 	waitFor(t, op, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 
 	kick := func(n int) time.Time {
@@ -77,7 +77,7 @@ func TestServerNickServFallback(t *testing.T) {
 	obs := irctest.NewObserver(t, srv.Addr, irctest.Options{}) // no SASL here
 	obs.Join(t, ch, "")
 
-	cfg := botConfig(srv.Addr, config.IRCChannel{Name: ch})
+	cfg := botConfig(srv.Addr, Channel{Name: ch})
 	cfg.SASLUser, cfg.SASLPassword, cfg.NickServ = account, config.Secret(password), true
 	b := startBot(t, cfg)
 	// identified before its JOIN (extended-join names the account) or

@@ -3,18 +3,24 @@
 package irc
 
 import (
+	"fmt"
+
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
-// Network registers IRC with ksecbot (cmd/ksecbot/networks.go): built
-// from the [irc] table when it is there.
+// Network registers IRC with ksecbot (cmd/ksecbot/networks.go): its
+// configuration (the [irc] table, a tree's irc nicks, a user's
+// irc_account; config.go), built from its [irc] section when the file has
+// it.
 var Network = transport.Network{
-	Name:       config.NetIRC,
-	Table:      "irc",
-	Configured: func(cfg *config.Config) bool { return cfg.IRC != nil },
-	New: func(cfg *config.Config, env transport.Env) (transport.Transport, error) {
-		t, err := New(cfg.IRC, Options{Logger: env.Logger, Version: env.Version})
+	Config: configNetwork,
+	New: func(sec config.Section, env transport.Env) (transport.Transport, error) {
+		cfg, ok := sec.(*Config)
+		if !ok {
+			return nil, fmt.Errorf("irc: section of type %T, want *irc.Config", sec)
+		}
+		t, err := New(cfg, Options{Logger: env.Logger, Version: env.Version})
 		if err != nil {
 			return nil, err // not a typed nil in the interface
 		}

@@ -16,8 +16,8 @@ import (
 func pickerFor(t *testing.T, burst int, interval time.Duration) (*Transport, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	tr, err := New(&config.IRC{Server: "irc.invalid:6667", Nick: "ksb",
-		Flood: config.Flood{Burst: burst, Interval: config.Duration{Duration: interval}}}, Options{Now: clk.now})
+	tr, err := New(&Config{Server: "irc.invalid:6667", Nick: "ksb",
+		Flood: Flood{Burst: burst, Interval: config.Duration{Duration: interval}}}, Options{Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}

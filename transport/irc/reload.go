@@ -19,21 +19,22 @@ const partReason = "channel removed from ksecbot's configuration"
 var _ transport.ChannelReloader = (*Transport)(nil)
 
 // ReloadChannels implements transport.ChannelReloader: it joins the channels
-// cfg.IRC adds (with their keys), parts the ones it removes and takes the
+// the new [irc] section adds (with their keys), parts the ones it removes and takes the
 // new private, notice and previews flags of the others, without
 // reconnecting. Channel names are compared under the server's casemapping.
 // Channels returns the new list at once, and a later reconnect joins it.
 // needRestart reports that another [irc] setting (server, nick, SASL,
 // flood…) differs from the running one; those keep their old values. An
-// invalid channel list is an error and changes nothing. A nil cfg.IRC is
-// ignored (the core reports the removed section). Safe for concurrent use
+// invalid channel list is an error and changes nothing. A nil section is
+// ignored (the core reports the removed table). Safe for concurrent use
 // with Run and Send.
-func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err error) {
-	if cfg == nil || cfg.IRC == nil {
+func (t *Transport) ReloadChannels(sec config.Section) (needRestart bool, err error) {
+	cfg, _ := sec.(*Config)
+	if cfg == nil {
 		return false, nil
 	}
 	t.mu.Lock()
-	chanCfg, channels, err := buildChannels(cfg.IRC.Channels, t.casemap)
+	chanCfg, channels, err := buildChannels(cfg.Channels, t.casemap)
 	if err != nil {
 		t.mu.Unlock()
 		return false, err
@@ -43,7 +44,7 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 		was[Fold(t.casemap, c.Name)] = true
 	}
 	now := map[string]bool{}
-	var join []config.IRCChannel
+	var join []Channel
 	for _, c := range chanCfg {
 		f := Fold(t.casemap, c.Name)
 		now[f] = true
@@ -61,7 +62,7 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 	t.chanCfg, t.channels = chanCfg, channels
 	// The SASL password applies from the next connection: a network
 	// stopped by a refused password is retried on SIGHUP with the fixed one.
-	t.saslSecret = cfg.IRC.SASLPassword
+	t.saslSecret = cfg.SASLPassword
 	// While disconnected nothing is sent: the next connection joins the
 	// new list. Lines queued for this connection are dropped if it ends
 	// before they are written, and the next one joins the new list too.
@@ -81,12 +82,12 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 		joined[i] = c.Name
 	}
 	t.log.Info("channels reloaded", "channels", len(channels), "join", joined, "part", part, "connected", connected)
-	return !sameExceptChannels(t.cfg, cfg.IRC), nil
+	return !sameExceptChannels(t.cfg, cfg), nil
 }
 
 // sameExceptChannels reports whether a and b differ in nothing but their
 // channels and the SASL password (which the next connection uses).
-func sameExceptChannels(a, b *config.IRC) bool {
+func sameExceptChannels(a, b *Config) bool {
 	x, y := *a, *b
 	x.Channels, y.Channels = nil, nil
 	x.SASLPassword, y.SASLPassword = "", ""
@@ -97,9 +98,9 @@ func sameExceptChannels(a, b *config.IRC) bool {
 // buildChannels checks the [[irc.channel]] entries and returns them with
 // their chat.Channel, in order. Names that fold to the same one under
 // casemap are an error.
-func buildChannels(cfgs []config.IRCChannel, casemap string) ([]config.IRCChannel, []chat.Channel, error) {
+func buildChannels(cfgs []Channel, casemap string) ([]Channel, []chat.Channel, error) {
 	var (
-		chanCfg  []config.IRCChannel
+		chanCfg  []Channel
 		channels []chat.Channel
 		seen     = map[string]bool{}
 	)
@@ -114,8 +115,8 @@ func buildChannels(cfgs []config.IRCChannel, casemap string) ([]config.IRCChanne
 		seen[f] = true
 		chanCfg = append(chanCfg, c)
 		channels = append(channels, chat.Channel{
-			Key:      chat.ChannelKey(config.NetIRC, c.Name),
-			Network:  config.NetIRC,
+			Key:      chat.ChannelKey(Name, c.Name),
+			Network:  Name,
 			Name:     c.Name,
 			Private:  c.Private,
 			Previews: c.Previews == nil || *c.Previews,

@@ -30,43 +30,43 @@ func channelNames(cs []chat.Channel) []string {
 // kept.
 func TestReloadChannelsConfig(t *testing.T) {
 	t.Parallel()
-	base := func() *config.IRC {
-		return &config.IRC{
+	base := func() *Config {
+		return &Config{
 			Server: "127.0.0.1:1", Nick: "ksb", SASLUser: "ksecbot", SASLPassword: "pw",
-			Channels: []config.IRCChannel{{Name: "#a"}, {Name: "#b", Private: true}},
-			Flood:    config.Flood{Burst: 4, Interval: config.Duration{Duration: 2 * time.Second}},
+			Channels: []Channel{{Name: "#a"}, {Name: "#b", Private: true}},
+			Flood:    Flood{Burst: 4, Interval: config.Duration{Duration: 2 * time.Second}},
 			Admins:   []string{"alice"},
 		}
 	}
 	no := false
 	tests := []struct {
 		name        string
-		edit        func(c *config.IRC)
+		edit        func(c *Config)
 		wantRestart bool
 		wantErr     string
 		want        []string // channel names after the reload
 	}{
-		{"unchanged", func(*config.IRC) {}, false, "", []string{"#a", "#b"}},
-		{"channels only", func(c *config.IRC) {
-			c.Channels = []config.IRCChannel{{Name: "#B", Notice: true}, {Name: "#c", Previews: &no}}
+		{"unchanged", func(*Config) {}, false, "", []string{"#a", "#b"}},
+		{"channels only", func(c *Config) {
+			c.Channels = []Channel{{Name: "#B", Notice: true}, {Name: "#c", Previews: &no}}
 		}, false, "", []string{"#B", "#c"}},
-		{"no channels", func(c *config.IRC) { c.Channels = nil }, false, "", nil},
-		{"nick", func(c *config.IRC) { c.Nick = "other" }, true, "", []string{"#a", "#b"}},
-		{"server", func(c *config.IRC) { c.Server = "127.0.0.1:2" }, true, "", []string{"#a", "#b"}},
+		{"no channels", func(c *Config) { c.Channels = nil }, false, "", nil},
+		{"nick", func(c *Config) { c.Nick = "other" }, true, "", []string{"#a", "#b"}},
+		{"server", func(c *Config) { c.Server = "127.0.0.1:2" }, true, "", []string{"#a", "#b"}},
 		// the next connection uses it: a network stopped by a refused
 		// password tries the fixed one on SIGHUP
-		{"sasl password", func(c *config.IRC) { c.SASLPassword = "new" }, false, "", []string{"#a", "#b"}},
-		{"flood", func(c *config.IRC) { c.Flood.Burst = 5 }, true, "", []string{"#a", "#b"}},
-		{"formatting", func(c *config.IRC) { c.Formatting = &no }, true, "", []string{"#a", "#b"}},
-		{"admins and a channel", func(c *config.IRC) {
+		{"sasl password", func(c *Config) { c.SASLPassword = "new" }, false, "", []string{"#a", "#b"}},
+		{"flood", func(c *Config) { c.Flood.Burst = 5 }, true, "", []string{"#a", "#b"}},
+		{"formatting", func(c *Config) { c.Formatting = &no }, true, "", []string{"#a", "#b"}},
+		{"admins and a channel", func(c *Config) {
 			c.Admins = append(c.Admins, "bob")
-			c.Channels = append(c.Channels, config.IRCChannel{Name: "#c"})
+			c.Channels = append(c.Channels, Channel{Name: "#c"})
 		}, true, "", []string{"#a", "#b", "#c"}},
-		{"invalid name", func(c *config.IRC) {
-			c.Channels = append(c.Channels, config.IRCChannel{Name: "#bad name"})
+		{"invalid name", func(c *Config) {
+			c.Channels = append(c.Channels, Channel{Name: "#bad name"})
 		}, false, "invalid channel name", []string{"#a", "#b"}},
-		{"duplicate under casemapping", func(c *config.IRC) {
-			c.Channels = append(c.Channels, config.IRCChannel{Name: "#A"})
+		{"duplicate under casemapping", func(c *Config) {
+			c.Channels = append(c.Channels, Channel{Name: "#A"})
 		}, false, "listed twice", []string{"#a", "#b"}},
 	}
 	for _, tc := range tests {
@@ -78,7 +78,7 @@ func TestReloadChannelsConfig(t *testing.T) {
 			}
 			next := base()
 			tc.edit(next)
-			restart, err := tr.ReloadChannels(&config.Config{IRC: next})
+			restart, err := tr.ReloadChannels(next)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("ReloadChannels error = %v, want one containing %q", err, tc.wantErr)
@@ -108,7 +108,7 @@ func TestReloadChannelsConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if restart, err := tr.ReloadChannels(&config.Config{}); restart || err != nil {
+		if restart, err := tr.ReloadChannels(nil); restart || err != nil {
 			t.Errorf("ReloadChannels without [irc] = %v, %v; want false, nil (the core reports it)", restart, err)
 		}
 		if names := channelNames(tr.Channels()); !slices.Equal(names, []string{"#a", "#b"}) {
@@ -129,7 +129,7 @@ func TestServerReloadChannels(t *testing.T) {
 	obs.Join(t, gone, "")
 	obs.Join(t, added, "n3wkey")
 
-	cfg := botConfig(s.Addr, config.IRCChannel{Name: keep}, config.IRCChannel{Name: gone})
+	cfg := botConfig(s.Addr, Channel{Name: keep}, Channel{Name: gone})
 	b := startBot(t, cfg)
 	for _, ch := range []string{keep, gone} {
 		waitFor(t, obs, 10*time.Second, "bot JOIN "+ch, isCmd("JOIN", b.nick, ch))
@@ -137,11 +137,11 @@ func TestServerReloadChannels(t *testing.T) {
 	b.waitConnected(t, true, 10*time.Second)
 
 	next := *cfg
-	next.Channels = []config.IRCChannel{
+	next.Channels = []Channel{
 		{Name: strings.ToUpper(keep), Notice: true}, // same channel under casemapping
 		{Name: added, ChannelKey: "n3wkey", Private: true},
 	}
-	restart, err := b.ReloadChannels(&config.Config{IRC: &next})
+	restart, err := b.ReloadChannels(&next)
 	if err != nil || restart {
 		t.Fatalf("ReloadChannels = %v, %v; want false, nil", restart, err)
 	}

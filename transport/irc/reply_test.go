@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 )
 
@@ -35,7 +34,7 @@ func TestServerReplyTags(t *testing.T) {
 			ch := randName("#reply")
 			obs := newObserver(t, s.Addr, "observer")
 			obs.Join(t, ch, "")
-			b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), tc.opt)
+			b := startBotWith(t, botConfig(s.Addr, Channel{Name: ch}), tc.opt)
 			waitFor(t, obs, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 
 			out := announce(ch, chat.Line{}.Text("New kernel security bug 7: first line"), chat.Line{}.Text("second line of bug 7"))

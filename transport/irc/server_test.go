@@ -48,26 +48,26 @@ type runningBot struct {
 	done  chan error
 }
 
-func botConfig(addr string, channels ...config.IRCChannel) *config.IRC {
-	return &config.IRC{
+func botConfig(addr string, channels ...Channel) *Config {
+	return &Config{
 		Server:       addr,
 		Nick:         randName("ksb"),
 		SASLUser:     "ksecbot",
 		SASLPassword: "ksecbot-pass",
 		Channels:     channels,
 		// the lenient server has no flood limits: keep the tests fast
-		Flood: config.Flood{Burst: 20, Interval: config.Duration{Duration: 50 * time.Millisecond}},
+		Flood: Flood{Burst: 20, Interval: config.Duration{Duration: 50 * time.Millisecond}},
 	}
 }
 
-func startBot(t *testing.T, cfg *config.IRC) *runningBot {
+func startBot(t *testing.T, cfg *Config) *runningBot {
 	t.Helper()
 	return startBotWith(t, cfg, Options{})
 }
 
 // startBotWith runs a Transport with opt; version, backoff and logger
 // default to the tests'.
-func startBotWith(t *testing.T, cfg *config.IRC, opt Options) *runningBot {
+func startBotWith(t *testing.T, cfg *Config, opt Options) *runningBot {
 	t.Helper()
 	opt.Version, opt.BackoffMin = "ksecbot-test", 200*time.Millisecond
 	if opt.Logger == nil {
@@ -112,7 +112,7 @@ func (b *runningBot) waitConnected(t *testing.T, want bool, timeout time.Duratio
 }
 
 func announce(target string, lines ...chat.Line) chat.Outgoing {
-	return chat.Outgoing{Key: "announce/1/" + target, Kind: chat.KindAnnounce, Target: target, Channel: chat.ChannelKey(config.NetIRC, target), Lines: lines}
+	return chat.Outgoing{Key: "announce/1/" + target, Kind: chat.KindAnnounce, Target: target, Channel: chat.ChannelKey(Name, target), Lines: lines}
 }
 
 func sendCtx(t *testing.T, d time.Duration) context.Context {
@@ -130,7 +130,7 @@ func TestServerAnnounceWithMentions(t *testing.T) {
 	obs.Join(t, open, "")
 	obs.Join(t, keyed, "s3cret")
 
-	b := startBot(t, botConfig(s.Addr, config.IRCChannel{Name: open}, config.IRCChannel{Name: keyed, ChannelKey: "s3cret"}))
+	b := startBot(t, botConfig(s.Addr, Channel{Name: open}, Channel{Name: keyed, ChannelKey: "s3cret"}))
 	for _, ch := range []string{open, keyed} {
 		m := waitFor(t, obs, 10*time.Second, "bot JOIN "+ch, isCmd("JOIN", b.nick, ch))
 		if len(m.Params) < 2 || m.Params[1] != "ksecbot" {
@@ -138,8 +138,8 @@ func TestServerAnnounceWithMentions(t *testing.T) {
 		}
 	}
 	line := chat.Line{}.Bold("Bug 912345").Text(" - kernel: use-after-free in nf_tables ").
-		Mention(chat.Highlight{Tree: "hardened", Handles: map[string][]string{config.NetIRC: []string{"alice", "bob"}}}).Text(" ").
-		Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{config.NetIRC: []string{"mpagano"}}})
+		Mention(chat.Highlight{Tree: "hardened", Handles: map[string][]string{Name: []string{"alice", "bob"}}}).Text(" ").
+		Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{Name: []string{"mpagano"}}})
 	if _, err := b.Send(sendCtx(t, 10*time.Second), announce(keyed, line)); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestServerIncomingAccounts(t *testing.T) {
 func testIncomingAccounts(t *testing.T, opt Options) {
 	s := irctest.Need(t)
 	ch := randName("#in")
-	b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), opt)
+	b := startBotWith(t, botConfig(s.Addr, Channel{Name: ch}), opt)
 	b.waitConnected(t, true, 10*time.Second)
 	obs := newObserver(t, s.Addr, "observer")
 	obs.Join(t, ch, "")
@@ -214,7 +214,7 @@ func testIncomingAccounts(t *testing.T, opt Options) {
 		select {
 		case m := <-b.inbox:
 			if m.Sender.Account != tc.account || m.Sender.Nick != tc.nick || m.Direct != tc.direct ||
-				m.Target != tc.target || m.Channel.Key != tc.key || m.Sender.Network != config.NetIRC {
+				m.Target != tc.target || m.Channel.Key != tc.key || m.Sender.Network != Name {
 				t.Errorf("%s: got %+v", tc.name, m)
 			}
 			if strings.ContainsAny(m.Text, "\x02") {
@@ -252,7 +252,7 @@ func TestServerHostileText(t *testing.T) {
 	ch := randName("#hos")
 	obs := newObserver(t, s.Addr, "observer")
 	obs.Join(t, ch, "")
-	b := startBot(t, botConfig(s.Addr, config.IRCChannel{Name: ch}))
+	b := startBot(t, botConfig(s.Addr, Channel{Name: ch}))
 	waitFor(t, obs, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
 
 	multibyte := strings.Repeat("ä€😀", 67) // 603 bytes, no spaces
@@ -360,7 +360,7 @@ func TestServerTLS(t *testing.T) {
 	t.Parallel()
 	s := irctest.Need(t)
 	ch := randName("#tls")
-	cfg := botConfig(s.TLS, config.IRCChannel{Name: ch})
+	cfg := botConfig(s.TLS, Channel{Name: ch})
 	cfg.TLS, cfg.TLSCAFile = true, s.CAFile
 	b := startBot(t, cfg)
 	b.waitConnected(t, true, 10*time.Second)
@@ -387,14 +387,14 @@ func TestServerFloodStrict(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		flood    config.Flood
+		flood    Flood
 		wantKill bool
 	}{
 		// strict class: 1 line/s drains, 20 lines of penalty kill; burst 4
 		// then one line per second stays under it (the default, one per
 		// 2 s, is slower still).
-		{"limited", config.Flood{Burst: 4, Interval: config.Duration{Duration: time.Second}}, false},
-		{"limiter disabled", config.Flood{Disabled: true}, true},
+		{"limited", Flood{Burst: 4, Interval: config.Duration{Duration: time.Second}}, false},
+		{"limiter disabled", Flood{Disabled: true}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -402,7 +402,7 @@ func TestServerFloodStrict(t *testing.T) {
 			ch := randName("#fl")
 			obs := newObserver(t, s.Addr, "observer")
 			obs.Join(t, ch, "")
-			cfg := botConfig(s.Strict, config.IRCChannel{Name: ch})
+			cfg := botConfig(s.Strict, Channel{Name: ch})
 			cfg.Flood = tc.flood
 			b := startBot(t, cfg)
 			waitFor(t, obs, 15*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
@@ -461,7 +461,7 @@ func TestServerReconnect(t *testing.T) {
 	srv := irctest.StartServer(t, irctest.ServerOptions{})
 	addr := srv.Addr
 	ch := randName("#re")
-	b := startBot(t, botConfig(addr, config.IRCChannel{Name: ch}))
+	b := startBot(t, botConfig(addr, Channel{Name: ch}))
 	b.waitConnected(t, true, 15*time.Second)
 
 	srv.Run(t, "stop-ircd")

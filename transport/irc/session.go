@@ -19,7 +19,6 @@ import (
 	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircmsg"
 
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -324,7 +323,7 @@ func (s *session) onConnect() {
 	t.kicks = map[string]int{}
 	t.joined = map[string]bool{}
 	gen := t.gen
-	chans := append([]config.IRCChannel(nil), t.chanCfg...)
+	chans := append([]Channel(nil), t.chanCfg...)
 	t.mu.Unlock()
 	if t.everConnected.Swap(true) {
 		t.reconnects.Add(1)

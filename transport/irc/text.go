@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // fmtBold is the IRC bold toggle; chat.Sanitize strips it and the other
@@ -204,7 +203,7 @@ func mentionText(h *chat.Highlight, seen map[string]bool) string {
 	if h == nil {
 		return ""
 	}
-	listed := h.Handles[config.NetIRC]
+	listed := h.Handles[Name]
 	nicks := make([]string, 0, len(listed))
 	for _, n := range listed {
 		f := Fold(CaseRFC1459, n)
@@ -214,5 +213,5 @@ func mentionText(h *chat.Highlight, seen map[string]bool) string {
 		seen[f] = true
 		nicks = append(nicks, n)
 	}
-	return chat.MentionText(&chat.Highlight{Tree: h.Tree, Handles: map[string][]string{config.NetIRC: nicks}}, config.NetIRC)
+	return chat.MentionText(&chat.Highlight{Tree: h.Tree, Handles: map[string][]string{Name: nicks}}, Name)
 }

@@ -10,11 +10,10 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 func TestRender(t *testing.T) {
-	h := chat.Highlight{Tree: "hardened", Handles: map[string][]string{config.NetIRC: []string{"alice", "bob"}}}
+	h := chat.Highlight{Tree: "hardened", Handles: map[string][]string{Name: []string{"alice", "bob"}}}
 	tests := []struct {
 		name       string
 		line       chat.Line

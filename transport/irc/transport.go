@@ -103,7 +103,7 @@ type Stats struct {
 // Transport is the IRC implementation of transport.Transport. Its methods are
 // safe for concurrent use; Run must be called once.
 type Transport struct {
-	cfg        *config.IRC // as started; channels come from chanCfg, the SASL password from saslSecret
+	cfg        *Config // as started; channels come from chanCfg, the SASL password from saslSecret
 	log        *slog.Logger
 	opt        Options
 	lim        *Limiter
@@ -114,7 +114,7 @@ type Transport struct {
 	mu         sync.Mutex
 	channels   []chat.Channel       // replaced as a whole by ReloadChannels
 	saslSecret config.Secret        // the SASL password; replaced by ReloadChannels
-	chanCfg    []config.IRCChannel  // same order as channels
+	chanCfg    []Channel            // same order as channels
 	conn       *ircevent.Connection // nil while disconnected
 	gen        uint64               // connection generation
 	casemap    string
@@ -156,7 +156,7 @@ type Transport struct {
 
 // New builds an IRC transport from the [irc] configuration. It does not
 // connect; Run does.
-func New(cfg *config.IRC, o Options) (*Transport, error) {
+func New(cfg *Config, o Options) (*Transport, error) {
 	if cfg == nil {
 		return nil, errors.New("irc: no configuration")
 	}
@@ -201,7 +201,7 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	}
 	t := &Transport{
 		cfg:        cfg,
-		log:        o.Logger.With("component", config.NetIRC), // the one place the component is set
+		log:        o.Logger.With("component", Name), // the one place the component is set
 		opt:        o,
 		lim:        NewLimiter(cfg.Flood.Burst, cfg.Flood.Interval.Duration, cfg.Flood.Disabled, o.Now),
 		formatting: cfg.Formatting == nil || *cfg.Formatting,
@@ -227,8 +227,8 @@ func New(cfg *config.IRC, o Options) (*Transport, error) {
 	return t, nil
 }
 
-// Network returns config.NetIRC.
-func (t *Transport) Network() string { return config.NetIRC }
+// Network returns Name.
+func (t *Transport) Network() string { return Name }
 
 // Channels returns one chat.Channel per configured [[irc.channel]], as of
 // the last ReloadChannels.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 )
 
@@ -25,7 +24,7 @@ func TestServerWHOXCachesOnlySharedChannelMembers(t *testing.T) {
 	ch := randName("#wx")
 	early := irctest.NewObserver(t, s.Addr, irctest.Options{Account: "carol"})
 	early.Join(t, ch, "")
-	b := startBotWith(t, botConfig(s.Addr, config.IRCChannel{Name: ch}), Options{NoAccountTag: true})
+	b := startBotWith(t, botConfig(s.Addr, Channel{Name: ch}), Options{NoAccountTag: true})
 	b.waitConnected(t, true, 10*time.Second)
 	b.mu.Lock()
 	notify, tag, whox := b.accountNotify, b.accountTag, b.whox

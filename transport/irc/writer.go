@@ -16,7 +16,6 @@ import (
 	"github.com/ergochat/irc-go/ircevent"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // MaxWrapLines caps how many IRC lines one chat line may become; text
@@ -73,7 +72,7 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error) {
 	target := out.Target
 	if target == "" {
-		target = strings.TrimPrefix(out.Channel, config.NetIRC+":")
+		target = strings.TrimPrefix(out.Channel, Name+":")
 	}
 	if target == "" || strings.ContainsAny(target, " \r\n\x00,") || strings.HasPrefix(target, ":") {
 		return "", fmt.Errorf("irc: invalid target %q", target)

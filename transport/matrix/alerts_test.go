@@ -72,9 +72,9 @@ func TestRoomJoinTroubleReported(t *testing.T) {
 	if _, err := obs.Client.BanUser(ctx, banned, &mautrix.ReqBanUser{UserID: bot.ID, Reason: "alert test"}); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := New(&config.Matrix{
+	tr, err := New(&Config{
 		Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-		Rooms: []config.MatrixRoom{{ID: string(open)}, {ID: string(banned)}},
+		Rooms: []Room{{ID: string(open)}, {ID: string(banned)}},
 	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", JoinRetryMin: 100 * time.Millisecond, JoinRetryMax: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

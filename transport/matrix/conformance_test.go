@@ -50,9 +50,9 @@ func TestConformance(t *testing.T) {
 			proxy.ServeHTTP(w, r)
 		}))
 		t.Cleanup(front.Close) // after the transport stopped (cleanups run last-in first-out)
-		tr, err := matrix.New(&config.Matrix{
+		tr, err := matrix.New(&matrix.Config{
 			Homeserver: front.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-			Rooms: []config.MatrixRoom{{ID: string(room)}},
+			Rooms: []matrix.Room{{ID: string(room)}},
 		}, matrix.Options{Logger: slog.New(slog.DiscardHandler), StateDir: t.TempDir(), Version: "test"})
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +66,7 @@ func TestConformance(t *testing.T) {
 		return &transporttest.Network{
 			Transport: tr,
 			Channel:   tr.Channels()[0],
-			User:      chat.Identity{Network: config.NetMatrix, Account: string(obs.User.ID)},
+			User:      chat.Identity{Network: matrix.Name, Account: string(obs.User.ID)},
 			Say: func(text string) bool {
 				_, err := mxtest.Send(ctx, obs.Client, room, text, nil)
 				return err == nil

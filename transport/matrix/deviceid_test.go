@@ -26,7 +26,7 @@ func TestDeviceID(t *testing.T) {
 	defer cancel()
 	u := srv.NewUser(ctx, t, "devbot")
 	want := id.DeviceID(mxtest.RandName("KSECBOTDEV"))
-	tr, err := New(&config.Matrix{Homeserver: srv.URL, UserID: string(u.ID), Password: config.Secret(u.Password), DeviceID: string(want)},
+	tr, err := New(&Config{Homeserver: srv.URL, UserID: string(u.ID), Password: config.Secret(u.Password), DeviceID: string(want)},
 		Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestDeviceID(t *testing.T) {
 
 	// An access token of the test's own device, with device_id naming
 	// another: refused for good at start.
-	other, err := New(&config.Matrix{Homeserver: srv.URL, UserID: string(u.ID), AccessToken: config.Secret(admin.AccessToken), DeviceID: "NOTTHISDEVICE"},
+	other, err := New(&Config{Homeserver: srv.URL, UserID: string(u.ID), AccessToken: config.Secret(admin.AccessToken), DeviceID: "NOTTHISDEVICE"},
 		Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -25,9 +25,9 @@ func TestInvitesOnlyToConfiguredRooms(t *testing.T) {
 	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
 
 	configured := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Invite: []id.UserID{bot.ID}})
-	tr, err := New(&config.Matrix{
+	tr, err := New(&Config{
 		Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-		Rooms: []config.MatrixRoom{{ID: string(configured)}},
+		Rooms: []Room{{ID: string(configured)}},
 	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -63,9 +63,9 @@ func TestAdminInviteToUnlistedRoom(t *testing.T) {
 	obs := srv.Observe(ctx, t, admin)
 
 	configured := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Invite: []id.UserID{bot.ID}})
-	tr, err := New(&config.Matrix{
+	tr, err := New(&Config{
 		Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-		Rooms: []config.MatrixRoom{{ID: string(configured)}}, Admins: []string{string(admin.ID)},
+		Rooms: []Room{{ID: string(configured)}}, Admins: []string{string(admin.ID)},
 	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -41,9 +41,9 @@ func TestJoinBackoff(t *testing.T) {
 		locked := obs.CreateRoom(ctx, t, mxtest.RoomSpec{}) // private_chat: invite only, the bot is not invited
 		// A backoff of an hour cannot expire during the test: every
 		// attempt after the first must come from an invite.
-		tr, err := New(&config.Matrix{
+		tr, err := New(&Config{
 			Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-			Rooms: []config.MatrixRoom{{ID: string(open)}, {ID: string(locked)}},
+			Rooms: []Room{{ID: string(open)}, {ID: string(locked)}},
 		}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", JoinRetryMin: time.Hour, JoinRetryMax: time.Hour})
 		if err != nil {
 			t.Fatal(err)
@@ -86,9 +86,9 @@ func TestJoinBackoff(t *testing.T) {
 		bot := srv.NewUser(ctx, t, "bot")
 		obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
 		room := obs.CreateRoom(ctx, t, mxtest.RoomSpec{})
-		tr, err := New(&config.Matrix{
+		tr, err := New(&Config{
 			Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-			Rooms: []config.MatrixRoom{{ID: string(room)}},
+			Rooms: []Room{{ID: string(room)}},
 		}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", JoinRetryMin: 100 * time.Millisecond, JoinRetryMax: time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -112,7 +112,7 @@ func TestJoinBackoff(t *testing.T) {
 // together do not retry in lockstep.
 func TestSyncRetryJitter(t *testing.T) {
 	newSyncer := func() *syncer {
-		tr, err := New(&config.Matrix{Homeserver: "http://127.0.0.1:1", UserID: "@bot:localhost", AccessToken: "x"},
+		tr, err := New(&Config{Homeserver: "http://127.0.0.1:1", UserID: "@bot:localhost", AccessToken: "x"},
 			Options{Logger: testLogger(t), StateDir: t.TempDir(), RetryMin: time.Second, RetryMax: 16 * time.Second})
 		if err != nil {
 			t.Fatal(err)

@@ -67,7 +67,7 @@ type Stats struct {
 // Transport is the Matrix transport. It implements transport.Transport. Send,
 // Connected, Channels and Stats are safe to call from any goroutine.
 type Transport struct {
-	cfg    *config.Matrix // as started; rooms come from channels
+	cfg    *Config // as started; rooms come from channels
 	log    *slog.Logger
 	opts   Options
 	admins map[id.UserID]bool
@@ -108,7 +108,7 @@ type Transport struct {
 var _ transport.Transport = (*Transport)(nil)
 
 // New checks the configuration and returns a transport; it does not connect.
-func New(cfg *config.Matrix, o Options) (*Transport, error) {
+func New(cfg *Config, o Options) (*Transport, error) {
 	if cfg == nil {
 		return nil, errors.New("matrix: no [matrix] configuration")
 	}
@@ -146,7 +146,7 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 	}
 	t := &Transport{
 		cfg:         cfg,
-		log:         o.Logger.With("component", config.NetMatrix), // the one place the component is set
+		log:         o.Logger.With("component", Name), // the one place the component is set
 		opts:        o,
 		admins:      map[id.UserID]bool{},
 		rooms:       map[id.RoomID]chat.Channel{},
@@ -179,8 +179,8 @@ func New(cfg *config.Matrix, o Options) (*Transport, error) {
 	return t, nil
 }
 
-// Network returns config.NetMatrix.
-func (t *Transport) Network() string { return config.NetMatrix }
+// Network returns Name.
+func (t *Transport) Network() string { return Name }
 
 // Channels returns one channel per configured room, as of the last
 // ReloadChannels.

@@ -32,7 +32,7 @@ func announcement(key string, target string, mention ...string) chat.Outgoing {
 		Kind:   chat.KindAnnounce,
 		Target: target,
 		Lines: []chat.Line{
-			chat.Line{}.Bold("Bug 4242").Text(" CVE-2025-0001 <net/sched> use-after-free ").Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{config.NetMatrix: mention}}),
+			chat.Line{}.Bold("Bug 4242").Text(" CVE-2025-0001 <net/sched> use-after-free ").Mention(chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{Name: mention}}),
 			chat.Line{}.Link("", "https://bugs.gentoo.org/4242"),
 		},
 		BugIDs: []int{4242},
@@ -71,12 +71,12 @@ func TestTransport(t *testing.T) {
 	aliasStr := "#" + alias + ":localhost"
 
 	stateDir := t.TempDir()
-	cfg := &config.Matrix{
+	cfg := &Config{
 		Homeserver: srv.URL,
 		UserID:     string(botID),
 		Password:   config.Secret(botPW),
 		Encryption: true,
-		Rooms:      []config.MatrixRoom{{ID: aliasStr}, {ID: string(enc), Private: true}},
+		Rooms:      []Room{{ID: aliasStr}, {ID: string(enc), Private: true}},
 	}
 	newTransport := func() *Transport {
 		tr, err := New(cfg, Options{Logger: testLogger(t), StateDir: stateDir, Version: "test", RetryMax: 2 * time.Second})
@@ -132,7 +132,7 @@ func TestTransport(t *testing.T) {
 		m := r.in.next(t)
 		want := chat.Incoming{
 			Channel: tr.Channels()[1], Target: string(enc), Text: "!pending", ID: string(cmdID),
-			Sender: chat.Identity{Network: config.NetMatrix, Account: string(obsID), Nick: string(obsID), Kind: "Matrix user"},
+			Sender: chat.Identity{Network: Name, Account: string(obsID), Nick: string(obsID), Kind: "Matrix user"},
 		}
 		if m != want {
 			t.Errorf("incoming =\n%+v\nwant\n%+v", m, want)
@@ -225,9 +225,9 @@ func TestOutage(t *testing.T) {
 	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
 	room := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Invite: []id.UserID{botID}})
 	// The observer only needs to read; it stays out of the outage.
-	tr, err := New(&config.Matrix{
+	tr, err := New(&Config{
 		Homeserver: srv.URL, UserID: string(botID), Password: config.Secret(botPW),
-		Rooms: []config.MatrixRoom{{ID: string(room)}},
+		Rooms: []Room{{ID: string(room)}},
 	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), RetryMax: time.Second})
 	if err != nil {
 		t.Fatal(err)

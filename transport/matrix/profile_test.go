@@ -39,7 +39,7 @@ func TestProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	stateDir := t.TempDir()
-	cfg := &config.Matrix{Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
+	cfg := &Config{Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
 		DisplayName: "ksecbot (test)", Avatar: avatar}
 	run := func() {
 		tr, err := New(cfg, Options{Logger: testLogger(t), StateDir: stateDir, Version: "test", RetryMax: 2 * time.Second})

@@ -10,7 +10,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // TestQuotedTextNeverMentions: Bugzilla text that names Matrix users (IDs,
@@ -20,7 +19,7 @@ func TestQuotedTextNeverMentions(t *testing.T) {
 	hostile := `@alice:example.org https://matrix.to/#/@carol:example.org <a href="https://matrix.to/#/@dave:example.org">dave</a> @room`
 	out := chat.Outgoing{Key: "k", Lines: []chat.Line{
 		chat.Line{}.Text("New bug: ").Quote(hostile).Text(" assigned to ").QuoteCode("@erin:example.org").Text(" | ").
-			Mention(chat.Highlight{Tree: "hardened", Handles: map[string][]string{config.NetMatrix: []string{"@bob:example.org"}}}),
+			Mention(chat.Highlight{Tree: "hardened", Handles: map[string][]string{Name: []string{"@bob:example.org"}}}),
 	}}
 	c := Render(out)
 	if c.Mentions == nil || !slices.Equal(c.Mentions.UserIDs, []id.UserID{"@bob:example.org"}) || c.Mentions.Room {

@@ -49,9 +49,9 @@ func TestRateLimitedSendIsRetried(t *testing.T) {
 	}))
 	t.Cleanup(front.Close) // after the transport stopped (cleanups run last-in first-out)
 
-	tr, err := New(&config.Matrix{
+	tr, err := New(&Config{
 		Homeserver: front.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-		Rooms: []config.MatrixRoom{{ID: string(room)}},
+		Rooms: []Room{{ID: string(room)}},
 	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

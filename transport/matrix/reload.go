@@ -19,26 +19,27 @@ import (
 var _ transport.ChannelReloader = (*Transport)(nil)
 
 // ReloadChannels implements transport.ChannelReloader: it joins the rooms
-// cfg.Matrix adds (room ID or alias), leaves the ones it removes and takes
-// the new private and previews flags of the others, on the running
-// connection. Channels returns the new list at once; the joins and leaves
+// the new [matrix] section adds (room ID or alias), leaves the ones it
+// removes and takes the new private and previews flags of the others, on
+// the running connection. Channels returns the new list at once; the joins and leaves
 // happen in the background (a failed join is retried with backoff).
 // needRestart reports that another [matrix] setting differs from the
 // running one; those keep their old values. An invalid room list is an
-// error and changes nothing. A nil cfg.Matrix is ignored (the core reports
+// error and changes nothing. A nil section is ignored (the core reports
 // the removed section). Safe for concurrent use with Run and Send.
-func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err error) {
-	if cfg == nil || cfg.Matrix == nil {
+func (t *Transport) ReloadChannels(sec config.Section) (needRestart bool, err error) {
+	cfg, _ := sec.(*Config)
+	if cfg == nil {
 		return false, nil
 	}
-	channels, byName, err := buildRooms(cfg.Matrix.Rooms)
+	channels, byName, err := buildRooms(cfg.Rooms)
 	if err != nil {
 		return false, err
 	}
 	t.mu.Lock()
 	// The token and password apply from the next login: a network
 	// stopped by a refused token is retried on SIGHUP with the fixed one.
-	t.token, t.password = cfg.Matrix.AccessToken, cfg.Matrix.Password
+	t.token, t.password = cfg.AccessToken, cfg.Password
 	var added, removed []string
 	for _, ch := range channels {
 		if _, ok := t.byName[ch.Name]; !ok {
@@ -91,7 +92,7 @@ func (t *Transport) ReloadChannels(cfg *config.Config) (needRestart bool, err er
 		}()
 	}
 	t.log.Info("rooms reloaded", "rooms", len(channels), "join", added, "leave", removed)
-	return !sameExceptRooms(t.cfg, cfg.Matrix), nil
+	return !sameExceptRooms(t.cfg, cfg), nil
 }
 
 // leave leaves a room that is no longer configured.
@@ -107,7 +108,7 @@ func (t *Transport) leave(ctx context.Context, cli *mautrix.Client, rid id.RoomI
 
 // sameExceptRooms reports whether a and b differ in nothing but their
 // rooms and the token and password (which the next login uses).
-func sameExceptRooms(a, b *config.Matrix) bool {
+func sameExceptRooms(a, b *Config) bool {
 	x, y := *a, *b
 	x.Rooms, y.Rooms = nil, nil
 	x.AccessToken, y.AccessToken, x.Password, y.Password = "", "", "", ""
@@ -117,7 +118,7 @@ func sameExceptRooms(a, b *config.Matrix) bool {
 
 // buildRooms checks the [[matrix.room]] entries and returns their channels,
 // in order and by configured ID or alias.
-func buildRooms(rooms []config.MatrixRoom) ([]chat.Channel, map[string]chat.Channel, error) {
+func buildRooms(rooms []Room) ([]chat.Channel, map[string]chat.Channel, error) {
 	var channels []chat.Channel
 	byName := map[string]chat.Channel{}
 	for _, r := range rooms {
@@ -128,8 +129,8 @@ func buildRooms(rooms []config.MatrixRoom) ([]chat.Channel, map[string]chat.Chan
 			return nil, nil, fmt.Errorf("matrix.room %q is listed twice", r.ID)
 		}
 		ch := chat.Channel{
-			Key:      chat.ChannelKey(config.NetMatrix, r.ID),
-			Network:  config.NetMatrix,
+			Key:      chat.ChannelKey(Name, r.ID),
+			Network:  Name,
 			Name:     r.ID,
 			Private:  r.Private,
 			Previews: r.Previews == nil || *r.Previews,

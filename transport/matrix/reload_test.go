@@ -29,41 +29,41 @@ func roomNames(cs []chat.Channel) []string {
 // kept.
 func TestReloadChannelsConfig(t *testing.T) {
 	t.Parallel()
-	base := func() *config.Matrix {
-		return &config.Matrix{
+	base := func() *Config {
+		return &Config{
 			Homeserver: "http://127.0.0.1:1", UserID: "@bot:localhost", Password: "pw",
 			StatePath: "/nonexistent/matrix.db",
-			Rooms:     []config.MatrixRoom{{ID: "!a:localhost"}, {ID: "#b:localhost", Private: true}},
+			Rooms:     []Room{{ID: "!a:localhost"}, {ID: "#b:localhost", Private: true}},
 			Admins:    []string{"@alice:localhost"},
 		}
 	}
 	no := false
 	tests := []struct {
 		name        string
-		edit        func(c *config.Matrix)
+		edit        func(c *Config)
 		wantRestart bool
 		wantErr     string
 		want        []string
 	}{
-		{"unchanged", func(*config.Matrix) {}, false, "", []string{"!a:localhost", "#b:localhost"}},
-		{"rooms only", func(c *config.Matrix) {
-			c.Rooms = []config.MatrixRoom{{ID: "#b:localhost", Previews: &no}, {ID: "!c:localhost", Private: true}}
+		{"unchanged", func(*Config) {}, false, "", []string{"!a:localhost", "#b:localhost"}},
+		{"rooms only", func(c *Config) {
+			c.Rooms = []Room{{ID: "#b:localhost", Previews: &no}, {ID: "!c:localhost", Private: true}}
 		}, false, "", []string{"#b:localhost", "!c:localhost"}},
-		{"no rooms", func(c *config.Matrix) { c.Rooms = nil }, false, "", nil},
-		{"homeserver", func(c *config.Matrix) { c.Homeserver = "http://127.0.0.1:2" }, true, "", []string{"!a:localhost", "#b:localhost"}},
-		{"encryption", func(c *config.Matrix) { c.Encryption = true }, true, "", []string{"!a:localhost", "#b:localhost"}},
+		{"no rooms", func(c *Config) { c.Rooms = nil }, false, "", nil},
+		{"homeserver", func(c *Config) { c.Homeserver = "http://127.0.0.1:2" }, true, "", []string{"!a:localhost", "#b:localhost"}},
+		{"encryption", func(c *Config) { c.Encryption = true }, true, "", []string{"!a:localhost", "#b:localhost"}},
 		// the next login uses it: a network stopped by a refused token
 		// or password tries the fixed one on SIGHUP
-		{"password", func(c *config.Matrix) { c.Password = "new" }, false, "", []string{"!a:localhost", "#b:localhost"}},
-		{"admins and a room", func(c *config.Matrix) {
+		{"password", func(c *Config) { c.Password = "new" }, false, "", []string{"!a:localhost", "#b:localhost"}},
+		{"admins and a room", func(c *Config) {
 			c.Admins = nil
-			c.Rooms = append(c.Rooms, config.MatrixRoom{ID: "!c:localhost"})
+			c.Rooms = append(c.Rooms, Room{ID: "!c:localhost"})
 		}, true, "", []string{"!a:localhost", "#b:localhost", "!c:localhost"}},
-		{"invalid id", func(c *config.Matrix) {
-			c.Rooms = append(c.Rooms, config.MatrixRoom{ID: "room"})
+		{"invalid id", func(c *Config) {
+			c.Rooms = append(c.Rooms, Room{ID: "room"})
 		}, false, "neither a room ID", []string{"!a:localhost", "#b:localhost"}},
-		{"duplicate", func(c *config.Matrix) {
-			c.Rooms = append(c.Rooms, config.MatrixRoom{ID: "!a:localhost"})
+		{"duplicate", func(c *Config) {
+			c.Rooms = append(c.Rooms, Room{ID: "!a:localhost"})
 		}, false, "listed twice", []string{"!a:localhost", "#b:localhost"}},
 	}
 	for _, tc := range tests {
@@ -75,7 +75,7 @@ func TestReloadChannelsConfig(t *testing.T) {
 			}
 			next := base()
 			tc.edit(next)
-			restart, err := tr.ReloadChannels(&config.Config{Matrix: next})
+			restart, err := tr.ReloadChannels(next)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("ReloadChannels error = %v, want one containing %q", err, tc.wantErr)
@@ -103,7 +103,7 @@ func TestReloadChannelsConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if restart, err := tr.ReloadChannels(&config.Config{}); restart || err != nil {
+		if restart, err := tr.ReloadChannels(nil); restart || err != nil {
 			t.Errorf("ReloadChannels without [matrix] = %v, %v; want false, nil", restart, err)
 		}
 		if len(tr.Channels()) != 2 {
@@ -129,9 +129,9 @@ func TestServerReloadChannels(t *testing.T) {
 	added := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Public: true, Name: "new", Alias: alias})
 	aliasStr := "#" + alias + ":localhost"
 
-	cfg := &config.Matrix{
+	cfg := &Config{
 		Homeserver: srv.URL, UserID: string(botUser.ID), Password: config.Secret(botUser.Password),
-		Rooms: []config.MatrixRoom{{ID: string(keep)}, {ID: string(gone)}},
+		Rooms: []Room{{ID: string(keep)}, {ID: string(gone)}},
 	}
 	tr, err := New(cfg, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
@@ -146,8 +146,8 @@ func TestServerReloadChannels(t *testing.T) {
 	tr.mu.Unlock()
 
 	next := *cfg
-	next.Rooms = []config.MatrixRoom{{ID: string(keep), Private: true}, {ID: aliasStr}}
-	restart, err := tr.ReloadChannels(&config.Config{Matrix: &next})
+	next.Rooms = []Room{{ID: string(keep), Private: true}, {ID: aliasStr}}
+	restart, err := tr.ReloadChannels(&next)
 	if err != nil || restart {
 		t.Fatalf("ReloadChannels = %v, %v; want false, nil", restart, err)
 	}

@@ -14,7 +14,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // TxnID returns the transaction ID for an outgoing message. It depends only
@@ -56,7 +55,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 	mentions := &event.Mentions{}
 	for i := 0; i < len(out.Lines); i++ {
 		l := out.Lines[i]
-		body = append(body, l.PlainQuiet(config.NetMatrix))
+		body = append(body, l.PlainQuiet(Name))
 		if !l.IsRow() {
 			htm = append(htm, renderLineHTML(l, mentions))
 			continue
@@ -70,7 +69,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 			if first {
 				cell = "th"
 			} else {
-				body = append(body, out.Lines[i].PlainQuiet(config.NetMatrix))
+				body = append(body, out.Lines[i].PlainQuiet(Name))
 			}
 			first = false
 			t.WriteString("<tr>")
@@ -90,7 +89,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		var list strings.Builder
 		list.WriteString("<ul>")
 		for _, l := range out.Detail {
-			body = append(body, "- "+l.PlainQuiet(config.NetMatrix))
+			body = append(body, "- "+l.PlainQuiet(Name))
 			list.WriteString("<li>" + renderLineHTML(l, mentions) + "</li>")
 		}
 		list.WriteString("</ul>")
@@ -179,7 +178,7 @@ func renderMentionHTML(h *chat.Highlight, mentions *event.Mentions) string {
 	if h == nil {
 		return ""
 	}
-	ids := h.Handles[config.NetMatrix]
+	ids := h.Handles[Name]
 	if len(ids) == 0 {
 		return html.EscapeString(h.Tree)
 	}

@@ -10,11 +10,10 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 func TestRender(t *testing.T) {
-	kernel := chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{config.NetMatrix: []string{"@kernel:example.org", "@alice:example.org"}}}
+	kernel := chat.Highlight{Tree: "gentoo-sources", Handles: map[string][]string{Name: []string{"@kernel:example.org", "@alice:example.org"}}}
 	tests := []struct {
 		name         string
 		out          chat.Outgoing
@@ -84,7 +83,7 @@ func TestRender(t *testing.T) {
 		{
 			name: "matrix ids in bugzilla text are not mentioned",
 			out: chat.Outgoing{Lines: []chat.Line{chat.Line{}.Text("ask @mallory:example.org and @kernel:example.org ").Mention(
-				chat.Highlight{Tree: "hardened", Handles: map[string][]string{config.NetMatrix: []string{"@hardy:example.org"}}})}},
+				chat.Highlight{Tree: "hardened", Handles: map[string][]string{Name: []string{"@hardy:example.org"}}})}},
 			wantBody:     "ask @mallory:example.org and @kernel:example.org hardened: @hardy:example.org",
 			wantHTML:     `ask @mallory:example.org and @kernel:example.org hardened: <a href="https://matrix.to/#/@hardy:example.org">@hardy:example.org</a>`,
 			wantMentions: []id.UserID{"@hardy:example.org"},
@@ -92,7 +91,7 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name:     "invalid matrix id is text and not mentioned",
-			out:      chat.Outgoing{Lines: []chat.Line{chat.Line{}.Mention(chat.Highlight{Tree: "hardened", Handles: map[string][]string{config.NetMatrix: []string{"not-an-id"}}})}},
+			out:      chat.Outgoing{Lines: []chat.Line{chat.Line{}.Mention(chat.Highlight{Tree: "hardened", Handles: map[string][]string{Name: []string{"not-an-id"}}})}},
 			wantBody: "hardened: not-an-id",
 			wantHTML: "hardened: not-an-id",
 			wantType: "m.notice",

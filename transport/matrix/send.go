@@ -16,7 +16,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 )
 
 // Send posts one message as one event (see Render: m.text when it
@@ -67,7 +66,7 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 func (t *Transport) roomFor(ctx context.Context, cli *mautrix.Client, out chat.Outgoing) (id.RoomID, error) {
 	target := out.Target
 	if target == "" {
-		target = strings.TrimPrefix(out.Channel, config.NetMatrix+":")
+		target = strings.TrimPrefix(out.Channel, Name+":")
 	}
 	t.mu.Lock()
 	rid, ok := t.resolved[target]

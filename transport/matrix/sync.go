@@ -17,7 +17,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -198,7 +197,7 @@ func (t *Transport) incoming(evt *event.Event) (chat.Incoming, bool) {
 	return chat.Incoming{
 		Channel: ch,
 		Target:  string(evt.RoomID),
-		Sender:  chat.Identity{Network: config.NetMatrix, Account: string(evt.Sender), Nick: string(evt.Sender), Kind: "Matrix user"},
+		Sender:  chat.Identity{Network: Name, Account: string(evt.Sender), Nick: string(evt.Sender), Kind: "Matrix user"},
 		Text:    chat.Sanitize(content.Body),
 		ID:      string(evt.ID),
 		ReplyTo: string(content.RelatesTo.GetReplyTo()),
