@@ -36,6 +36,9 @@ type StoreGuard struct {
 	sf       storeFaults // sent messages not yet recorded, storage faults
 	halted   atomic.Bool // the database is corrupted or its file vanished: deliver nothing more
 	aside    atomic.Bool // the open database was set aside (store.SetAside)
+	// saveFails counts failed tries to set the database aside (the
+	// watch's goroutine, then Run's once the watch stopped).
+	saveFails int
 }
 
 // NewStoreGuard returns the guard of o.Store.
@@ -282,7 +285,10 @@ func (g *StoreGuard) vanished(ctx context.Context, err error) error {
 	dest, serr := g.store.SetAside(sctx, g.now())
 	cancel()
 	if serr != nil {
-		g.log.Error("could not save the open database; still running with delivery stopped, retrying", "path", dest, "err", serr)
+		g.saveFails++
+		if n := g.saveFails; n&(n-1) == 0 { // at first, then as the count doubles
+			g.log.Error("could not save the open database; still running with delivery stopped, retrying", "path", dest, "err", serr, "tries", n)
+		}
 		return nil
 	}
 	g.aside.Store(true)
