@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/memnet"
@@ -26,7 +27,8 @@ import (
 // memnet key in [[tree]] and memnet_account in [[user]]; the daemon's own
 // serve then runs the whole bot on memnet (an announcement highlighting
 // the tree's memnet handles, a command from a linked account answered)
-// with no [irc] or [matrix] table. Nothing outside internal/memnet knows
+// with no [irc] or [matrix] table, and a reload hands memnet its new
+// section (a channel added). Nothing outside internal/memnet knows
 // memnet: the same file without the line is refused.
 func TestNewNetworkNeedsOnlyItsRegistrationLine(t *testing.T) {
 	bz := bugzillatest.New()
@@ -100,7 +102,10 @@ roles = ["security"]
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nets, env, nil) }()
+	built := make(chan *bot.Bot, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nets, env, func(b *bot.Bot) { built <- b })
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -133,4 +138,25 @@ roles = ["security"]
 	})
 	srv.Say("#sec", "alice", "al", "!whoami")
 	waitUntil(t, "!whoami of the memnet_account linked in [[user]]", posted("linked to Bugzilla login alice@gentoo.org; roles: security"))
+
+	// SIGHUP: the new [memnet] section reaches memnet, which joins #dev.
+	if err := os.WriteFile(path, []byte(strings.Replace(doc, "[[tree]]", "[[memnet.channel]]\nname = \"#dev\"\n\n[[tree]]", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	next, err := config.Load(path, transport.Configs(nets)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restart := (<-built).Settings.Reload(next); len(restart) != 0 {
+		t.Errorf("a channel added to [memnet] needs a restart: %q", restart)
+	}
+	waitUntil(t, "a command in #dev, added by the reload", func() bool { return srv.Say("#dev", "alice", "al", fmt.Sprintf("!bug %d", id)) })
+	waitUntil(t, "the !bug answer in #dev", func() bool {
+		for _, l := range srv.Posted("#dev") {
+			if strings.Contains(l, "use-after-free in memnet") {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -192,12 +192,12 @@ func (s *Server) post(c *conn, channel string, lines []string) (string, error) {
 
 // Transport is the memnet transport (transport.Transport).
 type Transport struct {
-	srv      *Server
-	channels []chat.Channel
-	backoff  time.Duration
+	srv     *Server
+	backoff time.Duration
 
-	mu   sync.Mutex
-	conn *conn
+	mu       sync.Mutex
+	conn     *conn
+	channels []chat.Channel // replaced by ReloadChannels
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -205,13 +205,36 @@ var _ transport.Transport = (*Transport)(nil)
 // New returns a transport for srv in the named channels; private ones may
 // see restricted bugs.
 func New(srv *Server, channels []chat.Channel) *Transport {
+	return &Transport{srv: srv, channels: keyed(channels), backoff: 10 * time.Millisecond}
+}
+
+// keyed returns channels as memnet's: its network name and channel keys.
+func keyed(channels []chat.Channel) []chat.Channel {
 	chs := make([]chat.Channel, len(channels))
 	for i, ch := range channels {
 		ch.Network = Name
 		ch.Key = chat.ChannelKey(Name, ch.Name)
 		chs[i] = ch
 	}
-	return &Transport{srv: srv, channels: chs, backoff: 10 * time.Millisecond}
+	return chs
+}
+
+var _ transport.ChannelReloader = (*Transport)(nil)
+
+// ReloadChannels implements transport.ChannelReloader: the channels of
+// the new [memnet] section replace the old ones at once (being in a
+// channel is free on memnet); nothing else in the section needs a
+// restart. A nil section is ignored.
+func (t *Transport) ReloadChannels(sec config.Section) (needRestart bool, err error) {
+	cfg, _ := sec.(*Config)
+	if cfg == nil {
+		return false, nil
+	}
+	chs := keyed(cfg.channels())
+	t.mu.Lock()
+	t.channels = chs
+	t.mu.Unlock()
+	return false, nil
 }
 
 // Network registers memnet with a program that wires ksecbot: the one
@@ -236,7 +259,11 @@ func (s *Server) Network() transport.Network {
 func (t *Transport) Network() string { return Name }
 
 // Channels returns the configured channels.
-func (t *Transport) Channels() []chat.Channel { return append([]chat.Channel(nil), t.channels...) }
+func (t *Transport) Channels() []chat.Channel {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]chat.Channel(nil), t.channels...)
+}
 
 // Connected reports whether the transport is connected now.
 func (t *Transport) Connected() bool {
@@ -289,7 +316,7 @@ func (t *Transport) serve(ctx context.Context, c *conn, in transport.Inbox) {
 			alerts.ChannelRecovered(ctx, ch)
 		}
 	}
-	for _, ch := range t.channels {
+	for _, ch := range t.Channels() {
 		report(ch.Name, c.refused[ch.Name])
 	}
 	for {
@@ -314,7 +341,7 @@ func (t *Transport) serve(ctx context.Context, c *conn, in transport.Inbox) {
 }
 
 func (t *Transport) channel(name string) (chat.Channel, bool) {
-	for _, ch := range t.channels {
+	for _, ch := range t.Channels() {
 		if ch.Name == name {
 			return ch, true
 		}
