@@ -163,9 +163,10 @@ func (s *Store) Bugs(ctx context.Context, f BugFilter) (bugs []bugzilla.Bug, tot
 // keeps those names accepts, and decodes whole bugs for the first limit of
 // them only.
 func (s *Store) namedBugs(ctx context.Context, cond string, args []any, names func(*bugzilla.Bug) bool, limit int) (bugs []bugzilla.Bug, total int, err error) {
-	// One json_extract with several paths parses each bug's JSON once and
-	// answers a small array.
-	rows, err := s.db.QueryContext(ctx, `SELECT id, json_extract(data, '$.summary', '$.whiteboard', '$.alias', '$.keywords', '$.groups'), sight, unconfirmed
+	// SQLite keeps the last parsed JSON: the five json_extract calls of a
+	// row parse its data once.
+	rows, err := s.db.QueryContext(ctx, `SELECT id, json_extract(data, '$.summary'), json_extract(data, '$.whiteboard'),
+		json_extract(data, '$.alias'), json_extract(data, '$.keywords'), json_extract(data, '$.groups'), sight, unconfirmed
 		FROM bugs`+cond+" ORDER BY creation_time, id", args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
@@ -173,16 +174,19 @@ func (s *Store) namedBugs(ctx context.Context, cond string, args []any, names fu
 	var page []any
 	for rows.Next() {
 		var id int
-		var fields []byte
+		var summary, whiteboard, alias, keywords, groups sql.NullString
 		var sight string
 		var unconfirmed bool
-		if err := rows.Scan(&id, &fields, &sight, &unconfirmed); err != nil {
+		if err := rows.Scan(&id, &summary, &whiteboard, &alias, &keywords, &groups, &sight, &unconfirmed); err != nil {
 			rows.Close()
 			return nil, 0, fmt.Errorf("failed to list bugs: %w", err)
 		}
-		b := bugzilla.Bug{ID: id, Sight: bugzilla.Sight{Gone: sight == sightGone, Unconfirmed: unconfirmed}}
-		if !namingFields(fields, &b) {
-			b.Groups = []string{"unreadable"} // never shown as public
+		b := bugzilla.Bug{ID: id, Summary: summary.String, Whiteboard: whiteboard.String,
+			Sight: bugzilla.Sight{Gone: sight == sightGone, Unconfirmed: unconfirmed}}
+		// A list that cannot be read names no tree, and its bug is never
+		// taken for a public one.
+		if !jsonList(alias, &b.Alias) || !jsonList(keywords, &b.Keywords) || !jsonList(groups, &b.Groups) {
+			b.Groups = []string{"unreadable"}
 		}
 		if !names(&b) {
 			continue
@@ -227,32 +231,11 @@ func (s *Store) decodeBugs(ctx context.Context, bugs []bugzilla.Bug, ids []any) 
 	return bugs, nil
 }
 
-// namingFields fills b from json_extract's [summary, whiteboard, alias,
-// keywords, groups]; it reports false when they cannot be read (then b
-// names no tree).
-func namingFields(data []byte, b *bugzilla.Bug) bool {
-	var f struct {
-		Summary, Whiteboard *string
-		Alias, Keywords     []string
-		Groups              []string
+// jsonList decodes a JSON list of strings read by json_extract; NULL and
+// "[]" (most bugs' aliases, keywords and groups) need no decoder.
+func jsonList(v sql.NullString, dst *[]string) bool {
+	if !v.Valid || v.String == "[]" {
+		return true
 	}
-	var arr [5]json.RawMessage
-	if err := json.Unmarshal(data, &arr); err != nil {
-		return false
-	}
-	for i, dst := range []any{&f.Summary, &f.Whiteboard, &f.Alias, &f.Keywords, &f.Groups} {
-		if len(arr[i]) > 0 {
-			if err := json.Unmarshal(arr[i], dst); err != nil {
-				return false
-			}
-		}
-	}
-	if f.Summary != nil {
-		b.Summary = *f.Summary
-	}
-	if f.Whiteboard != nil {
-		b.Whiteboard = *f.Whiteboard
-	}
-	b.Alias, b.Keywords, b.Groups = f.Alias, f.Keywords, f.Groups
-	return true
+	return json.Unmarshal([]byte(v.String), dst) == nil
 }
