@@ -288,7 +288,16 @@ type Incoming struct {
 	Text    string   // the message text, through Sanitize (one line, no formatting)
 	ID      string   // network message ID (Matrix event ID), if any
 	// ReplyTo is the network ID of the message this one replies to (a
-	// Matrix reply, an IRC +draft/reply tag), or "". The core maps it to
-	// the bugs that message was about.
+	// Matrix reply or the root of the Matrix thread it is in, an IRC
+	// +draft/reply tag), or "". The core maps it to the bugs that message
+	// was about.
 	ReplyTo string
+	// Edits is the network ID of an earlier message this one corrects
+	// (a Matrix edit), or "". The core serves it like a new message,
+	// except that a write it already started is not done again.
+	Edits string
+	// Redacts is the network ID of an earlier message that was withdrawn
+	// (a Matrix redaction), or ""; Text is then empty. The core drops
+	// that message if it has not started serving it.
+	Redacts string
 }
