@@ -63,7 +63,11 @@ type Observer struct {
 }
 
 // StartObserver logs u in with a new device whose crypto state lives in
-// dir and starts its sync loop. Close stops it.
+// dir and starts its sync loop. Close stops it. Like a user's first
+// Element session, the first observer of an account sets up its
+// cross-signing (password check answered with u's password) and signs its
+// own device; a later one starts unsigned, like a new session before it is
+// verified (Verify signs it from another).
 func (s Server) StartObserver(ctx context.Context, u User, dir string) (*Observer, error) {
 	cli, err := mautrix.NewClient(s.URL, "", "")
 	if err != nil {
@@ -78,6 +82,10 @@ func (s Server) StartObserver(ctx context.Context, u User, dir string) (*Observe
 		return nil, fmt.Errorf("failed to initialise the observer's crypto: %w", err)
 	}
 	cli.Crypto = helper
+	if err := crossSignFirst(ctx, helper.Machine(), u); err != nil {
+		_ = helper.Close()
+		return nil, err
+	}
 	o := &Observer{Client: cli, User: u, Timeout: DefaultTimeout, helper: helper, done: make(chan struct{}), changed: make(chan struct{})}
 	sy := cli.Syncer.(*mautrix.DefaultSyncer)
 	sy.OnEventType(event.EventMessage, func(_ context.Context, evt *event.Event) {

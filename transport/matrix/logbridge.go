@@ -40,10 +40,17 @@ func (w slogWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	if l >= zerolog.ErrorLevel && l != zerolog.NoLevel {
 		level = slog.LevelError
 	}
-	if retryingRateLimit(msg, fields) {
+	switch {
+	case retryingRateLimit(msg, fields):
 		// A 429 that mautrix waits out: the transport logs each rate
 		// limit episode once (ratelimit.go), not every retry.
 		level = slog.LevelDebug
+	case msg == "Failed to decrypt event":
+		level = slog.LevelDebug // the transport logs it once per session (onDecryptError)
+	case msg == "Didn't find olm session to encrypt group session":
+		level = slog.LevelDebug // a first look, before mautrix makes the session
+	case canceled(msg, fields):
+		level = slog.LevelDebug // the bot is stopping (or gave up a request itself)
 	}
 	delete(fields, zerolog.MessageFieldName)
 	delete(fields, zerolog.LevelFieldName)
@@ -59,6 +66,13 @@ func (w slogWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	}
 	w.log.Log(context.Background(), level, msg, attrs...)
 	return len(p), nil
+}
+
+// canceled reports whether an event is about a request or job cut short by
+// its context: mautrix's "Request canceled", or an error saying so.
+func canceled(msg string, fields map[string]any) bool {
+	e, _ := fields[zerolog.ErrorFieldName].(string)
+	return msg == "Request canceled" || strings.Contains(e, context.Canceled.Error())
 }
 
 // retryingRateLimit reports whether an event is mautrix saying it will

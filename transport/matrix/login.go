@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,9 +37,18 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 	cli.MaxHTTPBackoff = time.Minute
 	cli.UserAgent = "ksecbot/" + t.opts.Version
 	cli.Log = mautrixLogger(t.log)
+	cli.Client.Transport = limitWatch{next: http.DefaultTransport, t: t}
 	cli.Store = st
-	if err := t.login(ctx, cli, st); err != nil {
+	lost := t.cryptoStoreLost()
+	if err := t.login(ctx, cli, st, lost); err != nil {
 		return nil, nil, err
+	}
+	if lost {
+		// The room state (members, encryption) lives in the crypto
+		// store: sync from the start to fill it again.
+		if err := st.SaveNextBatch(ctx, cli.UserID, ""); err != nil {
+			return nil, nil, permanent(err)
+		}
 	}
 	t.mu.Lock()
 	t.userID = cli.UserID
@@ -63,18 +73,30 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 			_ = helper.Close()
 			return nil, nil, fmt.Errorf("failed to start matrix encryption: %w", err)
 		}
-		cli.Crypto = helper
+		rc := newRoomCrypto(helper, t)
+		cli.Crypto = rc
+		t.mu.Lock()
+		t.crypt = rc
+		t.mu.Unlock()
+		if err := t.crossSign(ctx, helper.Machine()); err != nil {
+			t.log.Error("the bot's device is not verified by its owner (cross-signing); Element shows its messages with a red shield", "err", err)
+		}
 	}
 	sy.OnEventType(event.EventMessage, t.onMessage(in))
+	sy.OnEventType(event.EventRedaction, t.onRedaction(in))
 	return cli, helper, nil
 }
 
 // login uses the access token, or a stored session, or the password with the
 // stored device ID. The session is kept so that restarts keep the device
-// (crypto identity) and the scope of transaction IDs.
-func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) error {
+// (crypto identity) and the scope of transaction IDs. lost says that the
+// crypto store is missing: a device whose keys the homeserver still holds
+// cannot be used again, so a password login goes to a new device (and
+// removes the old one), and a token of such a device is refused with what
+// to do.
+func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state, lost bool) error {
 	t.mu.Lock()
-	token, password := t.token, t.password
+	token := t.token
 	t.mu.Unlock()
 	if tok := token.Reveal(); tok != "" {
 		cli.AccessToken = tok
@@ -96,10 +118,19 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 			who.DeviceID = want
 		}
 		cli.UserID, cli.DeviceID = who.UserID, who.DeviceID
+		if lost {
+			if has, err := deviceHasKeys(ctx, cli); err != nil {
+				return err
+			} else if has {
+				return permanent(fmt.Errorf("the encryption store %s is missing, but the homeserver keeps the keys of the access token's device %s, and a device's keys cannot be replaced: "+
+					"log in anew for a token of a new device (and delete the old device), or use password_file, with which ksecbot moves to a new device by itself", t.cryptoPath, cli.DeviceID))
+			}
+		}
 		return nil
 	}
 	uid := id.UserID(t.cfg.UserID)
 	skey := "session/" + string(uid)
+	var old id.DeviceID // a device given up for a lost crypto store
 	if tok, err := st.get(ctx, skey+"/token"); err != nil {
 		return permanent(err)
 	} else if tok != "" {
@@ -108,7 +139,17 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 		switch {
 		case err == nil && who.UserID == uid && (t.cfg.DeviceID == "" || string(who.DeviceID) == t.cfg.DeviceID):
 			cli.UserID, cli.DeviceID = who.UserID, who.DeviceID
-			return nil
+			has := false
+			if lost {
+				if has, err = deviceHasKeys(ctx, cli); err != nil {
+					return err
+				}
+			}
+			if !has {
+				return nil
+			}
+			old = cli.DeviceID
+			t.log.Warn("the encryption store is missing but the device's keys are on the homeserver: logging in as a new device", "device_id", old, "crypto_store", t.cryptoPath)
 		case err == nil || errors.Is(err, mautrix.MUnknownToken):
 			t.log.Info("stored session is no longer valid, logging in again")
 		default:
@@ -120,14 +161,50 @@ func (t *Transport) login(ctx context.Context, cli *mautrix.Client, st *state) e
 	if err != nil {
 		return permanent(err)
 	}
+	if old != "" {
+		device = ""
+	}
 	if t.cfg.DeviceID != "" {
 		device = t.cfg.DeviceID // device_id: log in as this device
 	}
+	if err := t.passwordLogin(ctx, cli, st, uid, device); err != nil {
+		return err
+	}
+	if lost {
+		// The device of device_id (or one a stale session named) may
+		// still hold keys: remove it and log in again as a fresh one.
+		if has, err := deviceHasKeys(ctx, cli); err != nil {
+			return err
+		} else if has {
+			stale := cli.DeviceID
+			t.log.Warn("the encryption store is missing but the device's keys are on the homeserver: removing the device and logging in again", "device_id", stale)
+			if err := t.deleteDevice(ctx, cli, stale); err != nil {
+				return fmt.Errorf("failed to remove device %s, whose keys the lost encryption store held: %w", stale, err)
+			}
+			if err := t.passwordLogin(ctx, cli, st, uid, device); err != nil {
+				return err
+			}
+		}
+	}
+	if old != "" && old != cli.DeviceID {
+		if err := t.deleteDevice(ctx, cli, old); err != nil {
+			t.log.Warn("failed to remove the device whose encryption store was lost; remove it in a client's session list", "device_id", old, "err", err)
+		} else {
+			t.log.Info("removed the device whose encryption store was lost", "device_id", old, "new_device_id", cli.DeviceID)
+		}
+	}
+	return nil
+}
+
+// passwordLogin logs in with the password as device (a new one when
+// empty) and keeps the session.
+func (t *Transport) passwordLogin(ctx context.Context, cli *mautrix.Client, st *state, uid id.UserID, device string) error {
+	skey := "session/" + string(uid)
 	localpart, _, _ := uid.Parse()
 	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
 		Type:                     mautrix.AuthTypePassword,
 		Identifier:               mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: localpart},
-		Password:                 password.Reveal(),
+		Password:                 t.secretPassword(),
 		DeviceID:                 id.DeviceID(device),
 		InitialDeviceDisplayName: "ksecbot " + t.opts.Version,
 		StoreCredentials:         true,

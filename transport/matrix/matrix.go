@@ -62,6 +62,8 @@ type Stats struct {
 	DecryptErrors int64
 	// JoinAttempts counts join requests for configured rooms.
 	JoinAttempts int64
+	// RateLimited counts the homeserver's 429 answers.
+	RateLimited int64
 }
 
 // Transport is the Matrix transport. It implements transport.Transport. Send,
@@ -72,7 +74,7 @@ type Transport struct {
 	opts   Options
 	admins map[id.UserID]bool
 
-	statePath, cryptoPath, picklePath string
+	statePath, cryptoPath, picklePath, recoveryPath string
 
 	mu       sync.Mutex
 	channels []chat.Channel // configured rooms; replaced by ReloadChannels
@@ -88,8 +90,11 @@ type Transport struct {
 	resolved        map[string]id.RoomID       // configured id/alias (or target) -> room ID
 	startMs         int64
 	connected       atomic.Bool
-	sendMu          sync.Mutex // one send at a time keeps the sent table consistent
-	joinMu          sync.Mutex // one joinRooms at a time: no room is joined twice
+	crypt           *roomCrypto              // with encryption: room keys shared per room (keyshare.go)
+	queues          map[id.RoomID]*roomQueue // one send queue per room (ratelimit.go)
+	// plainChecked: rooms the homeserver said are not encrypted, this run (knowEncryption)
+	plainChecked map[id.RoomID]bool
+	joinMu       sync.Mutex // one joinRooms at a time: no room is joined twice
 	// joinRetries holds the backoff of configured rooms (by configured
 	// name) whose last join failed; joinKick wakes the join loop.
 	joinRetries map[string]*joinRetry
@@ -99,7 +104,13 @@ type Transport struct {
 	alerts  transport.Alerts
 	roomsOK map[string]bool
 
-	sent, sendErrors, decryptErrors, joinAttempts atomic.Int64
+	sent, sendErrors, decryptErrors, joinAttempts, rateLimits atomic.Int64
+
+	limitMu  sync.Mutex
+	episodes map[id.RoomID]*limitEpisode // rate limits going on, by room ("" outside rooms)
+
+	recent recentMessages // messages handed to the core: their thread, reply, edited original (threads.go)
+	batch  syncBatch      // what the sync response being handled withdraws or corrects (incoming.go)
 
 	decryptSeen sync.Map // session ID -> struct{}: decrypt failures logged once per session
 	invites     sync.Map // room ID -> struct{}: invites being handled
@@ -145,14 +156,17 @@ func New(cfg *Config, o Options) (*Transport, error) {
 		o.JoinRetryMax = 5 * time.Minute
 	}
 	t := &Transport{
-		cfg:         cfg,
-		log:         o.Logger.With("component", Name), // the one place the component is set
-		opts:        o,
-		admins:      map[id.UserID]bool{},
-		rooms:       map[id.RoomID]chat.Channel{},
-		resolved:    map[string]id.RoomID{},
-		joinRetries: map[string]*joinRetry{},
-		joinKick:    make(chan struct{}, 1),
+		cfg:          cfg,
+		log:          o.Logger.With("component", Name), // the one place the component is set
+		opts:         o,
+		admins:       map[id.UserID]bool{},
+		rooms:        map[id.RoomID]chat.Channel{},
+		resolved:     map[string]id.RoomID{},
+		joinRetries:  map[string]*joinRetry{},
+		joinKick:     make(chan struct{}, 1),
+		queues:       map[id.RoomID]*roomQueue{},
+		plainChecked: map[id.RoomID]bool{},
+		episodes:     map[id.RoomID]*limitEpisode{},
 	}
 	channels, byName, err := buildRooms(cfg.Rooms)
 	if err != nil {
@@ -175,6 +189,10 @@ func New(cfg *Config, o Options) (*Transport, error) {
 	t.picklePath = cfg.PickleKeyFile
 	if t.picklePath == "" {
 		t.picklePath = base + ".pickle"
+	}
+	t.recoveryPath = cfg.RecoveryKeyFile
+	if t.recoveryPath == "" {
+		t.recoveryPath = base + ".recovery"
 	}
 	return t, nil
 }
@@ -201,6 +219,7 @@ func (t *Transport) Stats() Stats {
 		SendErrors:    t.sendErrors.Load(),
 		DecryptErrors: t.decryptErrors.Load(),
 		JoinAttempts:  t.joinAttempts.Load(),
+		RateLimited:   t.rateLimits.Load(),
 	}
 }
 

@@ -127,7 +127,7 @@ func TestTransport(t *testing.T) {
 		}
 	})
 
-	t.Run("commands reach the inbox; notices and edits do not", func(t *testing.T) {
+	t.Run("commands and edits reach the inbox; notices do not", func(t *testing.T) {
 		cmdID := obs.SayContent(ctx, t, enc, &event.MessageEventContent{MsgType: event.MsgText, Body: "!pending"})
 		m := r.in.next(t)
 		want := chat.Incoming{
@@ -146,12 +146,15 @@ func TestTransport(t *testing.T) {
 		}
 
 		obs.SayContent(ctx, t, plain, &event.MessageEventContent{MsgType: event.MsgNotice, Body: "!claim 1"})
-		edit := &event.MessageEventContent{MsgType: event.MsgText, Body: "* !claim 2"}
+		edit := &event.MessageEventContent{MsgType: event.MsgText, Body: "!claim 2"}
 		edit.SetEdit(cmdID)
-		obs.SayContent(ctx, t, enc, edit)
+		editID := obs.SayContent(ctx, t, enc, edit)
+		if m := r.in.next(t); m.Text != "!claim 2" || m.Edits != string(cmdID) || m.ID != string(editID) {
+			t.Errorf("after a notice, the edit came as %+v, want !claim 2 editing %s", m, cmdID)
+		}
 		obs.SayContent(ctx, t, plain, &event.MessageEventContent{MsgType: event.MsgText, Body: "!marker"})
 		if m := r.in.next(t); m.Text != "!marker" || m.Channel.Key != "matrix:"+aliasStr {
-			t.Errorf("after a notice and an edit got %+v, want !marker in %s", m, aliasStr)
+			t.Errorf("after the edit got %+v, want !marker in %s", m, aliasStr)
 		}
 	})
 

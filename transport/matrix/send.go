@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Sending: one message posted as one event, at most once per key, to a
-// room resolved from its configured ID or alias.
+// room resolved from its configured ID or alias, through that room's own
+// queue.
 
 package matrix
 
@@ -22,8 +23,14 @@ import (
 // highlights someone, m.notice otherwise) and returns its event ID. A
 // message whose key was already accepted is not posted again: the recorded
 // event ID is returned. While the homeserver is unreachable it returns an
-// error and sends nothing; rate limits and 5xx answers are retried,
-// honouring Retry-After.
+// error and sends nothing.
+//
+// Each room has its own queue, so a room the homeserver rate-limits
+// delays only its own messages. A reply waits out a rate limit (and 5xx
+// answers) in its room's queue, honouring Retry-After; other messages
+// (announcements, from the core's outbox, which sends one message at a
+// time) are tried once and fail at once while their room is rate-limited,
+// so the outbox goes on with the other rooms and comes back to this one.
 func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {
 	t.mu.Lock()
 	cli, st := t.cli, t.st
@@ -35,23 +42,51 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 	if len(out.Lines) == 0 {
 		return "", errors.New("matrix: message has no lines")
 	}
-	t.sendMu.Lock()
-	defer t.sendMu.Unlock()
-	txn := TxnID(out)
-	if ev, err := st.sentEvent(ctx, txn); err != nil {
-		t.sendErrors.Add(1)
-		return "", err
-	} else if ev != "" {
-		return ev, nil
-	}
 	rid, err := t.roomFor(ctx, cli, out)
 	if err != nil {
 		t.sendErrors.Add(1)
 		return "", err
 	}
-	resp, err := cli.SendMessageEvent(ctx, rid, event.EventMessage, Render(out), mautrix.ReqSendEvent{TransactionID: txn})
+	q := t.queue(rid)
+	waits := out.Kind == chat.KindReply
+	if err := q.acquire(ctx, waits, t.opts.Now()); err != nil {
+		t.sendErrors.Add(1)
+		return "", err
+	}
+	defer q.release()
+	ev, err := t.post(ctx, cli, st, rid, out, waits)
 	if err != nil {
 		t.sendErrors.Add(1)
+		return "", err
+	}
+	t.sendNotes(ctx, cli, st, rid)
+	return ev, nil
+}
+
+// post sends out to rid unless its key was sent already; the caller holds
+// rid's queue. Without retries a failed request is not tried again here.
+func (t *Transport) post(ctx context.Context, cli *mautrix.Client, st *state, rid id.RoomID, out chat.Outgoing, retries bool) (string, error) {
+	txn := TxnID(out)
+	if ev, err := st.sentEvent(ctx, txn); err != nil {
+		return "", err
+	} else if ev != "" {
+		return ev, nil
+	}
+	if !retries {
+		ctx = mautrix.WithMaxRetries(ctx, 0)
+	}
+	if t.cfg.Encryption {
+		if err := t.knowEncryption(ctx, cli, rid); err != nil {
+			return "", err
+		}
+	}
+	content := Render(out)
+	t.threadReply(content, out.ReplyTo)
+	resp, err := cli.SendMessageEvent(ctx, rid, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn})
+	if err != nil {
+		if errors.Is(err, mautrix.MLimitExceeded) {
+			return "", &RateLimitedError{Room: string(rid), Err: err}
+		}
 		return "", fmt.Errorf("failed to send to %s: %w", rid, err)
 	}
 	t.sent.Add(1)
@@ -60,6 +95,41 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 	}
 	return string(resp.EventID), nil
 }
+
+// sendNotes posts the notes queued for rid while its message was
+// encrypted (devices left out of its room key); the caller holds rid's
+// queue. A note that fails is queued again for the room's next message.
+func (t *Transport) sendNotes(ctx context.Context, cli *mautrix.Client, st *state, rid id.RoomID) {
+	t.mu.Lock()
+	rc := t.crypt
+	t.mu.Unlock()
+	if rc == nil {
+		return
+	}
+	notes := rc.takeNotes(rid)
+	for i, n := range notes {
+		if _, err := t.post(ctx, cli, st, rid, n, false); err != nil {
+			t.log.Warn("failed to post a note about a device left out, will retry with the room's next message", "room_id", rid, "err", err)
+			rc.requeue(rid, notes[i:])
+			return
+		}
+	}
+}
+
+// RateLimitedError is returned by Send for a message that was not posted
+// because the homeserver rate-limits its room (429 M_LIMIT_EXCEEDED).
+type RateLimitedError struct {
+	Room string
+	Err  error
+}
+
+// Error says which room and why.
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("the homeserver rate-limits room %s: %v", e.Room, e.Err)
+}
+
+// Unwrap returns the cause (mautrix.MLimitExceeded matches it).
+func (e *RateLimitedError) Unwrap() error { return e.Err }
 
 // roomFor finds the room ID of a message's target (a configured ID or alias,
 // or a room ID), resolving aliases once.

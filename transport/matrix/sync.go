@@ -18,7 +18,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/internal/backoff"
-	"github.com/ksecbot/ksecbot/transport"
 )
 
 // allJoined reports whether every configured room is joined.
@@ -56,6 +55,13 @@ func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
 			s.failures = 0
 		}
 		t.recordOwnSends(ctx, cli, resp)
+		t.batch.scan(resp)
+		t.mu.Lock()
+		rc := t.crypt
+		t.mu.Unlock()
+		if rc != nil && len(resp.DeviceLists.Changed) > 0 {
+			rc.rotateOnDeviceChange(ctx, resp.DeviceLists.Changed)
+		}
 		t.connected.Store(true)
 		for rid, room := range resp.Rooms.Invite {
 			t.handleInvite(ctx, cli, rid, room)
@@ -144,6 +150,12 @@ func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid i
 
 // onDecryptError counts every failure and logs it once per megolm session.
 func (t *Transport) onDecryptError(evt *event.Event, err error) {
+	t.mu.Lock()
+	startMs := t.startMs
+	t.mu.Unlock()
+	if errors.Is(err, context.Canceled) || evt.Timestamp < startMs {
+		return // stopping (the event comes again), or history from before the start (a new device cannot read it)
+	}
 	t.decryptErrors.Add(1)
 	session := string(evt.RoomID)
 	if c, ok := evt.Content.Parsed.(*event.EncryptedEventContent); ok && c.SessionID != "" {
@@ -154,54 +166,6 @@ func (t *Transport) onDecryptError(evt *event.Event, err error) {
 	}
 	t.log.Warn("cannot decrypt event", "room_id", evt.RoomID, "event_id", evt.ID,
 		"sender", evt.Sender, "session", session, "reason", err)
-}
-
-// onMessage hands m.text messages in configured rooms to the inbox. It never
-// panics into the syncer (a panic would stop sync).
-func (t *Transport) onMessage(in transport.Inbox) mautrix.EventHandler {
-	return func(ctx context.Context, evt *event.Event) {
-		defer func() {
-			if r := recover(); r != nil {
-				t.log.Error("panic while handling a message", "event_id", evt.ID, "panic", r)
-			}
-		}()
-		if since, _ := ctx.Value(mautrix.SyncTokenContextKey).(string); since == "" {
-			return // the first sync after login replays history: never commands
-		}
-		msg, ok := t.incoming(evt)
-		if ok {
-			in.Receive(ctx, msg)
-		}
-	}
-}
-
-// incoming converts an event to a chat.Incoming, or reports false for events
-// that are not commands: own events, notices, edits, old events, and events
-// in rooms that are not configured.
-func (t *Transport) incoming(evt *event.Event) (chat.Incoming, bool) {
-	t.mu.Lock()
-	self, startMs := t.userID, t.startMs
-	ch, known := t.rooms[evt.RoomID]
-	t.mu.Unlock()
-	if !known || evt.Sender == self || evt.Timestamp < startMs {
-		return chat.Incoming{}, false
-	}
-	content, ok := evt.Content.Parsed.(*event.MessageEventContent)
-	if !ok || content.MsgType != event.MsgText {
-		return chat.Incoming{}, false
-	}
-	if content.RelatesTo.GetReplaceID() != "" || content.NewContent != nil {
-		return chat.Incoming{}, false
-	}
-	content.RemoveReplyFallback()
-	return chat.Incoming{
-		Channel: ch,
-		Target:  string(evt.RoomID),
-		Sender:  chat.Identity{Network: Name, Account: string(evt.Sender), Nick: string(evt.Sender), Kind: "Matrix user"},
-		Text:    chat.Sanitize(content.Body),
-		ID:      string(evt.ID),
-		ReplyTo: string(content.RelatesTo.GetReplyTo()),
-	}, true
 }
 
 // sayUnlisted tells an unlisted room an admin invited the bot into what
