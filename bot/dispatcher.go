@@ -64,6 +64,8 @@ type Dispatcher struct {
 	notices chan notice // busy and slow-down replies
 
 	busyLogged, noticeLogged atomic.Int64 // when a flood was last logged loudly
+
+	cmds commandLog // recent commands, for edits and withdrawals (commandlog.go)
 }
 
 // NewDispatcher returns the command dispatcher.
@@ -90,6 +92,7 @@ type work struct {
 	t   transport.Transport
 	msg chat.Incoming
 	adm commands.Admission // Admit's verdict, handed to Serve
+	cmd *logged            // its entry in the command log
 }
 
 // notice is one of the core's own short replies (busy, slow down).
@@ -102,8 +105,20 @@ type notice struct {
 // workers. It never blocks: a full queue is answered "busy", a sender over
 // the limit "slow down" (once per window), through the notice queue.
 func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg chat.Incoming) {
+	if msg.Redacts != "" {
+		if d.cmds.withdraw(msg.Channel.Key, msg.Redacts) {
+			d.log.Info("a withdrawn command is dropped", "network", t.Network(), "channel", msg.Channel.Key, "from", msg.Sender.Nick)
+		}
+		return
+	}
 	r := d.settings.l().router
 	a := r.Admit(msg)
+	if msg.Edits != "" && d.cmds.correct(msg, a.Path == commands.PathWrite) {
+		d.log.Info("a corrected write command is not done again", "network", t.Network(), "channel", msg.Channel.Key, "from", msg.Sender.Nick)
+		done := r.Reply(msg, chat.Line{}.Text(alreadyDoneText))
+		d.notify(t, done)
+		return
+	}
 	switch {
 	case a.Path == commands.PathNone:
 		return
@@ -122,7 +137,7 @@ func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg cha
 		q = d.writes
 	}
 	select {
-	case q <- work{ctx: ctx, t: t, msg: msg, adm: a}:
+	case q <- work{ctx: ctx, t: t, msg: msg, adm: a, cmd: d.cmds.add(msg, a.Path == commands.PathWrite)}:
 		if a.Command {
 			d.metrics.commands.WithLabelValues("accepted").Inc()
 		}
@@ -172,6 +187,9 @@ func (d *Dispatcher) readWorker(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case w := <-d.reads:
+			if !d.cmds.start(w.cmd) {
+				continue // withdrawn or corrected meanwhile
+			}
 			cctx, cancel := context.WithTimeout(ctx, readDeadline)
 			replies := d.settings.l().router.Serve(cctx, w.msg, w.adm)
 			cancel()
@@ -190,6 +208,9 @@ func (d *Dispatcher) writeWorker(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case w := <-d.writes:
+			if !d.cmds.start(w.cmd) {
+				continue // withdrawn or corrected meanwhile
+			}
 			d.runWrite(ctx, w)
 		}
 	}
