@@ -84,9 +84,16 @@ var (
 	descReconBugs  = prometheus.NewDesc("ksecbot_reconcile_bugs", "Bugs the last reconciliation read again.", nil, nil)
 	descReaction   = prometheus.NewDesc("ksecbot_reaction_seconds", "Time from bug creation to an action over the last 30 days.", []string{"action", "tree", "quantile"}, nil)
 	descInFlight   = prometheus.NewDesc("ksecbot_transport_unconfirmed_lines", "Lines written to the network and not yet confirmed by the server (IRC).", []string{"network"}, nil)
+	descRateLimit  = prometheus.NewDesc("ksecbot_transport_rate_limited_total", "Rate-limit answers from the network (Matrix: HTTP 429), each retried later.", []string{"network"}, nil)
 	descSilent     = prometheus.NewDesc("ksecbot_transport_silent_drops_total", "Connections recycled because the link went silent with lines unconfirmed (IRC).", []string{"network"}, nil)
 	descDown       = prometheus.NewDesc("ksecbot_transport_down", "1 while the network is stopped by a permanent error (refused password or token, untrusted certificate, ban); it is retried hourly and on SIGHUP, /healthz says why.", []string{"network"}, nil)
 )
+
+// rateLimitStatser is implemented by transports that count the
+// network's rate-limit answers (Matrix: 429 M_LIMIT_EXCEEDED).
+type rateLimitStatser interface {
+	RateLimited() int64
+}
 
 // deliveryStatser is implemented by transports that confirm each line
 // (IRC): lines awaiting confirmation and silent-link reconnects.
@@ -96,7 +103,7 @@ type deliveryStatser interface {
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReconciles, descReconSecs, descReconReqs, descReconBugs, descReaction, descInFlight, descSilent, descDown} {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReconciles, descReconSecs, descReconReqs, descReconBugs, descReaction, descInFlight, descSilent, descDown, descRateLimit} {
 		ch <- d
 	}
 }
@@ -115,6 +122,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if src.Networks != nil {
 			down, _ := src.Networks.Down(t.Network())
 			ch <- prometheus.MustNewConstMetric(descDown, prometheus.GaugeValue, boolGauge(down), t.Network())
+		}
+		if rl, ok := t.(rateLimitStatser); ok {
+			ch <- prometheus.MustNewConstMetric(descRateLimit, prometheus.CounterValue, float64(rl.RateLimited()), t.Network())
 		}
 		if ds, ok := t.(deliveryStatser); ok {
 			unconfirmed, silent := ds.DeliveryStats()

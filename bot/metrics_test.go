@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,5 +175,32 @@ func TestHealthNeedsOneTransport(t *testing.T) {
 	m := scrape(t, srv.URL)
 	if m[`ksecbot_transport_connected{network="irc"}`] != 1 || m[`ksecbot_transport_connected{network="matrix"}`] != 0 {
 		t.Errorf("transport_connected irc=%v matrix=%v, want 1 and 0", m[`ksecbot_transport_connected{network="irc"}`], m[`ksecbot_transport_connected{network="matrix"}`])
+	}
+}
+
+// limitedRecorder is the test network with a count of the rate-limit
+// answers its network gave (as the Matrix transport reports 429s).
+type limitedRecorder struct {
+	*recorder
+	limited atomic.Int64
+}
+
+func (l *limitedRecorder) RateLimited() int64 { return l.limited.Load() }
+
+// A transport's count of rate-limit answers is on /metrics, per network.
+func TestRateLimitsInMetrics(t *testing.T) {
+	h := newHarness(t, "")
+	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
+	rec := &limitedRecorder{recorder: newRecorder("test", "#gentoo-kernel")}
+	b, _, _ := h.startAt(nil, rec)
+	srv := httptest.NewServer(b.HTTP.Handler())
+	t.Cleanup(srv.Close)
+	const name = `ksecbot_transport_rate_limited_total{network="test"}`
+	if v, ok := scrape(t, srv.URL)[name]; !ok || v != 0 {
+		t.Errorf("%s = %v (present %v), want 0", name, v, ok)
+	}
+	rec.limited.Add(3)
+	if v := scrape(t, srv.URL)[name]; v != 3 {
+		t.Errorf("%s = %v after three 429 answers, want 3", name, v)
 	}
 }
