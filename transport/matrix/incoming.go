@@ -52,8 +52,12 @@ func (t *Transport) onRedaction(in transport.Inbox) mautrix.EventHandler {
 		if !known || evt.Sender == self || target == "" {
 			return
 		}
-		if _, seen := t.recent.get(target); !seen {
+		o, seen := t.recent.get(target)
+		if !seen {
 			return // not a message the core was given
+		}
+		if o.original != "" {
+			target = o.original // the core knows a command by its first message
 		}
 		in.Receive(ctx, chat.Incoming{
 			Channel: ch,
