@@ -12,7 +12,6 @@ import (
 	"github.com/ksecbot/ksecbot/bot"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -49,12 +48,12 @@ func TestEditedAndWithdrawnCommands(t *testing.T) {
 	}
 	read, done, notDone, hung, waiting, fixed, gone, after := bug("read"), bug("claimed"), bug("not claimed by an edit"),
 		bug("hangs"), bug("replaced by an edit"), bug("the edit's bug"), bug("withdrawn"), bug("after")
-	rec := newRecorder(config.NetIRC, "#gentoo-kernel")
+	rec := newRecorder("irc", "#gentoo-kernel")
 	b, _ := h.start(rec)
 	waitPolls(t, b, 1)
 	ch := rec.channels[0]
 	who := func(account string) chat.Identity {
-		return chat.Identity{Network: config.NetIRC, Account: account, Nick: account}
+		return chat.Identity{Network: "irc", Account: account, Nick: account}
 	}
 	alice, erin := who("alice"), who("erin")
 	answered := func(id, what string) string {
@@ -79,7 +78,7 @@ func TestEditedAndWithdrawnCommands(t *testing.T) {
 	}
 
 	// A read command, answered, then edited: answered again as edited.
-	bob := chat.Identity{Network: config.NetIRC, Nick: "bob", Host: "bob.example.net"}
+	bob := chat.Identity{Network: "irc", Nick: "bob", Host: "bob.example.net"}
 	say(b, rec, ch, bob, "r1", fmt.Sprintf("!bug %d", read))
 	answered("r1", "the answer to !bug")
 	edit(b, rec, ch, bob, "r1e", "r1", fmt.Sprintf("!bug %d", done))

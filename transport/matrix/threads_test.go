@@ -29,8 +29,8 @@ func TestThreadsEditsRedactions(t *testing.T) {
 	bot := srv.NewUser(ctx, t, "threadbot")
 	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
 	room := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Encrypted: true, Invite: []id.UserID{bot.ID}})
-	tr, err := New(&config.Matrix{Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password), Encryption: true,
-		Rooms: []config.MatrixRoom{{ID: string(room), Private: true}}}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
+	tr, err := New(&Config{Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password), Encryption: true,
+		Rooms: []Room{{ID: string(room), Private: true}}}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
