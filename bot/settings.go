@@ -135,7 +135,6 @@ func (s *Settings) build(cfg *config.Config) *live {
 	if cve != nil {
 		deps.CVE = cve
 	}
-	deps.ConsoleLogin = cfg.OperatorLogin(chat.NetConsole)
 	lv.router = commands.New(deps)
 	return lv
 }

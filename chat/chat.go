@@ -266,6 +266,11 @@ type Identity struct {
 	// identified on this network ("log in to your account (/msg NickServ
 	// IDENTIFY ...)"), or "" when the network always identifies senders.
 	HowToIdentify string
+	// Operator marks the person who runs the bot, as the network vouches
+	// (the console's terminal): an admin acting as the login their
+	// network's section names (config.Operator). Only such a network
+	// sets it.
+	Operator bool
 }
 
 // AccountKind returns Kind, or "account" when the network gave none.

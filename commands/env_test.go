@@ -51,7 +51,7 @@ var (
 	idCarol   = ircID("carol", "carol")                                                       // linked, no role
 	idMallory = ircID("mallory", "mallory")                                                   // not linked
 	idNick    = ircID("", "alice")                                                            // nick only
-	idConsole = chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator"} // admin
+	idConsole = chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator", Operator: true} // admin
 )
 
 // ircID and mxID build identities as the IRC and Matrix transports hand

@@ -52,9 +52,12 @@ func (c Caller) RoleList() []string {
 // IRC nicks are never identity: only the services account counts.
 func (r *Router) caller(id chat.Identity) Caller {
 	c := Caller{Identity: id, Roles: map[string]bool{}}
-	if id.Network == chat.NetConsole && id.Account == chat.NetConsole {
-		c.Linked = r.d.ConsoleLogin != ""
-		c.Login = r.d.ConsoleLogin
+	if id.Operator {
+		c.Login = r.cfg.OperatorLogin(id.Network)
+		if c.Login == "" {
+			c.Login = r.d.OperatorLogin
+		}
+		c.Linked = c.Login != ""
 		c.Roles[config.RoleAdmin] = true
 		c.userRoles = []string{config.RoleAdmin}
 		return c
@@ -107,7 +110,7 @@ func (r *Router) authorize(cmd Command, c Caller) string {
 		return fmt.Sprintf("Sorry, I cannot tell who you are, so %s%s is not available to you.", r.prefix, cmd.Name)
 	}
 	if !c.Linked {
-		if c.Identity.Network == chat.NetConsole {
+		if c.Identity.Operator {
 			return "Sorry, the console has no Bugzilla login: add a [[user]] with roles = [\"admin\"] and a bugzilla login to the configuration."
 		}
 		return fmt.Sprintf("Sorry, %s is not linked to a Bugzilla login, so I cannot %s%s for you: ask the ksecbot operator to add a [[user]] entry with %s = %q, your bugzilla login and a role.",

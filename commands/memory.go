@@ -49,7 +49,7 @@ type limiter struct {
 
 // allow applies the per-sender token bucket.
 func (r *Router) allow(in chat.Incoming) bool {
-	if in.Sender.Network == chat.NetConsole {
+	if in.Sender.Operator {
 		return true // the local operator cannot flood a network
 	}
 	now := r.now()

@@ -24,7 +24,7 @@ func (r *Router) cmdMine(ctx context.Context, req *Request) []chat.Line {
 	c := req.Caller
 	id := c.Identity
 	switch {
-	case id.Network == chat.NetConsole && !c.Linked:
+	case id.Operator && !c.Linked:
 		return []chat.Line{chat.Line{}.Text("The console has no Bugzilla login, so no bugs are yours: add a [[user]] with roles = [\"admin\"] and a bugzilla login to the configuration.")}
 	case !id.Identified():
 		how := "identify yourself"

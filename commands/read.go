@@ -126,7 +126,7 @@ func (r *Router) cmdTrees(ctx context.Context, req *Request) []chat.Line {
 func (r *Router) cmdWhoami(ctx context.Context, req *Request) []chat.Line {
 	c := req.Caller
 	id := c.Identity
-	if id.Network == chat.NetConsole && id.Account == chat.NetConsole {
+	if id.Operator {
 		if c.Login == "" {
 			return []chat.Line{chat.Line{}.Text("You are the console operator (admin), with no Bugzilla login: write commands need a [[user]] with the admin role.")}
 		}

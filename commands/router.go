@@ -62,9 +62,11 @@ type Deps struct {
 	Now      func() time.Time // default time.Now
 	Logger   *slog.Logger     // default slog.Default()
 	Version  string
-	// ConsoleLogin is the Bugzilla login the console operator acts as.
-	// Default: the login of the first [[user]] with the admin role.
-	ConsoleLogin string
+	// OperatorLogin is the Bugzilla login the bot's operator
+	// (chat.Identity.Operator: the console) acts as when their network's
+	// section names none. Default: the login of the first [[user]] with
+	// the admin role.
+	OperatorLogin string
 	// CVE answers !cve; nil when [kernel_cve] is not configured.
 	CVE CVEReporter
 	// Reminders postpones reminders for !snooze; nil: !snooze says
@@ -180,10 +182,10 @@ func New(d Deps) *Router {
 	if d.RateEvery <= 0 {
 		d.RateEvery = 2 * time.Second
 	}
-	if d.ConsoleLogin == "" {
+	if d.OperatorLogin == "" {
 		for _, u := range d.Config.Users {
 			if hasString(u.Roles, config.RoleAdmin) && u.Bugzilla != "" {
-				d.ConsoleLogin = u.Bugzilla
+				d.OperatorLogin = u.Bugzilla
 				break
 			}
 		}

@@ -222,7 +222,7 @@ func (r *Router) refresh(ctx context.Context, b *bugzilla.Bug, res bugzilla.Upda
 // where describes the place a command came from, for Bugzilla comments.
 func where(in chat.Incoming) string {
 	switch {
-	case in.Sender.Network == chat.NetConsole || in.Channel.Network == chat.NetConsole:
+	case in.Sender.Operator:
 		return "the ksecbot console"
 	case in.Direct:
 		return "a private message on " + in.Sender.Network

@@ -168,7 +168,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 			in.Receive(ctx, chat.Incoming{
 				Channel: ch,
 				Target:  "console",
-				Sender:  chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator"},
+				Sender:  chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator", Operator: true},
 				Text:    l,
 				ID:      id,
 			})
