@@ -45,12 +45,12 @@ var (
 
 // Identities used by the tests.
 var (
-	idAlice   = ircID("alice", "alice")                                                       // security
-	idKernel  = ircID("mpagano", "mpagano")                                                   // maintainer via tree login
-	idBobMx   = mxID("@bob:example.org")                                                      // maintainer via tree matrix list
-	idCarol   = ircID("carol", "carol")                                                       // linked, no role
-	idMallory = ircID("mallory", "mallory")                                                   // not linked
-	idNick    = ircID("", "alice")                                                            // nick only
+	idAlice   = ircID("alice", "alice")                                                                       // security
+	idKernel  = ircID("mpagano", "mpagano")                                                                   // maintainer via tree login
+	idBobMx   = mxID("@bob:example.org")                                                                      // maintainer via tree matrix list
+	idCarol   = ircID("carol", "carol")                                                                       // linked, no role
+	idMallory = ircID("mallory", "mallory")                                                                   // not linked
+	idNick    = ircID("", "alice")                                                                            // nick only
 	idConsole = chat.Identity{Network: chat.NetConsole, Account: "console", Nick: "operator", Operator: true} // admin
 )
 
