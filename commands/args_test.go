@@ -103,6 +103,7 @@ func TestUsageUsesPrefix(t *testing.T) {
 		"ksec:pending a b":    "usage: ksec:pending [tree].",
 		"ksec:mine x":         "ksec:mine takes no argument",
 		"ksec:pending nosuch": "ksec:trees lists",
+		"ksec:help snooze":    "e.g. ksec:snooze 123456 2h",
 	} {
 		got := strings.Join(e.r.Handle(e.ctx, chat.Incoming{Channel: chPrivate, Target: chPrivate.Name, Sender: idAlice, Text: text})[0].Plain("irc"), "\n")
 		if !strings.Contains(got, want) || strings.Contains(got, "!") {

@@ -55,7 +55,7 @@ func (r *Router) snoozeCommand() Command {
 	return Command{
 		Name:  "snooze",
 		Usage: "snooze <bug> <duration>",
-		Help:  `postpone the "still unclaimed" reminder of a bug, e.g. !snooze 123456 2h (at most 30d).`,
+		Help:  `postpone the "still unclaimed" reminder of a bug, e.g. ` + r.prefix + `snooze 123456 2h (at most 30d).`,
 		Roles: []string{config.RoleMaintainer, config.RoleSecurity, config.RoleAdmin},
 		Run:   r.cmdSnooze,
 	}
