@@ -186,6 +186,7 @@ const (
 	KindReply    Kind = "reply"    // an answer to a command
 	KindPreview  Kind = "preview"  // a bug-link preview
 	KindSystem   Kind = "system"   // about ksecbot itself (degraded mode, held-back auto-CC): private channels only
+	KindCVE      Kind = "cve"      // the kernel CVE watch: new, changed or rejected kernel CNA records
 )
 
 // Outgoing is one message to send to one channel (or user, for replies to

@@ -37,6 +37,29 @@ type Intent struct {
 	// channel may see every bug in BugIDs in full.
 	Lines  []chat.Line `json:"lines,omitempty"`
 	Detail []chat.Line `json:"detail,omitempty"`
+	// CVE is what a kernel CVE watch line is about (kind chat.KindCVE).
+	CVE *CVEIntent `json:"cve,omitempty"`
+}
+
+// What a kernel CVE watch line says.
+const (
+	CVENew      = "new"      // a record that affects a tree was published
+	CVEChanged  = "changed"  // a record changed and now affects more trees
+	CVERejected = "rejected" // a record announced before was rejected
+	CVEDigest   = "digest"   // many records in one scan: per tree
+)
+
+// CVEIntent is a kernel CVE watch line: which records, rendered at send
+// time from the records and the trees as they are then.
+type CVEIntent struct {
+	What string   `json:"what"` // one of the CVE* constants
+	IDs  []string `json:"ids"`
+	// Trees are, for a changed record, the trees it newly affects (the
+	// only ones the line highlights).
+	Trees []string `json:"trees,omitempty"`
+	// Others counts the scan's new or changed records that affect no
+	// tree (a digest says so).
+	Others int `json:"others,omitempty"`
 }
 
 // EventData is what a change line needs of its event.
