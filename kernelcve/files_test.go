@@ -131,3 +131,24 @@ func TestEmptyClone(t *testing.T) {
 		t.Errorf("Check of a missing path: %v", err)
 	}
 }
+
+// TestScanWhileGitUpdates: while git holds the clone's index lock (a pull
+// checking files out), or when the checkout changed during the listing,
+// Scan says ErrBusy instead of listing half a pull.
+func TestScanWhileGitUpdates(t *testing.T) {
+	dir := clone(t, "CVE-2025-71238")
+	os.MkdirAll(filepath.Join(dir, ".git"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".git", "index"), []byte("index"), 0o644)
+	st := NewStore(dir)
+	if es, err := st.Scan(); err != nil || len(es) != 1 {
+		t.Fatalf("a quiet clone: %v %v", es, err)
+	}
+	os.WriteFile(filepath.Join(dir, ".git", "index.lock"), nil, 0o644)
+	if _, err := st.Scan(); !errors.Is(err, ErrBusy) {
+		t.Errorf("with git's index lock: %v, want ErrBusy", err)
+	}
+	os.Remove(filepath.Join(dir, ".git", "index.lock"))
+	if _, err := st.Scan(); err != nil {
+		t.Errorf("after the pull: %v", err)
+	}
+}

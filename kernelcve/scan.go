@@ -25,11 +25,29 @@ type Entry struct {
 // rescan with nothing new costs no parsing. A record found both under
 // cve/published and cve/rejected (a git pull under way) is listed once,
 // as published, as Lookup reads it. It fails when the clone is not usable
-// (Check).
+// (Check), and with ErrBusy when git was updating the checkout before or
+// during the listing: records seen half way through a pull would be
+// announced in two parts.
 func (s *Store) Scan() ([]Entry, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
+	before, busy := s.gitState()
+	if busy {
+		return nil, ErrBusy
+	}
+	out, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	if after, busy := s.gitState(); busy || after != before {
+		return nil, ErrBusy
+	}
+	return out, nil
+}
+
+// list is Scan's listing.
+func (s *Store) list() ([]Entry, error) {
 	var out []Entry
 	seen := map[string]bool{}
 	for _, folder := range []string{"published", "rejected"} {
