@@ -7,6 +7,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
 )
 
 // CVEAnnotator is the hook through which the kernel CVE feature adds to
@@ -17,6 +18,14 @@ type CVEAnnotator interface {
 	// AnnotateBug returns what the CVEs the bug names mean for the trees;
 	// ok is false when the bug names no CVE with a record.
 	AnnotateBug(b *bugzilla.Bug) (CVENote, bool)
+}
+
+// CVEFeedRenderer renders the kernel CVE watch's lines (store.CVEIntent)
+// for a channel at send time, from the records and the trees as they are
+// then. Intent asks it only for channels that get the feed
+// (policy.CVEFeed). ok is false when there is nothing to say.
+type CVEFeedRenderer interface {
+	RenderCVE(in store.CVEIntent, ch chat.Channel) (lines, detail []chat.Line, ok bool)
 }
 
 // CVENote is the kernel CVE part of an announcement.

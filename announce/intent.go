@@ -31,6 +31,15 @@ func (r *Renderer) Intent(in store.Intent, bugs map[int]*bugzilla.Bug, ch chat.C
 		// Not in the mirror: only the number is known; withhold.
 		return &bugzilla.Bug{ID: id, Groups: []string{"unknown"}}
 	}
+	if in.Kind == chat.KindCVE {
+		// the kernel CVE watch: public kernel CNA data, for the channels
+		// that opted in, rendered from the records as they are now
+		if in.CVE == nil || r.CVEFeed == nil || !policy.CVEFeed(ch) {
+			return out, false
+		}
+		out.Lines, out.Detail, ok = r.CVEFeed.RenderCVE(*in.CVE, ch)
+		return out, ok
+	}
 	if in.Kind == chat.KindSystem && !policy.Private(ch) {
 		// about ksecbot itself (channel trouble, the API key, held-back
 		// auto-CC): for the people who run it; a channel a reload made

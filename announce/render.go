@@ -54,6 +54,9 @@ type Renderer struct {
 	// CVE adds kernel CVE verdicts to announcements shown in full; nil:
 	// off ([kernel_cve] not configured).
 	CVE CVEAnnotator
+	// CVEFeed renders the kernel CVE watch's lines; nil: they are not
+	// sent ([kernel_cve] not configured any more).
+	CVEFeed CVEFeedRenderer
 }
 
 // BugURL returns the show_bug link of a bug.
