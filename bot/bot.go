@@ -106,6 +106,7 @@ type Bot struct {
 	Reminders     *Reminders
 	Retention     *Retention
 	AutoCC        *AutoCC
+	CVEWatch      *CVEWatch
 	Guard         *StoreGuard
 	Deliverers    []*Deliverer // one per transport
 	Commands      *Dispatcher
@@ -129,6 +130,7 @@ func (b *Bot) Loops() []Loop {
 	ls = append(ls, b.AutoCC.Loops()...)
 	ls = append(ls, b.Reminders.Loops()...)
 	ls = append(ls, b.Retention.Loops()...)
+	ls = append(ls, b.CVEWatch.Loops()...)
 	ls = append(ls, b.Commands.Loops()...)
 	ls = append(ls, b.Notices.Loops()...)
 	return append(ls, b.Guard.Loops()...)

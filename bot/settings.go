@@ -51,6 +51,7 @@ type live struct {
 	render    *announce.Renderer
 	router    *commands.Router
 	announcer *announce.Announcer
+	cve       *cvereport.Checker // nil without [kernel_cve]
 }
 
 // NewSettings builds the configuration-derived state of o.Config.
@@ -67,6 +68,10 @@ func (s *Settings) l() *live { return s.live.Load() }
 
 // Config returns the configuration in effect now.
 func (s *Settings) Config() *config.Config { return s.l().cfg }
+
+// CVE returns the kernel CVE checker of the configuration in effect now,
+// nil without [kernel_cve].
+func (s *Settings) CVE() *cvereport.Checker { return s.l().cve }
 
 // Router returns the command router of the configuration in effect now.
 func (s *Settings) Router() *commands.Router { return s.l().router }
@@ -99,7 +104,9 @@ func (s *Settings) build(cfg *config.Config) *live {
 		s.log.Warn("kernel CVE data", "problem", w.Error())
 	}
 	if cve != nil {
+		lv.cve = cve
 		lv.render.CVE = &cvereport.Annotator{Checker: cve, Trees: cfg.Trees, Highlight: cfg.KernelCVE.Highlight}
+		lv.render.CVEFeed = &cvereport.Feed{Checker: cve, Trees: cfg.Trees}
 	}
 	changes := cfg.Announce.Changes == nil || *cfg.Announce.Changes
 	lv.announcer = &announce.Announcer{
@@ -134,6 +141,9 @@ func (s *Settings) build(cfg *config.Config) *live {
 	}
 	if cve != nil {
 		deps.CVE = cve
+		if cfg.KernelCVE.ScanInterval.Duration > 0 {
+			deps.Exposure = s.store // the CVE watch keeps it
+		}
 	}
 	lv.router = commands.New(deps)
 	return lv

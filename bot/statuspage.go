@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/status"
 	"github.com/ksecbot/ksecbot/store"
 )
@@ -54,8 +56,40 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 		Bugs:      bugs,
 		Unclaimed: func(b *bugzilla.Bug) bool { return router.Unclaimed(ctx, b) },
 		Health:    h.statusHealth(ctx),
+		Exposure:  h.statusExposure(ctx, lv),
 	}
 	return status.Build(in), nil
+}
+
+// statusExposure is a tree's kernel CVE exposure at its newest stable
+// version, from what the CVE watch keeps; nil without the watch.
+func (h *HTTP) statusExposure(ctx context.Context, lv *live) func(config.Tree) *status.Exposure {
+	if lv.cve == nil || lv.cfg.KernelCVE.ScanInterval.Duration == 0 {
+		return nil
+	}
+	return func(t config.Tree) *status.Exposure {
+		rows, err := h.store.CVEExposureOf(ctx, t.Name)
+		if err != nil {
+			return &status.Exposure{Note: "the kernel CVE data cannot be read now"}
+		}
+		ex := cvereport.ExposureFromRows(t.Name, lv.cve.CurrentItems(t), rows)
+		v := ex.NewestStable()
+		if v == nil {
+			note := "no stable version"
+			if len(ex.Errors) > 0 {
+				note = ex.Errors[0]
+			}
+			return &status.Exposure{Note: note}
+		}
+		out := &status.Exposure{Version: v.Name(), Affected: len(v.Affected)}
+		if n := len(v.Steps); n > 0 {
+			out.FixedBy, out.Fixes = v.Steps[n-1].Version, v.Steps[n-1].Fixes
+		}
+		if v.Newer != "" {
+			out.Note = fmt.Sprintf("~%s in the tree fixes %d of them: stabilise", v.Newer, v.NewerFixes)
+		}
+		return out
+	}
 }
 
 // statusHealth is /healthz's view as parts with a state each.

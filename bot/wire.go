@@ -33,6 +33,7 @@ func Wire(o Options) (*Bot, error) {
 		Reminders:     NewReminders(o, settings, wake),
 		Retention:     NewRetention(o, settings),
 		AutoCC:        NewAutoCC(o, settings, wake, notices),
+		CVEWatch:      NewCVEWatch(o, settings, wake),
 		Guard:         guard,
 		Commands:      NewDispatcher(o, settings, metrics),
 		Notices:       notices,

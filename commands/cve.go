@@ -24,6 +24,9 @@ type CVEReporter interface {
 	// Reports is Report for the CVEs of one bug, each package listed
 	// once for all of them.
 	Reports(ids []string, trees []config.Tree) []cvereport.Report
+	// CurrentItems are a tree's current versions, not judged, with the
+	// reasons some have no verdict (!exposure lists every version).
+	CurrentItems(t config.Tree) []cvereport.Item
 }
 
 // cveCommand is the !cve entry of the command table.

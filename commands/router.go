@@ -69,6 +69,9 @@ type Deps struct {
 	OperatorLogin string
 	// CVE answers !cve; nil when [kernel_cve] is not configured.
 	CVE CVEReporter
+	// Exposure answers !exposure from the kernel CVE watch; nil when the
+	// watch is off.
+	Exposure ExposureStore
 	// Reminders postpones reminders for !snooze; nil: !snooze says
 	// reminders are not kept here.
 	Reminders Reminders
@@ -266,6 +269,7 @@ func (r *Router) builtins() []Command {
 			More:  "Without a number, the bug as for !claim. Maintainers may add tree names, tree logins and [[user]] logins; security and admin any login. Restricted bugs: security and admin only.",
 			Roles: writeRoles, Write: true, Run: r.cmdCC},
 		r.cveCommand(),
+		r.exposureCommand(),
 		{Name: "trees", Usage: "trees", Help: "the kernel trees ksecbot knows, with aliases and Bugzilla logins.", Run: r.cmdTrees},
 		{Name: "whoami", Usage: "whoami", Help: "who ksecbot thinks you are and what you may do.", Run: r.cmdWhoami},
 		{Name: "help", Aliases: []string{"commands"}, Usage: "help [command]", Help: "the list of commands, or the usage of one.", Run: r.cmdHelp},

@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ksecbot/ksecbot/gentoo"
 	"github.com/ksecbot/ksecbot/kernelcve"
+	"github.com/ksecbot/ksecbot/store"
 )
 
 // Exposure is what the published CVEs mean for one tree: per current
@@ -54,14 +56,64 @@ type Step struct {
 	Fixes   int
 }
 
-// ExposureOf gathers a tree's exposure from reports that judged it (only
-// the tree's items are read; reports of other CVEs may hold other trees).
-// Rejected and unfound CVEs do not count.
-func ExposureOf(tree string, reports []Report) Exposure {
+// ExposureFromRows is a tree's exposure from the rows the kernel CVE
+// watch keeps (store.CVEExposure, by CVE): what !exposure and the status
+// page show. versions are the tree's current versions (CurrentItems).
+func ExposureFromRows(tree string, versions []Item, rows []store.CVEExposure) Exposure {
+	var reps []Report
+	for _, row := range rows {
+		if n := len(reps); n == 0 || reps[n-1].CVE != row.CVE {
+			reps = append(reps, Report{CVE: row.CVE, Found: true})
+		}
+		rep := &reps[len(reps)-1]
+		rep.Trees = append(rep.Trees, Item{Tree: tree, Package: row.Package, Version: row.Version, Stable: row.Stable,
+			Status: row.Status, Fix: row.Fix, Ebuild: row.Ebuild, Note: row.Note})
+	}
+	slices.SortFunc(reps, func(a, b Report) int { return CompareIDs(a.CVE, b.CVE) })
+	return ExposureOf(tree, versions, reps)
+}
+
+// NewestStable is the tree's newest stable version, nil when it has none.
+func (ex *Exposure) NewestStable() *VersionExposure {
+	var best *VersionExposure
+	var bv kernelcve.Version
+	for i := range ex.Versions {
+		v := &ex.Versions[i]
+		pv, err := kernelcve.ParseVersion(v.Version)
+		if !v.Stable || err != nil {
+			continue
+		}
+		if best == nil || kernelcve.Compare(pv, bv) > 0 {
+			best, bv = v, pv
+		}
+	}
+	return best
+}
+
+// ExposureOf gathers a tree's exposure: versions are its current versions
+// (Checker.CurrentItems: every one is listed, those with no CVE too, and
+// their errors), reports the CVEs that judged it (only the tree's items
+// are read). Rejected and unfound CVEs do not count.
+func ExposureOf(tree string, versions []Item, reports []Report) Exposure {
 	ex := Exposure{Tree: tree}
 	index := map[string]int{} // package + version -> Versions index
 	errs := map[string]bool{}
 	fixesOf := map[int]map[string]string{} // Versions index -> CVE -> fix
+	for _, it := range versions {
+		if it.Error != "" {
+			if !errs[it.Error] {
+				errs[it.Error] = true
+				ex.Errors = append(ex.Errors, it.Error)
+			}
+			continue
+		}
+		key := it.Package + "\x00" + it.Ebuild
+		if _, ok := index[key]; !ok {
+			index[key] = len(ex.Versions)
+			fixesOf[len(ex.Versions)] = map[string]string{}
+			ex.Versions = append(ex.Versions, VersionExposure{Package: it.Package, Version: it.Version, Ebuild: it.Ebuild, Stable: it.Stable})
+		}
+	}
 	for i := range reports {
 		r := &reports[i]
 		if !r.Found || r.Rejected {
@@ -247,6 +299,9 @@ func plural(n int, what string) string {
 // "~6.12.62" for a testing one.
 func (v *VersionExposure) Name() string {
 	s := v.Version
+	if gentoo.IsPatchSet(v.Ebuild) {
+		s = v.Ebuild + " (" + v.Version + ")"
+	}
 	if !v.Stable {
 		s = "~" + s
 	}

@@ -104,6 +104,13 @@ func (c *Checker) treeItems(r *Report, t config.Tree, memo map[string]versionsRe
 	return items
 }
 
+// CurrentItems are the tree's current versions as items not judged
+// against any record (status unknown), with the tree's and packages'
+// errors: what ExposureOf lists every version from.
+func (c *Checker) CurrentItems(t config.Tree) []Item {
+	return c.treeItems(&Report{}, t, nil)
+}
+
 // judgeVersion is one version's item.
 func judgeVersion(r *Report, t config.Tree, v gentoo.Version) Item {
 	it := Item{Tree: t.Name, Package: v.Package, Stable: v.Stable, Status: string(kernelcve.Unknown), Ebuild: v.PVR}

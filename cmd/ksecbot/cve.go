@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -148,7 +149,10 @@ func treeExposure(ch *cvereport.Checker, t config.Tree, asJSON bool, stdout, std
 		}
 		return false
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, kernelcve.ErrBusy):
+		return fmt.Errorf("kernel_cve.path: %w; try again when it is done", err)
+	case err != nil:
 		return fmt.Errorf("%w: kernel_cve.path: %w", errConfig, err)
 	}
 	if skipped > 0 {
@@ -161,24 +165,21 @@ func treeExposure(ch *cvereport.Checker, t config.Tree, asJSON bool, stdout, std
 				return err
 			}
 		}
-		if len(reps) == 0 {
-			// Still say why when no verdict could be made.
-			r := ch.Report("", one)
-			for _, it := range r.Trees {
-				if it.Error != "" {
-					fmt.Fprintf(stderr, "ksecbot: %s\n", it.Error)
-				}
+		// Say why where no verdict could be made.
+		for _, it := range ch.CurrentItems(t) {
+			if it.Error != "" {
+				fmt.Fprintf(stderr, "ksecbot: %s\n", it.Error)
 			}
 		}
 		return nil
 	}
-	writeExposure(stdout, t, cvereport.ExposureOf(t.Name, reps), reps, records, ch)
+	writeExposure(stdout, t, cvereport.ExposureOf(t.Name, ch.CurrentItems(t), reps), reps, records)
 	return nil
 }
 
 // writeExposure prints a tree's exposure: a summary line, then per
 // version its CVEs grouped by the release that fixes them.
-func writeExposure(w io.Writer, t config.Tree, ex cvereport.Exposure, reps []cvereport.Report, records int, ch *cvereport.Checker) {
+func writeExposure(w io.Writer, t config.Tree, ex cvereport.Exposure, reps []cvereport.Report, records int) {
 	fmt.Fprintf(w, "%s: %d published kernel CVEs affect its current versions (%d published records judged)\n", t.Name, ex.Count(), records)
 	titles := map[string]string{}
 	fixes := map[string]map[string]string{} // version key -> CVE -> fix text
@@ -201,15 +202,6 @@ func writeExposure(w io.Writer, t config.Tree, ex cvereport.Exposure, reps []cve
 		k := v.Package + " " + v.Ebuild
 		for _, id := range append(append([]string{}, v.Affected...), v.Unknown...) {
 			fmt.Fprintf(w, "    %-16s %s — %s\n", id, fixes[k][id], titles[id])
-		}
-	}
-	if len(ex.Versions) == 0 && len(ex.Errors) == 0 {
-		// No report named the tree: say why from the tree itself.
-		r := ch.Report("", []config.Tree{t})
-		for _, it := range r.Trees {
-			if it.Error != "" {
-				ex.Errors = append(ex.Errors, it.Error)
-			}
 		}
 	}
 	for _, e := range ex.Errors {

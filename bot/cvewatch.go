@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/cvereport"
+	"github.com/ksecbot/ksecbot/kernelcve"
+	"github.com/ksecbot/ksecbot/policy"
+	"github.com/ksecbot/ksecbot/store"
+)
+
+// CVEWatch is the kernel CVE watch: every [kernel_cve] scan_interval it
+// rescans the vulns clone (after the operator's timer pulled it), and
+// for each record added, changed or rejected since the last scan it
+// judges the trees and queues, through the outbox, a line for the
+// channels with cve_feed: one per record that affects a tree, a digest
+// per tree for a burst, a follow-up for an announced record that was
+// rejected. What it has seen is in the store: the first scan of a new
+// database is a silent baseline, and a restart repeats nothing. It also
+// keeps the versions each record affects, which !exposure answers from.
+type CVEWatch struct {
+	settings *Settings
+	store    *store.Store
+	wake     *Wake
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu      sync.Mutex           // one scan at a time
+	known   map[string]seenStamp // id -> files as last scanned; nil until loaded
+	basis   string               // what the exposure rows were judged against; "" before the baseline
+	failing string               // the error last logged, so a run of them is logged once
+	bad     map[string]string    // record id -> the read error logged for it
+	warned  bool                 // the "cve_feed but no watch" warning was logged
+	chunk   int                  // records per transaction of a baseline or re-judging
+	scans   atomic.Int64         // scans completed
+}
+
+// seenStamp is what a scan compares: the files' times and sizes and the
+// folder.
+type seenStamp struct {
+	mtime, size, dmtime, dsize int64
+	rejected                   bool
+}
+
+func stampOf(e kernelcve.Entry) seenStamp {
+	s := e.Stamp
+	return seenStamp{s.ModTime, s.Size, s.DyadModTime, s.DyadSize, e.Rejected}
+}
+
+func stampOfRecord(r store.CVERecord) seenStamp {
+	return seenStamp{r.MTime, r.Size, r.DyadMTime, r.DyadSize, r.Rejected}
+}
+
+// CVEScanResult is what one scan found and did.
+type CVEScanResult struct {
+	Baseline bool // the first scan of the database: nothing announced
+	Records  int  // records in the clone
+	// New, Changed and Rejected count the records published, changed or
+	// moved to cve/rejected since the last scan.
+	New, Changed, Rejected int
+	// Announced are the records queued for the feed (new or changed, and
+	// affecting a tree); Digest says they went as a digest.
+	Announced []string
+	Digest    bool
+	// FollowUps are the rejected records that had been announced.
+	FollowUps []string
+	// Others counts the new or changed records that affect no tree.
+	Others int
+	// Rejudged counts records judged again because the trees or their
+	// ebuilds changed.
+	Rejudged int
+	// Unreadable counts records skipped because they could not be read
+	// (retried at the next scan).
+	Unreadable int
+}
+
+// cveJudgeVersion is part of the exposure's basis: a ksecbot that judges
+// records differently re-judges every record once.
+const cveJudgeVersion = "2"
+
+// busyRetry is how soon a scan that found a git pull under way is tried
+// again.
+const busyRetry = 2 * time.Second
+
+// cveChunk is how many records a baseline or a re-judging writes per
+// transaction.
+const cveChunk = 500
+
+// NewCVEWatch returns the CVE watch of the configuration in settings.
+func NewCVEWatch(o Options, settings *Settings, wake *Wake) *CVEWatch {
+	o = o.WithDefaults()
+	return &CVEWatch{settings: settings, store: o.Store, wake: wake, log: o.Logger.With("component", "cve-watch"), now: o.Now,
+		bad: map[string]string{}, chunk: cveChunk}
+}
+
+// Loops returns the watch's loop.
+func (w *CVEWatch) Loops() []Loop { return []Loop{{Name: "kernel CVE watch", Run: w.run}} }
+
+// run scans at once, then every scan_interval, read anew each time (a
+// reload may change it or turn the watch off: "0").
+func (w *CVEWatch) run(ctx context.Context) error {
+	for {
+		wait := time.Minute // watch off: look again after a reload
+		if k := w.settings.Config().KernelCVE; k != nil && k.ScanInterval.Duration > 0 {
+			wait = k.ScanInterval.Duration
+			_, err := w.Scan(ctx)
+			switch {
+			case errors.Is(err, kernelcve.ErrBusy):
+				// a git pull under way: look again when it is done
+				w.log.Debug("kernel CVE scan postponed", "err", err)
+				wait = min(wait, busyRetry)
+			case err != nil && ctx.Err() == nil:
+				w.fail(err)
+			}
+		} else {
+			w.warnFeedWithoutWatch()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// warnFeedWithoutWatch logs once that channels want the feed while the
+// watch is off.
+func (w *CVEWatch) warnFeedWithoutWatch() {
+	if w.warned {
+		return
+	}
+	for _, ch := range w.settings.channels() {
+		if policy.CVEFeed(ch) {
+			w.warned = true
+			w.log.Warn("a channel has cve_feed = true but the kernel CVE watch is off: it needs [kernel_cve] with a scan_interval other than \"0\"", "channel", ch.Key)
+			return
+		}
+	}
+}
+
+// fail logs a failed scan, once per run of the same failure.
+func (w *CVEWatch) fail(err error) {
+	if err.Error() == w.failing {
+		w.log.Debug("kernel CVE scan failed again", "err", err)
+		return
+	}
+	w.failing = err.Error()
+	w.log.Error("kernel CVE scan failed; the watch tries again at the next scan", "err", err)
+}
+
+// Scans returns how many scans have completed (the first is the one the
+// loop makes at start).
+func (w *CVEWatch) Scans() int64 { return w.scans.Load() }
+
+// Scan looks at the clone once: see CVEWatch. Safe for concurrent use
+// (scans run one at a time).
+func (w *CVEWatch) Scan(ctx context.Context) (CVEScanResult, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer w.scans.Add(1)
+	var res CVEScanResult
+	cfg, ch := w.settings.Config(), w.settings.CVE()
+	if ch == nil || cfg.KernelCVE == nil {
+		return res, nil
+	}
+	entries, err := ch.Store.Scan()
+	if err != nil {
+		return res, err
+	}
+	res.Records = len(entries)
+	if w.known == nil {
+		if err := w.load(ctx); err != nil {
+			return res, err
+		}
+	}
+	res.Baseline = w.basis == ""
+	if !res.Baseline && len(entries) < len(w.known)/2 {
+		return res, fmt.Errorf("kernel CVE repository %s holds %d records, the watch has seen %d: not scanning a clone half gone (a git pull under way, or a broken checkout?)",
+			ch.Store.Root(), len(entries), len(w.known))
+	}
+	basis := w.basisOf(ch, cfg.Trees)
+	var changed, same []kernelcve.Entry
+	for _, e := range entries {
+		if e.Err != nil {
+			w.unreadable(e.ID, e.Err)
+			res.Unreadable++
+			continue
+		}
+		if k, ok := w.known[e.ID]; ok && k == stampOf(e) && !res.Baseline {
+			same = append(same, e)
+			continue
+		}
+		changed = append(changed, e)
+	}
+	if res.Baseline {
+		return res, w.baseline(ctx, ch, cfg, changed, basis, &res)
+	}
+	if basis != w.basis {
+		if err := w.rejudge(ctx, ch, cfg, same, &res); err != nil {
+			return res, err
+		}
+	}
+	if err := w.changes(ctx, ch, cfg, changed, basis, &res); err != nil {
+		return res, err
+	}
+	w.failing = ""
+	if len(changed) > 0 || res.Rejudged > 0 {
+		w.log.Info("kernel CVE scan", "records", res.Records, "new", res.New, "changed", res.Changed, "rejected", res.Rejected,
+			"announced", len(res.Announced), "digest", res.Digest, "follow_ups", len(res.FollowUps), "affect_no_tree", res.Others, "rejudged", res.Rejudged)
+	}
+	return res, nil
+}
+
+// load reads what the store remembers.
+func (w *CVEWatch) load(ctx context.Context) error {
+	recs, err := w.store.CVERecords(ctx)
+	if err != nil {
+		return err
+	}
+	basis, err := w.store.CVEBasis(ctx)
+	if err != nil {
+		return err
+	}
+	w.known = make(map[string]seenStamp, len(recs))
+	for id, r := range recs {
+		w.known[id] = stampOfRecord(r)
+	}
+	w.basis = basis
+	return nil
+}
+
+// basisOf identifies what the exposure rows are judged against: the
+// trees, their packages' ebuilds (names, times, sizes) and their
+// upstream_versions.
+func (w *CVEWatch) basisOf(ch *cvereport.Checker, trees []config.Tree) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "judge %s\n", cveJudgeVersion)
+	for _, t := range trees {
+		fmt.Fprintf(h, "tree %q\n", t.Name)
+		for _, pv := range slices.Sorted(maps.Keys(t.UpstreamVersions)) {
+			fmt.Fprintf(h, "map %q %q\n", pv, t.UpstreamVersions[pv])
+		}
+		for _, pkg := range t.Packages {
+			st := "no repository"
+			if ch.Repo != nil {
+				var err error
+				if st, err = ch.Repo.Stamp(pkg); err != nil {
+					st = "error " + err.Error()
+				}
+			}
+			fmt.Fprintf(h, "package %q %q\n", pkg, st)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// unreadable logs a record that cannot be read, once per error.
+func (w *CVEWatch) unreadable(id string, err error) {
+	if w.bad[id] == err.Error() {
+		return
+	}
+	w.bad[id] = err.Error()
+	w.log.Warn("kernel CVE record skipped: it cannot be read (tried again at every scan)", "cve", id, "err", err)
+}
+
+// judged is a record read and judged.
+type judged struct {
+	entry kernelcve.Entry
+	rec   store.CVERecord
+	rows  []store.CVEExposure
+}
+
+// judge reads and judges one record; ok is false when it cannot be read.
+func (w *CVEWatch) judge(ch *cvereport.Checker, trees []config.Tree, e kernelcve.Entry) (judged, bool) {
+	rec, sum, err := kernelcve.ReadRecord(e.Stamp.Path, e.ID, e.Rejected)
+	if err != nil {
+		w.unreadable(e.ID, err)
+		return judged{}, false
+	}
+	delete(w.bad, e.ID)
+	s := e.Stamp
+	j := judged{entry: e, rec: store.CVERecord{ID: e.ID, Rejected: e.Rejected, MTime: s.ModTime, Size: s.Size,
+		DyadMTime: s.DyadModTime, DyadSize: s.DyadSize, Sum: hex.EncodeToString(sum[:])}}
+	if e.Rejected {
+		return j, true // a rejected record affects nothing: no rows
+	}
+	rep := ch.ReportRecord(rec, trees)
+	for _, tv := range rep.Rollup {
+		if tv.Status == kernelcve.Affected {
+			j.rec.Affects = append(j.rec.Affects, tv.Tree)
+		}
+	}
+	for _, it := range rep.Trees {
+		if it.Error != "" || (it.Status != string(kernelcve.Affected) && it.Status != string(kernelcve.Unknown)) {
+			continue
+		}
+		j.rows = append(j.rows, store.CVEExposure{Tree: it.Tree, CVE: e.ID, Package: it.Package, Ebuild: it.Ebuild, Version: it.Version,
+			Stable: it.Stable, Status: it.Status, Fix: it.Fix, Note: it.Note})
+	}
+	return j, true
+}
+
+// baseline judges every record of a new database and stores them in
+// chunks, announcing nothing; the basis, written with the last chunk,
+// marks it done (a baseline cut short starts again).
+func (w *CVEWatch) baseline(ctx context.Context, ch *cvereport.Checker, cfg *config.Config, entries []kernelcve.Entry, basis string, res *CVEScanResult) error {
+	for start := 0; start < len(entries) || start == 0; start += w.chunk {
+		chunk := entries[start:min(start+w.chunk, len(entries))]
+		sc := store.CVEScan{Exposure: map[string][]store.CVEExposure{}}
+		for _, e := range chunk {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			j, ok := w.judge(ch, cfg.Trees, e)
+			if !ok {
+				res.Unreadable++
+				continue
+			}
+			sc.Records = append(sc.Records, j.rec)
+			sc.Exposure[e.ID] = j.rows
+		}
+		if start+w.chunk >= len(entries) {
+			sc.Basis = &basis
+		}
+		if err := w.store.SaveCVEScan(ctx, sc); err != nil {
+			return err
+		}
+		for _, r := range sc.Records {
+			w.known[r.ID] = stampOfRecord(r)
+		}
+	}
+	w.basis = basis
+	w.failing = ""
+	w.log.Info("kernel CVE watch: baseline stored, nothing announced; records added or changed from now on are announced", "records", len(w.known))
+	return nil
+}
+
+// rejudge judges again the records that did not change, because the
+// trees or their ebuilds did; nothing is announced (the feed is about
+// records; !exposure about the trees as they are).
+func (w *CVEWatch) rejudge(ctx context.Context, ch *cvereport.Checker, cfg *config.Config, entries []kernelcve.Entry, res *CVEScanResult) error {
+	for start := 0; start < len(entries); start += w.chunk {
+		sc := store.CVEScan{Exposure: map[string][]store.CVEExposure{}}
+		for _, e := range entries[start:min(start+w.chunk, len(entries))] {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			j, ok := w.judge(ch, cfg.Trees, e)
+			if !ok {
+				res.Unreadable++
+				continue
+			}
+			prev, _, err := w.store.CVERecord(ctx, e.ID)
+			if err != nil {
+				return err
+			}
+			j.rec.Announced = prev.Announced
+			sc.Records = append(sc.Records, j.rec)
+			sc.Exposure[e.ID] = j.rows
+			res.Rejudged++
+		}
+		if err := w.store.SaveCVEScan(ctx, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// feedItem is a record to announce.
+type feedItem struct {
+	id, what, sum string
+	trees         []string // changed: the trees newly affected
+}
+
+// changes handles the records added, changed or rejected since the last
+// scan, and queues their lines in the same transaction that records them:
+// a crash before it repeats the scan, after it the lines go out.
+func (w *CVEWatch) changes(ctx context.Context, ch *cvereport.Checker, cfg *config.Config, entries []kernelcve.Entry, basis string, res *CVEScanResult) error {
+	now := w.now()
+	sc := store.CVEScan{Exposure: map[string][]store.CVEExposure{}, Basis: &basis}
+	var items, followUps []feedItem
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		prev, had, err := w.store.CVERecord(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		j, ok := w.judge(ch, cfg.Trees, e)
+		if !ok {
+			res.Unreadable++
+			continue
+		}
+		j.rec.Announced = prev.Announced
+		sc.Exposure[e.ID] = j.rows
+		switch {
+		case had && prev.Sum == j.rec.Sum && prev.Rejected == e.Rejected:
+			// rewritten, not changed (a checkout): the stamp only
+		case e.Rejected && had && !prev.Rejected:
+			res.Rejected++
+			if !prev.Announced.IsZero() {
+				followUps = append(followUps, feedItem{id: e.ID, what: store.CVERejected})
+				res.FollowUps = append(res.FollowUps, e.ID)
+			}
+		case e.Rejected:
+			// rejected before the watch saw it published: nothing to say
+		case !had || prev.Rejected:
+			res.New++
+			if len(j.rec.Affects) == 0 {
+				res.Others++
+				break
+			}
+			items = append(items, feedItem{id: e.ID, what: store.CVENew, sum: j.rec.Sum})
+			j.rec.Announced = now
+		default:
+			res.Changed++
+			var newly []string
+			for _, t := range j.rec.Affects {
+				if !slices.Contains(prev.Affects, t) {
+					newly = append(newly, t)
+				}
+			}
+			if len(newly) == 0 {
+				res.Others++
+				break
+			}
+			items = append(items, feedItem{id: e.ID, what: store.CVEChanged, sum: j.rec.Sum, trees: newly})
+			j.rec.Announced = now
+		}
+		sc.Records = append(sc.Records, j.rec)
+	}
+	for _, it := range items {
+		res.Announced = append(res.Announced, it.id)
+	}
+	res.Digest = cfg.Announce.DigestAfter > 0 && len(items) > cfg.Announce.DigestAfter
+	sc.Intents = w.intents(items, followUps, res.Digest, res.Others)
+	if err := w.store.SaveCVEScan(ctx, sc); err != nil {
+		return err
+	}
+	for _, r := range sc.Records {
+		w.known[r.ID] = stampOfRecord(r)
+	}
+	w.basis = basis
+	if len(sc.Intents) > 0 {
+		w.wake.Queued()
+	}
+	return nil
+}
+
+// intents are the feed lines for every channel that gets the feed now:
+// one per record, or one digest for them all; one per follow-up.
+func (w *CVEWatch) intents(items, followUps []feedItem, digest bool, others int) []store.Intent {
+	var out []store.Intent
+	for _, ch := range w.settings.channels() {
+		if !policy.CVEFeed(ch) {
+			continue
+		}
+		add := func(id string, in store.CVEIntent) {
+			out = append(out, store.Intent{Key: chat.MessageKey(chat.KindCVE, id, ch.Key), Kind: chat.KindCVE, Channel: ch.Key, CVE: &in})
+		}
+		if digest {
+			ids := make([]string, len(items))
+			for i, it := range items {
+				ids[i] = it.id
+			}
+			sum := sha256.Sum256([]byte(strings.Join(ids, " ")))
+			add("digest-"+hex.EncodeToString(sum[:8]), store.CVEIntent{What: store.CVEDigest, IDs: ids, Others: others})
+		} else {
+			for _, it := range items {
+				key := it.id
+				if it.what == store.CVEChanged {
+					key += "@" + it.sum[:16]
+				}
+				add(key, store.CVEIntent{What: it.what, IDs: []string{it.id}, Trees: it.trees})
+			}
+		}
+		for _, it := range followUps {
+			add(it.id+"-rejected", store.CVEIntent{What: store.CVERejected, IDs: []string{it.id}})
+		}
+	}
+	return out
+}
