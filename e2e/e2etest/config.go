@@ -48,6 +48,7 @@ type IRC struct {
 	Channels      []string
 	ChannelKeys   map[string]string // channel -> key (+k), written to a key_file
 	Private       []string          // channels with private = true (restricted bugs in full)
+	CVEFeed       []string          // channels with cve_feed = true (the kernel CVE watch's lines)
 	FloodBurst    int               // [irc.flood] burst; 0: default
 	FloodInterval time.Duration     // [irc.flood] interval; 0: default
 }
@@ -135,6 +136,9 @@ func (c Config) TOML() string {
 			}
 			if slices.Contains(i.Private, ch) {
 				b.WriteString("private = true\n")
+			}
+			if slices.Contains(i.CVEFeed, ch) {
+				b.WriteString("cve_feed = true\n")
 			}
 			b.WriteString("\n")
 		}
