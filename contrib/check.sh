@@ -14,7 +14,8 @@
 #     RestartPreventExitStatus for it); the man page has every section the
 #     package promises (command syntax, EXIT STATUS with 64 and 78,
 #     ENVIRONMENT with KSECBOT_CONFIG, the HTTP endpoints, the ingest-mail
-#     and demo flags, a version and a date).
+#     and demo flags, a version and a date); the ebuild installs the kernel
+#     CVE records' timer and cron job and depends on git.
 # Installs shellcheck and systemd with apt-get when they are missing and this
 # runs as root. Exit status: 0 when every check that could run passed.
 set -u
@@ -46,6 +47,11 @@ if need shellcheck shellcheck; then
 		ok "shellcheck -s sh openrc/ksecbot.initd openrc/ksecbot.confd"
 	else
 		bad "shellcheck -s sh openrc/ksecbot.initd openrc/ksecbot.confd"
+	fi
+	if shellcheck -s sh "$here/cron/ksecbot-vulns"; then
+		ok "shellcheck -s sh cron/ksecbot-vulns"
+	else
+		bad "shellcheck -s sh cron/ksecbot-vulns"
 	fi
 	for e in "$here"/gentoo/*/*/*.ebuild; do
 		rel=${e#"$here"/}
@@ -109,6 +115,19 @@ if printf '%s\n' "$prevent" | grep -qx 78 && printf '%s\n' "$prevent" | grep -qx
 	ok "systemd/ksecbot.service: RestartPreventExitStatus has 64, 65 and 78, no ExecStartPre"
 else
 	bad "systemd/ksecbot.service: want RestartPreventExitStatus=64 65 78 and no ExecStartPre (its exit status would restart the unit)"
+fi
+
+# The ebuild installs what keeps the kernel CVE records current (the
+# systemd timer and its service, the cron job) and depends on git, which
+# they run.
+ebuild="$here/gentoo/net-irc/ksecbot/ksecbot-9999.ebuild"
+if grep -q 'systemd_dounit.*contrib/systemd/ksecbot-vulns.service.*contrib/systemd/ksecbot-vulns.timer' "$ebuild" &&
+	grep -q '^[[:space:]]*exeinto /etc/cron.hourly' "$ebuild" &&
+	grep -q '^[[:space:]]*doexe contrib/cron/ksecbot-vulns' "$ebuild" &&
+	sed -n '/^RDEPEND="/,/^"/p' "$ebuild" | grep -q 'dev-vcs/git'; then
+	ok "ksecbot-9999.ebuild installs ksecbot-vulns.{service,timer} and the cron job, RDEPEND has dev-vcs/git"
+else
+	bad "ksecbot-9999.ebuild: want ksecbot-vulns.{service,timer} (systemd_dounit), /etc/cron.hourly/ksecbot-vulns and dev-vcs/git in RDEPEND"
 fi
 
 # The OpenRC checkconfig function, in a test shell with openrc-run's

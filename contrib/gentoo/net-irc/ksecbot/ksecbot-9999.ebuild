@@ -27,9 +27,12 @@ fi
 LICENSE="GPL-3+ Apache-2.0 BSD ISC MIT MPL-2.0 public-domain"
 SLOT="0"
 
+# git: ksecbot-vulns (timer and cron job) keeps the kernel CVE records
+# current with git pull.
 RDEPEND="
 	acct-group/ksecbot
 	acct-user/ksecbot
+	dev-vcs/git
 "
 # src_install gives directories to the ksecbot user.
 DEPEND="${RDEPEND}"
@@ -70,6 +73,12 @@ src_install() {
 	newinitd contrib/openrc/ksecbot.initd ksecbot
 	newconfd contrib/openrc/ksecbot.confd ksecbot
 	systemd_dounit contrib/systemd/ksecbot.service
+	# The kernel CVE records' updates ([kernel_cve]): a timer for systemd,
+	# an hourly cron job for the others. Both do nothing until the clone
+	# exists, and the cron job leaves it to the timer where that runs.
+	systemd_dounit contrib/systemd/ksecbot-vulns.service contrib/systemd/ksecbot-vulns.timer
+	exeinto /etc/cron.hourly
+	doexe contrib/cron/ksecbot-vulns
 	doman contrib/man/ksecbot.1
 
 	insinto /usr/share/ksecbot
@@ -101,5 +110,12 @@ pkg_postinst() {
 		elog "  ksecbot check-config --secrets /etc/ksecbot/ksecbot.toml"
 		elog "Then start the service: rc-service ksecbot start, or"
 		elog "systemctl enable --now ksecbot. Reload re-reads the configuration."
+		elog
+		elog "For kernel CVE verdicts and the CVE watch ([kernel_cve]), clone the"
+		elog "kernel CNA's records as the ksecbot user:"
+		elog "  su -s /bin/sh ksecbot -c 'git clone https://git.kernel.org/pub/scm/linux/security/vulns.git /var/lib/ksecbot/vulns'"
+		elog "They are pulled every 30 minutes by ksecbot-vulns.timer"
+		elog "(systemctl enable --now ksecbot-vulns.timer) or hourly by"
+		elog "/etc/cron.hourly/ksecbot-vulns (needs a cron daemon)."
 	fi
 }
