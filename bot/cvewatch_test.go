@@ -30,10 +30,10 @@ const (
 // vanilla-sources (6.1.165) and rt-sources (6.1.112), both per its .dyad,
 // and neither gentoo-kernel (5.10) nor gentoo-sources (3.x).
 var cveTrees = []config.Tree{
-	{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, IRC: []string{"gkmaint"}},
-	{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, IRC: []string{"vanmaint"}},
-	{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, IRC: []string{"rtmaint"}},
-	{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, IRC: []string{"gsmaint"}},
+	{Name: "gentoo-kernel", Packages: []string{"sys-kernel/gentoo-kernel"}, Handles: map[string][]string{"irc": {"gkmaint"}}},
+	{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, Handles: map[string][]string{"irc": {"vanmaint"}}},
+	{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, Handles: map[string][]string{"irc": {"rtmaint"}}},
+	{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"gsmaint"}}},
 }
 
 // cloneRecords makes a vulns clone in a temporary directory with the real
@@ -164,7 +164,7 @@ func TestCVEWatchBaselineThenNewRecord(t *testing.T) {
 	}
 	msgs := rec.waitFor(t, 5*time.Second, "the feed line", func(m []chat.Outgoing) bool { return len(cveMsgs(m, "test:#feed")) == 1 })
 	line := cveMsgs(msgs, "test:#feed")[0]
-	txt := strings.Join(line.Plain(config.NetIRC), " ")
+	txt := strings.Join(line.Plain("irc"), " ")
 	t.Logf("feed line: %s", txt)
 	for _, want := range []string{"Kernel CVE CVE-2025-40039 ksmbd: Fix race condition in RPC handle list access",
 		"vanilla-sources: vanmaint ~6.1.165: no fix in 6.1; fixed in 6.6.123, 6.12.53, 6.17.3, 6.18 (per the .dyad)",
@@ -218,7 +218,7 @@ func TestCVEWatchBurstIsADigest(t *testing.T) {
 		t.Fatalf("%d messages for a burst of 300, want one digest: %v", len(feed), plain(feed))
 	}
 	d := feed[0]
-	lines := d.Plain(config.NetIRC)
+	lines := d.Plain("irc")
 	t.Logf("digest: %q", lines)
 	if len(lines) != 4 || !strings.Contains(lines[0], "Kernel CVE watch: 200 new or changed kernel CVE records affect trees here (100 more affect none)") {
 		t.Errorf("digest lines %q: want a head line and one per affected tree (3)", lines)
@@ -263,7 +263,7 @@ func TestCVEWatchRejectedAndChanged(t *testing.T) {
 		t.Fatalf("rejection scan: %+v", res)
 	}
 	msgs := rec.waitFor(t, 5*time.Second, "the follow-up", func(m []chat.Outgoing) bool { return len(cveMsgs(m, "test:#feed")) == 2 })
-	follow := strings.Join(cveMsgs(msgs, "test:#feed")[1].Plain(config.NetIRC), " ")
+	follow := strings.Join(cveMsgs(msgs, "test:#feed")[1].Plain("irc"), " ")
 	if !strings.Contains(follow, "Kernel CVE CVE-2026-80001 was rejected by the kernel CNA") || len(mentions(cveMsgs(msgs, "test:#feed")[1])) != 0 {
 		t.Errorf("follow-up %q", follow)
 	}
@@ -279,7 +279,7 @@ func TestCVEWatchRejectedAndChanged(t *testing.T) {
 	}
 	msgs = rec.waitFor(t, 5*time.Second, "the update", func(m []chat.Outgoing) bool { return len(cveMsgs(m, "test:#feed")) == 3 })
 	upd := cveMsgs(msgs, "test:#feed")[2]
-	if txt := strings.Join(upd.Plain(config.NetIRC), " "); !strings.Contains(txt, "Kernel CVE updated: CVE-2026-80003 scsi: qla2xxx") {
+	if txt := strings.Join(upd.Plain("irc"), " "); !strings.Contains(txt, "Kernel CVE updated: CVE-2026-80003 scsi: qla2xxx") {
 		t.Errorf("update line %q", txt)
 	}
 	if got := mentions(upd); !slices.Equal(got, []string{"gentoo-kernel", "rt-sources"}) {
@@ -346,7 +346,7 @@ func TestExposureCommand(t *testing.T) {
 	if !strings.Contains(table, "tree | CVEs | most exposed version\ngentoo-kernel | 16 | 5.10.250: 16\n") {
 		t.Errorf("!exposure off IRC is not a table:\n%s", table)
 	}
-	if got := ask(t, b.Settings.Router(), ch, who, "!exposure zen"); !strings.Contains(got, "No tree named zen") {
+	if got := ask(t, b.Settings.Router(), ch, who, "!exposure zen"); !strings.Contains(got, "I know no tree") {
 		t.Errorf("unknown tree: %s", got)
 	}
 }

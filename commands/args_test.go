@@ -54,7 +54,7 @@ func TestErrorReplies(t *testing.T) {
 		{"!stats 0", "'0' is not a number of days from 1 to 3650; usage: !stats [days]."},
 		{"!stats 7 8", "Give at most one number of days; usage: !stats [days]."},
 		{"!cve", "Give one CVE id or bug number; usage: !cve <CVE-id|bug>."},
-		{"!help frob", "No command !frob; commands: !bug !pending !mine !claim !unclaim !cc !cve !trees !whoami !help !snooze !stats."},
+		{"!help frob", "No command !frob; commands: !bug !pending !mine !claim !unclaim !cc !cve !exposure !trees !whoami !help !snooze !stats."},
 	}
 	e := newEnv(t, "key-ksecbot")
 	e.bug(kernelBug("sys-kernel/hardened-sources: flaw"))

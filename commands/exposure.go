@@ -37,7 +37,7 @@ const (
 // cmdExposure implements !exposure [tree].
 func (r *Router) cmdExposure(ctx context.Context, req *Request) []chat.Line {
 	if len(req.Args) > 1 {
-		return []chat.Line{r.usageLine("exposure")}
+		return []chat.Line{r.argError("exposure", "give at most one tree")}
 	}
 	if r.d.CVE == nil {
 		return []chat.Line{chat.Line{}.Text("Kernel CVE data is not configured here ([kernel_cve] path in the configuration).")}
@@ -58,7 +58,7 @@ func (r *Router) cmdExposure(ctx context.Context, req *Request) []chat.Line {
 	}
 	t, ok := r.d.Trees.Lookup(req.Args[0])
 	if !ok {
-		return []chat.Line{chat.Line{}.Text("No tree named ").Code(req.Args[0]).Text("; " + r.prefix + "trees lists them.")}
+		return []chat.Line{r.unknownTree(req.Args[0])}
 	}
 	ex, err := r.exposure(ctx, t)
 	if err != nil {

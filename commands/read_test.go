@@ -112,7 +112,7 @@ func TestReadCommands(t *testing.T) {
 		{name: "whoami nick only", who: idNick, ch: chPublic, text: "!whoami", lines: 1, want: []string{"not identified"}},
 		{name: "whoami console", who: idConsole, ch: chConsole, text: "!whoami", lines: 1, want: []string{"console operator (admin)", "admin@gentoo.org"}},
 		{name: "help", who: idNick, ch: chPublic, text: "!help", lines: 1,
-			want: []string{"!bug !pending !mine !claim !unclaim !cc !cve !trees !whoami !help", "!help <command>"}},
+			want: []string{"!bug !pending !mine !claim !unclaim !cc !cve !exposure !trees !whoami !help", "!help <command>"}},
 		{name: "help command", who: idNick, ch: chPublic, text: "!help claim", lines: 1,
 			want: []string{"Usage: !claim [--force] [bug]", "assign a bug", "security or maintainer or admin"}},
 		{name: "help with prefix and alias", who: idNick, ch: chPublic, text: "!commands !pending", lines: 1, want: []string{"Usage: !pending [tree]"}},

@@ -1,4 +1,4 @@
--- 0005: the kernel CVE watch. What it has seen of each record of the
+-- 0006: the kernel CVE watch. What it has seen of each record of the
 -- vulns clone (to tell new, changed and rejected records at the next scan
 -- without reading the others), and the versions each record affects (what
 -- !exposure answers from). Holds only public kernel CNA data.
