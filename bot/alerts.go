@@ -34,6 +34,7 @@ const kvTroublePrefix = "channel_trouble:"
 func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem string) {
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
+	n.setProblem(ch, "cannot join", chat.Clean(problem, 300))
 	state, num, ok := n.episode(ctx, kvTroublePrefix+ch.Key)
 	if !ok || state == "trouble" {
 		return // told already in this episode
@@ -61,6 +62,7 @@ func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem s
 func (n *Notices) ChannelRecovered(ctx context.Context, ch chat.Channel) {
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
+	n.setProblem(ch, "cannot join", "")
 	state, num, ok := n.episode(ctx, kvTroublePrefix+ch.Key)
 	if !ok || state != "trouble" {
 		return

@@ -24,6 +24,7 @@ type Deliverer struct {
 	settings *Settings
 	store    *store.Store
 	guard    *StoreGuard
+	notices  *Notices // told of channels that refuse lines
 	metrics  *Metrics
 	wake     <-chan struct{}
 	log      *slog.Logger
@@ -32,9 +33,9 @@ type Deliverer struct {
 
 // NewDeliverer returns the deliverer of t, woken by wake when the outbox
 // grew.
-func NewDeliverer(o Options, t transport.Transport, settings *Settings, wake *Wake, guard *StoreGuard, metrics *Metrics) *Deliverer {
+func NewDeliverer(o Options, t transport.Transport, settings *Settings, wake *Wake, guard *StoreGuard, notices *Notices, metrics *Metrics) *Deliverer {
 	o = o.WithDefaults()
-	return &Deliverer{t: t, settings: settings, store: o.Store, guard: guard, metrics: metrics,
+	return &Deliverer{t: t, settings: settings, store: o.Store, guard: guard, notices: notices, metrics: metrics,
 		wake: wake.deliverer(t.Network()), log: o.Logger, now: o.Now}
 }
 
@@ -272,6 +273,9 @@ func (d *Deliverer) deliverPending(ctx context.Context, keys []string, st *deliv
 				if aerr := d.store.MarkAttempt(ctx, it.ID, err.Error()); aerr != nil {
 					d.log.Warn("failed to record a send attempt", "err", aerr)
 				}
+				if errors.Is(err, transport.ErrRefused) && d.notices != nil {
+					d.notices.ChannelRefuses(ctx, ch, err.Error())
+				}
 				switch {
 				case !t.Connected():
 					// the connection dropped, not the channel's fault:
@@ -287,6 +291,9 @@ func (d *Deliverer) deliverPending(ctx context.Context, keys []string, st *deliv
 			delete(st.progress, it.ID)
 			if st.succeeded(it.Msg.Channel) {
 				d.log.Info("delivery works again", "network", t.Network(), "channel", it.Msg.Channel)
+			}
+			if d.notices != nil {
+				d.notices.ChannelSends(ctx, ch) // ends an episode of refusals, if any
 			}
 			d.metrics.sent.WithLabelValues(t.Network()).Inc()
 			if err := d.guard.markSent(ctx, it.ID, id); err != nil {

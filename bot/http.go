@@ -106,6 +106,9 @@ func (h *HTTP) serveHealth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	problems = append(problems, h.networks.Problems()...)
+	for _, p := range h.networks.notices.ChannelProblems() {
+		problems = append(problems, p.healthLine())
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if len(h.transports) > 0 && up == 0 || (len(problems) > 0 && strings.HasPrefix(problems[0], "store")) {
 		w.WriteHeader(http.StatusServiceUnavailable)

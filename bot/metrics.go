@@ -4,6 +4,7 @@ package bot
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,7 @@ type MetricsSources struct {
 	Guard      *StoreGuard
 	Settings   *Settings
 	Networks   *Networks
+	Notices    *Notices
 }
 
 // NewMetrics returns the metrics; the counters are counted by the parts
@@ -86,6 +88,7 @@ var (
 	descInFlight   = prometheus.NewDesc("ksecbot_transport_unconfirmed_lines", "Lines written to the network and not yet confirmed by the server (IRC).", []string{"network"}, nil)
 	descRateLimit  = prometheus.NewDesc("ksecbot_transport_rate_limited_total", "Rate-limit answers from the network (Matrix: HTTP 429), each retried later.", []string{"network"}, nil)
 	descSilent     = prometheus.NewDesc("ksecbot_transport_silent_drops_total", "Connections recycled because the link went silent with lines unconfirmed (IRC).", []string{"network"}, nil)
+	descChanTrbl   = prometheus.NewDesc("ksecbot_channel_trouble", "1 while the bot cannot join a configured channel (what=cannot_join) or the channel refuses its lines (what=refuses_lines: IRC +m, a Matrix power level too low); /healthz says why.", []string{"network", "channel", "what"}, nil)
 	descDown       = prometheus.NewDesc("ksecbot_transport_down", "1 while the network is stopped by a permanent error (refused password or token, untrusted certificate, ban); it is retried hourly and on SIGHUP, /healthz says why.", []string{"network"}, nil)
 )
 
@@ -103,7 +106,7 @@ type deliveryStatser interface {
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReconciles, descReconSecs, descReconReqs, descReconBugs, descReaction, descInFlight, descSilent, descDown, descRateLimit} {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReconciles, descReconSecs, descReconReqs, descReconBugs, descReaction, descInFlight, descSilent, descDown, descRateLimit, descChanTrbl} {
 		ch <- d
 	}
 }
@@ -140,6 +143,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if n, err := src.Store.OutboxDepth(ctx, keys); err == nil {
 			ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(n), t.Network())
+		}
+	}
+	if src.Notices != nil {
+		for _, p := range src.Notices.ChannelProblems() {
+			ch <- prometheus.MustNewConstMetric(descChanTrbl, prometheus.GaugeValue, 1, p.ch.Network, p.ch.Name, strings.ReplaceAll(p.what, " ", "_"))
 		}
 	}
 	st := src.Bugzilla.Stats()

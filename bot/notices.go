@@ -73,14 +73,15 @@ type Notices struct {
 	log        *slog.Logger
 
 	troubleMu sync.Mutex
-	trouble   map[string]string  // kv key -> episode state (alerts.go, networks.go)
-	reports   chan channelReport // from the transports' read loops (alerts.go)
+	trouble   map[string]string          // kv key -> episode state (alerts.go, networks.go)
+	problems  map[string]*channelProblem // what is wrong with channels now (channelhealth.go)
+	reports   chan channelReport         // from the transports' read loops (alerts.go)
 }
 
 // NewNotices returns the notices for the channels of o.Transports.
 func NewNotices(o Options, wake *Wake) *Notices {
 	o = o.WithDefaults()
-	return &Notices{store: o.Store, transports: o.Transports, wake: wake, log: o.Logger, trouble: map[string]string{},
+	return &Notices{store: o.Store, transports: o.Transports, wake: wake, log: o.Logger, trouble: map[string]string{}, problems: map[string]*channelProblem{},
 		reports: make(chan channelReport, reportQueue)}
 }
 

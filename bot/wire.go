@@ -24,7 +24,7 @@ func Wire(o Options) (*Bot, error) {
 	guard := NewStoreGuard(o, settings)
 	intake := NewIntake(o, settings, wake, notices)
 	networks := NewNetworks(o, notices)
-	metrics := NewMetrics(MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard, Settings: settings, Networks: networks})
+	metrics := NewMetrics(MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard, Settings: settings, Networks: networks, Notices: notices})
 	b := &Bot{
 		Settings:      settings,
 		Wake:          wake,
@@ -43,7 +43,7 @@ func Wire(o Options) (*Bot, error) {
 		Log:           o.Logger,
 	}
 	for _, t := range o.Transports {
-		b.Deliverers = append(b.Deliverers, NewDeliverer(o, t, settings, wake, guard, metrics))
+		b.Deliverers = append(b.Deliverers, NewDeliverer(o, t, settings, wake, guard, notices, metrics))
 	}
 	return b, nil
 }

@@ -115,6 +115,13 @@ type Alerts interface {
 // hourly or on SIGHUP; it exits only when no network can run.
 var ErrPermanent = errors.New("permanent transport error")
 
+// ErrRefused marks a Send error where the network refused the line in a
+// channel the bot is in (IRC: 404 cannot send to channel, a +m channel;
+// Matrix: 403, a power level too low). Nothing reached the channel; the
+// core keeps the message, retries the channel with backoff and tells the
+// private channels once per episode.
+var ErrRefused = errors.New("the channel refused the line")
+
 // ErrConfig marks the permanent errors whose cause is the configuration or
 // a secret (a password or token refused, a certificate not trusted, a
 // server lacking what the table asks for): fixing the file fixes them, and

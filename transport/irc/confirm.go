@@ -16,6 +16,8 @@ import (
 	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircfmt"
 	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // errNoResponse: the server's labeled response never came (ircevent
@@ -38,6 +40,9 @@ type RefusedError struct {
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("irc: server refused the line to %s: %s %s", e.Target, e.Numeric, e.Reason)
 }
+
+// Is matches transport.ErrRefused.
+func (e *RefusedError) Is(target error) bool { return target == transport.ErrRefused }
 
 // flight is a written line awaiting confirmation.
 type flight struct {

@@ -4,12 +4,14 @@ package matrix
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -115,4 +117,55 @@ func TestRoomJoinTroubleReported(t *testing.T) {
 		t.Errorf("last report %q, want the room joined: %q", last, ev)
 	}
 	t.Logf("reports: %q", ev)
+}
+
+// A room the bot is in that refuses its messages (its power level below
+// the room's events_default: 403 M_FORBIDDEN) makes Send fail with
+// transport.ErrRefused, which the core reports per channel (the IRC
+// equivalent, +m, is irc.TestModeratedChannelReported); nothing is
+// posted, and once the power level allows it Send works again.
+func TestPowerLevelTooLowIsRefused(t *testing.T) {
+	srv := mxtest.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bot := srv.NewUser(ctx, t, "bot")
+	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
+	room := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Public: true})
+	tr, err := New(&config.Matrix{
+		Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
+		Rooms: []config.MatrixRoom{{ID: string(room)}},
+	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, tr)
+	r.waitJoined(t)
+
+	var pl event.PowerLevelsEventContent
+	if err := obs.Client.StateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
+		t.Fatal(err)
+	}
+	pl.EventsDefault = 50
+	if _, err := obs.Client.SendStateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
+		t.Fatal(err)
+	}
+	out := chat.ChannelMessage(tr.Channels()[0], chat.KindAnnounce, "refused-1", chat.Line{}.Text("refused while muted"))
+	var sendErr error
+	waitFor(t, "a refused send", 20*time.Second, func() bool {
+		_, sendErr = tr.Send(ctx, out)
+		return sendErr != nil
+	})
+	if !errors.Is(sendErr, transport.ErrRefused) || !errors.Is(sendErr, mautrix.MForbidden) {
+		t.Fatalf("Send in a room the bot may not speak in = %v, want transport.ErrRefused (M_FORBIDDEN)", sendErr)
+	}
+	t.Logf("Send: %v", sendErr)
+
+	pl.EventsDefault = 0
+	if _, err := obs.Client.SendStateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Send to work again", 20*time.Second, func() bool {
+		_, err := tr.Send(ctx, out)
+		return err == nil
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // Send posts one message as one event (see Render: m.text when it
@@ -86,6 +87,10 @@ func (t *Transport) post(ctx context.Context, cli *mautrix.Client, st *state, ri
 	if err != nil {
 		if errors.Is(err, mautrix.MLimitExceeded) {
 			return "", &RateLimitedError{Room: string(rid), Err: err}
+		}
+		if errors.Is(err, mautrix.MForbidden) {
+			// a power level too low, or not in the room: the room refuses
+			return "", fmt.Errorf("failed to send to %s: %w: %w", rid, transport.ErrRefused, err)
 		}
 		return "", fmt.Errorf("failed to send to %s: %w", rid, err)
 	}

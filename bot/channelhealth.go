@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ksecbot/ksecbot/chat"
+)
+
+// Channel health: a channel the bot is in but that refuses its lines
+// (IRC +m: 404 cannot send to channel; Matrix: 403, a power level too
+// low) loses nothing (the deliverer keeps the line and retries the
+// channel with backoff), but nobody would know. Like a channel the bot
+// cannot join (alerts.go), it is told once per episode to the private
+// channels of every network, one line says when lines go through again,
+// and while it lasts /healthz and /metrics name the channel.
+
+// kvRefusesPrefix prefixes the kv keys of the channels' refusal episodes.
+const kvRefusesPrefix = "channel_refuses:"
+
+// channelProblem is what is wrong with a channel now, for /healthz and
+// /metrics.
+type channelProblem struct {
+	ch      chat.Channel
+	what    string // "cannot join", "refuses lines"
+	problem string
+	since   time.Time
+}
+
+// setProblem records (problem != "") or clears what is wrong with ch.
+// Caller holds n.troubleMu.
+func (n *Notices) setProblem(ch chat.Channel, what, problem string) {
+	key := what + "\x00" + ch.Key
+	if problem == "" {
+		delete(n.problems, key)
+		return
+	}
+	if p, ok := n.problems[key]; ok {
+		p.problem = problem
+		return
+	}
+	n.problems[key] = &channelProblem{ch: ch, what: what, problem: problem, since: time.Now()}
+}
+
+// ChannelProblems returns the channels that cannot be joined or refuse
+// lines now, for /healthz and /metrics. Safe for concurrent use.
+func (n *Notices) ChannelProblems() []channelProblem {
+	n.troubleMu.Lock()
+	defer n.troubleMu.Unlock()
+	out := make([]channelProblem, 0, len(n.problems))
+	for _, key := range sortedKeys(n.problems) {
+		out = append(out, *n.problems[key])
+	}
+	return out
+}
+
+// healthLine describes p for /healthz.
+func (p channelProblem) healthLine() string {
+	return fmt.Sprintf("%s: %s since %s: %s", p.ch.Key, p.what, p.since.UTC().Format(time.RFC3339), p.problem)
+}
+
+// ChannelRefuses tells every private channel but ch, on every network,
+// that ch refuses the bot's lines, once per episode. problem is the
+// network's refusal. Safe for concurrent use.
+func (n *Notices) ChannelRefuses(ctx context.Context, ch chat.Channel, problem string) {
+	n.troubleMu.Lock()
+	defer n.troubleMu.Unlock()
+	problem = chat.Clean(problem, 300)
+	n.setProblem(ch, "refuses lines", problem)
+	key := kvRefusesPrefix + ch.Key
+	state, num, ok := n.episode(ctx, key)
+	if !ok || state == "trouble" {
+		return // told already in this episode
+	}
+	num++
+	line := chat.Line{}.Bold("ksecbot cannot send to " + ch.Name + " on " + ch.Network + ":").
+		Text(" " + problem + ". Its lines there wait in the outbox and are retried every minute; let the bot speak there (voice it or lift +m on IRC, raise its power level on Matrix).")
+	told, err := n.private(ctx, "refuses/"+ch.Key+"/"+strconv.Itoa(num), line, ch.Key)
+	if err != nil {
+		n.log.Warn("failed to queue the refused channel alert", "channel", ch.Key, "err", err)
+		return
+	}
+	if told == 0 {
+		n.log.Warn("no private channel to tell that a channel refuses lines: configure one (private = true)", "channel", ch.Key, "problem", problem)
+	} else {
+		n.log.Info("refused channel told to the private channels", "channel", ch.Key, "episode", num, "private_channels", told)
+	}
+	n.setEpisode(ctx, key, "trouble", num)
+}
+
+// ChannelSends ends ch's episode of refusing lines, if there is one (also
+// one from before a restart), with one line to the private channels that
+// were told. Without an episode it only reads memory. Safe for concurrent
+// use.
+func (n *Notices) ChannelSends(ctx context.Context, ch chat.Channel) {
+	n.troubleMu.Lock()
+	defer n.troubleMu.Unlock()
+	n.setProblem(ch, "refuses lines", "")
+	key := kvRefusesPrefix + ch.Key
+	state, num, ok := n.episode(ctx, key)
+	if !ok || state != "trouble" {
+		return
+	}
+	line := chat.Line{}.Bold("ksecbot can send to " + ch.Name + " on " + ch.Network + " again;").Text(" its waiting lines follow there.")
+	if _, err := n.private(ctx, "sends-again/"+ch.Key+"/"+strconv.Itoa(num), line, ch.Key); err != nil {
+		n.log.Warn("failed to queue the channel recovery notice", "channel", ch.Key, "err", err)
+		return
+	}
+	n.setEpisode(ctx, key, "ok", num)
+}
