@@ -4,6 +4,7 @@ package irc
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -104,5 +105,30 @@ func until(t *testing.T, d time.Duration, what string, f func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a state
+	}
+}
+
+// A server without SASL while sasl_user is set is a configuration error
+// of that network, found at once: a private InspIRCd without its sasl
+// module (CAP LS without "sasl") refuses nothing, and irc-go would say
+// "SASL setup timed out. Does the server support SASL?" and retry
+// forever; Run returns transport.ErrConfig naming the cause and the fix.
+func TestServerWithoutSASLIsConfigError(t *testing.T) {
+	t.Parallel()
+	irctest.Need(t)
+	srv := irctest.StartServer(t, irctest.ServerOptions{NoSASL: true})
+	cfg := botConfig(srv.Addr)
+	tr, err := New(cfg, Options{Version: "ksecbot-test", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = tr.Run(sendCtx(t, 60*time.Second), transport.InboxFunc(func(context.Context, chat.Incoming) {}))
+	t.Logf("Run returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	if !errors.Is(err, transport.ErrConfig) {
+		t.Fatalf("Run = %v, want a configuration error", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "does not support SASL") || !strings.Contains(msg, "sasl_user") || strings.Contains(msg, "timed out") {
+		t.Errorf("error %q should say the server has no SASL and what to change, not irc-go's timeout", msg)
 	}
 }

@@ -39,7 +39,8 @@ type session struct {
 	fatalMu  sync.Mutex
 	fatal    error // a permanent failure seen on the wire
 	loggedIn bool
-	quitting bool // we sent QUIT: the server's ERROR is the expected goodbye
+	capLS    map[string]string // what the server's CAP LS offers (nil: no CAP LS seen)
+	quitting bool              // we sent QUIT: the server's ERROR is the expected goodbye
 }
 
 func newSession(t *Transport) *session {
@@ -156,6 +157,8 @@ func (s *session) run(ctx context.Context) error {
 		var certErr *tls.CertificateVerificationError
 		switch {
 		case s.permanentError() != nil:
+		case errors.Is(err, ircevent.SASLFailed) && s.lacksSASL():
+			s.setFatal(s.noSASL())
 		case errors.As(err, &certErr):
 			s.setFatal(transport.Misconfigured(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err)))
 		}
@@ -221,6 +224,7 @@ func (s *session) onDisconnect() {
 
 func (s *session) addCallbacks() {
 	c := s.conn
+	c.AddCallback("CAP", s.onCap)
 	c.AddConnectCallback(func(ircmsg.Message) { s.onConnect() })
 	c.AddDisconnectCallback(func(ircmsg.Message) { s.onDisconnect() })
 	c.AddCallback("PRIVMSG", s.onPrivmsg)
@@ -347,6 +351,13 @@ func (s *session) onConnect() {
 	s.fatalMu.Lock()
 	loggedIn := s.loggedIn
 	s.fatalMu.Unlock()
+	if c.UseSASL && !loggedIn && !t.cfg.NickServ {
+		// the server answered no CAP LS, so irc-go registered without
+		// SASL: the bot would run unidentified
+		s.setFatal(s.noSASL())
+		s.closeSock()
+		return
+	}
 	if t.cfg.NickServ && !loggedIn && t.cfg.SASLUser != "" {
 		if pw := t.saslPassword(); pw != "" {
 			t.enqueueControl(gen, "PRIVMSG", "NickServ", "IDENTIFY "+t.cfg.SASLUser+" "+pw)
@@ -362,4 +373,43 @@ func (s *session) isMe(nick string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return Fold(t.casemap, nick) == Fold(t.casemap, s.conn.CurrentNick())
+}
+
+// onCap records what the server's CAP LS offers (also a multi-line one).
+func (s *session) onCap(m ircmsg.Message) {
+	if len(m.Params) < 3 || m.Params[1] != "LS" {
+		return
+	}
+	s.fatalMu.Lock()
+	defer s.fatalMu.Unlock()
+	if s.capLS == nil {
+		s.capLS = map[string]string{}
+	}
+	for _, tok := range strings.Fields(lastParam(m)) {
+		name, value, _ := strings.Cut(tok, "=")
+		s.capLS[name] = value
+	}
+}
+
+// lacksSASL reports whether the server's CAP LS offered no sasl.
+func (s *session) lacksSASL() bool {
+	s.fatalMu.Lock()
+	defer s.fatalMu.Unlock()
+	_, ok := s.capLS["sasl"]
+	return !ok
+}
+
+// noSASL is the configuration error of a server without SASL while
+// [irc] sasl_user is set: the bot would run unidentified.
+func (s *session) noSASL() error {
+	s.fatalMu.Lock()
+	saw := s.capLS != nil
+	s.fatalMu.Unlock()
+	how := "its CAP LS offers no sasl"
+	if !saw {
+		how = "it answered no CAP LS"
+	}
+	return transport.Misconfigured(fmt.Errorf("%s does not support SASL (%s), but [irc] sasl_user is set: "+
+		"remove sasl_user and sasl_password_file to run without an account, or set nickserv = true where NickServ is a network service",
+		s.t.cfg.Server, how))
 }

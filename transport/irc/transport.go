@@ -141,6 +141,7 @@ type Transport struct {
 	wseq     uint64            // write sequence
 	inflight []*flight         // written, unconfirmed, in write order
 	fences   map[string]uint64 // PING token -> lines before this seq are confirmed by its PONG
+	fenceGen uint64            // a fence is due on this connection generation (0: none)
 	probeTok string            // outstanding link probe
 	probeAt  time.Time
 

@@ -146,11 +146,27 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 	return "", j.result(nil)
 }
 
-// queueFenceLocked queues a PING fence for connection generation gen: its
-// PONG confirms every line written before it. Caller holds t.mu and
+// queueFenceLocked makes a PING fence due on connection generation gen:
+// its PONG confirms every line written before it. The writer sends it as
+// soon as it has no line it may write at once, so one fence confirms a
+// whole batch and follows it without delay. A fence takes no flood token
+// (a token spent on it halved the throughput without echo-message, and
+// the line waited unconfirmed for the next token). Caller holds t.mu and
 // signals the writer.
 func (t *Transport) queueFenceLocked(gen uint64) {
-	t.queue[prioControl] = append(t.queue[prioControl], &outLine{cmd: "PING", gen: gen, fence: true})
+	t.fenceGen = gen
+}
+
+// takeFence returns the due fence, if any, and clears it.
+func (t *Transport) takeFence() *outLine {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.fenceGen == 0 {
+		return nil
+	}
+	l := &outLine{cmd: "PING", gen: t.fenceGen, fence: true}
+	t.fenceGen = 0
+	return l
 }
 
 func (t *Transport) signal() {
@@ -230,6 +246,10 @@ func (t *Transport) writer(ctx context.Context) {
 	for {
 		l, wait := t.pick()
 		if l == nil {
+			if f := t.takeFence(); f != nil {
+				t.write(f) // right after the batch it confirms, without a token
+				continue
+			}
 			var (
 				tm    *time.Timer
 				timer <-chan time.Time
@@ -309,8 +329,8 @@ func (t *Transport) write(l *outLine) {
 		return
 	}
 	t.sent.Add(1)
-	if fl != nil && fenceMode && l.idx == len(l.job.ok)-1 {
-		// fence the message: the PONG confirms every line before it
+	if fl != nil && fenceMode {
+		// a fence follows the batch: its PONG confirms every line before it
 		t.mu.Lock()
 		t.queueFenceLocked(gen)
 		t.mu.Unlock()
