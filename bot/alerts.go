@@ -4,6 +4,8 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -124,7 +126,10 @@ type alertingInbox struct {
 	notices *Notices
 }
 
-var _ transport.Alerts = alertingInbox{}
+var (
+	_ transport.Alerts   = alertingInbox{}
+	_ transport.Warnings = alertingInbox{}
+)
 
 func (a alertingInbox) Receive(ctx context.Context, msg chat.Incoming) { a.in.Receive(ctx, msg) }
 
@@ -134,6 +139,10 @@ func (a alertingInbox) ChannelTrouble(_ context.Context, ch chat.Channel, proble
 
 func (a alertingInbox) ChannelRecovered(_ context.Context, ch chat.Channel) {
 	a.notices.report(channelReport{ch: ch})
+}
+
+func (a alertingInbox) NetworkWarning(_ context.Context, network, problem string) {
+	a.notices.report(channelReport{ch: chat.Channel{Key: network, Network: network}, problem: problem, warning: true})
 }
 
 // Inbox returns in with channel trouble (transport.Alerts) told through
@@ -147,6 +156,7 @@ type channelReport struct {
 	ch      chat.Channel
 	problem string
 	trouble bool // ChannelTrouble; else ChannelRecovered
+	warning bool // NetworkWarning (ch names only the network)
 }
 
 // reportQueue bounds the queued reports. A transport reports a channel
@@ -178,13 +188,34 @@ func (n *Notices) Loops() []Loop {
 				// its episode recorded), even when the bot is stopping:
 				// a notice without its record would be told again.
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
-				if r.trouble {
+				switch {
+				case r.warning:
+					n.NetworkWarning(rctx, r.ch.Network, r.problem)
+				case r.trouble:
 					n.ChannelTrouble(rctx, r.ch, r.problem)
-				} else {
+				default:
 					n.ChannelRecovered(rctx, r.ch)
 				}
 				cancel()
 			}
 		}
 	}}}
+}
+
+// NetworkWarning tells every private channel of every network about a
+// problem of a network that does not stop it (transport.Warnings), once
+// per problem and run of ksecbot (the outbox drops a second copy). Safe
+// for concurrent use.
+func (n *Notices) NetworkWarning(ctx context.Context, network, problem string) {
+	sum := sha256.Sum256([]byte(problem))
+	id := fmt.Sprintf("warning/%s/%x/%d", network, sum[:6], n.started.Unix())
+	line := chat.Line{}.Bold("ksecbot on " + network + ":").Text(" " + chat.Clean(problem, 400) + ".")
+	told, err := n.private(ctx, id, line, "")
+	if err != nil {
+		n.log.Warn("failed to queue a network warning", "network", network, "err", err)
+		return
+	}
+	if told == 0 {
+		n.log.Warn("no private channel to tell of a network warning: configure one (private = true)", "network", network)
+	}
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite against real servers, as CI runs it:
-#   1. starts InspIRCd + Atheme (apt-installed when missing) and Dendrite
-#      (built with `go install` into GOPATH/bin when missing, then reused),
-#      and installs Chromium for the status page's browser test;
+#   1. starts InspIRCd + Atheme and ngIRCd (apt-installed when missing) and
+#      Dendrite (built with `go install` into GOPATH/bin when missing, then
+#      reused), and installs Chromium for the status page's browser test;
 #   2. runs scripts/lint.sh (SPDX headers, gofmt, go vet, staticcheck, the
 #      build guard) and `go test -race` with the goolm tag;
 #   3. stops the servers it started.
@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for s in irc matrix; do
+for s in irc ngircd matrix; do
 	if ! "scripts/$s-server.sh" status >/dev/null 2>&1; then
 		started+=("$s")
 	fi
@@ -36,6 +36,8 @@ export KSECBOT_CHROMIUM
 set -a
 # shellcheck source=/dev/null
 . "$base/irc/env"
+# shellcheck source=/dev/null
+. "$base/ngircd/env"
 # shellcheck source=/dev/null
 . "$base/matrix/env"
 set +a

@@ -109,6 +109,16 @@ type Alerts interface {
 	ChannelRecovered(ctx context.Context, ch chat.Channel)
 }
 
+// Warnings is implemented by an Inbox that wants to hear of a problem of
+// the network itself that does not stop it (IRC: the NickServ password
+// withheld because NickServ is not a network service there). The core's
+// Inbox implements it and tells the private channels of every network,
+// once per problem. It returns at once and is safe for concurrent use; a
+// transport says each problem once per run and logs it itself.
+type Warnings interface {
+	NetworkWarning(ctx context.Context, network, problem string)
+}
+
 // ErrPermanent marks transport errors that retrying soon cannot fix (wrong
 // SASL password, banned, invalid access token). The core stops only that
 // network, tells the other networks' private channels, and runs it again

@@ -49,6 +49,25 @@ func Need(t testing.TB) Servers {
 	return s
 }
 
+// NgircdHint says how to get the second IRC test server.
+const NgircdHint = "scripts/ngircd-server.sh start; source ~/.cache/ksecbot-testservers/ngircd/env"
+
+// NeedNgircd returns the address of the ngIRCd test server
+// (scripts/ngircd-server.sh: no services, no SASL, no account-tag, no
+// echo-message). Without KSECBOT_NGIRCD_ADDR the test is skipped, or
+// fails when CI=true.
+func NeedNgircd(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("KSECBOT_NGIRCD_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("KSECBOT_NGIRCD_ADDR not set under CI: " + NgircdHint)
+		}
+		t.Skip("KSECBOT_NGIRCD_ADDR not set: " + NgircdHint)
+	}
+	return addr
+}
+
 // Available reports whether the shared servers' env is set (for a
 // TestMain deciding whether to build anything).
 func Available() bool { return os.Getenv("KSECBOT_IRC_ADDR") != "" }

@@ -127,6 +127,13 @@ func startCoreBot(t *testing.T, addr string, flood irc.Flood, opt irc.Options, c
 // startCoreBotWith is startCoreBot with more transports beside IRC.
 func startCoreBotWith(t *testing.T, addr string, flood irc.Flood, opt irc.Options, more []transport.Transport, channels ...irc.Channel) *coreBot {
 	t.Helper()
+	return startCoreBotTweaked(t, addr, flood, opt, more, nil, channels...)
+}
+
+// startCoreBotTweaked is startCoreBotWith with tweak applied to the [irc]
+// table before the transport is built.
+func startCoreBotTweaked(t *testing.T, addr string, flood config.Flood, opt irc.Options, more []transport.Transport, tweak func(*config.IRC), channels ...config.IRCChannel) *coreBot {
+	t.Helper()
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
 	cfg, err := config.Parse([]byte(deliveryConfig+multiTree), "test.toml", irc.Network.Config)
@@ -144,6 +151,9 @@ func startCoreBotWith(t *testing.T, addr string, flood irc.Flood, opt irc.Option
 		Channels:     channels,
 		Flood:        flood,
 		ReconnectMax: config.Duration{Duration: 2 * time.Second},
+	}
+	if tweak != nil {
+		tweak(cfg.IRC)
 	}
 	lb := &logBuf{t: t}
 	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -11,9 +11,6 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 )
 
-// howToIdentify tells a sender without a services account what to do.
-const howToIdentify = "log in to your services account (/msg NickServ IDENTIFY ...)"
-
 // onPrivmsg hands channel and private messages to the inbox with the
 // sender's services account.
 func (s *session) onPrivmsg(m ircmsg.Message) {
@@ -35,7 +32,7 @@ func (s *session) onPrivmsg(m ircmsg.Message) {
 	f := Fold(t.casemap, nick)
 	msg := chat.Incoming{
 		Sender: chat.Identity{Network: Name, Nick: nick, Host: sourceHost(m.Source),
-			Kind: "IRC account", HowToIdentify: howToIdentify},
+			Kind: "IRC account", HowToIdentify: t.howToIdentifyLocked()},
 		Text: chat.Sanitize(text),
 	}
 	msg.ID = msgID(m)

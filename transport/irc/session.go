@@ -40,7 +40,10 @@ type session struct {
 	fatal    error // a permanent failure seen on the wire
 	loggedIn bool
 	capLS    map[string]string // what the server's CAP LS offers (nil: no CAP LS seen)
-	quitting bool              // we sent QUIT: the server's ERROR is the expected goodbye
+	// nickserv.go: the WHOIS of NickServ says it is a network service;
+	// the fallback IDENTIFY waits for that answer
+	nsService, nsIdentify bool
+	quitting              bool // we sent QUIT: the server's ERROR is the expected goodbye
 }
 
 func newSession(t *Transport) *session {
@@ -253,6 +256,8 @@ func (s *session) addCallbacks() {
 			s.setAccount(m.Nick(), accountParam(m.Params[0]))
 		}
 	})
+	c.AddCallback("313", s.onWhoisService)
+	c.AddCallback("318", s.onEndOfWhois)
 	c.AddCallback("354", s.onWhox)
 	c.AddCallback("315", s.onEndOfWho)
 	c.AddCallback("900", func(ircmsg.Message) { s.fatalMu.Lock(); s.loggedIn = true; s.fatalMu.Unlock() })
@@ -320,6 +325,13 @@ func (s *session) onConnect() {
 	_, t.accountTag = capsAcked["account-tag"]
 	_, t.accountNotify = capsAcked["account-notify"]
 	_, t.whox = is["WHOX"]
+	s.fatalMu.Lock()
+	_, saslOffered := s.capLS["sasl"]
+	s.fatalMu.Unlock()
+	// a server with services accounts: they show in tags or in the
+	// caps it offers (ngIRCd has none of these)
+	t.hasAccounts = t.accountTag || t.accountNotify || saslOffered
+	t.nickServ = false // until the WHOIS of NickServ says
 	_, t.echo = capsAcked["echo-message"]
 	_, lr := capsAcked["labeled-response"]
 	_, batch := capsAcked["batch"]
@@ -358,11 +370,7 @@ func (s *session) onConnect() {
 		s.closeSock()
 		return
 	}
-	if t.cfg.NickServ && !loggedIn && t.cfg.SASLUser != "" {
-		if pw := t.saslPassword(); pw != "" {
-			t.enqueueControl(gen, "PRIVMSG", "NickServ", "IDENTIFY "+t.cfg.SASLUser+" "+pw)
-		}
-	}
+	s.checkNickServ(gen, loggedIn)
 	for _, ch := range chans {
 		t.join(gen, ch)
 	}

@@ -124,6 +124,8 @@ type Transport struct {
 	// cached account stays true.
 	accountNotify bool
 	whox          bool
+	hasAccounts   bool                       // the server has services accounts (advice to unidentified senders)
+	nickServ      bool                       // NickServ is a network service here (nickserv.go)
 	accounts      map[string]string          // folded nick -> account ("" = not logged in)
 	members       map[string]map[string]bool // folded nick -> folded channels shared with us
 	pending       map[string][]func(string)  // folded nick -> waiting for a WHOX account
@@ -153,6 +155,7 @@ type Transport struct {
 
 	sent, sendErrors, reconnects, silentDrops atomic.Int64
 	everConnected                             atomic.Bool
+	nickServRefused                           atomic.Bool // the withheld IDENTIFY was said once
 }
 
 // New builds an IRC transport from the [irc] configuration. It does not
