@@ -20,6 +20,8 @@
 #   KSECBOT_IRC_LINK_PORT   server link port for atheme (7000)
 #   KSECBOT_IRC_SASL        "off" leaves out InspIRCd's sasl module (tests of
 #                           the NickServ IDENTIFY fallback)
+#   KSECBOT_IRC_STS         "on" advertises an STS policy (IRCv3 strict
+#                           transport security) for the TLS port
 # Tests run private instances by setting these to free ports and another
 # KSECBOT_IRC_STATE.
 #
@@ -34,6 +36,7 @@ strict_port=${KSECBOT_IRC_STRICT_PORT:-6668}
 tls_port=${KSECBOT_IRC_TLS_PORT:-6697}
 link_port=${KSECBOT_IRC_LINK_PORT:-7000}
 sasl=${KSECBOT_IRC_SASL:-on}
+sts=${KSECBOT_IRC_STS:-off}
 accounts=(ksecbot alice bob carol observer)
 
 log() { printf 'irc-server: %s\n' "$*" >&2; }
@@ -166,6 +169,10 @@ cmd_start() {
 		return
 	fi
 	render "$here/irc/inspircd.conf.in" "$state/inspircd.conf"
+	if [[ $sts == on ]]; then
+		printf '<module name="ircv3_sts">\n<sts host="localhost" port="%s" duration="300" preload="no">\n' \
+			"$tls_port" >>"$state/inspircd.conf"
+	fi
 	render "$here/irc/atheme.conf.in" "$state/atheme.conf"
 	make_cert
 	start_ircd

@@ -25,6 +25,8 @@ import (
 type Server struct {
 	Addr   string // lenient client port, host:port
 	Strict string // strict (flood-limited) client port
+	TLS    string // TLS client port (self-signed certificate)
+	CAFile string // the TLS port's certificate
 	env    []string
 }
 
@@ -33,6 +35,9 @@ type ServerOptions struct {
 	// NoSASL leaves InspIRCd's sasl module out: clients must identify
 	// with NickServ.
 	NoSASL bool
+	// STS advertises a strict transport security policy for the TLS
+	// port (sts=port=N on plaintext, sts=duration=300 on TLS).
+	STS bool
 }
 
 // StartServer starts a private server; the test's cleanup stops it. It
@@ -40,16 +45,22 @@ type ServerOptions struct {
 func StartServer(t testing.TB, o ServerOptions) *Server {
 	t.Helper()
 	p := freePorts(t, 4)
+	dir := t.TempDir()
 	s := &Server{
 		Addr:   fmt.Sprintf("127.0.0.1:%d", p[0]),
 		Strict: fmt.Sprintf("127.0.0.1:%d", p[1]),
+		TLS:    fmt.Sprintf("127.0.0.1:%d", p[2]),
+		CAFile: filepath.Join(dir, "cert.pem"),
 		env: append(os.Environ(),
-			"KSECBOT_IRC_STATE="+t.TempDir(),
+			"KSECBOT_IRC_STATE="+dir,
 			fmt.Sprintf("KSECBOT_IRC_PORT=%d", p[0]), fmt.Sprintf("KSECBOT_IRC_STRICT_PORT=%d", p[1]),
 			fmt.Sprintf("KSECBOT_IRC_TLS_PORT=%d", p[2]), fmt.Sprintf("KSECBOT_IRC_LINK_PORT=%d", p[3])),
 	}
 	if o.NoSASL {
 		s.env = append(s.env, "KSECBOT_IRC_SASL=off")
+	}
+	if o.STS {
+		s.env = append(s.env, "KSECBOT_IRC_STS=on")
 	}
 	s.Run(t, "start")
 	t.Cleanup(func() { s.Run(t, "stop") })

@@ -20,7 +20,7 @@ var Network = transport.Network{
 		if !ok {
 			return nil, fmt.Errorf("irc: section of type %T, want *irc.Config", sec)
 		}
-		t, err := New(cfg, Options{Logger: env.Logger, Version: env.Version})
+		t, err := New(cfg, Options{Logger: env.Logger, Version: env.Version, StateDir: env.StateDir})
 		if err != nil {
 			return nil, err // not a typed nil in the interface
 		}

@@ -32,6 +32,12 @@ type session struct {
 	disc       chan struct{}
 	discOnce   sync.Once
 	registered bool
+	// server and useTLS are where this connection goes: the configured
+	// server, or the TLS port of an STS policy (sts.go)
+	server string
+	useTLS bool
+	// leftForSTS: the plaintext link was closed to move to TLS (sts.go)
+	leftForSTS bool
 	// registeredAt is when the server welcomed us: a connection that
 	// held (heldFor) resets the reconnect backoff.
 	registeredAt time.Time
@@ -96,12 +102,13 @@ func (s *session) run(ctx context.Context) error {
 			caps = append(caps, "labeled-response", "batch")
 		}
 	}
+	s.server, s.useTLS = t.dialTarget()
 	c := &ircevent.Connection{
-		Server:      t.cfg.Server,
+		Server:      s.server,
 		Nick:        t.cfg.Nick,
 		User:        t.cfg.User,
 		RealName:    t.cfg.RealName,
-		UseTLS:      t.cfg.TLS,
+		UseTLS:      s.useTLS,
 		RequestCaps: caps,
 		Version:     t.opt.Version,
 		QuitMessage: "ksecbot shutting down",
@@ -112,7 +119,7 @@ func (s *session) run(ctx context.Context) error {
 	if c.RealName == "" {
 		c.RealName = "ksecbot, Gentoo kernel security bot"
 	}
-	if t.cfg.TLS {
+	if s.useTLS {
 		tc, err := t.tlsConfig()
 		if err != nil {
 			s.setFatal(transport.Misconfigured(err))
@@ -163,7 +170,7 @@ func (s *session) run(ctx context.Context) error {
 		case errors.Is(err, ircevent.SASLFailed) && s.lacksSASL():
 			s.setFatal(s.noSASL())
 		case errors.As(err, &certErr):
-			s.setFatal(transport.Misconfigured(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", t.cfg.Server, err)))
+			s.setFatal(transport.Misconfigured(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", s.server, err)))
 		}
 		return fmt.Errorf("connect %s: %w", t.cfg.Server, err)
 	}
@@ -389,13 +396,25 @@ func (s *session) onCap(m ircmsg.Message) {
 		return
 	}
 	s.fatalMu.Lock()
-	defer s.fatalMu.Unlock()
 	if s.capLS == nil {
 		s.capLS = map[string]string{}
 	}
+	sts, hasSTS := "", false
 	for _, tok := range strings.Fields(lastParam(m)) {
 		name, value, _ := strings.Cut(tok, "=")
 		s.capLS[name] = value
+		if name == "sts" {
+			sts, hasSTS = value, true
+		}
+	}
+	s.fatalMu.Unlock()
+	// This runs before irc-go's own CAP handler, on the read goroutine:
+	// closing the link here means no AUTHENTICATE follows.
+	if hasSTS && s.onSTS(sts) {
+		s.fatalMu.Lock()
+		s.leftForSTS = true
+		s.fatalMu.Unlock()
+		s.closeSock()
 	}
 }
 

@@ -81,6 +81,9 @@ type Options struct {
 	// long the PONG may take before the connection is recycled (default
 	// 15 s).
 	SilentAfter, ProbeTimeout time.Duration
+	// StateDir is where the transport keeps files of its own: the STS
+	// policies of the servers (irc-sts.json). "" keeps them in memory.
+	StateDir string
 	// JoinRetryMin is the first delay before retrying a refused JOIN
 	// (471/473/474/475; default 5 s); it doubles up to JoinRetryMax
 	// (default 5 m), with jitter.
@@ -124,8 +127,10 @@ type Transport struct {
 	// cached account stays true.
 	accountNotify bool
 	whox          bool
-	hasAccounts   bool                       // the server has services accounts (advice to unidentified senders)
-	nickServ      bool                       // NickServ is a network service here (nickserv.go)
+	hasAccounts   bool // the server has services accounts (advice to unidentified senders)
+	nickServ      bool // NickServ is a network service here (nickserv.go)
+	stsUpgrade    int  // the TLS port a plaintext link was just told to move to (sts.go)
+	sts           *stsStore
 	accounts      map[string]string          // folded nick -> account ("" = not logged in)
 	members       map[string]map[string]bool // folded nick -> folded channels shared with us
 	pending       map[string][]func(string)  // folded nick -> waiting for a WHOX account
@@ -228,6 +233,7 @@ func New(cfg *Config, o Options) (*Transport, error) {
 	}
 	t.chanCfg, t.channels = chanCfg, channels
 	t.saslSecret = cfg.SASLPassword
+	t.sts = newSTSStore(o.StateDir)
 	return t, nil
 }
 
@@ -325,6 +331,9 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		}
 		if s.registered && time.Since(s.registeredAt) >= t.opt.HeldFor {
 			attempt = 0 // the link held: a new cut starts from the shortest delay
+		}
+		if s.movedForSTS() {
+			continue // to the TLS port at once
 		}
 		d := backoff.Delay(attempt, t.opt.BackoffMin, maxDelay, t.opt.Rand)
 		attempt++
