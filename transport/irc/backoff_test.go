@@ -4,7 +4,6 @@ package irc
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -108,27 +107,42 @@ func until(t *testing.T, d time.Duration, what string, f func() bool) {
 	}
 }
 
-// A server without SASL while sasl_user is set is a configuration error
-// of that network, found at once: a private InspIRCd without its sasl
-// module (CAP LS without "sasl") refuses nothing, and irc-go would say
-// "SASL setup timed out. Does the server support SASL?" and retry
-// forever; Run returns transport.ErrConfig naming the cause and the fix.
-func TestServerWithoutSASLIsConfigError(t *testing.T) {
+// A server with services accounts whose CAP LS lacks sasl (a private
+// InspIRCd without its sasl module; InspIRCd also withdraws sasl while
+// its services are not linked) is retried, not given up: it may be a
+// services outage. The retries say why in their own words, not irc-go's
+// "SASL setup timed out", and after a few in a row one ERROR says what
+// to change if the server has no SASL at all. (A server without any
+// accounts is a configuration error: irc.TestNgircdWithoutSASLIsConfigError.)
+func TestServerSASLMissingRetriedWithAClearError(t *testing.T) {
 	t.Parallel()
 	irctest.Need(t)
 	srv := irctest.StartServer(t, irctest.ServerOptions{NoSASL: true})
 	cfg := botConfig(srv.Addr)
-	tr, err := New(cfg, Options{Version: "ksecbot-test", Logger: slog.New(slog.DiscardHandler)})
+	lb := &lineBuf{}
+	tr, err := New(cfg, Options{Version: "ksecbot-test", BackoffMin: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	err = tr.Run(sendCtx(t, 60*time.Second), transport.InboxFunc(func(context.Context, chat.Incoming) {}))
-	t.Logf("Run returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
-	if !errors.Is(err, transport.ErrConfig) {
-		t.Fatalf("Run = %v, want a configuration error", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx, transport.InboxFunc(func(context.Context, chat.Incoming) {})) }()
+	until(t, 30*time.Second, "the ERROR after a few connections without SASL", func() bool {
+		return strings.Contains(strings.Join(lb.lines(), "\n"), "level=ERROR")
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("Run gave up on a server whose services may be down: %v", err)
+	default:
 	}
-	if msg := err.Error(); !strings.Contains(msg, "does not support SASL") || !strings.Contains(msg, "sasl_user") || strings.Contains(msg, "timed out") {
-		t.Errorf("error %q should say the server has no SASL and what to change, not irc-go's timeout", msg)
+	cancel()
+	<-done
+	all := strings.Join(lb.lines(), "\n")
+	if strings.Contains(all, "timed out") || !strings.Contains(all, "offers no SASL now") || !strings.Contains(all, "remove sasl_user") {
+		t.Errorf("the log should say the server offers no SASL and what to change, not irc-go's timeout:\n%s", all)
+	}
+	if n := strings.Count(all, "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines, want one", n)
 	}
 }

@@ -161,14 +161,23 @@ func (s *session) run(ctx context.Context) error {
 	stopWatch()
 	if err != nil {
 		// SASL failures count as permanent only with a 904 from services
-		// (set by its callback); without one (services not linked yet,
-		// sasl cap missing) they are temporary.
+		// (set by its callback), or on a server without accounts at all
+		// (no sasl, account-tag or account-notify in its CAP LS). A
+		// server with accounts whose sasl is missing now has its
+		// services down (InspIRCd withdraws sasl until they link): that
+		// is temporary.
 		s.closeSock()
 		var certErr *tls.CertificateVerificationError
 		switch {
 		case s.permanentError() != nil:
-		case errors.Is(err, ircevent.SASLFailed) && s.lacksSASL():
+		case errors.Is(err, ircevent.SASLFailed) && s.lacksSASL() && !s.offersAccounts():
 			s.setFatal(s.noSASL())
+		case errors.Is(err, ircevent.SASLFailed) && s.lacksSASL():
+			if n := t.saslMissing.Add(1); n == saslMissingWarn {
+				t.log.Error("the server has offered no SASL on several connections in a row; if it has none, remove sasl_user from [irc] or set nickserv = true; retrying meanwhile",
+					"server", s.server, "attempts", n)
+			}
+			return fmt.Errorf("connect %s: the server offers no SASL now (are its services linked?)", s.server)
 		case errors.As(err, &certErr):
 			s.setFatal(transport.Misconfigured(fmt.Errorf("tls certificate of %s not trusted (set tls_ca_file?): %w", s.server, err)))
 		}
@@ -184,6 +193,7 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.registered = true
 	s.registeredAt = time.Now()
+	t.saslMissing.Store(0)
 	select {
 	case <-ctx.Done():
 		s.fatalMu.Lock()
@@ -426,13 +436,28 @@ func (s *session) lacksSASL() bool {
 	return !ok
 }
 
+// saslMissingWarn is how many connections in a row may find the sasl
+// capability missing (services down) before the ERROR saying what to
+// change if the server has no SASL at all.
+const saslMissingWarn = 3
+
+// offersAccounts reports whether the server's CAP LS shows services
+// accounts (account-tag or account-notify), SASL aside.
+func (s *session) offersAccounts() bool {
+	s.fatalMu.Lock()
+	defer s.fatalMu.Unlock()
+	_, tag := s.capLS["account-tag"]
+	_, notify := s.capLS["account-notify"]
+	return tag || notify
+}
+
 // noSASL is the configuration error of a server without SASL while
 // [irc] sasl_user is set: the bot would run unidentified.
 func (s *session) noSASL() error {
 	s.fatalMu.Lock()
 	saw := s.capLS != nil
 	s.fatalMu.Unlock()
-	how := "its CAP LS offers no sasl"
+	how := "its CAP LS offers no sasl and no accounts"
 	if !saw {
 		how = "it answered no CAP LS"
 	}

@@ -160,7 +160,8 @@ type Transport struct {
 
 	sent, sendErrors, reconnects, silentDrops atomic.Int64
 	everConnected                             atomic.Bool
-	nickServRefused                           atomic.Bool // the withheld IDENTIFY was said once
+	nickServRefused                           atomic.Bool  // the withheld IDENTIFY was said once
+	saslMissing                               atomic.Int32 // connections in a row whose CAP LS lacked sasl
 }
 
 // New builds an IRC transport from the [irc] configuration. It does not
