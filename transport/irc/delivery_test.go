@@ -132,7 +132,7 @@ func startCoreBotWith(t *testing.T, addr string, flood irc.Flood, opt irc.Option
 
 // startCoreBotTweaked is startCoreBotWith with tweak applied to the [irc]
 // table before the transport is built.
-func startCoreBotTweaked(t *testing.T, addr string, flood config.Flood, opt irc.Options, more []transport.Transport, tweak func(*config.IRC), channels ...config.IRCChannel) *coreBot {
+func startCoreBotTweaked(t *testing.T, addr string, flood irc.Flood, opt irc.Options, more []transport.Transport, tweak func(*irc.Config), channels ...irc.Channel) *coreBot {
 	t.Helper()
 	bz := bugzillatest.New()
 	t.Cleanup(bz.Close)
@@ -153,7 +153,7 @@ func startCoreBotTweaked(t *testing.T, addr string, flood config.Flood, opt irc.
 		ReconnectMax: config.Duration{Duration: 2 * time.Second},
 	}
 	if tweak != nil {
-		tweak(cfg.IRC)
+		tweak(section)
 	}
 	lb := &logBuf{t: t}
 	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -28,8 +28,8 @@ func TestFencesTakeNoFloodToken(t *testing.T) {
 	ch := randName("#fence")
 	obs := newObserver(t, s.Addr, "observer")
 	obs.Join(t, ch, "")
-	cfg := botConfig(s.Addr, config.IRCChannel{Name: ch})
-	cfg.Flood = config.Flood{Burst: 10, Interval: config.Duration{Duration: time.Hour}}
+	cfg := botConfig(s.Addr, Channel{Name: ch})
+	cfg.Flood = Flood{Burst: 10, Interval: config.Duration{Duration: time.Hour}}
 	frozen := time.Now()
 	b := startBotWith(t, cfg, Options{NoEchoCaps: true, Now: func() time.Time { return frozen }})
 	b.waitConnected(t, true, 20*time.Second)
@@ -52,8 +52,8 @@ func BenchmarkFencedThroughput(b *testing.B) {
 	s := irctest.Need(b)
 	for range b.N {
 		ch := randName("#fbench")
-		cfg := botConfig(s.Addr, config.IRCChannel{Name: ch})
-		cfg.Flood = config.Flood{}
+		cfg := botConfig(s.Addr, Channel{Name: ch})
+		cfg.Flood = Flood{}
 		tr, err := New(cfg, Options{NoEchoCaps: true, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/internal/memnet"
 	"github.com/ksecbot/ksecbot/transport"
@@ -44,9 +43,9 @@ func TestNgircdNickServNotAServiceGetsNoPassword(t *testing.T) {
 	mem := memnet.NewServer()
 	team := memnet.New(mem, []chat.Channel{{Name: "#kernel-security", Private: true}})
 	const password = "ngircd-secret-password"
-	cb := startCoreBotTweaked(t, addr, lenient, irc.Options{}, []transport.Transport{team}, func(c *config.IRC) {
+	cb := startCoreBotTweaked(t, addr, lenient, irc.Options{}, []transport.Transport{team}, func(c *irc.Config) {
 		c.SASLUser, c.SASLPassword, c.NickServ = "ksecbot", password, true
-	}, config.IRCChannel{Name: ch})
+	}, irc.Channel{Name: ch})
 	obs.WaitFor(t, 20*time.Second, "bot JOIN "+ch, irctest.From("JOIN", cb.nick, ch))
 	until(t, 20*time.Second, "the warning in the other network's private channel", func() bool {
 		return countIn(mem.Posted("#kernel-security"), "not a network service") > 0
@@ -82,7 +81,7 @@ func TestNgircdNickServNotAServiceGetsNoPassword(t *testing.T) {
 func TestNgircdWithoutSASLIsConfigError(t *testing.T) {
 	t.Parallel()
 	addr := irctest.NeedNgircd(t)
-	cfg := &config.IRC{Server: addr, Nick: irctest.RandName("ksng"), SASLUser: "ksecbot", SASLPassword: "ksecbot-pass"}
+	cfg := &irc.Config{Server: addr, Nick: irctest.RandName("ksng"), SASLUser: "ksecbot", SASLPassword: "ksecbot-pass"}
 	tr, err := irc.New(cfg, irc.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +103,7 @@ func TestNgircdAdviceFitsTheServer(t *testing.T) {
 	addr := irctest.NeedNgircd(t)
 	ch := irctest.RandName("#ngadv")
 	in := make(chan chat.Incoming, 10)
-	cfg := &config.IRC{Server: addr, Nick: irctest.RandName("ksng"), Channels: []config.IRCChannel{{Name: ch}}}
+	cfg := &irc.Config{Server: addr, Nick: irctest.RandName("ksng"), Channels: []irc.Channel{{Name: ch}}}
 	tr, err := irc.New(cfg, irc.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

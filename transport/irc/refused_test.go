@@ -13,7 +13,6 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
 	"github.com/ksecbot/ksecbot/chat"
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 	"github.com/ksecbot/ksecbot/internal/memnet"
 	"github.com/ksecbot/ksecbot/transport"
@@ -34,7 +33,7 @@ func TestModeratedChannelReported(t *testing.T) {
 	op.Join(t, ch, "")
 	mem := memnet.NewServer()
 	team := memnet.New(mem, []chat.Channel{{Name: "#kernel-security", Private: true}})
-	cb := startCoreBotWith(t, s.Addr, lenient, irc.Options{}, []transport.Transport{team}, config.IRCChannel{Name: ch})
+	cb := startCoreBotWith(t, s.Addr, lenient, irc.Options{}, []transport.Transport{team}, irc.Channel{Name: ch})
 	op.WaitFor(t, 20*time.Second, "bot JOIN "+ch, irctest.From("JOIN", cb.nick, ch))
 	web := httptest.NewServer(cb.bot.HTTP.Handler())
 	t.Cleanup(web.Close)

@@ -131,9 +131,9 @@ func TestPowerLevelTooLowIsRefused(t *testing.T) {
 	bot := srv.NewUser(ctx, t, "bot")
 	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
 	room := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Public: true})
-	tr, err := New(&config.Matrix{
+	tr, err := New(&Config{
 		Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password),
-		Rooms: []config.MatrixRoom{{ID: string(room)}},
+		Rooms: []Room{{ID: string(room)}},
 	}, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
