@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -58,6 +59,7 @@ func TestNetworkFailsAlone(t *testing.T) {
 		"#kernel-security", "#gentoo-kernel")
 	mx := newRecorder("matrix", "!security:example.org", "!public:example.org")
 	mxPriv, mxPub := mx.channels[0].Key, mx.channels[1].Key
+	h.cfg.HTTP.StatusPage = true
 	b, _ := h.start(irc, mx)
 	srv := httptest.NewServer(b.HTTP.Handler())
 	t.Cleanup(srv.Close)
@@ -74,6 +76,10 @@ func TestNetworkFailsAlone(t *testing.T) {
 	t.Logf("/healthz: %d %q", code, body)
 	if code != http.StatusOK || !strings.HasPrefix(body, "ok") || !strings.Contains(body, "degraded: irc: down since") || !strings.Contains(body, "sasl authentication") {
 		t.Errorf("/healthz with irc refused and matrix up: %d %q, want 200 naming irc down and why", code, body)
+	}
+	// The status page says it to people the same way.
+	if page := get(t, srv.URL+"/"); !strings.Contains(page, `<th scope="row">irc</th><td class="down">down</td><td>down since`) || !strings.Contains(page, "sasl authentication") {
+		t.Errorf("the status page does not show irc down and why:\n%s", page)
 	}
 	if v := scrape(t, srv.URL)[`ksecbot_transport_down{network="irc"}`]; v != 1 {
 		t.Errorf(`ksecbot_transport_down{network="irc"} = %v, want 1`, v)
@@ -163,4 +169,19 @@ func (r *recorder) sentLines() []string {
 		out = append(out, plain([]chat.Outgoing{m})...)
 	}
 	return out
+}
+
+// get returns the body of a GET of url.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }

@@ -95,10 +95,20 @@ func (h *HTTP) statusExposure(ctx context.Context, lv *live) func(config.Tree) *
 // statusHealth is /healthz's view as parts with a state each.
 func (h *HTTP) statusHealth(ctx context.Context) status.Health {
 	var hl status.Health
+	downs := h.networks.Problems()
 	for _, t := range h.transports {
 		p := status.Part{Name: t.Network(), State: status.StateOK, Detail: "connected"}
-		if !t.Connected() {
-			p.State, p.Detail = status.StateDown, "not connected"
+		if down, _ := h.networks.Down(t.Network()); down {
+			// Refused for good (a bad password, a ban): said with the
+			// next try, as /healthz says it.
+			p.State, p.Detail = status.StateDown, "refused"
+			for _, l := range downs {
+				if rest, ok := strings.CutPrefix(l, t.Network()+": "); ok {
+					p.Detail = rest
+				}
+			}
+		} else if !t.Connected() {
+			p.State, p.Detail = status.StateDegraded, "not connected; reconnecting"
 		}
 		hl.Networks = append(hl.Networks, p)
 	}
