@@ -219,7 +219,7 @@ func (r *Renderer) appendHighlights(l chat.Line, hs []chat.Highlight) chat.Line 
 
 // Change renders one short line about an important change of a known bug
 // (reopened, resolved, severity or whiteboard change, restricted). It
-// highlights nobody (SPEC F17). ok is false when the channel must not get it.
+// highlights nobody (announce.TestRestrictedNeverLeaks). ok is false when the channel must not get it.
 func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
 	what := ""
 	switch kind {

@@ -47,7 +47,7 @@ func NewAutoCC(o Options, settings *Settings, wake *Wake, notices *Notices) *Aut
 func (a *AutoCC) Loops() []Loop { return []Loop{{"auto-cc", a.run}} }
 
 // run adds announce.auto_cc and the auto_cc trees' logins to each
-// new bug's CC list (SPEC F5): once per bug, recorded in SQLite, retried
+// new bug's CC list: once per bug, recorded in SQLite, retried
 // with backoff while Bugzilla fails, never repeated after a restart. It
 // works from the mirror (the search that found the bug), so a new bug
 // costs one PUT and no read; bugs due together that get the same logins

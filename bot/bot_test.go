@@ -268,7 +268,7 @@ func TestNewBugAnnouncedWithHighlights(t *testing.T) {
 			t.Errorf("a bug that existed before the first start was announced: %q", line)
 		}
 	}
-	// Auto-CC (SPEC F5): announce.auto_cc plus the hardened tree's login.
+	// Auto-CC: announce.auto_cc plus the hardened tree's login.
 	waitUntil(t, 5*time.Second, "auto-CC in Bugzilla", func() bool {
 		bug, _ := h.srv.Bug(id)
 		return contains(bug.CC, "kernel@gentoo.org") && contains(bug.CC, "hardened@gentoo.org")

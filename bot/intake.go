@@ -111,7 +111,7 @@ func (s notifyingStore) LeftWatches(ctx context.Context, bugs []bugzilla.Bug, wa
 // Watcher returns the Bugzilla watcher.
 func (in *Intake) Watcher() *bugzilla.Watcher { return in.watcher }
 
-// Poke makes the watcher read the named bugs now (push ingest, SPEC F2).
+// Poke makes the watcher read the named bugs now (webhook and bugmail push).
 // It only triggers a read through the API. Safe for concurrent use.
 func (in *Intake) Poke(ctx context.Context, ids ...int) error {
 	if len(ids) == 0 {

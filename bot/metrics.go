@@ -14,7 +14,7 @@ import (
 	"github.com/ksecbot/ksecbot/transport"
 )
 
-// Metrics are the bot's Prometheus metrics (SPEC F14): transport health,
+// Metrics are the bot's Prometheus metrics (/metrics): transport health,
 // outbox depth, Bugzilla traffic and reaction times.
 type Metrics struct {
 	reg        *prometheus.Registry

@@ -16,8 +16,8 @@ import (
 )
 
 // Reminders re-highlights, once, the trees of a new bug that is still
-// unclaimed after announce.remind_after (SPEC F13), in the channels that
-// got its announcement.
+// unclaimed after announce.remind_after, in the channels that got its
+// announcement.
 type Reminders struct {
 	settings *Settings
 	store    *store.Store
@@ -36,8 +36,8 @@ func NewReminders(o Options, settings *Settings, wake *Wake) *Reminders {
 func (r *Reminders) Loops() []Loop { return []Loop{{"reminders", r.run}} }
 
 // run re-highlights, once, the trees of a new bug that is still
-// unclaimed after announce.remind_after (SPEC F13), in the channels that
-// got its announcement. Due times live in SQLite, so reminders survive
+// unclaimed after announce.remind_after, in the channels that got its
+// announcement (TestRemindersWithFakeClock). Due times live in SQLite, so reminders survive
 // restarts; !snooze moves them.
 func (r *Reminders) run(ctx context.Context) error {
 	tick := time.NewTicker(30 * time.Second)

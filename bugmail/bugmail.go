@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Package bugmail reads Bugzilla notification mail (bugmail) just far
-// enough to name the bug it is about, for push ingest (SPEC F2). The mail
+// enough to name the bug it is about, for push ingest (`ksecbot
+// ingest-mail`, README "Feeding bugmail"). The mail
 // is never trusted for bug content: ksecbot reads the bug through the API.
 package bugmail
 

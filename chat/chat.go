@@ -26,7 +26,7 @@ type Channel struct {
 	Network  string // the transport's network name (Transport.Network)
 	Name     string // channel name or room ID/alias as configured
 	Private  bool   // may show restricted bugs in full
-	Previews bool   // bug-link previews enabled (F9/F17)
+	Previews bool   // bug-link previews enabled ("previews" key)
 	Notice   bool   // IRC: send NOTICE instead of PRIVMSG
 	// CVEFeed: the channel gets the kernel CVE watch's lines (new,
 	// changed and rejected kernel CNA records that affect a tree).

@@ -14,7 +14,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the command sections of README.md and contrib/man/ksecbot.1 from the registry")
 
-// TestCommandDocs is issue 14 must-show 4: !help, the README command table
+// TestCommandDocs: !help, the README command table
 // and the man page command list come from the one registry and say the
 // same. With -update it rewrites the README and man page sections.
 func TestCommandDocs(t *testing.T) {

@@ -163,7 +163,7 @@ func (p *Policy) See(b *bugzilla.Bug, ch chat.Channel, what What) View {
 // when the channel sees the bug in full and the line is one that
 // highlights (announcements, digests, reminders). Withheld lines name no
 // tree and highlight no one; change lines and descriptions highlight no
-// one (SPEC F17).
+// one (README, "Embargoed bugs: who sees what").
 func (p *Policy) Highlights(b *bugzilla.Bug, ch chat.Channel, what What) []chat.Highlight {
 	if p.See(b, ch, what) != Full {
 		return nil

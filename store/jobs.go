@@ -193,7 +193,8 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	return out, nil
 }
 
-// Durations are reaction times measured from bug creation (F14).
+// Durations are reaction times measured from bug creation (!stats, the
+// status page).
 type Durations struct {
 	Announced  []time.Duration // to the first announcement in any channel
 	FirstClaim []time.Duration // to the first claim

@@ -46,9 +46,9 @@ var exceptions = map[string][]exception{
 	}},
 }
 
-// TestTransportsBuildWithoutCore is issue 14 must-show 1: the network
-// packages depend on the contract (this package) and chat, not on the core,
-// the SQLite driver or Prometheus.
+// TestTransportsBuildWithoutCore: the network packages depend on the
+// contract (this package) and chat, not on the core, the SQLite driver or
+// Prometheus.
 func TestTransportsBuildWithoutCore(t *testing.T) {
 	for _, pkg := range []string{module + "transport/irc", module + "transport/matrix", module + "transport/console", module + "transport"} {
 		t.Run(strings.TrimPrefix(pkg, module), func(t *testing.T) {

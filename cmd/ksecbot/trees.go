@@ -10,7 +10,7 @@ import (
 )
 
 // generateTrees prints [[tree]] entries for the kernel trees of a Gentoo
-// repository checkout (SPEC F16).
+// repository checkout (`ksecbot trees --repo`).
 func generateTrees(repo string, w io.Writer) error {
 	entries, err := treegen.Scan(repo)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/ksecbot/ksecbot/e2e/e2etest"
 )
 
-// Issue 11: a comment on a closed bug ksecbot never saw (an old RESOLVED
+// TestCommentOnClosedNeverSeenBug: a comment on a closed bug ksecbot never saw (an old RESOLVED
 // FIXED kernel bug) announces nothing as new, highlights no one and
 // auto-CCs nothing; a bug filed afterwards is announced and auto-CC'd.
 func TestCommentOnClosedNeverSeenBug(t *testing.T) {

@@ -27,7 +27,7 @@ func ccAdds(b bugzillatest.Bug, login string) int {
 	return n
 }
 
-// Issue 10: auto-CC on a restricted bug adds only [announce]
+// TestRestrictedAutoCC: auto-CC on a restricted bug adds only [announce]
 // restricted_auto_cc logins; the private channel is told which were held
 // back; when the bug becomes public, the held-back logins are added, once.
 func TestRestrictedAutoCC(t *testing.T) {

@@ -84,8 +84,8 @@ func (w *world) start(t *testing.T, name string) *e2etest.Proc {
 	return k
 }
 
-// TestAnnounceCommandsRestart covers the Matrix issue and the Matrix half of
-// "act from chat": announcements in a plain and an encrypted room with
+// TestAnnounceCommandsRestart covers the Matrix side of announcing and
+// acting from chat: announcements in a plain and an encrypted room with
 // mentions, !pending, !whoami, !claim as a reply, !cc, a refusal for an
 // unlinked user, then a SIGKILL and restart without repeats.
 func TestAnnounceCommandsRestart(t *testing.T) {

@@ -18,14 +18,14 @@ CREATE TABLE reminders (
 );
 CREATE INDEX reminders_due ON reminders(due_at) WHERE done_at = 0;
 
--- First claim of each bug (stats, F14).
+-- First claim of each bug (!stats).
 CREATE TABLE claims (
 	bug_id INTEGER PRIMARY KEY,
 	login  TEXT    NOT NULL,
 	at     INTEGER NOT NULL
 );
 
--- First time each login appeared in a bug's CC list (stats, F14).
+-- First time each login appeared in a bug's CC list (!stats).
 CREATE TABLE cc_first (
 	bug_id INTEGER NOT NULL,
 	login  TEXT    NOT NULL COLLATE NOCASE,

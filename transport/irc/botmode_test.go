@@ -12,7 +12,7 @@ import (
 )
 
 // The bot sets the user mode ISUPPORT BOT names (+B on InspIRCd with
-// botmode), so WHOIS marks it as a bot (SPEC F17, good neighbour).
+// botmode), so WHOIS marks it as a bot (a good neighbour).
 func TestServerBotMode(t *testing.T) {
 	t.Parallel()
 	s := irctest.Need(t)

@@ -312,7 +312,7 @@ func TestDeliveryPartitionMidBurst(t *testing.T) {
 		t.Errorf("/metrics silent drops = %q, want 1", got)
 	}
 	if rest := time.Until(cut.Add(60 * time.Second)); rest > 0 {
-		time.Sleep(rest) // the partition lasts 60 s, as in the issue
+		time.Sleep(rest) // the partition lasts 60 s, longer than the PING probe
 	}
 	px.Heal()
 	healed := time.Now()
