@@ -7,10 +7,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -21,14 +21,10 @@ import (
 // on IRC), once per episode, and told again when the bot is back in.
 //
 // An episode is numbered per channel and its state kept in the store
-// (kv "channel_trouble:<channel key>" = "trouble:<n>" or "ok:<n>"), so a
-// restart in the middle of one neither repeats its alert nor loses its
+// (table episodes), so a restart in the middle of one neither repeats its alert nor loses its
 // "back in" line. The outbox keys name the network's channel and the
 // episode number, never the time of a retry: the outbox drops a second
 // copy of the same alert.
-
-// kvTroublePrefix prefixes the kv keys of the channels' episode states.
-const kvTroublePrefix = "channel_trouble:"
 
 // ChannelTrouble tells every private channel but ch, on every network,
 // that the bot cannot be in ch, once per episode (transport.Alerts).
@@ -37,7 +33,8 @@ func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem s
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
 	n.setProblem(ch, "cannot join", chat.Clean(problem, 300))
-	state, num, ok := n.episode(ctx, kvTroublePrefix+ch.Key)
+	key := episodeKey{store.EpisodeChannelTrouble, ch.Key}
+	state, num, ok := n.episode(ctx, key)
 	if !ok || state == "trouble" {
 		return // told already in this episode
 	}
@@ -54,7 +51,7 @@ func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem s
 	} else {
 		n.log.Info("channel trouble told to the private channels", "channel", ch.Key, "episode", num, "private_channels", told, "problem", problem)
 	}
-	n.setEpisode(ctx, kvTroublePrefix+ch.Key, "trouble", num)
+	n.setEpisode(ctx, key, "trouble", num)
 }
 
 // ChannelRecovered ends ch's episode of trouble, if there is one, with
@@ -65,7 +62,8 @@ func (n *Notices) ChannelRecovered(ctx context.Context, ch chat.Channel) {
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
 	n.setProblem(ch, "cannot join", "")
-	state, num, ok := n.episode(ctx, kvTroublePrefix+ch.Key)
+	key := episodeKey{store.EpisodeChannelTrouble, ch.Key}
+	state, num, ok := n.episode(ctx, key)
 	if !ok || state != "trouble" {
 		return
 	}
@@ -75,7 +73,7 @@ func (n *Notices) ChannelRecovered(ctx context.Context, ch chat.Channel) {
 		return
 	}
 	n.log.Info("channel recovery told to the private channels", "channel", ch.Key, "episode", num)
-	n.setEpisode(ctx, kvTroublePrefix+ch.Key, "ok", num)
+	n.setEpisode(ctx, key, "ok", num)
 }
 
 // troubleID is the notice id of one episode's alert or recovery line:
@@ -84,35 +82,36 @@ func troubleID(what string, ch chat.Channel, episode int) string {
 	return what + "/" + ch.Key + "/" + strconv.Itoa(episode)
 }
 
+// episodeKey names what an episode is about: a store.Episode kind and
+// its subject (a channel's key, a network).
+type episodeKey struct{ kind, subject string }
+
 // episode returns the state ("", "trouble", "down" or "ok") and number
-// of the episode kept under the kv key, from memory or the store. ok is
-// false when the store could not be read (nothing is told then; the next
-// call tries again). Caller holds n.troubleMu.
-func (n *Notices) episode(ctx context.Context, key string) (state string, num int, ok bool) {
-	v, cached := n.trouble[key]
+// of key's episode, from memory or the store. ok is false when the store
+// could not be read (nothing is told then; the next call tries again).
+// Caller holds n.troubleMu.
+func (n *Notices) episode(ctx context.Context, key episodeKey) (state string, num int, ok bool) {
+	e, cached := n.trouble[key]
 	if !cached {
 		var err error
-		v, _, err = n.store.GetKV(ctx, key)
+		e, err = n.store.Episode(ctx, key.kind, key.subject)
 		if err != nil {
-			n.log.Warn("failed to read an episode state", "key", key, "err", err)
+			n.log.Warn("failed to read an episode state", "kind", key.kind, "subject", key.subject, "err", err)
 			return "", 0, false
 		}
-		n.trouble[key] = v
+		n.trouble[key] = e
 	}
-	state, numStr, _ := strings.Cut(v, ":")
-	num, _ = strconv.Atoi(numStr)
-	return state, num, true
+	return e.State, e.Number, true
 }
 
-// setEpisode records the state of the episode kept under the kv key. A
-// failed write is logged; the memory keeps the state for this run, and
-// the outbox keys keep a repeated call from telling twice. Caller holds
-// n.troubleMu.
-func (n *Notices) setEpisode(ctx context.Context, key, state string, num int) {
-	v := state + ":" + strconv.Itoa(num)
-	n.trouble[key] = v
-	if err := n.store.SetKV(ctx, key, v); err != nil {
-		n.log.Warn("failed to record an episode state", "key", key, "err", err)
+// setEpisode records the state of key's episode. A failed write is
+// logged; the memory keeps the state for this run, and the outbox keys
+// keep a repeated call from telling twice. Caller holds n.troubleMu.
+func (n *Notices) setEpisode(ctx context.Context, key episodeKey, state string, num int) {
+	e := store.Episode{State: state, Number: num}
+	n.trouble[key] = e
+	if err := n.store.SetEpisode(ctx, key.kind, key.subject, e); err != nil {
+		n.log.Warn("failed to record an episode state", "kind", key.kind, "subject", key.subject, "err", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
 )
 
 // Channel health: a channel the bot is in but that refuses its lines
@@ -18,9 +19,6 @@ import (
 // cannot join (alerts.go), it is told once per episode to the private
 // channels of every network, one line says when lines go through again,
 // and while it lasts /healthz and /metrics name the channel.
-
-// kvRefusesPrefix prefixes the kv keys of the channels' refusal episodes.
-const kvRefusesPrefix = "channel_refuses:"
 
 // channelProblem is what is wrong with a channel now, for /healthz and
 // /metrics.
@@ -71,7 +69,7 @@ func (n *Notices) ChannelRefuses(ctx context.Context, ch chat.Channel, problem s
 	defer n.troubleMu.Unlock()
 	problem = chat.Clean(problem, 300)
 	n.setProblem(ch, "refuses lines", problem)
-	key := kvRefusesPrefix + ch.Key
+	key := episodeKey{store.EpisodeChannelRefuses, ch.Key}
 	state, num, ok := n.episode(ctx, key)
 	if !ok || state == "trouble" {
 		return // told already in this episode
@@ -100,7 +98,7 @@ func (n *Notices) ChannelSends(ctx context.Context, ch chat.Channel) {
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
 	n.setProblem(ch, "refuses lines", "")
-	key := kvRefusesPrefix + ch.Key
+	key := episodeKey{store.EpisodeChannelRefuses, ch.Key}
 	state, num, ok := n.episode(ctx, key)
 	if !ok || state != "trouble" {
 		return

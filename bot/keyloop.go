@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
 )
 
 // Defaults for Options.
@@ -24,10 +24,6 @@ const (
 	DefaultDefaultsRefresh = 24 * time.Hour
 	keyRetryFirst          = 2 * time.Second
 )
-
-// kvKeyState records the API key state across restarts ("ok:N" or
-// "refused:N", N counting refusals), so that each change is said once.
-const kvKeyState = "bugzilla_key_state"
 
 // keyLoop checks the API key at start, follows the client's key state
 // (a poll may meet a refusal at any time) and, while Bugzilla refuses the
@@ -124,36 +120,34 @@ func (in *Intake) checkKey(ctx context.Context) bool {
 }
 
 // noteKeyState says a change of the key state once in the private
-// channels (through the outbox) and remembers it across restarts.
+// channels (through the outbox) and remembers it across restarts (an
+// episode numbered by refusals), so that each change is said once.
 func (in *Intake) noteKeyState(ctx context.Context, st bugzilla.KeyState) {
-	prev, _, err := in.store.GetKV(ctx, kvKeyState)
+	prev, err := in.store.Episode(ctx, store.EpisodeBugzillaKey, "")
 	if err != nil {
 		in.log.Warn("failed to read the key state", "err", err)
 		return
 	}
-	state, nStr, _ := strings.Cut(prev, ":")
-	n, _ := strconv.Atoi(nStr)
-	var next string
+	next := prev
 	var line chat.Line
 	switch {
-	case st.Refused && state != "refused":
-		n++
-		next = "refused:" + strconv.Itoa(n)
+	case st.Refused && prev.State != "refused":
+		next = store.Episode{State: "refused", Number: prev.Number + 1}
 		line = chat.Line{}.Bold("ksecbot is read-only:").Text(" Bugzilla refuses its API key (" + st.Reason + "). " +
 			"Polling goes on anonymously, so restricted bugs the anonymous user cannot see are not announced; " +
 			"!claim, !cc and auto-CC are off. The key is tried again within " + in.keyRetry.String() +
 			"; the operator should fix bugzilla.api_key_file.")
-	case !st.Refused && state == "refused":
-		next = "ok:" + strconv.Itoa(n)
+	case !st.Refused && prev.State == "refused":
+		next.State = "ok"
 		line = chat.Line{}.Bold("ksecbot can write again:").Text(" Bugzilla accepts its API key; !claim, !cc and auto-CC are back on.")
 	default:
 		return
 	}
-	if err := in.notices.System(ctx, "bugzilla-key-"+next, line); err != nil {
+	if err := in.notices.System(ctx, "bugzilla-key-"+next.State+":"+strconv.Itoa(next.Number), line); err != nil {
 		in.log.Warn("failed to queue the key state notice", "err", err)
 		return
 	}
-	if err := in.store.SetKV(ctx, kvKeyState, next); err != nil {
+	if err := in.store.SetEpisode(ctx, store.EpisodeBugzillaKey, "", next); err != nil {
 		in.log.Warn("failed to record the key state", "err", err)
 	}
 }

@@ -14,15 +14,13 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
 // DefaultNetworkRetry is how long a network stopped by a permanent error
 // waits before it is tried again (SIGHUP tries at once).
 const DefaultNetworkRetry = time.Hour
-
-// kvNetworkPrefix prefixes the kv keys of the networks' down episodes.
-const kvNetworkPrefix = "network_down:"
 
 // Networks runs each transport in its own loop, so that a network's
 // permanent error (a refused password or token, an untrusted
@@ -33,9 +31,9 @@ const kvNetworkPrefix = "network_down:"
 // once on RetryNow (SIGHUP). Only when every network is down does Run
 // return an error (the daemon then exits).
 //
-// Episodes are numbered per network in the store (kv
-// "network_down:<network>"), like channel trouble, so a restart neither
-// repeats the alert nor loses its "back on" line.
+// Episodes are numbered per network in the store (table episodes), like
+// channel trouble, so a restart neither repeats the alert nor loses its
+// "back on" line.
 type Networks struct {
 	notices *Notices
 	log     *slog.Logger
@@ -186,7 +184,7 @@ func (n *Networks) setDown(ctx context.Context, network string, err error) *NoNe
 	nt := n.notices
 	nt.troubleMu.Lock()
 	defer nt.troubleMu.Unlock()
-	key := kvNetworkPrefix + network
+	key := episodeKey{store.EpisodeNetworkDown, network}
 	state, num, ok := nt.episode(rctx, key)
 	if !ok || state == "down" {
 		return nil // told already in this episode
@@ -230,7 +228,7 @@ func (n *Networks) setUp(ctx context.Context, network string) {
 	nt := n.notices
 	nt.troubleMu.Lock()
 	defer nt.troubleMu.Unlock()
-	key := kvNetworkPrefix + network
+	key := episodeKey{store.EpisodeNetworkDown, network}
 	state, num, ok := nt.episode(rctx, key)
 	if !ok || state != "down" {
 		return

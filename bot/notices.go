@@ -74,16 +74,16 @@ type Notices struct {
 	log        *slog.Logger
 
 	troubleMu sync.Mutex
-	trouble   map[string]string          // kv key -> episode state (alerts.go, networks.go)
-	problems  map[string]*channelProblem // what is wrong with channels now (channelhealth.go)
-	started   time.Time                  // this run's start: network warnings are told once per run
-	reports   chan channelReport         // from the transports' read loops (alerts.go)
+	trouble   map[episodeKey]store.Episode // episode states (alerts.go, networks.go)
+	problems  map[string]*channelProblem   // what is wrong with channels now (channelhealth.go)
+	started   time.Time                    // this run's start: network warnings are told once per run
+	reports   chan channelReport           // from the transports' read loops (alerts.go)
 }
 
 // NewNotices returns the notices for the channels of o.Transports.
 func NewNotices(o Options, wake *Wake) *Notices {
 	o = o.WithDefaults()
-	return &Notices{store: o.Store, transports: o.Transports, wake: wake, log: o.Logger, trouble: map[string]string{}, problems: map[string]*channelProblem{}, started: o.Now(),
+	return &Notices{store: o.Store, transports: o.Transports, wake: wake, log: o.Logger, trouble: map[episodeKey]store.Episode{}, problems: map[string]*channelProblem{}, started: o.Now(),
 		reports: make(chan channelReport, reportQueue)}
 }
 

@@ -103,7 +103,7 @@ func scanCVERecord(row interface{ Scan(...any) error }) (CVERecord, error) {
 // CVEBasis returns what the exposure rows were judged against ("" when
 // they never were).
 func (s *Store) CVEBasis(ctx context.Context) (string, error) {
-	v, _, err := s.GetKV(ctx, kvCVEBasis)
+	v, _, err := s.getKV(ctx, kvCVEBasis)
 	return v, err
 }
 

@@ -7,8 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -268,8 +266,9 @@ func (s *Store) RecordClaim(ctx context.Context, bugID int, login string, at tim
 	return s.tx(ctx, func(tx *sql.Tx) error { return recordClaim(ctx, tx, bugID, login, at) })
 }
 
-// GetKV returns the value stored under key.
-func (s *Store) GetKV(ctx context.Context, key string) (string, bool, error) {
+// getKV returns the value stored under key. kv holds single values only
+// (the CVE watch's basis); state with a structure has its own table.
+func (s *Store) getKV(ctx context.Context, key string) (string, bool, error) {
 	var v string
 	err := s.db.QueryRowContext(ctx, "SELECT value FROM kv WHERE key = ?", key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -281,58 +280,13 @@ func (s *Store) GetKV(ctx context.Context, key string) (string, bool, error) {
 	return v, true, nil
 }
 
-// SetKV stores value under key, replacing any previous value.
-func (s *Store) SetKV(ctx context.Context, key, value string) error {
+// setKV stores value under key, replacing any previous value.
+func (s *Store) setKV(ctx context.Context, key, value string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO kv(key, value) VALUES (?, ?)
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
 		if err != nil {
 			return fmt.Errorf("failed to write %q: %w", key, err)
-		}
-		return nil
-	})
-}
-
-// kvHeldPrefix prefixes the kv keys of held-back auto-CC logins.
-const kvHeldPrefix = "autocc_held:"
-
-// HoldAutoCC records logins auto-CC held back from a restricted bug, to
-// be added once the bug is public (replacing any earlier record).
-func (s *Store) HoldAutoCC(ctx context.Context, bugID int, logins []string) error {
-	return s.SetKV(ctx, kvHeldPrefix+strconv.Itoa(bugID), strings.Join(logins, ","))
-}
-
-// HeldAutoCC returns the held-back auto-CC logins by bug.
-func (s *Store) HeldAutoCC(ctx context.Context) (map[int][]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key, value FROM kv WHERE key >= ? AND key < ?", kvHeldPrefix, kvHeldPrefix+"\xff")
-	if err != nil {
-		return nil, fmt.Errorf("failed to list held-back auto-CC: %w", err)
-	}
-	defer rows.Close()
-	out := map[int][]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, fmt.Errorf("failed to list held-back auto-CC: %w", err)
-		}
-		id, err := strconv.Atoi(strings.TrimPrefix(k, kvHeldPrefix))
-		if err != nil || v == "" {
-			continue
-		}
-		out[id] = strings.Split(v, ",")
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to list held-back auto-CC: %w", err)
-	}
-	return out, nil
-}
-
-// ReleaseHeldAutoCC forgets a bug's held-back logins (they were added, or
-// will never be).
-func (s *Store) ReleaseHeldAutoCC(ctx context.Context, bugID int) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM kv WHERE key = ?", kvHeldPrefix+strconv.Itoa(bugID)); err != nil {
-			return fmt.Errorf("failed to release held-back auto-CC of bug %d: %w", bugID, err)
 		}
 		return nil
 	})

@@ -13,16 +13,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 )
-
-// kvOutage holds, while Bugzilla refuses the API key, the watch cursor
-// (Unix nanoseconds) from before the first read without the key.
-const kvOutage = "bugzilla_key_outage"
 
 // watchCond is the SQL condition "in one of these watches" (names
 // "product/component") and its arguments.
@@ -185,16 +180,12 @@ func (s *Store) BeginOutage(ctx context.Context, since time.Time) (bool, error) 
 	began := false
 	defer s.mirrorWrite()()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var v string
-		err := tx.QueryRowContext(ctx, "SELECT value FROM kv WHERE key = ?", kvOutage).Scan(&v)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("failed to read the key outage: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO kv(key, value) VALUES (?, ?)", kvOutage, strconv.FormatInt(ts(since), 10)); err != nil {
+		res, err := tx.ExecContext(ctx, "INSERT INTO key_outage(one, since) VALUES (1, ?) ON CONFLICT DO NOTHING", ts(since))
+		if err != nil {
 			return fmt.Errorf("failed to record the key outage: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // the outage began earlier
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE bugs SET unconfirmed = 1 WHERE sight = ''"); err != nil {
 			return fmt.Errorf("failed to mark the mirror unconfirmed: %w", err)
@@ -208,13 +199,13 @@ func (s *Store) BeginOutage(ctx context.Context, since time.Time) (bool, error) 
 // Outage returns the cursor recorded when the current key outage began,
 // and false when there is none.
 func (s *Store) Outage(ctx context.Context) (time.Time, bool, error) {
-	v, ok, err := s.GetKV(ctx, kvOutage)
-	if err != nil || !ok {
-		return time.Time{}, false, err
+	var n int64
+	err := s.db.QueryRowContext(ctx, "SELECT since FROM key_outage").Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("bad key outage record %q: %w", v, err)
+		return time.Time{}, false, fmt.Errorf("failed to read the key outage: %w", err)
 	}
 	return fromTS(n), true, nil
 }
@@ -224,7 +215,7 @@ func (s *Store) Outage(ctx context.Context) (time.Time, bool, error) {
 func (s *Store) EndOutage(ctx context.Context) error {
 	defer s.mirrorWrite()()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM kv WHERE key = ?", kvOutage); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM key_outage"); err != nil {
 			return fmt.Errorf("failed to end the key outage: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE bugs SET unconfirmed = 0 WHERE unconfirmed <> 0"); err != nil {

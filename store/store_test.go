@@ -646,21 +646,21 @@ func TestAuditAndKV(t *testing.T) {
 		t.Errorf("AuditLog(1) = %+v", got)
 	}
 
-	if _, ok, err := s.GetKV(ctx, "matrix/next_batch"); ok || err != nil {
-		t.Errorf("GetKV(missing) = %v %v", ok, err)
+	if _, ok, err := s.getKV(ctx, "matrix/next_batch"); ok || err != nil {
+		t.Errorf("getKV(missing) = %v %v", ok, err)
 	}
 	for _, v := range []string{"s1", "s2"} {
-		if err := s.SetKV(ctx, "matrix/next_batch", v); err != nil {
+		if err := s.setKV(ctx, "matrix/next_batch", v); err != nil {
 			t.Fatal(err)
 		}
-		if got, ok, err := s.GetKV(ctx, "matrix/next_batch"); got != v || !ok || err != nil {
-			t.Errorf("GetKV = %q %v %v, want %q", got, ok, err, v)
+		if got, ok, err := s.getKV(ctx, "matrix/next_batch"); got != v || !ok || err != nil {
+			t.Errorf("getKV = %q %v %v, want %q", got, ok, err, v)
 		}
 	}
 }
 
 // latestSchema is the schema version this ksecbot writes.
-const latestSchema = 6
+const latestSchema = 7
 
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
@@ -719,8 +719,8 @@ func TestMigrateFromV1(t *testing.T) {
 	if n, _ := s.OutboxDepth(ctx, nil); n != 1 {
 		t.Errorf("depth = %d after re-enqueue of a v1 key, want 1", n)
 	}
-	if v, ok, _ := s.GetKV(ctx, "k"); !ok || v != "v" {
-		t.Errorf("GetKV = %q %v", v, ok)
+	if v, ok, _ := s.getKV(ctx, "k"); !ok || v != "v" {
+		t.Errorf("getKV = %q %v", v, ok)
 	}
 	// Tables of version 2 work.
 	if err := s.ScheduleReminder(ctx, 5, t0); err != nil {
@@ -787,7 +787,7 @@ func TestWriterWaitsForLock(t *testing.T) {
 	go func() {
 		close(started)
 		begin := time.Now()
-		err := s.SetKV(ctx, "mine", "1")
+		err := s.setKV(ctx, "mine", "1")
 		took = time.Since(begin)
 		done <- err
 	}()
@@ -805,7 +805,7 @@ func TestWriterWaitsForLock(t *testing.T) {
 		t.Errorf("write took %v, less than the %v the lock was held", took, hold)
 	}
 	for _, k := range []string{"mine", "other"} {
-		if _, ok, _ := s.GetKV(ctx, k); !ok {
+		if _, ok, _ := s.getKV(ctx, k); !ok {
 			t.Errorf("key %q missing", k)
 		}
 	}
@@ -817,8 +817,8 @@ func TestWriterGivesUpAfterBusyTimeout(t *testing.T) {
 	s := openAt(t, path, nil, WithBusyTimeout(50*time.Millisecond))
 	release := holdLock(t, path)
 	defer release()
-	if err := s.SetKV(ctx, "mine", "1"); err == nil || !strings.Contains(err.Error(), "locked") {
-		t.Fatalf("SetKV under a held lock = %v, want a 'database is locked' error", err)
+	if err := s.setKV(ctx, "mine", "1"); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("setKV under a held lock = %v, want a 'database is locked' error", err)
 	}
 }
 
