@@ -137,6 +137,7 @@ func (a alertingInbox) ChannelTrouble(_ context.Context, ch chat.Channel, proble
 }
 
 func (a alertingInbox) ChannelRecovered(_ context.Context, ch chat.Channel) {
+	a.notices.wake.ChannelBack(ch.Network, ch.Key)
 	a.notices.report(channelReport{ch: ch})
 }
 

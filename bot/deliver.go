@@ -27,6 +27,7 @@ type Deliverer struct {
 	notices  *Notices // told of channels that refuse lines
 	metrics  *Metrics
 	wake     <-chan struct{}
+	wakes    *Wake // for the channels it is back in (Wake.ChannelBack)
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -36,7 +37,7 @@ type Deliverer struct {
 func NewDeliverer(o Options, t transport.Transport, settings *Settings, wake *Wake, guard *StoreGuard, notices *Notices, metrics *Metrics) *Deliverer {
 	o = o.WithDefaults()
 	return &Deliverer{t: t, settings: settings, store: o.Store, guard: guard, notices: notices, metrics: metrics,
-		wake: wake.deliverer(t.Network()), log: o.Logger, now: o.Now}
+		wake: wake.deliverer(t.Network()), wakes: wake, log: o.Logger, now: o.Now}
 }
 
 // Transport returns the transport it delivers to.
@@ -54,6 +55,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		var keys []string // read each round: a reload may change them
 		for _, ch := range t.Channels() {
 			keys = append(keys, ch.Key)
+		}
+		for _, k := range d.wakes.takeBack(t.Network()) {
+			st.retryNow(k)
 		}
 		failed, err := d.deliverPending(ctx, keys, st)
 		if ctx.Err() != nil {
@@ -174,6 +178,13 @@ func (st *deliverState) failed(ch string, now time.Time) (first bool) {
 	first = !st.failing[ch]
 	st.failing[ch] = true
 	return first
+}
+
+// retryNow lets channel ch be tried at once, its delay back to the
+// first; a run of failures stays logged until a delivery works.
+func (st *deliverState) retryNow(ch string) {
+	delete(st.backoff, ch)
+	delete(st.retryAt, ch)
 }
 
 // succeeded ends a run of failures of channel ch; it says whether there

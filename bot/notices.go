@@ -24,7 +24,8 @@ type Wake struct {
 	queued chan struct{} // the outbox grew: run auto-CC
 
 	mu      sync.Mutex
-	deliver map[string]chan struct{} // per network: wake its deliverer
+	deliver map[string]chan struct{}   // per network: wake its deliverer
+	back    map[string]map[string]bool // per network: channels it is in again (ChannelBack)
 }
 
 // NewWake returns the wake-ups of one core.
@@ -50,6 +51,39 @@ func (w *Wake) Queued() {
 		signal(c)
 	}
 	signal(w.queued)
+}
+
+// ChannelBack says a transport is in channel key of network again (it
+// was let back in after a ban or a kick, or was invited): the network's
+// deliverer forgets the channel's retry delay and looks at once, so the
+// messages waiting for it do not wait out a delay grown while it was out.
+func (w *Wake) ChannelBack(network, key string) {
+	w.mu.Lock()
+	if w.back == nil {
+		w.back = map[string]map[string]bool{}
+	}
+	if w.back[network] == nil {
+		w.back[network] = map[string]bool{}
+	}
+	w.back[network][key] = true
+	c := w.deliver[network]
+	w.mu.Unlock()
+	if c != nil {
+		signal(c)
+	}
+}
+
+// takeBack returns and forgets the channels of network that ChannelBack
+// named.
+func (w *Wake) takeBack(network string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var keys []string
+	for k := range w.back[network] {
+		keys = append(keys, k)
+	}
+	delete(w.back, network)
+	return keys
 }
 
 // deliverer returns the wake-up of the network's deliverer.
