@@ -108,7 +108,8 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 			continue
 		}
 		t.joinAttempts.Add(1)
-		resp, err := cli.JoinRoom(ctx, ch.Name, nil)
+		target, req := t.joinTarget(ch.Name)
+		resp, err := cli.JoinRoom(ctx, target, req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, false
@@ -138,6 +139,10 @@ func (t *Transport) joinRooms(ctx context.Context, cli *mautrix.Client) (wait ti
 		}
 		t.mu.Lock()
 		delete(t.joinRetries, ch.Name)
+		if f, ok := t.follows[ch.Name]; ok && f.fresh {
+			f.fresh = false
+			t.follows[ch.Name] = f
+		}
 		t.resolved[ch.Name] = resp.RoomID
 		t.resolved[string(resp.RoomID)] = resp.RoomID
 		cur, still := t.byName[ch.Name] // a reload may have changed or removed it meanwhile
@@ -165,7 +170,7 @@ func (t *Transport) inviteNames(rid id.RoomID, alias string) []string {
 	defer t.mu.Unlock()
 	var names []string
 	for name := range t.byName {
-		if name == string(rid) || (alias != "" && name == alias) || t.resolved[name] == rid {
+		if name == string(rid) || (alias != "" && name == alias) || t.resolved[name] == rid || t.follows[name].room == rid {
 			names = append(names, name)
 		}
 	}
@@ -185,7 +190,10 @@ const joinTroubleAfter = 3
 // retried with backoff.
 func (t *Transport) roomRefused(ctx context.Context, ch chat.Channel, err error, failures int) {
 	problem, refused := joinProblem(err)
-	if !refused && failures < joinTroubleAfter {
+	t.mu.Lock()
+	fresh := t.follows[ch.Name].fresh
+	t.mu.Unlock()
+	if (!refused || fresh) && failures < joinTroubleAfter {
 		return
 	}
 	t.mu.Lock()

@@ -98,7 +98,9 @@ type Transport struct {
 	// joinRetries holds the backoff of configured rooms (by configured
 	// name) whose last join failed; joinKick wakes the join loop.
 	joinRetries map[string]*joinRetry
-	joinKick    chan struct{}
+	// follows: configured rooms that were upgraded, by configured name (tombstone.go)
+	follows  map[string]followed
+	joinKick chan struct{}
 	// alerts is Run's inbox when it hears of channel trouble; roomsOK
 	// holds the configured rooms reported joined to it (join.go).
 	alerts  transport.Alerts
@@ -164,6 +166,7 @@ func New(cfg *Config, o Options) (*Transport, error) {
 		resolved:     map[string]id.RoomID{},
 		joinRetries:  map[string]*joinRetry{},
 		joinKick:     make(chan struct{}, 1),
+		follows:      map[string]followed{},
 		queues:       map[id.RoomID]*roomQueue{},
 		plainChecked: map[id.RoomID]bool{},
 		episodes:     map[id.RoomID]*limitEpisode{},
@@ -240,6 +243,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		return permanent(err)
 	}
 	defer st.Close()
+	t.loadFollows(ctx, st)
 	t.mu.Lock()
 	t.startMs = t.opts.Now().UnixMilli()
 	t.runCtx = ctx

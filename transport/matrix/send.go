@@ -145,6 +145,9 @@ func (t *Transport) roomFor(ctx context.Context, cli *mautrix.Client, out chat.O
 	}
 	t.mu.Lock()
 	rid, ok := t.resolved[target]
+	if f, moved := t.follows[target]; moved && !ok {
+		rid, ok = f.room, true // upgraded, not joined yet in this run
+	}
 	t.mu.Unlock()
 	if ok {
 		return rid, nil

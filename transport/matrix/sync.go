@@ -63,6 +63,8 @@ func (t *Transport) onSync(cli *mautrix.Client) mautrix.SyncHandler {
 			rc.rotateOnDeviceChange(ctx, resp.DeviceLists.Changed)
 		}
 		t.connected.Store(true)
+		t.onLeave(ctx, resp)
+		t.onTombstones(ctx, resp)
 		for rid, room := range resp.Rooms.Invite {
 			t.handleInvite(ctx, cli, rid, room)
 		}
@@ -119,12 +121,7 @@ func (t *Transport) handleInvite(ctx context.Context, cli *mautrix.Client, rid i
 			}
 		}
 	}
-	t.mu.Lock()
-	_, byID := t.byName[string(rid)]
-	_, resolved := t.rooms[rid]
-	_, byAlias := t.byName[alias]
-	t.mu.Unlock()
-	configured := byID || resolved || (alias != "" && byAlias)
+	configured := len(t.inviteNames(rid, alias)) > 0
 	accept := configured || t.admins[inviter]
 	go func() {
 		defer t.invites.Delete(rid)
