@@ -48,6 +48,12 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 		t.sendErrors.Add(1)
 		return "", err
 	}
+	if name, out := t.outOfRoom(out, rid); out {
+		// Kicked, banned or not joined yet: reported as channel trouble
+		// by the join loop, not as a room refusing lines.
+		t.sendErrors.Add(1)
+		return "", fmt.Errorf("matrix: the bot is not in room %s now; it keeps trying to join", name)
+	}
 	q := t.queue(rid)
 	waits := out.Kind == chat.KindReply
 	if err := q.acquire(ctx, waits, t.opts.Now()); err != nil {
@@ -62,6 +68,20 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 	}
 	t.sendNotes(ctx, cli, st, rid)
 	return ev, nil
+}
+
+// outOfRoom reports whether out is for a configured room the bot is not
+// in now (rid its room ID), and the room's configured name.
+func (t *Transport) outOfRoom(out chat.Outgoing, rid id.RoomID) (string, bool) {
+	target := out.Target
+	if target == "" {
+		target = strings.TrimPrefix(out.Channel, Name+":")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, configured := t.byName[target]
+	_, in := t.rooms[rid]
+	return target, configured && !in
 }
 
 // post sends out to rid unless its key was sent already; the caller holds
