@@ -36,6 +36,9 @@ type Store interface {
 	Bug(ctx context.Context, id int) (*bugzilla.Bug, bool, error)
 	Bugs(ctx context.Context, f store.BugFilter) ([]bugzilla.Bug, int, error)
 	RecentAnnouncements(ctx context.Context, channelKey string, since time.Time) ([]store.Announced, error)
+	// AnnouncingNow returns the bugs whose announcement to the channel is
+	// queued or on its way, not yet confirmed sent.
+	AnnouncingNow(ctx context.Context, channelKey string) ([]int, error)
 	MessageBugs(ctx context.Context, channelKey, networkID string) (bugs []int, found bool, err error)
 	Audit(ctx context.Context, e store.AuditEntry) error
 	ComponentDefault(ctx context.Context, watch string) (string, bool, error)

@@ -48,6 +48,14 @@ func (r *Router) targetBug(ctx context.Context, req *Request, explicit int) (int
 	if err != nil {
 		return 0, r.askBug(req, "I could not read what was announced here", nil)
 	}
+	// An announcement on its way may be on the person's screen already:
+	// "the last bug" is then not known. Only confirmed ones are named.
+	if flying, err := r.d.Store.AnnouncingNow(ctx, in.Channel.Key); err != nil {
+		r.log.Warn("failed to look up announcements on their way", "err", err)
+		return 0, r.askBug(req, "I could not read what was announced here", nil)
+	} else if len(flying) > 0 && (len(cands) == 0 || len(flying) > 1 || flying[0] != cands[0].BugID) {
+		return 0, r.askBug(req, "a bug is being announced here right now", ids(cands))
+	}
 	if len(cands) == 0 {
 		return 0, r.askBug(req, "no bug was announced here in the last "+shortDuration(r.window), nil)
 	}

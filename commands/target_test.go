@@ -38,6 +38,18 @@ func (e *env) sent(ch chat.Channel, kind chat.Kind, netID string, bugs ...int) {
 	e.t.Fatalf("message %s not queued", key)
 }
 
+// queued queues an announcement the network has not confirmed yet (on
+// its way).
+func (e *env) queued(ch chat.Channel, kind chat.Kind, bugs ...int) {
+	e.t.Helper()
+	e.nextM++
+	key := fmt.Sprintf("%s/t%d/%s", kind, e.nextM, ch.Key)
+	if err := e.st.Enqueue(e.ctx, chat.Outgoing{Key: key, Kind: kind, Channel: ch.Key, Target: ch.Name,
+		Lines: []chat.Line{chat.Line{}.Text("x")}, BugIDs: bugs}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // puts counts the PUT requests the Bugzilla test server received.
 func (e *env) puts() int {
 	n := 0
@@ -85,6 +97,26 @@ func TestWriteTargets(t *testing.T) {
 				return cmd(chPublic, idAlice, "!claim"), -1
 			},
 			reply: []string{"Which bug? %[2]d, %[1]d — ", "last minute", "!claim <bug>", "reply to its announcement", "Nothing was changed"},
+		},
+		{
+			name: "the next announcement on its way (not yet confirmed): asks, naming the confirmed one",
+			setup: func(e *env, b []int) (chat.Incoming, int) {
+				e.sent(chPublic, chat.KindAnnounce, "", b[0])
+				e.clk.Advance(2 * time.Minute)
+				e.queued(chPublic, chat.KindAnnounce, b[1])
+				return cmd(chPublic, idAlice, "!claim"), -1
+			},
+			reply: []string{"Which bug? %[1]d — ", "being announced here right now", "Nothing was changed"},
+		},
+		{
+			name: "an announcement on its way in another channel does not count",
+			setup: func(e *env, b []int) (chat.Incoming, int) {
+				e.sent(chPublic, chat.KindAnnounce, "", b[0])
+				e.clk.Advance(2 * time.Minute)
+				e.queued(chPrivate, chat.KindAnnounce, b[1])
+				return cmd(chPublic, idAlice, "!claim"), 0
+			},
+			reply: []string{"Claimed", "bug %[1]d"},
 		},
 		{
 			name: "a burst then a quiet minute: the last one",

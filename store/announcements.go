@@ -55,6 +55,32 @@ func (s *Store) RecentAnnouncements(ctx context.Context, channelKey string, sinc
 	return out, nil
 }
 
+// AnnouncingNow returns the bugs whose announcement (new, digest or
+// reminder) to the channel is queued or on its way but not yet confirmed
+// by the network: people may be reading it already, so a write without a
+// bug number must not take "the last bug" while one is in flight.
+func (s *Store) AnnouncingNow(ctx context.Context, channelKey string) ([]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT j.value FROM outbox o, json_each(o.msg, '$.bugs') j
+		WHERE o.channel = ? AND o.sent_at = 0 AND o.skipped_at = 0 AND o.kind IN ('announce', 'digest', 'remind')
+`, channelKey)
+	if err != nil {
+		return nil, fmt.Errorf("failed to find announcements on their way to %s: %w", channelKey, err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("failed to find announcements on their way to %s: %w", channelKey, err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to find announcements on their way to %s: %w", channelKey, err)
+	}
+	return out, nil
+}
+
 // MessageBugs returns the bugs a message ksecbot sent to the channel was
 // about, given the network ID of the message (a Matrix event ID, or the
 // msgid of one of an IRC message's lines: an IRC message records the

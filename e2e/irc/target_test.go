@@ -56,9 +56,13 @@ func TestClaimWithoutNumber(t *testing.T) {
 	obs.Say(t, ch, "!claim")
 	m, _ := obs.WaitFor(t, 10*time.Second, "the bare !claim's reply", privmsgFrom(bot.nick, ch, "Which bug?"))
 	txt := plainText(m.Params[1])
+	// The bot may not have the second announcement's echo yet when the
+	// command comes (the observer saw the line first): it then asks
+	// because a bug is being announced, naming the confirmed one.
 	want := fmt.Sprintf("Which bug? %d, %d", ids[1], ids[0])
-	if !strings.Contains(txt, want) || !strings.Contains(txt, "Nothing was changed") {
-		t.Errorf("bare !claim reply %q, want it to ask %q and say nothing was changed", txt, want)
+	flying := fmt.Sprintf("Which bug? %d — A bug is being announced here right now", ids[0])
+	if !strings.Contains(txt, want) && !strings.Contains(txt, flying) || !strings.Contains(txt, "Nothing was changed") {
+		t.Errorf("bare !claim reply %q, want it to ask %q (or %q) and say nothing was changed", txt, want, flying)
 	}
 	if n := puts() - before; n != 0 {
 		t.Errorf("the bare !claim made %d PUT requests to Bugzilla, want none", n)

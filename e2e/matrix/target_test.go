@@ -47,9 +47,13 @@ func TestClaimWithoutNumber(t *testing.T) {
 
 	r := w.obs.ReplyTo(t, w.plain, w.obs.Say(ctx, t, w.plain, "!claim", nil))
 	txt := body(r)
+	// The bot may not have recorded the second announcement as sent when
+	// the command comes: it then asks because a bug is being announced,
+	// naming the confirmed one.
 	want := fmt.Sprintf("Which bug? %d, %d", ids[1], ids[0])
-	if !strings.Contains(txt, want) || !strings.Contains(txt, "Nothing was changed") {
-		t.Errorf("bare !claim reply %q, want it to ask %q and say nothing was changed", txt, want)
+	flying := fmt.Sprintf("Which bug? %d — A bug is being announced here right now", ids[0])
+	if !strings.Contains(txt, want) && !strings.Contains(txt, flying) || !strings.Contains(txt, "Nothing was changed") {
+		t.Errorf("bare !claim reply %q, want it to ask %q (or %q) and say nothing was changed", txt, want, flying)
 	}
 	if n := puts() - before; n != 0 {
 		t.Errorf("the bare !claim made %d PUT requests to Bugzilla, want none", n)
