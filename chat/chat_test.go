@@ -5,6 +5,7 @@ package chat
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -40,6 +41,8 @@ func TestSanitize(t *testing.T) {
 		{"tabs and runs of spaces", " a\t\tb   c ", "a b c"},
 		{"bidi override", "abc\u202Edef", "abcdef"},
 		{"bidi isolate and mark", "a\u2067b\u200Fc", "abc"},
+		{"arabic letter mark", "CVE\u061C-2024-1", "CVE-2024-1"},
+		{"every bidi control", "a\u061C\u200E\u200F\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069b", "ab"},
 		{"byte order mark", "\uFEFFx", "x"},
 		{"c1 next line is a space", "a\u0085b", "a b"},
 		{"c1 control dropped", "a\u009bb", "ab"},
@@ -58,11 +61,17 @@ func TestSanitize(t *testing.T) {
 
 func FuzzSanitize(f *testing.F) {
 	f.Add("\x0304,01x\xff\r\n\u202e\x00 a  b ")
+	f.Add("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 	f.Fuzz(func(t *testing.T, s string) {
 		got := Sanitize(s)
-		if !utf8.ValidString(got) || strings.ContainsAny(got, "\r\n\t\x00\x01\x02\x03\x04\x0f\x16\x1d\x1f\u202e\ufeff") ||
+		if !utf8.ValidString(got) || strings.ContainsAny(got, "\r\n\t\x00\x01\x02\x03\x04\x0f\x16\x1d\x1f\ufeff") ||
 			strings.Contains(got, "  ") || strings.TrimSpace(got) != got {
 			t.Fatalf("Sanitize(%q) = %q", s, got)
+		}
+		for _, r := range got {
+			if unicode.Is(unicode.Bidi_Control, r) || unicode.IsControl(r) {
+				t.Fatalf("Sanitize(%q) = %q keeps %U", s, got, r)
+			}
 		}
 		if again := Sanitize(got); again != got {
 			t.Fatalf("Sanitize is not idempotent: %q -> %q -> %q", s, got, again)

@@ -20,12 +20,12 @@ import (
 //     becomes one space; runs collapse and the ends are trimmed;
 //   - every other control character (NUL, \x01 of CTCP, DEL, C1) is
 //     dropped, as are the invisible characters that reorder or hide text:
-//     bidi controls (U+200E/U+200F, U+202A..U+202E, U+2066..U+2069) and
-//     the byte order mark U+FEFF. A control byte is not a word break:
-//     "a\x00b" becomes "ab".
+//     every bidi control (U+061C, U+200E/U+200F, U+202A..U+202E,
+//     U+2066..U+2069; see bidiControl) and the byte order mark U+FEFF. A
+//     control byte is not a word break: "a\x00b" becomes "ab".
 //
 // Other format characters (zero-width joiner and non-joiner) are kept: they
-// join emoji and carry the de-highlighting of Dehighlight.
+// join emoji and shape scripts that need them.
 func Sanitize(s string) string {
 	s = stripFormatting(strings.ToValidUTF8(s, "\uFFFD"))
 	var b strings.Builder
@@ -51,9 +51,16 @@ func Sanitize(s string) string {
 // dropped reports whether Sanitize drops r: control characters other than
 // white space, bidi controls and the byte order mark.
 func dropped(r rune) bool {
-	return unicode.IsControl(r) || r == '\u200E' || r == '\u200F' || r >= '\u202A' && r <= '\u202E' ||
-		r >= '\u2066' && r <= '\u2069' || r == '\uFEFF'
+	return unicode.IsControl(r) || bidiControl(r) || r == '\uFEFF'
 }
+
+// bidiControl reports whether r is one of Unicode's bidi controls
+// (Bidi_Control): the Arabic letter mark U+061C, the left-to-right and
+// right-to-left marks U+200E/U+200F, the embeddings and overrides
+// U+202A..U+202E and the isolates U+2066..U+2069. They are invisible and
+// reorder the text around them, so a summary could show one thing and
+// say another.
+func bidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
 
 // Clean is Sanitize cut to at most max bytes on a rune boundary, with "…"
 // when cut.
