@@ -28,9 +28,12 @@ const (
 	RestrictedSkip     = policy.RestrictedSkip
 )
 
-// maxSummary is the most of a summary a chat line carries; transports cut
-// further to fit their wire limits.
-const maxSummary = 240
+// maxSummary is the most of a summary a chat line carries: 255 characters
+// (what Bugzilla 5.0 keeps of a summary) of up to 4 bytes each, so a
+// summary is shown whole; it only bounds what a broken or hostile server
+// could send. On IRC an announcement wraps into lines filled to the line
+// budget (transport/irc.Wrap, at most transport/irc.MaxWrapLines).
+const maxSummary = 1020
 
 // maxDigestIDs and maxLinkIDs bound the bug numbers a digest line names
 // and links, so that it fits an IRC line whatever the burst.

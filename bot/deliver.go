@@ -102,8 +102,9 @@ func (d *Deliverer) render(ctx context.Context, ch chat.Channel, it store.Outbox
 	if err != nil {
 		return msg, false, err
 	}
-	msg, ok = d.settings.l().render.Intent(it.Msg, found, ch, d.now())
-	return msg, ok, nil
+	lv := d.settings.l()
+	msg, ok = lv.render.Intent(it.Msg, found, ch, d.now())
+	return lv.quietOut(msg), ok, nil
 }
 
 // roundBugs holds the bugs one delivery round read from the mirror, so

@@ -269,6 +269,7 @@ func (d *Dispatcher) Inbox(t transport.Transport) transport.Inbox {
 // sendReply sends a command reply directly (replies are not durable:
 // the asker is there now), retrying briefly while the network is down.
 func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing) {
+	r = d.settings.l().quietOut(r)
 	backoff := 500 * time.Millisecond
 	for attempt := 0; attempt < 5; attempt++ {
 		_, err := t.Send(ctx, r)

@@ -52,6 +52,9 @@ type live struct {
 	router    *commands.Router
 	announcer *announce.Announcer
 	cve       *cvereport.Checker // nil without [kernel_cve]
+	// quiet holds every tree's maintainers per network: handles no
+	// message may ping outside its mentions (chat.Outgoing.Quiet).
+	quiet map[string][]string
 }
 
 // NewSettings builds the configuration-derived state of o.Config.
@@ -93,7 +96,7 @@ func channelsOf(ts []transport.Transport) []chat.Channel {
 
 // build makes the configuration-derived state.
 func (s *Settings) build(cfg *config.Config) *live {
-	lv := &live{cfg: cfg, trees: trees.New(cfg.Trees)}
+	lv := &live{cfg: cfg, trees: trees.New(cfg.Trees), quiet: maintainers(cfg.Trees)}
 	pub := cfg.Bugzilla.PublicURL
 	if pub == "" {
 		pub = cfg.Bugzilla.URL
@@ -232,4 +235,27 @@ func remindAfter(cfg *config.Config, bug *bugzilla.Bug) time.Duration {
 		}
 	}
 	return cfg.Announce.RemindAfter.Duration
+}
+
+// maintainers returns the handles of every tree's maintainers, per
+// network, each once.
+func maintainers(ts []config.Tree) map[string][]string {
+	out := map[string][]string{}
+	for _, t := range ts {
+		for network, hs := range t.Handles {
+			for _, h := range hs {
+				if !slices.Contains(out[network], h) {
+					out[network] = append(out[network], h)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// quietOut marks out as the core sends it: no maintainer may be pinged by
+// its text, only by its mentions (chat.Outgoing.Quiet).
+func (lv *live) quietOut(out chat.Outgoing) chat.Outgoing {
+	out.Quiet = lv.quiet
+	return out
 }

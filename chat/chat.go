@@ -68,9 +68,10 @@ type Span struct {
 	URL       string     `json:"u,omitempty"`
 	Highlight *Highlight `json:"h,omitempty"`
 	// Quoted marks text that came from Bugzilla (a summary, a login, a
-	// whiteboard): it must never ping anyone. IRC breaks nick-like words
-	// in it with a zero-width joiner; Matrix never turns it into a
-	// mention. Only SpanMention highlights.
+	// whiteboard). No text span pings anyone, quoted or not: transports
+	// put chat.NoPing into the names of the people present (Line.Quieted)
+	// and Matrix never turns text into a mention. Only SpanMention
+	// highlights.
 	Quoted bool `json:"q,omitempty"`
 }
 
@@ -208,6 +209,11 @@ type Outgoing struct {
 	ReplyTo string   `json:"reply,omitempty"` // network message ID this answers (Matrix event ID)
 	Notice  bool     `json:"notice,omitempty"`
 	Extra   []string `json:"extra,omitempty"` // reserved for transport hints
+	// Quiet holds, per network name, handles this message must not ping
+	// outside its mention spans: every tree's maintainers. The core sets
+	// it when it sends; the transport adds the people present in the
+	// channel (see Line.Quieted). Not stored.
+	Quiet map[string][]string `json:"-"`
 	// Resume is how many network lines of this message an earlier
 	// attempt already delivered (an IRC transport that reported a
 	// partial send): the transport sends the rest. Not stored.

@@ -159,13 +159,27 @@ func SanitizeSpan(s string) string {
 	return out
 }
 
-// Sanitized returns a copy of l with the text and URL of every span through
-// SanitizeSpan: what a transport renders.
+// Sanitized returns a copy of l with the text and URL of every span
+// through SanitizeSpan, and the tree and handles of every mention through
+// Sanitize: what a transport renders.
 func (l Line) Sanitized() Line {
 	out := make(Line, len(l))
 	for i, sp := range l {
 		sp.Text = SanitizeSpan(sp.Text)
 		sp.URL = Sanitize(sp.URL)
+		if sp.Highlight != nil {
+			h := Highlight{Tree: Sanitize(sp.Highlight.Tree), Handles: make(map[string][]string, len(sp.Highlight.Handles))}
+			for net, ids := range sp.Highlight.Handles {
+				clean := make([]string, 0, len(ids))
+				for _, id := range ids {
+					if id = Sanitize(id); id != "" {
+						clean = append(clean, id)
+					}
+				}
+				h.Handles[net] = clean
+			}
+			sp.Highlight = &h
+		}
 		out[i] = sp
 	}
 	return out

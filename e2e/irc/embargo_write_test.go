@@ -13,6 +13,7 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/internal/irctest"
 )
 
@@ -137,10 +138,11 @@ roles = ["security"]
 	}
 }
 
-// TestHostileSummaryPingsNobody: a bug whose summary is made of the nicks
-// of the people in the channel (alone, in punctuation, behind a crafted
-// prefix) reaches them with none of their nicks as a whole word, so no
-// client highlights them; the intended tree highlight stays.
+// TestHostileSummaryPingsNobody: a summary that names the members of the
+// channel as words, in punctuation and behind a crafted prefix pings none
+// of them (checked as WeeChat, irssi and HexChat match a nick: a whole
+// word); each whole-word nick got one chat.NoPing after its first letter,
+// and every other byte is as Bugzilla has it ("x<nick>" is another word).
 func TestHostileSummaryPingsNobody(t *testing.T) {
 	t.Parallel()
 	s := irctest.Need(t)
@@ -161,15 +163,18 @@ func TestHostileSummaryPingsNobody(t *testing.T) {
 		msg, _ := o.WaitFor(t, 15*time.Second, "the announcement", privmsgFrom(bot.nick, ch, fmt.Sprintf("bug %d", id)))
 		raw := msg.Params[1]
 		for _, n := range nicks {
-			// A client highlights a nick that is a whole word: no letter,
-			// digit or nick character right before or after it.
-			re := regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}\-\[\]\\` + "`" + `^_{|}])` + regexp.QuoteMeta(n) + `($|[^\p{L}\p{N}\-\[\]\\` + "`" + `^_{|}])`)
-			if re.MatchString(raw) {
-				t.Errorf("%s received %q: the nick %s is a whole word and pings", o.Nick(), raw, n)
+			if client := irctest.Highlighter(raw, n); client != "" {
+				t.Errorf("%s received %q: %s would highlight %s", o.Nick(), raw, client, n)
 			}
 		}
 		if txt := plainText(raw); !strings.Contains(txt, summary) || !strings.Contains(txt, "hardened: blueness zorry") {
 			t.Errorf("%s received %q: want the summary as written and the hardened highlight", o.Nick(), txt)
+		}
+		if n := strings.Count(raw, string(chat.NoPing)); n != 6 {
+			t.Errorf("%s received %q: %d characters added, want one in each of the 6 whole-word nicks", o.Nick(), raw, n)
+		}
+		if !strings.Contains(raw, "x"+nicks[1]) {
+			t.Errorf("%s received %q: x%s is not as written", o.Nick(), raw, nicks[1])
 		}
 		t.Logf("%s received %q", o.Nick(), raw)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ksecbot/ksecbot/chat"
 )
 
 // observed are the commands an Observer records.
@@ -256,11 +258,11 @@ func PrivmsgFrom(nick, target string, want ...string) func(ircmsg.Message) bool 
 }
 
 // PlainText is the text as a person reads it: without the formatting the
-// bot adds (bold) and without the invisible zero-width joiners it puts
-// inside Bugzilla words so they highlight no one. Check highlights on the
-// raw text.
+// bot adds (bold) and without the invisible chat.NoPing it puts into the
+// nicks of people present so the text highlights no one. Check highlights
+// on the raw text.
 func PlainText(s string) string {
-	return strings.NewReplacer("\x02", "", "\u200d", "").Replace(s)
+	return strings.NewReplacer("\x02", "", string(chat.NoPing), "").Replace(s)
 }
 
 // LastParam returns m's last parameter (the text of a PRIVMSG, the

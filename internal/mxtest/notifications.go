@@ -87,3 +87,33 @@ func FindNotification(list []Notification, ev id.EventID) (Notification, bool) {
 	}
 	return Notification{}, false
 }
+
+// Search asks the homeserver's full-text search (/search, room events)
+// for term in room, as cli's user, and returns the IDs of the events it
+// finds. The homeserver indexes only what it can read: unencrypted rooms.
+func Search(ctx context.Context, cli *mautrix.Client, room id.RoomID, term string) ([]id.EventID, error) {
+	url := cli.BuildClientURL("v3", "search")
+	req := map[string]any{"search_categories": map[string]any{"room_events": map[string]any{
+		"search_term": term,
+		"filter":      map[string]any{"rooms": []id.RoomID{room}},
+	}}}
+	var resp struct {
+		SearchCategories struct {
+			RoomEvents struct {
+				Results []struct {
+					Result struct {
+						ID id.EventID `json:"event_id"`
+					} `json:"result"`
+				} `json:"results"`
+			} `json:"room_events"`
+		} `json:"search_categories"`
+	}
+	if _, err := cli.MakeRequest(ctx, "POST", url, req, &resp); err != nil {
+		return nil, fmt.Errorf("failed to search %s for %q: %w", room, term, err)
+	}
+	var out []id.EventID
+	for _, r := range resp.SearchCategories.RoomEvents.Results {
+		out = append(out, r.Result.ID)
+	}
+	return out, nil
+}

@@ -11,6 +11,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/ksecbot/ksecbot/chat"
 )
 
 // RoomSpec describes a room to create.
@@ -94,15 +96,16 @@ func IsJoined(ctx context.Context, cli *mautrix.Client, room id.RoomID, user id.
 }
 
 // Body returns the body of a message event, parsed or (as /messages
-// returns it) raw, as a person reads it: without the invisible zero-width
-// joiners ksecbot puts inside Bugzilla words so that no push rule matches
-// a name in them (check names on the raw body). "" for other events.
+// returns it) raw, as a person reads it: without the invisible
+// chat.NoPing ksecbot puts into the names of the room's members so that
+// no push rule matches them (check names on the raw body). "" for other
+// events.
 func Body(e *event.Event) string {
 	if m, ok := e.Content.Parsed.(*event.MessageEventContent); ok {
-		return strings.ReplaceAll(m.Body, "\u200d", "")
+		return strings.ReplaceAll(m.Body, string(chat.NoPing), "")
 	}
 	b, _ := e.Content.Raw["body"].(string)
-	return strings.ReplaceAll(b, "\u200d", "")
+	return strings.ReplaceAll(b, string(chat.NoPing), "")
 }
 
 // Mentions returns the sorted user IDs in a message's m.mentions.

@@ -385,8 +385,7 @@ func TestDeliveryDropMidMultiLine(t *testing.T) {
 		}
 		// lines 1 and 2 of the long message pass, the 3rd is swallowed
 		// and the connection cut
-		// (Bugzilla text such as the summary may carry zero-width
-		// joiners: match the bot's own words)
+		// (match the bot's own words)
 		if strings.Contains(m.Params[1], "New kernel security") || lineNo.Load() > 0 {
 			if lineNo.Add(1) == 3 {
 				dropped.Store(1)

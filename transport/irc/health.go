@@ -163,7 +163,8 @@ func (t *Transport) joinChangedLocked() {
 // joinWait is how long Send waits for a JOIN in progress.
 const joinWait = 10 * time.Second
 
-// waitJoined returns nil once the bot is in channel target, or
+// waitJoined returns nil once the bot is in channel target and knows its
+// members (end of NAMES, or joinWait after the JOIN), or
 // ErrNotJoined at once when no JOIN of it is in progress (or after
 // joinWait). Caller holds t.mu; it is released while waiting and held
 // again on return.
@@ -171,8 +172,10 @@ func (t *Transport) waitJoinedLocked(ctx context.Context, target string) error {
 	fc := Fold(t.casemap, target)
 	timer := time.NewTimer(joinWait)
 	defer timer.Stop()
-	for !t.joined[fc] {
-		if !t.joining[fc] || t.conn == nil {
+	// In the channel, and its members known from the NAMES list that
+	// follows the JOIN: text sent there must not highlight them.
+	for !t.joined[fc] || !t.named[fc] {
+		if !t.joined[fc] && (!t.joining[fc] || t.conn == nil) {
 			return fmt.Errorf("%w %s", ErrNotJoined, target)
 		}
 		ch := t.joinCh
@@ -181,6 +184,9 @@ func (t *Transport) waitJoinedLocked(ctx context.Context, target string) error {
 		case <-ch:
 		case <-timer.C:
 			t.mu.Lock()
+			if t.joined[fc] {
+				return nil // no end of NAMES: the members seen so far
+			}
 			return fmt.Errorf("%w %s (join pending)", ErrNotJoined, target)
 		case <-ctx.Done():
 			t.mu.Lock()

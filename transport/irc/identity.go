@@ -44,6 +44,7 @@ func (s *session) onJoin(m ircmsg.Message) {
 		// channel against the flood allowance right after connecting.
 		gen, whox := t.gen, t.whox && !t.accountTag
 		t.joined[Fold(t.casemap, ch)] = true
+		delete(t.named, Fold(t.casemap, ch)) // its NAMES list follows
 		delete(t.joining, Fold(t.casemap, ch))
 		t.joinChangedLocked()
 		t.mu.Unlock()
@@ -84,6 +85,7 @@ func (s *session) onLeave(nick, ch string) {
 	fc := Fold(t.casemap, ch)
 	if me {
 		delete(t.joined, fc)
+		delete(t.named, fc)
 		t.joinChangedLocked()
 		for f := range t.members {
 			t.dropMember(f, fc)

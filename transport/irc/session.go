@@ -225,6 +225,7 @@ func (s *session) onDisconnect() {
 		}
 		t.accounts = map[string]string{}
 		t.members = map[string]map[string]bool{}
+		t.named = map[string]bool{}
 		t.joined = map[string]bool{}
 		t.joining = map[string]bool{}
 		t.joinChangedLocked()
@@ -275,6 +276,8 @@ func (s *session) addCallbacks() {
 	})
 	c.AddCallback("313", s.onWhoisService)
 	c.AddCallback("318", s.onEndOfWhois)
+	c.AddCallback("353", s.onNames)
+	c.AddCallback("366", s.onEndOfNames)
 	c.AddCallback("354", s.onWhox)
 	c.AddCallback("315", s.onEndOfWho)
 	c.AddCallback("900", func(ircmsg.Message) { s.fatalMu.Lock(); s.loggedIn = true; s.fatalMu.Unlock() })
@@ -339,6 +342,7 @@ func (s *session) onConnect() {
 	if ct := is["CHANTYPES"]; ct != "" {
 		t.chantypes = ct
 	}
+	t.prefixes = prefixesOf(is["PREFIX"])
 	_, t.accountTag = capsAcked["account-tag"]
 	_, t.accountNotify = capsAcked["account-notify"]
 	_, t.whox = is["WHOX"]

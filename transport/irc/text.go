@@ -9,6 +9,7 @@ package irc
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ksecbot/ksecbot/chat"
@@ -39,28 +40,24 @@ func TextBudget(nick, command, target string) int {
 
 // Render turns a chat line into one IRC text (before wrapping). Untrusted
 // text is sanitised; bold spans get \x02 when formatting is on; mentions
-// become the tree's IRC nicks. Only mentions highlight: quoted (Bugzilla)
-// text is de-highlighted (see chat.Dehighlight), and a nick already mentioned
-// earlier in the line is written de-highlighted, so each person is pinged
-// at most once per line.
-func Render(l chat.Line, formatting bool) string {
+// become the tree's IRC nicks. Only mentions highlight: in every other
+// span, and in the tree labels of mentions, a whole word that is in quiet
+// (the channel's members and the maintainers the line does not mention,
+// see Transport.quietFor) gets chat.NoPing after its first letter
+// (chat.Line.Quieted); every other byte is sent as it is. A nick already
+// mentioned earlier in the line is written with chat.NoPing too, so each
+// person is pinged at most once per line.
+func Render(l chat.Line, formatting bool, quiet *chat.Names) string {
 	var b strings.Builder
 	seen := map[string]bool{}
-	for _, sp := range l {
-		var s string
+	for _, sp := range l.Sanitized().Quieted(Name, quiet) {
+		s := sp.Text
 		switch sp.Kind {
 		case chat.SpanMention:
-			s = chat.Sanitize(mentionText(sp.Highlight, seen))
+			s = mentionText(sp.Highlight, seen)
 		case chat.SpanLink:
 			if sp.URL != "" {
-				s = chat.Sanitize(sp.URL)
-			} else {
-				s = chat.Sanitize(sp.Text)
-			}
-		default:
-			s = chat.SanitizeSpan(sp.Text)
-			if sp.Quoted {
-				s = chat.Dehighlight(s)
+				s = sp.URL
 			}
 		}
 		if sp.Kind == chat.SpanBold && formatting && s != "" {
@@ -159,7 +156,7 @@ func Wrap(s string, budget, maxLines int) []string {
 const (
 	CaseASCII         = "ascii"
 	CaseRFC1459       = "rfc1459"
-	CaseStrictRFC1459 = "rfc1459-strict"
+	CaseStrictRFC1459 = "strict-rfc1459"
 )
 
 // Fold returns the casemapped form of a nick or channel name, for
@@ -167,17 +164,35 @@ const (
 func Fold(casemapping, s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			b[i] = c + 32
-		case casemapping == CaseASCII:
-		case c == '[' || c == ']' || c == '\\':
-			b[i] = c + 32 // { } |
-		case c == '~' && casemapping != CaseStrictRFC1459:
-			b[i] = '^'
-		}
+		b[i] = foldByte(casemapping, c)
 	}
 	return string(b)
+}
+
+// foldByte folds one byte as Fold does.
+func foldByte(casemapping string, c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c + 32
+	case casemapping == CaseASCII:
+	case c == '[' || c == ']' || c == '\\':
+		return c + 32 // { } |
+	case c == '~' && casemapping != CaseStrictRFC1459 && casemapping != "rfc1459-strict":
+		return '^'
+	}
+	return c
+}
+
+// runeFolder returns how nicks compare in text under a casemapping: as
+// Fold for ASCII, and for other letters as clients compare them
+// (lower case), so that no spelling a client would match is missed.
+func runeFolder(casemapping string) func(rune) rune {
+	return func(r rune) rune {
+		if r < utf8.RuneSelf {
+			return rune(foldByte(casemapping, byte(r)))
+		}
+		return unicode.ToLower(r)
+	}
 }
 
 // severityColour is the mIRC colour for a severity span: red for blocker
@@ -198,7 +213,8 @@ func severityColour(sp chat.Span) string {
 }
 
 // mentionText renders a highlight as chat.MentionText does for IRC, but
-// writes nicks already in seen (folded) de-highlighted and adds the others.
+// writes nicks already in seen (folded) with chat.NoPing (chat.Break) and
+// adds the others.
 func mentionText(h *chat.Highlight, seen map[string]bool) string {
 	if h == nil {
 		return ""
@@ -208,7 +224,7 @@ func mentionText(h *chat.Highlight, seen map[string]bool) string {
 	for _, n := range listed {
 		f := Fold(CaseRFC1459, n)
 		if seen[f] {
-			n = chat.Dehighlight(n)
+			n = chat.Break(n)
 		}
 		seen[f] = true
 		nicks = append(nicks, n)

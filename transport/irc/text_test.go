@@ -33,7 +33,7 @@ func TestRender(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Render(tc.line, tc.formatting); got != tc.want {
+			if got := Render(tc.line, tc.formatting, nil); got != tc.want {
 				t.Fatalf("Render = %q, want %q", got, tc.want)
 			}
 		})
@@ -106,6 +106,7 @@ func TestFold(t *testing.T) {
 	tests := []struct{ cm, in, want string }{
 		{CaseRFC1459, "Nick[a]\\~", "nick{a}|^"},
 		{CaseStrictRFC1459, "Nick[a]\\~", "nick{a}|~"},
+		{"rfc1459-strict", "Nick[a]\\~", "nick{a}|~"},
 		{CaseASCII, "Nick[a]\\~", "nick[a]\\~"},
 		{"", "#Gentoo-Kernel", "#gentoo-kernel"},
 	}
@@ -127,7 +128,7 @@ func FuzzRenderWrap(f *testing.F) {
 		if budget < 16 || budget > 450 {
 			budget = 16 + (budget%400+400)%400
 		}
-		lines := Wrap(Render(chat.Line{}.Bold("bug 1").Text(" "+s).Mention(chat.Highlight{Tree: s}), true), budget, MaxWrapLines)
+		lines := Wrap(Render(chat.Line{}.Bold("bug 1").Text(" "+s).Mention(chat.Highlight{Tree: s}), true, chat.NewNames(runeFolder(CaseRFC1459), s, "bug")), budget, MaxWrapLines)
 		if len(lines) > MaxWrapLines {
 			t.Fatalf("%d lines over the cap", len(lines))
 		}

@@ -133,6 +133,8 @@ type Transport struct {
 	sts           *stsStore
 	accounts      map[string]string          // folded nick -> account ("" = not logged in)
 	members       map[string]map[string]bool // folded nick -> folded channels shared with us
+	named         map[string]bool            // folded channels whose NAMES list has ended (members known)
+	prefixes      string                     // membership prefixes of NAMES replies (ISUPPORT PREFIX)
 	pending       map[string][]func(string)  // folded nick -> waiting for a WHOX account
 	kicks         map[string]int             // folded channel -> rejoins after KICK on this connection
 	queue         [3][]*outLine              // by priority: control, other, reply
@@ -220,6 +222,8 @@ func New(cfg *Config, o Options) (*Transport, error) {
 		chantypes:  "#&",
 		accounts:   map[string]string{},
 		members:    map[string]map[string]bool{},
+		named:      map[string]bool{},
+		prefixes:   defaultPrefixes,
 		pending:    map[string][]func(string){},
 		kicks:      map[string]int{},
 		fences:     map[string]uint64{},

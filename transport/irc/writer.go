@@ -97,9 +97,10 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 		cmd = "NOTICE"
 	}
 	budget := TextBudget(conn.CurrentNick(), cmd, target)
+	quiet := t.quietFor(target, out)
 	var lines []string
 	for _, l := range out.Lines {
-		lines = append(lines, Wrap(Render(l, t.formatting), budget, MaxWrapLines)...)
+		lines = append(lines, Wrap(Render(l, t.formatting, quiet), budget, MaxWrapLines)...)
 	}
 	base := max(out.Resume, 0)
 	if base >= len(lines) {

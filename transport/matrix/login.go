@@ -82,6 +82,12 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 			t.log.Error("the bot's device is not verified by its owner (cross-signing); Element shows its messages with a red shield", "err", err)
 		}
 	}
+	if cli.StateStore == nil {
+		// Without encryption nothing keeps the rooms' members; Send needs
+		// them (members.go).
+		cli.StateStore = mautrix.NewMemoryStateStore()
+		sy.OnEvent(cli.StateStoreSyncHandler)
+	}
 	sy.OnEventType(event.EventMessage, t.onMessage(in))
 	sy.OnEventType(event.EventRedaction, t.onRedaction(in))
 	return cli, helper, nil

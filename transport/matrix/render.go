@@ -31,10 +31,13 @@ func TxnID(out chat.Outgoing) string {
 }
 
 // Render builds the Matrix event content for an outgoing message: a plain
-// body (Bugzilla text de-highlighted with zero-width joiners, see
-// chat.PlainQuiet: homeservers that still apply the legacy "body contains
-// my name" push rules, like Dendrite, must not highlight anyone named in a
-// summary) and an HTML formatted_body in which every string is escaped, pills
+// body and an HTML formatted_body that carry the text as it is, except
+// that each word equal to a name in quiet (the room's members' display
+// names and user names, see Transport.quietFor) gets chat.NoPing after its
+// first letter (chat.Line.Quieted): homeservers and clients that still
+// apply the legacy "body contains my name" push rules (Dendrite 0.13, a
+// client that ignores m.mentions) must not highlight anyone named in a
+// summary. In the formatted_body every string is escaped, pills
 // and m.mentions for the maintainers in mention spans (and only for them:
 // text never becomes a mention), and an explicit empty m.mentions when
 // nobody is mentioned. Detail lines follow the lines in the same event:
@@ -45,17 +48,17 @@ func TxnID(out chat.Outgoing) string {
 // .m.rule.suppress_notices comes before every mention rule, so an m.notice
 // would notify nobody. Everything else (routine replies, announcements with
 // nobody to highlight) is an m.notice, which clients show quietly.
-func Render(out chat.Outgoing) *event.MessageEventContent {
+func Render(out chat.Outgoing, quiet *chat.Names) *event.MessageEventContent {
 	// Every span through the one sanitiser (chat.Sanitize): no control
 	// characters or IRC formatting reach the room, whatever the caller
 	// cleaned.
-	out.Lines, out.Detail = sanitized(out.Lines), sanitized(out.Detail)
+	out.Lines, out.Detail = quieted(out.Lines, quiet), quieted(out.Detail, quiet)
 	body := make([]string, 0, len(out.Lines))
 	htm := make([]string, 0, len(out.Lines))
 	mentions := &event.Mentions{}
 	for i := 0; i < len(out.Lines); i++ {
 		l := out.Lines[i]
-		body = append(body, l.PlainQuiet(Name))
+		body = append(body, l.Plain(Name))
 		if !l.IsRow() {
 			htm = append(htm, renderLineHTML(l, mentions))
 			continue
@@ -69,7 +72,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 			if first {
 				cell = "th"
 			} else {
-				body = append(body, out.Lines[i].PlainQuiet(Name))
+				body = append(body, out.Lines[i].Plain(Name))
 			}
 			first = false
 			t.WriteString("<tr>")
@@ -89,7 +92,7 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 		var list strings.Builder
 		list.WriteString("<ul>")
 		for _, l := range out.Detail {
-			body = append(body, "- "+l.PlainQuiet(Name))
+			body = append(body, "- "+l.Plain(Name))
 			list.WriteString("<li>" + renderLineHTML(l, mentions) + "</li>")
 		}
 		list.WriteString("</ul>")
@@ -112,13 +115,14 @@ func Render(out chat.Outgoing) *event.MessageEventContent {
 	return content
 }
 
-func sanitized(ls []chat.Line) []chat.Line {
+// quieted returns the lines sanitised and quieted (chat.Line.Quieted).
+func quieted(ls []chat.Line, quiet *chat.Names) []chat.Line {
 	if ls == nil {
 		return nil
 	}
 	out := make([]chat.Line, len(ls))
 	for i, l := range ls {
-		out[i] = l.Sanitized()
+		out[i] = l.Sanitized().Quieted(Name, quiet)
 	}
 	return out
 }

@@ -99,7 +99,7 @@ func TestRender(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := Render(tt.out)
+			c := Render(tt.out, nil)
 			if string(c.MsgType) != tt.wantType {
 				t.Errorf("msgtype = %q, want %s", c.MsgType, tt.wantType)
 			}
@@ -162,7 +162,7 @@ func TestRenderTable(t *testing.T) {
 		chat.Line{}.Text("vanilla").Cell().Bold("fixed").Cell().Text("7.2.5"),
 		chat.Line{}.Text("after the table"),
 	}}
-	c := Render(out)
+	c := Render(out, nil)
 	want := "<b>CVE-2025-71238</b>: title<br><table><tr><th>tree</th><th>verdict</th><th>versions</th></tr>" +
 		"<tr><td>gentoo-kernel</td><td><b>affected</b></td><td>5.10.250 &lt;script&gt;</td></tr>" +
 		"<tr><td>vanilla</td><td><b>fixed</b></td><td>7.2.5</td></tr></table><br>after the table"

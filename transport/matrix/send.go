@@ -101,7 +101,7 @@ func (t *Transport) post(ctx context.Context, cli *mautrix.Client, st *state, ri
 			return "", err
 		}
 	}
-	content := Render(out)
+	content := Render(out, t.quietFor(ctx, cli, rid, out))
 	t.threadReply(content, out.ReplyTo)
 	resp, err := cli.SendMessageEvent(ctx, rid, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn})
 	if err != nil {
