@@ -73,7 +73,7 @@ func (a *Annotator) AnnotateBug(b *bugzilla.Bug) (announce.CVENote, bool) {
 		return announce.CVENote{}, false
 	}
 	if more := len(reps) - len(text); more > 0 {
-		text = append(text, fmt.Sprintf("and %d more kernel CVEs", more))
+		text = append(text, "and "+plural(more, "more kernel CVE"))
 	}
 	note := announce.CVENote{Text: strings.Join(text, "; "), Verdicts: map[string]string{}, Quiet: map[string]bool{}}
 	for _, t := range a.Trees {

@@ -148,7 +148,7 @@ func TestAnnouncementFourthCVECounts(t *testing.T) {
 	}
 	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
 	got := l.Plain("irc")
-	for _, want := range []string{"and 1 more kernel CVEs",
+	for _, want := range []string{"and 1 more kernel CVE |",
 		"rt-sources: rtnick (affected by CVE-2025-40039, ~6.1.112: no fix in 6.1; fixed in 6.6.123, 6.12.53, 6.17.3, 6.18 (per the .dyad))",
 		"not pinged: gentoo-kernel unaffected, gentoo-sources unaffected"} {
 		if !strings.Contains(got, want) {

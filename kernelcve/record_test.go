@@ -342,3 +342,44 @@ func TestStamp(t *testing.T) {
 		t.Error("the stamp did not change with the file's time")
 	}
 }
+
+// TestDefaultStatusUnknown: an affected[] entry whose defaultStatus is
+// "unknown" leaves the versions its items do not name unknown, never
+// unaffected; the versions an item names keep their status. The record
+// is CVE-2024-36010 (introduced 6.7, fixed 6.8) with its second entry's
+// default changed from "affected" to "unknown".
+func TestDefaultStatusUnknown(t *testing.T) {
+	data, err := os.ReadFile("testdata/vulns/cve/published/2024/CVE-2024-36010.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(string(data), `"defaultStatus": "affected"`)
+	data = []byte(strings.Replace(string(data), `"defaultStatus": "affected"`, `"defaultStatus": "unknown"`, 1))
+	if n != 1 {
+		t.Fatalf("the record has %d affected defaults, want 1", n)
+	}
+	rec, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]Status{"6.7": Unknown, "6.7.5": Unknown, "6.6.50": Unaffected, "6.8": Fixed, "6.12.9": Fixed} {
+		j := rec.Judge(MustVersion(v))
+		if j.Status != want {
+			t.Errorf("%s: %s (%s), want %s", v, j.Status, j.Note, want)
+		}
+		if want == Unknown && !strings.Contains(j.Note, "status of versions it does not list is unknown") {
+			t.Errorf("%s: unknown without the reason: %q", v, j.Note)
+		}
+	}
+	// The same with its .dyad beside it: the .dyad speaks of no stable
+	// branch, so it does not make 6.7.5 any less unknown.
+	dyad, _ := os.ReadFile("testdata/vulns/cve/published/2024/CVE-2024-36010.dyad")
+	d, err := ParseDyad(dyad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.SetDyad(d)
+	if j := rec.Judge(MustVersion("6.7.5")); j.Status != Unknown {
+		t.Errorf("6.7.5 with the .dyad: %s (%s)", j.Status, j.Note)
+	}
+}

@@ -156,3 +156,47 @@ func TestRestrictedKernelCVE(t *testing.T) {
 	t.Logf("private: %q", full)
 	t.Logf("public:  %q", withheld)
 }
+
+// TestAnnounceBugWithFourCVEs: every CVE of a bug counts. The bug names
+// four CVEs and only the fourth, CVE-2025-40039, affects rt-sources
+// (6.1.112, per its .dyad): rt-sources' maintainer is highlighted, the
+// fourth CVE named with its verdict, and the line says "and 1 more".
+func TestAnnounceBugWithFourCVEs(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	bz := bugzillatest.New()
+	t.Cleanup(bz.Close)
+	ch := randName("#e2e-cve4")
+	obs := newObserver(t, s.Addr, "", "observer")
+	obs.Join(t, ch, "")
+	c := fastFlood(newConfig(t, bz, s.Addr, ch))
+	c.Trees = cveTrees
+	c.Extra = cveExtra(t)
+	bot := startBot(t, c)
+	bot.ready(t, obs, ch)
+
+	id := bz.CreateBug(bugzillatest.NewBug{Summary: "kernel: CVE-2024-36010 CVE-2026-64108 CVE-2026-43389 CVE-2025-40039", Severity: "major"})
+	var txt string
+	obs.Until(t, 15*time.Second, fmt.Sprintf("announcement of bug %d", id), func(h []ircmsg.Message) bool {
+		var lines []string
+		for _, m := range h {
+			if from("PRIVMSG", bot.nick, ch)(m) {
+				lines = append(lines, plainText(m.Params[1]))
+			}
+		}
+		txt = strings.Join(lines, " ")
+		return strings.Contains(txt, "not pinged:")
+	})
+	t.Logf("announcement: %s", txt)
+	for _, want := range []string{"and 1 more kernel CVE |", "rt-sources: rtmaint (affected by CVE-2025-40039, ~6.1.112: no fix in 6.1",
+		"not pinged: gentoo-kernel unaffected, gentoo-sources unaffected"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("announcement lacks %q", want)
+		}
+	}
+	for _, nick := range []string{"gkmaint", "gsmaint"} {
+		if strings.Contains(txt, nick) {
+			t.Errorf("announcement highlights %s", nick)
+		}
+	}
+}
