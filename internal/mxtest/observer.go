@@ -13,6 +13,7 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto/cryptohelper"
+	"maunium.net/go/mautrix/crypto/verificationhelper"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -54,6 +55,8 @@ type Observer struct {
 	Timeout time.Duration
 
 	helper  *cryptohelper.CryptoHelper
+	vh      *verificationhelper.VerificationHelper // emoji verification (VerifyUser)
+	sas     *sasFlow
 	cancel  context.CancelFunc
 	done    chan struct{}
 	mu      sync.Mutex
@@ -94,6 +97,12 @@ func (s Server) StartObserver(ctx context.Context, u User, dir string) (*Observe
 		}
 	})
 	sy.OnEventType(event.StateMember, func(_ context.Context, evt *event.Event) { o.record(evt) })
+	o.sas = &sasFlow{o: o, emoji: map[id.VerificationTransactionID]chan string{}, end: map[id.VerificationTransactionID]chan error{}}
+	o.vh = verificationhelper.NewVerificationHelper(cli, helper.Machine(), nil, o.sas, false, false, true)
+	if err := o.vh.Init(ctx); err != nil {
+		_ = helper.Close()
+		return nil, fmt.Errorf("failed to start the observer's verification: %w", err)
+	}
 	sctx, cancel := context.WithCancel(context.Background())
 	o.cancel = cancel
 	go func() {

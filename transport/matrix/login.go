@@ -81,6 +81,9 @@ func (t *Transport) setup(ctx context.Context, st *state, in transport.Inbox) (*
 		if err := t.crossSign(ctx, helper.Machine()); err != nil {
 			t.log.Error("the bot's device is not verified by its owner (cross-signing); Element shows its messages with a red shield", "err", err)
 		}
+		if err := t.startVerifier(ctx, cli, helper.Machine()); err != nil {
+			t.log.Warn("admins cannot verify the bot with emoji", "err", err)
+		}
 	}
 	if cli.StateStore == nil {
 		// Without encryption nothing keeps the rooms' members; Send needs
