@@ -15,6 +15,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/trees"
@@ -251,8 +252,7 @@ func (a *AutoCC) finishAutoCC(ctx context.Context, bugID int, result string) {
 }
 
 func (a *AutoCC) retryAutoCC(ctx context.Context, j store.AutoCCJob, err error) {
-	d := time.Duration(1<<min(j.Attempts, 10)) * 10 * time.Second
-	d = min(d, time.Hour)
+	d := backoff.Step(j.Attempts, 10*time.Second, time.Hour) // attempts are counted in the store
 	a.log.Warn("auto-CC failed, will retry", "bug", j.BugID, "attempt", j.Attempts+1, "retry_in", d, "err", err)
 	if rerr := a.store.RetryAutoCC(ctx, j.BugID, a.now().Add(d), err.Error()); rerr != nil {
 		a.log.Warn("failed to record the auto-CC retry", "bug", j.BugID, "err", rerr)

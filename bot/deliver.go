@@ -10,6 +10,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -48,7 +49,7 @@ func (d *Deliverer) Transport() transport.Transport { return d.t }
 func (d *Deliverer) Run(ctx context.Context) error {
 	t := d.t
 	st := newDeliverState()
-	backoff := time.Second
+	retry := backoff.Backoff{Min: time.Second, Max: 30 * time.Second} // a failed round
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
@@ -68,13 +69,12 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 		wait := 2 * time.Second
 		if failed || err != nil {
-			wait = backoff
-			backoff = min(backoff*2, 30*time.Second)
+			wait = retry.Next()
 			if d.guard.Unrecorded() > 0 {
 				wait = min(wait, 5*time.Second) // notice a writable database soon
 			}
 		} else {
-			backoff = time.Second
+			retry.Reset()
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -156,26 +156,24 @@ type deliverState struct {
 	// progress: outbox id -> lines a cut-off send already delivered
 	// (Transport.Send's *PartialError); the next attempt resumes there.
 	progress map[int64]int
-	retryAt  map[string]time.Time     // channel -> no attempt before
-	backoff  map[string]time.Duration // channel -> current retry delay
-	failing  map[string]bool          // channel -> its failure was logged
+	retryAt  map[string]time.Time        // channel -> no attempt before
+	backoff  map[string]*backoff.Backoff // channel -> its retry delays
+	failing  map[string]bool             // channel -> its failure was logged
 }
 
 func newDeliverState() *deliverState {
-	return &deliverState{progress: map[int64]int{}, retryAt: map[string]time.Time{}, backoff: map[string]time.Duration{}, failing: map[string]bool{}}
+	return &deliverState{progress: map[int64]int{}, retryAt: map[string]time.Time{}, backoff: map[string]*backoff.Backoff{}, failing: map[string]bool{}}
 }
 
 // failed records a failed delivery to channel ch and says whether it is
 // the first of a run (to be logged; the retries are not).
 func (st *deliverState) failed(ch string, now time.Time) (first bool) {
-	d := st.backoff[ch]
-	if d == 0 {
-		d = channelRetryMin
-	} else {
-		d = min(d*2, channelRetryMax)
+	b := st.backoff[ch]
+	if b == nil {
+		b = &backoff.Backoff{Min: channelRetryMin, Max: channelRetryMax}
+		st.backoff[ch] = b
 	}
-	st.backoff[ch] = d
-	st.retryAt[ch] = now.Add(d)
+	st.retryAt[ch] = now.Add(b.Next())
 	first = !st.failing[ch]
 	st.failing[ch] = true
 	return first

@@ -11,6 +11,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/commands"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -270,8 +271,8 @@ func (d *Dispatcher) Inbox(t transport.Transport) transport.Inbox {
 // the asker is there now), retrying briefly while the network is down.
 func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing) {
 	r = d.settings.l().quietOut(r)
-	backoff := 500 * time.Millisecond
-	for attempt := 0; attempt < 5; attempt++ {
+	wait := backoff.Backoff{Min: 500 * time.Millisecond, Max: 8 * time.Second}
+	for range 5 {
 		_, err := t.Send(ctx, r)
 		if err == nil {
 			d.metrics.sent.WithLabelValues(t.Network()).Inc()
@@ -282,8 +283,7 @@ func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r cha
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
+		case <-time.After(wait.Next()):
 		}
-		backoff *= 2
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/internal/backoff"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -52,7 +53,7 @@ func (in *Intake) keyLoop(ctx context.Context) error {
 		var retry <-chan time.Time
 		var timer *time.Timer
 		if st.Refused || !known {
-			timer = time.NewTimer(keyRetryWait(tries, in.keyRetry))
+			timer = time.NewTimer(backoff.Step(tries, min(keyRetryFirst, in.keyRetry), in.keyRetry))
 			retry = timer.C
 		} else {
 			tries = 0
@@ -75,16 +76,6 @@ func (in *Intake) keyLoop(ctx context.Context) error {
 			timer.Stop()
 		}
 	}
-}
-
-// keyRetryWait is the wait before try number tries+1 of a refused key:
-// keyRetryFirst doubling, at most longest.
-func keyRetryWait(tries int, longest time.Duration) time.Duration {
-	d := min(keyRetryFirst, longest) << min(tries, 16)
-	if d > longest || d <= 0 {
-		d = longest
-	}
-	return d
 }
 
 // keyChanged tells the watcher that reads became anonymous (refused: the

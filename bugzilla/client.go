@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ksecbot/ksecbot/internal/backoff"
 )
 
 // Defaults for Options.
@@ -122,7 +123,9 @@ func New(o Options) (*Client, error) {
 	}
 	c.log = c.log.With("component", "bugzilla")
 	c.red = redactor{secret: []string{c.apiKey, url.QueryEscape(c.apiKey)}}
-	c.backoff = jitterBackoff(500*time.Millisecond, 15*time.Second)
+	c.backoff = func(attempt int) time.Duration {
+		return backoff.Delay(attempt-1, 500*time.Millisecond, 15*time.Second, nil)
+	}
 	c.keyChanged = make(chan struct{}, 1)
 	return c, nil
 }
@@ -134,17 +137,6 @@ func DefaultUserAgent() string {
 		v = bi.Main.Version
 	}
 	return "ksecbot/" + v + " (+https://github.com/ksecbot/ksecbot)"
-}
-
-// jitterBackoff is exponential backoff with full jitter in [d/2, d].
-func jitterBackoff(base, maxWait time.Duration) func(int) time.Duration {
-	return func(attempt int) time.Duration {
-		d := base << min(attempt-1, 20)
-		if d > maxWait || d <= 0 {
-			d = maxWait
-		}
-		return d/2 + rand.N(d/2+1)
-	}
 }
 
 // HasAPIKey reports whether an API key is configured. Writes are possible

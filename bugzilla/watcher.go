@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ksecbot/ksecbot/internal/backoff"
 )
 
 // WatcherOptions configure a Watcher.
@@ -179,17 +180,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
-// retryWait is the wait after a failed poll.
+// retryWait is the wait after a failed poll: Interval doubling with the
+// failed polls in a row (counted in the stats), with jitter.
 func (w *Watcher) retryWait() time.Duration {
 	w.mu.Lock()
 	n := w.stats.ConsecutiveFailures
 	w.mu.Unlock()
-	maxWait := max(10*time.Minute, w.o.Interval)
-	d := w.o.Interval << min(max(n-1, 0), 16)
-	if d > maxWait || d <= 0 {
-		d = maxWait
-	}
-	return d/2 + rand.N(d/2+1)
+	return backoff.Delay(max(n-1, 0), w.o.Interval, max(10*time.Minute, w.o.Interval), nil)
 }
 
 // PollOnce runs one poll: a baseline for every watch without a cursor,

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ergochat/irc-go/ircfmt"
+	"github.com/ergochat/irc-go/ircmsg"
 )
 
 // Sanitize makes untrusted text (from Bugzilla or from a chat network) safe
@@ -69,7 +72,12 @@ func Clean(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	out := strings.TrimRight(truncate(s, max), " ")
+	// ircmsg.TruncateUTF8Safe needs room for a whole rune (with less it
+	// can slice before the start); a shorter max leaves only "…" anyway.
+	out := ""
+	if max >= utf8.UTFMax {
+		out = strings.TrimRight(ircmsg.TruncateUTF8Safe(s, max), " ")
+	}
 	// make room for the ellipsis
 	for len(out)+len("…") > max && len(out) > 0 {
 		_, size := utf8.DecodeLastRuneInString(out)
@@ -78,38 +86,27 @@ func Clean(s string, max int) string {
 	return out + "…"
 }
 
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // stripFormatting removes IRC formatting (bold, italics, underline,
 // reverse, reset, monospace, strike) and colour codes with their
 // parameters ("\x0304,01", "\x04ff0000"), so "\x0304red" becomes "red".
+// irc-go's ircfmt.Strip knows every code but the hex colour \x04, so the
+// text between hex colours goes through it.
 func stripFormatting(s string) string {
 	if !strings.ContainsAny(s, "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f") {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case 0x02, 0x0f, 0x11, 0x16, 0x1d, 0x1e, 0x1f:
-		case 0x03:
-			i += colourParams(s[i+1:], isDigit, 2)
-		case 0x04:
-			i += colourParams(s[i+1:], isHex, 6)
-		default:
-			b.WriteByte(c)
+	for {
+		i := strings.IndexByte(s, 0x04)
+		if i < 0 {
+			b.WriteString(ircfmt.Strip(s))
+			return b.String()
 		}
+		b.WriteString(ircfmt.Strip(s[:i]))
+		s = s[i+1:]
+		s = s[colourParams(s, isHex, 6):]
 	}
-	return b.String()
 }
 
 // colourParams returns the length of a colour code's "fg[,bg]" parameters

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-// Package backoff computes retry delays: exponential backoff with jitter,
-// shared by the network packages (reconnects, refused joins, failed
-// syncs). It imports nothing of ksecbot.
+// Package backoff computes retry delays: exponential backoff, with jitter
+// where many clients may fail together. It is the one backoff of ksecbot:
+// the network packages (reconnects, refused joins, failed syncs), the
+// core (delivery rounds, refused channels, command replies, the API key,
+// auto-CC) and the Bugzilla client and watcher. It imports nothing of
+// ksecbot.
 package backoff
 
 import (
@@ -40,3 +43,35 @@ func Step(n int, minD, maxD time.Duration) time.Duration {
 	}
 	return min(d, maxD)
 }
+
+// Backoff counts the failures of one thing in a row and says how long to
+// wait after each: Min doubled per failure before it, capped at Max, and
+// spread over [d/2, d) when Jitter is set. The zero count starts at Min;
+// Reset starts again there after a success. Not safe for concurrent use.
+type Backoff struct {
+	Min, Max time.Duration
+	// Jitter spreads each wait ("equal jitter"), for clients that would
+	// otherwise come back together (a Bugzilla or server restart).
+	Jitter bool
+	// Rand is the jitter's source of numbers in [0, 1); nil means
+	// math/rand/v2's Float64.
+	Rand func() float64
+
+	failures int
+}
+
+// Next counts one more failure and returns the wait before the next try.
+func (b *Backoff) Next() time.Duration {
+	n := b.failures
+	b.failures++
+	if b.Jitter {
+		return Delay(n, b.Min, b.Max, b.Rand)
+	}
+	return Step(n, b.Min, b.Max)
+}
+
+// Reset forgets the failures: the next wait is Min again.
+func (b *Backoff) Reset() { b.failures = 0 }
+
+// Failures returns how many failures were counted since the last Reset.
+func (b *Backoff) Failures() int { return b.failures }

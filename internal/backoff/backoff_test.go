@@ -60,6 +60,38 @@ func TestDelayJitter(t *testing.T) {
 	}
 }
 
+// A Backoff doubles from Min to Max over failures in a row, starts again
+// at Min after Reset, and with Jitter stays within [d/2, d) of each step.
+func TestBackoff(t *testing.T) {
+	b := Backoff{Min: 2 * time.Second, Max: time.Minute}
+	var got []time.Duration
+	for range 7 {
+		got = append(got, b.Next())
+	}
+	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute, time.Minute}
+	if !slices.Equal(got, want) {
+		t.Errorf("waits = %v, want %v", got, want)
+	}
+	if b.Failures() != 7 {
+		t.Errorf("Failures = %d, want 7", b.Failures())
+	}
+	b.Reset()
+	if d := b.Next(); d != 2*time.Second || b.Failures() != 1 {
+		t.Errorf("after Reset: wait %v, failures %d; want 2s, 1", d, b.Failures())
+	}
+
+	j := Backoff{Min: time.Second, Max: 8 * time.Second, Jitter: true, Rand: func() float64 { return 0 }}
+	for n := range 5 {
+		if d, step := j.Next(), Step(n, time.Second, 8*time.Second); d != step/2 {
+			t.Errorf("jittered wait %d with rnd 0 = %v, want %v", n, d, step/2)
+		}
+	}
+	var z Backoff
+	if d := z.Next(); d != 0 {
+		t.Errorf("zero Backoff waits %v", d)
+	}
+}
+
 // The package stays a leaf: the network packages import it, so it may
 // import nothing of ksecbot.
 func TestImportsNothingOfKsecbot(t *testing.T) {

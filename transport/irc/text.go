@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ergochat/irc-go/ircmsg"
+
 	"github.com/ksecbot/ksecbot/chat"
 )
 
@@ -84,21 +86,6 @@ func tidySpaces(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// TruncateUTF8 cuts s to at most n bytes without splitting a UTF-8
-// sequence.
-func TruncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	if n <= 0 {
-		return ""
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // ellipsis marks text cut because a message had more lines than allowed.
 const ellipsis = "…"
 
@@ -114,20 +101,19 @@ func Wrap(s string, budget, maxLines int) []string {
 	if maxLines < 1 {
 		maxLines = 1
 	}
-	inner := budget - 2 // room to close and reopen bold
-	if inner < 8 {
-		inner = 8
-	}
+	// room to close and reopen bold; at least 8, so that
+	// ircmsg.TruncateUTF8Safe always has room for a whole rune
+	inner := max(budget-2, 8)
 	var out []string
 	bold := false
 	for s != "" {
 		if len(out) == maxLines-1 && len(s) > inner {
 			// last allowed line: cut and mark
-			s = strings.TrimRight(TruncateUTF8(s, inner-len(ellipsis)), " ") + ellipsis
+			s = strings.TrimRight(ircmsg.TruncateUTF8Safe(s, inner-len(ellipsis)), " ") + ellipsis
 		}
 		piece := s
 		if len(piece) > inner {
-			cut := TruncateUTF8(s, inner)
+			cut := ircmsg.TruncateUTF8Safe(s, inner)
 			if i := strings.LastIndexByte(cut, ' '); i > inner/2 {
 				cut = cut[:i]
 			}

@@ -319,7 +319,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 	if maxDelay <= 0 {
 		maxDelay = DefaultReconnectMax
 	}
-	attempt := 0
+	reconnect := backoff.Backoff{Min: t.opt.BackoffMin, Max: maxDelay, Jitter: true, Rand: t.opt.Rand}
 	for {
 		s := newSession(t)
 		err := s.run(ctx)
@@ -335,13 +335,12 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 			return perm
 		}
 		if s.registered && time.Since(s.registeredAt) >= t.opt.HeldFor {
-			attempt = 0 // the link held: a new cut starts from the shortest delay
+			reconnect.Reset() // the link held: a new cut starts from the shortest delay
 		}
 		if s.movedForSTS() {
 			continue // to the TLS port at once
 		}
-		d := backoff.Delay(attempt, t.opt.BackoffMin, maxDelay, t.opt.Rand)
-		attempt++
+		d := reconnect.Next()
 		t.log.Warn("disconnected, reconnecting", "server", t.cfg.Server, "err", err, "in", d.Round(time.Millisecond))
 		timer := time.NewTimer(d)
 		select {
