@@ -126,4 +126,3 @@ func (w *CVEWatch) rejudge(ctx context.Context, ch *cvereport.Checker, cfg *conf
 	}
 	return nil
 }
-
