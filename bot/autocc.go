@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +34,9 @@ type AutoCC struct {
 	log      *slog.Logger
 	now      func() time.Time
 	held     heldPass // the last release of held-back logins (run's goroutine only)
+	// reconcile asks the watcher for a reconciliation (Wire sets it):
+	// a fresh read found the mirror behind Bugzilla.
+	reconcile func()
 }
 
 // NewAutoCC returns the auto-CC loop; it tells the private channels
@@ -50,12 +52,14 @@ func (a *AutoCC) Loops() []Loop { return []Loop{{"auto-cc", a.run}} }
 // run adds announce.auto_cc and the auto_cc trees' logins to each
 // new bug's CC list: once per bug, recorded in SQLite, retried
 // with backoff while Bugzilla fails, never repeated after a restart. It
-// works from the mirror (the search that found the bug), so a new bug
-// costs one PUT and no read; bugs due together that get the same logins
-// share one PUT. Restricted bugs get only [announce] restricted_auto_cc
-// logins (package policy); the others are held back and added once the
-// bug is public. Closed bugs are never written to. While Bugzilla refuses
-// the API key, jobs wait.
+// decides from a fresh read of the due bugs (one search by id per pass,
+// the fields in freshFields), never from the mirror alone: a new bug
+// costs that read and one PUT, and bugs due together that get the same
+// logins share one PUT. Restricted bugs get only [announce]
+// restricted_auto_cc logins (package policy); the others are held back and
+// added once the bug is public. Nothing is CC'd onto a bug that is
+// closed, moved out of the watches or no longer visible to ksecbot. While
+// Bugzilla refuses the API key, jobs wait.
 func (a *AutoCC) run(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
@@ -110,8 +114,8 @@ type ccGroup struct {
 	bugs []*bugzilla.Bug
 }
 
-// autoCC handles due jobs: decides each bug's additions from the mirror
-// and writes them, one PUT per set of equal additions.
+// autoCC handles due jobs: decides each bug's additions from a fresh
+// read of them all and writes them, one PUT per set of equal additions.
 func (a *AutoCC) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 	if !a.bz.HasAPIKey() {
 		for _, j := range jobs {
@@ -119,21 +123,36 @@ func (a *AutoCC) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 		}
 		return
 	}
+	ids := make([]int, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.BugID
+	}
+	fresh, ok, err := a.readFresh(ctx, ids)
+	if err != nil || !ok {
+		if err == nil {
+			err = bugzilla.ErrKeyRefused
+		}
+		for _, j := range jobs {
+			a.retryAutoCC(ctx, j, err)
+		}
+		return
+	}
 	lv := a.settings.l()
 	groups := map[string]*ccGroup{}
 	var order []string
 	for _, j := range jobs {
-		bug, ok, err := a.store.Bug(ctx, j.BugID)
+		mirrored, ok, err := a.store.Bug(ctx, j.BugID)
 		if err != nil {
 			a.log.Warn("auto-CC: failed to read the mirror", "bug", j.BugID, "err", err)
 			continue
 		}
-		switch {
-		case !ok:
+		if !ok {
 			a.finishAutoCC(ctx, j.BugID, "skipped: not in the mirror")
 			continue
-		case !bug.Open():
-			a.finishAutoCC(ctx, j.BugID, "skipped: closed")
+		}
+		bug, why := a.freshen(lv.cfg, mirrored, fresh[j.BugID])
+		if bug == nil {
+			a.finishAutoCC(ctx, j.BugID, "skipped: "+why)
 			continue
 		}
 		want := notCCd(AutoCCLogins(lv.cfg, lv.trees, bug), bug)
@@ -279,78 +298,6 @@ func (a *AutoCC) holdAutoCC(ctx context.Context, bugID int, held []string) {
 		a.log.Warn("failed to queue the held-back auto-CC notice", "bug", bugID, "err", err)
 	}
 	a.log.Info("auto-CC held back while the bug is restricted", "bug", bugID, "logins", len(held))
-}
-
-// heldPass is what the last releaseHeldAutoCC pass found, so that the
-// next one (every 5 s) costs nothing while nothing it depends on changed.
-// Only the auto-CC loop uses it.
-type heldPass struct {
-	clean   bool   // it ran to the end with nothing to retry
-	empty   bool   // nothing was held back
-	version uint64 // store.MirrorVersion before it read the bugs
-}
-
-// releaseHeldAutoCC adds the held-back logins to the bugs that have become
-// public (once), and forgets those of bugs closed meanwhile. It reads the
-// held records and their bugs only when something may have changed since
-// the last pass: logins held back since, the mirror (a bug made public or
-// closed), or a failure to retry.
-func (a *AutoCC) releaseHeldAutoCC(ctx context.Context) {
-	if !a.bz.HasAPIKey() {
-		return
-	}
-	version := a.store.MirrorVersion()
-	if last := a.held; last.clean && (last.empty || last.version == version) {
-		return
-	}
-	held, err := a.store.HeldAutoCC(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			a.log.Warn("failed to read held-back auto-CC", "err", err)
-		}
-		return
-	}
-	retry := false
-	ids := make([]int, 0, len(held))
-	for id := range held {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		bug, ok, err := a.store.Bug(ctx, id)
-		if err != nil {
-			retry = true
-			continue
-		}
-		if ok && bug.Restricted() {
-			continue // until the mirror says otherwise
-		}
-		if !ok || !bug.Open() {
-			if err := a.store.ReleaseHeldAutoCC(ctx, id); err != nil { // never write to a closed bug
-				retry = true
-			}
-			continue
-		}
-		if add := notCCd(held[id], bug); len(add) > 0 {
-			res, err := a.bz.Update(ctx, id, bugzilla.Update{CCAdd: add})
-			if err != nil && !permanentCCError(err) {
-				a.log.Warn("held-back auto-CC failed, will retry", "bug", id, "err", err)
-				retry = true
-				continue
-			}
-			if err != nil {
-				a.log.Error("held-back auto-CC failed permanently", "bug", id, "logins", add, "err", err)
-			} else {
-				a.log.Info("held-back auto-CC done: the bug is public", "bug", id, "added", res.Changes["cc"].Added)
-				a.mirrorUpdate(ctx, bug, res)
-			}
-		}
-		if err := a.store.ReleaseHeldAutoCC(ctx, id); err != nil {
-			a.log.Warn("failed to record the held-back auto-CC", "bug", id, "err", err)
-			retry = true
-		}
-	}
-	a.held = heldPass{clean: !retry && ctx.Err() == nil, empty: len(held) == 0, version: version}
 }
 
 // notCCd returns the logins not yet on bug's CC list.

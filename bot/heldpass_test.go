@@ -12,6 +12,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/bugzilla/bugzillatest"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -45,7 +46,12 @@ func TestHeldReleaseSkippedWhileNothingChanged(t *testing.T) {
 	if err := st.HoldAutoCC(ctx, restricted.ID, []string{"hardened@gentoo.org"}); err != nil {
 		t.Fatal(err)
 	}
-	a := &AutoCC{store: st, bz: bz, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
+	cfg, err := config.Parse([]byte("[bugzilla]\nurl = \""+srv.URL()+"\"\n"), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := NewSettings(Options{Config: cfg, Store: st, Bugzilla: bz})
+	a := &AutoCC{settings: settings, store: st, bz: bz, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
 	puts := func() int {
 		n := 0
 		for _, r := range srv.Requests() {

@@ -202,10 +202,24 @@ func settle(t *testing.T, h *harness) {
 	}
 }
 
-// TestNewBugCostsOneSearchAndOnePUT: on the poll path a new bug costs the
-// search that finds it and one PUT for auto-CC: no read before or after.
-// Bugs found together with the same CC additions share one PUT.
-func TestNewBugCostsOneSearchAndOnePUT(t *testing.T) {
+// freshReads counts auto-CC's fresh reads among reqs: searches by id for
+// the fields it decides from.
+func freshReads(reqs []bugzillatest.Request) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Method == "GET" && r.Path == "/rest/bug" && r.Query.Get("id") != "" && r.Query.Get("include_fields") == "id,groups,status,resolution,product,component,cc" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestNewBugRequestCost: on the poll path a new bug costs the search that
+// finds it, one read by id of what auto-CC decides from (groups, status,
+// product, component, CC: Bugzilla's state right before the write) and
+// one PUT; no other read. Bugs found together share the read, and one PUT
+// when their CC additions are equal.
+func TestNewBugRequestCost(t *testing.T) {
 	h := newHarness(t, "")
 	h.cfg.Bugzilla.PollInterval.Duration = time.Hour // polls only when poked
 	h.srv.CreateBug(bugzillatest.NewBug{Summary: "bug 1, for the key check", Created: time.Now().Add(-72 * time.Hour)})
@@ -225,8 +239,8 @@ func TestNewBugCostsOneSearchAndOnePUT(t *testing.T) {
 		return count(m, fmt.Sprintf("announce/%d/test:#gentoo-kernel", id)) == 1
 	})
 	reqs := h.srv.Requests()[before:]
-	if s, p := methodCount(reqs, "GET", "/rest/bug"), methodCount(reqs, "PUT", "/rest/bug"); len(reqs) != 2 || s != 1 || p != 1 {
-		t.Errorf("a new bug cost %d requests (%d GET /rest/bug..., %d PUT): %v; want 1 search + 1 PUT", len(reqs), s, p, reqs)
+	if s, f, p := methodCount(reqs, "GET", "/rest/bug"), freshReads(reqs), methodCount(reqs, "PUT", "/rest/bug"); len(reqs) != 3 || s != 2 || f != 1 || p != 1 {
+		t.Errorf("a new bug cost %d requests (%d GET /rest/bug..., %d of them auto-CC's read, %d PUT): %v; want 1 search + 1 read by id + 1 PUT", len(reqs), s, f, p, reqs)
 	}
 	// The mirror is updated from the PUT's answer after Bugzilla has the
 	// CC: wait for it (the request count above already excludes a read).
@@ -246,8 +260,8 @@ func TestNewBugCostsOneSearchAndOnePUT(t *testing.T) {
 		return slices.Contains(ba.CC, "hardened@gentoo.org") && slices.Contains(bc.CC, "hardened@gentoo.org")
 	})
 	reqs = h.srv.Requests()[before:]
-	if p := methodCount(reqs, "PUT", "/rest/bug"); p != 1 {
-		t.Errorf("two bugs with equal CC additions took %d PUTs, want 1", p)
+	if p, f := methodCount(reqs, "PUT", "/rest/bug"), freshReads(reqs); p != 1 || f != 1 {
+		t.Errorf("two bugs with equal CC additions took %d PUTs and %d reads by id, want 1 and 1", p, f)
 	}
 	if n := methodCount(reqs, "GET", fmt.Sprintf("/rest/bug/%d", a)) + methodCount(reqs, "GET", fmt.Sprintf("/rest/bug/%d", c)); n != 0 {
 		t.Errorf("%d reads of the new bugs", n)

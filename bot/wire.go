@@ -42,6 +42,7 @@ func Wire(o Options) (*Bot, error) {
 		HTTP:          NewHTTP(o, settings, intake, guard, networks, metrics),
 		Log:           o.Logger,
 	}
+	b.AutoCC.reconcile = intake.watcher.PokeReconcile
 	for _, t := range o.Transports {
 		b.Deliverers = append(b.Deliverers, NewDeliverer(o, t, settings, wake, guard, notices, metrics))
 	}

@@ -15,6 +15,9 @@ type Request struct {
 	Method string
 	Path   string
 	Query  url.Values
+	// Body is the JSON body of a PUT or POST, without the credentials
+	// (Bugzilla_api_key, api_key, Bugzilla_password, Bugzilla_token).
+	Body map[string]any
 }
 
 // FaultMode is a kind of injected failure.
@@ -38,6 +41,7 @@ type Fault struct {
 	Mode   FaultMode
 	Status int    // for Fault500; default 500
 	Path   string // if set, only requests whose path starts with it fail
+	Query  string // if set, only requests whose query has this parameter fail
 }
 
 // SearchCount returns the number of GET /rest/bug (search) requests seen.
@@ -53,7 +57,7 @@ func (s *Server) Requests() []Request {
 	defer s.mu.Unlock()
 	out := make([]Request, len(s.requests))
 	for i, r := range s.requests {
-		out[i] = Request{Method: r.Method, Path: r.Path, Query: cloneValues(r.Query)}
+		out[i] = Request{Method: r.Method, Path: r.Path, Query: cloneValues(r.Query), Body: r.Body}
 	}
 	return out
 }

@@ -62,8 +62,9 @@ type result struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body := recordedBody(r)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: cloneValues(r.URL.Query())})
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: cloneValues(r.URL.Query()), Body: body})
 	if r.Method == http.MethodGet && strings.TrimSuffix(r.URL.Path, "/") == "/rest/bug" {
 		s.searches++
 	}
@@ -82,7 +83,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(failing), failing)
 		return
 	}
-	if fault.Mode != FaultNone && strings.HasPrefix(r.URL.Path, fault.Path) {
+	if fault.Mode != FaultNone && strings.HasPrefix(r.URL.Path, fault.Path) && (fault.Query == "" || r.URL.Query().Has(fault.Query)) {
 		switch fault.Mode {
 		case Fault500:
 			st := fault.Status
@@ -113,6 +114,24 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.serve(w, r)
+}
+
+// recordedBody reads a PUT or POST body for the request record (and puts
+// it back for the handler): its JSON without the credentials.
+func recordedBody(r *http.Request) map[string]any {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	var m map[string]any
+	if err != nil || json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	for _, k := range []string{"Bugzilla_api_key", "api_key", "Bugzilla_password", "Bugzilla_token"} {
+		delete(m, k)
+	}
+	return m
 }
 
 // bufWriter buffers a response for FaultTruncate.

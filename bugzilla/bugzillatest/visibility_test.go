@@ -137,3 +137,33 @@ func TestServerTime(t *testing.T) {
 		t.Errorf("/rest/time: %v", m)
 	}
 }
+
+// TestFaultByQueryAndRecordedBodies: a fault may hit only the requests
+// that carry a parameter (polls by product, not reads by id), and the
+// records keep each write's body without its credentials.
+func TestFaultByQueryAndRecordedBodies(t *testing.T) {
+	s := newTestServer(t)
+	id := s.CreateBug(NewBug{Summary: "x"})
+	s.SetFault(Fault{Mode: Fault500, Path: "/rest/bug", Query: "product"})
+	resp, err := http.Get(s.URL() + "/rest/bug?product=Gentoo+Security")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("search by product under the fault: %d, want 500", resp.StatusCode)
+	}
+	if st, m := do(t, s.Server, "GET", "/rest/bug", url.Values{"id": {fmt.Sprint(id)}}, nil); st != 200 || len(ids(m)) != 1 {
+		t.Errorf("read by id under the fault: %d %v, want it served", st, m)
+	}
+	s.ClearFault()
+	body := map[string]any{"cc": map[string]any{"add": []string{"bob@gentoo.org"}}, "Bugzilla_api_key": "key-admin"}
+	if st, m := do(t, s.Server, "PUT", fmt.Sprintf("/rest/bug/%d", id), nil, body); st != 200 {
+		t.Fatalf("PUT: %d %v", st, m)
+	}
+	reqs := s.Requests()
+	last := reqs[len(reqs)-1]
+	if last.Method != "PUT" || fmt.Sprint(last.Body["cc"]) != "map[add:[bob@gentoo.org]]" || last.Body["Bugzilla_api_key"] != nil {
+		t.Errorf("recorded PUT %s %v, want its cc change and no key", last.Method, last.Body)
+	}
+}
