@@ -172,8 +172,8 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 	// Reminders go in the same transaction as the events they come from:
 	// a crash after it cannot leave a bug announced but never reminded.
 	// A new bug is reminded of the delay after it was filed; a bug moved
-	// in, the delay after it arrived (it may be older than the delay
-	// already, and was just announced).
+	// in, or caught up by a fresh database, the delay after it arrived (it
+	// may be older than the delay already, and was just announced).
 	var reminders []store.Reminder
 	if a.RemindAfter != nil {
 		remind := func(ev store.Event, from time.Time) {
@@ -186,7 +186,11 @@ func (a *Announcer) queue(ctx context.Context, evs []store.Event) error {
 			}
 		}
 		for _, ev := range newBugs {
-			remind(ev, ev.Bug.CreationTime)
+			from := ev.Bug.CreationTime
+			if ev.Old == store.CaughtUp {
+				from = a.now()
+			}
+			remind(ev, from)
 		}
 		for _, ev := range movedIn {
 			remind(ev, a.now())

@@ -47,6 +47,12 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 		return status.Snapshot{}, fmt.Errorf("status page: %w", err)
 	}
 	router := lv.router
+	caughtUp := map[int]bool{}
+	for _, bt := range bugs {
+		if bt.CaughtUp {
+			caughtUp[bt.Bug.ID] = true
+		}
+	}
 	in := status.Input{
 		Now:       now,
 		Days:      days,
@@ -55,6 +61,7 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 		SearchURL: lv.render.SearchURL(search),
 		Bugs:      bugs,
 		Unclaimed: func(b *bugzilla.Bug) bool { return router.Unclaimed(ctx, b) },
+		CatchUp:   func(id int) bool { return caughtUp[id] },
 		Health:    h.statusHealth(ctx),
 		Exposure:  h.statusExposure(ctx, lv),
 	}

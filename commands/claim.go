@@ -13,36 +13,36 @@ import (
 	"github.com/ksecbot/ksecbot/policy"
 )
 
-// defaultAssignee returns the component default of a bug's watch.
-func (r *Router) defaultAssignee(ctx context.Context, product, component string) string {
+// defaultsSeen returns the default assignees seen of a watch's component
+// (the store keeps them), or the configured bugzilla.default_assignee
+// when none was seen yet.
+func (r *Router) defaultsSeen(ctx context.Context, watch string) []policy.Default {
+	var out []policy.Default
 	if r.d.Store != nil {
-		if l, ok, err := r.d.Store.ComponentDefault(ctx, product+"/"+component); err != nil {
-			r.log.Warn("failed to read component default", "err", err)
-		} else if ok && l != "" {
-			return l
+		seen, err := r.d.Store.DefaultHistory(ctx, watch)
+		if err != nil {
+			r.log.Warn("failed to read the component defaults seen", "err", err)
+		}
+		for _, d := range seen {
+			out = append(out, policy.Default{Login: d.Login, Since: d.Since})
 		}
 	}
-	return r.cfg.Bugzilla.DefaultLogin
+	if len(out) == 0 && r.cfg.Bugzilla.DefaultLogin != "" {
+		out = []policy.Default{{Login: r.cfg.Bugzilla.DefaultLogin}}
+	}
+	return out
 }
 
 // Unclaimed reports whether a bug is still with its component's default
-// assignee. When the default is not known, a bug counts as claimed once it
-// is assigned to a linked [[user]]. The reminders use the same rule.
-//
-// The bug may come from the mirror, which an anonymous watcher fills with
-// logins as anonymous Bugzilla shows them ("security" for
-// "security@gentoo.org"), and the default may have been read anonymously
-// too; so this is the one place that compares logins by name when one side
-// has no domain (bugzilla.SameLogin), as store.SaveBugs does when it
-// settles reminders. It grants no right and picks no one to CC (those use
-// policy.SameAddress): at worst a bug counts as unclaimed and !claim needs
-// no --force.
+// assignee as it is now or was when the bug was filed (policy.Unclaimed).
+// When no default is known, a bug counts as claimed once it is assigned
+// to a linked [[user]]. The reminders and !pending use the same rule.
 func (r *Router) Unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
 	if b.AssignedTo == "" {
 		return true
 	}
-	if def := r.defaultAssignee(ctx, b.Product, b.Component); def != "" {
-		return bugzilla.SameLogin(b.AssignedTo, def)
+	if seen := r.defaultsSeen(ctx, b.Product+"/"+b.Component); len(seen) > 0 {
+		return policy.Unclaimed(b.AssignedTo, b.CreationTime, seen)
 	}
 	for _, u := range r.cfg.Users {
 		if bugzilla.SameLogin(u.Bugzilla, b.AssignedTo) {

@@ -88,16 +88,22 @@ func (r *Router) cmdPending(ctx context.Context, req *Request) []chat.Line {
 			}
 		}
 	} else {
+		// Still with the default of now or of when it was filed
+		// (policy.Unclaimed, as windows of filing time per default).
 		var defs []string
 		for _, w := range r.watches() {
-			defs = append(defs, r.defaultAssignee(ctx, w.Product, w.Component))
+			for _, win := range policy.UnclaimedWindows(r.defaultsSeen(ctx, w.Name())) {
+				f.AssignedWithin = append(f.AssignedWithin, store.AssignedWindow{Watch: w.Name(), Logins: loginVariants(win.Login), From: win.From, Until: win.Until})
+				if !hasString(defs, win.Login) {
+					defs = append(defs, win.Login)
+				}
+			}
 		}
-		f.AssignedTo = loginVariants(defs...)
 		search.Set("j_top", "OR")
 		for i, d := range defs {
 			loginSearch(search, i+1, "assigned_to", true, d, private)
 		}
-		if len(f.AssignedTo) == 0 {
+		if len(f.AssignedWithin) == 0 {
 			return []chat.Line{chat.Line{}.Text("I do not know the component's default assignee yet, so I cannot tell what is unclaimed; the operator can set bugzilla.default_assignee.")}
 		}
 	}

@@ -42,6 +42,7 @@ type Store interface {
 	MessageBugs(ctx context.Context, channelKey, networkID string) (bugs []int, found bool, err error)
 	Audit(ctx context.Context, e store.AuditEntry) error
 	ComponentDefault(ctx context.Context, watch string) (string, bool, error)
+	DefaultHistory(ctx context.Context, watch string) ([]store.DefaultSeen, error)
 	RecordClaim(ctx context.Context, bugID int, login string, at time.Time) error
 	SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error
 	ApplyUpdate(ctx context.Context, b bugzilla.Bug, res bugzilla.UpdateResult) (bugzilla.Bug, error)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 )
@@ -31,17 +32,62 @@ func (s *Store) Cursor(ctx context.Context, watch string) (bugzilla.Cursor, bool
 }
 
 // SetComponentDefault records the default assignee of a watch's component
-// (watch is "product/component", config.Watch.Name). A bug whose assignee
-// is not the default is claimed.
+// (watch is "product/component", config.Watch.Name) as it is now, and
+// keeps it among the defaults seen (DefaultHistory) when it differs from
+// the last one: a bug still with the default of when it was filed is
+// unclaimed too.
 func (s *Store) SetComponentDefault(ctx context.Context, watch, assignee string) error {
+	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO component_defaults(watch, assignee) VALUES (?, ?)
 			ON CONFLICT(watch) DO UPDATE SET assignee = excluded.assignee`, watch, assignee)
 		if err != nil {
 			return fmt.Errorf("failed to set component default of %q: %w", watch, err)
 		}
+		var last string
+		err = tx.QueryRowContext(ctx, "SELECT assignee FROM default_history WHERE watch = ? ORDER BY since DESC LIMIT 1", watch).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("failed to read the defaults seen of %q: %w", watch, err)
+		}
+		if err == nil && last == assignee {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO default_history(watch, assignee, since) VALUES (?, ?, ?)", watch, assignee, ts(now)); err != nil {
+			return fmt.Errorf("failed to keep the default of %q: %w", watch, err)
+		}
 		return nil
 	})
+}
+
+// DefaultSeen is one default assignee a watch's component had, from when
+// ksecbot first saw it (zero: before it kept them).
+type DefaultSeen struct {
+	Login string
+	Since time.Time
+}
+
+// DefaultHistory returns the default assignees seen of a watch's
+// component, oldest first; the last is the default now.
+func (s *Store) DefaultHistory(ctx context.Context, watch string) ([]DefaultSeen, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT assignee, since FROM default_history WHERE watch = ? ORDER BY since", watch)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the defaults seen of %q: %w", watch, err)
+	}
+	defer rows.Close()
+	var out []DefaultSeen
+	for rows.Next() {
+		var d DefaultSeen
+		var since int64
+		if err := rows.Scan(&d.Login, &since); err != nil {
+			return nil, fmt.Errorf("failed to read the defaults seen of %q: %w", watch, err)
+		}
+		d.Since = fromTS(since)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read the defaults seen of %q: %w", watch, err)
+	}
+	return out, nil
 }
 
 // ComponentDefault returns the default assignee recorded for a watch.
@@ -104,19 +150,23 @@ func (s *Store) SaveWatched(ctx context.Context, bugs []bugzilla.Bug, cursors ma
 	})
 }
 
-func loadDefaults(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT watch, assignee FROM component_defaults")
+// loadDefaults returns every default assignee seen of each watch (see
+// DefaultHistory): saving a bug, the mirror settles its reminder and
+// records its first claim only when it is surely claimed, assigned to a
+// login that never was a default (package policy decides the rest).
+func loadDefaults(ctx context.Context, tx *sql.Tx) (map[string][]string, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT watch, assignee FROM default_history UNION SELECT watch, assignee FROM component_defaults")
 	if err != nil {
 		return nil, fmt.Errorf("failed to read component defaults: %w", err)
 	}
 	defer rows.Close()
-	m := map[string]string{}
+	m := map[string][]string{}
 	for rows.Next() {
 		var w, a string
 		if err := rows.Scan(&w, &a); err != nil {
 			return nil, fmt.Errorf("failed to read component defaults: %w", err)
 		}
-		m[w] = a
+		m[w] = append(m[w], a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("failed to read component defaults: %w", err)

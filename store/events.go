@@ -34,6 +34,12 @@ const (
 	EventMovedOut   = "moved_out"  // it left the watches (Old: its watch, New: product/component it went to)
 )
 
+// CaughtUp is the Old of a "new" event the baseline of a fresh database
+// recorded (a bug filed within [bugzilla] catch_up before the first
+// start): its reminder counts from its announcement, and its
+// creation-to-announcement time is not a reaction time.
+const CaughtUp = "catch_up"
+
 // Sights of a mirrored bug (the bugs.sight column; bugzilla.Sight).
 const (
 	sightIn    = ""      // in sight
@@ -57,7 +63,7 @@ type Event struct {
 // is confirmed in sight; one that was out of sight (gone, moved out) and
 // comes back in a watch (o.Entered) is in sight again and, when open,
 // announced like a bug that moved in.
-func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string]string, o bugzilla.SaveOptions, now time.Time, read bool) error {
+func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string][]string, o bugzilla.SaveOptions, now time.Time, read bool) error {
 	var oldData, sight string
 	var oldLCT int64
 	err := tx.QueryRowContext(ctx, "SELECT data, last_change_time, sight FROM bugs WHERE id = ?", b.ID).Scan(&oldData, &oldLCT, &sight)
@@ -94,8 +100,9 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 		return err
 	}
 
-	def, haveDef := defaults[watchName(b)]
-	claimed := b.AssignedTo != "" && haveDef && !bugzilla.SameLogin(b.AssignedTo, def)
+	defs := defaults[watchName(b)]
+	haveDef := len(defs) > 0
+	claimed := b.AssignedTo != "" && haveDef && !bugzilla.LoginIn(b.AssignedTo, defs)
 	if claimed || b.Resolution != "" {
 		if _, err := tx.ExecContext(ctx, "UPDATE reminders SET done_at = ? WHERE bug_id = ? AND done_at = 0", ts(now), b.ID); err != nil {
 			return fmt.Errorf("failed to settle reminder of bug %d: %w", b.ID, err)
@@ -105,7 +112,10 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 	isNew := !exists && o.IsNew(b)
 	if o.Baseline {
 		if isNew { // catch-up of a fresh database
-			ev.add(EventNew, "", b.Summary, true)
+			ev.add(EventNew, CaughtUp, b.Summary, true)
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO catch_up(bug_id, at) VALUES (?, ?)", b.ID, ts(now)); err != nil {
+				return fmt.Errorf("failed to record catch-up of bug %d: %w", b.ID, err)
+			}
 		}
 		return ev.err
 	}

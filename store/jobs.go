@@ -208,7 +208,8 @@ func (s *Store) ReactionTimes(ctx context.Context, since time.Time) (Durations, 
 	var err error
 	d.Announced, err = s.durations(ctx, `SELECT MIN(a.at) - b.creation_time, '' FROM announcements a
 		JOIN bugs b ON b.id = a.bug_id
-		WHERE b.creation_time >= ? AND a.kind IN ('announce', 'digest') GROUP BY a.bug_id`, since, nil)
+		WHERE b.creation_time >= ? AND a.kind IN ('announce', 'digest')
+		AND NOT EXISTS (SELECT 1 FROM catch_up c WHERE c.bug_id = a.bug_id) GROUP BY a.bug_id`, since, nil)
 	if err != nil {
 		return d, err
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 )
@@ -71,7 +72,19 @@ type BugFilter struct {
 	// Groups and Sight filled in (so the mirror decodes whole bugs only for
 	// the page it returns).
 	Names func(b *bugzilla.Bug) bool
-	Limit int // at most this many bugs; 0: all
+	// AssignedWithin, when set, keeps only the bugs that match one of
+	// its windows (policy.UnclaimedWindows makes them for !pending).
+	AssignedWithin []AssignedWindow
+	Limit          int // at most this many bugs; 0: all
+}
+
+// AssignedWindow matches the bugs of a watch ("product/component")
+// assigned to one of Logins (case-insensitive) and created within [From,
+// Until) (zero: unbounded).
+type AssignedWindow struct {
+	Watch       string
+	Logins      []string
+	From, Until time.Time
 }
 
 // where returns the SQL condition (on table bugs, "" for all) and its
@@ -92,6 +105,33 @@ func (f BugFilter) where() (string, []any, error) {
 	}
 	if f.OpenOnly {
 		where = append(where, "resolution = ''", "sight = ''")
+	}
+	if len(f.AssignedWithin) > 0 {
+		var or []string
+		for _, w := range f.AssignedWithin {
+			if len(w.Logins) == 0 {
+				continue
+			}
+			p, c, _ := strings.Cut(w.Watch, "/")
+			one := "(product = ? AND component = ? AND assigned_to IN (" + placeholders(len(w.Logins)) + ")"
+			args = append(args, p, c)
+			for _, l := range w.Logins {
+				args = append(args, l)
+			}
+			if !w.From.IsZero() {
+				one += " AND creation_time >= ?"
+				args = append(args, ts(w.From))
+			}
+			if !w.Until.IsZero() {
+				one += " AND creation_time < ?"
+				args = append(args, ts(w.Until))
+			}
+			or = append(or, one+")")
+		}
+		if len(or) == 0 {
+			or = []string{"0"}
+		}
+		where = append(where, "("+strings.Join(or, " OR ")+")")
 	}
 	if len(f.AssignedTo) > 0 {
 		where = append(where, "assigned_to IN ("+placeholders(len(f.AssignedTo))+")")

@@ -17,6 +17,7 @@ type BugTimes struct {
 	Bug       bugzilla.Bug
 	Matches   bool                 // the bug matches the filter given to BugTimes
 	Announced time.Time            // first announcement or digest; zero: none yet
+	CaughtUp  bool                 // announced by a fresh database's catch-up: Announced is no reaction time
 	Claimed   time.Time            // first claim; zero: none yet
 	CC        map[string]time.Time // first time each login (lower case) was in CC
 }
@@ -35,7 +36,8 @@ func (s *Store) BugTimes(ctx context.Context, f BugFilter, since time.Time) ([]B
 	}
 	q := `SELECT ` + bugColumns + `, (` + cond + `),
 		COALESCE((SELECT MIN(a.at) FROM announcements a WHERE a.bug_id = bugs.id AND a.kind IN ('announce', 'digest')), 0),
-		COALESCE((SELECT cl.at FROM claims cl WHERE cl.bug_id = bugs.id), 0)
+		COALESCE((SELECT cl.at FROM claims cl WHERE cl.bug_id = bugs.id), 0),
+		EXISTS (SELECT 1 FROM catch_up c WHERE c.bug_id = bugs.id)
 		FROM bugs WHERE (` + cond + `) OR bugs.creation_time >= ? ORDER BY bugs.creation_time, bugs.id`
 	args = append(append(append([]any(nil), args...), args...), ts(since))
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -50,7 +52,7 @@ func (s *Store) BugTimes(ctx context.Context, f BugFilter, since time.Time) ([]B
 		var bt BugTimes
 		var b *bugzilla.Bug
 		b, err := scanBug(rowScanner(func(dest ...any) error {
-			return rows.Scan(append(dest, &bt.Matches, &ann, &claim)...)
+			return rows.Scan(append(dest, &bt.Matches, &ann, &claim, &bt.CaughtUp)...)
 		}))
 		if err != nil {
 			return nil, fmt.Errorf("failed to read reaction times: %w", err)
