@@ -125,7 +125,7 @@ func (in *Intake) noteKeyState(ctx context.Context, st bugzilla.KeyState) {
 	case st.Refused && prev.State != "refused":
 		next = store.Episode{State: "refused", Number: prev.Number + 1}
 		line = chat.Line{}.Bold("ksecbot is read-only:").Text(" Bugzilla refuses its API key (" + st.Reason + "). " +
-			"Polling goes on anonymously, so restricted bugs the anonymous user cannot see are not announced; " +
+			"Polling goes on anonymously: restricted bugs are announced once the key works again, and public channels get no details of a bug not read since; " +
 			"!claim, !cc and auto-CC are off. The key is tried again within " + in.keyRetry.String() +
 			"; the operator should fix bugzilla.api_key_file.")
 	case !st.Refused && prev.State == "refused":

@@ -232,7 +232,7 @@ func TestRestrictedDuringKeyOutage(t *testing.T) {
 	w.clock.Advance(time.Minute)
 	w.b.Intake.Watcher().Poke()
 	waitUntil(t, 10*time.Second, "the outage recorded", func() bool {
-		_, ok, _ := w.st.Outage(context.Background())
+		_, _, ok, _ := w.st.Outage(context.Background())
 		return ok
 	})
 	w.clock.Advance(time.Minute)
@@ -258,7 +258,7 @@ func TestRestrictedDuringKeyOutage(t *testing.T) {
 			count(m, fmt.Sprintf("announce/%d/%s", secret, privKey)) == 1 && count(m, fmt.Sprintf("announce/%d/%s", secret, pubKey)) == 1
 	})
 	waitUntil(t, 10*time.Second, "the outage over", func() bool {
-		_, ok, _ := w.st.Outage(context.Background())
+		_, _, ok, _ := w.st.Outage(context.Background())
 		return !ok
 	})
 	if got := announcementIn(t, w.rec, secret, pubKey); !strings.Contains(got, "details withheld") || strings.Contains(got, "filedwhilerefused") {
@@ -297,5 +297,53 @@ func TestStalePublicReplyReadsAgain(t *testing.T) {
 		if n := gets() - g0; n != i+1 {
 			t.Errorf("public %q: %d reads of the bug so far, want %d (one per stale reply)", q, n, i+1)
 		}
+	}
+}
+
+// TestFreshDatabaseDuringKeyOutage: the first start, on an empty
+// database, happens while Bugzilla refuses the key, so the baseline sees
+// only public bugs. When the key works, the open bugs are read again with
+// it and stored as that baseline would have: the restricted bug filed
+// within catch_up is announced (withheld in public), the older restricted
+// one is mirrored silently (and shows in !pending), the public one is not
+// announced twice.
+func TestFreshDatabaseDuringKeyOutage(t *testing.T) {
+	h := newHarness(t, "")
+	botInSecurityGroup(h)
+	h.keyRetry = 100 * time.Millisecond
+	h.srv.SetAPIKey("ksecbot@gentoo.org", "key-rotated")
+	recent := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: restricted, filed 2 h ago", Groups: []string{"security"}, Created: time.Now().Add(-2 * time.Hour)})
+	old := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: restricted, filed 3 days ago", Groups: []string{"security"}, Created: time.Now().Add(-72 * time.Hour)})
+	public := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: public, filed 2 h ago", Created: time.Now().Add(-2 * time.Hour)})
+	rec := newRecorder("test", "#gentoo-security", "#gentoo-kernel")
+	b, st, _ := h.startAt(nil, rec)
+	announcementIn(t, rec, public, pubKey)
+	if n := count(rec.sentCopy(), fmt.Sprintf("announce/%d/%s", recent, pubKey)); n != 0 {
+		t.Fatalf("a restricted bug announced while the key is refused")
+	}
+
+	h.srv.SetAPIKey("ksecbot@gentoo.org", "key-ksecbot")
+	if got := announcementIn(t, rec, recent, pubKey); !strings.Contains(got, "details withheld") {
+		t.Errorf("the recent restricted bug in public: %q", got)
+	}
+	if got := announcementIn(t, rec, recent, privKey); !strings.Contains(got, "restricted, filed 2 h ago") {
+		t.Errorf("the recent restricted bug in private: %q", got)
+	}
+	waitUntil(t, 10*time.Second, "the outage over", func() bool {
+		_, _, ok, _ := st.Outage(context.Background())
+		return !ok
+	})
+	b.Intake.Watcher().PokeReconcile()
+	waitDelivered(t, st)
+	for _, m := range rec.sentCopy() {
+		if slices.Contains(m.BugIDs, old) && m.Kind == chat.KindAnnounce {
+			t.Errorf("the old restricted bug was announced: %q", m.Plain("irc"))
+		}
+	}
+	if n := count(rec.sentCopy(), fmt.Sprintf("announce/%d/%s", public, pubKey)); n != 1 {
+		t.Errorf("the public bug announced %d times, want once", n)
+	}
+	if got := ask(t, b.Settings.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "watcher"}, "!pending"); !strings.Contains(got, fmt.Sprintf("Bug %d ", old)) {
+		t.Errorf("!pending in private omits the old restricted bug read after the outage: %q", got)
 	}
 }

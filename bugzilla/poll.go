@@ -97,7 +97,7 @@ func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
 		return Cursor{}, fmt.Errorf("failed to store baseline of %s: %w", wa.Name(), err)
 	}
 	if open.anonymous || changed.anonymous {
-		if err := w.beginOutage(ctx); err != nil {
+		if err := w.beginOutage(ctx, true); err != nil {
 			return Cursor{}, err
 		}
 	}
@@ -116,6 +116,34 @@ func (w *Watcher) baseline(ctx context.Context, wa Watch) (Cursor, error) {
 	debug.FreeOSMemory()
 	w.log.Info("baseline stored", "watch", wa.Name(), "open_bugs", stored, "catch_up_new", caught, "cursor", FormatTime(t0))
 	return cur, nil
+}
+
+// rebaseline reads the open bugs of every watch again with the key, after
+// a key outage during which a fresh database's baseline (cursor t0) was
+// read anonymously and so missed the restricted ones, and stores them as
+// that baseline would have: mirrored, those filed within CatchUp before
+// t0 announced.
+func (w *Watcher) rebaseline(ctx context.Context, t0 time.Time) error {
+	opts := SaveOptions{Baseline: true, CheckNew: true, NewSince: farFuture}
+	if w.o.CatchUp > 0 {
+		opts.NewSince = t0.Add(-w.o.CatchUp)
+	}
+	for _, wa := range w.watches {
+		q := SearchQuery{Products: []string{wa.Product}, Components: []string{wa.Component}, OpenOnly: true}
+		f, err := w.collect(ctx, q, "opendate,bug_id", func(b *Bug) time.Time { return b.CreationTime },
+			func(q *SearchQuery, t time.Time) { q.CreatedSince = t })
+		if err != nil {
+			return fmt.Errorf("failed to read the baseline of %s again: %w", wa.Name(), err)
+		}
+		if f.anonymous {
+			return fmt.Errorf("failed to read the baseline of %s again: %w", wa.Name(), ErrKeyRefused)
+		}
+		if err := w.st.SaveWatched(ctx, w.filter(f.bugs), nil, opts); err != nil {
+			return fmt.Errorf("failed to store the baseline of %s again: %w", wa.Name(), err)
+		}
+		w.log.Info("baseline read again with the API key", "watch", wa.Name(), "open_bugs", len(f.bugs))
+	}
+	return nil
 }
 
 // incremental reads everything changed since the oldest cursor (minus the
@@ -182,7 +210,7 @@ func (w *Watcher) rewindFuture(cursors map[string]Cursor, now time.Time) bool {
 func (w *Watcher) store(ctx context.Context, cursors map[string]Cursor, since time.Time, f found) error {
 	if f.anonymous {
 		// before the cursors move: the outage begins where they are now
-		if err := w.beginOutage(ctx); err != nil {
+		if err := w.beginOutage(ctx, false); err != nil {
 			return err
 		}
 	}

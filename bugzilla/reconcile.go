@@ -61,15 +61,22 @@ func (w *Watcher) ReconcileStats() ReconcileStats {
 	return w.rstats
 }
 
+// reconcileFields are what reconciliation reads of each bug: whether it
+// is still there and where, and whether it changed since the mirror's
+// copy (a bug that did is read again whole).
+var reconcileFields = []string{"id", "product", "component", "groups", "resolution", "last_change_time"}
+
 // reconcile reads the open bugs of the watches that the mirror has in
-// sight or gone, 200 ids per search (all the fields ksecbot uses), and
-// stores what it finds: bugs in a watch as a poll would (one that was
-// gone or moved out and is back is announced like a bug that moved in),
-// bugs in another product/component as moved out of the watch, and bugs
-// not returned as gone. A batch read without the key (Bugzilla refuses
-// it) only confirms the public bugs it returned. After a key outage, the
-// first reconciliation made entirely with the key ends it. It returns how
-// many bugs it read.
+// sight or gone, 200 ids per search (reconcileFields), and stores what it
+// finds: a bug in a watch unchanged since the mirror's copy is confirmed;
+// one that changed, or that was gone or moved out and is back, is read
+// again whole and stored as a poll would (the one back is announced like
+// a bug that moved in); a bug in another product/component has moved out
+// of the watch, and a bug not returned is gone. A batch read without the
+// key (Bugzilla refuses it) cannot tell gone from restricted: the bugs it
+// did not return are unconfirmed. After a key outage, the first
+// reconciliation made entirely with the key ends it. It returns how many
+// bugs it read.
 func (w *Watcher) reconcile(ctx context.Context) (int, error) {
 	if w.sight == nil {
 		return 0, nil
@@ -86,11 +93,11 @@ func (w *Watcher) reconcile(ctx context.Context) (int, error) {
 	var gone, left []int
 	for start := 0; start < len(ids); start += idBatch {
 		batch := ids[start:min(start+idBatch, len(ids))]
-		res, err := w.c.Search(ctx, SearchQuery{IDs: batch, Order: "bug_id"})
+		res, err := w.c.Search(ctx, SearchQuery{IDs: batch, Order: "bug_id", Fields: reconcileFields})
 		if err != nil {
 			return start, fmt.Errorf("failed to read bugs by id: %w", err)
 		}
-		g, l, err := w.applyRead(ctx, batch, res, since)
+		g, l, err := w.applyRead(ctx, batch, res, since, false)
 		if err != nil {
 			return start, err
 		}
@@ -111,13 +118,14 @@ func (w *Watcher) reconcile(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// applyRead stores what one search by id (of ids) found; see reconcile.
-// It returns the bugs that went out of sight and those that left the
+// applyRead stores what one search by id (of ids) found, with all the
+// fields ksecbot uses (whole) or reconcileFields; see reconcile. It
+// returns the bugs that went out of sight and those that left the
 // watches.
-func (w *Watcher) applyRead(ctx context.Context, ids []int, res SearchResult, since time.Time) (gone, left []int, err error) {
+func (w *Watcher) applyRead(ctx context.Context, ids []int, res SearchResult, since time.Time, whole bool) (gone, left []int, err error) {
 	refused := w.refused(res)
 	if refused {
-		if err := w.beginOutage(ctx); err != nil {
+		if err := w.beginOutage(ctx, false); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -130,21 +138,18 @@ func (w *Watcher) applyRead(ctx context.Context, ids []int, res SearchResult, si
 			out = append(out, b)
 		}
 	}
-	if len(in) > 0 {
-		if refused {
-			err = w.sight.Confirm(ctx, in)
-		} else {
-			err = w.st.SaveWatched(ctx, in, nil, SaveOptions{CheckNew: true, NewSince: since, Entered: true})
+	if len(in) > 0 && !whole {
+		if in, err = w.readChanged(ctx, in); err != nil {
+			return nil, nil, err
 		}
-		if err != nil {
+	}
+	if len(in) > 0 {
+		if err := w.st.SaveWatched(ctx, in, nil, SaveOptions{CheckNew: true, NewSince: since, Entered: true}); err != nil {
 			return nil, nil, fmt.Errorf("failed to store bugs read by id: %w", err)
 		}
 	}
 	if left, err = w.sight.LeftWatches(ctx, out, w.names()); err != nil {
 		return nil, nil, err
-	}
-	if refused {
-		return nil, left, nil // a bug missing from an anonymous read may be restricted: nothing follows
 	}
 	var missing []int
 	for _, id := range ids {
@@ -152,8 +157,28 @@ func (w *Watcher) applyRead(ctx context.Context, ids []int, res SearchResult, si
 			missing = append(missing, id)
 		}
 	}
+	if refused {
+		// Missing from an anonymous read: not public now, but only the
+		// key can tell restricted from gone.
+		return nil, left, w.sight.Unconfirm(ctx, missing)
+	}
 	gone, err = w.sight.Gone(ctx, missing, w.names())
 	return gone, left, err
+}
+
+// readChanged confirms the bugs read (reconcileFields) that are as the
+// mirror has them, and reads the others again whole (one search): those
+// that changed since, and those back in sight.
+func (w *Watcher) readChanged(ctx context.Context, read []Bug) ([]Bug, error) {
+	changed, err := w.sight.Confirm(ctx, read)
+	if err != nil || len(changed) == 0 {
+		return nil, err
+	}
+	res, err := w.c.Search(ctx, SearchQuery{IDs: changed, Order: "bug_id"})
+	if err != nil {
+		return nil, fmt.Errorf("failed to read changed bugs by id: %w", err)
+	}
+	return w.filter(res.Bugs), nil
 }
 
 // refused reports whether res was read without the key because Bugzilla
@@ -184,7 +209,7 @@ func (w *Watcher) newSince(ctx context.Context) (time.Time, bool, error) {
 // beginOutage records, once per outage, that reads go without the key
 // (Bugzilla refuses it), from the oldest cursor on; w.rewound is cleared,
 // so the first poll with the key rewinds the cursors to there.
-func (w *Watcher) beginOutage(ctx context.Context) error {
+func (w *Watcher) beginOutage(ctx context.Context, baseline bool) error {
 	if w.sight == nil || !w.c.HasAPIKey() {
 		return nil
 	}
@@ -193,7 +218,7 @@ func (w *Watcher) beginOutage(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	began, err := w.sight.BeginOutage(ctx, since.Add(w.o.Overlap))
+	began, err := w.sight.BeginOutage(ctx, since.Add(w.o.Overlap), baseline)
 	if err != nil {
 		return fmt.Errorf("failed to record the key outage: %w", err)
 	}
@@ -210,7 +235,7 @@ func (w *Watcher) beginOutage(ctx context.Context) error {
 func (w *Watcher) KeyRefused(ctx context.Context) error {
 	w.pollMu.Lock()
 	defer w.pollMu.Unlock()
-	return w.beginOutage(ctx)
+	return w.beginOutage(ctx, false)
 }
 
 // keyBack, at the first poll with the key after an outage, moves the
@@ -221,9 +246,14 @@ func (w *Watcher) keyBack(ctx context.Context, cursors map[string]Cursor) error 
 	if w.sight == nil || w.rewound || !w.c.HasAPIKey() || w.c.KeyRefused() {
 		return nil
 	}
-	since, ok, err := w.sight.Outage(ctx)
+	since, baseline, ok, err := w.sight.Outage(ctx)
 	if err != nil || !ok {
 		return err
+	}
+	if baseline {
+		if err := w.rebaseline(ctx, since); err != nil {
+			return err
+		}
 	}
 	if err := w.sight.RewindCursors(ctx, since); err != nil {
 		return err

@@ -283,7 +283,7 @@ func (w *Watcher) Fetch(ctx context.Context, ids []int) error {
 			return fmt.Errorf("failed to fetch bugs %v: %w", batch, err)
 		}
 		if w.sight != nil {
-			gone, left, err := w.applyRead(ctx, batch, res, since)
+			gone, left, err := w.applyRead(ctx, batch, res, since, true)
 			if err != nil {
 				return err
 			}

@@ -106,9 +106,13 @@ type SightStore interface {
 	// SightIDs returns the open bugs of the watches that are in sight
 	// or gone: those reconciliation reads again.
 	SightIDs(ctx context.Context, watches []string) ([]int, error)
-	// Confirm records that an anonymous read returned the bugs as
-	// mirrored (they are public).
-	Confirm(ctx context.Context, bugs []Bug) error
+	// Confirm records that a read returned the bugs as mirrored (same
+	// last_change_time, in sight): they are confirmed now. It returns the
+	// others (changed since, out of sight, or not mirrored). Unconfirm
+	// records that an anonymous read did not return bugs (they are not
+	// public now).
+	Confirm(ctx context.Context, bugs []Bug) (changed []int, err error)
+	Unconfirm(ctx context.Context, ids []int) error
 	// Gone records that a read with the key did not return the bugs;
 	// LeftWatches that it returned them outside the watches. Both act
 	// only on bugs mirrored in sight in a watch, and return those.
@@ -116,9 +120,10 @@ type SightStore interface {
 	LeftWatches(ctx context.Context, bugs []Bug, watches []string) ([]int, error)
 	// BeginOutage records that reads go without the key from the cursor
 	// since on (once per outage; every mirrored bug is unconfirmed until
-	// read again); Outage returns that cursor; EndOutage ends it.
-	BeginOutage(ctx context.Context, since time.Time) (bool, error)
-	Outage(ctx context.Context) (time.Time, bool, error)
+	// read again; baseline: a fresh database's baseline was read so);
+	// Outage returns what it recorded; EndOutage ends it.
+	BeginOutage(ctx context.Context, since time.Time, baseline bool) (bool, error)
+	Outage(ctx context.Context) (since time.Time, baseline, ok bool, err error)
 	EndOutage(ctx context.Context) error
 	// RewindCursors moves every cursor later than to back to it.
 	RewindCursors(ctx context.Context, to time.Time) error

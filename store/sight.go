@@ -60,20 +60,47 @@ func (s *Store) SightIDs(ctx context.Context, watches []string) ([]int, error) {
 	return ids, nil
 }
 
-// Confirm records that an anonymous read returned these bugs as they are
-// mirrored (same last_change_time): they are public, so no longer
-// unconfirmed. Bugs that changed are left to the poll that reads them.
-func (s *Store) Confirm(ctx context.Context, bugs []bugzilla.Bug) error {
+// Confirm records that a read (with the key, or an anonymous one: then
+// the bugs are public) returned these bugs as they are mirrored, in sight
+// and with the same last_change_time: they are confirmed now, and no
+// longer unconfirmed. It returns the others: changed since, out of sight,
+// or not mirrored (to be read again whole).
+func (s *Store) Confirm(ctx context.Context, bugs []bugzilla.Bug) (changed []int, err error) {
 	if len(bugs) == 0 {
-		return nil
+		return nil, nil
 	}
 	now := s.now()
 	defer s.mirrorWrite()()
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		changed = changed[:0]
 		for _, b := range bugs {
-			if _, err := tx.ExecContext(ctx, "UPDATE bugs SET confirmed_at = ?, unconfirmed = 0 WHERE id = ? AND last_change_time = ? AND sight = ''",
-				ts(now), b.ID, ts(b.LastChangeTime)); err != nil {
+			res, err := tx.ExecContext(ctx, "UPDATE bugs SET confirmed_at = ?, unconfirmed = 0 WHERE id = ? AND last_change_time = ? AND sight = ''",
+				ts(now), b.ID, ts(b.LastChangeTime))
+			if err != nil {
 				return fmt.Errorf("failed to confirm bug %d: %w", b.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				changed = append(changed, b.ID)
+			}
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// Unconfirm records that an anonymous read by id (Bugzilla refuses the
+// key) did not return these bugs: they are not public now (restricted,
+// perhaps, or deleted; only the key could tell), so they are unconfirmed
+// until a read returns them.
+func (s *Store) Unconfirm(ctx context.Context, ids []int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	defer s.mirrorWrite()()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, "UPDATE bugs SET unconfirmed = 1 WHERE id = ? AND sight = ''", id); err != nil {
+				return fmt.Errorf("failed to unconfirm bug %d: %w", id, err)
 			}
 		}
 		return nil
@@ -173,14 +200,20 @@ func leaveSight(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, sight, kind, o
 }
 
 // BeginOutage records that reads go without the API key (Bugzilla refuses
-// it) from the watch cursor since on: every mirrored bug becomes
-// unconfirmed until a read returns it. A second call during the same
-// outage changes nothing. It reports whether the outage began now.
-func (s *Store) BeginOutage(ctx context.Context, since time.Time) (bool, error) {
+// it) from the watch cursor since on (baseline: the baseline of a fresh
+// database was read so, and misses the restricted bugs): every mirrored
+// bug becomes unconfirmed until a read returns it. A second call during
+// the same outage changes nothing. It reports whether the outage began
+// now.
+func (s *Store) BeginOutage(ctx context.Context, since time.Time, baseline bool) (bool, error) {
 	began := false
 	defer s.mirrorWrite()()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "INSERT INTO key_outage(one, since) VALUES (1, ?) ON CONFLICT DO NOTHING", ts(since))
+		b := 0
+		if baseline {
+			b = 1
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO key_outage(one, since, baseline) VALUES (1, ?, ?) ON CONFLICT DO NOTHING", ts(since), b)
 		if err != nil {
 			return fmt.Errorf("failed to record the key outage: %w", err)
 		}
@@ -196,18 +229,19 @@ func (s *Store) BeginOutage(ctx context.Context, since time.Time) (bool, error) 
 	return began, err
 }
 
-// Outage returns the cursor recorded when the current key outage began,
-// and false when there is none.
-func (s *Store) Outage(ctx context.Context) (time.Time, bool, error) {
+// Outage returns the cursor recorded when the current key outage began
+// and whether a baseline was read during it, and false when there is no
+// outage.
+func (s *Store) Outage(ctx context.Context) (since time.Time, baseline, ok bool, err error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, "SELECT since FROM key_outage").Scan(&n)
+	err = s.db.QueryRowContext(ctx, "SELECT since, baseline FROM key_outage").Scan(&n, &baseline)
 	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
+		return time.Time{}, false, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("failed to read the key outage: %w", err)
+		return time.Time{}, false, false, fmt.Errorf("failed to read the key outage: %w", err)
 	}
-	return fromTS(n), true, nil
+	return fromTS(n), baseline, true, nil
 }
 
 // EndOutage ends the key outage: the reads with the key since it are done,

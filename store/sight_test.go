@@ -130,18 +130,18 @@ func TestKeyOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, since := range []time.Time{t0.Add(time.Hour), t0.Add(2 * time.Hour)} {
-		began, err := s.BeginOutage(ctx, since)
+		began, err := s.BeginOutage(ctx, since, i == 0)
 		if err != nil || began != (i == 0) {
 			t.Fatalf("BeginOutage #%d = %v %v", i+1, began, err)
 		}
 	}
-	if at, ok, err := s.Outage(ctx); err != nil || !ok || !at.Equal(t0.Add(time.Hour)) {
-		t.Errorf("Outage = %s %v %v, want the first cursor", at, ok, err)
+	if at, baseline, ok, err := s.Outage(ctx); err != nil || !ok || !baseline || !at.Equal(t0.Add(time.Hour)) {
+		t.Errorf("Outage = %s %v %v %v, want the first cursor and call", at, baseline, ok, err)
 	}
 	changed := b
 	changed.LastChangeTime = t0.Add(time.Minute)
-	if err := s.Confirm(ctx, []bugzilla.Bug{a, changed}); err != nil { // an anonymous read
-		t.Fatal(err)
+	if changedIDs, err := s.Confirm(ctx, []bugzilla.Bug{a, changed}); err != nil || !slices.Equal(changedIDs, []int{2}) { // an anonymous read
+		t.Fatalf("Confirm = %v %v, want bug 2 changed (read again whole)", changedIDs, err)
 	}
 	if err := s.SaveWatched(ctx, []bugzilla.Bug{d}, nil, entered()); err != nil { // a read with the key
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestKeyOutage(t *testing.T) {
 	if err := s.EndOutage(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.Outage(ctx); ok {
+	if _, _, ok, _ := s.Outage(ctx); ok {
 		t.Error("the outage did not end")
 	}
 	if b, _, _ := s.Bug(ctx, 2); b.Sight.Unconfirmed {
@@ -177,7 +177,7 @@ func TestEveryMirrorReadHasSight(t *testing.T) {
 	if err := s.SaveBugs(ctx, []bugzilla.Bug{kbug(1), kbug(2)}, nil, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BeginOutage(ctx, t0); err != nil {
+	if _, err := s.BeginOutage(ctx, t0, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Gone(ctx, []int{2}, kernelWatch); err != nil {

@@ -69,7 +69,7 @@ func TestMigrateV6StateTables(t *testing.T) {
 			t.Errorf("Episode(%s, %q) = %+v %v, want %+v", tc.kind, tc.subject, got, err, tc.want)
 		}
 	}
-	if since, ok, err := s.Outage(ctx); err != nil || !ok || !since.Equal(outage) {
+	if since, baseline, ok, err := s.Outage(ctx); err != nil || !ok || baseline || !since.Equal(outage) {
 		t.Errorf("Outage = %v %v %v, want %v", since, ok, err, outage)
 	}
 	if basis, err := s.CVEBasis(ctx); err != nil || basis != "sha256:abc" {
@@ -101,16 +101,16 @@ func TestMigrateV6StateTables(t *testing.T) {
 	if got, _ := s.Episode(ctx, EpisodeNetworkDown, "irc"); got != (Episode{"ok", 3}) {
 		t.Errorf("Episode after SetEpisode = %+v", got)
 	}
-	if began, err := s.BeginOutage(ctx, outage.Add(time.Hour)); err != nil || began {
+	if began, err := s.BeginOutage(ctx, outage.Add(time.Hour), false); err != nil || began {
 		t.Errorf("BeginOutage during the migrated outage = %v %v, want false (it began earlier)", began, err)
 	}
 	if err := s.EndOutage(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.Outage(ctx); ok {
+	if _, _, ok, _ := s.Outage(ctx); ok {
 		t.Error("the outage is still recorded after EndOutage")
 	}
-	if began, err := s.BeginOutage(ctx, outage.Add(time.Hour)); err != nil || !began {
+	if began, err := s.BeginOutage(ctx, outage.Add(time.Hour), false); err != nil || !began {
 		t.Errorf("BeginOutage after the end = %v %v, want true", began, err)
 	}
 }
