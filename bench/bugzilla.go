@@ -93,12 +93,16 @@ func treeLogin(i int) string { return fmt.Sprintf("tree%d-maint@gentoo.org", i) 
 
 // createBug files one open, unclaimed kernel bug naming tree i of the
 // registry (so one tree is highlighted, as in most real bugs).
-func (b *bzServer) createBug(i int, tag string) int {
+func (b *bzServer) createBug(i int, tag string) int { return b.createBugAt(i, tag, time.Time{}) }
+
+// createBugAt is createBug filed at a given time (zero: now).
+func (b *bzServer) createBugAt(i int, tag string, at time.Time) int {
 	tree := treeNames[i%len(treeNames)]
 	return b.CreateBug(bugzillatest.NewBug{
 		Summary:    fmt.Sprintf("CVE-2026-%05d: sys-kernel/%s: %s use-after-free in net/sched", i%100000, tree, tag),
 		Whiteboard: "B3 [linux]",
 		Severity:   "major",
+		Created:    at,
 	})
 }
 

@@ -61,7 +61,8 @@ func freeAddr() (string, error) {
 type botConf struct {
 	bugzillaURL string
 	poll        time.Duration
-	digestAfter int // 0: default
+	reconcile   time.Duration // [bugzilla] reconcile_interval; 0: the default
+	digestAfter int           // 0: default
 
 	ircAddr     string
 	ircNick     string
@@ -95,6 +96,11 @@ func writeConfig(dir, httpAddr string, c botConf) (string, error) {
 	// for bugs filed while the bot was away, so none is announced.
 	fmt.Fprintf(&b, "[bugzilla]\nurl = %q\napi_key_file = %q\npoll_interval = %q\npublic_url = \"https://bugs.gentoo.org\"\ncatch_up = \"0s\"\n\n",
 		c.bugzillaURL, key, c.poll.String())
+	if c.reconcile > 0 {
+		s := strings.TrimSuffix(b.String(), "\n")
+		b.Reset()
+		fmt.Fprintf(&b, "%sreconcile_interval = %q\n\n", s, c.reconcile.String())
+	}
 	b.WriteString("[[watch]]\nproduct = \"Gentoo Security\"\ncomponent = \"Kernel\"\n\n")
 	fmt.Fprintf(&b, "[store]\npath = %q\n\n", filepath.Join(dir, "ksecbot.db"))
 	if c.digestAfter > 0 {

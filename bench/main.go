@@ -9,7 +9,7 @@
 // Start the servers first (scripts/irc-server.sh start, scripts/matrix-server.sh
 // start), then, from the module root:
 //
-//	go run -tags goolm ./bench [--samples 200] [--quick] [--skip-irc] [--skip-matrix]
+//	go run -tags goolm ./bench [--samples 200] [--quick] [--skip-irc] [--skip-matrix] [--only PART]
 //
 // It prints a Markdown table and exits 0 even when a target is missed: it is
 // a measurement, not a test.
@@ -38,7 +38,7 @@ import (
 type options struct {
 	samples, pollSamples, pendingSamples, steadyPolls, mirror, burst int
 	skipIRC, skipMatrix, quick                                       bool
-	cpuprofile                                                       string
+	cpuprofile, only                                                 string
 }
 
 // bench holds what every part shares.
@@ -71,6 +71,7 @@ func run(args []string) error {
 	fs.BoolVar(&o.skipMatrix, "skip-matrix", false, "leave out Matrix")
 	fs.BoolVar(&o.quick, "quick", false, "few samples and a 1000-bug mirror: a smoke run, not for the README")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the bench process's CPU profile to this file")
+	fs.StringVar(&o.only, "only", "", "run only the parts whose name contains this (push, poll, burst, reconciliation)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -132,7 +133,11 @@ func run(args []string) error {
 		{"push latency, memory and !pending", b.pushPart},
 		{"poll latency and requests per poll", b.pollPart},
 		{"burst", b.burstPart},
+		{"reconciliation", b.reconcilePart},
 	} {
+		if !strings.Contains(part.name, o.only) {
+			continue
+		}
 		slog.Info("part", "name", part.name)
 		if err := part.f(ctx); err != nil {
 			slog.Error("part failed", "name", part.name, "err", err)

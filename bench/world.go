@@ -18,8 +18,10 @@ import (
 // spec is one ksecbot deployment for a part of the benchmark.
 type spec struct {
 	name        string
-	preload     int // bugs created before the first start (mirrored by the baseline)
+	preload     int           // bugs created before the first start (mirrored by the baseline)
+	preloadAge  time.Duration // how long before the start they were filed (0: just now)
 	poll        time.Duration
+	reconcile   time.Duration // 0: the default
 	digestAfter int
 	ircAddr     string // empty: no IRC
 	ircFlood    string
@@ -52,10 +54,14 @@ func (b *bench) setup(ctx context.Context, s spec) (w *world, err error) {
 			w.close()
 		}
 	}()
-	for i := range s.preload {
-		w.bz.createBug(i, "preloaded")
+	var filed time.Time
+	if s.preloadAge > 0 {
+		filed = time.Now().Add(-s.preloadAge)
 	}
-	conf := botConf{bugzillaURL: w.bz.url(), poll: s.poll, digestAfter: s.digestAfter, trees: s.trees}
+	for i := range s.preload {
+		w.bz.createBugAt(i, "preloaded", filed)
+	}
+	conf := botConf{bugzillaURL: w.bz.url(), poll: s.poll, reconcile: s.reconcile, digestAfter: s.digestAfter, trees: s.trees}
 	if s.ircAddr != "" {
 		if w.irc, err = newIRCObserver(s.ircAddr); err != nil {
 			return w, err
