@@ -35,12 +35,13 @@ type roomCrypto struct {
 
 	mu      sync.Mutex
 	pending map[id.RoomID][]chat.Outgoing // notes about devices left out, sent after the room's next message
+	renew   map[id.RoomID]bool            // rooms whose next message must use a new room key (rekey)
 }
 
 var _ mautrix.CryptoHelper = (*roomCrypto)(nil)
 
 func newRoomCrypto(h *cryptohelper.CryptoHelper, t *Transport) *roomCrypto {
-	c := &roomCrypto{CryptoHelper: h, t: t, pending: map[id.RoomID][]chat.Outgoing{}}
+	c := &roomCrypto{CryptoHelper: h, t: t, pending: map[id.RoomID][]chat.Outgoing{}, renew: map[id.RoomID]bool{}}
 	h.Machine().AllowKeyShare = c.allowKeyShare
 	return c
 }
@@ -50,6 +51,13 @@ func newRoomCrypto(h *cryptohelper.CryptoHelper, t *Transport) *roomCrypto {
 // encrypts.
 func (c *roomCrypto) Encrypt(ctx context.Context, roomID id.RoomID, evtType event.Type, content any) (*event.EncryptedEventContent, error) {
 	mach := c.Machine()
+	c.mu.Lock()
+	renew := c.renew[roomID]
+	delete(c.renew, roomID)
+	c.mu.Unlock()
+	if renew {
+		c.dropRoomKey(ctx, roomID)
+	}
 	for attempt := 0; ; attempt++ {
 		enc, err := mach.EncryptMegolmEvent(ctx, roomID, evtType, content)
 		if err == nil || attempt == 2 || !(errors.Is(err, crypto.ErrSessionExpired) || errors.Is(err, crypto.ErrNoGroupSession) || errors.Is(err, crypto.ErrSessionNotShared)) {
@@ -191,10 +199,24 @@ func (c *roomCrypto) rotateOnDeviceChange(ctx context.Context, users []id.UserID
 			if c.t.minTrust(r) == id.TrustStateUnset {
 				continue
 			}
-			if err := mach.CryptoStore.RemoveOutboundGroupSession(ctx, r); err != nil {
-				c.t.log.Warn("failed to drop a room key after a device change", "room_id", r, "err", err)
-			}
+			c.dropRoomKey(ctx, r)
 		}
+	}
+}
+
+// rekey makes the next message in roomID use a new room key, shared as
+// the room's policy says then (Encrypt runs in the room's send queue, so
+// no message after this call uses the old key).
+func (c *roomCrypto) rekey(roomID id.RoomID) {
+	c.mu.Lock()
+	c.renew[roomID] = true
+	c.mu.Unlock()
+}
+
+// dropRoomKey makes the next message in roomID share a new room key.
+func (c *roomCrypto) dropRoomKey(ctx context.Context, roomID id.RoomID) {
+	if err := c.Machine().CryptoStore.RemoveOutboundGroupSession(ctx, roomID); err != nil {
+		c.t.log.Warn("failed to drop a room key; the next message may still use the old one", "room_id", roomID, "err", err)
 	}
 }
 

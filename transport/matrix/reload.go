@@ -70,17 +70,29 @@ func (t *Transport) ReloadChannels(sec config.Section) (needRestart bool, err er
 			leave = append(leave, leaving{rid, ch.Name})
 		}
 	}
+	var madePrivate []id.RoomID
 	for name, ch := range byName { // new flags for the joined rooms
 		if rid, ok := t.resolved[name]; ok {
-			if _, joined := t.rooms[rid]; joined {
+			if old, joined := t.rooms[rid]; joined {
+				if ch.Private && !old.Private {
+					madePrivate = append(madePrivate, rid)
+				}
 				t.rooms[rid] = ch
 			}
 		}
 	}
+	rc := t.crypt
 	t.channels, t.byName = channels, byName
 	cli, ctx := t.cli, t.runCtx
 	t.mu.Unlock()
 
+	if rc != nil {
+		// A room key shared while the room was public may have gone to
+		// devices the private room's share_keys leaves out.
+		for _, rid := range madePrivate {
+			rc.rekey(rid)
+		}
+	}
 	// Without a client Run has not joined anything yet, and joins the new
 	// list once logged in.
 	if cli != nil && (len(leave) > 0 || len(added) > 0) {

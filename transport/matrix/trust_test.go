@@ -150,9 +150,9 @@ func TestPrivateRoomKeysOnlyToSignedDevices(t *testing.T) {
 	private := alice.CreateRoom(ctx, t, mxtest.RoomSpec{Encrypted: true, Invite: []id.UserID{bot.ID}})
 	public := alice.CreateRoom(ctx, t, mxtest.RoomSpec{Encrypted: true, Invite: []id.UserID{bot.ID}})
 
-	tr, err := New(&Config{Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password), Encryption: true,
-		Rooms: []Room{{ID: string(private), Private: true}, {ID: string(public)}}},
-		Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
+	cfg := &Config{Homeserver: srv.URL, UserID: string(bot.ID), Password: config.Secret(bot.Password), Encryption: true,
+		Rooms: []Room{{ID: string(private), Private: true}, {ID: string(public)}}}
+	tr, err := New(cfg, Options{Logger: testLogger(t), StateDir: t.TempDir(), Version: "test", RetryMax: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +196,19 @@ func TestPrivateRoomKeysOnlyToSignedDevices(t *testing.T) {
 	// A public room: every device gets the key.
 	open := send(public, "announce/share/2", "public line")
 	alice2.WaitMsg(t, "the public line on the unsigned device", func(e *event.Event) bool { return e.ID == open })
+
+	// A reload makes the public room private: its next line uses a new
+	// room key, which the unsigned device does not get.
+	made := *cfg
+	made.Rooms = []Room{{ID: string(private), Private: true}, {ID: string(public), Private: true}}
+	if _, err := tr.ReloadChannels(&made); err != nil {
+		t.Fatal(err)
+	}
+	closed := send(public, "announce/share/5", "embargoed in the room made private")
+	alice.WaitMsg(t, "the line in the room made private", func(e *event.Event) bool { return e.ID == closed })
+	if code := waitWithheld(ctx, t, alice2, public, closed); code != event.RoomKeyWithheldUnverified {
+		t.Errorf("in the room made private the unsigned device was told %q, want %q", code, event.RoomKeyWithheldUnverified)
+	}
 
 	// Another private line: no second note about the same device.
 	again := send(private, "announce/share/3", "embargoed again")
