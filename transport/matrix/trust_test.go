@@ -5,12 +5,14 @@ package matrix
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix/crypto"
+	"maunium.net/go/mautrix/crypto/ssss"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -264,4 +266,69 @@ func waitWithheld(ctx context.Context, t *testing.T, o *mxtest.Observer, room id
 		t.Errorf("decrypting on the unsigned device: %v, want the session withheld", err)
 	}
 	return code
+}
+
+// TestCrossSigningWithAccessToken: with an access token and no password,
+// Dendrite refuses to publish the cross-signing keys (it asks for the
+// password); the bot says what to do, runs unverified, and keeps the
+// recovery key it wrote. Started again with the password beside the token,
+// it publishes the keys with that same recovery key and signs its device.
+func TestCrossSigningWithAccessToken(t *testing.T) {
+	srv := mxtest.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	bot := srv.NewUser(ctx, t, "tokenbot")
+	token := srv.Login(ctx, t, bot).AccessToken
+	obs := srv.Observe(ctx, t, srv.NewUser(ctx, t, "observer"))
+	room := obs.CreateRoom(ctx, t, mxtest.RoomSpec{Encrypted: true, Invite: []id.UserID{bot.ID}})
+	stateDir := t.TempDir()
+	run := func(cfg *Config) (*Transport, *logBuffer, id.DeviceID) {
+		logs := &logBuffer{}
+		tr, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), StateDir: stateDir, Version: "test", RetryMax: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := start(t, tr)
+		r.waitJoined(t)
+		tr.mu.Lock()
+		dev := tr.cli.DeviceID
+		tr.mu.Unlock()
+		if cfg.Password != "" {
+			checkSigned(ctx, t, obs, bot.ID, tr)
+		}
+		r.stop()
+		return tr, logs, dev
+	}
+	cfg := &Config{Homeserver: srv.URL, UserID: string(bot.ID), AccessToken: config.Secret(token), Encryption: true, Rooms: []Room{{ID: string(room)}}}
+	tr, logs, dev := run(cfg)
+	if logs.count("add password_file (or password_env) to [matrix] beside the access token") != 1 {
+		t.Errorf("the log does not say what to do; log:\n%s", logs.buf.String())
+	}
+	keys, err := mxtest.Keys(ctx, obs.Client, bot.ID, dev)
+	if err != nil || keys.Master != "" {
+		t.Fatalf("keys after a start without the password: %+v (%v), want none published", keys, err)
+	}
+	first, err := readRecoveryKey(tr.recoveryPath)
+	if err != nil {
+		t.Fatalf("the recovery key was not kept: %v", err)
+	}
+
+	withPassword := *cfg
+	withPassword.Password = config.Secret(bot.Password)
+	tr2, _, dev2 := run(&withPassword)
+	if again, err := readRecoveryKey(tr2.recoveryPath); err != nil || again != first {
+		t.Errorf("the recovery key changed (%v): the one written first must stay valid", err)
+	}
+	if dev2 != dev {
+		t.Errorf("the token's device changed from %s to %s", dev, dev2)
+	}
+	// The kept key is the account's secret storage key.
+	storage := ssss.NewSSSSMachine(srv.Login(ctx, t, bot))
+	keyID, keyData, err := storage.GetDefaultKeyData(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyData.VerifyRecoveryKey(keyID, first); err != nil {
+		t.Errorf("the recovery key file does not open the account's secret storage: %v", err)
+	}
 }
