@@ -11,7 +11,9 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/backoff"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -186,6 +188,22 @@ func (in *Intake) refreshDefaults(ctx context.Context) bool {
 		in.log.Info("component default assignee", "watch", w.Name(), "assignee", assignee, "was", old)
 	}
 	return ok
+}
+
+// unclaimed reports whether a bug is still with its component's default
+// assignee as it is now or was when the bug was filed
+// (policy.BugUnclaimed), from the defaults Intake has seen (the store
+// keeps them) or [bugzilla] default_assignee when it saw none.
+func unclaimed(ctx context.Context, st *store.Store, cfg *config.Config, b *bugzilla.Bug) bool {
+	var seen []policy.Default
+	history, _ := st.DefaultHistory(ctx, b.Product+"/"+b.Component) // unread: judged by the configuration
+	for _, d := range history {
+		seen = append(seen, policy.Default(d))
+	}
+	if len(seen) == 0 && cfg.Bugzilla.DefaultLogin != "" {
+		seen = []policy.Default{{Login: cfg.Bugzilla.DefaultLogin}}
+	}
+	return policy.BugUnclaimed(b, seen, cfg.Users)
 }
 
 // Problems describes what is degraded on the Bugzilla side, for

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/stats"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
 )
@@ -164,7 +165,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descReconSecs, prometheus.GaugeValue, rs.LastDuration.Seconds())
 	ch <- prometheus.MustNewConstMetric(descReconReqs, prometheus.GaugeValue, float64(rs.LastRequests))
 	ch <- prometheus.MustNewConstMetric(descReconBugs, prometheus.GaugeValue, float64(rs.LastBugs))
-	rt, err := (Stats{src.Settings}).ReactionTimes(ctx, 30)
+	rt, err := stats.ReactionTimes(ctx, src.Store, src.Settings.l().trees.All(), src.Settings.now().Add(-30*24*time.Hour))
 	if err != nil {
 		return
 	}

@@ -77,7 +77,7 @@ func (r *Reminders) RemindDue(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
 		}
-		if !ok || !bug.Open() || bug.Sight.Gone || !inWatches(lv.cfg, bug) || !lv.router.Unclaimed(ctx, bug) {
+		if !ok || !bug.Open() || bug.Sight.Gone || !inWatches(lv.cfg, bug) || !unclaimed(ctx, r.store, lv.cfg, bug) {
 			// closed, out of ksecbot's sight, moved out of the watches,
 			// or claimed: no reminder
 			_ = r.store.DoneReminder(ctx, id)

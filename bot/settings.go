@@ -133,10 +133,8 @@ func (s *Settings) build(cfg *config.Config) *live {
 		Now:      s.now,
 		Logger:   s.log, // the router adds component=commands itself
 		Version:  s.version,
-		// !snooze and !stats: the store's reminders, the core's
-		// reaction times (metrics.go, cvestats.go).
+		// !snooze: the store's reminders.
 		Reminders: s.store,
-		Stats:     Stats{s},
 		// The same limits and previews for every configuration: a
 		// SIGHUP must not give every sender a fresh burst.
 		Memory:   s.commandMemory,

@@ -46,7 +46,6 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 	if err != nil {
 		return status.Snapshot{}, fmt.Errorf("status page: %w", err)
 	}
-	router := lv.router
 	caughtUp := map[int]bool{}
 	for _, bt := range bugs {
 		if bt.CaughtUp {
@@ -60,7 +59,7 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 		BugURL:    lv.render.BugURL,
 		SearchURL: lv.render.SearchURL(search),
 		Bugs:      bugs,
-		Unclaimed: func(b *bugzilla.Bug) bool { return router.Unclaimed(ctx, b) },
+		Unclaimed: func(b *bugzilla.Bug) bool { return unclaimed(ctx, h.store, lv.cfg, b) },
 		CatchUp:   func(id int) bool { return caughtUp[id] },
 		Health:    h.statusHealth(ctx),
 		Exposure:  h.statusExposure(ctx, lv),

@@ -33,23 +33,11 @@ func (r *Router) defaultsSeen(ctx context.Context, watch string) []policy.Defaul
 	return out
 }
 
-// Unclaimed reports whether a bug is still with its component's default
-// assignee as it is now or was when the bug was filed (policy.Unclaimed).
-// When no default is known, a bug counts as claimed once it is assigned
-// to a linked [[user]]. The reminders and !pending use the same rule.
-func (r *Router) Unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
-	if b.AssignedTo == "" {
-		return true
-	}
-	if seen := r.defaultsSeen(ctx, b.Product+"/"+b.Component); len(seen) > 0 {
-		return policy.Unclaimed(b.AssignedTo, b.CreationTime, seen)
-	}
-	for _, u := range r.cfg.Users {
-		if bugzilla.SameLogin(u.Bugzilla, b.AssignedTo) {
-			return false
-		}
-	}
-	return true
+// unclaimed reports whether a bug is still with its component's default
+// assignee as it is now or was when the bug was filed
+// (policy.BugUnclaimed).
+func (r *Router) unclaimed(ctx context.Context, b *bugzilla.Bug) bool {
+	return policy.BugUnclaimed(b, r.defaultsSeen(ctx, b.Product+"/"+b.Component), r.cfg.Users)
 }
 
 // cmdClaim implements !claim [--force] [bug].
@@ -84,7 +72,7 @@ func (r *Router) cmdClaim(ctx context.Context, req *Request) []chat.Line {
 		r.audit(ctx, req, id, "no-op: already assigned to caller", "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already assigned to you (").QuoteCode(r.login(req.In, login)).Text("); nothing changed.")}
 	}
-	if !r.Unclaimed(ctx, b) && !force {
+	if !r.unclaimed(ctx, b) && !force {
 		r.audit(ctx, req, id, "refused: claimed by "+b.AssignedTo, "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is already claimed by ").QuoteCode(r.login(req.In, b.AssignedTo)).
 			Text("; nothing changed. Talk to them, or (security/admin) use ").Code(r.prefix + "claim --force " + strconv.Itoa(id)).Text(".")}
@@ -137,7 +125,7 @@ func (r *Router) cmdUnclaim(ctx context.Context, req *Request) []chat.Line {
 	if msg := r.checkWrite(ctx, req, policy.WriteRequest{}, id, b); msg != nil {
 		return []chat.Line{msg} // restricted: not even whether it is claimed
 	}
-	if r.Unclaimed(ctx, b) {
+	if r.unclaimed(ctx, b) {
 		r.audit(ctx, req, id, "no-op: not claimed", "")
 		return []chat.Line{chat.Line{}.Bold(fmt.Sprintf("Bug %d", id)).Text(" is not claimed by anyone; nothing changed.")}
 	}

@@ -46,6 +46,8 @@ type Store interface {
 	RecordClaim(ctx context.Context, bugID int, login string, at time.Time) error
 	SaveBugs(ctx context.Context, bugs []bugzilla.Bug, cursors map[string]bugzilla.Cursor, baseline bool) error
 	ApplyUpdate(ctx context.Context, b bugzilla.Bug, res bugzilla.UpdateResult) (bugzilla.Bug, error)
+	// ReactionTimes (with Bugs) answers !stats.
+	ReactionTimes(ctx context.Context, since time.Time) (store.Durations, error)
 }
 
 // Bugzilla is the part of the Bugzilla client the commands use.
@@ -79,8 +81,6 @@ type Deps struct {
 	// Reminders postpones reminders for !snooze; nil: !snooze says
 	// reminders are not kept here.
 	Reminders Reminders
-	// Stats answers !stats; nil: !stats says statistics are not kept here.
-	Stats Statistics
 	// RateBurst and RateEvery set the per-sender command limit; defaults
 	// 5 and 2s.
 	RateBurst int

@@ -13,6 +13,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/policy"
+	"github.com/ksecbot/ksecbot/stats"
 )
 
 // Reminders is what !snooze needs of the reminder store. *store.Store
@@ -20,32 +21,6 @@ import (
 type Reminders interface {
 	// SnoozeReminder postpones the "still unclaimed" reminder of a bug.
 	SnoozeReminder(ctx context.Context, bugID int, until time.Time) error
-}
-
-// Statistics is what !stats needs of the core. bot.Stats implements it.
-type Statistics interface {
-	// ReactionTimes computes the reaction times over the last days.
-	ReactionTimes(ctx context.Context, days int) ([]Reaction, error)
-	// CVEQuietness counts what the kernel CVE verdicts spared over the
-	// last days (restricted bugs only when private); ok is false when
-	// [kernel_cve] is off.
-	CVEQuietness(ctx context.Context, days int, private bool) (q CVEQuiet, ok bool, err error)
-}
-
-// Reaction is one row of reaction-time statistics.
-type Reaction struct {
-	Action      string // "announced", "claimed", "cc"
-	Tree        string // for "cc"
-	N           int
-	Median, P90 time.Duration
-}
-
-// CVEQuiet is what the kernel CVE verdicts changed in announcements over
-// a period: of the bugs created then that named a kernel CVE with a
-// record, how many pinged fewer trees because the others were fixed or
-// unaffected, and how many tree highlights that spared.
-type CVEQuiet struct {
-	Bugs, WithCVE, Fewer, Spared int
 }
 
 // maxSnooze bounds !snooze: a reminder is postponed, never silenced.
@@ -120,10 +95,11 @@ func (r *Router) cmdStats(ctx context.Context, req *Request) []chat.Line {
 		}
 		days = n
 	}
-	if r.d.Stats == nil {
+	if r.d.Store == nil {
 		return []chat.Line{chat.Line{}.Text("Statistics are not kept here.")}
 	}
-	rs, err := r.d.Stats.ReactionTimes(ctx, days)
+	since := r.now().Add(-time.Duration(days) * 24 * time.Hour)
+	rs, err := stats.ReactionTimes(ctx, r.d.Store, r.d.Trees.All(), since)
 	if err != nil {
 		r.log.Warn("stats", "err", err)
 		return []chat.Line{chat.Line{}.Text("Sorry, I could not read the statistics; try again in a minute.")}
@@ -158,15 +134,15 @@ func (r *Router) cmdStats(ctx context.Context, req *Request) []chat.Line {
 			out = append(out, chat.Line{}.Text("To CC per tree: "+strings.Join(cc, "; ")))
 		}
 	}
-	if cl := r.cveStatsLine(ctx, days, req.In.Channel); cl != nil {
+	if cl := r.cveStatsLine(ctx, since, req.In.Channel); cl != nil {
 		out = append(out, cl)
 	}
 	return out
 }
 
 // cveStatsLine is the !stats line about kernel CVE verdicts, or nil.
-func (r *Router) cveStatsLine(ctx context.Context, days int, ch chat.Channel) chat.Line {
-	q, ok, err := r.d.Stats.CVEQuietness(ctx, days, policy.Private(ch))
+func (r *Router) cveStatsLine(ctx context.Context, since time.Time, ch chat.Channel) chat.Line {
+	q, ok, err := stats.CVEQuietness(ctx, r.d.Store, r.d.Render, since, ch)
 	if err != nil {
 		r.log.Warn("stats", "err", err)
 		return nil

@@ -494,7 +494,7 @@ func TestUnclaimedAnonymousLogins(t *testing.T) {
 		{"security@evil.example", false},
 	} {
 		b := &bugzilla.Bug{ID: 1, Product: "Gentoo Security", Component: "Kernel", AssignedTo: tc.assignee}
-		if got := e.r.Unclaimed(e.ctx, b); got != tc.want {
+		if got := e.r.unclaimed(e.ctx, b); got != tc.want {
 			t.Errorf("Unclaimed(assigned to %q) = %v, want %v", tc.assignee, got, tc.want)
 		}
 	}

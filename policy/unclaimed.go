@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/config"
 )
 
 // Default is a component's default assignee as ksecbot saw it, from when
@@ -45,6 +46,27 @@ func Unclaimed(assignee string, created time.Time, seen []Default) bool {
 		filed = d
 	}
 	return bugzilla.SameLogin(assignee, filed.Login)
+}
+
+// BugUnclaimed is the whole rule for a mirrored bug, asked by !claim,
+// !unclaim, the reminders and the status page: Unclaimed with the
+// defaults seen of its component (oldest first; the configured
+// bugzilla.default_assignee when none was seen); with no default known
+// at all, a bug counts as claimed once it is assigned to a linked
+// [[user]] of users.
+func BugUnclaimed(b *bugzilla.Bug, seen []Default, users []config.User) bool {
+	if b.AssignedTo == "" {
+		return true
+	}
+	if len(seen) > 0 {
+		return Unclaimed(b.AssignedTo, b.CreationTime, seen)
+	}
+	for _, u := range users {
+		if bugzilla.SameLogin(u.Bugzilla, b.AssignedTo) {
+			return false
+		}
+	}
+	return true
 }
 
 // UnclaimedWindow is Unclaimed for a search: a bug assigned to Login and

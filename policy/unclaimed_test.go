@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
-
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/policy"
 )
 
@@ -46,6 +46,32 @@ func TestUnclaimed(t *testing.T) {
 	}
 	if policy.Unclaimed("kernel@gentoo.org", day(1), nil) {
 		t.Error("with no default known a bug assigned to someone counts as unclaimed")
+	}
+}
+
+// TestBugUnclaimed: for a mirrored bug the defaults seen decide; with
+// none known, a bug is claimed once a linked [[user]] has it.
+func TestBugUnclaimed(t *testing.T) {
+	users := []config.User{{Bugzilla: "alice@gentoo.org"}}
+	seen := []policy.Default{{Login: "security@gentoo.org"}}
+	for _, tc := range []struct {
+		assignee string
+		seen     []policy.Default
+		want     bool
+	}{
+		{"", nil, true},
+		{"", seen, true},
+		{"security", seen, true},
+		{"alice@gentoo.org", seen, false},
+		{"bob@gentoo.org", seen, false},
+		{"alice@gentoo.org", nil, false},
+		{"alice", nil, false}, // the linked user as anonymous Bugzilla shows them
+		{"bob@gentoo.org", nil, true},
+	} {
+		b := &bugzilla.Bug{ID: 1, AssignedTo: tc.assignee}
+		if got := policy.BugUnclaimed(b, tc.seen, users); got != tc.want {
+			t.Errorf("BugUnclaimed(assigned to %q, %d defaults seen) = %v, want %v", tc.assignee, len(tc.seen), got, tc.want)
+		}
 	}
 }
 
