@@ -99,8 +99,9 @@ const (
 	DefaultClaimWindow  = 15 * time.Minute
 	DefaultPendingLines = 5
 	DefaultPreviewEvery = 10 * time.Minute
-	// richPendingLines is the !pending cap on Matrix and the console.
-	richPendingLines = 20
+	// richPendingLines is the !pending cap on Matrix and the console,
+	// and the most any channel shows.
+	richPendingLines = config.MaxPendingLines
 	// maxPreviews is the most previews one message triggers.
 	maxPreviews = 3
 )

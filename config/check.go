@@ -3,9 +3,7 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,71 +14,110 @@ import (
 // (EX_CONFIG in sysexits.h); the service files do not restart on it.
 const ExitConfig = 78
 
-// Check is what "ksecbot check-config FILE" does. It parses and validates
-// the file at path without reading any secret, so a config written for
-// another machine can be checked anywhere; with readSecrets it also reads
-// the secrets as the daemon would (Load), so a missing secret file is a
-// problem. Warnings (e.g. secret files readable by others) never make the
-// check fail.
+// CheckOptions are what the daemon's command line changes about the
+// checks of its configuration at start; check-config takes the same
+// flags, so that it checks the start that the same command line makes.
+type CheckOptions struct {
+	// Requested are the networks asked for on the command line (the
+	// console with --console), by network name; with one of them a
+	// file without any network table can run.
+	Requested map[string]bool
+	// AllowInsecureSecrets makes a secret file its group or others can
+	// read a warning instead of a problem (--allow-insecure-secrets).
+	AllowInsecureSecrets bool
+	// FileOnly checks the file alone, as written for another host: no
+	// secret is read and no file or folder it names is looked at
+	// (check-config --no-secrets).
+	FileOnly bool
+}
+
+// Validate checks the configuration file at path as the daemon does
+// before it starts, and finds every problem at once: syntax, keys, types
+// and values (Parse); then, unless o.FileOnly, the files it names (a
+// secret file missing, unreadable, empty or readable by others, a TLS or
+// avatar file missing, a folder where the database or the Matrix state
+// cannot be created) and the secrets from the environment; and whether
+// any network would run. Each problem has its key and, where the file
+// has one, its line; secret values never appear.
 //
-// nets are the chat networks to parse the file for (see Parse).
-func Check(path string, readSecrets bool, nets ...Network) (c *Config, warnings []string, err error) {
-	c, err = ParseFile(path, nets...)
+// It returns the configuration, the warnings (valid but probably not
+// meant; see Warnings), and the problems as a *Problems, or nil. With
+// problems the configuration is what could be decoded, for further
+// checks of keys that have no problem (Bad), or nil when the file could
+// not be read or decoded.
+func Validate(path string, o CheckOptions, nets ...Network) (*Config, []Problem, error) {
+	ps := &Problems{Path: path}
+	data, err := readFile(path)
 	if err != nil {
-		return nil, nil, err
+		ps.List = append(ps.List, Problem{Msg: err.Error()})
+		return nil, nil, ps
 	}
+	c, bad := parse(data, path, nets, ps)
+	if c == nil {
+		return nil, nil, ps.errOrNil()
+	}
+	c.bad = bad
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	c.resolvePaths(dir)
 	ws := c.Warnings()
-	for _, w := range SecretFileWarnings(c) {
-		key, msg, _ := strings.Cut(w, ": ")
-		ws = append(ws, Problem{Key: key, Line: c.Metadata.index.lineOf(key), Msg: msg + " (the daemon refuses to start with it unless --allow-insecure-secrets)"})
+	if !o.FileOnly {
+		ps.List = append(ps.List, c.fileProblems()...)
+		if err := c.loadSecrets(func(r secretRef) bool { return !c.Bad(r.fileKey) && !c.Bad(r.envKey) }); err != nil {
+			ps.List = append(ps.List, err.(*Problems).List...)
+		}
+		for _, w := range c.insecureFiles() {
+			if o.AllowInsecureSecrets {
+				w.Msg += " (allowed by --allow-insecure-secrets)"
+				ws = append(ws, w)
+				continue
+			}
+			w.Msg += " (or start with --allow-insecure-secrets)"
+			ps.List = append(ps.List, w)
+		}
+		ws = append(ws, c.DataWarnings()...)
 	}
-	if tables := Tables(c.Networks, "nor"); tables != "" && !c.anyRuns() {
+	sort.SliceStable(ps.List, func(i, j int) bool { return ps.List[i].Line < ps.List[j].Line })
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Line < ws[j].Line })
+	if tables := Tables(c.Networks, "nor"); tables != "" && !c.anyRuns(o.Requested) {
 		what := "neither " + tables + " is"
 		if !strings.Contains(tables, " nor ") {
 			what = tables + " is not"
 		}
-		ws = append(ws, Problem{Msg: what + " configured: only --console can talk to this bot"})
+		ps.List = append(ps.List, Problem{Msg: what + " configured, so no chat network would run: add one, or use --console (the terminal as a channel)"})
 	}
-	if readSecrets {
-		// Checked as on the daemon's machine: the data directories exist.
-		ws = append(ws, c.DataWarnings()...)
+	if len(ps.List) > 0 {
+		return c, ws, ps
 	}
-	// Each as "path:line: key: warning: msg", like a problem, by line.
-	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Line < ws[j].Line })
-	for _, w := range ws {
-		w.Msg = "warning: " + w.Msg
-		warnings = append(warnings, w.format(path))
-	}
-	if readSecrets {
-		if err := c.LoadSecrets(); err != nil {
-			return nil, warnings, err
-		}
-	}
-	return c, warnings, nil
+	c.bad = nil
+	return c, ws, nil
 }
 
-// RunCheck runs Check and prints its result to w: every problem on its own
-// line ("path:line: key: msg"), then the warnings ("path:line: key:
-// warning: msg"), then "path: ok" when there is no problem. It returns
-// the process exit status: 0 when the file is good, ExitConfig otherwise.
-func RunCheck(w io.Writer, path string, readSecrets bool, nets ...Network) int {
-	_, warnings, err := Check(path, readSecrets, nets...)
-	var ps *Problems
-	switch {
-	case errors.As(err, &ps):
-		fmt.Fprintln(w, ps.Error())
-		fmt.Fprintf(w, "%s: %d problem(s)\n", path, len(ps.List))
-	case err != nil:
-		fmt.Fprintf(w, "%s: %v\n", path, err)
+// Bad reports whether key (or the table or entry holding it) had a
+// problem in Validate.
+func (c *Config) Bad(key string) bool {
+	for k := key; k != ""; {
+		if c.bad[k] {
+			return true
+		}
+		cut := strings.LastIndexAny(k, ".[")
+		if cut < 0 {
+			break
+		}
+		k = k[:cut]
 	}
-	for _, warn := range warnings {
-		fmt.Fprintln(w, warn)
+	return false
+}
+
+// Line returns the line of key in the file, or of the closest table
+// holding it that the file sets; 0 when there is none.
+func (c *Config) Line(key string) int {
+	if c.Metadata == nil {
+		return 0
 	}
-	if err != nil {
-		return ExitConfig
-	}
-	fmt.Fprintf(w, "%s: ok\n", path)
-	return 0
+	return c.Metadata.index.lineOf(key)
 }
 
 // DataWarnings reports [kernel_cve] path and [gentoo] repo directories
@@ -106,11 +143,11 @@ func (c *Config) DataWarnings() []Problem {
 	return out
 }
 
-// anyRuns reports whether the file has the table of a network that runs
-// when its table is there (not OnRequest).
-func (c *Config) anyRuns() bool {
+// anyRuns reports whether a network would run: one whose table the file
+// has (unless it runs only on request), or one requested.
+func (c *Config) anyRuns(requested map[string]bool) bool {
 	for _, n := range c.Networks {
-		if !n.OnRequest && c.Sections[n.Name] != nil {
+		if n.OnRequest && requested[n.Name] || !n.OnRequest && c.Sections[n.Name] != nil {
 			return true
 		}
 	}

@@ -35,6 +35,8 @@ type Config struct {
 	// keyed by network name.
 	Networks []Network          `toml:"-" json:"-"`
 	Sections map[string]Section `toml:"-"`
+
+	bad map[string]bool // keys with a problem (Validate), for Bad
 }
 
 // Metadata records where the configuration came from.

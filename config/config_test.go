@@ -223,48 +223,79 @@ roles = ["admin"]
 	}
 }
 
-func TestRunCheck(t *testing.T) {
+// validated runs Validate and renders its outcome as check-config prints
+// it: problems, then warnings.
+func validated(path string, o CheckOptions) (string, error) {
+	_, ws, err := Validate(path, o, testNets...)
+	var b strings.Builder
+	var ps *Problems
+	if errors.As(err, &ps) {
+		b.WriteString(ps.Error() + "\n")
+	}
+	for _, w := range ws {
+		w.Msg = "warning: " + w.Msg
+		b.WriteString(w.At(path) + "\n")
+	}
+	return b.String(), err
+}
+
+// TestValidate checks that Validate finds what keeps the daemon from
+// starting, at once: the file, its secrets (read by default), the files it
+// names, and whether a network runs.
+func TestValidate(t *testing.T) {
 	dir := t.TempDir()
-	good := filepath.Join(dir, "good.toml")
-	if err := os.WriteFile(good, []byte(minimal), 0o600); err != nil {
-		t.Fatal(err)
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	bad := filepath.Join(dir, "bad.toml")
-	doc := strings.Replace(minimal, "[[chat.channel]]", "chanels = [\"#c\"]\n[[chat.channel]]", 1)
-	if err := os.WriteFile(bad, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	good := write("good.toml", minimal, 0o600)
+	bad := write("bad.toml", strings.Replace(minimal, "[[chat.channel]]", "chanels = [\"#c\"]\n[[chat.channel]]", 1), 0o600)
 	missing := filepath.Join(dir, "missing.toml")
-	secret := filepath.Join(dir, "secret.toml")
-	if err := os.WriteFile(secret, []byte(minimal+"[http]\nwebhook_secret_file = \""+filepath.Join(dir, "nope")+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	netSecret := filepath.Join(dir, "netsecret.toml")
-	if err := os.WriteFile(netSecret, []byte(strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\npassword_file = \"chat.pass\"", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secret := write("secret.toml", minimal+"[http]\nwebhook_secret_file = \"nope\"\n", 0o600)
+	netSecret := write("netsecret.toml", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\npassword_file = \"chat.pass\"", 1), 0o600)
+	write("open.secret", "s3cret\n", 0o640)
+	open := write("open.toml", minimal+"[http]\nwebhook_secret_file = \"open.secret\"\n", 0o600)
+	noNet := write("nonet.toml", "[bugzilla]\nurl = \"https://bugs.example.org/\"\n", 0o600)
+	write("afile", "x", 0o600)
+	badStore := write("badstore.toml", minimal+"[store]\npath = \"afile/k.db\"\n", 0o600)
+	several := write("several.toml", strings.Replace(minimal, `nick = "bot"`, "nick = \"bot\"\npassword_file = \"chat.pass\"\nnik = 1", 1)+"[store]\npath = \"afile/k.db\"\n", 0o600)
+	n := minimalLines
 	tests := []struct {
-		name    string
-		path    string
-		secrets bool
-		code    int
-		out     string
+		name string
+		path string
+		o    CheckOptions
+		bad  bool
+		want []string
 	}{
-		{"good", good, false, 0, good + ": ok"},
-		{"misspelled key", bad, false, ExitConfig, bad + `:6: chat.chanels: unknown key (did you mean "channel"?)`},
-		{"missing file", missing, false, ExitConfig, "no such file"},
-		{"secrets not read", secret, false, 0, "ok"},
-		{"secrets read", secret, true, ExitConfig, secret + fmt.Sprintf(":%d: http.webhook_secret_file: secret file %s does not exist", minimalLines+2, filepath.Join(dir, "nope"))},
-		{"network secret beside the file", netSecret, true, ExitConfig, netSecret + fmt.Sprintf(":6: chat.password_file: secret file %s does not exist", filepath.Join(dir, "chat.pass"))},
+		{"good", good, CheckOptions{}, false, nil},
+		{"misspelled key", bad, CheckOptions{}, true, []string{bad + `:6: chat.chanels: unknown key (did you mean "channel"?)`}},
+		{"missing file", missing, CheckOptions{}, true, []string{"no such file"}},
+		{"secrets not read with FileOnly", secret, CheckOptions{FileOnly: true}, false, nil},
+		{"secrets read by default", secret, CheckOptions{}, true, []string{secret + fmt.Sprintf(":%d: http.webhook_secret_file: secret file %s does not exist", n+2, filepath.Join(dir, "nope"))}},
+		{"network secret beside the file", netSecret, CheckOptions{}, true, []string{netSecret + fmt.Sprintf(":6: chat.password_file: secret file %s does not exist", filepath.Join(dir, "chat.pass"))}},
+		{"secret readable by the group", open, CheckOptions{}, true, []string{open + fmt.Sprintf(":%d: http.webhook_secret_file: secret file %s has mode 0640: group or others can access it; run chmod 600 %[2]s (or start with --allow-insecure-secrets)", n+2, filepath.Join(dir, "open.secret"))}},
+		{"readable secret allowed", open, CheckOptions{AllowInsecureSecrets: true}, false, []string{"warning: secret file " + filepath.Join(dir, "open.secret") + " has mode 0640", "(allowed by --allow-insecure-secrets)"}},
+		{"no network", noNet, CheckOptions{}, true, []string{noNet + ": [chat] is not configured, so no chat network would run: add one, or use --console"}},
+		{"store folder under a file", badStore, CheckOptions{}, true, []string{badStore + fmt.Sprintf(":%d: store.path: cannot create the folder %s for the database: %[2]s is not a folder", n+2, filepath.Join(dir, "afile"))}},
+		{"store not looked at with FileOnly", badStore, CheckOptions{FileOnly: true}, false, nil},
+		{"every problem at once", several, CheckOptions{}, true, []string{"chat.nik: unknown key", "chat.password_file: secret file", "store.path: cannot create the folder"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var out strings.Builder
-			if code := RunCheck(&out, tc.path, tc.secrets, testNets...); code != tc.code {
-				t.Errorf("exit %d, want %d; output:\n%s", code, tc.code, out.String())
+			out, err := validated(tc.path, tc.o)
+			if (err != nil) != tc.bad {
+				t.Errorf("error %v, want a problem: %v; output:\n%s", err, tc.bad, out)
 			}
-			if !strings.Contains(out.String(), tc.out) {
-				t.Errorf("output:\n%s\nwant it to contain %q", out.String(), tc.out)
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output:\n%s\nwant it to contain %q", out, w)
+				}
 			}
 		})
 	}

@@ -26,6 +26,9 @@ const (
 	DefaultPrefix       = "!"
 	DefaultClaimWindow  = 15 * time.Minute
 	DefaultPendingLines = 5
+	// MaxPendingLines is the most bug lines !pending lists anywhere;
+	// a larger pending_lines is a warning.
+	MaxPendingLines     = 20
 	DefaultPreviewEvery = 10 * time.Minute
 	DefaultSlowAfter    = 20 * time.Second
 	DefaultLogLevel     = "info"

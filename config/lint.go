@@ -10,7 +10,8 @@ import (
 
 // Warnings returns what is valid but probably not meant: a tree nobody
 // maintains, a package in two trees, an HTTP listener open to the network,
-// and what the networks' sections warn about (Linter). Each names its key
+// a value larger than ksecbot uses (pending_lines), and what the networks'
+// sections warn about (Linter). Each names its key
 // and line. check-config prints them and the daemon logs them; neither
 // fails on them.
 func (c *Config) Warnings() []Problem {
@@ -49,6 +50,9 @@ func (c *Config) Warnings() []Problem {
 			}
 			owner[fold] = t
 		}
+	}
+	if n := c.Commands.PendingLines; n > MaxPendingLines {
+		add("commands.pending_lines", "%d is more than !pending lists: it shows at most %d lines, then \"and N more\" with a link", n, MaxPendingLines)
 	}
 	v := &validator{idx: idx}
 	for _, n := range c.Networks {

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,8 @@ import (
 func TestWarnings(t *testing.T) {
 	doc := minimal + `[http]
 listen = ":8090"
+[commands]
+pending_lines = 40
 [[tree]]
 name = "nobody"
 packages = ["sys-kernel/nobody-sources"]
@@ -37,14 +40,15 @@ chat = ["distnick"]
 		{"tree[3].packages[2]", `package sys-kernel/Gentoo-Sources is also in tree "gentoo-sources"`},
 		{"chat.server", "port 6697 without tls"}, // the network's own Lint
 		{"http.listen", "listens on all interfaces"},
+		{"commands.pending_lines", "40 is more than !pending lists: it shows at most 20 lines"},
 	} {
 		w, ok := got[want.key]
 		if !ok || !strings.Contains(w.Msg, want.msg) || w.Line == 0 {
 			t.Errorf("warning for %s = %+v, want %q with a line", want.key, w, want.msg)
 		}
 	}
-	if len(got) != 4 {
-		t.Errorf("warnings: %+v, want exactly the 4 above", c.Warnings())
+	if len(got) != 5 {
+		t.Errorf("warnings: %+v, want exactly the 5 above", c.Warnings())
 	}
 
 	for _, listen := range []string{"0.0.0.0:8090", "[::]:8090"} {
@@ -102,24 +106,19 @@ func TestRelativeSecretPaths(t *testing.T) {
 	}
 }
 
-// TestRunCheckPrintsWarningsWithLines checks the output format of
-// warnings: "path:line: key: warning: msg", and that they do not fail the
-// check.
-func TestRunCheckPrintsWarningsWithLines(t *testing.T) {
+// TestWarningsHaveLines checks the output format of warnings:
+// "path:line: key: warning: msg", and that they are no problem.
+func TestWarningsHaveLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.toml")
-	if err := os.WriteFile(path, []byte("[bugzilla]\nurl = \"https://b.example.org\"\n[http]\nlisten = \":8090\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(minimal+"[http]\nlisten = \":8090\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out strings.Builder
-	if code := RunCheck(&out, path, false, testNets...); code != 0 {
-		t.Fatalf("exit %d for a file with warnings only:\n%s", code, out.String())
+	out, err := validated(path, CheckOptions{})
+	if err != nil {
+		t.Fatalf("%v for a file with warnings only:\n%s", err, out)
 	}
-	for _, want := range []string{
-		path + `:4: http.listen: warning: ":8090" listens on all interfaces`,
-		path + `: warning: [chat] is not configured: only --console can talk to this bot`,
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output:\n%s\nwant it to contain %q", out.String(), want)
-		}
+	want := path + fmt.Sprintf(`:%d: http.listen: warning: ":8090" listens on all interfaces`, minimalLines+2)
+	if !strings.Contains(out, want) {
+		t.Errorf("output:\n%s\nwant it to contain %q", out, want)
 	}
 }

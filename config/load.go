@@ -36,8 +36,8 @@ func Load(path string, nets ...Network) (*Config, error) {
 }
 
 // ParseFile reads the file at path and calls Parse; it reads no secret.
-// Relative paths of secret and TLS files become relative to the folder of
-// path (not to the working directory).
+// Every relative path in it becomes relative to the folder of path, not
+// to the working directory (resolvePaths).
 func ParseFile(path string, nets ...Network) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -83,28 +83,41 @@ func readFile(path string) ([]byte, error) {
 // User.Accounts. A table or key of a network not in nets is unknown.
 func Parse(data []byte, path string, nets ...Network) (*Config, error) {
 	ps := &Problems{Path: path}
-	sc, err := newSchema(nets)
-	if err != nil {
-		ps.List = append(ps.List, Problem{Msg: "the program's network list: " + err.Error()})
-		return nil, ps.errOrNil()
-	}
-	idx, err := scanDoc(data)
-	if err != nil {
-		ps.List = append(ps.List, syntaxProblem(data))
-		return nil, ps.errOrNil()
-	}
-	c, bad, ok := sc.decode(data, idx, ps)
-	c.Metadata = &Metadata{Path: path, index: idx}
-	c.applyDefaults(idx)
-	if ok {
-		v := &validator{idx: idx, skip: bad}
-		v.config(c)
-		ps.List = append(ps.List, v.problems...)
-	}
+	c, _ := parse(data, path, nets, ps)
 	if err := ps.errOrNil(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// parse is Parse that adds its problems to ps and returns the
+// configuration as far as it was decoded (nil when the document could not
+// be decoded far enough to be validated), with the keys that have a
+// problem, so that Validate can go on checking the rest.
+func parse(data []byte, path string, nets []Network, ps *Problems) (*Config, map[string]bool) {
+	sc, err := newSchema(nets)
+	if err != nil {
+		ps.List = append(ps.List, Problem{Msg: "the program's network list: " + err.Error()})
+		return nil, nil
+	}
+	idx, err := scanDoc(data)
+	if err != nil {
+		ps.List = append(ps.List, syntaxProblem(data))
+		return nil, nil
+	}
+	c, bad, ok := sc.decode(data, idx, ps)
+	if !ok {
+		return nil, bad
+	}
+	c.Metadata = &Metadata{Path: path, index: idx}
+	c.applyDefaults(idx)
+	v := &validator{idx: idx, skip: bad}
+	v.config(c)
+	ps.List = append(ps.List, v.problems...)
+	for _, p := range v.problems {
+		bad[p.Key] = true
+	}
+	return c, bad
 }
 
 // syntaxProblem reports the syntax error that go-toml finds in data.

@@ -77,8 +77,9 @@ type SecretHolder interface {
 	Secrets() []SecretRef
 }
 
-// PathHolder is a Section that names other files (TLS certificates):
-// ParseFile makes them relative to the configuration's folder.
+// PathHolder is a Section that names other files (TLS certificates, a
+// state database): ParseFile makes them relative to the configuration's
+// folder.
 type PathHolder interface {
 	Paths() []PathRef
 }
@@ -112,11 +113,16 @@ type SecretRef struct {
 
 // PathRef is a file of a section that is not read by LoadSecrets. A
 // Private one (a TLS private key) must be private to its owner, like a
-// secret file.
+// secret file. The daemon refuses to start when it cannot use one
+// (Validate): a file it reads must exist and be readable; where it
+// Writes one, the file need not exist, but its folder must be writable.
 type PathRef struct {
 	Key     string // key in the table: "tls_key_file"
 	Path    *string
 	Private bool
+	// Writes marks a file the network creates or writes (a state
+	// database, a key written on the first start).
+	Writes bool
 }
 
 // Network returns the registration of the network name.

@@ -28,6 +28,10 @@ type Problems struct {
 	List []Problem
 }
 
+// At renders the problem as "path:line: key: msg", as check-config and
+// the daemon print it.
+func (p Problem) At(path string) string { return p.format(path) }
+
 // format renders one problem as "path:line: key: msg".
 func (p Problem) format(path string) string {
 	var b strings.Builder

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -118,12 +117,23 @@ func readSecretFile(path string) (string, error) {
 	return val, nil
 }
 
-// SecretFileWarnings returns one warning per secret file (and TLS private
-// key) that exists and can be read or written by its group or by others.
-// Files that do not exist are left to LoadSecrets. The daemon refuses to
-// start with any of them unless --allow-insecure-secrets (see
-// InsecureSecrets); check-config only warns.
+// SecretFileWarnings returns, as "key: msg", one warning per secret file
+// (and private file, such as a TLS key) that exists and that its group or
+// others can read or write (see insecureFiles).
 func SecretFileWarnings(c *Config) []string {
+	var out []string
+	for _, p := range c.insecureFiles() {
+		out = append(out, p.Key+": "+p.Msg)
+	}
+	return out
+}
+
+// insecureFiles returns one problem per secret file (and private file,
+// such as a TLS key) that exists and that its group or others can read or
+// write. Files that do not exist are left to LoadSecrets and
+// fileProblems. The daemon refuses to start with any of them unless
+// --allow-insecure-secrets (Validate).
+func (c *Config) insecureFiles() []Problem {
 	type file struct{ key, path string }
 	var files []file
 	for _, r := range c.secretRefs() {
@@ -136,66 +146,41 @@ func SecretFileWarnings(c *Config) []string {
 			files = append(files, file{p.Key, *p.Path})
 		}
 	}
-	var out []string
+	var out []Problem
 	for _, f := range files {
 		st, err := os.Stat(f.path)
 		if err != nil || !st.Mode().IsRegular() {
 			continue
 		}
 		if perm := st.Mode().Perm(); perm&0o077 != 0 {
-			out = append(out, fmt.Sprintf("%s: secret file %s has mode %04o: group or others can access it; run chmod 600 %s", f.key, f.path, perm, f.path))
+			out = append(out, Problem{Key: f.key, Line: c.Line(f.key), Msg: fmt.Sprintf("secret file %s has mode %04o: group or others can access it; run chmod 600 %s", f.path, perm, f.path)})
 		}
 	}
 	return out
 }
 
-// InsecureSecrets returns SecretFileWarnings as an error (a *Problems, one
-// problem per file, with its key and line), or nil when every secret file
-// is private to its owner. The daemon calls it at start and on reload.
-func InsecureSecrets(c *Config) error {
-	ps := &Problems{}
-	var idx *docIndex
-	if c.Metadata != nil {
-		ps.Path, idx = c.Metadata.Path, c.Metadata.index
-	}
-	for _, w := range SecretFileWarnings(c) {
-		key, msg, _ := strings.Cut(w, ": ")
-		ps.List = append(ps.List, Problem{Key: key, Line: idx.lineOf(key), Msg: msg + " (or start with --allow-insecure-secrets)"})
-	}
-	return ps.errOrNil()
-}
-
-// resolvePaths makes the relative paths of secret files and TLS files
-// relative to dir, the folder of the configuration file, instead of the
-// working directory of whoever reads them.
-func (c *Config) resolvePaths(dir string) {
-	abs := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
-		}
-	}
-	abs(&c.Bugzilla.APIKeyFile)
-	abs(&c.HTTP.WebhookSecretFile)
-	for _, p := range c.paths() {
-		abs(p.Path)
-	}
-}
-
-// paths lists the files the network sections name: their secret files and
-// their other files (Private when they must be private to their owner),
-// each with its full key.
+// paths lists the files the network sections name: their secret files
+// and their other files (networkFiles), each with its full key.
 func (c *Config) paths() []PathRef {
 	var out []PathRef
 	for _, n := range c.Networks {
-		sec := c.Sections[n.Name]
-		if h, ok := sec.(SecretHolder); ok {
+		if h, ok := c.Sections[n.Name].(SecretHolder); ok {
 			for _, r := range h.Secrets() {
 				if r.File != nil {
 					out = append(out, PathRef{Key: n.Table + "." + r.Key + "_file", Path: r.File})
 				}
 			}
 		}
-		if h, ok := sec.(PathHolder); ok {
+	}
+	return append(out, c.networkFiles()...)
+}
+
+// networkFiles lists the files the network sections name that are no
+// secret (PathHolder), each with its full key.
+func (c *Config) networkFiles() []PathRef {
+	var out []PathRef
+	for _, n := range c.Networks {
+		if h, ok := c.Sections[n.Name].(PathHolder); ok {
 			for _, p := range h.Paths() {
 				p.Key = n.Table + "." + p.Key
 				out = append(out, p)

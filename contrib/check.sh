@@ -7,9 +7,10 @@
 #   - systemd-analyze verify on the unit, when systemd-analyze works here
 #     (in some containers it cannot: that is reported, not a failure);
 #   - groff warnings on the man page, xmllint on metadata.xml, if installed;
-#   - behaviour: the OpenRC checkconfig function, run in a test shell with
-#     the real ksecbot binary ($KSECBOT_BIN, else built with go), prints the
-#     problems of a broken configuration and fails; the systemd unit does
+#   - behaviour: the OpenRC start_pre and status, run in a test shell with
+#     the real ksecbot binary ($KSECBOT_BIN, else built with go) as the user
+#     nobody when run as root, refuse what the daemon refuses (printing each
+#     problem) and say why; the systemd unit does
 #     not restart on exit 64 or 78 and has no ExecStartPre (systemd ignores
 #     RestartPreventExitStatus for it); the man page has every section the
 #     package promises (command syntax, EXIT STATUS with 64 and 78,
@@ -130,9 +131,14 @@ else
 	bad "ksecbot-9999.ebuild: want ksecbot-vulns.{service,timer} (systemd_dounit), /etc/cron.hourly/ksecbot-vulns and dev-vcs/git in RDEPEND"
 fi
 
-# The OpenRC checkconfig function, in a test shell with openrc-run's
-# helpers as stand-ins: on a broken file it must print each problem
-# (FILE:LINE: key: problem) and fail; on a good one pass quietly.
+# The OpenRC service's start_pre and status, in a test shell with
+# openrc-run's helpers as stand-ins (checkpath creates and chowns,
+# default_status answers as told) and the real setpriv and ksecbot: as
+# root the check runs as the user nobody, as the daemon would run as
+# ksecbot. start_pre must refuse, with each problem on eerror and in the
+# log, what the daemon refuses, with its exit status; pass a good file
+# without creating the database; and status must say why the daemon
+# stopped.
 bin=${KSECBOT_BIN:-}
 if [ -z "$bin" ] && command -v go >/dev/null 2>&1; then
 	if (cd "$here/.." && go build -tags goolm -o "$tmp/ksecbot" ./cmd/ksecbot) >"$tmp/build.log" 2>&1; then
@@ -141,62 +147,120 @@ if [ -z "$bin" ] && command -v go >/dev/null 2>&1; then
 		cat "$tmp/build.log"
 	fi
 fi
+svc_user=$(id -un)
+svc_group=$(id -gn)
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	svc_user=nobody
+	svc_group=$(id -gn nobody)
+fi
 if [ -n "$bin" ] && [ -x "$bin" ]; then
-	printf '[bugzilla]\nurl = "https://bugs.example.org"\nnot_a_key = 1\n[irc]\nserver = "irc.example.org:6697"\ntls = true\nnick = "9bot"\n' >"$tmp/broken.toml"
+	chmod 0755 "$tmp"
+	if [ "$bin" != "$tmp/ksecbot" ]; then
+		cp "$bin" "$tmp/ksecbot" && bin=$tmp/ksecbot
+	fi
+	net='[irc]\nserver = "irc.example.org:6697"\ntls = true\nnick = "ksecbot"\n'
+	# shellcheck disable=SC2059 # the formats are the files
+	{
+		printf '[bugzilla]\nurl = "https://bugs.example.org"\nnot_a_key = 1\n[irc]\nserver = "irc.example.org:6697"\ntls = true\nnick = "9bot"\n' >"$tmp/broken.toml"
+		printf "[bugzilla]\nurl = \"https://bugs.example.org\"\n[store]\npath = \"state/ksecbot.db\"\n[http]\nwebhook_secret_file = \"w.secret\"\n$net" >"$tmp/good.toml"
+		printf "[bugzilla]\nurl = \"https://bugs.example.org\"\n[http]\nwebhook_secret_file = \"missing.secret\"\n$net" >"$tmp/nosecret.toml"
+		printf "[bugzilla]\nurl = \"https://bugs.example.org\"\n[http]\nwebhook_secret_file = \"root.secret\"\n$net" >"$tmp/rootsecret.toml"
+		printf '[bugzilla]\nurl = "https://bugs.example.org"\n[store]\npath = "state/ksecbot.db"\n' >"$tmp/nonet.toml"
+	}
+	chmod 0644 "$tmp"/*.toml
 	printf 'secret\n' >"$tmp/w.secret"
-	chmod 600 "$tmp/w.secret"
-	printf '[bugzilla]\nurl = "https://bugs.example.org"\n[http]\nwebhook_secret_file = "w.secret"\n' >"$tmp/good.toml"
-	printf '[bugzilla]\nurl = "https://bugs.example.org"\n[http]\nwebhook_secret_file = "missing.secret"\n' >"$tmp/nosecret.toml"
-	checkconfig_in_shell() { # CONFIG: runs checkconfig, output and status
-		KSECBOT_CONFIG=$1 INITD=$here/openrc/ksecbot.initd BIN=$bin sh -c '
+	printf 'secret\n' >"$tmp/root.secret"
+	chmod 600 "$tmp/w.secret" "$tmp/root.secret"
+	chown "$svc_user:$svc_group" "$tmp/w.secret" 2>/dev/null
+	# in_shell CONFIG OPTS FUNCTION: runs the service's FUNCTION; prints its
+	# output, then "rc=N".
+	in_shell() {
+		KSECBOT_CONFIG=$1 KSECBOT_OPTS=$2 KSECBOT_USER=$svc_user KSECBOT_GROUP=$svc_group \
+			KSECBOT_STATEDIR=$tmp/state KSECBOT_LOGDIR=$tmp/log INITD=$here/openrc/ksecbot.initd BIN=$bin \
+			STATUS=${STATUS:-0} sh -c '
 			eerror() { echo "ERROR: $*"; }
 			ewarn() { echo "WARN: $*"; }
 			einfo() { echo "INFO: $*"; }
 			ebegin() { :; }
 			eend() { return "${1:-0}"; }
+			default_status() { return "$STATUS"; }
+			checkpath() { # the options the service uses: -d|-f -m MODE -o OWNER PATH
+				kind=$1 mode=$3 owner=$5 path=$6
+				if [ "$kind" = -d ]; then mkdir -p "$path"; else touch "$path"; fi &&
+					chmod "$mode" "$path" && chown "$owner" "$path"
+			}
 			. "$INITD"
 			command=$BIN
-			checkconfig' 2>&1
+			'"$3"'
+			echo "rc=$?"' 2>&1
 	}
-	out=$(checkconfig_in_shell "$tmp/broken.toml")
-	rc=$?
-	if [ "$rc" != 0 ] &&
-		printf '%s\n' "$out" | grep -q "^ERROR: $tmp/broken.toml:3: bugzilla.not_a_key: unknown key" &&
-		printf '%s\n' "$out" | grep -q "^ERROR: $tmp/broken.toml:7: irc.nick: .*not a valid IRC nick" &&
-		printf '%s\n' "$out" | grep -q "exit status 78"; then
-		ok "openrc checkconfig prints the problems of a broken configuration and fails"
-	else
+	expect() { # NAME OUTPUT PATTERN...: every pattern is in OUTPUT
+		_name=$1 _out=$2
+		shift 2
+		for _p; do
+			if ! printf '%s\n' "$_out" | grep -q -- "$_p"; then
+				printf '%s\n' "$_out" | sed 's/^/      /'
+				bad "$_name: no line matches: $_p"
+				return
+			fi
+		done
+		ok "$_name"
+	}
+	out=$(in_shell "$tmp/broken.toml" "" start_pre)
+	expect "openrc start_pre refuses a broken file: each problem on eerror, exit 78" "$out" \
+		"^ERROR: $tmp/broken.toml:3: bugzilla.not_a_key: unknown key" \
+		"^ERROR: $tmp/broken.toml:7: irc.nick: .*not a valid IRC nick" \
+		"^ERROR: ksecbot (OpenRC): not started: the check as user $svc_user failed with exit status 78" '^rc=78$'
+	expect "openrc start_pre writes why to the daemon's log" "$(cat "$tmp/log/ksecbot.log")" \
+		"ksecbot (OpenRC): not started: the check as user $svc_user failed with exit status 78" \
+		"^$tmp/broken.toml:3: bugzilla.not_a_key: unknown key"
+	out=$(STATUS=3 in_shell "$tmp/broken.toml" "" status)
+	expect "openrc status of a stopped service says why, from the log" "$out" \
+		"^ERROR: .*ksecbot (OpenRC): not started" "^ERROR: $tmp/broken.toml:7: irc.nick" '^rc=3$'
+	printf 'time=2026-01-01T00:00:00Z level=INFO msg="ksecbot stopped" failed=false\n' >>"$tmp/log/ksecbot.log"
+	out=$(STATUS=3 in_shell "$tmp/broken.toml" "" status)
+	if printf '%s\n' "$out" | grep -q '^ERROR'; then
 		printf '%s\n' "$out" | sed 's/^/      /'
-		bad "openrc checkconfig on a broken configuration (status $rc): want each problem and a failure"
+		bad "openrc status after a clean stop blames an old failure"
+	else
+		ok "openrc status after a clean stop says nothing more"
 	fi
-	out=$(checkconfig_in_shell "$tmp/nosecret.toml")
-	rc=$?
-	if [ "$rc" != 0 ] && printf '%s\n' "$out" | grep -q "^ERROR: .*missing.secret does not exist"; then
-		ok "openrc checkconfig reads the secrets (--secrets): a missing secret file fails"
+	out=$(in_shell "$tmp/nosecret.toml" "" start_pre)
+	expect "openrc start_pre: a missing secret file fails (secrets are read)" "$out" \
+		"^ERROR: $tmp/nosecret.toml:4: http.webhook_secret_file: secret file $tmp/missing.secret does not exist" '^rc=78$'
+	if [ "$svc_user" = nobody ]; then
+		out=$(in_shell "$tmp/rootsecret.toml" "" start_pre)
+		expect "openrc start_pre checks as the service user: a secret only root can read fails" "$out" \
+			"^ERROR: $tmp/rootsecret.toml:4: http.webhook_secret_file: cannot open secret file: .*permission denied" '^rc=78$'
 	else
-		printf '%s\n' "$out" | sed 's/^/      /'
-		bad "openrc checkconfig with a missing secret file (status $rc)"
+		skip "openrc start_pre as the service user: needs root (to run the check as nobody)"
 	fi
 	chmod 644 "$tmp/w.secret"
-	out=$(checkconfig_in_shell "$tmp/good.toml")
-	rc=$?
-	if [ "$rc" != 0 ] && printf '%s\n' "$out" | grep -q "chmod 600"; then
-		ok "openrc checkconfig refuses a world-readable secret file, as the daemon does"
-	else
-		printf '%s\n' "$out" | sed 's/^/      /'
-		bad "openrc checkconfig with a world-readable secret file (status $rc)"
-	fi
+	out=$(in_shell "$tmp/good.toml" "" start_pre)
+	expect "openrc start_pre refuses a world-readable secret file, as the daemon does" "$out" "chmod 600 $tmp/w.secret" '^rc=78$'
+	out=$(in_shell "$tmp/good.toml" "--allow-insecure-secrets" start_pre)
+	expect "openrc start_pre passes KSECBOT_OPTS to the check (--allow-insecure-secrets: a warning)" "$out" \
+		"^WARN: .*w.secret has mode 0644" '^rc=0$'
 	chmod 600 "$tmp/w.secret"
-	out=$(checkconfig_in_shell "$tmp/good.toml")
-	rc=$?
-	if [ "$rc" = 0 ] && ! printf '%s\n' "$out" | grep -q '^ERROR'; then
-		ok "openrc checkconfig passes a good configuration"
+	out=$(in_shell "$tmp/good.toml" "--log-levl debug" start_pre)
+	expect "openrc start_pre refuses a bad KSECBOT_OPTS (exit 64)" "$out" "unknown flag: --log-levl" \
+		"exit status 64 (a usage mistake: check KSECBOT_OPTS" '^rc=64$'
+	out=$(in_shell "$tmp/nonet.toml" "" start_pre)
+	expect "openrc start_pre refuses a file with no chat network" "$out" "no chat network would run" '^rc=78$'
+	mkdir -p "$tmp/state" && : >"$tmp/state/ksecbot.db" && chmod 0666 "$tmp/state/ksecbot.db"
+	out=$(in_shell "$tmp/good.toml" "" start_pre)
+	expect "openrc start_pre refuses an empty database (exit 65)" "$out" \
+		"store.path: the database is corrupted: $tmp/state/ksecbot.db is empty" '^rc=65$'
+	rm -f "$tmp/state/ksecbot.db"
+	out=$(in_shell "$tmp/good.toml" "" start_pre)
+	if printf '%s\n' "$out" | grep -q '^rc=0$' && ! printf '%s\n' "$out" | grep -q '^ERROR' && [ ! -e "$tmp/state/ksecbot.db" ]; then
+		ok "openrc start_pre passes a good configuration and creates no database"
 	else
 		printf '%s\n' "$out" | sed 's/^/      /'
-		bad "openrc checkconfig on a good configuration (status $rc)"
+		bad "openrc start_pre on a good configuration"
 	fi
 else
-	bad "no ksecbot binary to test the OpenRC checkconfig with (set KSECBOT_BIN or install go)"
+	bad "no ksecbot binary to test the OpenRC service with (set KSECBOT_BIN or install go)"
 fi
 
 # The man page has every section the package promises.

@@ -78,6 +78,7 @@ func (s *Store) mirrorWrite() (done func()) {
 type options struct {
 	now         func() time.Time
 	busyTimeout time.Duration
+	inspected   bool
 }
 
 // Option configures Open.
@@ -85,6 +86,10 @@ type Option func(*options)
 
 // WithNow sets the clock used for the times the store records.
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Inspected tells Open that Inspect has just checked the file, so that
+// the daemon's start does not run the same integrity check twice.
+func Inspected() Option { return func(o *options) { o.inspected = true } }
 
 // WithBusyTimeout sets how long a writer waits for a lock held by another
 // connection or process before it fails (default 10 s).
@@ -129,9 +134,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// Connections are kept, not closed when idle: an open connection is
 	// what SaveCopy saves a removed database file through.
 	s.db.SetMaxIdleConns(4)
-	if err := s.startCheck(ctx, path); err != nil {
-		s.db.Close()
-		return nil, err
+	if !o.inspected {
+		if err := s.startCheck(ctx, path); err != nil {
+			s.db.Close()
+			return nil, err
+		}
 	}
 	if err := s.migrate(ctx, 0); err != nil {
 		s.db.Close()

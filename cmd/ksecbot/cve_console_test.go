@@ -22,6 +22,17 @@ import (
 	"github.com/ksecbot/ksecbot/transport/console"
 )
 
+// absPath is path made absolute: relative paths in a configuration are
+// relative to its folder, a temporary one here.
+func absPath(t *testing.T, path string) string {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
 // TestConsoleKernelCVE runs the bot with the console as its channel, the
 // real CNA records and the repository of real ::gentoo ebuilds: a new bug
 // with a kernel CVE alias is announced with the fixes and the verdicts,
@@ -40,10 +51,10 @@ poll_interval = "200ms"
 path = %q
 
 [kernel_cve]
-path = "../../kernelcve/testdata/vulns"
+path = %q
 
 [gentoo]
-repo = "../../gentoo/testdata/repo"
+repo = %q
 
 [[tree]]
 name = "gentoo-kernel"
@@ -59,7 +70,7 @@ irc = ["vanmaint"]
 name = "gentoo-sources"
 packages = ["sys-kernel/gentoo-sources"]
 irc = ["gsmaint"]
-`, bz.URL(), filepath.Join(dir, "ksecbot.db"))
+`, bz.URL(), filepath.Join(dir, "ksecbot.db"), absPath(t, "../../kernelcve/testdata/vulns"), absPath(t, "../../gentoo/testdata/repo"))
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}

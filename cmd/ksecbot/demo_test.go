@@ -74,7 +74,7 @@ func TestDemo(t *testing.T) {
 
 func TestCheckConfig(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run([]string{"check-config", "../../config.sample.toml"}, strings.NewReader(""), &out, &errOut); code != 0 {
+	if code := run([]string{"check-config", "--no-secrets", "../../config.sample.toml"}, strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Fatalf("check-config config.sample.toml exited %d:\n%s%s", code, out.String(), errOut.String())
 	}
 	sample, err := os.ReadFile("../../config.sample.toml")
@@ -89,7 +89,7 @@ func TestCheckConfig(t *testing.T) {
 	}
 	out.Reset()
 	errOut.Reset()
-	if code := run([]string{"check-config", path}, strings.NewReader(""), &out, &errOut); code == 0 {
+	if code := run([]string{"check-config", "--no-secrets", path}, strings.NewReader(""), &out, &errOut); code == 0 {
 		t.Fatalf("check-config accepted a misspelled key:\n%s", out.String())
 	}
 	want := regexp.MustCompile(`bad\.toml:` + regexp.QuoteMeta(itoa(line)) + `: irc\.chanels`)
@@ -119,7 +119,7 @@ func TestSubcommandAnywhere(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if code := run([]string{"--config", "../../config.sample.toml", "check-config"}, strings.NewReader(""), &out, &errOut); code != 0 {
+	if code := run([]string{"--config", "../../config.sample.toml", "check-config", "--no-secrets"}, strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Errorf("ksecbot --config SAMPLE check-config exited %d: %s%s", code, out.String(), errOut.String())
 	}
 }

@@ -7,10 +7,11 @@
 //
 //	ksecbot --config FILE [--console]   run the daemon
 //	ksecbot demo                        everything embedded, no outside server
-//	ksecbot check-config FILE           report every problem in a config
+//	ksecbot check-config FILE           every problem the daemon would refuse to start with
 //	ksecbot ingest-mail --config FILE   push one bugmail (stdin) to the daemon
 //	ksecbot trees --repo PATH           print [[tree]] entries from a Gentoo repository
 //	ksecbot cve --config FILE [--json] CVE-ID...  what kernel CVEs mean for the trees
+//	ksecbot cve --config FILE --tree NAME         the CVEs that affect a tree
 //	ksecbot --version
 package main
 
@@ -39,7 +40,8 @@ func main() {
 
 // Exit statuses (sysexits.h), documented in the man page (EXIT STATUS) and
 // used by the service files: systemd's RestartPreventExitStatus and the
-// OpenRC checkconfig stop on exitUsage and exitConfig instead of restarting.
+// OpenRC start_pre (check-config, which exits as the daemon would) stop on
+// exitUsage, exitConfig and ExitCorrupt instead of restarting.
 const (
 	exitOK      = 0
 	exitFailure = 1  // a run-time failure: no network can run (a ban), the store, a signal
@@ -58,6 +60,38 @@ const (
 	// with the file at the path.
 	ExitVanished = 75
 )
+
+// usage is the top of `ksecbot --help`: every subcommand, every exit
+// status, and examples that run as written from the repository's root
+// (e2e/operator.TestDocumentedCommands runs them).
+const usage = `ksecbot announces kernel security bugs from Bugzilla on IRC and Matrix.
+
+Usage:
+  ksecbot --config FILE [--console]        run the bot (--console: the terminal is one more channel)
+  ksecbot check-config [FLAGS] FILE        check FILE as the bot would start with it; takes the bot's flags
+  ksecbot demo                             try it with an embedded Bugzilla, no server needed
+  ksecbot ingest-mail --config FILE        push one bugmail (on stdin) to the running bot
+  ksecbot trees --repo PATH                print [[tree]] entries from a Gentoo repository
+  ksecbot cve --config FILE CVE-ID...      what kernel CVEs mean for each tree (--json for JSON)
+  ksecbot cve --config FILE --tree NAME    the kernel CVEs that affect a tree
+  ksecbot version                          print the version (also --version)
+
+Each subcommand has its own --help.
+
+Exit status (man ksecbot, EXIT STATUS):
+  0   ok
+  1   a run-time failure
+  64  a usage mistake
+  65  the database is corrupted, empty or no SQLite database
+  75  the database file was removed or replaced while the bot ran
+  78  a configuration or secret problem
+
+Examples (from the root of ksecbot's repository):
+  ksecbot check-config --no-secrets config.sample.toml
+  ksecbot demo < /dev/null
+  ksecbot cve --config cmd/ksecbot/testdata/cve.toml CVE-2025-40039
+  ksecbot trees --repo treegen/testdata/repo
+`
 
 // errUsage marks command-line mistakes (exit 64).
 var errUsage = errors.New("usage")
@@ -80,7 +114,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "demo":
 		err = runDemo(ctx, args, stdin, stdout, stderr)
 	case "check-config":
-		err = runCheckConfig(args, stdout, stderr)
+		err = runCheckConfig(ctx, args, stdout, stderr)
 	case "ingest-mail":
 		err = runIngestMail(ctx, args, stdin, stdout, stderr)
 	case "trees":
@@ -100,9 +134,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // exitFailure.
 func exitStatus(err error, stderr io.Writer) int {
 	var ps *config.Problems
+	var se *statusError
 	switch {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
 		return exitOK
+	case errors.As(err, &se):
+		fmt.Fprintln(stderr, "ksecbot:", err)
+		return se.status
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "ksecbot:", err)
 		return exitUsage

@@ -21,29 +21,67 @@ import (
 	_ "github.com/ksecbot/ksecbot/internal/buildguard" // fails the build without -tags goolm or without cgo
 )
 
-// runCheckConfig is `ksecbot check-config [--secrets] FILE`.
-func runCheckConfig(args []string, stdout, stderr io.Writer) error {
+// runCheckConfig is `ksecbot check-config [FLAGS] FILE`: the checks the
+// daemon runs before it starts (preflight), with the daemon's flags, so
+// that "ok" means `ksecbot --config FILE FLAGS` starts, and a problem
+// gives the exit status the daemon would.
+func runCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("check-config", pflag.ContinueOnError)
-	secrets := fs.Bool("secrets", false, "also read the secret files and variables, as the daemon would")
-	cfgPath := fs.StringP("config", "c", "", "the file to check (instead of the FILE argument)")
+	flags := addStartFlags(fs, "the file to check (instead of the FILE argument; default $KSECBOT_CONFIG)")
+	noSecrets := fs.Bool("no-secrets", false, "check the file alone, as written for another host: read no secret, look at no file or database it names")
+	fs.Bool("secrets", true, "read the secrets (the default; kept for old scripts)")
+	_ = fs.MarkHidden("secrets")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: ksecbot check-config [--secrets] FILE\n\nPrints every problem in FILE (file:line: key: what is wrong), then warnings.\nExit status: 0 when FILE is good, 78 when it has a problem, 64 on a usage mistake.\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(fs.Output(), `Usage: ksecbot check-config [FLAGS] FILE
+
+Checks FILE as the daemon does before it starts, with the same flags:
+the file (syntax, keys, values), its secrets (missing, unreadable, empty,
+readable by others), the files and folders it names, whether a chat
+network would run, and the database at [store] path (empty, no SQLite
+database, corrupted; a missing one is created at start, not here).
+Prints every problem at once as FILE:LINE: key: problem, then warnings,
+then "FILE: ok" when the daemon would start. Run it as the user the
+daemon runs as. Exit status as the daemon's: 0 ok, 78 a configuration
+or secret problem, 65 a database that cannot be trusted, 1 one that
+cannot be checked, 64 a usage mistake.
+
+%s`, fs.FlagUsages())
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	path := *cfgPath
+	path := *flags.config
 	switch {
 	case path == "" && fs.NArg() == 1:
 		path = fs.Arg(0)
 	case path != "" && fs.NArg() == 0:
+	case path == "" && fs.NArg() == 0 && os.Getenv("KSECBOT_CONFIG") != "":
+		path = os.Getenv("KSECBOT_CONFIG")
 	default:
 		fs.Usage()
 		return fmt.Errorf("%w: check-config takes exactly one FILE", errUsage)
 	}
-	if config.RunCheck(stdout, path, *secrets, netConfigs()...) != 0 {
-		return fmt.Errorf("%w: %s has problems (listed above)", errConfig, path)
+	if err := flags.check(); err != nil {
+		return err
 	}
+	o := flags.options()
+	o.FileOnly = *noSecrets
+	return checkConfig(ctx, stdout, path, o, netConfigs()...)
+}
+
+// checkConfig runs preflight on path and prints its outcome to w: every
+// problem, every warning, then "path: ok" or the count.
+func checkConfig(ctx context.Context, w io.Writer, path string, o config.CheckOptions, nets ...config.Network) error {
+	sc := preflight(ctx, path, o, nets...)
+	sc.print(w)
+	if err := sc.err("the daemon would not start"); err != nil {
+		return err
+	}
+	if o.FileOnly {
+		fmt.Fprintf(w, "%s: ok (--no-secrets: secrets, files and the database not checked)\n", escapeControl(path))
+		return nil
+	}
+	fmt.Fprintf(w, "%s: ok\n", escapeControl(path))
 	return nil
 }
 

@@ -108,10 +108,14 @@ func (m *Config) Secrets() []config.SecretRef {
 	}
 }
 
-// Paths implements config.PathHolder: the recovery key file (written by
-// the bot, private to its owner) and an avatar given as a file.
+// Paths implements config.PathHolder: the state database and the
+// recovery key file (written by the bot, the key private to its owner)
+// and an avatar given as a file.
 func (m *Config) Paths() []config.PathRef {
-	refs := []config.PathRef{{Key: "recovery_key_file", Path: &m.RecoveryKeyFile, Private: true}}
+	refs := []config.PathRef{
+		{Key: "state_path", Path: &m.StatePath, Writes: true},
+		{Key: "recovery_key_file", Path: &m.RecoveryKeyFile, Private: true, Writes: true},
+	}
 	if !strings.HasPrefix(m.Avatar, "mxc://") {
 		refs = append(refs, config.PathRef{Key: "avatar", Path: &m.Avatar})
 	}

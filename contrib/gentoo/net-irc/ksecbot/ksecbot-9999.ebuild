@@ -106,8 +106,11 @@ pkg_postinst() {
 		elog "and paste its [[tree]] entries into the configuration, adding the"
 		elog "maintainers' IRC nicks and Matrix IDs."
 		elog "Put each secret (Bugzilla API key, IRC password, Matrix token) in its"
-		elog "own file, owned by ksecbot with mode 0600, and check everything with:"
-		elog "  ksecbot check-config --secrets /etc/ksecbot/ksecbot.toml"
+		elog "own file, owned by ksecbot with mode 0600, and check everything as the"
+		elog "daemon will at start (as the ksecbot user, with its secrets and database):"
+		elog "  rc-service ksecbot checkconfig"
+		elog "or, with systemd:"
+		elog "  runuser -u ksecbot -- ksecbot check-config /etc/ksecbot/ksecbot.toml"
 		elog "Then start the service: rc-service ksecbot start, or"
 		elog "systemctl enable --now ksecbot. Reload re-reads the configuration."
 		elog
