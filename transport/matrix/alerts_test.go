@@ -48,6 +48,16 @@ func (a *alertInbox) seen() []string {
 	return append([]string(nil), a.events...)
 }
 
+// runWithAlerts runs tr with an alertInbox until the test ends.
+func runWithAlerts(t *testing.T, tr *Transport) *alertInbox {
+	al := &alertInbox{}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx, al) }()
+	t.Cleanup(func() { stop(); <-done })
+	return al
+}
+
 func countPrefix(events []string, prefix string) int {
 	n := 0
 	for _, e := range events {
@@ -81,11 +91,7 @@ func TestRoomJoinTroubleReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	al := &alertInbox{}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tr.Run(runCtx, al) }()
-	t.Cleanup(func() { stop(); <-done })
+	al := runWithAlerts(t, tr)
 
 	waitFor(t, "the ban reported and the join retried", 30*time.Second, func() bool {
 		return countPrefix(al.seen(), "trouble "+string(banned)) >= 1 && tr.Stats().JoinAttempts >= 4

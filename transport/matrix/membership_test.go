@@ -36,11 +36,7 @@ func TestKickedFromRooms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	al := &alertInbox{}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tr.Run(runCtx, al) }()
-	t.Cleanup(func() { stop(); <-done })
+	al := runWithAlerts(t, tr)
 	waitFor(t, "both rooms joined", 30*time.Second, func() bool {
 		ev := al.seen()
 		return countPrefix(ev, "ok "+string(public)) == 1 && countPrefix(ev, "ok "+string(closed)) == 1
