@@ -27,9 +27,9 @@ func (t *Transport) onMessage(in transport.Inbox) mautrix.EventHandler {
 				t.log.Error("panic while handling a message", "event_id", evt.ID, "panic", r)
 			}
 		}()
-		if since, _ := ctx.Value(mautrix.SyncTokenContextKey).(string); since == "" {
-			return // the first sync after login replays history: never commands
-		}
+		// The first sync after login brings history too: incoming
+		// drops what is older than the start, so a command sent while
+		// the bot was joining its rooms is still answered.
 		msg, ok := t.incoming(evt)
 		if ok && !t.batch.dropped(evt.ID) { // else withdrawn or corrected in the same sync: its redaction or edit follows
 			in.Receive(ctx, msg)
@@ -41,9 +41,6 @@ func (t *Transport) onMessage(in transport.Inbox) mautrix.EventHandler {
 // withdrawn, so a command it has not started is dropped.
 func (t *Transport) onRedaction(in transport.Inbox) mautrix.EventHandler {
 	return func(ctx context.Context, evt *event.Event) {
-		if since, _ := ctx.Value(mautrix.SyncTokenContextKey).(string); since == "" {
-			return
-		}
 		t.mu.Lock()
 		ch, known := t.rooms[evt.RoomID]
 		self := t.userID
