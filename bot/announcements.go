@@ -6,20 +6,23 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/ksecbot/ksecbot/announce"
 )
 
 // Announcements runs the announcer (announce.Announcer, as configured now)
 // whenever the watcher stored bugs: it turns the store's events into
 // outbox intents, one per channel, and wakes the deliverers.
 type Announcements struct {
-	settings *Settings
-	wake     *Wake
-	log      *slog.Logger
+	announcer func() *announce.Announcer // of the configuration in effect
+	wake      *Wake
+	log       *slog.Logger
 }
 
-// NewAnnouncements returns the announcement loop.
-func NewAnnouncements(o Options, settings *Settings, wake *Wake) *Announcements {
-	return &Announcements{settings: settings, wake: wake, log: o.WithDefaults().Logger}
+// NewAnnouncements returns the announcement loop of the announcer in
+// effect at each round.
+func NewAnnouncements(o Options, announcer func() *announce.Announcer, wake *Wake) *Announcements {
+	return &Announcements{announcer: announcer, wake: wake, log: o.WithDefaults().Logger}
 }
 
 // Loops returns the announcement loop, for Bot.Run.
@@ -34,7 +37,7 @@ func (a *Announcements) run(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
-		n, err := a.settings.l().announcer.Process(ctx)
+		n, err := a.announcer().Process(ctx)
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("announcer", "err", err)
 		}
@@ -45,7 +48,7 @@ func (a *Announcements) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-a.wake.stored:
-			if a.settings.l().announcer.Gather() {
+			if a.announcer().Gather() {
 				// Let the rest of a burst arrive, so that bugs pushed one
 				// by one still become one digest, not dozens.
 				select {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -26,24 +27,33 @@ const autoCCBatch = 100
 // AutoCC adds the auto-CC logins to new bugs' CC lists in Bugzilla and
 // releases those held back while a bug was restricted.
 type AutoCC struct {
-	settings *Settings
-	store    *store.Store
-	bz       *bugzilla.Client
-	wake     *Wake
-	notices  *Notices
-	log      *slog.Logger
-	now      func() time.Time
-	held     heldPass // the last release of held-back logins (run's goroutine only)
+	current func() autoCCConfig // the configuration in effect at each pass
+	store   *store.Store
+	bz      *bugzilla.Client
+	wake    *Wake
+	notices *Notices
+	log     *slog.Logger
+	now     func() time.Time
+	held    heldPass // the last release of held-back logins (run's goroutine only)
 	// reconcile asks the watcher for a reconciliation (Wire sets it):
 	// a fresh read found the mirror behind Bugzilla.
 	reconcile func()
 }
 
+// autoCCConfig is what auto-CC reads of the configuration in effect: the
+// [announce] auto-CC keys and the watches, the trees (whose logins to
+// add) and the renderer (bug links). *Snapshot implements it.
+type autoCCConfig interface {
+	Config() *config.Config
+	Trees() *trees.Registry
+	Renderer() *announce.Renderer
+}
+
 // NewAutoCC returns the auto-CC loop; it tells the private channels
 // through notices what it held back.
-func NewAutoCC(o Options, settings *Settings, wake *Wake, notices *Notices) *AutoCC {
+func NewAutoCC(o Options, current func() autoCCConfig, wake *Wake, notices *Notices) *AutoCC {
 	o = o.WithDefaults()
-	return &AutoCC{settings: settings, store: o.Store, bz: o.Bugzilla, wake: wake, notices: notices, log: o.Logger, now: o.Now}
+	return &AutoCC{current: current, store: o.Store, bz: o.Bugzilla, wake: wake, notices: notices, log: o.Logger, now: o.Now}
 }
 
 // Loops returns the auto-CC loop, for Bot.Run.
@@ -137,7 +147,8 @@ func (a *AutoCC) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 		}
 		return
 	}
-	lv := a.settings.l()
+	lv := a.current() // one configuration for the whole pass
+	cfg := lv.Config()
 	groups := map[string]*ccGroup{}
 	var order []string
 	for _, j := range jobs {
@@ -150,13 +161,13 @@ func (a *AutoCC) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 			a.finishAutoCC(ctx, j.BugID, "skipped: not in the mirror")
 			continue
 		}
-		bug, why := a.freshen(lv.cfg, mirrored, fresh[j.BugID])
+		bug, why := a.freshen(cfg, mirrored, fresh[j.BugID])
 		if bug == nil {
 			a.finishAutoCC(ctx, j.BugID, "skipped: "+why)
 			continue
 		}
-		want := notCCd(AutoCCLogins(lv.cfg, lv.trees, bug), bug)
-		d := policy.AutoCC(want, bug.Restricted(), lv.cfg.Announce.RestrictedAutoCC)
+		want := notCCd(AutoCCLogins(cfg, lv.Trees(), bug), bug)
+		d := policy.AutoCC(want, bug.Restricted(), cfg.Announce.RestrictedAutoCC)
 		if len(d.Held) > 0 {
 			a.holdAutoCC(ctx, bug.ID, d.Held)
 		}
@@ -293,7 +304,7 @@ func (a *AutoCC) holdAutoCC(ctx context.Context, bugID int, held []string) {
 	}
 	line := chat.Line{}.Bold(fmt.Sprintf("Bug %d", bugID)).
 		Text(": not CC'd while restricted: "+strings.Join(short, ", ")+"; a security member can !cc after review. ").
-		Link("", a.settings.l().render.BugURL(bugID))
+		Link("", a.current().Renderer().BugURL(bugID))
 	if err := a.notices.System(ctx, fmt.Sprintf("autocc-held-%d", bugID), line, bugID); err != nil {
 		a.log.Warn("failed to queue the held-back auto-CC notice", "bug", bugID, "err", err)
 	}

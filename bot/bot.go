@@ -96,10 +96,10 @@ type Loop struct {
 // events into outbox intents), AutoCC (CC lists back to Bugzilla), one
 // Deliverer per transport (the outbox to the network, guarded by Guard),
 // and Commands (the networks' messages to the command router and back).
-// Settings holds what SIGHUP reloads; Metrics and HTTP show the state.
+// Live holds what SIGHUP reloads; Metrics and HTTP show the state.
 // Run runs them together.
 type Bot struct {
-	Settings      *Settings
+	Live          *Live
 	Wake          *Wake
 	Intake        *Intake
 	Announcements *Announcements

@@ -38,7 +38,7 @@ roles = ["maintainer"]
 	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}
 	anon := chat.Identity{Network: "test", Nick: "mallory"}
 
-	if got := ask(t, b.Settings.Router(), ch, anon, "!stats"); !strings.Contains(got, "No bugs in the last 30 days") {
+	if got := ask(t, b.Live.Router(), ch, anon, "!stats"); !strings.Contains(got, "No bugs in the last 30 days") {
 		t.Errorf("!stats before any bug = %q", got)
 	}
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: overflow"})
@@ -46,26 +46,26 @@ roles = ["maintainer"]
 		return count(m, fmt.Sprintf("announce/%d/test:#gentoo-kernel", id)) == 1
 	})
 	waitUntil(t, 5*time.Second, "stats to count the announcement", func() bool {
-		return strings.Contains(ask(t, b.Settings.Router(), ch, chat.Identity{Network: "test", Nick: "watcher"}, "!stats 7"), "creation to announcement: median")
+		return strings.Contains(ask(t, b.Live.Router(), ch, chat.Identity{Network: "test", Nick: "watcher"}, "!stats 7"), "creation to announcement: median")
 	})
 	// (each sender may send 5 commands at once, then one per 2 s)
-	if got := ask(t, b.Settings.Router(), ch, anon, "!stats 0"); !strings.Contains(got, "'0' is not a number of days") || !strings.Contains(got, "usage: !stats [days]") {
+	if got := ask(t, b.Live.Router(), ch, anon, "!stats 0"); !strings.Contains(got, "'0' is not a number of days") || !strings.Contains(got, "usage: !stats [days]") {
 		t.Errorf("!stats 0 = %q, want what is wrong and the usage", got)
 	}
 
 	// !snooze: only linked users with a role; bad input gets usage.
-	if got := ask(t, b.Settings.Router(), ch, anon, fmt.Sprintf("!snooze %d 2h", id)); strings.Contains(got, "OK") {
+	if got := ask(t, b.Live.Router(), ch, anon, fmt.Sprintf("!snooze %d 2h", id)); strings.Contains(got, "OK") {
 		t.Errorf("an unidentified user could snooze: %q", got)
 	}
 	for _, bad := range []string{"!snooze", fmt.Sprintf("!snooze %d forever", id), fmt.Sprintf("!snooze %d 90d", id), "!snooze abc 2h"} {
-		if got := ask(t, b.Settings.Router(), ch, alice, bad); strings.Contains(got, "OK") {
+		if got := ask(t, b.Live.Router(), ch, alice, bad); strings.Contains(got, "OK") {
 			t.Errorf("%q accepted: %q", bad, got)
 		}
 	}
-	if got := ask(t, b.Settings.Router(), ch, alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
+	if got := ask(t, b.Live.Router(), ch, alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
 		t.Errorf("!snooze by a maintainer = %q", got)
 	}
-	if got := ask(t, b.Settings.Router(), ch, chat.Identity{Network: "test", Nick: "newcomer"}, "!help"); !strings.Contains(got, "snooze") || !strings.Contains(got, "stats") {
+	if got := ask(t, b.Live.Router(), ch, chat.Identity{Network: "test", Nick: "newcomer"}, "!help"); !strings.Contains(got, "snooze") || !strings.Contains(got, "stats") {
 		t.Errorf("!help does not list snooze and stats: %q", got)
 	}
 }

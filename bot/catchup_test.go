@@ -79,7 +79,7 @@ func TestCatchUpHighlightedOnce(t *testing.T) {
 		return count(m, fmt.Sprintf("announce/%d/%s", filed, ch)) == 1
 	})
 	waitDelivered(t, st)
-	got := ask(t, b.Settings.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "watcher"}, "!stats 7")
+	got := ask(t, b.Live.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "watcher"}, "!stats 7")
 	if m := regexp.MustCompile(`creation to announcement: median ([^,]+), p90 ([^ ]+) \(n=(\d+)\)`).FindStringSubmatch(got); m == nil || m[3] != "1" || strings.Contains(m[1], "h") {
 		t.Errorf("!stats = %q, want creation to announcement over the one bug filed after the start (seconds, n=1)", got)
 	}

@@ -119,7 +119,7 @@ func cveDigestAfter(cfg *config.Config) int {
 // one per record, or one digest for them all; one per follow-up.
 func (w *CVEWatch) intents(items, followUps []feedItem, digest bool, others int) []store.Intent {
 	var out []store.Intent
-	for _, ch := range w.settings.channels() {
+	for _, ch := range w.channels() {
 		if !policy.CVEFeed(ch) {
 			continue
 		}

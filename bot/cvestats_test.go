@@ -36,6 +36,6 @@ func TestStatsCountsQuieterAnnouncements(t *testing.T) {
 	// CVE-2025-71238: vanilla-sources fixed, gentoo-sources unaffected.
 	want := "Kernel CVE verdicts: 1 of 2 bugs named a kernel CVE; 1 pinged fewer trees (2 highlights of fixed or unaffected trees spared)."
 	waitUntil(t, 5*time.Second, "!stats to count the quieter announcement", func() bool {
-		return strings.Contains(ask(t, b.Settings.Router(), ch, chat.Identity{Network: "test", Nick: "watcher"}, "!stats 7"), want)
+		return strings.Contains(ask(t, b.Live.Router(), ch, chat.Identity{Network: "test", Nick: "watcher"}, "!stats 7"), want)
 	})
 }

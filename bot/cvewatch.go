@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/kernelcve"
@@ -32,7 +33,8 @@ import (
 // database is a silent baseline, and a restart repeats nothing. It also
 // keeps the versions each record affects, which !exposure answers from.
 type CVEWatch struct {
-	settings *Settings
+	current  func() cveConfig      // the configuration in effect at each scan
+	channels func() []chat.Channel // every configured channel, as configured now
 	store    *store.Store
 	wake     *Wake
 	log      *slog.Logger
@@ -99,10 +101,19 @@ const busyRetry = 2 * time.Second
 // transaction.
 const cveChunk = 500
 
-// NewCVEWatch returns the CVE watch of the configuration in settings.
-func NewCVEWatch(o Options, settings *Settings, wake *Wake) *CVEWatch {
+// cveConfig is what the CVE watch reads of the configuration in effect:
+// [kernel_cve] and the trees, and the CVE checker built from them.
+// *Snapshot implements it.
+type cveConfig interface {
+	Config() *config.Config
+	CVE() *cvereport.Checker
+}
+
+// NewCVEWatch returns the CVE watch of the configuration in effect at
+// each scan, feeding the channels that want it.
+func NewCVEWatch(o Options, current func() cveConfig, channels func() []chat.Channel, wake *Wake) *CVEWatch {
 	o = o.WithDefaults()
-	return &CVEWatch{settings: settings, store: o.Store, wake: wake, log: o.Logger.With("component", "cve-watch"), now: o.Now,
+	return &CVEWatch{current: current, channels: channels, store: o.Store, wake: wake, log: o.Logger.With("component", "cve-watch"), now: o.Now,
 		bad: map[string]string{}, chunk: cveChunk}
 }
 
@@ -114,7 +125,7 @@ func (w *CVEWatch) Loops() []Loop { return []Loop{{Name: "kernel CVE watch", Run
 func (w *CVEWatch) run(ctx context.Context) error {
 	for {
 		wait := time.Minute // watch off: look again after a reload
-		if k := w.settings.Config().KernelCVE; k != nil && k.ScanInterval.Duration > 0 {
+		if k := w.current().Config().KernelCVE; k != nil && k.ScanInterval.Duration > 0 {
 			wait = k.ScanInterval.Duration
 			_, err := w.Scan(ctx)
 			switch {
@@ -144,7 +155,7 @@ func (w *CVEWatch) warnFeedWithoutWatch() {
 	if w.warned {
 		return
 	}
-	for _, ch := range w.settings.channels() {
+	for _, ch := range w.channels() {
 		if policy.CVEFeed(ch) {
 			w.warned = true
 			w.log.Warn("a channel has cve_feed = true but the kernel CVE watch is off: it needs [kernel_cve] with a scan_interval other than \"0\"", "channel", ch.Key)
@@ -176,7 +187,8 @@ func (w *CVEWatch) Scan(ctx context.Context) (CVEScanResult, error) {
 	defer w.mu.Unlock()
 	defer w.scans.Add(1)
 	var res CVEScanResult
-	cfg, ch := w.settings.Config(), w.settings.CVE()
+	lv := w.current() // one configuration for the whole scan
+	cfg, ch := lv.Config(), lv.CVE()
 	if ch == nil || cfg.KernelCVE == nil {
 		return res, nil
 	}

@@ -327,7 +327,7 @@ func TestExposureCommand(t *testing.T) {
 	ch := rec.channels[1]
 	ch.Terse = true // lines, not a table
 	who := chat.Identity{Network: "test", Nick: "maint"}
-	got := ask(t, b.Settings.Router(), ch, who, "!exposure gentoo-kernel")
+	got := ask(t, b.Live.Router(), ch, who, "!exposure gentoo-kernel")
 	t.Logf("!exposure gentoo-kernel:\n%s", got)
 	for _, want := range []string{"gentoo-kernel: 16 published kernel CVEs affect its current versions (of 42 published records)",
 		"gentoo-kernel ~5.10.255: 14 CVEs · bump to 5.10.258 fixes 1 of 14 · no fix in 5.10 yet for 13",
@@ -336,17 +336,17 @@ func TestExposureCommand(t *testing.T) {
 			t.Errorf("!exposure gentoo-kernel lacks %q", want)
 		}
 	}
-	all := ask(t, b.Settings.Router(), ch, who, "!exposure")
+	all := ask(t, b.Live.Router(), ch, who, "!exposure")
 	for _, want := range []string{"gentoo-kernel 16 (5.10.250: 16)", "rt-sources 24 (~6.1.112: 23)"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("!exposure lacks %q:\n%s", want, all)
 		}
 	}
-	table := ask(t, b.Settings.Router(), rec.channels[1], who, "!exposure")
+	table := ask(t, b.Live.Router(), rec.channels[1], who, "!exposure")
 	if !strings.Contains(table, "tree | CVEs | most exposed version\ngentoo-kernel | 16 | 5.10.250: 16\n") {
 		t.Errorf("!exposure off IRC is not a table:\n%s", table)
 	}
-	if got := ask(t, b.Settings.Router(), ch, who, "!exposure zen"); !strings.Contains(got, "I know no tree") {
+	if got := ask(t, b.Live.Router(), ch, who, "!exposure zen"); !strings.Contains(got, "I know no tree") {
 		t.Errorf("unknown tree: %s", got)
 	}
 }

@@ -21,23 +21,23 @@ import (
 // accepted it. A failing channel backs off alone; a message that went out
 // but could not be recorded pauses its channel (StoreGuard).
 type Deliverer struct {
-	t        transport.Transport
-	settings *Settings
-	store    *store.Store
-	guard    *StoreGuard
-	notices  *Notices // told of channels that refuse lines
-	metrics  *Metrics
-	wake     <-chan struct{}
-	wakes    *Wake // for the channels it is back in (Wake.ChannelBack)
-	log      *slog.Logger
-	now      func() time.Time
+	t       transport.Transport
+	render  IntentRenderer
+	store   *store.Store
+	guard   *StoreGuard
+	notices *Notices // told of channels that refuse lines
+	metrics *Metrics
+	wake    <-chan struct{}
+	wakes   *Wake // for the channels it is back in (Wake.ChannelBack)
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // NewDeliverer returns the deliverer of t, woken by wake when the outbox
 // grew.
-func NewDeliverer(o Options, t transport.Transport, settings *Settings, wake *Wake, guard *StoreGuard, notices *Notices, metrics *Metrics) *Deliverer {
+func NewDeliverer(o Options, t transport.Transport, render IntentRenderer, wake *Wake, guard *StoreGuard, notices *Notices, metrics *Metrics) *Deliverer {
 	o = o.WithDefaults()
-	return &Deliverer{t: t, settings: settings, store: o.Store, guard: guard, notices: notices, metrics: metrics,
+	return &Deliverer{t: t, render: render, store: o.Store, guard: guard, notices: notices, metrics: metrics,
 		wake: wake.deliverer(t.Network()), wakes: wake, log: o.Logger, now: o.Now}
 }
 
@@ -92,19 +92,22 @@ func (d *Deliverer) Run(ctx context.Context) error {
 // outboxBatch is how many messages deliverPending reads at a time.
 const outboxBatch = 50
 
-// render turns an outbox intent into the message for its channel as the
-// channel is configured now and the bugs are now (announce.Renderer.Intent,
-// through package policy). ok is false when the channel may get nothing.
-// The bugs come from the round's cache: read once per round, again when
-// the mirror changed.
-func (d *Deliverer) render(ctx context.Context, ch chat.Channel, it store.OutboxItem, bugs *roundBugs) (msg chat.Outgoing, ok bool, err error) {
+// IntentRenderer turns an outbox intent into the message for its channel
+// as the configuration in effect renders it (announce.Renderer.Intent,
+// through package policy); ok is false when the channel may get nothing.
+// Live.RenderIntent is the one the core uses.
+type IntentRenderer func(in store.Intent, bugs map[int]*bugzilla.Bug, ch chat.Channel, now time.Time) (chat.Outgoing, bool)
+
+// renderItem renders an outbox item for its channel as the channel is
+// configured now and the bugs are now. The bugs come from the round's
+// cache: read once per round, again when the mirror changed.
+func (d *Deliverer) renderItem(ctx context.Context, ch chat.Channel, it store.OutboxItem, bugs *roundBugs) (msg chat.Outgoing, ok bool, err error) {
 	found, err := bugs.get(ctx, it.Msg.BugIDs)
 	if err != nil {
 		return msg, false, err
 	}
-	lv := d.settings.l()
-	msg, ok = lv.render.Intent(it.Msg, found, ch, d.now())
-	return lv.quietOut(msg), ok, nil
+	msg, ok = d.render(it.Msg, found, ch, d.now())
+	return msg, ok, nil
 }
 
 // roundBugs holds the bugs one delivery round read from the mirror, so
@@ -247,7 +250,7 @@ func (d *Deliverer) deliverPending(ctx context.Context, keys []string, st *deliv
 			// reload that makes a private channel public meanwhile must
 			// not get the private view of the messages still to send.
 			ch, known := channelOf(t, it.Msg.Channel)
-			msg, ok, err := d.render(ctx, ch, it, bugs)
+			msg, ok, err := d.renderItem(ctx, ch, it, bugs)
 			if err != nil || !known {
 				// The mirror cannot be read, or the channel was removed
 				// by a reload just now: try again next round.

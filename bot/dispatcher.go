@@ -55,10 +55,10 @@ const (
 // configured now. Replies go straight to the transport, not through the
 // outbox. Safe for concurrent use.
 type Dispatcher struct {
-	settings *Settings
-	metrics  *Metrics
-	log      *slog.Logger
-	now      func() time.Time
+	current func() commandConfig // the configuration in effect at each message
+	metrics *Metrics
+	log     *slog.Logger
+	now     func() time.Time
 
 	reads   chan work   // admitted read commands and previews
 	writes  chan work   // admitted write commands
@@ -69,10 +69,19 @@ type Dispatcher struct {
 	cmds commandLog // recent commands, for edits and withdrawals (commandlog.go)
 }
 
+// commandConfig is what the dispatcher reads of the configuration in
+// effect: the command router, [commands] slow_after, and the handles no
+// reply may ping (Quiet). *Snapshot implements it.
+type commandConfig interface {
+	Router() *commands.Router
+	Config() *config.Config
+	Quiet(chat.Outgoing) chat.Outgoing
+}
+
 // NewDispatcher returns the command dispatcher.
-func NewDispatcher(o Options, settings *Settings, metrics *Metrics) *Dispatcher {
+func NewDispatcher(o Options, current func() commandConfig, metrics *Metrics) *Dispatcher {
 	o = o.WithDefaults()
-	return &Dispatcher{settings: settings, metrics: metrics, log: o.Logger, now: o.Now,
+	return &Dispatcher{current: current, metrics: metrics, log: o.Logger, now: o.Now,
 		reads: make(chan work, readQueue), writes: make(chan work, writeQueue), notices: make(chan notice, noticeQueue)}
 }
 
@@ -112,7 +121,7 @@ func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg cha
 		}
 		return
 	}
-	r := d.settings.l().router
+	r := d.current().Router()
 	a := r.Admit(msg)
 	if msg.Edits != "" && d.cmds.correct(msg, a.Path == commands.PathWrite) {
 		d.log.Info("a corrected write command is not done again", "network", t.Network(), "channel", msg.Channel.Key, "from", msg.Sender.Nick)
@@ -192,7 +201,7 @@ func (d *Dispatcher) readWorker(ctx context.Context) error {
 				continue // withdrawn or corrected meanwhile
 			}
 			cctx, cancel := context.WithTimeout(ctx, readDeadline)
-			replies := d.settings.l().router.Serve(cctx, w.msg, w.adm)
+			replies := d.current().Router().Serve(cctx, w.msg, w.adm)
 			cancel()
 			for _, r := range replies {
 				d.sendReply(ctx, w.t, r)
@@ -218,15 +227,16 @@ func (d *Dispatcher) writeWorker(ctx context.Context) error {
 }
 
 func (d *Dispatcher) runWrite(ctx context.Context, w work) {
-	lv := d.settings.l()
-	slowAfter := lv.cfg.Commands.SlowAfter.Duration
+	lv := d.current() // one configuration for the whole command
+	router := lv.Router()
+	slowAfter := lv.Config().Commands.SlowAfter.Duration
 	if slowAfter <= 0 {
 		slowAfter = config.DefaultSlowAfter
 	}
 	cctx, cancel := context.WithTimeout(ctx, writeDeadline)
 	defer cancel()
 	done := make(chan []chat.Outgoing, 1)
-	go func() { done <- lv.router.Serve(cctx, w.msg, w.adm) }()
+	go func() { done <- router.Serve(cctx, w.msg, w.adm) }()
 	timer := time.NewTimer(slowAfter)
 	defer timer.Stop()
 	var replies []chat.Outgoing
@@ -235,7 +245,7 @@ func (d *Dispatcher) runWrite(ctx context.Context, w work) {
 	case <-timer.C:
 		start := d.now()
 		d.log.Info("write command slow, caller told", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "after", slowAfter)
-		slow := lv.router.Reply(w.msg, chat.Line{}.Text(slowText))
+		slow := router.Reply(w.msg, chat.Line{}.Text(slowText))
 		slow.Key += "/slow" // the result keeps the reply's own key
 		d.sendReply(ctx, w.t, slow)
 		replies = <-done
@@ -270,7 +280,7 @@ func (d *Dispatcher) Inbox(t transport.Transport) transport.Inbox {
 // sendReply sends a command reply directly (replies are not durable:
 // the asker is there now), retrying briefly while the network is down.
 func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing) {
-	r = d.settings.l().quietOut(r)
+	r = d.current().Quiet(r)
 	wait := backoff.Backoff{Min: 500 * time.Millisecond, Max: 8 * time.Second}
 	for range 5 {
 		_, err := t.Send(ctx, r)

@@ -77,9 +77,9 @@ func (a *AutoCC) releaseHeldAutoCC(ctx context.Context) {
 			public, retry = nil, true
 		}
 	}
-	lv := a.settings.l()
+	cfg := a.current().Config() // one configuration for the whole pass
 	for _, id := range public {
-		bug, why := a.freshen(lv.cfg, mirrored[id], fresh[id])
+		bug, why := a.freshen(cfg, mirrored[id], fresh[id])
 		switch {
 		case why == "not visible to ksecbot":
 			continue // kept: it may come back

@@ -50,8 +50,8 @@ func TestHeldReleaseSkippedWhileNothingChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings := NewSettings(Options{Config: cfg, Store: st, Bugzilla: bz})
-	a := &AutoCC{settings: settings, store: st, bz: bz, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
+	live := NewLive(Options{Config: cfg, Store: st, Bugzilla: bz})
+	a := &AutoCC{current: func() autoCCConfig { return live.Snapshot() }, store: st, bz: bz, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
 	puts := func() int {
 		n := 0
 		for _, r := range srv.Requests() {

@@ -26,7 +26,7 @@ const maxWebhookBody = 1 << 20
 // HTTP serves [http] listen: the metrics, the health check and the push
 // webhook.
 type HTTP struct {
-	settings   *Settings
+	current    func() pageConfig // the configuration in effect at each request
 	store      *store.Store
 	transports []transport.Transport
 	intake     *Intake
@@ -34,12 +34,13 @@ type HTTP struct {
 	networks   *Networks
 	metrics    *Metrics
 	log        *slog.Logger
+	now        func() time.Time
 }
 
 // NewHTTP returns the HTTP side of the core.
-func NewHTTP(o Options, settings *Settings, intake *Intake, guard *StoreGuard, networks *Networks, metrics *Metrics) *HTTP {
+func NewHTTP(o Options, current func() pageConfig, intake *Intake, guard *StoreGuard, networks *Networks, metrics *Metrics) *HTTP {
 	o = o.WithDefaults()
-	return &HTTP{settings: settings, store: o.Store, transports: o.Transports, intake: intake, guard: guard, networks: networks, metrics: metrics, log: o.Logger}
+	return &HTTP{current: current, store: o.Store, transports: o.Transports, intake: intake, guard: guard, networks: networks, metrics: metrics, log: o.Logger, now: o.Now}
 }
 
 // Handler returns the HTTP handler for [http] listen: GET /metrics,
@@ -55,7 +56,7 @@ func (h *HTTP) Handler() http.Handler {
 	// The switch is read per request, so a reload turns the page on or
 	// off without a restart.
 	onOff := func(w http.ResponseWriter, r *http.Request) {
-		if !h.settings.Config().HTTP.StatusPage {
+		if !h.current().Config().HTTP.StatusPage {
 			http.Error(w, "the status page is off: set [http] status_page = true", http.StatusNotFound)
 			return
 		}
@@ -134,7 +135,7 @@ type WebhookPayload struct {
 // serveWebhook authenticates a push with the shared secret (constant-time)
 // and makes the watcher read the named bug at once.
 func (h *HTTP) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	secret := h.settings.Config().HTTP.WebhookSecret.Reveal()
+	secret := h.current().Config().HTTP.WebhookSecret.Reveal()
 	if secret == "" {
 		h.metrics.pushes.WithLabelValues("disabled").Inc()
 		http.Error(w, "webhook disabled: set http.webhook_secret_file", http.StatusNotFound)

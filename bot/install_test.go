@@ -42,15 +42,15 @@ roles = ["maintainer"]
 	b, _ := h.start(rec)
 	ch := rec.channels[0]
 	carol := chat.Identity{Network: "irc", Account: "carol", Nick: "carol"}
-	if got := ask(t, b.Settings.Router(), ch, carol, "!whoami"); !strings.Contains(got, "roles: admin, maintainer") {
+	if got := ask(t, b.Live.Router(), ch, carol, "!whoami"); !strings.Contains(got, "roles: admin, maintainer") {
 		t.Errorf("!whoami of an [irc] admins account = %q, want the admin role", got)
 	}
 	dave := chat.Identity{Network: "irc", Account: "dave", Nick: "dave"}
-	if got := ask(t, b.Settings.Router(), ch, dave, "!whoami"); !strings.Contains(got, "roles: maintainer") || strings.Contains(got, "admin") {
+	if got := ask(t, b.Live.Router(), ch, dave, "!whoami"); !strings.Contains(got, "roles: maintainer") || strings.Contains(got, "admin") {
 		t.Errorf("!whoami of an account not in [irc] admins = %q, want maintainer only", got)
 	}
 	mx := chat.Identity{Network: "matrix", Account: "@carol:example.org"}
-	if got := ask(t, b.Settings.Router(), ch, mx, "!whoami"); strings.Contains(got, "admin") {
+	if got := ask(t, b.Live.Router(), ch, mx, "!whoami"); strings.Contains(got, "admin") {
 		t.Errorf("!whoami of the Matrix side of an [irc] admins account = %q, want no admin role", got)
 	}
 }
@@ -64,7 +64,7 @@ func TestCommandLogsNameTheirComponentOnce(t *testing.T) {
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
 	anon := chat.Identity{Network: "irc", Account: "stranger", Nick: "stranger"}
-	ask(t, b.Settings.Router(), rec.channels[0], anon, "!claim 1") // refused: logged
+	ask(t, b.Live.Router(), rec.channels[0], anon, "!claim 1") // refused: logged
 	found := false
 	for _, l := range strings.Split(logs.String(), "\n") {
 		if !strings.Contains(l, "command refused") {
@@ -120,7 +120,7 @@ func TestHelpMatchesREADME(t *testing.T) {
 	h := newHarness(t, "")
 	rec := newRecorder("test", "#gentoo-kernel")
 	b, _ := h.start(rec)
-	help := ask(t, b.Settings.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "newcomer"}, "!help")
+	help := ask(t, b.Live.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "newcomer"}, "!help")
 	names := regexp.MustCompile(`!([a-z]+)`).FindAllStringSubmatch(help, -1)
 	if len(names) < 8 {
 		t.Fatalf("!help lists only %d commands: %q", len(names), help)

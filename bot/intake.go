@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -17,12 +18,12 @@ import (
 // API key state and the watches' default assignees. It wakes the
 // announcer when bugs were stored.
 type Intake struct {
-	settings *Settings
-	store    *store.Store
-	bz       *bugzilla.Client
-	watcher  *bugzilla.Watcher
-	notices  *Notices
-	log      *slog.Logger
+	watches []config.Watch // a reload keeps them until a restart
+	store   *store.Store
+	bz      *bugzilla.Client
+	watcher *bugzilla.Watcher
+	notices *Notices
+	log     *slog.Logger
 
 	keyRetry        time.Duration
 	defaultsRefresh time.Duration
@@ -31,11 +32,11 @@ type Intake struct {
 
 // NewIntake builds the watcher of o.Config's watches. Stored bugs wake
 // the announcer through wake; notices say the key's state.
-func NewIntake(o Options, settings *Settings, wake *Wake, notices *Notices) *Intake {
+func NewIntake(o Options, wake *Wake, notices *Notices) *Intake {
 	o = o.WithDefaults()
 	cfg := o.Config
 	in := &Intake{
-		settings:        settings,
+		watches:         cfg.Watches,
 		store:           o.Store,
 		bz:              o.Bugzilla,
 		notices:         notices,

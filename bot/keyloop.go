@@ -167,7 +167,7 @@ func (in *Intake) defaultsLoop(ctx context.Context) error {
 // reports whether all were read.
 func (in *Intake) refreshDefaults(ctx context.Context) bool {
 	ok := true
-	for _, w := range in.settings.Config().Watches {
+	for _, w := range in.watches {
 		assignee, _, err := in.bz.ComponentDefaults(ctx, w.Product, w.Component)
 		if err != nil {
 			if ctx.Err() == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/stats"
 	"github.com/ksecbot/ksecbot/store"
 	"github.com/ksecbot/ksecbot/transport"
@@ -33,9 +34,12 @@ type MetricsSources struct {
 	Bugzilla   *bugzilla.Client
 	Intake     *Intake
 	Guard      *StoreGuard
-	Settings   *Settings
-	Networks   *Networks
-	Notices    *Notices
+	// Trees are the trees of the configuration in effect, for the
+	// reaction times per tree.
+	Trees    func() []config.Tree
+	Now      func() time.Time
+	Networks *Networks
+	Notices  *Notices
 }
 
 // NewMetrics returns the metrics; the counters are counted by the parts
@@ -165,7 +169,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descReconSecs, prometheus.GaugeValue, rs.LastDuration.Seconds())
 	ch <- prometheus.MustNewConstMetric(descReconReqs, prometheus.GaugeValue, float64(rs.LastRequests))
 	ch <- prometheus.MustNewConstMetric(descReconBugs, prometheus.GaugeValue, float64(rs.LastBugs))
-	rt, err := stats.ReactionTimes(ctx, src.Store, src.Settings.l().trees.All(), src.Settings.now().Add(-30*24*time.Hour))
+	rt, err := stats.ReactionTimes(ctx, src.Store, src.Trees(), src.Now().Add(-30*24*time.Hour))
 	if err != nil {
 		return
 	}

@@ -163,7 +163,7 @@ func (p *propertyRun) askAndWait() {
 		id, ch := ids[p.rng.IntN(len(ids))], public[p.rng.IntN(len(public))]
 		p.asked++
 		who := chat.Identity{Network: "irc", Nick: fmt.Sprintf("asker%d", p.asked), Host: fmt.Sprintf("h%d.example.net", p.asked)}
-		for _, o := range p.b.Settings.Router().Handle(context.Background(), chat.Incoming{Channel: ch, Target: ch.Name, Sender: who, Text: fmt.Sprintf("!bug %d", id), ID: fmt.Sprint(p.asked)}) {
+		for _, o := range p.b.Live.Router().Handle(context.Background(), chat.Incoming{Channel: ch, Target: ch.Name, Sender: who, Text: fmt.Sprintf("!bug %d", id), ID: fmt.Sprint(p.asked)}) {
 			w.checkReply(o)
 		}
 		p.logf("!bug %d in %s", id, ch.Name)

@@ -21,9 +21,9 @@ import (
 	"github.com/ksecbot/ksecbot/transport/irc"
 )
 
-// reloadSettings builds the configuration-derived state as the daemon
+// reloadLive builds the configuration-derived state as the daemon
 // does, for a SIGHUP to replace.
-func reloadSettings(t *testing.T, h *harness) *bot.Settings {
+func reloadLive(t *testing.T, h *harness) *bot.Live {
 	t.Helper()
 	st, err := store.Open(context.Background(), h.dbPath)
 	if err != nil {
@@ -34,7 +34,7 @@ func reloadSettings(t *testing.T, h *harness) *bot.Settings {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bot.NewSettings(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return bot.NewLive(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 // A SIGHUP applies trees at once and says which changed sections wait for
@@ -43,7 +43,7 @@ func reloadSettings(t *testing.T, h *harness) *bot.Settings {
 // unless it was the URL, the key or the poll interval.
 func TestReloadReportsWhatNeedsARestart(t *testing.T) {
 	h := newHarness(t, "")
-	s := reloadSettings(t, h)
+	s := reloadLive(t, h)
 	for _, tc := range []struct {
 		name   string
 		edit   func(c *config.Config)
@@ -84,7 +84,7 @@ func TestReloadReportsWhatNeedsARestart(t *testing.T) {
 // burst is still limited by the router of the new configuration.
 func TestReloadKeepsCommandLimits(t *testing.T) {
 	h := newHarness(t, "")
-	s := reloadSettings(t, h)
+	s := reloadLive(t, h)
 	ch := chat.Channel{Key: "memnet:#k", Network: "memnet", Name: "#k"}
 	in := func(i int) chat.Incoming {
 		return chat.Incoming{Channel: ch, Target: "#k", Text: "!help", ID: fmt.Sprint(i),
@@ -118,7 +118,7 @@ bugzilla = "alice@gentoo.org"
 irc_account = "alice"
 roles = ["security"]
 `)
-	s := reloadSettings(t, h)
+	s := reloadLive(t, h)
 	id := h.srv.CreateBug(bugzillatest.NewBug{Summary: "sys-kernel/gentoo-sources: a write race"})
 	ch := chat.Channel{Key: "irc:#gentoo-security", Network: "irc", Name: "#gentoo-security", Private: true}
 	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}

@@ -19,7 +19,8 @@ import (
 // unclaimed after announce.remind_after, in the channels that got its
 // announcement.
 type Reminders struct {
-	settings *Settings
+	config   func() *config.Config // in effect at each pass
+	channels func() []chat.Channel // every configured channel, as configured now
 	store    *store.Store
 	wake     *Wake
 	log      *slog.Logger
@@ -27,9 +28,9 @@ type Reminders struct {
 }
 
 // NewReminders returns the reminder loop.
-func NewReminders(o Options, settings *Settings, wake *Wake) *Reminders {
+func NewReminders(o Options, config func() *config.Config, channels func() []chat.Channel, wake *Wake) *Reminders {
 	o = o.WithDefaults()
-	return &Reminders{settings: settings, store: o.Store, wake: wake, log: o.Logger, now: o.Now}
+	return &Reminders{config: config, channels: channels, store: o.Store, wake: wake, log: o.Logger, now: o.Now}
 }
 
 // Loops returns the reminder loop, for Bot.Run.
@@ -65,9 +66,9 @@ func (r *Reminders) RemindDue(ctx context.Context) error {
 	if len(due) == 0 {
 		return nil
 	}
-	lv := r.settings.l() // one configuration for the whole pass
+	cfg := r.config() // one configuration for the whole pass
 	byKey := map[string]chat.Channel{}
-	for _, ch := range r.settings.channels() {
+	for _, ch := range r.channels() {
 		byKey[ch.Key] = ch
 	}
 	queued := false
@@ -77,7 +78,7 @@ func (r *Reminders) RemindDue(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
 		}
-		if !ok || !bug.Open() || bug.Sight.Gone || !inWatches(lv.cfg, bug) || !unclaimed(ctx, r.store, lv.cfg, bug) {
+		if !ok || !bug.Open() || bug.Sight.Gone || !inWatches(cfg, bug) || !unclaimed(ctx, r.store, cfg, bug) {
 			// closed, out of ksecbot's sight, moved out of the watches,
 			// or claimed: no reminder
 			_ = r.store.DoneReminder(ctx, id)
@@ -87,7 +88,7 @@ func (r *Reminders) RemindDue(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read where bug %d was announced: %w", id, err)
 		}
-		if len(chans) == 0 && now.Sub(bug.CreationTime) < remindGiveUp(lv.cfg, bug) {
+		if len(chans) == 0 && now.Sub(bug.CreationTime) < remindGiveUp(cfg, bug) {
 			// The announcement is still in the outbox (a network is
 			// down): remind once it is out.
 			if err := r.store.SnoozeReminder(ctx, id, now.Add(time.Minute)); err != nil {

@@ -335,7 +335,7 @@ roles = ["maintainer"]
 	rec.waitFor(t, 10*time.Second, "the first reminder", func(m []chat.Outgoing) bool { return len(remindersOf(m, id, ch)) == 1 })
 
 	alice := chat.Identity{Network: "irc", Account: "alice", Nick: "alice"}
-	if got := ask(t, b.Settings.Router(), rec.channels[0], alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
+	if got := ask(t, b.Live.Router(), rec.channels[0], alice, fmt.Sprintf("!snooze %d 2h", id)); !strings.Contains(got, "OK: I will remind about bug") {
 		t.Fatalf("!snooze = %q", got)
 	}
 	clock.Set(filed.Add(2*time.Hour + 59*time.Minute)) // not yet

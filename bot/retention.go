@@ -4,9 +4,10 @@ package bot
 
 import (
 	"context"
-	"github.com/ksecbot/ksecbot/store"
 	"log/slog"
 	"time"
+
+	"github.com/ksecbot/ksecbot/store"
 )
 
 // pruneEvery is how often old outbox intents and events are pruned.
@@ -14,16 +15,16 @@ const pruneEvery = time.Hour
 
 // Retention prunes old outbox intents and events ([store] retention).
 type Retention struct {
-	settings *Settings
-	store    *store.Store
-	log      *slog.Logger
-	now      func() time.Time
+	keep  time.Duration // [store] retention: a reload keeps it until a restart
+	store *store.Store
+	log   *slog.Logger
+	now   func() time.Time
 }
 
-// NewRetention returns the pruning loop.
-func NewRetention(o Options, settings *Settings) *Retention {
+// NewRetention returns the pruning loop of o.Config's [store] retention.
+func NewRetention(o Options) *Retention {
 	o = o.WithDefaults()
-	return &Retention{settings: settings, store: o.Store, log: o.Logger, now: o.Now}
+	return &Retention{keep: o.Config.Store.Retention.Duration, store: o.Store, log: o.Logger, now: o.Now}
 }
 
 // Loops returns the pruning loop, for Bot.Run.
@@ -49,7 +50,7 @@ func (r *Retention) run(ctx context.Context) error {
 // Prune runs one pruning pass now (exported for tests that drive the
 // clock). Retention 0 keeps everything.
 func (r *Retention) Prune(ctx context.Context) {
-	keep := r.settings.Config().Store.Retention.Duration
+	keep := r.keep
 	if keep <= 0 {
 		return
 	}

@@ -68,7 +68,7 @@ func (w *sightWorld) file(word string) int {
 func (w *sightWorld) ask(ch int, text string) string {
 	w.asked++
 	who := chat.Identity{Network: "test", Nick: fmt.Sprintf("user%d", w.asked), Host: fmt.Sprintf("h%d.example.net", w.asked)}
-	return ask(w.t, w.b.Settings.Router(), w.rec.channels[ch], who, text)
+	return ask(w.t, w.b.Live.Router(), w.rec.channels[ch], who, text)
 }
 
 // reconciled waits until n more reconciliations ran.
@@ -343,7 +343,7 @@ func TestFreshDatabaseDuringKeyOutage(t *testing.T) {
 	if n := count(rec.sentCopy(), fmt.Sprintf("announce/%d/%s", public, pubKey)); n != 1 {
 		t.Errorf("the public bug announced %d times, want once", n)
 	}
-	if got := ask(t, b.Settings.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "watcher"}, "!pending"); !strings.Contains(got, fmt.Sprintf("Bug %d ", old)) {
+	if got := ask(t, b.Live.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "watcher"}, "!pending"); !strings.Contains(got, fmt.Sprintf("Bug %d ", old)) {
 		t.Errorf("!pending in private omits the old restricted bug read after the outage: %q", got)
 	}
 }

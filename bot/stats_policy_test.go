@@ -31,9 +31,9 @@ func TestStatsPerTreeOnlyInPrivate(t *testing.T) {
 	n := 0
 	waitUntil(t, 10*time.Second, "per-tree CC times in the private channel", func() bool {
 		n++
-		return strings.Contains(ask(t, b.Settings.Router(), priv, chat.Identity{Network: "test", Nick: fmt.Sprint("p", n)}, "!stats"), "To CC per tree: gentoo-sources")
+		return strings.Contains(ask(t, b.Live.Router(), priv, chat.Identity{Network: "test", Nick: fmt.Sprint("p", n)}, "!stats"), "To CC per tree: gentoo-sources")
 	})
-	got := ask(t, b.Settings.Router(), pub, chat.Identity{Network: "test", Nick: "watcher"}, "!stats")
+	got := ask(t, b.Live.Router(), pub, chat.Identity{Network: "test", Nick: "watcher"}, "!stats")
 	if strings.Contains(got, "gentoo-sources") || !strings.Contains(got, "private channels only") {
 		t.Errorf("!stats in a public channel = %q, want no per-tree figures", got)
 	}

@@ -9,12 +9,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/status"
 	"github.com/ksecbot/ksecbot/store"
 )
+
+// pageConfig is what the HTTP side reads of the configuration in effect:
+// the status page switch and the webhook secret, and for the page the
+// watches, the renderer (its policy and links) and the kernel CVE data.
+// *Snapshot implements it.
+type pageConfig interface {
+	Config() *config.Config
+	Renderer() *announce.Renderer
+	CVE() *cvereport.Checker
+}
 
 // statusPage builds the status page ([http] status_page) from the mirror,
 // the configuration in effect and the health /healthz reports. The page
@@ -24,18 +35,19 @@ func (h *HTTP) statusPage() *status.Handler {
 	return &status.Handler{
 		Build:   h.statusSnapshot,
 		Version: h.store.MirrorVersion,
-		Now:     h.settings.now,
+		Now:     h.now,
 		Log:     h.log.With("component", "status page"),
 	}
 }
 
 // statusSnapshot gathers what the page shows for a window of days.
 func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, error) {
-	lv := h.settings.l()
-	now := h.settings.now()
+	lv := h.current() // one configuration for the whole page
+	cfg, render := lv.Config(), lv.Renderer()
+	now := h.now()
 	f := store.BugFilter{OpenOnly: true}
 	search := url.Values{"query_format": {"advanced"}, "resolution": {"---"}}
-	for _, w := range lv.cfg.Watches {
+	for _, w := range cfg.Watches {
 		f.Products = append(f.Products, w.Product)
 		f.Components = append(f.Components, w.Component)
 		search.Add("product", w.Product)
@@ -55,11 +67,11 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 	in := status.Input{
 		Now:       now,
 		Days:      days,
-		Policy:    lv.render.Policy,
-		BugURL:    lv.render.BugURL,
-		SearchURL: lv.render.SearchURL(search),
+		Policy:    render.Policy,
+		BugURL:    render.BugURL,
+		SearchURL: render.SearchURL(search),
 		Bugs:      bugs,
-		Unclaimed: func(b *bugzilla.Bug) bool { return unclaimed(ctx, h.store, lv.cfg, b) },
+		Unclaimed: func(b *bugzilla.Bug) bool { return unclaimed(ctx, h.store, cfg, b) },
 		CatchUp:   func(id int) bool { return caughtUp[id] },
 		Health:    h.statusHealth(ctx),
 		Exposure:  h.statusExposure(ctx, lv),
@@ -69,8 +81,9 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 
 // statusExposure is a tree's kernel CVE exposure at its newest stable
 // version, from what the CVE watch keeps; nil without the watch.
-func (h *HTTP) statusExposure(ctx context.Context, lv *live) func(config.Tree) *status.Exposure {
-	if lv.cve == nil || lv.cfg.KernelCVE.ScanInterval.Duration == 0 {
+func (h *HTTP) statusExposure(ctx context.Context, lv pageConfig) func(config.Tree) *status.Exposure {
+	cve := lv.CVE()
+	if cve == nil || lv.Config().KernelCVE.ScanInterval.Duration == 0 {
 		return nil
 	}
 	return func(t config.Tree) *status.Exposure {
@@ -78,7 +91,7 @@ func (h *HTTP) statusExposure(ctx context.Context, lv *live) func(config.Tree) *
 		if err != nil {
 			return &status.Exposure{Note: "the kernel CVE data cannot be read now"}
 		}
-		ex := cvereport.ExposureFromRows(t.Name, lv.cve.CurrentItems(t), rows)
+		ex := cvereport.ExposureFromRows(t.Name, cve.CurrentItems(t), rows)
 		v := ex.NewestStable()
 		if v == nil {
 			note := "no stable version"

@@ -46,7 +46,7 @@ func TestStatusPageSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Bugzilla = h.cfg.Bugzilla
-	b.Settings.Reload(cfg)
+	b.Live.Reload(cfg)
 	code, body := get()
 	if code != http.StatusOK || !strings.Contains(body, "a bug on the status page") || !strings.Contains(body, ">"+strconv.Itoa(id)+"</a>") {
 		t.Errorf("status page on: GET / = %d, want 200 with bug %d:\n%s", code, id, body)

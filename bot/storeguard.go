@@ -29,22 +29,21 @@ import (
 // later), notices the database file vanishing (and then halts delivery),
 // and reports both on /healthz. Safe for concurrent use.
 type StoreGuard struct {
-	settings *Settings
-	store    *store.Store
-	log      *slog.Logger
-	now      func() time.Time
-	sf       storeFaults // sent messages not yet recorded, storage faults
-	halted   atomic.Bool // the database is corrupted or its file vanished: deliver nothing more
-	aside    atomic.Bool // the open database was set aside (store.SetAside)
+	store  *store.Store
+	log    *slog.Logger
+	now    func() time.Time
+	sf     storeFaults // sent messages not yet recorded, storage faults
+	halted atomic.Bool // the database is corrupted or its file vanished: deliver nothing more
+	aside  atomic.Bool // the open database was set aside (store.SetAside)
 	// saveFails counts failed tries to set the database aside (the
 	// watch's goroutine, then Run's once the watch stopped).
 	saveFails int
 }
 
 // NewStoreGuard returns the guard of o.Store.
-func NewStoreGuard(o Options, settings *Settings) *StoreGuard {
+func NewStoreGuard(o Options) *StoreGuard {
 	o = o.WithDefaults()
-	return &StoreGuard{settings: settings, store: o.Store, log: o.Logger, now: o.Now}
+	return &StoreGuard{store: o.Store, log: o.Logger, now: o.Now}
 }
 
 // Loops returns the watch of the database, for Bot.Run.
@@ -178,7 +177,7 @@ func (g *StoreGuard) sentButUnmarked(u unmarked, err error) {
 	g.sf.remember(u)
 	if g.sf.setFault(faultUnmarked, "store: cannot record sent messages: "+err.Error()) {
 		g.log.Error("the database cannot be written (disk full? another process holding its write lock?): a sent message cannot be recorded as sent, so delivery to its channel pauses until the database is writable again; nothing is sent twice",
-			"path", g.settings.Config().Store.Path, "channel", u.channel, "key", u.key, "err", err)
+			"path", g.store.Path(), "channel", u.channel, "key", u.key, "err", err)
 	}
 }
 

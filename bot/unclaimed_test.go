@@ -53,7 +53,7 @@ func TestUnclaimedAcrossADefaultChange(t *testing.T) {
 		announcementIn(t, rec, id, "test:#gentoo-kernel")
 	}
 
-	got := ask(t, b.Settings.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "watcher"}, "!pending")
+	got := ask(t, b.Live.Router(), rec.channels[0], chat.Identity{Network: "test", Nick: "watcher"}, "!pending")
 	for id, want := range map[int]bool{before: true, after: true, given: false} {
 		if listed := strings.Contains(got, fmt.Sprintf("Bug %d ", id)); listed != want {
 			t.Errorf("!pending lists bug %d: %v, want %v: %q", id, listed, want, got)

@@ -2,6 +2,11 @@
 
 package bot
 
+import (
+	"github.com/ksecbot/ksecbot/announce"
+	"github.com/ksecbot/ksecbot/config"
+)
+
 // Wire builds the core's parts and connects them along the data flow:
 //
 //	Bugzilla -> Intake (watcher, pushes) -> store -> Announcements, Reminders
@@ -9,42 +14,46 @@ package bot
 //	networks -> Commands (Dispatcher) -> command router -> Bugzilla
 //	Announcements' new bugs -> AutoCC -> Bugzilla
 //
-// Settings holds what SIGHUP reloads and every part reads it; Wake carries
-// the wake-ups between the parts; Guard keeps delivery safe from storage
-// faults; Metrics and HTTP show the state. The daemon, the demo and the
-// tests all call Wire, so the tests run what the daemon runs.
+// Live holds the snapshot of the configuration in effect (what SIGHUP
+// reloads); each part gets from it only what it declares it uses, as a
+// func read at each use. Wake carries the wake-ups between the parts;
+// Guard keeps delivery safe from storage faults; Metrics and HTTP show
+// the state. The daemon, the demo and the tests all call Wire, so the
+// tests run what the daemon runs.
 func Wire(o Options) (*Bot, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	o = o.WithDefaults()
-	settings := NewSettings(o)
+	live := NewLive(o)
+	snap := live.Snapshot
 	wake := NewWake()
 	notices := NewNotices(o, wake)
-	guard := NewStoreGuard(o, settings)
-	intake := NewIntake(o, settings, wake, notices)
+	guard := NewStoreGuard(o)
+	intake := NewIntake(o, wake, notices)
 	networks := NewNetworks(o, notices)
-	metrics := NewMetrics(MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard, Settings: settings, Networks: networks, Notices: notices})
+	metrics := NewMetrics(MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard,
+		Trees: func() []config.Tree { return live.Config().Trees }, Now: o.Now, Networks: networks, Notices: notices})
 	b := &Bot{
-		Settings:      settings,
+		Live:          live,
 		Wake:          wake,
 		Intake:        intake,
-		Announcements: NewAnnouncements(o, settings, wake),
-		Reminders:     NewReminders(o, settings, wake),
-		Retention:     NewRetention(o, settings),
-		AutoCC:        NewAutoCC(o, settings, wake, notices),
-		CVEWatch:      NewCVEWatch(o, settings, wake),
+		Announcements: NewAnnouncements(o, func() *announce.Announcer { return snap().Announcer() }, wake),
+		Reminders:     NewReminders(o, live.Config, live.channels, wake),
+		Retention:     NewRetention(o),
+		AutoCC:        NewAutoCC(o, func() autoCCConfig { return snap() }, wake, notices),
+		CVEWatch:      NewCVEWatch(o, func() cveConfig { return snap() }, live.channels, wake),
 		Guard:         guard,
-		Commands:      NewDispatcher(o, settings, metrics),
+		Commands:      NewDispatcher(o, func() commandConfig { return snap() }, metrics),
 		Notices:       notices,
 		Networks:      networks,
 		Metrics:       metrics,
-		HTTP:          NewHTTP(o, settings, intake, guard, networks, metrics),
+		HTTP:          NewHTTP(o, func() pageConfig { return snap() }, intake, guard, networks, metrics),
 		Log:           o.Logger,
 	}
 	b.AutoCC.reconcile = intake.watcher.PokeReconcile
 	for _, t := range o.Transports {
-		b.Deliverers = append(b.Deliverers, NewDeliverer(o, t, settings, wake, guard, notices, metrics))
+		b.Deliverers = append(b.Deliverers, NewDeliverer(o, t, live.RenderIntent, wake, guard, notices, metrics))
 	}
 	return b, nil
 }

@@ -87,7 +87,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, o confi
 			for _, w := range warnings {
 				log.Warn("configuration: "+w.Msg, "key", w.Key, "line", w.Line)
 			}
-			if restart := b.Settings.Reload(cfg); len(restart) > 0 {
+			if restart := b.Live.Reload(cfg); len(restart) > 0 {
 				log.Warn("reloaded; these sections changed but need a restart to apply", "sections", restart)
 			}
 			b.Networks.RetryNow() // a network stopped by a permanent error tries again

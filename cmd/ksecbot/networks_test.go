@@ -146,7 +146,7 @@ roles = ["security"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if restart := (<-built).Settings.Reload(next); len(restart) != 0 {
+	if restart := (<-built).Live.Reload(next); len(restart) != 0 {
 		t.Errorf("a channel added to [memnet] needs a restart: %q", restart)
 	}
 	waitUntil(t, "a command in #dev, added by the reload", func() bool { return srv.Say("#dev", "alice", "al", fmt.Sprintf("!bug %d", id)) })
