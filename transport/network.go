@@ -44,6 +44,9 @@ type Env struct {
 	// Requested names the OnRequest networks asked for on the command
 	// line (--console: chat.NetConsole).
 	Requested map[string]bool
+	// InputEnded, if set, is called once Stdin has ended (Ctrl-D) and
+	// what was read from it is answered: ksecbot demo ends then.
+	InputEnded func()
 }
 
 // Configs returns the configuration parts of nets, for config.Parse.

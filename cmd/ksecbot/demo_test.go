@@ -33,7 +33,9 @@ func waitOutput(t *testing.T, out *syncBuffer, re string) string {
 }
 
 // TestDemo runs `ksecbot demo` as a newcomer would: announcements with
-// highlighted trees arrive, and typed commands change the embedded Bugzilla.
+// highlighted trees arrive, typed commands change the embedded Bugzilla,
+// and !cve and !exposure answer from the demo's kernel CVE records and
+// ebuilds.
 func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -53,6 +55,8 @@ func TestDemo(t *testing.T) {
 		{"!claim 3", `Claimed: bug 3 is now assigned to you@gentoo.org`},
 		{"!cc hardened 3", `CC'd on bug 3: hardened@gentoo.org .*@hardened\(blueness,zorry\)`},
 		{"!bug 3", `Bug 3 .*assigned to you@gentoo.org, CC .*hardened@gentoo.org`},
+		{"!cve 3", `raspberrypi \| affected \| raspberrypi-sources 6\.6\.51: fix 6\.6\.140`},
+		{"!exposure", `gentoo-sources \| 9 \| gentoo-sources 6\.12\.58: 9`},
 		{"!frobnicate", `Unknown command`},
 	} {
 		if _, err := io.WriteString(typed, s.cmd+"\n"); err != nil {
@@ -134,5 +138,55 @@ func TestDemoFileEveryZero(t *testing.T) {
 	fileBugs(context.Background(), bz, 0)
 	if n := len(bz.BugIDs()); n != before {
 		t.Errorf("--file-every 0 filed %d bug(s), want none", n-before)
+	}
+}
+
+// TestDemoEndsAtEndOfInput pipes commands into the demo, as
+// `printf '!cve 3\n' | ksecbot demo` does: they are answered from the
+// first data (not "not scanned yet"), and the end of the input ends the
+// demo (Ctrl-D), with status 0.
+func TestDemoEndsAtEndOfInput(t *testing.T) {
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(context.Background(), []string{"--file-every", "0"}, strings.NewReader("!cve CVE-2026-68118\n!exposure rt\n!pending\n"), &out, &errOut)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the demo did not end at the end of its input; output:\n%s", out.String())
+	}
+	for _, want := range []string{
+		"CVE-2026-68118: tcp: challenge ACK for non-exact RST in SYN-RECEIVED",
+		"rt-sources ~6.1.112 | 17 |",
+		"Bug 3 (",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestDemoPublishesARecord: the record the demo holds back is published
+// (publishAfter, shortened here) and the CVE watch announces it on the
+// console, which has cve_feed.
+func TestDemoPublishesARecord(t *testing.T) {
+	publishAfter = 500 * time.Millisecond
+	t.Cleanup(func() { publishAfter = 30 * time.Second })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in, typed := io.Pipe()
+	defer typed.Close()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, []string{"--poll", "1h", "--file-every", "1h"}, in, &out, &errOut) }()
+	waitOutput(t, &out, `CVE-2026-23352`)
+	t.Logf("%s", waitOutput(t, &out, `.*CVE-2026-23352.*`))
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("demo: %v", err)
 	}
 }

@@ -26,14 +26,15 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// lines returns the printed lines without their "15:04:05 " time stamps.
+// lines returns the printed lines without their "2006-01-02 15:04:05 "
+// time stamps.
 func (b *syncBuffer) lines() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
 	for _, l := range strings.Split(strings.TrimSuffix(b.buf.String(), "\n"), "\n") {
-		if _, text, ok := strings.Cut(l, " "); ok {
-			out = append(out, text)
+		if len(l) > len("2006-01-02 15:04:05 ") {
+			out = append(out, l[len("2006-01-02 15:04:05 "):])
 		}
 	}
 	return out

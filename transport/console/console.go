@@ -28,6 +28,15 @@ const maxLine = 2000
 // and the console keeps reading.
 const maxInput = 64 << 10
 
+// answerWait bounds how long the console waits, once its input has ended,
+// for the answers to the lines it read (a write command may take
+// [commands] slow_after, 20 s, before its first answer).
+const answerWait = 30 * time.Second
+
+// stampLayout is the time in front of every printed line: with the date,
+// since a console runs for days.
+const stampLayout = "2006-01-02 15:04:05"
+
 // readLine reads one line (without its newline) of at most limit bytes.
 // A longer line is read to its end and dropped: size tells its length and
 // the string is empty. err is the reader's error (io.EOF at the end), with
@@ -58,7 +67,7 @@ func readLine(br *bufio.Reader, limit int) (line string, size int, err error) {
 func (t *Transport) notice(msg string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	fmt.Fprintf(t.out, "%s %s\n", t.now().Format("15:04:05"), msg)
+	fmt.Fprintf(t.out, "%s %s\n", t.now().Format(stampLayout), msg)
 }
 
 // Transport reads commands from In and prints messages on Out.
@@ -68,12 +77,15 @@ type Transport struct {
 	private bool
 	cveFeed bool
 	now     func() time.Time
+	ended   func()
 	// Done is closed when the input ends (Ctrl-D) .
 	Done chan struct{}
 
 	mu        sync.Mutex
 	connected bool
 	seq       int
+	awaiting  map[string]bool // IDs of lines read and not answered yet
+	answered  chan struct{}   // signalled when an awaited line is answered
 }
 
 // Options configures a console transport.
@@ -86,6 +98,9 @@ type Options struct {
 	// CVEFeed: the console gets the kernel CVE watch's lines.
 	CVEFeed bool
 	Now     func() time.Time
+	// InputEnded, if set, is called once the input has ended (Ctrl-D)
+	// and the lines read were answered, or answerWait has passed.
+	InputEnded func()
 }
 
 // New returns a console transport.
@@ -93,7 +108,8 @@ func New(o Options) *Transport {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Transport{in: o.In, out: o.Out, private: o.Private, cveFeed: o.CVEFeed, now: o.Now, Done: make(chan struct{})}
+	return &Transport{in: o.In, out: o.Out, private: o.Private, cveFeed: o.CVEFeed, now: o.Now, ended: o.InputEnded,
+		Done: make(chan struct{}), awaiting: map[string]bool{}, answered: make(chan struct{}, 1)}
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -135,7 +151,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 			l, size, err := readLine(br, maxInput)
 			if size > maxInput {
 				// Too long to be a command: say so and go on reading.
-				t.notice(fmt.Sprintf("That line was %d KiB long, over the %d KiB limit of a command; it was ignored. Type a command such as !help.", size>>10, maxInput>>10))
+				t.notice(fmt.Sprintf("That line has %d bytes, more than a command may have (%d bytes, 64 KiB); it was ignored. Type a command such as !help.", size, maxInput))
 			} else if l != "" || err == nil {
 				select {
 				case lines <- l:
@@ -154,6 +170,10 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.Done:
+			if t.ended != nil {
+				t.waitAnswers(ctx)
+				t.ended()
+			}
 			<-ctx.Done()
 			return nil
 		case l := <-lines:
@@ -164,6 +184,7 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 			t.mu.Lock()
 			t.seq++
 			id := fmt.Sprintf("console-%d-%d", t.now().UnixNano(), t.seq)
+			t.awaiting[id] = true
 			t.mu.Unlock()
 			in.Receive(ctx, chat.Incoming{
 				Channel: ch,
@@ -176,6 +197,35 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 	}
 }
 
+// waitAnswers waits until every line read has been answered, at most
+// answerWait: a line that is no command gets no answer.
+func (t *Transport) waitAnswers(ctx context.Context) {
+	t.mu.Lock()
+	n := len(t.awaiting)
+	t.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	t.notice(fmt.Sprintf("Input ended; waiting for the answers to what was typed (at most %s).", answerWait))
+	deadline := time.NewTimer(answerWait)
+	defer deadline.Stop()
+	for {
+		t.mu.Lock()
+		n := len(t.awaiting)
+		t.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-t.answered:
+		}
+	}
+}
+
 // Send prints the message, one line per chat line, with untrusted text
 // cleaned so Bugzilla text cannot drive the terminal (no escape codes).
 func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {
@@ -184,7 +234,14 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	stamp := t.now().Format("15:04:05")
+	if t.awaiting[out.ReplyTo] {
+		delete(t.awaiting, out.ReplyTo)
+		select {
+		case t.answered <- struct{}{}:
+		default:
+		}
+	}
+	stamp := t.now().Format(stampLayout)
 	for i, l := range append(append([]chat.Line(nil), out.Lines...), out.Detail...) {
 		indent := ""
 		if i >= len(out.Lines) {

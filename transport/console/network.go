@@ -21,6 +21,6 @@ var Network = transport.Network{
 			private = c.Private == nil || *c.Private
 			feed = c.CVEFeed
 		}
-		return New(Options{In: env.Stdin, Out: env.Stdout, Private: private, CVEFeed: feed}), nil
+		return New(Options{In: env.Stdin, Out: env.Stdout, Private: private, CVEFeed: feed, InputEnded: env.InputEnded}), nil
 	},
 }

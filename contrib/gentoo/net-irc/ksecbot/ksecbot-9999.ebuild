@@ -63,7 +63,10 @@ src_compile() {
 }
 
 src_test() {
-	# -short: the tests that need InspIRCd/Atheme or Dendrite skip.
+	# The tests that need InspIRCd/Atheme, ngIRCd, Dendrite or Chromium
+	# skip because their addresses are not in the environment
+	# (scripts/test.sh sets them; CI=true would make them fail instead).
+	# -short only skips a few slow tests that need no server.
 	ego test -tags goolm -short ./...
 }
 

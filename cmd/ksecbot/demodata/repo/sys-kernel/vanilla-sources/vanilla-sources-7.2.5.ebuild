@@ -1,0 +1,7 @@
+# Copyright 1999-2026 Gentoo Authors
+# Distributed under the terms of the GNU General Public License v2
+# (ksecbot demo: a name and its KEYWORDS, all ksecbot reads of an ebuild)
+
+EAPI=8
+
+KEYWORDS="~alpha ~amd64 ~arm ~arm64 ~hppa ~m68k ~mips ~ppc ~ppc64 ~s390 ~sparc ~x86"
