@@ -35,7 +35,7 @@ func runDaemon(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return nil
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q (see ksecbot --help)", errUsage, fs.Arg(0))
+		return fmt.Errorf("%w: %q is no subcommand; they are check-config, demo, ingest-mail, trees, cve and version (see ksecbot --help)", errUsage, fs.Arg(0))
 	}
 	cfgPath := flags.configPath()
 	if cfgPath == "" {

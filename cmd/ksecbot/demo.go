@@ -59,6 +59,17 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("%w: demo takes no argument; got %q (see ksecbot demo --help)", errUsage, fs.Arg(0))
+	case *poll <= 0:
+		return fmt.Errorf("%w: --poll %s: the poll interval must be longer than 0, e.g. 2s", errUsage, *poll)
+	case *every < 0:
+		return fmt.Errorf("%w: --file-every %s: want 0 (never) or a positive duration, e.g. 20s", errUsage, *every)
+	}
+	if _, _, err := net.SplitHostPort(*listen); err != nil {
+		return fmt.Errorf("%w: --bugzilla-listen %q: want host:port, e.g. 127.0.0.1:8080 (port 0: any free one)", errUsage, *listen)
+	}
 	log, err := newLogger(stderr, *logLevel, "text")
 	if err != nil {
 		return err
