@@ -264,24 +264,22 @@ func (a *Announcer) log() *slog.Logger {
 // a homeserver's event size limit (65 kB), whatever the burst.
 const maxDetail = 25
 
-// DigestDetail lists the bugs of a digest one per line, for transports
-// that show a list in one message; what each line shows is the policy's
-// Describe view (restricted bugs withheld in public channels, left out
-// with "skip").
-func (r *Renderer) DigestDetail(bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
+// DigestDetail lists the bugs of a digest (each from See with
+// policy.Digest) one per line, for transports that show a list in one
+// message: each as Describe shows it (restricted bugs withheld in public
+// channels, left out with "skip").
+func (r *Renderer) DigestDetail(bugs []policy.Seen) []chat.Line {
 	var out []chat.Line
 	shown := 0
-	p := r.Policy
-	for i := range bugs {
-		b := &bugs[i]
-		if p.See(b, ch, policy.Digest) == policy.Nothing {
+	for i, s := range bugs {
+		if s.View() == policy.Nothing {
 			continue
 		}
 		if shown == maxDetail {
 			out = append(out, chat.Line{}.Text(fmt.Sprintf("… and %d more (see the link above)", len(bugs)-i)))
 			break
 		}
-		out = append(out, r.Describe(b, ch))
+		out = append(out, r.Describe(s))
 		shown++
 	}
 	return out

@@ -5,8 +5,8 @@ package announce
 import (
 	"strings"
 
-	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -16,8 +16,9 @@ import (
 // only the channels that see the bug in full.
 type CVEAnnotator interface {
 	// AnnotateBug returns what the CVEs the bug names mean for the trees;
-	// ok is false when the bug names no CVE with a record.
-	AnnotateBug(b *bugzilla.Bug) (CVENote, bool)
+	// ok is false when the bug names no CVE with a record. It gets the
+	// bug only as shown in full (policy.Full).
+	AnnotateBug(f policy.Full) (CVENote, bool)
 }
 
 // CVEFeedRenderer renders the kernel CVE watch's lines (store.CVEIntent)

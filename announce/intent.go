@@ -66,39 +66,38 @@ func (r *Renderer) Intent(in store.Intent, bugs map[int]*bugzilla.Bug, ch chat.C
 	if len(in.BugIDs) == 0 {
 		return out, false
 	}
+	// Each bug is judged by the policy for this channel now; the
+	// renderer gets the judgement, never the bare bug.
+	see := func(id int, what policy.What) policy.Seen { return r.Policy.See(bug(id), ch, what) }
+	age := func(id int) time.Duration {
+		if b := bug(id); !b.CreationTime.IsZero() {
+			return now.Sub(b.CreationTime)
+		}
+		return 0
+	}
 	var line chat.Line
-	switch in.Kind {
+	switch id := in.BugIDs[0]; in.Kind {
 	case chat.KindAnnounce:
 		if in.Event != nil && in.Event.Kind == store.EventMovedIn {
-			b := bug(in.BugIDs[0])
-			var age time.Duration
-			if !b.CreationTime.IsZero() {
-				age = now.Sub(b.CreationTime)
-			}
-			line, ok = r.MovedIn(b, in.Event.New, in.Event.Old == store.EventGone, ch, age)
+			line, ok = r.MovedIn(see(id, policy.Announce), in.Event.New, in.Event.Old == store.EventGone, age(id))
 			break
 		}
-		line, ok = r.NewBug(bug(in.BugIDs[0]), ch)
+		line, ok = r.NewBug(see(id, policy.Announce))
 	case chat.KindRemind:
-		b := bug(in.BugIDs[0])
-		var age time.Duration
-		if !b.CreationTime.IsZero() {
-			age = now.Sub(b.CreationTime)
-		}
-		line, ok = r.Remind(b, ch, age)
+		line, ok = r.Remind(see(id, policy.Remind), age(id))
 	case chat.KindChange:
 		if in.Event == nil {
 			return out, false
 		}
-		line, ok = r.Change(in.Event.Kind, in.Event.Old, in.Event.New, bug(in.BugIDs[0]), ch)
+		line, ok = r.Change(in.Event.Kind, in.Event.Old, in.Event.New, see(id, policy.ChangeWhat(in.Event.Kind)))
 	case chat.KindDigest:
-		list := make([]bugzilla.Bug, len(in.BugIDs))
+		list := make([]policy.Seen, len(in.BugIDs))
 		for i, id := range in.BugIDs {
-			list[i] = *bug(id)
+			list[i] = see(id, policy.Digest)
 		}
-		line, ok = r.Digest(list, ch)
+		line, ok = r.Digest(list)
 		if ok {
-			out.Detail = r.DigestDetail(list, ch)
+			out.Detail = r.DigestDetail(list)
 		}
 	default:
 		return out, false

@@ -6,6 +6,12 @@
 // What a channel sees of a bug and whom a line highlights is decided by
 // package policy, for the bug and channel as they are when the line is
 // rendered: the deliverer renders outbox intents at send time (Intent).
+//
+// Every method that renders a bug takes a policy.Seen, never a bug: the
+// caller asks policy.Policy.See first, and a bug's details (summary,
+// whiteboard, aliases, CVEs, severity, logins, trees, highlights) come
+// only from the policy.Full that the Seen gives where the channel may see
+// them. Withheld lines are built from the bug's number alone.
 package announce
 
 import (
@@ -16,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/trees"
@@ -81,10 +86,6 @@ func (r *Renderer) SearchURL(q url.Values) string {
 	return strings.TrimRight(r.URL, "/") + "/buglist.cgi?" + q.Encode()
 }
 
-// Visible reports whether a bug's details may be shown in a channel
-// (policy.Hidden).
-func Visible(b *bugzilla.Bug, ch chat.Channel) bool { return !policy.Hidden(b, ch) }
-
 // NewRenderer builds a renderer for the Bugzilla base URL, with the
 // visibility policy of one configuration: the tree registry (highlights)
 // and [announce] restricted (RestrictedWithhold or RestrictedSkip).
@@ -92,23 +93,18 @@ func NewRenderer(url string, reg *trees.Registry, restricted string) *Renderer {
 	return &Renderer{URL: url, Policy: &policy.Policy{Restricted: restricted, Trees: reg}}
 }
 
-// Highlights returns the highlights of the trees a bug concerns, as its
-// announcement carries them where it is shown in full
-// (policy.TreeHighlights): for statistics. Lines ask the policy
-// (policy.Highlights), which gives none for withheld lines.
-func (r *Renderer) Highlights(b *bugzilla.Bug) []chat.Highlight {
-	return r.Policy.TreeHighlights(b)
-}
-
 // Describe renders the one-line description of a bug used by !bug and
-// previews: id, grade, alias, summary, severity, status, assignee, link.
-// Restricted bugs in public channels show only their number.
-func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
-	if r.Policy.See(b, ch, policy.Describe) != policy.Full {
-		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).
-			Text(" is restricted, details withheld ").Link("", r.BugURL(b.ID))
+// previews (s from See with policy.Describe): id, grade, alias, summary,
+// severity, status, assignee, link. A bug the channel may not see in full
+// shows only its number.
+func (r *Renderer) Describe(s policy.Seen) chat.Line {
+	f, ok := s.Full()
+	if !ok {
+		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", s.ID())).
+			Text(" is restricted, details withheld ").Link("", r.BugURL(s.ID()))
 	}
-	l := r.head(chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)), b)
+	b := f.Bug()
+	l := r.head(chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)), f)
 	state := b.Status
 	if b.Resolution != "" {
 		state += " " + b.Resolution
@@ -116,7 +112,7 @@ func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 	// Public channels never show e-mail addresses: logins appear as
 	// anonymous Bugzilla shows them, without the domain.
 	l = l.Text(fmt.Sprintf(" (%s, %s, assigned to ", Clean(b.Severity, 40), Clean(state, 40))).
-		QuoteCode(Clean(policy.ShowLogin(b.AssignedTo, policy.Private(ch)), 80))
+		QuoteCode(Clean(f.Login(b.AssignedTo), 80))
 	if len(b.CC) > 0 {
 		l = l.Text(", CC ")
 		for i, cc := range b.CC {
@@ -127,14 +123,15 @@ func (r *Renderer) Describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 			if i > 0 {
 				l = l.Text(" ")
 			}
-			l = l.QuoteCode(Clean(policy.ShowLogin(cc, policy.Private(ch)), 80))
+			l = l.QuoteCode(Clean(f.Login(cc), 80))
 		}
 	}
 	return l.Text(") ").Link("", r.BugURL(b.ID))
 }
 
-// head appends grade, alias and summary.
-func (r *Renderer) head(l chat.Line, b *bugzilla.Bug) chat.Line {
+// head appends grade, alias and summary of a bug shown in full.
+func (r *Renderer) head(l chat.Line, f policy.Full) chat.Line {
+	b := f.Bug()
 	if g := Grade(b.Whiteboard); g != "" {
 		l = l.Text(" [" + g + "]")
 	}
@@ -143,68 +140,71 @@ func (r *Renderer) head(l chat.Line, b *bugzilla.Bug) chat.Line {
 	if a := b.AliasString(); a != "" && !strings.Contains(strings.ToLower(b.Summary), strings.ToLower(a)) {
 		l = l.Text(" ").Quote(Clean(a, 40))
 	}
-	if b.Restricted() {
+	if f.Embargoed() {
 		l = l.Text(" (restricted)")
 	}
 	return l.Text(": ").Quote(Clean(b.Summary, maxSummary))
 }
 
-// NewBug renders the announcement of a new bug for a channel, with the
-// maintainers of its trees highlighted. ok is false when the bug must not
-// be announced there at all (restricted with policy "skip").
-func (r *Renderer) NewBug(b *bugzilla.Bug, ch chat.Channel) (l chat.Line, ok bool) {
-	p := r.Policy
-	switch p.See(b, ch, policy.Announce) {
-	case policy.Nothing:
-		return nil, false
-	case policy.Withheld:
-		return chat.Line{}.Text("New restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
-			Text(", details withheld ").Link("", r.BugURL(b.ID)), true
-	default:
-		l = r.head(chat.Line{}.Text("New kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)), b)
-		if b.Severity != "" {
-			l = l.Text(" (").Severity(Clean(b.Severity, 40)).Text(")")
+// NewBug renders the announcement of a new bug (s from See with
+// policy.Announce), with the maintainers of its trees highlighted. ok is
+// false when the bug must not be announced there at all (restricted with
+// policy "skip").
+func (r *Renderer) NewBug(s policy.Seen) (l chat.Line, ok bool) {
+	f, full := s.Full()
+	if !full {
+		if s.View() == policy.Nothing {
+			return nil, false
 		}
-		l = l.Text(" ").Link("", r.BugURL(b.ID))
-		if r.CVE != nil {
-			if note, ok := r.CVE.AnnotateBug(b); ok {
-				return appendCVE(l, note, p.Highlights(b, ch, policy.Announce)), true
-			}
+		return chat.Line{}.Text("New restricted kernel security ").Bold(fmt.Sprintf("bug %d", s.ID())).
+			Text(", details withheld ").Link("", r.BugURL(s.ID())), true
+	}
+	b := f.Bug()
+	l = r.head(chat.Line{}.Text("New kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)), f)
+	if b.Severity != "" {
+		l = l.Text(" (").Severity(Clean(b.Severity, 40)).Text(")")
+	}
+	l = l.Text(" ").Link("", r.BugURL(b.ID))
+	if r.CVE != nil {
+		if note, ok := r.CVE.AnnotateBug(f); ok {
+			return appendCVE(l, note, f.Highlights()), true
 		}
 	}
-	return r.appendHighlights(l, p.Highlights(b, ch, policy.Announce)), true
+	return r.appendHighlights(l, f.Highlights()), true
 }
 
 // MovedIn renders the announcement of an open bug filed age ago that
 // entered the watch (product/component) after ksecbot's baseline: moved in
 // from another component, or made visible to ksecbot (again, when
-// visibleAgain: it had gone out of ksecbot's sight). It is shown and
-// highlights like a new bug (maintainers must act on it); ok is false when
-// the bug must not be announced there at all (restricted with "skip").
-func (r *Renderer) MovedIn(b *bugzilla.Bug, watch string, visibleAgain bool, ch chat.Channel, age time.Duration) (l chat.Line, ok bool) {
-	p := r.Policy
+// visibleAgain: it had gone out of ksecbot's sight). s comes from See with
+// policy.Announce: it is shown and highlights like a new bug (maintainers
+// must act on it); ok is false when the bug must not be announced there
+// at all (restricted with "skip").
+func (r *Renderer) MovedIn(s policy.Seen, watch string, visibleAgain bool, age time.Duration) (l chat.Line, ok bool) {
 	how := " moved into "
 	if visibleAgain {
 		how = " is visible to ksecbot again in "
 	}
-	switch p.See(b, ch, policy.Announce) {
-	case policy.Nothing:
-		return nil, false
-	case policy.Withheld:
+	f, full := s.Full()
+	if !full {
+		if s.View() == policy.Nothing {
+			return nil, false
+		}
 		// The watch is no secret (the channel follows it); the bug is.
-		return chat.Line{}.Text("Restricted kernel security ").Bold(fmt.Sprintf("bug %d", b.ID)).
-			Text(how+Clean(watch, 120)+", details withheld ").Link("", r.BugURL(b.ID)), true
+		return chat.Line{}.Text("Restricted kernel security ").Bold(fmt.Sprintf("bug %d", s.ID())).
+			Text(how+Clean(watch, 120)+", details withheld ").Link("", r.BugURL(s.ID())), true
 	}
+	b := f.Bug()
 	l = chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(how + Clean(watch, 120))
 	if age > 0 {
 		l = l.Text(" (filed " + Age(age) + " ago)")
 	}
-	l = r.head(l, b)
+	l = r.head(l, f)
 	if b.Severity != "" {
 		l = l.Text(" (").Severity(Clean(b.Severity, 40)).Text(")")
 	}
 	l = l.Text(" ").Link("", r.BugURL(b.ID))
-	return r.appendHighlights(l, p.Highlights(b, ch, policy.Announce)), true
+	return r.appendHighlights(l, f.Highlights()), true
 }
 
 // appendHighlights adds " | tree: nicks; tree: nicks" to a line.
@@ -221,9 +221,11 @@ func (r *Renderer) appendHighlights(l chat.Line, hs []chat.Highlight) chat.Line 
 }
 
 // Change renders one short line about an important change of a known bug
-// (reopened, resolved, severity or whiteboard change, restricted). It
-// highlights nobody (announce.TestRestrictedNeverLeaks). ok is false when the channel must not get it.
-func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+// (reopened, resolved, severity or whiteboard change, restricted); s comes
+// from See with policy.ChangeWhat(kind). It highlights nobody
+// (announce.TestRestrictedNeverLeaks). ok is false when the channel must
+// not get it.
+func (r *Renderer) Change(kind, old, new string, s policy.Seen) (chat.Line, bool) {
 	what := ""
 	switch kind {
 	case "reopened":
@@ -245,7 +247,7 @@ func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channe
 		}
 		what = fmt.Sprintf("grade %s -> %s", og, ng)
 	case "restricted":
-		if new == "restricted" || new == "" && b.Restricted() {
+		if new == "restricted" || new == "" && s.Embargoed() {
 			what = "is now restricted"
 		} else {
 			what = "is no longer restricted"
@@ -253,12 +255,14 @@ func (r *Renderer) Change(kind, old, new string, b *bugzilla.Bug, ch chat.Channe
 	default:
 		return nil, false
 	}
-	switch r.Policy.See(b, ch, policy.ChangeWhat(kind)) {
-	case policy.Nothing:
-		return nil, false
-	case policy.Withheld:
-		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" (restricted) "+what+" ").Link("", r.BugURL(b.ID)), true
+	f, full := s.Full()
+	if !full {
+		if s.View() == policy.Nothing {
+			return nil, false
+		}
+		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", s.ID())).Text(" (restricted) "+what+" ").Link("", r.BugURL(s.ID())), true
 	}
+	b := f.Bug()
 	return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(" "+what+": ").Quote(Clean(b.Summary, 120)).Text(" ").
 		Link("", r.BugURL(b.ID)), true
 }
@@ -275,26 +279,25 @@ func ChangeMatters(kind, old, new string) bool {
 	return false
 }
 
-// Digest renders one line for a burst of new bugs: count, ids, a buglist
-// link and each affected tree highlighted once. Restricted bugs are counted
-// but their ids appear only in private channels.
-func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+// Digest renders one line for a burst of new bugs (each from See with
+// policy.Digest): count, ids, a buglist link and each affected tree
+// highlighted once. Restricted bugs are counted but their ids appear only
+// in private channels.
+func (r *Renderer) Digest(bugs []policy.Seen) (chat.Line, bool) {
 	var ids []int
 	withheld := 0
 	var hs []chat.Highlight
 	seen := map[string]bool{}
-	p := r.Policy
-	for i := range bugs {
-		b := &bugs[i]
-		switch p.See(b, ch, policy.Digest) {
-		case policy.Nothing:
+	for _, s := range bugs {
+		f, full := s.Full()
+		if !full {
+			if s.View() == policy.Withheld {
+				withheld++ // no id, no tree, no highlight
+			}
 			continue
-		case policy.Withheld:
-			withheld++
-			continue // no id, no tree, no highlight
 		}
-		ids = append(ids, b.ID)
-		for _, h := range p.Highlights(b, ch, policy.Digest) {
+		ids = append(ids, f.Bug().ID)
+		for _, h := range f.Highlights() {
 			if !seen[h.Tree] {
 				seen[h.Tree] = true
 				hs = append(hs, h)
@@ -327,19 +330,21 @@ func (r *Renderer) Digest(bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool
 	return r.appendHighlights(l, hs), true
 }
 
-// Remind renders the re-highlight of a bug nobody has claimed yet.
-func (r *Renderer) Remind(b *bugzilla.Bug, ch chat.Channel, age time.Duration) (chat.Line, bool) {
-	p := r.Policy
-	switch p.See(b, ch, policy.Remind) {
-	case policy.Nothing:
-		return nil, false
-	case policy.Withheld:
-		return chat.Line{}.Text("Still unclaimed after "+Age(age)+": restricted ").Bold(fmt.Sprintf("bug %d", b.ID)).
-			Text(", details withheld ").Link("", r.BugURL(b.ID)), true
+// Remind renders the re-highlight of a bug nobody has claimed yet (s from
+// See with policy.Remind).
+func (r *Renderer) Remind(s policy.Seen, age time.Duration) (chat.Line, bool) {
+	f, full := s.Full()
+	if !full {
+		if s.View() == policy.Nothing {
+			return nil, false
+		}
+		return chat.Line{}.Text("Still unclaimed after "+Age(age)+": restricted ").Bold(fmt.Sprintf("bug %d", s.ID())).
+			Text(", details withheld ").Link("", r.BugURL(s.ID())), true
 	}
-	l := r.head(chat.Line{}.Text("Still unclaimed after "+Age(age)+": ").Bold(fmt.Sprintf("bug %d", b.ID)), b).
+	b := f.Bug()
+	l := r.head(chat.Line{}.Text("Still unclaimed after "+Age(age)+": ").Bold(fmt.Sprintf("bug %d", b.ID)), f).
 		Text(" ").Link("", r.BugURL(b.ID))
-	return r.appendHighlights(l, p.Highlights(b, ch, policy.Remind)), true
+	return r.appendHighlights(l, f.Highlights()), true
 }
 
 // Grade returns the security grade at the start of a Gentoo whiteboard

@@ -11,6 +11,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/trees"
 )
 
@@ -18,6 +19,40 @@ var (
 	public  = chat.Channel{Key: "irc:#gentoo-kernel", Network: "irc", Name: "#gentoo-kernel"}
 	private = chat.Channel{Key: "irc:#gentoo-security", Network: "irc", Name: "#gentoo-security", Private: true}
 )
+
+// The renderer takes the policy's judgement of a bug (policy.Seen); these
+// ask the renderer's own policy first, as Intent and the commands do.
+func newBug(r *Renderer, b *bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+	return r.NewBug(r.Policy.See(b, ch, policy.Announce))
+}
+
+func describe(r *Renderer, b *bugzilla.Bug, ch chat.Channel) chat.Line {
+	return r.Describe(r.Policy.See(b, ch, policy.Describe))
+}
+
+func remind(r *Renderer, b *bugzilla.Bug, ch chat.Channel, age time.Duration) (chat.Line, bool) {
+	return r.Remind(r.Policy.See(b, ch, policy.Remind), age)
+}
+
+func change(r *Renderer, kind, old, new string, b *bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+	return r.Change(kind, old, new, r.Policy.See(b, ch, policy.ChangeWhat(kind)))
+}
+
+func seenAll(r *Renderer, bugs []bugzilla.Bug, ch chat.Channel) []policy.Seen {
+	out := make([]policy.Seen, len(bugs))
+	for i := range bugs {
+		out[i] = r.Policy.See(&bugs[i], ch, policy.Digest)
+	}
+	return out
+}
+
+func digest(r *Renderer, bugs []bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+	return r.Digest(seenAll(r, bugs, ch))
+}
+
+func digestDetail(r *Renderer, bugs []bugzilla.Bug, ch chat.Channel) []chat.Line {
+	return r.DigestDetail(seenAll(r, bugs, ch))
+}
 
 func testRenderer() *Renderer {
 	return NewRenderer("https://bugs.gentoo.org/", trees.New([]config.Tree{
@@ -29,7 +64,7 @@ func testRenderer() *Renderer {
 func TestNewBugHighlights(t *testing.T) {
 	r := testRenderer()
 	b := bugzilla.Bug{ID: 123456, Summary: "sys-kernel/hardened-sources: UAF in net/sched", Whiteboard: "A2 [upstream]", Alias: []string{"CVE-2026-1234"}, Severity: "major"}
-	l, ok := r.NewBug(&b, public)
+	l, ok := newBug(r, &b, public)
 	if !ok {
 		t.Fatal("not announced")
 	}
@@ -44,7 +79,7 @@ func TestNewBugHighlights(t *testing.T) {
 	}
 	// A bug naming no tree highlights every tree.
 	b2 := bugzilla.Bug{ID: 2, Summary: "Linux kernel: overflow in io_uring"}
-	l2, _ := r.NewBug(&b2, public)
+	l2, _ := newBug(r, &b2, public)
 	if got := l2.Plain("irc"); !strings.Contains(got, "mpagano") || !strings.Contains(got, "blueness") {
 		t.Errorf("announcement %q does not highlight all trees", got)
 	}
@@ -57,11 +92,11 @@ func TestRestrictedNeverLeaks(t *testing.T) {
 	r := testRenderer()
 	b := bugzilla.Bug{ID: 3, Summary: "sys-kernel/hardened-sources embargoed: secret details", Whiteboard: "A1 [embargoed]", Groups: []string{"security"}, Alias: []string{"CVE-2026-9999"}}
 	for name, l := range map[string]chat.Line{
-		"new":      must(r.NewBug(&b, public)),
-		"describe": r.Describe(&b, public),
-		"remind":   must(r.Remind(&b, public, time.Hour)),
-		"digest":   must(r.Digest([]bugzilla.Bug{b}, public)),
-		"change":   must(r.Change("resolved", "", "FIXED", &b, public)),
+		"new":      must(newBug(r, &b, public)),
+		"describe": describe(r, &b, public),
+		"remind":   must(remind(r, &b, public, time.Hour)),
+		"digest":   must(digest(r, []bugzilla.Bug{b}, public)),
+		"change":   must(change(r, "resolved", "", "FIXED", &b, public)),
 	} {
 		got := l.Plain("irc")
 		// No detail, no tree, no highlight: a public line about a
@@ -72,15 +107,15 @@ func TestRestrictedNeverLeaks(t *testing.T) {
 			}
 		}
 	}
-	if l, ok := r.Change("whiteboard", "A1", "A0", &b, public); ok {
+	if l, ok := change(r, "whiteboard", "A1", "A0", &b, public); ok {
 		t.Errorf("grade change of a restricted bug announced publicly: %q", l.Plain("irc"))
 	}
-	full, _ := r.NewBug(&b, private)
+	full, _ := newBug(r, &b, private)
 	if got := full.Plain("irc"); !strings.Contains(got, "secret details") || !strings.Contains(got, "hardened: blueness zorry") || strings.Contains(got, "mpagano") {
 		t.Errorf("private channel does not get the details and the hardened highlights: %q", got)
 	}
 	r = NewRenderer(r.URL, r.Policy.Trees, RestrictedSkip)
-	if _, ok := r.NewBug(&b, public); ok {
+	if _, ok := newBug(r, &b, public); ok {
 		t.Error(`restricted = "skip" still announces publicly`)
 	}
 }
@@ -164,7 +199,7 @@ func TestDigestOfAHugeBurstStaysSmall(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		bugs = append(bugs, bugzilla.Bug{ID: 100000 + i, Summary: strings.Repeat("long summary ", 30)})
 	}
-	l, ok := r.Digest(bugs, public)
+	l, ok := digest(r, bugs, public)
 	if !ok {
 		t.Fatal("no digest")
 	}
@@ -177,7 +212,7 @@ func TestDigestOfAHugeBurstStaysSmall(t *testing.T) {
 	if !strings.Contains(text, "300 new kernel security bugs") || !strings.Contains(text, "+288 more") {
 		t.Errorf("digest = %q", text)
 	}
-	detail := r.DigestDetail(bugs, public)
+	detail := digestDetail(r, bugs, public)
 	if len(detail) != maxDetail+1 || !strings.Contains(detail[maxDetail].Plain("irc"), "and 275 more") {
 		t.Errorf("detail has %d lines, last %q", len(detail), detail[len(detail)-1].Plain("irc"))
 	}
@@ -189,12 +224,12 @@ func TestDigestOfAHugeBurstStaysSmall(t *testing.T) {
 func TestCVEAliasNotRepeated(t *testing.T) {
 	r := testRenderer()
 	b := bugzilla.Bug{ID: 7, Summary: "Linux kernel: use-after-free in nf_tables (CVE-2026-1234)", Alias: []string{"CVE-2026-1234"}}
-	l, _ := r.NewBug(&b, private)
+	l, _ := newBug(r, &b, private)
 	if got := l.Plain("irc"); strings.Count(got, "CVE-2026-1234") != 1 {
 		t.Errorf("announcement %q names the CVE %d times, want once", got, strings.Count(got, "CVE-2026-1234"))
 	}
 	b.Summary = "Linux kernel: use-after-free in nf_tables"
-	l, _ = r.NewBug(&b, private)
+	l, _ = newBug(r, &b, private)
 	if got := l.Plain("irc"); strings.Count(got, "CVE-2026-1234") != 1 {
 		t.Errorf("announcement %q names the alias %d times, want once", got, strings.Count(got, "CVE-2026-1234"))
 	}
@@ -212,17 +247,17 @@ func TestRendererPolicy(t *testing.T) {
 	}
 	b := &bugzilla.Bug{ID: 5, Summary: "sys-kernel/hardened-sources: SECRET", Groups: []string{"security"}}
 	skip := NewRenderer(r.URL, p.Trees, RestrictedSkip)
-	if _, ok := skip.NewBug(b, public); ok {
+	if _, ok := newBug(skip, b, public); ok {
 		t.Error(`restricted = "skip" renderer announces a restricted bug publicly`)
 	}
-	if l := must(r.NewBug(b, private)); !strings.Contains(l.Plain("irc"), "hardened: blueness zorry") {
+	if l := must(newBug(r, b, private)); !strings.Contains(l.Plain("irc"), "hardened: blueness zorry") {
 		t.Errorf("private line without the policy's highlights: %q", l.Plain("irc"))
 	}
 	bare := &Renderer{URL: r.URL}
-	if got := must(bare.NewBug(b, public)).Plain("irc"); strings.Contains(got, "SECRET") || !strings.Contains(got, "details withheld") {
+	if got := must(newBug(bare, b, public)).Plain("irc"); strings.Contains(got, "SECRET") || !strings.Contains(got, "details withheld") {
 		t.Errorf("renderer without a policy, public channel: %q", got)
 	}
-	if got := must(bare.NewBug(&bugzilla.Bug{ID: 6, Summary: "sys-kernel/hardened-sources: public"}, public)).Plain("irc"); strings.Contains(got, "blueness") {
+	if got := must(newBug(bare, &bugzilla.Bug{ID: 6, Summary: "sys-kernel/hardened-sources: public"}, public)).Plain("irc"); strings.Contains(got, "blueness") {
 		t.Errorf("renderer without a policy highlights: %q", got)
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"testing"
 
 	"github.com/ksecbot/ksecbot/bugzilla"
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/cvereport"
 	"github.com/ksecbot/ksecbot/gentoo"
 	"github.com/ksecbot/ksecbot/kernelcve"
+	"github.com/ksecbot/ksecbot/policy"
 )
 
 // The kernel CVE lookup one announcement costs: the bug's CVE ids, their
@@ -47,7 +49,9 @@ var (
 		SeeAlso: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-64108"}}
 )
 
-func benchAnnotate(b *testing.B, bug *bugzilla.Bug, cold bool) {
+func benchAnnotate(b *testing.B, one *bugzilla.Bug, cold bool) {
+	// the announcement of a bug shown in full, as a private channel sees it
+	bug, _ := (&policy.Policy{}).See(one, chat.Channel{Key: "irc:#s", Private: true}, policy.Announce).Full()
 	a := cveAnnotator(config.HighlightAffected)
 	if _, ok := a.AnnotateBug(bug); !ok {
 		b.Fatal("no CVE note: the test records are missing")

@@ -167,7 +167,7 @@ func (a *AutoCC) autoCC(ctx context.Context, jobs []store.AutoCCJob) {
 			continue
 		}
 		want := notCCd(AutoCCLogins(cfg, lv.Trees(), bug), bug)
-		d := policy.AutoCC(want, bug.Restricted(), cfg.Announce.RestrictedAutoCC)
+		d := policy.AutoCC(want, bug, cfg.Announce.RestrictedAutoCC)
 		if len(d.Held) > 0 {
 			a.holdAutoCC(ctx, bug.ID, d.Held)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 )
 
 // freshFields are what auto-CC decides from, read from Bugzilla right
@@ -47,7 +48,7 @@ func (a *AutoCC) freshen(cfg *config.Config, mirrored *bugzilla.Bug, fresh *bugz
 	b := *mirrored
 	b.Groups, b.Status, b.Resolution, b.CC = fresh.Groups, fresh.Status, fresh.Resolution, fresh.CC
 	b.Product, b.Component = fresh.Product, fresh.Component
-	if b.Restricted() != mirrored.Restricted() || b.Product != mirrored.Product || b.Component != mirrored.Component || b.Open() != mirrored.Open() {
+	if policy.Restricted(&b) != policy.Restricted(mirrored) || b.Product != mirrored.Product || b.Component != mirrored.Component || b.Open() != mirrored.Open() {
 		a.stale()
 	}
 	switch {

@@ -88,7 +88,7 @@ func (a *AutoCC) releaseHeldAutoCC(ctx context.Context) {
 				retry = true
 			}
 			continue
-		case bug.Restricted():
+		case policy.Restricted(bug):
 			continue // restricted again: the mirror will follow
 		}
 		if add := notCCd(held[id], bug); len(add) > 0 {

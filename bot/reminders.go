@@ -12,6 +12,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/store"
 )
 
@@ -78,7 +79,7 @@ func (r *Reminders) RemindDue(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read bug %d: %w", id, err)
 		}
-		if !ok || !bug.Open() || bug.Sight.Gone || !inWatches(cfg, bug) || !unclaimed(ctx, r.store, cfg, bug) {
+		if !ok || !bug.Open() || policy.Gone(bug) || !inWatches(cfg, bug) || !unclaimed(ctx, r.store, cfg, bug) {
 			// closed, out of ksecbot's sight, moved out of the watches,
 			// or claimed: no reminder
 			_ = r.store.DoneReminder(ctx, id)

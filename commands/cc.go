@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -73,6 +72,11 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 		return []chat.Line{msg}
 	}
 	defer unlock()
+	// Whether the channel may see the bug in full decides every reply
+	// from here: for a restricted bug in a public channel no reply names a
+	// login or tree (who is or was CC'd tells which trees it concerns) or
+	// highlights anyone.
+	_, full := r.see(b, req.In.Channel).Full()
 	var add []string
 	for _, l := range logins {
 		if !loginIn(l, b.CC) {
@@ -81,11 +85,17 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	}
 	if len(add) == 0 {
 		r.audit(ctx, req, id, "no-op: already in CC", "")
+		if !full {
+			return []chat.Line{chat.Line{}.Text("Already in CC of restricted ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
+		}
 		return []chat.Line{chat.Line{}.Text("Already in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").QuoteCode(r.logins(req.In, logins)).Text("; nothing changed.")}
 	}
 	res, err := r.d.Bugzilla.Update(ctx, id, bugzilla.Update{CCAdd: add})
 	if err != nil {
 		r.audit(ctx, req, id, "error: "+err.Error(), errCode(err))
+		if !full {
+			return []chat.Line{r.bugzillaError(err, id, nil)}
+		}
 		return []chat.Line{r.bugzillaError(err, id, []string{r.logins(req.In, add)})}
 	}
 	r.audit(ctx, req, id, "ok", "")
@@ -94,12 +104,12 @@ func (r *Router) cmdCC(ctx context.Context, req *Request) []chat.Line {
 	if ch, ok := res.Changes["cc"]; ok {
 		added = ch.Added
 	}
-	if added == "" {
+	switch {
+	case added == "" && !full:
+		return []chat.Line{chat.Line{}.Text("Bugzilla already had them in CC of restricted ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
+	case added == "":
 		return []chat.Line{chat.Line{}.Text("Bugzilla already had ").QuoteCode(r.logins(req.In, add)).Text(" in CC of ").Bold(fmt.Sprintf("bug %d", id)).Text("; nothing changed.")}
-	}
-	if !announce.Visible(b, req.In.Channel) {
-		// A restricted bug in a public channel: name no login or tree and
-		// highlight no one.
+	case !full:
 		return []chat.Line{chat.Line{}.Text("CC'd on restricted ").Bold(fmt.Sprintf("bug %d", id)).Text(", details withheld ").Link("", r.d.Render.BugURL(id))}
 	}
 	l := chat.Line{}.Text("CC'd on ").Bold(fmt.Sprintf("bug %d", id)).Text(": ").QuoteCode(r.logins(req.In, strings.Split(added, ", "))).Text(" ").Link("", r.d.Render.BugURL(id))

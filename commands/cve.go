@@ -71,11 +71,12 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 		// only its link, as with !bug.
 		return []chat.Line{r.describe(b, req.In.Channel)}
 	}
-	if !announce.Visible(b, req.In.Channel) {
+	f, full := r.see(b, req.In.Channel).Full()
+	if !full {
 		// A restricted bug's CVEs reach only private channels.
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d is restricted: its CVEs are shown only in private channels.", id))}
 	}
-	ids := cvereport.BugCVEs(b)
+	ids := cvereport.BugCVEs(f)
 	if len(ids) == 0 {
 		return []chat.Line{chat.Line{}.Text(fmt.Sprintf("Bug %d names no CVE (alias, summary, see also).", id))}
 	}
@@ -258,7 +259,11 @@ func orDash(s []string) string {
 // that affects the tree: " [CVE affects <tree>]". Lines of bugs the
 // channel may not see in full get no marker.
 func (r *Router) cveMarker(l chat.Line, b *bugzilla.Bug, ch chat.Channel, tree string) chat.Line {
-	if r.d.CVE == nil || !announce.Visible(b, ch) {
+	if r.d.CVE == nil {
+		return l
+	}
+	f, full := r.see(b, ch).Full()
+	if !full {
 		return l
 	}
 	t, ok := r.d.Trees.Lookup(tree)
@@ -267,7 +272,7 @@ func (r *Router) cveMarker(l chat.Line, b *bugzilla.Bug, ch chat.Channel, tree s
 	}
 	// Only this tree's verdict counts: do not read every tree's packages
 	// for every line of !pending.
-	reps := r.d.CVE.Reports(cvereport.BugCVEs(b), []config.Tree{t})
+	reps := r.d.CVE.Reports(cvereport.BugCVEs(f), []config.Tree{t})
 	if st, ok := cvereport.Combine(reps, t.Name); ok && st == kernelcve.Affected {
 		return l.Text(" ").Bold("[CVE affects " + t.Name + "]")
 	}

@@ -23,7 +23,7 @@ func (r *Router) freshFor(ctx context.Context, b *bugzilla.Bug, ch chat.Channel)
 	if policy.Private(ch) || r.d.Bugzilla == nil {
 		return b
 	}
-	if every := r.cfg.Bugzilla.ReconcileInterval.Duration; every > 0 && !b.Sight.Confirmed.IsZero() && r.now().Sub(b.Sight.Confirmed) < every {
+	if policy.ConfirmedWithin(b, r.now(), r.cfg.Bugzilla.ReconcileInterval.Duration) {
 		return b
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -32,12 +32,8 @@ func (r *Router) freshFor(ctx context.Context, b *bugzilla.Bug, ch chat.Channel)
 	if err == nil {
 		return fresh
 	}
-	stale := *b
-	if errors.Is(err, bugzilla.ErrRestricted) || errors.Is(err, bugzilla.ErrNotFound) {
-		stale.Sight.Gone = true
-	} else {
+	if !errors.Is(err, bugzilla.ErrRestricted) && !errors.Is(err, bugzilla.ErrNotFound) {
 		r.log.Warn("could not read a bug again before a public reply; its details are withheld", "bug", b.ID, "err", err)
-		stale.Sight.Unconfirmed = true
 	}
-	return &stale
+	return policy.Unread(b, err)
 }

@@ -121,7 +121,7 @@ func (r *Router) authorize(cmd Command, c Caller) string {
 		// is read (as if it were public), and again once it is known.
 		d := r.writes.Write(policy.WriteRequest{Command: policy.WriteCommand(cmd.Name), Actor: c.actor()})
 		if !d.Allowed {
-			return r.refusal(cmd.Name, c, d, 0, "", false)
+			return r.refusal(cmd.Name, c, d, 0, "", chat.Channel{}) // names no login
 		}
 		return ""
 	}
@@ -135,7 +135,7 @@ func (r *Router) authorize(cmd Command, c Caller) string {
 // refusal words a write policy refusal for the caller. id is the bug (0
 // when not known yet), assignee its assignee for RefuseNotAssignee, private
 // whether the channel may show e-mail addresses.
-func (r *Router) refusal(name string, c Caller, d policy.WriteDecision, id int, assignee string, private bool) string {
+func (r *Router) refusal(name string, c Caller, d policy.WriteDecision, id int, assignee string, ch chat.Channel) string {
 	bug := "that bug"
 	if id > 0 {
 		bug = fmt.Sprintf("bug %d", id)
@@ -150,11 +150,11 @@ func (r *Router) refusal(name string, c Caller, d policy.WriteDecision, id int, 
 		return "Sorry, " + r.prefix + "claim --force needs the security or admin role; ask the current assignee to " + r.prefix + "unclaim it."
 	case policy.RefuseNotAssignee:
 		return fmt.Sprintf("%s is assigned to %s, not you; only they or the security team can unclaim it.",
-			strings.ToUpper(bug[:1])+bug[1:], cleanShort(policy.ShowLogin(assignee, private)))
+			strings.ToUpper(bug[:1])+bug[1:], cleanShort(policy.ShowLogin(assignee, ch)))
 	case policy.RefuseOutsideLogin:
 		shown := make([]string, len(d.Refused))
 		for i, l := range d.Refused {
-			shown[i] = cleanShort(policy.ShowLogin(l, private))
+			shown[i] = cleanShort(policy.ShowLogin(l, ch))
 		}
 		return fmt.Sprintf("Sorry, maintainers may %scc only tree names, the trees' logins and linked users' logins (see %strees); %s is none of them, so nothing was changed. Ask the security team to CC anyone else.",
 			r.prefix, r.prefix, strings.Join(shown, ", "))

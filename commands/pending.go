@@ -188,12 +188,14 @@ func (r *Router) andMore(lines []chat.Line, total int, search url.Values, label 
 }
 
 // pendingLine is one !pending line: id, age, severity, summary.
-func (r *Router) pendingLine(b *bugzilla.Bug, ch chat.Channel, now time.Time) chat.Line {
-	age := announce.Age(now.Sub(b.CreationTime))
-	l := chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID))
-	if !announce.Visible(b, ch) {
+func (r *Router) pendingLine(bug *bugzilla.Bug, ch chat.Channel, now time.Time) chat.Line {
+	age := announce.Age(now.Sub(bug.CreationTime))
+	l := chat.Line{}.Bold(fmt.Sprintf("Bug %d", bug.ID))
+	f, full := r.see(bug, ch).Full()
+	if !full {
 		return l.Text(" (" + age + "): restricted, details withheld")
 	}
+	b := f.Bug()
 	l = l.Text(" (" + age)
 	if b.Severity != "" {
 		l = l.Text(", " + announce.Clean(b.Severity, 40))

@@ -25,6 +25,10 @@ func TestWritePolicyEnforced(t *testing.T) {
 	restricted := func(e *env) int {
 		return e.bug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: SECRET embargoed flaw", Whiteboard: "A1", Groups: []string{"security"}})
 	}
+	restrictedCCd := func(e *env) int {
+		return e.bug(bugzillatest.NewBug{Summary: "sys-kernel/hardened-sources: SECRET embargoed flaw", Whiteboard: "A1", Groups: []string{"security"},
+			CC: []string{"hardened@gentoo.org"}})
+	}
 	public := func(e *env) int { return e.bug(kernelBug("sys-kernel/hardened-sources: overflow")) }
 	tests := []struct {
 		name    string
@@ -55,6 +59,12 @@ func TestWritePolicyEnforced(t *testing.T) {
 			reply: []string{"CC'd on bug", "eve@example.com"}, writes: 1, audit: "ok"},
 		{name: "security ccs a tree on a restricted bug in a public channel", setup: restricted, who: idAlice, ch: chPublic, text: "!cc hardened %d",
 			reply: []string{"CC'd on restricted bug", "details withheld"}, hidden: []string{"hardened", "blueness", "SECRET", "@"}, writes: 1, audit: "ok"},
+		// Who is CC'd already on a restricted bug tells which trees it
+		// concerns: in a public channel the reply names no login.
+		{name: "security ccs a tree already in CC of a restricted bug in a public channel", setup: restrictedCCd, who: idAlice, ch: chPublic, text: "!cc hardened %d",
+			reply: []string{"Already in CC of restricted bug", "nothing changed"}, hidden: []string{"hardened", "blueness", "SECRET", "@"}, audit: "no-op: already in CC"},
+		{name: "security ccs a tree already in CC of a restricted bug in a private channel", setup: restrictedCCd, who: idAlice, ch: chPrivate, text: "!cc hardened %d",
+			reply: []string{"Already in CC of bug", "hardened@gentoo.org"}, audit: "no-op: already in CC"},
 		{name: "security claims a restricted bug", setup: restricted, who: idAlice, ch: chPrivate, text: "!claim %d",
 			reply: []string{"Claimed"}, writes: 1, audit: "ok"},
 		{name: "tree maintainer ccs an outside login", setup: public, who: idKernel, ch: chPublic, text: "!cc eve@example.com %d",

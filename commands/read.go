@@ -85,7 +85,14 @@ func (r *Router) describe(b *bugzilla.Bug, ch chat.Channel) chat.Line {
 	if !r.watched(b) {
 		return chat.Line{}.Bold(fmt.Sprintf("Bug %d", b.ID)).Text(": ").Link("", r.d.Render.BugURL(b.ID))
 	}
-	return r.d.Render.Describe(b, ch)
+	return r.d.Render.Describe(r.see(b, ch))
+}
+
+// see is the policy's judgement of a bug asked about in a channel (a
+// description: !bug, previews, !pending lines, command replies). Details
+// of the bug come only from its Full.
+func (r *Router) see(b *bugzilla.Bug, ch chat.Channel) policy.Seen {
+	return r.d.Render.Policy.See(b, ch, policy.Describe)
 }
 
 // cmdTrees implements !trees: entries packed into a few lines.

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ksecbot/ksecbot/announce"
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -31,7 +30,7 @@ func (r *Router) checkWrite(ctx context.Context, req *Request, wr policy.WriteRe
 		wr.Command = policy.WriteCommand(req.Name)
 	}
 	if b != nil {
-		wr.Restricted = b.Restricted()
+		wr.Restricted = policy.Restricted(b)
 	}
 	d := r.writes.Write(wr)
 	if d.Allowed {
@@ -40,14 +39,14 @@ func (r *Router) checkWrite(ctx context.Context, req *Request, wr policy.WriteRe
 	r.audit(ctx, req, id, "refused: "+d.Reason, "")
 	r.log.Info("command refused", "command", req.Name, "bug", id, "account", req.In.Sender.Account,
 		"network", req.In.Sender.Network, "channel", req.In.Channel.Key, "reason", d.Reason)
-	return chat.Line{}.Text(r.refusal(req.Name, req.Caller, d, id, wr.Assignee, policy.Private(req.In.Channel)))
+	return chat.Line{}.Text(r.refusal(req.Name, req.Caller, d, id, wr.Assignee, req.In.Channel))
 }
 
 // login renders a Bugzilla login for the place a request came from, as
 // the policy lets it show logins: the address in private channels, the
 // login name without domain in public channels and private messages.
 func (r *Router) login(in chat.Incoming, login string) string {
-	return cleanShort(policy.ShowLogin(login, policy.Private(in.Channel)))
+	return cleanShort(policy.ShowLogin(login, in.Channel))
 }
 
 // logins renders several logins with login.
@@ -190,11 +189,12 @@ func (r *Router) lockWritable(ctx context.Context, req *Request, id int) (b *bug
 	if !r.watched(b) {
 		unlock()
 		r.audit(ctx, req, id, "refused: not in a watch", "")
-		if !announce.Visible(b, req.In.Channel) {
+		f, full := r.see(b, req.In.Channel).Full()
+		if !full {
 			return nil, nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is not a kernel security bug that ksecbot watches; change it in Bugzilla.", id))
 		}
 		return nil, nil, chat.Line{}.Text(fmt.Sprintf("Bug %d is in %s / %s, which ksecbot does not watch; change it in Bugzilla.",
-			id, cleanShort(b.Product), cleanShort(b.Component)))
+			id, cleanShort(f.Bug().Product), cleanShort(f.Bug().Component)))
 	}
 	return b, unlock, nil
 }

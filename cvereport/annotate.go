@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/ksecbot/ksecbot/announce"
-	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/kernelcve"
+	"github.com/ksecbot/ksecbot/policy"
 )
 
 // maxBugIDs bounds the CVE ids taken from one bug: far more than any
@@ -21,9 +21,14 @@ const maxBugIDs = 200
 // one; the others are counted ("and 3 more") but judged all the same.
 const noteCVEs = 3
 
-// BugCVEs are the CVE ids a bug names in its alias, summary and see also,
-// every one of them (up to maxBugIDs).
-func BugCVEs(b *bugzilla.Bug) []string {
+// BugCVEs are the CVE ids a bug shown in full names in its alias, summary
+// and see also, every one of them (up to maxBugIDs): a bug's CVEs are
+// among its details, so they are read only from a policy.Full.
+func BugCVEs(f policy.Full) []string {
+	b := f.Bug()
+	if b == nil {
+		return nil
+	}
 	texts := append(append([]string{}, b.Alias...), b.Summary)
 	texts = append(texts, b.SeeAlso...)
 	return IDs(maxBugIDs, texts...)
@@ -43,13 +48,13 @@ type Annotator struct {
 // each tree's verdict over all of them, with the versions to act on;
 // and, with highlight = "affected", the trees that are named but not
 // highlighted because no CVE affects them (fixed or unaffected).
-func (a *Annotator) AnnotateBug(b *bugzilla.Bug) (announce.CVENote, bool) {
-	if a == nil || a.Checker == nil || b == nil {
+func (a *Annotator) AnnotateBug(f policy.Full) (announce.CVENote, bool) {
+	if a == nil || a.Checker == nil || f.Bug() == nil {
 		return announce.CVENote{}, false
 	}
 	var reps []Report
 	var text []string
-	for _, r := range a.Checker.Reports(BugCVEs(b), a.Trees) {
+	for _, r := range a.Checker.Reports(BugCVEs(f), a.Trees) {
 		if !r.Found {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/ksecbot/ksecbot/bugzilla"
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
+	"github.com/ksecbot/ksecbot/policy"
 	"github.com/ksecbot/ksecbot/trees"
 )
 
@@ -18,6 +19,18 @@ var annTrees = []config.Tree{
 	{Name: "vanilla-sources", Packages: []string{"sys-kernel/vanilla-sources"}, Handles: map[string][]string{"irc": {"vannick"}}},
 	{Name: "rt-sources", Packages: []string{"sys-kernel/rt-sources"}, Handles: map[string][]string{"irc": {"rtnick"}}},
 	{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"gsnick"}}},
+}
+
+// newBug renders a new bug's announcement as the deliverer does: the
+// renderer's policy judges the bug for the channel first.
+func newBug(r *announce.Renderer, b *bugzilla.Bug, ch chat.Channel) (chat.Line, bool) {
+	return r.NewBug(r.Policy.See(b, ch, policy.Announce))
+}
+
+// full is a bug as a private channel may see it.
+func full(b *bugzilla.Bug) policy.Full {
+	f, _ := (&policy.Policy{}).See(b, chat.Channel{Key: "irc:#s", Private: true}, policy.Describe).Full()
+	return f
 }
 
 func renderer(highlight string) *announce.Renderer {
@@ -37,7 +50,7 @@ var (
 // ones without highlighting them.
 func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950001, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: scsi: qla2xxx: double free in bsg_done()", Severity: "major"}
-	l, ok := renderer(config.HighlightAffected).NewBug(b, chPub)
+	l, ok := newBug(renderer(config.HighlightAffected), b, chPub)
 	if !ok {
 		t.Fatal("not announced")
 	}
@@ -60,7 +73,7 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 		t.Errorf("mentions %v", pinged)
 	}
 	// highlight = "all": every tree highlighted, each with its verdict.
-	l, _ = renderer(config.HighlightAll).NewBug(b, chPub)
+	l, _ = newBug(renderer(config.HighlightAll), b, chPub)
 	got = l.Plain("irc")
 	if !strings.Contains(got, "vanilla-sources: vannick (fixed); rt-sources: rtnick (affected ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164); gentoo-sources: gsnick (unaffected)") || strings.Contains(got, "not pinged") {
 		t.Errorf("highlight all: %s", got)
@@ -72,7 +85,7 @@ func TestAnnouncementHighlightsOnlyAffected(t *testing.T) {
 func TestAnnouncementSeveralCVEs(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950002, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: two bugs",
 		SeeAlso: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-64108"}}
-	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
+	l, _ := newBug(renderer(config.HighlightAffected), b, chPub)
 	got := l.Plain("irc")
 	for _, want := range []string{"CVE-2025-71238 fixed in 5.10.251", "; CVE-2026-64108 fixed in 6.1.175, 6.6.142, 6.18.34, 7.0.11, 7.1",
 		"vanilla-sources: vannick (affected by CVE-2026-64108, ~7.0: fix 7.0.11)", "not pinged: gentoo-sources unaffected"} {
@@ -87,7 +100,7 @@ func TestAnnouncementSeveralCVEs(t *testing.T) {
 func TestAnnouncementRestrictedCVE(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950003, Alias: []string{"CVE-2025-71238"}, Summary: "kernel: embargoed qla2xxx", Groups: []string{"security"}}
 	r := renderer(config.HighlightAffected)
-	l, ok := r.NewBug(b, chPub)
+	l, ok := newBug(r, b, chPub)
 	if !ok {
 		t.Fatal("withheld line not sent")
 	}
@@ -97,7 +110,7 @@ func TestAnnouncementRestrictedCVE(t *testing.T) {
 			t.Errorf("public line %q reveals %q", pub, bad)
 		}
 	}
-	l, _ = r.NewBug(b, chPriv)
+	l, _ = newBug(r, b, chPriv)
 	if priv := l.Plain("irc"); !strings.Contains(priv, "CVE-2025-71238 fixed in 5.10.251") || !strings.Contains(priv, "distnick (affected") {
 		t.Errorf("private line: %s", priv)
 	}
@@ -112,8 +125,8 @@ func TestAnnouncementWithoutRecord(t *testing.T) {
 		{ID: 950004, Alias: []string{"CVE-2099-0001"}, Summary: "kernel: not a kernel CNA CVE"},
 		{ID: 950005, Summary: "kernel: no CVE yet"},
 	} {
-		l, _ := r.NewBug(b, chPub)
-		want, _ := plain.NewBug(b, chPub)
+		l, _ := newBug(r, b, chPub)
+		want, _ := newBug(plain, b, chPub)
 		if l.Plain("irc") != want.Plain("irc") {
 			t.Errorf("bug %d:\n got %s\nwant %s", b.ID, l.Plain("irc"), want.Plain("irc"))
 		}
@@ -124,7 +137,7 @@ func TestAnnouncementWithoutRecord(t *testing.T) {
 // and changes no highlight.
 func TestAnnouncementRejectedCVE(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950006, Alias: []string{"CVE-2024-27042"}, Summary: "kernel: amdgpu out-of-bounds"}
-	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
+	l, _ := newBug(renderer(config.HighlightAffected), b, chPub)
 	got := l.Plain("irc")
 	for _, want := range []string{"CVE-2024-27042 was rejected by the kernel CNA", "gentoo-kernel: distnick", "vanilla-sources: vannick", "rt-sources: rtnick", "gentoo-sources: gsnick"} {
 		if !strings.Contains(got, want) {
@@ -143,10 +156,10 @@ func TestAnnouncementRejectedCVE(t *testing.T) {
 // says "and 1 more".
 func TestAnnouncementFourthCVECounts(t *testing.T) {
 	b := &bugzilla.Bug{ID: 950007, Summary: "kernel: CVE-2024-36010 CVE-2026-64108 CVE-2026-43389 CVE-2025-40039"}
-	if got := BugCVEs(b); len(got) != 4 {
+	if got := BugCVEs(full(b)); len(got) != 4 {
 		t.Fatalf("BugCVEs = %q, want all four", got)
 	}
-	l, _ := renderer(config.HighlightAffected).NewBug(b, chPub)
+	l, _ := newBug(renderer(config.HighlightAffected), b, chPub)
 	got := l.Plain("irc")
 	for _, want := range []string{"and 1 more kernel CVE |",
 		"rt-sources: rtnick (affected by CVE-2025-40039, ~6.1.112: no fix in 6.1; fixed in 6.6.123, 6.12.53, 6.17.3, 6.18 (per the .dyad))",

@@ -5,6 +5,8 @@ package policy
 import (
 	"slices"
 	"testing"
+
+	"github.com/ksecbot/ksecbot/bugzilla"
 )
 
 // TestAutoCC is the auto-CC rule: public bugs get every wanted login;
@@ -39,7 +41,11 @@ func TestAutoCC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := AutoCC(tt.want, tt.restricted, tt.restrictedOK)
+			b := &bugzilla.Bug{ID: 1}
+			if tt.restricted {
+				b.Groups = []string{"security"}
+			}
+			d := AutoCC(tt.want, b, tt.restrictedOK)
 			if !slices.Equal(d.Add, tt.add) || !slices.Equal(d.Held, tt.held) {
 				t.Errorf("AutoCC = add %q, held %q; want add %q, held %q", d.Add, d.Held, tt.add, tt.held)
 			}

@@ -3,10 +3,15 @@
 // Package policy is the single place that decides what a restricted
 // (embargoed, group-protected) kernel security bug may reach.
 //
-// For a bug as it is now and a channel as it is configured now, it says
-// what the channel may see of the bug - everything (Full), only that a
+// For a bug as it is now and a channel as it is configured now, See says
+// what the channel may see of the bug - everything (InFull), only that a
 // restricted bug exists (Withheld) or nothing - and whom a line about it
-// may highlight. The write side (which identity may change which bug: write.go)
+// may highlight. It answers with a Seen; a bug's details come only from
+// the Full a Seen gives for a channel that may see them (full.go), so a
+// renderer cannot show them without asking.
+//
+// Restriction itself (Bug.Restricted, Bug.Sight) is read only in this
+// package (TestOnlyPolicyDecidesSight walks the code). The write side (which identity may change which bug: write.go)
 // and the auto-CC rules (autocc.go) live here too. Nothing else in ksecbot
 // decides visibility or authorisation: the renderer (package announce), the
 // deliverer (package bot), the commands and auto-CC ask this package.
@@ -48,8 +53,8 @@ const (
 	// the kind of line ("new", "still unclaimed", "resolved"): no summary,
 	// whiteboard, alias, severity, logins, tree names or highlights.
 	Withheld
-	// Full: every detail, and the highlights the line carries.
-	Full
+	// InFull: every detail, and the highlights the line carries (Full).
+	InFull
 )
 
 // String names a view (tests and logs).
@@ -59,7 +64,7 @@ func (v View) String() string {
 		return "nothing"
 	case Withheld:
 		return "withheld"
-	case Full:
+	case InFull:
 		return "full"
 	}
 	return "invalid"
@@ -135,16 +140,22 @@ func Secret(b *bugzilla.Bug) bool {
 	return b == nil || b.Restricted() || b.Sight.Gone || b.Sight.Unconfirmed
 }
 
-// See returns what a channel may see of a bug in a line of kind what.
+// See returns what a channel may see of a bug in a line of kind what:
+// its View and, for InFull, the bug's details (Seen.Full).
 //
 // Public bugs are shown in full everywhere, restricted bugs in full only
 // in private channels. In public channels a restricted bug is withheld
 // (announce.restricted = "withhold") or not mentioned at all ("skip");
 // changes that reveal content (severity, grade) are never mentioned, and
 // an explicit question (!bug, previews) always gets the withheld answer.
-func (p *Policy) See(b *bugzilla.Bug, ch chat.Channel, what What) View {
+func (p *Policy) See(b *bugzilla.Bug, ch chat.Channel, what What) Seen {
+	return Seen{view: p.view(b, ch, what), b: b, ch: ch, what: what, p: p}
+}
+
+// view is the decision of See.
+func (p *Policy) view(b *bugzilla.Bug, ch chat.Channel, what What) View {
 	if !Hidden(b, ch) {
-		return Full
+		return InFull
 	}
 	switch what {
 	case Describe:
@@ -156,38 +167,4 @@ func (p *Policy) See(b *bugzilla.Bug, ch chat.Channel, what What) View {
 		return Nothing
 	}
 	return Withheld
-}
-
-// Highlights returns whom a line of kind what about the bug may highlight
-// in the channel: the maintainers of the trees the bug concerns, and only
-// when the channel sees the bug in full and the line is one that
-// highlights (announcements, digests, reminders). Withheld lines name no
-// tree and highlight no one; change lines and descriptions highlight no
-// one (README, "Embargoed bugs: who sees what").
-func (p *Policy) Highlights(b *bugzilla.Bug, ch chat.Channel, what What) []chat.Highlight {
-	if p.See(b, ch, what) != Full {
-		return nil
-	}
-	switch what {
-	case Announce, Digest, Remind:
-	default:
-		return nil
-	}
-	return p.TreeHighlights(b)
-}
-
-// TreeHighlights returns the highlights of the trees a bug concerns: what
-// an announcement highlights where it is shown in full. It decides nothing
-// about a channel, so it is for counting (statistics), never for a line:
-// lines ask Highlights.
-func (p *Policy) TreeHighlights(b *bugzilla.Bug) []chat.Highlight {
-	if p == nil || p.Trees == nil || b == nil {
-		return nil
-	}
-	list, _ := p.Trees.Match(b)
-	out := make([]chat.Highlight, 0, len(list))
-	for _, t := range list {
-		out = append(out, trees.Highlight(t))
-	}
-	return out
 }

@@ -20,7 +20,7 @@ import (
 // (autocc.go's table). Change a rule here first.
 
 const (
-	F = policy.Full
+	F = policy.InFull
 	W = policy.Withheld
 	N = policy.Nothing
 )
@@ -88,10 +88,18 @@ func checkVisibility(t *testing.T, p *policy.Policy, row visibility, kind string
 		}
 		for what, v := range want {
 			name := fmt.Sprintf("%s/private=%v/mode=%q/%s", kind, row.private, row.mode, what)
-			if got := p.See(b, ch, what); got != v {
+			seen := p.See(b, ch, what)
+			if got := seen.View(); got != v {
 				t.Errorf("%s: See = %s, want %s", name, got, v)
 			}
-			hs := p.Highlights(b, ch, what)
+			f, full := seen.Full()
+			if full != (v == policy.InFull) || full && f.Bug() != b {
+				t.Errorf("%s: Full = %v (bug %p), want %v (bug %p): details only where the view is full", name, full, f.Bug(), v == policy.InFull, b)
+			}
+			if seen.ID() != b.ID {
+				t.Errorf("%s: ID = %d, want %d", name, seen.ID(), b.ID)
+			}
+			hs := f.Highlights()
 			highlights := row.highlights && (what == policy.Announce || what == policy.Digest || what == policy.Remind)
 			if highlights != (len(hs) > 0) {
 				t.Errorf("%s: Highlights = %v, want highlights: %v", name, hs, highlights)
@@ -107,14 +115,21 @@ func checkVisibility(t *testing.T, p *policy.Policy, row visibility, kind string
 func TestUnknownBugIsWithheld(t *testing.T) {
 	p := &policy.Policy{Restricted: policy.RestrictedWithhold}
 	pub := chat.Channel{Key: "irc:#c"}
-	if got := p.See(nil, pub, policy.Announce); got != policy.Withheld {
+	seen := p.See(nil, pub, policy.Announce)
+	if got := seen.View(); got != policy.Withheld {
 		t.Errorf("unknown bug in a public channel: %s, want withheld", got)
 	}
-	if got := p.See(nil, chat.Channel{Key: "irc:#s", Private: true}, policy.Announce); got != policy.Full {
+	if f, ok := seen.Full(); ok || f.Bug() != nil || f.Highlights() != nil {
+		t.Errorf("unknown bug: details %v %+v, highlights %v", ok, f.Bug(), f.Highlights())
+	}
+	// In a private channel the view is full, but there are no details to
+	// show: the line stays withheld.
+	private := p.See(nil, chat.Channel{Key: "irc:#s", Private: true}, policy.Announce)
+	if got := private.View(); got != policy.InFull {
 		t.Errorf("unknown bug in a private channel: %s, want full", got)
 	}
-	if hs := p.Highlights(nil, pub, policy.Announce); hs != nil {
-		t.Errorf("unknown bug highlights %v", hs)
+	if _, ok := private.Full(); ok {
+		t.Error("an unknown bug has details")
 	}
 }
 
@@ -129,39 +144,19 @@ func TestChangeWhat(t *testing.T) {
 	}
 }
 
-// TreeHighlights names the trees a bug concerns whatever the bug's
-// restriction (it is for counting, not for a line), and Highlights gives
-// exactly those where the channel sees the bug in full, none elsewhere.
-func TestTreeHighlights(t *testing.T) {
-	reg := trees.New([]config.Tree{
-		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, Handles: map[string][]string{"irc": {"hardnick"}}},
-		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Handles: map[string][]string{"irc": {"mpagano"}}},
-	})
-	p := &policy.Policy{Trees: reg}
-	pub := chat.Channel{Key: "irc:#c", Name: "#c"}
-	priv := chat.Channel{Key: "irc:#s", Name: "#s", Private: true}
-	for _, restricted := range []bool{false, true} {
-		b := &bugzilla.Bug{ID: 7, Summary: "sys-kernel/hardened-sources: overflow"}
-		if restricted {
-			b.Groups = []string{"security"}
-		}
-		hs := p.TreeHighlights(b)
-		if len(hs) != 1 || hs[0].Tree != "hardened" {
-			t.Errorf("restricted=%v: TreeHighlights = %v, want the hardened tree", restricted, hs)
-		}
-		if got := p.Highlights(b, priv, policy.Announce); fmt.Sprint(got) != fmt.Sprint(hs) {
-			t.Errorf("restricted=%v: private Highlights = %v, want %v", restricted, got, hs)
-		}
-		if got := p.Highlights(b, pub, policy.Announce); restricted != (len(got) == 0) {
-			t.Errorf("restricted=%v: public Highlights = %v", restricted, got)
-		}
+// The zero Seen and the zero Full, the only ones code outside this
+// package can make, show nothing: no view, no bug, no highlight.
+func TestZeroValuesShowNothing(t *testing.T) {
+	var s policy.Seen
+	if s.View() != policy.Nothing || s.ID() != 0 || s.Embargoed() {
+		t.Errorf("zero Seen: view %s, id %d, restricted %v", s.View(), s.ID(), s.Embargoed())
 	}
-	if hs := p.TreeHighlights(nil); hs != nil {
-		t.Errorf("unknown bug: TreeHighlights = %v", hs)
+	if f, ok := s.Full(); ok || f.Bug() != nil {
+		t.Errorf("zero Seen gives details: %v %+v", ok, f.Bug())
 	}
-	var none *policy.Policy
-	if hs := none.TreeHighlights(&bugzilla.Bug{Summary: "sys-kernel/hardened-sources"}); hs != nil {
-		t.Errorf("nil policy: TreeHighlights = %v", hs)
+	var f policy.Full
+	if f.Bug() != nil || f.Highlights() != nil || f.Trees() != nil || f.Embargoed() {
+		t.Errorf("zero Full: bug %+v, highlights %v, trees %v", f.Bug(), f.Highlights(), f.Trees())
 	}
 }
 
@@ -174,10 +169,10 @@ func TestPrivateMessageIsNotPrivate(t *testing.T) {
 		t.Fatal("a private message counts as a private channel")
 	}
 	b := &bugzilla.Bug{ID: 7, Groups: []string{"security"}}
-	if got := (&policy.Policy{}).See(b, dm.Channel, policy.Describe); got != policy.Withheld {
+	if got := (&policy.Policy{}).See(b, dm.Channel, policy.Describe).View(); got != policy.Withheld {
 		t.Errorf("restricted bug in a private message: %s, want withheld", got)
 	}
-	if got := policy.ShowLogin("alice@gentoo.org", policy.Private(dm.Channel)); got != "alice" {
+	if got := policy.ShowLogin("alice@gentoo.org", dm.Channel); got != "alice" {
 		t.Errorf("login in a private message: %q, want alice", got)
 	}
 	if !policy.Private(chat.Channel{Key: "irc:#s", Private: true}) {

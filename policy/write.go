@@ -12,6 +12,7 @@ package policy
 import (
 	"strings"
 
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 )
 
@@ -234,11 +235,11 @@ func ShortLogin(login string) string {
 	return login
 }
 
-// ShowLogin returns a login as a channel may show it: the full address when
-// private (Private of the channel), ShortLogin elsewhere: in public
+// ShowLogin returns a login as the channel may show it: the full address
+// in a private channel (Private), ShortLogin elsewhere: in public
 // channels and in private messages.
-func ShowLogin(login string, private bool) string {
-	if private {
+func ShowLogin(login string, ch chat.Channel) string {
+	if Private(ch) {
 		return strings.TrimSpace(login)
 	}
 	return ShortLogin(login)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 )
 
@@ -203,7 +204,7 @@ func TestShowLogin(t *testing.T) {
 		{"kernel", false, "kernel"},
 		{" a@b@c ", false, "a"},
 	} {
-		if got := ShowLogin(tc.login, tc.private); got != tc.want {
+		if got := ShowLogin(tc.login, chat.Channel{Key: "irc:#c", Private: tc.private}); got != tc.want {
 			t.Errorf("ShowLogin(%q, %v) = %q, want %q", tc.login, tc.private, got, tc.want)
 		}
 	}

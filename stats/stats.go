@@ -87,18 +87,22 @@ func CVEQuietness(ctx context.Context, st Store, r *announce.Renderer, since tim
 		return q, true, fmt.Errorf("kernel CVE statistics: %w", err)
 	}
 	for i := range bugs {
-		bug := &bugs[i]
-		if bug.CreationTime.Before(since) || r.Policy.See(bug, ch, policy.Announce) != policy.Full {
+		if bugs[i].CreationTime.Before(since) {
+			continue
+		}
+		// counted as the bug's announcement would show it here
+		f, full := r.Policy.See(&bugs[i], ch, policy.Announce).Full()
+		if !full {
 			continue
 		}
 		q.Bugs++
-		note, ok := r.CVE.AnnotateBug(bug)
+		note, ok := r.CVE.AnnotateBug(f)
 		if !ok {
 			continue
 		}
 		q.WithCVE++
 		spared := 0
-		for _, h := range r.Policy.Highlights(bug, ch, policy.Announce) {
+		for _, h := range f.Highlights() {
 			if note.Quiet[strings.ToLower(h.Tree)] {
 				spared++
 			}

@@ -62,12 +62,13 @@ func Build(in Input) Snapshot {
 		if !in.Bugs[i].Matches {
 			continue
 		}
-		b := &in.Bugs[i].Bug
-		if in.Policy.See(b, public, policy.Describe) != policy.Full {
-			s.Restricted = append(s.Restricted, Withheld{ID: b.ID, URL: in.BugURL(b.ID)})
+		seen := in.Policy.See(&in.Bugs[i].Bug, public, policy.Describe)
+		f, full := seen.Full()
+		if !full {
+			s.Restricted = append(s.Restricted, Withheld{ID: seen.ID(), URL: in.BugURL(seen.ID())})
 			continue
 		}
-		matched, _ := in.Policy.Trees.Match(b)
+		b, matched := f.Bug(), f.Trees()
 		claimed := in.Unclaimed != nil && !in.Unclaimed(b)
 		for _, t := range matched {
 			pt := byName[strings.ToLower(t.Name)]
@@ -143,15 +144,16 @@ func reactions(s *Snapshot, in Input, all []config.Tree, byName map[string]*Tree
 	}
 	for i := range in.Bugs {
 		bt := &in.Bugs[i]
-		b := &bt.Bug
-		if b.CreationTime.Before(start) || !b.CreationTime.Before(in.Now) {
+		if c := bt.Bug.CreationTime; c.Before(start) || !c.Before(in.Now) {
 			continue
 		}
-		if in.Policy.See(b, public, policy.Describe) != policy.Full {
+		// a bug the page may not show takes no part in any figure
+		f, full := in.Policy.See(&bt.Bug, public, policy.Describe).Full()
+		if !full {
 			continue
 		}
+		b, matched := f.Bug(), f.Trees()
 		w := int(b.CreationTime.Sub(start) / (7 * 24 * time.Hour))
-		matched, _ := in.Policy.Trees.Match(b)
 		for _, t := range matched {
 			sm := per[strings.ToLower(t.Name)]
 			if sm == nil {
