@@ -32,20 +32,53 @@ func waitOutput(t *testing.T, out *syncBuffer, re string) string {
 	return ""
 }
 
+// demoRun is a demo running in the test, its terminal a pipe and a
+// buffer.
+type demoRun struct {
+	typed  *io.PipeWriter
+	out    *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startDemo runs `ksecbot demo args...` until the test ends it.
+func startDemo(t *testing.T, args ...string) *demoRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	in, typed := io.Pipe()
+	d := &demoRun{typed: typed, out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { d.done <- runDemo(ctx, args, in, d.out, &syncBuffer{}) }()
+	t.Cleanup(func() {
+		cancel()
+		typed.Close()
+	})
+	return d
+}
+
+// end stops the demo as Ctrl-C does: it must end at once, with no error.
+func (d *demoRun) end(t *testing.T) {
+	t.Helper()
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("demo ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo did not end after Ctrl-C")
+	}
+}
+
 // TestDemo runs `ksecbot demo` as a newcomer would: announcements with
 // highlighted trees arrive, typed commands change the embedded Bugzilla,
 // and !cve and !exposure answer from the demo's kernel CVE records and
 // ebuilds.
 func TestDemo(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	in, typed := io.Pipe()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, []string{"--poll", "300ms", "--file-every", "1h"}, in, &out, &errOut) }()
+	d := startDemo(t, "--poll", "300ms", "--file-every", "1h")
+	out := d.out
 
-	waitOutput(t, &out, `New kernel security bug \d+ .*\| @gentoo-sources\(mpagano,alicef,@mpagano:gentoo.org\)`) // every network's handles
-	waitOutput(t, &out, `New kernel security bug \d+ .*\| @hardened\(blueness,zorry\)`)
+	waitOutput(t, out, `New kernel security bug \d+ .*\| @gentoo-sources\(mpagano,alicef,@mpagano:gentoo.org\)`) // every network's handles
+	waitOutput(t, out, `New kernel security bug \d+ .*\| @hardened\(blueness,zorry\)`)
 	type step struct{ cmd, want string }
 	for _, s := range []step{
 		{"!help", `Commands: .*!pending.*!claim`},
@@ -59,21 +92,12 @@ func TestDemo(t *testing.T) {
 		{"!exposure", `gentoo-sources \| 9 \| gentoo-sources 6\.12\.58: 9`},
 		{"!frobnicate", `Unknown command`},
 	} {
-		if _, err := io.WriteString(typed, s.cmd+"\n"); err != nil {
+		if _, err := io.WriteString(d.typed, s.cmd+"\n"); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s -> %s", s.cmd, waitOutput(t, &out, s.want))
+		t.Logf("%s -> %s", s.cmd, waitOutput(t, out, s.want))
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("demo ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the demo did not end after Ctrl-C")
-	}
-	typed.Close()
+	d.end(t)
 }
 
 func TestCheckConfig(t *testing.T) {
@@ -176,17 +200,7 @@ func TestDemoEndsAtEndOfInput(t *testing.T) {
 func TestDemoPublishesARecord(t *testing.T) {
 	publishAfter = 500 * time.Millisecond
 	t.Cleanup(func() { publishAfter = 30 * time.Second })
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	in, typed := io.Pipe()
-	defer typed.Close()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, []string{"--poll", "1h", "--file-every", "1h"}, in, &out, &errOut) }()
-	waitOutput(t, &out, `CVE-2026-23352`)
-	t.Logf("%s", waitOutput(t, &out, `.*CVE-2026-23352.*`))
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("demo: %v", err)
-	}
+	d := startDemo(t, "--poll", "1h", "--file-every", "1h")
+	t.Logf("%s", waitOutput(t, d.out, `.*CVE-2026-23352.*`))
+	d.end(t)
 }

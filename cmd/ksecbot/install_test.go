@@ -306,24 +306,15 @@ func TestDaemonLogsItsShutdown(t *testing.T) {
 // demo's console: it gets a reply with the right numbers, and the next
 // command is answered.
 func TestConsoleSurvivesAHugeLine(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	in, typed := io.Pipe()
-	defer typed.Close()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, []string{"--poll", "1h", "--file-every", "0"}, in, &out, &errOut) }()
-	waitOutput(t, &out, `Ctrl-C ends the demo`)
+	d := startDemo(t, "--poll", "1h", "--file-every", "0")
+	waitOutput(t, d.out, `Ctrl-C ends the demo`)
 	// Typed from another goroutine: a console that stopped reading
 	// must fail the test, not block it.
 	go func() {
-		_, _ = io.WriteString(typed, "!bug "+strings.Repeat("x", 66000-len("!bug "))+"\n")
-		_, _ = io.WriteString(typed, "!help\n")
+		_, _ = io.WriteString(d.typed, "!bug "+strings.Repeat("x", 66000-len("!bug "))+"\n")
+		_, _ = io.WriteString(d.typed, "!help\n")
 	}()
-	waitOutput(t, &out, `That line has 66000 bytes, more than a command may have \(65536 bytes, 64 KiB\); it was ignored`)
-	waitOutput(t, &out, `Commands: .*!pending`)
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("demo: %v", err)
-	}
+	waitOutput(t, d.out, `That line has 66000 bytes, more than a command may have \(65536 bytes, 64 KiB\); it was ignored`)
+	waitOutput(t, d.out, `Commands: .*!pending`)
+	d.end(t)
 }

@@ -14,10 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,4 +116,50 @@ func linesAbout(out, path string) []string {
 		}
 	}
 	return lines
+}
+
+// daemon is a ksecbot a test started, its console on a pipe.
+type daemon struct {
+	cmd   *exec.Cmd
+	log   *e2etest.Log
+	stdin io.WriteCloser
+	done  chan error
+}
+
+// startDaemon runs ksecbot with args in dir and waits until its log says
+// it started; its standard input stays open until stop.
+func startDaemon(t *testing.T, dir string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(bin, args...), log: e2etest.NewLog(t, "daemon: "), done: make(chan error, 1)}
+	d.cmd.Dir = dir
+	d.cmd.Env = append(os.Environ(), "KSECBOT_CONFIG=")
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	var err error
+	if d.stdin, err = d.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		d.stdin.Close()
+		_ = d.cmd.Process.Kill()
+	})
+	d.log.WaitFor(t, 30*time.Second, 0, "the daemon's start", e2etest.Contains("ksecbot starting"))
+	return d
+}
+
+// stop sends SIGTERM and wants the daemon to end with status 0.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("daemon after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the daemon did not stop on SIGTERM")
+	}
 }

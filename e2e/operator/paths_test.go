@@ -5,10 +5,8 @@ package operator
 import (
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,37 +93,14 @@ bugzilla = ["kernel@gentoo.org"]
 // (exit 0 expected) and returns what it printed.
 func consoleRun(t *testing.T, dir, cfg, command, want string) string {
 	t.Helper()
-	cmd := exec.Command(bin, "--config", cfg, "--console")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "KSECBOT_CONFIG=")
-	log := e2etest.NewLog(t, "daemon: ")
-	cmd.Stdout, cmd.Stderr = log, log
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
+	d := startDaemon(t, dir, "--config", cfg, "--console")
+	from := len(d.log.Lines())
+	if _, err := io.WriteString(d.stdin, command+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	defer stdin.Close()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	from := log.WaitFor(t, 30*time.Second, 0, "the daemon's start", e2etest.Contains("ksecbot starting"))
-	if _, err := io.WriteString(stdin, command+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	log.WaitFor(t, 30*time.Second, from, "the answer to "+command, e2etest.Contains(want))
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("daemon after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("the daemon did not stop on SIGTERM")
-	}
-	return strings.Join(log.Lines(), "\n")
+	d.log.WaitFor(t, 30*time.Second, from, "the answer to "+command, e2etest.Contains(want))
+	d.stop(t)
+	return strings.Join(d.log.Lines(), "\n")
 }
 
 // copyTree copies the regular files under src to dst.
