@@ -3,13 +3,14 @@
 // Command bench measures the real ksecbot binary against the real IRC
 // (InspIRCd+Atheme) and Matrix (Dendrite) test servers, with the
 // in-process Bugzilla test server: push- and poll-to-highlight latency, a
-// 300-bug burst on a Libera-like strict server, Bugzilla requests per poll,
-// resident memory with a 10 000-bug mirror, and !pending response time.
+// 300-bug burst and a command flood on a Libera-like strict server,
+// Bugzilla requests per poll, resident memory with a 10 000-bug mirror, and
+// !pending response time.
 //
 // Start the servers first (scripts/irc-server.sh start, scripts/matrix-server.sh
 // start), then, from the module root:
 //
-//	go run -tags goolm ./bench [--samples 200] [--quick] [--skip-irc] [--skip-matrix] [--only PART]
+//	go run -tags goolm ./bench [--samples 200] [--quick] [--skip-irc] [--skip-matrix] [--only PART] [--bin ksecbot]
 //
 // It prints a Markdown table and exits 0 even when a target is missed: it is
 // a measurement, not a test.
@@ -38,7 +39,7 @@ import (
 type options struct {
 	samples, pollSamples, pendingSamples, steadyPolls, mirror, burst int
 	skipIRC, skipMatrix, quick                                       bool
-	cpuprofile, only                                                 string
+	cpuprofile, only, bin                                            string
 }
 
 // bench holds what every part shares.
@@ -71,7 +72,8 @@ func run(args []string) error {
 	fs.BoolVar(&o.skipMatrix, "skip-matrix", false, "leave out Matrix")
 	fs.BoolVar(&o.quick, "quick", false, "few samples and a 1000-bug mirror: a smoke run, not for the README")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the bench process's CPU profile to this file")
-	fs.StringVar(&o.only, "only", "", "run only the parts whose name contains this (push, poll, burst, reconciliation)")
+	fs.StringVar(&o.only, "only", "", "run only the parts whose name contains this (push, poll, burst, reconciliation, command flood)")
+	fs.StringVar(&o.bin, "bin", "", "measure this ksecbot binary (built with -tags goolm) instead of building the module's")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -122,9 +124,11 @@ func run(args []string) error {
 	}
 	defer os.RemoveAll(b.work)
 	start := time.Now()
-	slog.Info("building ksecbot")
-	if b.bin, err = buildKsecbot(ctx, root, b.work); err != nil {
-		return err
+	if b.bin = o.bin; b.bin == "" {
+		slog.Info("building ksecbot")
+		if b.bin, err = buildKsecbot(ctx, root, b.work); err != nil {
+			return err
+		}
 	}
 	for _, part := range []struct {
 		name string
@@ -134,6 +138,7 @@ func run(args []string) error {
 		{"poll latency and requests per poll", b.pollPart},
 		{"burst", b.burstPart},
 		{"reconciliation", b.reconcilePart},
+		{"command flood", b.floodPart},
 	} {
 		if !strings.Contains(part.name, o.only) {
 			continue

@@ -4,6 +4,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -23,9 +24,17 @@ import (
 //     (which wait for Bugzilla). Each queue has its own workers, so a hung
 //     !claim cannot hold up !help.
 //   - A full queue is answered "busy, try again in a minute"; a limited
-//     sender gets one "slow down" reply per window (commands.SlowDownWindow).
-//     Both go through a small queue of their own with one sender, so the
+//     sender gets one "slow down" reply per window; a sender hears one of
+//     the two at most once per window (commands.SlowDownWindow). Both go
+//     through a small queue of their own with one sender, so the
 //     transport's read loop never blocks.
+//   - A reply that has not begun to go out a minute (replyTTL) after its
+//     command arrived is dropped, busy and slow-down replies too, and
+//     counted (ksecbot_command_replies_expired_total): a flood's answers
+//     do not hold a channel for minutes, nor arrive when nobody waits for
+//     them. A read command still queued then is not served at all. A
+//     write's result may go out a minute after the write is done (the
+//     caller was told it is slow).
 //   - A write that takes longer than [commands] slow_after is answered
 //     "Bugzilla is slow, I will tell you when it is done", and its result
 //     is posted when it comes.
@@ -41,6 +50,9 @@ const (
 	// writeDeadline bounds a write command altogether; its caller was told
 	// it is slow after slow_after.
 	writeDeadline = 5 * time.Minute
+	// replyTTL is how long after its command (a write's result: after the
+	// write) a reply may still begin to go out.
+	replyTTL = time.Minute
 )
 
 // Texts of the core's own answers.
@@ -64,7 +76,7 @@ type Dispatcher struct {
 	writes  chan work   // admitted write commands
 	notices chan notice // busy and slow-down replies
 
-	busyLogged, noticeLogged atomic.Int64 // when a flood was last logged loudly
+	busyLogged, noticeLogged, expiredLogged atomic.Int64 // when a flood was last logged loudly
 
 	cmds commandLog // recent commands, for edits and withdrawals (commandlog.go)
 }
@@ -103,6 +115,7 @@ type work struct {
 	msg chat.Incoming
 	adm commands.Admission // Admit's verdict, handed to Serve
 	cmd *logged            // its entry in the command log
+	at  time.Time          // when the command arrived
 }
 
 // notice is one of the core's own short replies (busy, slow down).
@@ -123,10 +136,11 @@ func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg cha
 	}
 	r := d.current().Router()
 	a := r.Admit(msg)
+	at := d.now()
 	if msg.Edits != "" && d.cmds.correct(msg, a.Path == commands.PathWrite) {
 		d.log.Info("a corrected write command is not done again", "network", t.Network(), "channel", msg.Channel.Key, "from", msg.Sender.Nick)
 		done := r.Reply(msg, chat.Line{}.Text(alreadyDoneText))
-		d.notify(t, done)
+		d.notify(t, expiring(done, at))
 		return
 	}
 	switch {
@@ -138,7 +152,7 @@ func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg cha
 		}
 		d.metrics.commands.WithLabelValues("limited").Inc()
 		if a.SlowDown != nil {
-			d.notify(t, *a.SlowDown)
+			d.notify(t, expiring(*a.SlowDown, at))
 		}
 		return
 	}
@@ -147,7 +161,7 @@ func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg cha
 		q = d.writes
 	}
 	select {
-	case q <- work{ctx: ctx, t: t, msg: msg, adm: a, cmd: d.cmds.add(msg, a.Path == commands.PathWrite)}:
+	case q <- work{ctx: ctx, t: t, msg: msg, adm: a, cmd: d.cmds.add(msg, a.Path == commands.PathWrite), at: at}:
 		if a.Command {
 			d.metrics.commands.WithLabelValues("accepted").Inc()
 		}
@@ -161,9 +175,18 @@ func (d *Dispatcher) Receive(ctx context.Context, t transport.Transport, msg cha
 	d.metrics.commands.WithLabelValues("busy").Inc()
 	d.loudOnce(&d.busyLogged, "command queue full, answering busy (ksecbot_commands_total{result=\"busy\"} counts them)",
 		"network", t.Network(), "from", msg.Sender.Nick, "write", a.Path == commands.PathWrite)
+	if !r.NoticeDue(msg) {
+		return // told "busy" or "slow down" within the window
+	}
 	busy := r.Reply(msg, chat.Line{}.Text(busyText))
 	busy.Key += "/busy"
-	d.notify(t, busy)
+	d.notify(t, expiring(busy, at))
+}
+
+// expiring sets a reply to expire replyTTL after at.
+func expiring(out chat.Outgoing, at time.Time) chat.Outgoing {
+	out.Expires = at.Add(replyTTL)
+	return out
 }
 
 // notify queues one of the core's own replies; if even that queue is full
@@ -197,6 +220,11 @@ func (d *Dispatcher) readWorker(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case w := <-d.reads:
+			if !d.now().Before(w.at.Add(replyTTL)) {
+				// its answer could no longer go out in time
+				d.expired(w.t, "read command not served", w.msg.Target)
+				continue
+			}
 			if !d.cmds.start(w.cmd) {
 				continue // withdrawn or corrected meanwhile
 			}
@@ -204,7 +232,7 @@ func (d *Dispatcher) readWorker(ctx context.Context) error {
 			replies := d.current().Router().Serve(cctx, w.msg, w.adm)
 			cancel()
 			for _, r := range replies {
-				d.sendReply(ctx, w.t, r)
+				d.sendReply(ctx, w.t, expiring(r, w.at))
 			}
 		}
 	}
@@ -247,12 +275,13 @@ func (d *Dispatcher) runWrite(ctx context.Context, w work) {
 		d.log.Info("write command slow, caller told", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "after", slowAfter)
 		slow := router.Reply(w.msg, chat.Line{}.Text(slowText))
 		slow.Key += "/slow" // the result keeps the reply's own key
-		d.sendReply(ctx, w.t, slow)
+		d.sendReply(ctx, w.t, expiring(slow, w.at))
 		replies = <-done
 		d.log.Info("slow write command done", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "took", (slowAfter + d.now().Sub(start)).Round(time.Millisecond))
 	}
+	finished := d.now() // the write is done: its result may go out for a minute
 	for _, r := range replies {
-		d.sendReply(ctx, w.t, r)
+		d.sendReply(ctx, w.t, expiring(r, finished))
 	}
 }
 
@@ -278,14 +307,23 @@ func (d *Dispatcher) Inbox(t transport.Transport) transport.Inbox {
 }
 
 // sendReply sends a command reply directly (replies are not durable:
-// the asker is there now), retrying briefly while the network is down.
+// the asker is there now), retrying briefly while the network is down,
+// until it expires (Outgoing.Expires).
 func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing) {
 	r = d.current().Quiet(r)
 	wait := backoff.Backoff{Min: 500 * time.Millisecond, Max: 8 * time.Second}
 	for range 5 {
+		if transport.Expired(r, d.now()) {
+			d.expired(t, "reply not sent", r.Target)
+			return
+		}
 		_, err := t.Send(ctx, r)
 		if err == nil {
 			d.metrics.sent.WithLabelValues(t.Network()).Inc()
+			return
+		}
+		if errors.Is(err, transport.ErrExpired) {
+			d.expired(t, "reply not sent", r.Target)
 			return
 		}
 		d.metrics.sendErrors.WithLabelValues(t.Network()).Inc()
@@ -296,4 +334,12 @@ func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r cha
 		case <-time.After(wait.Next()):
 		}
 	}
+}
+
+// expired counts a reply dropped because it could not go out within
+// replyTTL, and logs it (loudly once per quietLog).
+func (d *Dispatcher) expired(t transport.Transport, what, target string) {
+	d.metrics.repliesExpired.WithLabelValues(t.Network()).Inc()
+	d.loudOnce(&d.expiredLogged, "a command's reply could not go out within a minute and is dropped (ksecbot_command_replies_expired_total counts them)",
+		"network", t.Network(), "target", target, "what", what)
 }

@@ -24,6 +24,9 @@ type Metrics struct {
 	sendErrors *prometheus.CounterVec
 	pushes     *prometheus.CounterVec
 	commands   *prometheus.CounterVec
+	// repliesExpired counts command replies dropped because they could
+	// not go out within a minute of their command (dispatcher.go).
+	repliesExpired *prometheus.CounterVec
 }
 
 // MetricsSources are the parts whose state the metrics read at scrape
@@ -61,11 +64,15 @@ func NewMetrics(src MetricsSources) *Metrics {
 		Name: "ksecbot_commands_total",
 		Help: "Commands received, by result when they arrive: accepted (queued for a worker), busy (queue full, told to try again), limited (over the per-user limit, covered by one slow-down reply per window), unanswered (a busy or slow-down reply could not be queued).",
 	}, []string{"result"})
+	m.repliesExpired = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ksecbot_command_replies_expired_total",
+		Help: "Command replies (busy and slow-down replies included) dropped because they could not begin to go out within a minute of their command (a write's result: of the write), by network.",
+	}, []string{"network"})
 	unrecorded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ksecbot_store_unrecorded_messages",
 		Help: "Messages that went out but could not be recorded as sent (database not writable); their channels are paused.",
 	}, func() float64 { return float64(src.Guard.Unrecorded()) })
-	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, m.commands, unrecorded, collector{src})
+	m.reg.MustRegister(m.sent, m.sendErrors, m.pushes, m.commands, m.repliesExpired, unrecorded, collector{src})
 	return m
 }
 

@@ -11,6 +11,7 @@ package chat
 
 import (
 	"strings"
+	"time"
 )
 
 // NetConsole is the network name of the local console. The other
@@ -214,6 +215,11 @@ type Outgoing struct {
 	// it when it sends; the transport adds the people present in the
 	// channel (see Line.Quieted). Not stored.
 	Quiet map[string][]string `json:"-"`
+	// Expires, when set, is when a message that has not begun to go out
+	// is no longer worth sending (a command's reply, a minute after the
+	// command): the transport drops it and returns transport.ErrExpired.
+	// A message already partly sent is finished. Not stored.
+	Expires time.Time `json:"-"`
 	// Resume is how many network lines of this message an earlier
 	// attempt already delivered (an IRC transport that reported a
 	// partial send): the transport sends the rest. Not stored.

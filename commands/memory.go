@@ -58,8 +58,13 @@ func (r *Router) allow(in chat.Incoming) bool {
 	return r.limiter(in, now).AllowN(now, 1)
 }
 
-// warnDue reports whether a limited sender is to be told to slow down now
-// (once per SlowDownWindow), and records it.
+// NoticeDue reports whether the sender of in may be told "busy" now: a
+// sender hears "busy" or "slow down" at most once per SlowDownWindow. It
+// records the notice. Safe for concurrent use.
+func (r *Router) NoticeDue(in chat.Incoming) bool { return r.warnDue(in) }
+
+// warnDue reports whether a sender is to be told to slow down (or that the
+// bot is busy) now: once per SlowDownWindow; and records it.
 func (r *Router) warnDue(in chat.Incoming) bool {
 	now := r.now()
 	r.mem.mu.Lock()

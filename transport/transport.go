@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -47,7 +48,8 @@ type Transport interface {
 	// server confirmed every line (echo or PING fence); announcements,
 	// reminders and digests go before queued command replies; a message
 	// cut off half way returns a *PartialError and is resumed with
-	// Outgoing.Resume.
+	// Outgoing.Resume. A message whose Outgoing.Expires passed before
+	// any of it went out returns ErrExpired.
 	Send(ctx context.Context, out chat.Outgoing) (id string, err error)
 	// Connected reports whether the transport is connected now.
 	Connected() bool
@@ -117,6 +119,16 @@ type Alerts interface {
 // transport says each problem once per run and logs it itself.
 type Warnings interface {
 	NetworkWarning(ctx context.Context, network, problem string)
+}
+
+// ErrExpired is returned by Transport.Send for a message whose
+// Outgoing.Expires passed before any of it went out: nothing was sent and
+// the caller drops it.
+var ErrExpired = errors.New("message expired before it could be sent")
+
+// Expired reports whether out may no longer begin to go out at now.
+func Expired(out chat.Outgoing, now time.Time) bool {
+	return !out.Expires.IsZero() && !now.Before(out.Expires)
 }
 
 // ErrPermanent marks transport errors that retrying soon cannot fix (wrong

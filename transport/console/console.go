@@ -241,6 +241,9 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 		default:
 		}
 	}
+	if transport.Expired(out, t.now()) {
+		return "", transport.ErrExpired
+	}
 	stamp := t.now().Format(stampLayout)
 	for i, l := range append(append([]chat.Line(nil), out.Lines...), out.Detail...) {
 		indent := ""

@@ -3,13 +3,16 @@
 package irc
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/irctest"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // inChannel reports whether the bot counts nick as a member of ch now.
@@ -151,4 +154,81 @@ func TestServerOneLetterNick(t *testing.T) {
 	if strings.ReplaceAll(got, string(chat.NoPing), "") != summary {
 		t.Errorf("received %q, want %q with only %U added", got, summary, chat.NoPing)
 	}
+}
+
+// TestServerReplyExpires: a command reply that has not begun to go out
+// when it expires (held behind announcements by the flood limiter) is
+// dropped with transport.ErrExpired and never reaches the channel; a
+// reply already begun is finished, even past its expiry.
+func TestServerReplyExpires(t *testing.T) {
+	t.Parallel()
+	s := irctest.Need(t)
+	ch := randName("#exp")
+	obs := newObserver(t, s.Addr, "")
+	obs.Join(t, ch, "")
+	cfg := botConfig(s.Addr, Channel{Name: ch})
+	cfg.Flood = Flood{Burst: 2, Interval: config.Duration{Duration: time.Second}}
+	b := startBot(t, cfg)
+	waitFor(t, obs, 10*time.Second, "bot JOIN", isCmd("JOIN", b.nick, ch))
+	b.waitMember(t, obs.Nick(), ch, true)
+	for b.lim.Ready(1) > 0 { // the JOIN's token back: a full bucket
+		time.Sleep(b.lim.Ready(1))
+	}
+
+	reply := func(key string, expires time.Time, lines ...string) chat.Outgoing {
+		out := chat.Outgoing{Key: key, Kind: chat.KindReply, Target: ch, Channel: chat.ChannelKey(Name, ch), Expires: expires}
+		for _, l := range lines {
+			out.Lines = append(out.Lines, chat.Line{}.Text(l))
+		}
+		return out
+	}
+	// begun before it expires (one line per second), finished after
+	start := time.Now()
+	if _, err := b.Send(sendCtx(t, 20*time.Second), reply("r1", start.Add(1500*time.Millisecond), "begun 1", "begun 2", "begun 3")); err != nil {
+		t.Fatalf("a reply begun in time: %v", err)
+	}
+	t.Logf("a reply begun in time finished %v after it was sent, past its expiry", time.Since(start).Round(time.Millisecond))
+
+	// held behind an announcement of 6 lines: replies wait up to four
+	// intervals for a line between announcements, past its expiry
+	errs := make(chan error, 2)
+	go func() {
+		_, err := b.Send(sendCtx(t, 30*time.Second), announce(ch, chat.Line{}.Text("ann 1"), chat.Line{}.Text("ann 2"), chat.Line{}.Text("ann 3"),
+			chat.Line{}.Text("ann 4"), chat.Line{}.Text("ann 5"), chat.Line{}.Text("ann 6")))
+		errs <- err
+	}()
+	waitFor(t, obs, 10*time.Second, "the announcement's first line", irctest.PrivmsgFrom(b.nick, ch, "ann 1"))
+	_, err := b.Send(sendCtx(t, 30*time.Second), reply("r2", time.Now().Add(1500*time.Millisecond), "too late"))
+	if !errors.Is(err, transport.ErrExpired) {
+		t.Errorf("a reply held past its expiry: Send = %v, want ErrExpired", err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatalf("announcement: %v", err)
+	}
+	if _, err := b.Send(sendCtx(t, 20*time.Second), reply("r3", time.Now().Add(time.Minute), "in time")); err != nil {
+		t.Fatalf("a reply in time: %v", err)
+	}
+	waitFor(t, obs, 10*time.Second, "the reply in time", irctest.PrivmsgFrom(b.nick, ch, "in time"))
+	for _, m := range obs.History() {
+		if m.Command == "PRIVMSG" && strings.Contains(m.Params[1], "too late") {
+			t.Errorf("the expired reply reached the channel: %q", m.Params[1])
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		if !containsLine(obs, b.nick, ch, fmt.Sprintf("begun %d", i)) {
+			t.Errorf("line %d of the reply begun in time is missing", i)
+		}
+	}
+	if st := b.Stats(); st.SendErrors != 0 {
+		t.Errorf("an expired reply counted as a send error: %+v", st)
+	}
+}
+
+func containsLine(o *irctest.Observer, nick, ch, text string) bool {
+	for _, m := range o.History() {
+		if irctest.PrivmsgFrom(nick, ch, text)(m) {
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ergochat/irc-go/ircevent"
 
 	"github.com/ksecbot/ksecbot/chat"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 // MaxWrapLines caps how many IRC lines one chat line may become; text
@@ -47,6 +48,9 @@ type outLine struct {
 	idx    int    // index of the line in its job
 	fence  bool   // a PING fence: its token is made when written
 	queued time.Time
+	// expires: the message is dropped if its first line is not written
+	// by then (Outgoing.Expires; zero: never)
+	expires time.Time
 }
 
 // Send renders out into IRC lines, writes them through the flood limiter
@@ -63,7 +67,7 @@ type outLine struct {
 // counts them. Safe for concurrent use.
 func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error) {
 	id, err := t.send(ctx, out)
-	if err != nil {
+	if err != nil && !errors.Is(err, transport.ErrExpired) {
 		t.sendErrors.Add(1)
 	}
 	return id, err
@@ -96,6 +100,10 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 	} else if i, ok := t.channelConfig(target); ok && t.chanCfg[i].Notice {
 		cmd = "NOTICE"
 	}
+	if transport.Expired(out, t.opt.Now()) {
+		t.mu.Unlock()
+		return "", transport.ErrExpired
+	}
 	budget := TextBudget(conn.CurrentNick(), cmd, target)
 	quiet := t.quietFor(target, out)
 	var lines []string
@@ -115,7 +123,7 @@ func (t *Transport) send(ctx context.Context, out chat.Outgoing) (string, error)
 	j := newJob(len(lines), base)
 	now := t.opt.Now()
 	for i, s := range lines {
-		t.queue[prio] = append(t.queue[prio], &outLine{cmd: cmd, params: []string{target, s}, job: j, idx: i, queued: now})
+		t.queue[prio] = append(t.queue[prio], &outLine{cmd: cmd, params: []string{target, s}, job: j, idx: i, queued: now, expires: out.Expires})
 	}
 	t.mu.Unlock()
 	t.signal()
@@ -197,13 +205,17 @@ func (t *Transport) pick() (*outLine, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var heads [3]*outLine
+	now := t.opt.Now()
 	for p := range t.queue {
 		for len(t.queue[p]) > 0 {
 			l := t.queue[p][0]
+			if l.job != nil && l.idx == 0 && l.job.base == 0 && !l.expires.IsZero() && !now.Before(l.expires) {
+				l.job.fail(transport.ErrExpired) // none of it went out: dropped
+			}
 			if l.job != nil && l.job.halted() {
 				t.queue[p][0] = nil
 				t.queue[p] = t.queue[p][1:]
-				continue // cancelled or failed earlier
+				continue // cancelled, failed or expired earlier
 			}
 			heads[p] = l
 			break
@@ -214,7 +226,7 @@ func (t *Transport) pick() (*outLine, time.Duration) {
 	case heads[prioControl] != nil:
 		p = prioControl
 	case heads[prioReply] != nil && t.lastPrio != prioReply &&
-		t.opt.Now().Sub(heads[prioReply].queued) >= t.replyStarve():
+		now.Sub(heads[prioReply].queued) >= t.replyStarve():
 		// waited long enough: one reply line, even from the last token
 		p = prioReply
 	case heads[prioOther] != nil:

@@ -4,6 +4,7 @@ package matrix
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/mxtest"
+	"github.com/ksecbot/ksecbot/transport"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -178,6 +180,22 @@ func TestTransport(t *testing.T) {
 		}
 		if c.Mentions == nil || len(c.Mentions.UserIDs) != 0 {
 			t.Errorf("m.mentions = %+v, want explicitly nobody", c.Mentions)
+		}
+	})
+
+	t.Run("a reply that expired is not posted", func(t *testing.T) {
+		late := chat.Outgoing{Key: "reply/late", Kind: chat.KindReply, Target: string(plain), Lines: []chat.Line{chat.Line{}.Text("too late")},
+			Expires: time.Now().Add(-time.Second)}
+		if _, err := tr.Send(ctx, late); !errors.Is(err, transport.ErrExpired) {
+			t.Fatalf("Send of an expired reply = %v, want transport.ErrExpired", err)
+		}
+		marker := chat.Outgoing{Key: "reply/in-time", Kind: chat.KindReply, Target: string(plain), Lines: []chat.Line{chat.Line{}.Text("in time")},
+			Expires: time.Now().Add(time.Minute)}
+		if _, err := tr.Send(ctx, marker); err != nil {
+			t.Fatal(err)
+		}
+		if evt := obs.NextMsg(t, "a message in "+string(plain), mxtest.InRoom(plain)); mxtest.Body(evt) != "in time" {
+			t.Errorf("the room got %q, want only the reply in time", mxtest.Body(evt))
 		}
 	})
 

@@ -61,6 +61,9 @@ func (t *Transport) Send(ctx context.Context, out chat.Outgoing) (string, error)
 		return "", err
 	}
 	defer q.release()
+	if transport.Expired(out, t.opts.Now()) {
+		return "", transport.ErrExpired // waited too long for its room
+	}
 	ev, err := t.post(ctx, cli, st, rid, out, waits)
 	if err != nil {
 		t.sendErrors.Add(1)
