@@ -5,7 +5,6 @@ package commands
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/ksecbot/ksecbot/chat"
@@ -19,47 +18,36 @@ type Caller struct {
 	// Linked is true when a [[user]] entry (or the console) maps the
 	// identity to a Bugzilla login.
 	Linked bool
-	Login  string          // Bugzilla login, "" when unlinked
-	Roles  map[string]bool // config.Role*; tree maintainers have RoleMaintainer
-	Trees  []string        // trees the caller maintains
-	// userRoles are the roles of the [[user]] entry as configured.
-	userRoles []string
+	Login  string   // Bugzilla login, "" when unlinked
+	Trees  []string // trees the caller maintains
+	// roles are the roles of the [[user]] entry as configured, with
+	// admin for a network's admins and the console operator.
+	roles []string
 }
 
-// Has reports whether the caller has one of the roles.
-func (c Caller) Has(roles ...string) bool {
-	for _, r := range roles {
-		if c.Roles[r] {
-			return true
-		}
-	}
-	return false
+// who is the caller as package policy reads roles (policy.Actor).
+func (c Caller) who() policy.Actor {
+	return policy.Actor{Login: c.Login, Roles: c.roles, TreeMaintainer: len(c.Trees) > 0}
 }
 
-// RoleList returns the caller's roles, sorted.
-func (c Caller) RoleList() []string {
-	out := make([]string, 0, len(c.Roles))
-	for r, ok := range c.Roles {
-		if ok {
-			out = append(out, r)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+// Has reports whether the caller has one of the roles (policy.Actor.Has:
+// a tree maintainer is a maintainer).
+func (c Caller) Has(roles ...string) bool { return c.who().Has(roles...) }
+
+// RoleList returns the caller's roles, sorted (policy.Actor.RoleList).
+func (c Caller) RoleList() []string { return c.who().RoleList() }
 
 // caller resolves an authenticated identity to a linked user and roles.
 // IRC nicks are never identity: only the services account counts.
 func (r *Router) caller(id chat.Identity) Caller {
-	c := Caller{Identity: id, Roles: map[string]bool{}}
+	c := Caller{Identity: id}
 	if id.Operator {
 		c.Login = r.cfg.OperatorLogin(id.Network)
 		if c.Login == "" {
 			c.Login = r.d.OperatorLogin
 		}
 		c.Linked = c.Login != ""
-		c.Roles[config.RoleAdmin] = true
-		c.userRoles = []string{config.RoleAdmin}
+		c.roles = []string{config.RoleAdmin}
 		return c
 	}
 	if id.Account == "" {
@@ -71,23 +59,16 @@ func (r *Router) caller(id chat.Identity) Caller {
 	}
 	c.Linked = true
 	c.Login = user.Bugzilla
-	for _, role := range user.Roles {
-		c.Roles[strings.ToLower(role)] = true
-	}
-	c.userRoles = user.Roles
+	c.roles = user.Roles
 	if r.cfg.Admin(id.Network, id.Account) {
 		// A network's own admins ([irc] admins) have the admin role there.
-		c.Roles[config.RoleAdmin] = true
-		c.userRoles = append(slices.Clone(user.Roles), config.RoleAdmin)
+		c.roles = append(slices.Clone(user.Roles), config.RoleAdmin)
 	}
 	// Tree membership: the exact login (never the same local part at
 	// another domain) or a linked chat identity the tree lists. It makes
 	// a maintainer for public bugs only; the write policy decides what
 	// that allows.
 	c.Trees = r.writes.MaintainedTrees(user.Bugzilla, user.Accounts)
-	if len(c.Trees) > 0 {
-		c.Roles[config.RoleMaintainer] = true
-	}
 	return c
 }
 
@@ -96,7 +77,7 @@ func (c Caller) actor() policy.Actor {
 	if !c.Linked {
 		return policy.Actor{}
 	}
-	return policy.Actor{Login: c.Login, Roles: c.userRoles, TreeMaintainer: len(c.Trees) > 0}
+	return c.who()
 }
 
 // authorize returns "" when the caller may run cmd, else a polite refusal

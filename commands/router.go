@@ -192,7 +192,7 @@ func New(d Deps) *Router {
 	}
 	if d.OperatorLogin == "" {
 		for _, u := range d.Config.Users {
-			if hasString(u.Roles, config.RoleAdmin) && u.Bugzilla != "" {
+			if policy.HasRole(u.Roles, config.RoleAdmin) && u.Bugzilla != "" {
 				d.OperatorLogin = u.Bugzilla
 				break
 			}

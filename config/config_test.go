@@ -189,14 +189,6 @@ roles = ["admin"]
 			t.Errorf("User(%q, %q) = %q, want %q", tc.network, tc.account, got, tc.want)
 		}
 	}
-	u, _ := c.User("chat", "kernelnick")
-	if !u.HasRole(RoleSecurity) || !u.HasRole(RoleMaintainer) {
-		t.Errorf("admin implies every role: %+v", u)
-	}
-	u, _ = c.User("chat", "alice")
-	if u.HasRole(RoleMaintainer) || !u.HasRole(RoleSecurity) {
-		t.Errorf("alice roles: %+v", u)
-	}
 	tr := c.Trees[0]
 	if !reflect.DeepEqual(tr.Handles, map[string][]string{"chat": {"mpagano"}, "room": {"@mpagano:example.org"}}) {
 		t.Errorf("handles = %v", tr.Handles)

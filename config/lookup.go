@@ -41,13 +41,3 @@ func (c *Config) User(network, account string) (*User, bool) {
 	}
 	return nil, false
 }
-
-// HasRole reports whether the user has role; admin implies every role.
-func (u *User) HasRole(role string) bool {
-	for _, r := range u.Roles {
-		if r == role || r == RoleAdmin {
-			return true
-		}
-	}
-	return false
-}

@@ -46,41 +46,6 @@ const (
 	RefuseOutsideLogin = "outside-login"
 )
 
-// Actor is a chat user as the write rules see them.
-type Actor struct {
-	// Login is the Bugzilla login the caller is linked to ("" when not
-	// identified or not linked).
-	Login string
-	// Roles are the roles of the caller's [[user]] entry (config.Role*);
-	// the console operator is admin.
-	Roles []string
-	// TreeMaintainer is true when the caller's login (exactly) or a chat
-	// identity is listed in a [[tree]]; see MaintainedTrees.
-	TreeMaintainer bool
-}
-
-// has reports whether the actor's [[user]] entry has one of the roles.
-func (a Actor) has(roles ...string) bool {
-	for _, have := range a.Roles {
-		for _, want := range roles {
-			if strings.EqualFold(strings.TrimSpace(have), want) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Security reports whether the actor has the security or the admin role:
-// the roles that may act on restricted bugs.
-func (a Actor) Security() bool { return a.has(config.RoleSecurity, config.RoleAdmin) }
-
-// Maintainer reports whether the actor may act on public bugs: a security
-// or admin role, a maintainer role, or being listed in a tree.
-func (a Actor) Maintainer() bool {
-	return a.Security() || a.has(config.RoleMaintainer) || a.TreeMaintainer
-}
-
 // WriteRequest is one write a caller asks for.
 type WriteRequest struct {
 	Command WriteCommand
