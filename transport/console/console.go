@@ -184,7 +184,9 @@ func (t *Transport) Run(ctx context.Context, in transport.Inbox) error {
 			t.mu.Lock()
 			t.seq++
 			id := fmt.Sprintf("console-%d-%d", t.now().UnixNano(), t.seq)
-			t.awaiting[id] = true
+			if t.ended != nil { // only an input that ends waits for answers
+				t.awaiting[id] = true
+			}
 			t.mu.Unlock()
 			in.Receive(ctx, chat.Incoming{
 				Channel: ch,
