@@ -31,8 +31,9 @@ import (
 // store, the bot core and the Bugzilla test server. It checks that no line
 // or reply to a public channel shows a secret bug's details (see
 // embargoWorld: restricted, or out of ksecbot's sight for longer than one
-// reconcile interval), that nothing is ever CC'd onto a restricted bug but
-// the [announce] restricted_auto_cc login, that no bot log line at info
+// reconcile interval), that no write ever CC'd anyone but the [announce]
+// restricted_auto_cc login onto a bug the read before it showed restricted
+// (checkAutoCC), that no bot log line at info
 // level contains a bug's summary, and that in the end every announcement
 // and change line reached every channel exactly once.
 //
@@ -260,6 +261,7 @@ func (p *propertyRun) file(n int) {
 				nb.Groups = []string{"security"}
 			}
 			m.id = p.h.srv.CreateBug(nb)
+			m.groups = []groupChange{{after: len(p.h.srv.Requests()), restricted: m.restricted}}
 			model = append(model, m)
 		}
 		p.w.mu.Lock()

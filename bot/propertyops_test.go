@@ -29,6 +29,7 @@ func (p *propertyRun) toggle(m *modelBug) {
 		})
 		p.w.mu.Lock()
 		m.restricted = to
+		m.groups = append(m.groups, groupChange{after: len(p.h.srv.Requests()), restricted: to})
 		p.w.mu.Unlock()
 	}, func() bool {
 		r, gone, unconfirmed, ok := p.mirrorBug(m.id)
@@ -70,6 +71,7 @@ func (p *propertyRun) outOfSight(m *modelBug) {
 	default:
 		m.restricted = false
 		m.outSince = time.Now()
+		m.groups = append(m.groups, groupChange{after: len(p.h.srv.Requests()), restricted: true})
 	}
 	p.w.mu.Unlock()
 	p.logf("bug %d %s", m.id, how)
@@ -94,6 +96,7 @@ func (p *propertyRun) backInSight(m *modelBug) {
 		p.h.srv.UpdateBug(m.id, func(bg *bugzillatest.Bug) { bg.Groups, bg.Component = nil, "Kernel" })
 		p.w.mu.Lock()
 		m.outSince, m.movedOut, m.restricted = time.Time{}, false, false
+		m.groups = append(m.groups, groupChange{after: len(p.h.srv.Requests()), restricted: false})
 		if wasOut {
 			// announced again in full: no "no longer restricted" line
 			m.seenRestricted = false

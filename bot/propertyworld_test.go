@@ -46,9 +46,13 @@ type embargoWorld struct {
 }
 
 type modelBug struct {
-	id                     int
-	restricted             bool   // in the security group (ksecbot sees it)
-	filedRestricted        bool   // restricted when filed
+	id              int
+	restricted      bool // in the security group (ksecbot sees it)
+	filedRestricted bool // restricted when filed
+	// groups are the bug's changes into and out of a group, each with
+	// the number of requests the Bugzilla test server had recorded once
+	// it was made: requests recorded later were answered after it.
+	groups                 []groupChange
 	summaryWord, boardWord string // unique words of the summary and whiteboard
 	tree                   string // "hardened" or "gentoo-sources"
 
@@ -64,6 +68,24 @@ type modelBug struct {
 	// sight (each is one more announcement per channel).
 	mirrored, seenRestricted bool
 	toggles, comebacks       int
+}
+
+// groupChange is a bug going into a group (restricted) or out of all.
+type groupChange struct {
+	after      int
+	restricted bool
+}
+
+// restrictedAt reports whether the bug was surely in a group when the
+// request with index i was answered.
+func (b *modelBug) restrictedAt(i int) bool {
+	r := false
+	for _, c := range b.groups {
+		if c.after <= i {
+			r = c.restricted
+		}
+	}
+	return r
 }
 
 // secret reports whether a public channel must not see the bug's details

@@ -143,7 +143,8 @@ func (s *Store) Gone(ctx context.Context, ids []int, watches []string) ([]int, e
 // that is none of the watches, while they are mirrored in sight in one of
 // them: they leave the watches (out of !pending and reminders), with a
 // "moved_out" event for the private channels. The mirror takes their new
-// product and component. It returns the bugs that left.
+// product, component, groups and resolution (a copy left public would be
+// shown in full). It returns the bugs that left.
 func (s *Store) LeftWatches(ctx context.Context, bugs []bugzilla.Bug, watches []string) ([]int, error) {
 	if len(bugs) == 0 {
 		return nil, nil
@@ -162,13 +163,15 @@ func (s *Store) LeftWatches(ctx context.Context, bugs []bugzilla.Bug, watches []
 			if err != nil {
 				return fmt.Errorf("failed to read bug %d: %w", nb.ID, err)
 			}
+			// Where it went, and who may see it there: the copy must not
+			// stay public when the read says it is restricted now.
 			from := watchName(b)
-			b.Product, b.Component = nb.Product, nb.Component
+			b.Product, b.Component, b.Groups, b.Resolution = nb.Product, nb.Component, nb.Groups, nb.Resolution
 			if err := leaveSight(ctx, tx, b, sightMoved, EventMovedOut, from, watchName(b), now); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE bugs SET product = ?, component = ?, confirmed_at = ?, unconfirmed = 0 WHERE id = ?",
-				b.Product, b.Component, ts(now), b.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE bugs SET product = ?, component = ?, resolution = ?, confirmed_at = ?, unconfirmed = 0 WHERE id = ?",
+				b.Product, b.Component, b.Resolution, ts(now), b.ID); err != nil {
 				return fmt.Errorf("failed to move bug %d: %w", b.ID, err)
 			}
 			left = append(left, nb.ID)

@@ -68,7 +68,7 @@ func TestSight(t *testing.T) {
 			t.Fatalf("read %d: Gone = %v %v, want %v", i+1, gone, err, want)
 		}
 		moved := b
-		moved.Product, moved.Component = "Gentoo Linux", "Current packages"
+		moved.Product, moved.Component, moved.Groups = "Gentoo Linux", "Current packages", []string{"security"}
 		if left, err := s.LeftWatches(ctx, []bugzilla.Bug{moved, other}, kernelWatch); err != nil || len(left) != 1-i || i == 0 && left[0] != 2 {
 			t.Fatalf("read %d: LeftWatches = %v %v, want [2] the first time", i+1, left, err)
 		}
@@ -81,8 +81,8 @@ func TestSight(t *testing.T) {
 	if !ok || !gb.Sight.Gone || gb.Summary != a.Summary {
 		t.Errorf("gone bug = %+v %v, want kept as last seen, gone", gb, ok)
 	}
-	if mb, _, _ := s.Bug(ctx, 2); mb.Product != "Gentoo Linux" || mb.Sight.Gone {
-		t.Errorf("moved bug = %s/%s %+v, want in its new product, not gone", mb.Product, mb.Component, mb.Sight)
+	if mb, _, _ := s.Bug(ctx, 2); mb.Product != "Gentoo Linux" || mb.Sight.Gone || !mb.Restricted() {
+		t.Errorf("moved bug = %s/%s %v %+v, want in its new product with the groups read, not gone", mb.Product, mb.Component, mb.Groups, mb.Sight)
 	}
 	if due, _ := s.DueReminders(ctx, c.Now().Add(2*time.Hour)); len(due) != 0 {
 		t.Errorf("reminders of bugs out of sight: %v", due)
