@@ -31,14 +31,26 @@ func (p *propertyRun) toggle(m *modelBug) {
 		m.restricted = to
 		m.groups = append(m.groups, groupChange{after: len(p.h.srv.Requests()), restricted: to})
 		p.w.mu.Unlock()
+		if to && !p.keyOK {
+			// While the key is refused no read shows a restriction: a
+			// reconciliation (after any poll under way, which may store
+			// the bug as it read it before) finds the bug missing and
+			// makes it unconfirmed, which withholds it as well.
+			if err := p.b.Intake.Watcher().ReconcileOnce(context.Background()); err != nil {
+				p.t.Fatal(err)
+			}
+		}
 	}, func() bool {
 		r, gone, unconfirmed, ok := p.mirrorBug(m.id)
-		if !ok {
-			return !p.keyOK // filed restricted during the outage: not seen yet
+		switch {
+		case !to:
+			return ok && !r
+		case p.keyOK:
+			return ok && r
 		}
-		// While the key is refused the mirror cannot see a restriction:
-		// the bug is unconfirmed, which withholds it as well.
-		return r == to || to && (gone || unconfirmed)
+		// filed restricted during the outage and never seen, or seen
+		// and now withheld
+		return !ok || r || gone || unconfirmed
 	})
 	p.logf("bug %d restricted=%v", m.id, to)
 }
