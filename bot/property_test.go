@@ -224,13 +224,14 @@ func (p *propertyRun) mirrorBug(id int) (restricted, gone, unconfirmed, ok bool)
 }
 
 // observe records what the mirror shows now: which bugs it has and the
-// changes of their restricted state (one change line each).
+// changes of their restricted state (one change line each; a bug out of
+// the watches has none).
 func (p *propertyRun) observe() {
 	p.w.mu.Lock()
 	defer p.w.mu.Unlock()
 	for _, m := range p.w.bugs {
 		r, gone, _, ok := p.mirrorBug(m.id)
-		if !ok || gone || m.deleted {
+		if !ok || gone || m.deleted || m.movedOut {
 			continue
 		}
 		if !m.mirrored {

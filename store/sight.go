@@ -62,8 +62,8 @@ func (s *Store) SightIDs(ctx context.Context, watches []string) ([]int, error) {
 
 // Confirm records that a read (with the key, or an anonymous one: then
 // the bugs are public) returned these bugs as they are mirrored, in sight
-// and with the same last_change_time: they are confirmed now, and no
-// longer unconfirmed. It returns the others: changed since, out of sight,
+// and with the same last_change_time, groups and resolution: they are
+// confirmed now, and no longer unconfirmed. It returns the others: changed since, out of sight,
 // or not mirrored (to be read again whole).
 func (s *Store) Confirm(ctx context.Context, bugs []bugzilla.Bug) (changed []int, err error) {
 	if len(bugs) == 0 {
@@ -74,8 +74,18 @@ func (s *Store) Confirm(ctx context.Context, bugs []bugzilla.Bug) (changed []int
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		changed = changed[:0]
 		for _, b := range bugs {
-			res, err := tx.ExecContext(ctx, "UPDATE bugs SET confirmed_at = ?, unconfirmed = 0 WHERE id = ? AND last_change_time = ? AND sight = ''",
-				ts(now), b.ID, ts(b.LastChangeTime))
+			// The groups and resolution read must be the mirror's too: a
+			// copy ksecbot's own write updated (ApplyUpdate) has the
+			// write's last_change_time but the other fields as they were
+			// mirrored, perhaps before the bug was restricted.
+			groups, err := json.Marshal(b.Groups)
+			if err != nil || b.Groups == nil {
+				groups = []byte("[]")
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE bugs SET confirmed_at = ?, unconfirmed = 0
+				WHERE id = ? AND last_change_time = ? AND sight = '' AND resolution = ?
+				AND json(COALESCE(json_extract(data, '$.groups'), '[]')) = json(?)`,
+				ts(now), b.ID, ts(b.LastChangeTime), b.Resolution, string(groups))
 			if err != nil {
 				return fmt.Errorf("failed to confirm bug %d: %w", b.ID, err)
 			}
