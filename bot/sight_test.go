@@ -159,9 +159,10 @@ func TestOutOfSightWithinOneInterval(t *testing.T) {
 		moved:     fmt.Sprintf("Bug %d moved to Gentoo Linux/Current packages", moved),
 		deleted:   fmt.Sprintf("Bug %d is no longer visible to ksecbot", deleted),
 	}
-	w.rec.waitFor(t, 20*time.Second, "the private channel told of each", func(m []chat.Outgoing) bool {
-		for _, line := range out {
-			if withText(systemLines(m, privKey), line) == 0 {
+	waitUntil(t, 20*time.Second, "the mirror to see the three out of sight", func() bool {
+		for _, id := range []int{embargoed, moved, deleted} {
+			b, ok, err := w.st.Bug(context.Background(), id)
+			if err != nil || !ok || !b.Sight.Gone && b.Product != "Gentoo Linux" {
 				return false
 			}
 		}
@@ -170,6 +171,14 @@ func TestOutOfSightWithinOneInterval(t *testing.T) {
 	if n := w.b.Intake.Watcher().ReconcileStats().Runs - runs; n > 2 {
 		t.Errorf("noticed after %d reconciliations, want at most 2 (the one under way and the next)", n)
 	}
+	w.rec.waitFor(t, 20*time.Second, "the private channel told of each", func(m []chat.Outgoing) bool {
+		for _, line := range out {
+			if withText(systemLines(m, privKey), line) == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	if got := systemLines(w.rec.sentCopy(), pubKey); len(got) != 0 {
 		t.Errorf("the public channel got system lines: %q", got)
 	}
