@@ -22,7 +22,7 @@ type ReconcileStats struct {
 	Last         time.Time     // when the last one started
 	LastDuration time.Duration // how long it took
 	LastBugs     int           // bugs it read again
-	LastRequests int64         // HTTP requests it made
+	LastRequests int64         // HTTP requests of the client while it ran (its own, in a quiet moment)
 	LastError    string        // "" after a successful one
 }
 
