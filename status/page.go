@@ -17,11 +17,8 @@ var pageTemplate string
 var pages = template.Must(template.New("page").Funcs(template.FuncMap{"dur": Duration}).Parse(pageTemplate))
 
 // indexRows is how many open bugs of a tree the front page lists; the
-// tree's own page lists up to treeRows (Bugzilla's search has the rest).
-const (
-	indexRows = 10
-	treeRows  = 500
-)
+// tree's own page lists up to MaxRows (Bugzilla's search has the rest).
+const indexRows = 10
 
 // view is what the templates read.
 type view struct {
@@ -65,14 +62,15 @@ type plot struct {
 func TreeHref(name string) string { return "/tree/" + url.PathEscape(name) }
 
 func newSection(t *Tree, i int, limit int) section {
-	sec := section{ID: fmt.Sprintf("tree-%d", i), Name: t.Name, Href: TreeHref(t.Name), Open: len(t.Open), Exposure: t.Exposure}
+	sec := section{ID: fmt.Sprintf("tree-%d", i), Name: t.Name, Href: TreeHref(t.Name), Open: t.NOpen, Exposure: t.Exposure}
 	rows := t.Open
 	if limit > 0 && len(rows) > limit {
-		rows, sec.More = rows[:limit], true
+		rows = rows[:limit]
 	}
-	sec.Bugs = bugTable{Rows: rows, Caption: fmt.Sprintf("Open bugs that concern %s: %d, %d unclaimed, %d without %s in CC.", t.Name, len(t.Open), t.Unclaimed, t.NotCC, t.Name)}
+	sec.More = len(rows) < t.NOpen
+	sec.Bugs = bugTable{Rows: rows, Caption: fmt.Sprintf("Open bugs that concern %s: %d, %d unclaimed, %d without %s in CC.", t.Name, t.NOpen, t.Unclaimed, t.NotCC, t.Name)}
 	if sec.More {
-		sec.Bugs.Caption += fmt.Sprintf(" The %d oldest are shown.", limit)
+		sec.Bugs.Caption += fmt.Sprintf(" The %d oldest are shown.", len(rows))
 	}
 	for j, s := range t.Reaction {
 		cap := fmt.Sprintf("%s: median %s, 90th percentile %s over %d bugs", s.Label, Duration(s.Median), Duration(s.P90), s.N)
@@ -90,7 +88,7 @@ func RenderIndex(s *Snapshot, title string) ([]byte, error) {
 	v := view{Title: title, S: s}
 	for i := range s.Trees {
 		t := &s.Trees[i]
-		row := summaryRow{Name: t.Name, Href: TreeHref(t.Name), Unsupported: t.Unsupported, Open: len(t.Open), Unclaimed: t.Unclaimed, NotCC: t.NotCC,
+		row := summaryRow{Name: t.Name, Href: TreeHref(t.Name), Unsupported: t.Unsupported, Open: t.NOpen, Unclaimed: t.Unclaimed, NotCC: t.NotCC,
 			Announce: "–", Claim: "–", Exposure: "–"}
 		for _, r := range t.Reaction {
 			if r.N == 0 {
@@ -118,7 +116,7 @@ func RenderTree(s *Snapshot, title, name string) (page []byte, found bool, err e
 	for i := range s.Trees {
 		t := &s.Trees[i]
 		if strings.EqualFold(t.Name, name) {
-			sec := newSection(t, i, treeRows)
+			sec := newSection(t, i, MaxRows)
 			page, err := execute("tree", view{Title: title + ": " + t.Name, Back: true, S: s, Section: &sec})
 			return page, true, err
 		}

@@ -30,10 +30,11 @@ type Snapshot struct {
 // Tree is one kernel tree's part of the page.
 type Tree struct {
 	Name        string
-	Unsupported bool // no security support (K_SECURITY_UNSUPPORTED)
-	Open        []Bug
-	Unclaimed   int       // of Open
-	NotCC       int       // of Open: the tree is neither assignee nor in CC
+	Unsupported bool      // no security support (K_SECURITY_UNSUPPORTED)
+	Open        []Bug     // the oldest MaxRows open bugs that concern it
+	NOpen       int       // all open bugs that concern it
+	Unclaimed   int       // of all open bugs
+	NotCC       int       // of all open bugs: the tree is neither assignee nor in CC
 	Reaction    []Series  // creation to announcement, to first claim, to CC
 	Exposure    *Exposure // nil: no kernel CVE data
 }

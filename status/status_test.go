@@ -335,3 +335,32 @@ func TestPropertyNoRestrictedDetail(t *testing.T) {
 		}
 	}
 }
+
+// A huge mirror is counted whole but listed up to MaxRows per tree: the
+// page and its cache stay small.
+func TestManyOpenBugs(t *testing.T) {
+	var open []bugzilla.Bug
+	for id := 1; id <= MaxRows+100; id++ {
+		open = append(open, bug(id, "sys-kernel/hardened-sources: flaw", now.Add(-time.Duration(MaxRows+200-id)*time.Hour)))
+	}
+	s := Build(testInput(open, nil))
+	h := s.Trees[1]
+	if h.NOpen != MaxRows+100 || len(h.Open) != MaxRows || h.Unclaimed != MaxRows+100 {
+		t.Fatalf("hardened: %d open, %d rows kept, %d unclaimed; want %d, %d, %d", h.NOpen, len(h.Open), h.Unclaimed, MaxRows+100, MaxRows, MaxRows+100)
+	}
+	page, _, err := RenderTree(&s, "t", "hardened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), fmt.Sprintf("Open bugs that concern hardened: %d, %d unclaimed", MaxRows+100, MaxRows+100)) ||
+		!strings.Contains(string(page), fmt.Sprintf("The %d oldest are shown.", MaxRows)) || strings.Count(string(page), `<td class="num"><a href=`) != MaxRows {
+		t.Error("the tree page does not count every bug and list the oldest MaxRows")
+	}
+	index, err := RenderIndex(&s, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(index), fmt.Sprintf("All %d open bugs of hardened", MaxRows+100)) {
+		t.Error("the front page does not link to all of hardened's bugs")
+	}
+}
