@@ -227,7 +227,8 @@ func fixesText(rep *cvereport.Report) string {
 
 // treeDetail is what a tree must act on (cvereport.TreeText; short:
 // without the other branches' fixes), or for a tree with nothing to act
-// on its versions; a tree without a verdict says why.
+// on its versions (cvereport.TreeVersions); a tree without a verdict
+// says why.
 func treeDetail(rep *cvereport.Report, tv cvereport.TreeVerdict, short bool) string {
 	if tv.Error != "" {
 		return "(" + tv.Error + ")"
@@ -239,13 +240,7 @@ func treeDetail(rep *cvereport.Report, tv cvereport.TreeVerdict, short bool) str
 	if t != "" {
 		return t
 	}
-	var vs []string
-	for _, it := range rep.Trees {
-		if it.Tree == tv.Tree {
-			vs = append(vs, cvereport.VersionText(it))
-		}
-	}
-	return strings.Join(vs, ", ")
+	return rep.TreeVersions(tv.Tree)
 }
 
 func orDash(s []string) string {

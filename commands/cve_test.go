@@ -4,6 +4,7 @@ package commands
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestCVECommandMatrixRows(t *testing.T) {
 	want := []string{
 		"tree | verdict | versions",
 		"gentoo-kernel | affected | 5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise",
-		"vanilla-sources | fixed | ~6.1.165 fixed, ~6.6.157 fixed, ~6.18.39 fixed, ~7.0 fixed, ~7.2.5 fixed",
+		"vanilla-sources | fixed | ~6.1.165, ~6.6.157, ~6.18.39, ~7.0, ~7.2.5: fixed",
 		"rt-sources | affected | ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164",
 	}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
@@ -155,4 +156,64 @@ func TestPendingCVEMarker(t *testing.T) {
 	// gentoo-kernel (5.10.250 stable) is affected by CVE-2025-71238.
 	mustContain(t, text(e.say(idCarol, chMatrix, "!pending gentoo-kernel")), "[CVE affects gentoo-kernel]")
 	mustNotContain(t, text(e.say(idCarol, chMatrix, "!pending")), "[CVE affects")
+}
+
+// demoCVEEnv is env with !cve wired to the demo's records and ebuilds,
+// where two packages of one tree share versions (vanilla-sources and
+// vanilla-kernel at 6.18.39; gentoo-sources and gentoo-kernel at 6.12.58
+// and 6.18.39).
+func demoCVEEnv(t *testing.T) *env {
+	e := newEnv(t, "")
+	e.cfg.Trees = []config.Tree{
+		{Name: "gentoo-sources", Packages: []string{"sys-kernel/gentoo-sources", "sys-kernel/gentoo-kernel", "sys-kernel/gentoo-kernel-bin"}},
+		{Name: "vanilla", Packages: []string{"sys-kernel/vanilla-sources", "sys-kernel/vanilla-kernel"}},
+		{Name: "hardened", Packages: []string{"sys-kernel/hardened-sources"}},
+	}
+	e.r = New(Deps{Config: e.cfg, Store: e.st, Now: e.clk.Now, Logger: e.r.log, RateBurst: 1000, RateEvery: 1,
+		CVE: &cvereport.Checker{Store: kernelcve.NewStore("../cmd/ksecbot/demodata/vulns"), Repo: gentoo.NewRepo("../cmd/ksecbot/demodata/repo")}})
+	return e
+}
+
+// TestCVECommandSharedVersions: a tree whose packages share a version
+// names each package once per answer, and no version twice for one
+// package, whether the tree is affected (CVE-2026-74338 affects
+// vanilla 6.18.39) or fixed (CVE-2025-21638); on IRC the answer stays
+// within 4 lines.
+func TestCVECommandSharedVersions(t *testing.T) {
+	e := demoCVEEnv(t)
+	for _, id := range []string{"CVE-2025-21638", "CVE-2026-74338"} {
+		outs := e.say(idBobMx, chMatrix, "!cve "+id)
+		rows := map[string]string{}
+		for _, l := range outs[0].Lines {
+			if l.IsRow() {
+				cells := strings.SplitN(l.Plain("matrix"), " | ", 3)
+				rows[cells[0]] = cells[2]
+			}
+		}
+		for tree, versions := range rows {
+			// An entry is a group of packages with their versions and
+			// verdict: "gentoo-sources, gentoo-kernel 6.12.58, ~6.18.39: fixed".
+			for _, entry := range strings.Split(versions, "; ") {
+				for _, pkg := range []string{"gentoo-sources", "gentoo-kernel,", "gentoo-kernel ", "gentoo-kernel-bin", "vanilla-sources", "vanilla-kernel"} {
+					if n := strings.Count(entry, pkg); n > 1 {
+						t.Errorf("%s: an entry of the %s row names %s %d times: %s", id, tree, strings.Trim(pkg, ", "), n, versions)
+					}
+				}
+				if f := strings.Fields(strings.NewReplacer(",", " ", ":", " ").Replace(entry)); len(f) != len(slices.Compact(slices.Sorted(slices.Values(f)))) {
+					t.Errorf("%s: an entry of the %s row repeats a word: %s", id, tree, entry)
+				}
+			}
+		}
+		irc := text(e.say(idCarol, chPublic, "!cve "+id))
+		if n := len(strings.Split(irc, "\n")); n > 4 {
+			t.Errorf("%s: IRC answer of %d lines:\n%s", id, n, irc)
+		}
+		mustNotContain(t, irc, "vanilla-sources, vanilla-kernel ~6.18.39: no fix in 6.18 · vanilla-kernel")
+	}
+	outs := e.say(idBobMx, chMatrix, "!cve CVE-2025-21638")
+	got := strings.Join(outs[0].Plain("matrix"), "\n")
+	mustContain(t, got,
+		"gentoo-sources | fixed | gentoo-sources, gentoo-kernel 6.12.58, ~6.18.39: fixed; gentoo-kernel-bin 6.12.58: fixed",
+		"vanilla | fixed | vanilla-sources ~6.18.39, ~7.2.5: fixed; vanilla-kernel ~6.18.39: fixed",
+		"hardened | affected | hardened-sources ~4.9.24: no fix in 4.9;")
 }

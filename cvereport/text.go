@@ -95,13 +95,21 @@ func shortReason(it Item) string {
 // written together ("~5.10.255, 5.10.250: fix 5.10.251"), each group
 // named with its package when the tree has several (packages with the
 // same versions together). Short leaves out the fixes of other branches.
-func (r *Report) TreeText(tree string) string { return r.treeText(tree, false) }
+func (r *Report) TreeText(tree string) string { return r.treeText(tree, false, false) }
 
 // TreeTextShort is TreeText without the fixes of other branches, for
 // answers that list the CVE's fixes once (IRC).
-func (r *Report) TreeTextShort(tree string) string { return r.treeText(tree, true) }
+func (r *Report) TreeTextShort(tree string) string { return r.treeText(tree, true, false) }
 
-func (r *Report) treeText(tree string, short bool) string {
+// TreeVersions is every current version of the tree with its verdict,
+// grouped as TreeText groups them ("vanilla-sources ~6.18.39, ~7.2.5:
+// fixed; vanilla-kernel ~6.18.39: fixed"): what a tree with nothing to
+// act on shows, each package's version once.
+func (r *Report) TreeVersions(tree string) string { return r.treeText(tree, false, true) }
+
+// treeText writes the tree's versions that need acting on, or with all
+// every version.
+func (r *Report) treeText(tree string, short, all bool) string {
 	packages := map[string]bool{}
 	type group struct {
 		pkg, verdict string
@@ -115,10 +123,13 @@ func (r *Report) treeText(tree string, short bool) string {
 		if it.Package != "" {
 			packages[it.Package] = true
 		}
-		if it.Status != string(kernelcve.Affected) && it.Status != string(kernelcve.Unknown) {
-			continue
-		}
 		pkg, verdict := shortPackage(it.Package), verdictText(it, short)
+		if it.Status != string(kernelcve.Affected) && it.Status != string(kernelcve.Unknown) {
+			if !all {
+				continue
+			}
+			verdict = ": " + it.Status // several versions share it
+		}
 		if n := len(groups); n > 0 && groups[n-1].pkg == pkg && groups[n-1].verdict == verdict {
 			groups[n-1].versions = append(groups[n-1].versions, versionName(it))
 			continue

@@ -121,13 +121,7 @@ func writeReport(w io.Writer, r *cvereport.Report) {
 			detail = tv.Error
 		}
 		if detail == "" {
-			var vs []string
-			for _, it := range r.Trees {
-				if it.Tree == tv.Tree {
-					vs = append(vs, cvereport.VersionText(it))
-				}
-			}
-			detail = strings.Join(vs, ", ")
+			detail = r.TreeVersions(tv.Tree)
 		}
 		fmt.Fprintf(w, "  %-20s %-10s %s\n", tv.Tree, tv.Status, detail)
 		for _, it := range r.Trees {

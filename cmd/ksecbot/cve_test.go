@@ -83,8 +83,36 @@ func TestCVEText(t *testing.T) {
 		"CVE-2025-71238: scsi: qla2xxx: Fix bsg_done() causing double free",
 		"  gentoo-kernel        affected   5.10.250: fix 5.10.251; newest stable 5.10.250 still affected, fixed in ~5.10.255: stabilise\n",
 		"  rt-sources           affected   ~5.10.234: fix 5.10.251; ~6.1.112: fix 6.1.164\n",
-		"  vanilla-sources      fixed      ~6.1.165 fixed, ~6.6.157 fixed, ~6.18.39 fixed, ~7.0 fixed, ~7.2.5 fixed\n",
+		"  vanilla-sources      fixed      ~6.1.165, ~6.6.157, ~6.18.39, ~7.0, ~7.2.5: fixed\n",
 		"  gentoo-sources       unaffected",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestCVETextSharedVersions: with the demo's trees, whose packages share
+// versions, each tree's line names each package's version once.
+func TestCVETextSharedVersions(t *testing.T) {
+	dir := t.TempDir()
+	if err := unpackDemoData(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "demo.toml")
+	toml := "[bugzilla]\nurl = \"https://b.example.org\"\n[kernel_cve]\npath = \"vulns\"\n[gentoo]\nrepo = \"repo\"\n" +
+		"[[tree]]\nname = \"gentoo-sources\"\npackages = [\"sys-kernel/gentoo-sources\", \"sys-kernel/gentoo-kernel\", \"sys-kernel/gentoo-kernel-bin\"]\n" +
+		"[[tree]]\nname = \"vanilla\"\npackages = [\"sys-kernel/vanilla-sources\", \"sys-kernel/vanilla-kernel\"]\n"
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"cve", "-c", path, "CVE-2025-21638"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"  gentoo-sources       fixed      gentoo-sources, gentoo-kernel 6.12.58, ~6.18.39: fixed; gentoo-kernel-bin 6.12.58: fixed\n",
+		"  vanilla              fixed      vanilla-sources ~6.18.39, ~7.2.5: fixed; vanilla-kernel ~6.18.39: fixed\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, out.String())

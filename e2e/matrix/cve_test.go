@@ -65,7 +65,7 @@ func TestCVECommandTable(t *testing.T) {
 			t.Errorf("formatted body lacks %q", want)
 		}
 	}
-	if !strings.Contains(body(reply), "vanilla-sources | fixed | ~6.1.165 fixed") {
+	if !strings.Contains(body(reply), "vanilla-sources | fixed | ~6.1.165, ~6.6.157, ~6.18.39, ~7.0, ~7.2.5: fixed") {
 		t.Errorf("plain body lacks the vanilla-sources row: %q", body(reply))
 	}
 }
