@@ -30,28 +30,7 @@ import (
 // that the bot cannot be in ch, once per episode (transport.Alerts).
 // Safe for concurrent use.
 func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem string) {
-	n.troubleMu.Lock()
-	defer n.troubleMu.Unlock()
-	n.setProblem(ch, "cannot join", chat.Clean(problem, 300))
-	key := episodeKey{store.EpisodeChannelTrouble, ch.Key}
-	state, num, ok := n.episode(ctx, key)
-	if !ok || state == "trouble" {
-		return // told already in this episode
-	}
-	num++
-	line := chat.Line{}.Bold("ksecbot cannot join " + ch.Name + " on " + ch.Network + ":").
-		Text(" " + problem + ". Its announcements for " + ch.Name + " wait in the outbox and are sent once it is back in; it keeps trying to join.")
-	told, err := n.private(ctx, troubleID("cannot-join", ch, num), line, ch.Key)
-	if err != nil {
-		n.log.Warn("failed to queue the channel trouble alert", "channel", ch.Key, "err", err)
-		return
-	}
-	if told == 0 {
-		n.log.Warn("no private channel to tell of the channel trouble: configure one (private = true)", "channel", ch.Key, "problem", problem)
-	} else {
-		n.log.Info("channel trouble told to the private channels", "channel", ch.Key, "episode", num, "private_channels", told, "problem", problem)
-	}
-	n.setEpisode(ctx, key, "trouble", num)
+	n.beginChannelEpisode(ctx, cannotJoin, ch, problem)
 }
 
 // ChannelRecovered ends ch's episode of trouble, if there is one, with
@@ -59,20 +38,77 @@ func (n *Notices) ChannelTrouble(ctx context.Context, ch chat.Channel, problem s
 // (transport.Alerts). Without an episode it does nothing. Safe for
 // concurrent use.
 func (n *Notices) ChannelRecovered(ctx context.Context, ch chat.Channel) {
+	n.endChannelEpisode(ctx, cannotJoin, ch)
+}
+
+// channelEpisode is one kind of channel trouble: what /healthz calls it,
+// its episodes' store kind, the notice ids of its alert and recovery
+// lines, and the lines themselves.
+type channelEpisode struct {
+	what         string // "cannot join", "refuses lines"
+	kind         string // store.Episode*
+	begin, end   string // notice id prefixes
+	alert        func(ch chat.Channel, problem string) chat.Line
+	recovery     func(ch chat.Channel) chat.Line
+	nobodyToTell string // log message when no private channel exists
+}
+
+// cannotJoin is a configured channel the bot cannot be in.
+var cannotJoin = channelEpisode{
+	what: "cannot join", kind: store.EpisodeChannelTrouble, begin: "cannot-join", end: "back-in",
+	alert: func(ch chat.Channel, problem string) chat.Line {
+		return chat.Line{}.Bold("ksecbot cannot join " + ch.Name + " on " + ch.Network + ":").
+			Text(" " + problem + ". Its announcements for " + ch.Name + " wait in the outbox and are sent once it is back in; it keeps trying to join.")
+	},
+	recovery: func(ch chat.Channel) chat.Line {
+		return chat.Line{}.Bold("ksecbot is back in " + ch.Name + " on " + ch.Network + ";").Text(" its waiting announcements follow there.")
+	},
+	nobodyToTell: "no private channel to tell of the channel trouble: configure one (private = true)",
+}
+
+// beginChannelEpisode records what is wrong with ch and, once per episode,
+// tells every private channel but ch. Safe for concurrent use.
+func (n *Notices) beginChannelEpisode(ctx context.Context, ep channelEpisode, ch chat.Channel, problem string) {
 	n.troubleMu.Lock()
 	defer n.troubleMu.Unlock()
-	n.setProblem(ch, "cannot join", "")
-	key := episodeKey{store.EpisodeChannelTrouble, ch.Key}
+	problem = chat.Clean(problem, 300)
+	n.setProblem(ch, ep.what, problem)
+	key := episodeKey{ep.kind, ch.Key}
+	state, num, ok := n.episode(ctx, key)
+	if !ok || state == "trouble" {
+		return // told already in this episode
+	}
+	num++
+	told, err := n.private(ctx, troubleID(ep.begin, ch, num), ep.alert(ch, problem), ch.Key)
+	if err != nil {
+		n.log.Warn("failed to queue a channel alert", "channel", ch.Key, "what", ep.what, "err", err)
+		return
+	}
+	if told == 0 {
+		n.log.Warn(ep.nobodyToTell, "channel", ch.Key, "problem", problem)
+	} else {
+		n.log.Info("channel trouble told to the private channels", "channel", ch.Key, "what", ep.what, "episode", num, "private_channels", told, "problem", problem)
+	}
+	n.setEpisode(ctx, key, "trouble", num)
+}
+
+// endChannelEpisode ends ch's episode, if there is one (also one from
+// before a restart), with one line to the private channels that were
+// told. Without an episode it only reads memory. Safe for concurrent use.
+func (n *Notices) endChannelEpisode(ctx context.Context, ep channelEpisode, ch chat.Channel) {
+	n.troubleMu.Lock()
+	defer n.troubleMu.Unlock()
+	n.setProblem(ch, ep.what, "")
+	key := episodeKey{ep.kind, ch.Key}
 	state, num, ok := n.episode(ctx, key)
 	if !ok || state != "trouble" {
 		return
 	}
-	line := chat.Line{}.Bold("ksecbot is back in " + ch.Name + " on " + ch.Network + ";").Text(" its waiting announcements follow there.")
-	if _, err := n.private(ctx, troubleID("back-in", ch, num), line, ch.Key); err != nil {
-		n.log.Warn("failed to queue the channel recovery notice", "channel", ch.Key, "err", err)
+	if _, err := n.private(ctx, troubleID(ep.end, ch, num), ep.recovery(ch), ch.Key); err != nil {
+		n.log.Warn("failed to queue the channel recovery notice", "channel", ch.Key, "what", ep.what, "err", err)
 		return
 	}
-	n.log.Info("channel recovery told to the private channels", "channel", ch.Key, "episode", num)
+	n.log.Info("channel recovery told to the private channels", "channel", ch.Key, "what", ep.what, "episode", num)
 	n.setEpisode(ctx, key, "ok", num)
 }
 

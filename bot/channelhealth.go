@@ -5,7 +5,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
@@ -65,29 +64,7 @@ func (p channelProblem) healthLine() string {
 // that ch refuses the bot's lines, once per episode. problem is the
 // network's refusal. Safe for concurrent use.
 func (n *Notices) ChannelRefuses(ctx context.Context, ch chat.Channel, problem string) {
-	n.troubleMu.Lock()
-	defer n.troubleMu.Unlock()
-	problem = chat.Clean(problem, 300)
-	n.setProblem(ch, "refuses lines", problem)
-	key := episodeKey{store.EpisodeChannelRefuses, ch.Key}
-	state, num, ok := n.episode(ctx, key)
-	if !ok || state == "trouble" {
-		return // told already in this episode
-	}
-	num++
-	line := chat.Line{}.Bold("ksecbot cannot send to " + ch.Name + " on " + ch.Network + ":").
-		Text(" " + problem + ". Its lines there wait in the outbox and are retried every minute; let the bot speak there (voice it or lift +m on IRC, raise its power level on Matrix).")
-	told, err := n.private(ctx, "refuses/"+ch.Key+"/"+strconv.Itoa(num), line, ch.Key)
-	if err != nil {
-		n.log.Warn("failed to queue the refused channel alert", "channel", ch.Key, "err", err)
-		return
-	}
-	if told == 0 {
-		n.log.Warn("no private channel to tell that a channel refuses lines: configure one (private = true)", "channel", ch.Key, "problem", problem)
-	} else {
-		n.log.Info("refused channel told to the private channels", "channel", ch.Key, "episode", num, "private_channels", told)
-	}
-	n.setEpisode(ctx, key, "trouble", num)
+	n.beginChannelEpisode(ctx, refusesLines, ch, problem)
 }
 
 // ChannelSends ends ch's episode of refusing lines, if there is one (also
@@ -95,18 +72,18 @@ func (n *Notices) ChannelRefuses(ctx context.Context, ch chat.Channel, problem s
 // were told. Without an episode it only reads memory. Safe for concurrent
 // use.
 func (n *Notices) ChannelSends(ctx context.Context, ch chat.Channel) {
-	n.troubleMu.Lock()
-	defer n.troubleMu.Unlock()
-	n.setProblem(ch, "refuses lines", "")
-	key := episodeKey{store.EpisodeChannelRefuses, ch.Key}
-	state, num, ok := n.episode(ctx, key)
-	if !ok || state != "trouble" {
-		return
-	}
-	line := chat.Line{}.Bold("ksecbot can send to " + ch.Name + " on " + ch.Network + " again;").Text(" its waiting lines follow there.")
-	if _, err := n.private(ctx, "sends-again/"+ch.Key+"/"+strconv.Itoa(num), line, ch.Key); err != nil {
-		n.log.Warn("failed to queue the channel recovery notice", "channel", ch.Key, "err", err)
-		return
-	}
-	n.setEpisode(ctx, key, "ok", num)
+	n.endChannelEpisode(ctx, refusesLines, ch)
+}
+
+// refusesLines is a channel the bot is in that refuses its lines.
+var refusesLines = channelEpisode{
+	what: "refuses lines", kind: store.EpisodeChannelRefuses, begin: "refuses", end: "sends-again",
+	alert: func(ch chat.Channel, problem string) chat.Line {
+		return chat.Line{}.Bold("ksecbot cannot send to " + ch.Name + " on " + ch.Network + ":").
+			Text(" " + problem + ". Its lines there wait in the outbox and are retried every minute; let the bot speak there (voice it or lift +m on IRC, raise its power level on Matrix).")
+	},
+	recovery: func(ch chat.Channel) chat.Line {
+		return chat.Line{}.Bold("ksecbot can send to " + ch.Name + " on " + ch.Network + " again;").Text(" its waiting lines follow there.")
+	},
+	nobodyToTell: "no private channel to tell that a channel refuses lines: configure one (private = true)",
 }

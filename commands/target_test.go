@@ -17,12 +17,7 @@ import (
 // separated by spaces).
 func (e *env) sent(ch chat.Channel, kind chat.Kind, netID string, bugs ...int) {
 	e.t.Helper()
-	e.nextM++
-	key := fmt.Sprintf("%s/t%d/%s", kind, e.nextM, ch.Key)
-	if err := e.st.Enqueue(e.ctx, chat.Outgoing{Key: key, Kind: kind, Channel: ch.Key, Target: ch.Name,
-		Lines: []chat.Line{chat.Line{}.Text("x")}, BugIDs: bugs}); err != nil {
-		e.t.Fatal(err)
-	}
+	key := e.queued(ch, kind, bugs...)
 	items, err := e.st.NextOutbox(e.ctx, []string{ch.Key}, 100)
 	if err != nil {
 		e.t.Fatal(err)
@@ -39,8 +34,8 @@ func (e *env) sent(ch chat.Channel, kind chat.Kind, netID string, bugs ...int) {
 }
 
 // queued queues an announcement the network has not confirmed yet (on
-// its way).
-func (e *env) queued(ch chat.Channel, kind chat.Kind, bugs ...int) {
+// its way) and returns its key.
+func (e *env) queued(ch chat.Channel, kind chat.Kind, bugs ...int) string {
 	e.t.Helper()
 	e.nextM++
 	key := fmt.Sprintf("%s/t%d/%s", kind, e.nextM, ch.Key)
@@ -48,6 +43,7 @@ func (e *env) queued(ch chat.Channel, kind chat.Kind, bugs ...int) {
 		Lines: []chat.Line{chat.Line{}.Text("x")}, BugIDs: bugs}); err != nil {
 		e.t.Fatal(err)
 	}
+	return key
 }
 
 // puts counts the PUT requests the Bugzilla test server received.

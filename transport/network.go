@@ -26,6 +26,24 @@ type Network struct {
 	New func(sec config.Section, env Env) (Transport, error)
 }
 
+// Typed makes a Network's New for a network whose section has type S: it
+// checks the type (a mistake in the registration is an error, not a
+// panic) and never returns a typed nil in the Transport interface.
+func Typed[S config.Section, T Transport](name string, build func(sec S, env Env) (T, error)) func(config.Section, Env) (Transport, error) {
+	return func(sec config.Section, env Env) (Transport, error) {
+		s, ok := sec.(S)
+		if !ok {
+			var want S
+			return nil, fmt.Errorf("%s: section of type %T, want %T", name, sec, want)
+		}
+		t, err := build(s, env)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+}
+
 // Name returns the network name its transport reports
 // (Transport.Network).
 func (n Network) Name() string { return n.Config.Name }

@@ -3,9 +3,6 @@
 package irc
 
 import (
-	"fmt"
-
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -15,15 +12,7 @@ import (
 // it.
 var Network = transport.Network{
 	Config: configNetwork,
-	New: func(sec config.Section, env transport.Env) (transport.Transport, error) {
-		cfg, ok := sec.(*Config)
-		if !ok {
-			return nil, fmt.Errorf("irc: section of type %T, want *irc.Config", sec)
-		}
-		t, err := New(cfg, Options{Logger: env.Logger, Version: env.Version, StateDir: env.StateDir})
-		if err != nil {
-			return nil, err // not a typed nil in the interface
-		}
-		return t, nil
-	},
+	New: transport.Typed("irc", func(cfg *Config, env transport.Env) (*Transport, error) {
+		return New(cfg, Options{Logger: env.Logger, Version: env.Version, StateDir: env.StateDir})
+	}),
 }

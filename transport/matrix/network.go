@@ -3,9 +3,6 @@
 package matrix
 
 import (
-	"fmt"
-
-	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/transport"
 )
 
@@ -16,15 +13,7 @@ import (
 // matrix.state_path says otherwise.
 var Network = transport.Network{
 	Config: configNetwork,
-	New: func(sec config.Section, env transport.Env) (transport.Transport, error) {
-		cfg, ok := sec.(*Config)
-		if !ok {
-			return nil, fmt.Errorf("matrix: section of type %T, want *matrix.Config", sec)
-		}
-		t, err := New(cfg, Options{Logger: env.Logger, StateDir: env.StateDir, Version: env.Version})
-		if err != nil {
-			return nil, err // not a typed nil in the interface
-		}
-		return t, nil
-	},
+	New: transport.Typed("matrix", func(cfg *Config, env transport.Env) (*Transport, error) {
+		return New(cfg, Options{Logger: env.Logger, StateDir: env.StateDir, Version: env.Version})
+	}),
 }
