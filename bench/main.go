@@ -70,7 +70,7 @@ func run(args []string) error {
 	fs.IntVar(&o.burst, "burst", 300, "bugs in the burst")
 	fs.BoolVar(&o.skipIRC, "skip-irc", false, "leave out IRC")
 	fs.BoolVar(&o.skipMatrix, "skip-matrix", false, "leave out Matrix")
-	fs.BoolVar(&o.quick, "quick", false, "few samples and a 1000-bug mirror: a smoke run, not for the README")
+	fs.BoolVar(&o.quick, "quick", false, "few samples and a 1000-bug mirror: a smoke run, not for bench/README.md")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the bench process's CPU profile to this file")
 	fs.StringVar(&o.only, "only", "", "run only the parts whose name contains this (push, poll, burst, reconciliation, command flood)")
 	fs.StringVar(&o.bin, "bin", "", "measure this ksecbot binary (built with -tags goolm) instead of building the module's")

@@ -2,7 +2,7 @@
 
 // Package bugmail reads Bugzilla notification mail (bugmail) just far
 // enough to name the bug it is about, for push ingest (`ksecbot
-// ingest-mail`, README "Feeding bugmail"). The mail
+// ingest-mail`, docs/operating.md, "Feeding bugmail"). The mail
 // is never trusted for bug content: ksecbot reads the bug through the API.
 package bugmail
 

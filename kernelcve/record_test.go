@@ -45,15 +45,15 @@ func TestCompare(t *testing.T) {
 
 // TestVerdictTable: versions on both sides of the boundaries of the
 // records that show each encoding case, with the verdict a maintainer
-// expects (fixed and unaffected told apart), including the README's own
-// probes and the two rejected records whose .dyad is stale.
+// expects (fixed and unaffected told apart), including the probes of
+// CVE-2025-21638 that `ksecbot cve` examples use and the two rejected records whose .dyad is stale.
 func TestVerdictTable(t *testing.T) {
 	st := NewStore("testdata/vulns")
 	cases := []struct {
 		id, v string
 		want  Status
 	}{
-		// README probes.
+		// CVE-2025-21638, the ksecbot cve example.
 		{"CVE-2025-21638", "3.10.50", Affected}, // backport without fix
 		{"CVE-2025-21638", "3.10.40", Unaffected},
 		{"CVE-2025-21638", "3.15", Affected}, // introduction

@@ -23,8 +23,8 @@ var ErrCorrupt = errors.New("the database is corrupted")
 // integrityLimit is the largest database (file and WAL) that Open checks
 // with PRAGMA integrity_check, which also finds index entries that do not
 // match their rows (quick_check does not). It reads every index entry:
-// measured on a loaded 2-core machine (BenchmarkStartCheck; README,
-// Benchmark), 0.1 to 0.35 s for 36 MiB (10,000 bugs, 50,000 sent
+// measured on a loaded 2-core machine (BenchmarkStartCheck;
+// bench/README.md), 0.1 to 0.35 s for 36 MiB (10,000 bugs, 50,000 sent
 // messages) and 0.9 s for 203 MiB (100,000 bugs), so 1 to 2 s at this
 // size, several times what a busy ksecbot keeps. A variable for tests.
 var integrityLimit int64 = 256 << 20

@@ -72,7 +72,7 @@ func largeStore(tb testing.TB, path string, bugs, channels int) {
 // outbox rows and announcements, 36 MiB): PRAGMA quick_check alone (what
 // Open ran before), and Open's check under integrityLimit (integrity_check)
 // and over it (quick_check and integrity_check of the exactly-once
-// tables). The figures chose integrityLimit (README, Benchmark).
+// tables). The figures chose integrityLimit (bench/README.md).
 func BenchmarkStartCheck(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "ksecbot.db")
 	largeStore(b, path, 10000, 5)

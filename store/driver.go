@@ -33,7 +33,7 @@ func (f *faults) set(err error) {
 // Faulted is closed when the store met a fault it cannot go on with:
 // its database is corrupted (Fault wraps ErrCorrupt, with the recovery
 // steps) or its file was removed or replaced (ErrVanished). The store's
-// owner must stop using it: see the README, "Storage faults".
+// owner must stop using it: see docs/operating.md, "Storage faults".
 func (s *Store) Faulted() <-chan struct{} { return s.faults.done }
 
 // Fault returns the fault Faulted announced, or nil.

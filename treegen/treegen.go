@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Package treegen generates the [[tree]] entries of the configuration from
-// a Gentoo repository checkout: `ksecbot trees --repo PATH` (README, "Tree
-// registry from the Gentoo repository").
+// a Gentoo repository checkout: `ksecbot trees --repo PATH` (docs/operating.md,
+// "Tree registry from the Gentoo repository").
 //
 // Kernel trees are the sys-kernel packages named *-sources, plus the
 // distribution kernels *-kernel and *-kernel-bin (gentoo-kernel,

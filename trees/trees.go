@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 // Package trees maps kernel security bugs to the kernel trees they concern
-// and to the people who maintain those trees (README, "How it works").
+// and to the people who maintain those trees (docs/design.md, "Data flow").
 //
 // A bug names a tree when its summary, whiteboard, aliases or keywords
 // contain the tree's name, one of its aliases, or one of its packages (with

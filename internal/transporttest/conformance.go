@@ -5,7 +5,7 @@
 // reconnect, exactly-once), checked as a user of that network sees it.
 // Run it from a transport's tests with a Network that drives the
 // transport's network; the real IRC and Matrix transports are checked the
-// same way by their real-server tests (see README "Tests").
+// same way by their real-server tests (see docs/testing.md).
 package transporttest
 
 import (

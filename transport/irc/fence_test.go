@@ -47,7 +47,7 @@ func TestFencesTakeNoFloodToken(t *testing.T) {
 // (as the deliverer does) without echo-message, with the default flood
 // settings (burst 4, one line per 2 s), and reports the seconds until the
 // last was confirmed: go test -tags goolm ./transport/irc -run '^$'
-// -bench FencedThroughput -benchtime 1x (README, IRC delivery guarantees).
+// -bench FencedThroughput -benchtime 1x (bench/README.md; docs/irc.md, "Delivery guarantees").
 func BenchmarkFencedThroughput(b *testing.B) {
 	s := irctest.Need(b)
 	for range b.N {

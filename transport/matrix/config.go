@@ -144,7 +144,7 @@ func (m *Config) Check(ch *config.Checker) {
 	}
 	// An access token logs in; a password logs in when there is no
 	// token, and otherwise only answers the homeserver's password check
-	// when the bot sets up cross-signing (README "Matrix device trust").
+	// when the bot sets up cross-signing (docs/matrix.md, "Device trust").
 	if m.AccessTokenFile == "" && m.AccessTokenEnv == "" && m.PasswordFile == "" && m.PasswordEnv == "" {
 		ch.Add("", "set one of access_token_file, access_token_env, password_file, password_env; none is set")
 	}

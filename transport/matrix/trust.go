@@ -4,7 +4,7 @@
 // user-signing) sign its own device, so clients show the device as
 // verified by its owner; the private keys live in the account's secret
 // storage (SSSS), opened by the recovery key in [matrix]
-// recovery_key_file. README "Matrix device trust" says how it looks to an
+// recovery_key_file. docs/matrix.md, "Device trust", says how it looks to an
 // operator and a room admin.
 
 package matrix

@@ -4,8 +4,8 @@
 // with emoji (SAS) from Element, once, so their clients show the bot with
 // a green shield and warn if its identity ever changes. The bot writes
 // the emoji to its log for the operator to compare, and confirms its
-// side; the person confirms theirs after comparing (README "Matrix device
-// trust").
+// side; the person confirms theirs after comparing (docs/matrix.md,
+// "Device trust").
 
 package matrix
 
