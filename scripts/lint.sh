@@ -8,9 +8,9 @@
 #      must fail at compile time with a message that names the fix;
 #   5. the ebuild's LICENSE line is the one scripts/ebuild-license.sh
 #      computes from the modules linked into ksecbot;
-#   6. no comment cites a document that is not in the repository (a
-#      "SPEC", "F14", "issue 14", "must-show"): point at a README section
-#      or a test instead.
+#   6. no comment, and no Markdown document, cites a document that is not
+#      in the repository (a "SPEC", "F14", "issue 14", "must-show"): point
+#      at a README or docs/ section, or a test, instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +36,12 @@ cites=$(git ls-files -z '*.go' '*.sh' '*.sql' '*.toml' 'contrib/*' ':!scripts/li
 	xargs -0 grep -nIE '(//|#|--).*(\bSPEC\b|\(F[0-9]{1,2}[,)/]|\b[Ii]ssue #?[0-9]+|\bmust-show\b)' || true)
 if [ -n "$cites" ]; then
 	echo "comments: these cite a document outside the repository; point at a README section or a test instead:" >&2
+	echo "$cites" >&2
+	exit 1
+fi
+cites=$(git ls-files -z '*.md' | xargs -0 grep -nIE '\bSPEC\b|\(F[0-9]{1,2}[,)/]|\b[Ii]ssue #?[0-9]+|\bmust-show\b' || true)
+if [ -n "$cites" ]; then
+	echo "documents: these cite a document outside the repository; point at a section of README.md, docs/ or a test instead:" >&2
 	echo "$cites" >&2
 	exit 1
 fi
@@ -73,4 +79,4 @@ guard ksecbot_must_be_built_with_tags_goolm go build
 guard ksecbot_must_be_built_with_cgo CGO_ENABLED=0 go build -tags goolm
 guard ksecbot_must_be_built_with_ CGO_ENABLED=0 go build
 scripts/ebuild-license.sh --check
-echo "lint: SPDX headers, comment citations, gofmt, go vet, staticcheck $staticcheck_version, the build guard and the ebuild LICENSE passed"
+echo "lint: SPDX headers, comment and document citations, gofmt, go vet, staticcheck $staticcheck_version, the build guard and the ebuild LICENSE passed"

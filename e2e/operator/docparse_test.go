@@ -66,12 +66,28 @@ func splitComment(line string) (string, string) {
 	return strings.TrimSpace(line), ""
 }
 
-// readmeCommands returns the commands of README.md's code blocks: every
-// line of a sh block, and the "$ " lines (with the output shown after
-// them) of other blocks.
-func readmeCommands(t *testing.T) []docCommand {
+// markdownFiles are the documents whose code blocks and links the tests
+// check, relative to the repository's root: the README, the benchmark's
+// page and every page under docs/.
+func markdownFiles(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"README.md", "bench/README.md"}
+	for _, p := range pages {
+		files = append(files, filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator))))
+	}
+	return files
+}
+
+// markdownCommands returns the commands of the code blocks of rel, a
+// Markdown file below the repository's root: every line of a sh block,
+// and the "$ " lines (with the output shown after them) of other blocks.
+func markdownCommands(t *testing.T, rel string) []docCommand {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +95,7 @@ func readmeCommands(t *testing.T) []docCommand {
 	fence, lang := false, ""
 	var cur *docCommand
 	for i, l := range strings.Split(string(data), "\n") {
-		where := "README.md:" + itoa(i+1)
+		where := rel + ":" + itoa(i+1)
 		if strings.HasPrefix(l, "```") {
 			fence, lang, cur = !fence, strings.TrimSpace(strings.TrimPrefix(l, "```")), nil
 			continue

@@ -18,16 +18,17 @@ import (
 
 // docCommand is a command shown in the documentation.
 type docCommand struct {
-	where   string   // "README.md:53"
+	where   string   // "README.md:53", "docs/cve.md:80"
 	line    string   // the command as written, without its comment
 	comment string   // what follows " #" on its line
 	output  []string // for a "$ command" transcript: the lines shown after it
 }
 
 // TestDocumentedCommands runs, from the repository's root, every command
-// that README.md's code blocks (``` sh blocks, and "$ " lines in others),
-// `ksecbot --help` (Examples) and the man page (EXAMPLES) show, with the
-// built binary standing in for ksecbot, and checks how each ends:
+// that the code blocks of README.md, bench/README.md and docs/*.md (```
+// sh blocks, and "$ " lines in others), `ksecbot --help` (Examples) and
+// the man page (EXAMPLES) show, with the built binary standing in for
+// ksecbot, and checks how each ends:
 //   - ksecbot commands run as written and exit 0; a transcript's output is
 //     compared line by line; the daemon's are run as check-config with the
 //     same flags (the daemon's own start checks, without starting it);
@@ -45,14 +46,16 @@ func TestDocumentedCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cmds []docCommand
-	cmds = append(cmds, readmeCommands(t)...)
+	for _, f := range markdownFiles(t) {
+		cmds = append(cmds, markdownCommands(t, f)...)
+	}
 	cmds = append(cmds, helpExamples(t)...)
 	cmds = append(cmds, manExamples(t)...)
 	sources := map[string]int{}
 	for _, c := range cmds {
 		sources[strings.SplitN(c.where, ":", 2)[0]]++
 	}
-	for _, src := range []string{"README.md", "ksecbot --help", "ksecbot.1"} {
+	for _, src := range []string{"README.md", "bench/README.md", "ksecbot --help", "ksecbot.1"} {
 		if sources[src] == 0 {
 			t.Errorf("no command found in %s", src)
 		}
