@@ -15,8 +15,10 @@ import (
 	"github.com/ksecbot/ksecbot/store"
 )
 
-// unreadable logs a record that cannot be read, once per error.
+// unreadable notes a record the scan cannot read for /healthz, and logs
+// it once per error.
 func (w *CVEWatch) unreadable(id string, err error) {
+	w.skipped[id] = err.Error()
 	if w.bad[id] == err.Error() {
 		return
 	}
@@ -91,7 +93,6 @@ func (w *CVEWatch) baseline(ctx context.Context, ch *cvereport.Checker, cfg *con
 		}
 	}
 	w.basis = basis
-	w.failing = ""
 	w.log.Info("kernel CVE watch: baseline stored, nothing announced; records added or changed from now on are announced", "records", len(w.known))
 	return nil
 }

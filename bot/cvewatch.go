@@ -40,11 +40,12 @@ type CVEWatch struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	status  *CVEStatus           // what /healthz, /metrics, the status page and !exposure read
 	mu      sync.Mutex           // one scan at a time
 	known   map[string]seenStamp // id -> files as last scanned; nil until loaded
 	basis   string               // what the exposure rows were judged against; "" before the baseline
-	failing string               // the error last logged, so a run of them is logged once
 	bad     map[string]string    // record id -> the read error logged for it
+	skipped map[string]string    // record id -> why the scan under way could not read it
 	warned  bool                 // the "cve_feed but no watch" warning was logged
 	chunk   int                  // records per transaction of a baseline or re-judging
 	scans   atomic.Int64         // scans completed
@@ -110,33 +111,32 @@ type cveConfig interface {
 }
 
 // NewCVEWatch returns the CVE watch of the configuration in effect at
-// each scan, feeding the channels that want it.
-func NewCVEWatch(o Options, current func() cveConfig, channels func() []chat.Channel, wake *Wake) *CVEWatch {
+// each scan, feeding the channels that want it and telling status how
+// its scans go.
+func NewCVEWatch(o Options, current func() cveConfig, channels func() []chat.Channel, wake *Wake, status *CVEStatus) *CVEWatch {
 	o = o.WithDefaults()
 	return &CVEWatch{current: current, channels: channels, store: o.Store, wake: wake, log: o.Logger.With("component", "cve-watch"), now: o.Now,
-		bad: map[string]string{}, chunk: cveChunk}
+		status: status, bad: map[string]string{}, chunk: cveChunk}
 }
 
 // Loops returns the watch's loop.
 func (w *CVEWatch) Loops() []Loop { return []Loop{{Name: "kernel CVE watch", Run: w.run}} }
 
-// run scans at once, then every scan_interval, read anew each time (a
-// reload may change it or turn the watch off: "0").
+// run scans at once (the first scan of a fresh database, its baseline,
+// begins with the daemon), then every scan_interval, read anew each time
+// (a reload may change it or turn the watch off: "0").
 func (w *CVEWatch) run(ctx context.Context) error {
 	for {
 		wait := time.Minute // watch off: look again after a reload
 		if k := w.current().Config().KernelCVE; k != nil && k.ScanInterval.Duration > 0 {
 			wait = k.ScanInterval.Duration
 			_, err := w.Scan(ctx)
-			switch {
-			case errors.Is(err, kernelcve.ErrBusy):
+			if errors.Is(err, kernelcve.ErrBusy) && w.status.FailingSince().IsZero() {
 				// a git pull under way: look again when it is done
-				w.log.Debug("kernel CVE scan postponed", "err", err)
 				wait = min(wait, busyRetry)
-			case err != nil && ctx.Err() == nil:
-				w.fail(err)
 			}
 		} else {
+			w.status.setOn(false)
 			w.warnFeedWithoutWatch()
 		}
 		t := time.NewTimer(wait)
@@ -164,16 +164,41 @@ func (w *CVEWatch) warnFeedWithoutWatch() {
 	}
 }
 
-// fail logs a failed scan, once per run of the same failure.
-func (w *CVEWatch) fail(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err.Error() == w.failing {
-		w.log.Debug("kernel CVE scan failed again", "err", err)
-		return
+// settle tells the status how the scan went (err), and logs an episode
+// of failures once when it begins and once when it ends. A clone git is
+// updating is no failure until it has been so for cveBusyTooLong (a hung
+// pull, or a stale .git/index.lock). It returns err, or the error that
+// says git has held the clone too long.
+func (w *CVEWatch) settle(ctx context.Context, root string, err error) error {
+	now := w.now()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		w.status.end() // stopping: no verdict on the clone
+		return err
+	case errors.Is(err, kernelcve.ErrBusy):
+		since, tooLong := w.status.busy(now)
+		if !tooLong {
+			w.log.Debug("kernel CVE scan postponed", "err", err)
+			return err
+		}
+		err = fmt.Errorf("kernel CVE repository %s: git has been updating the clone since %s: a git pull that hangs, or a crashed one that left .git/index.lock behind (remove that file if no git runs): %w",
+			root, stamp(since), err)
+	case err == nil:
+		if since, ended := w.status.succeed(now, w.skipped); ended {
+			w.log.Info("kernel CVE scans work again", "failing_since", since)
+		}
+		w.bad = w.skipped // a record read again is logged again when it breaks
+		return nil
 	}
-	w.failing = err.Error()
-	w.log.Error("kernel CVE scan failed; the watch tries again at the next scan", "err", err)
+	switch began, changed := w.status.fail(now, err.Error(), errors.Is(err, kernelcve.ErrBusy)); {
+	case began:
+		w.log.Error("kernel CVE scan failed; /healthz says so until a scan works (tried again at every scan)", "err", err)
+	case changed:
+		w.log.Warn("kernel CVE scans still fail, now for another reason", "err", err)
+	default:
+		w.log.Debug("kernel CVE scan failed again", "err", err)
+	}
+	return err
 }
 
 // Scans returns how many scans have completed (the first is the one the
@@ -186,22 +211,34 @@ func (w *CVEWatch) Scan(ctx context.Context) (CVEScanResult, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.scans.Add(1)
-	var res CVEScanResult
 	lv := w.current() // one configuration for the whole scan
 	cfg, ch := lv.Config(), lv.CVE()
 	if ch == nil || cfg.KernelCVE == nil {
-		return res, nil
+		return CVEScanResult{}, nil
 	}
+	start := w.now()
+	var err error
+	if w.known == nil {
+		err = w.load(ctx) // once: what the store remembers
+	}
+	// Without a basis the database is fresh: this scan is its baseline.
+	w.status.begin(start, err == nil && w.basis == "")
+	w.skipped = map[string]string{}
+	var res CVEScanResult
+	if err == nil {
+		res, err = w.scan(ctx, cfg, ch)
+	}
+	return res, w.settle(ctx, ch.Store.Root(), err)
+}
+
+// scan is Scan's work.
+func (w *CVEWatch) scan(ctx context.Context, cfg *config.Config, ch *cvereport.Checker) (CVEScanResult, error) {
+	var res CVEScanResult
 	entries, err := ch.Store.Scan()
 	if err != nil {
 		return res, err
 	}
 	res.Records = len(entries)
-	if w.known == nil {
-		if err := w.load(ctx); err != nil {
-			return res, err
-		}
-	}
 	res.Baseline = w.basis == ""
 	if !res.Baseline && len(entries) < len(w.known)/2 {
 		return res, fmt.Errorf("kernel CVE repository %s holds %d records, the watch has seen %d: not scanning a clone half gone (a git pull under way, or a broken checkout?)",
@@ -232,7 +269,6 @@ func (w *CVEWatch) Scan(ctx context.Context) (CVEScanResult, error) {
 	if err := w.changes(ctx, ch, cfg, changed, basis, &res); err != nil {
 		return res, err
 	}
-	w.failing = ""
 	if len(changed) > 0 || res.Rejudged > 0 {
 		w.log.Info("kernel CVE scan", "records", res.Records, "new", res.New, "changed", res.Changed, "rejected", res.Rejected,
 			"announced", len(res.Announced), "digest", res.Digest, "follow_ups", len(res.FollowUps), "affect_no_tree", res.Others, "rejudged", res.Rejudged)

@@ -33,14 +33,15 @@ type HTTP struct {
 	guard      *StoreGuard
 	networks   *Networks
 	metrics    *Metrics
+	cve        *CVEStatus
 	log        *slog.Logger
 	now        func() time.Time
 }
 
 // NewHTTP returns the HTTP side of the core.
-func NewHTTP(o Options, current func() pageConfig, intake *Intake, guard *StoreGuard, networks *Networks, metrics *Metrics) *HTTP {
+func NewHTTP(o Options, current func() pageConfig, intake *Intake, guard *StoreGuard, networks *Networks, metrics *Metrics, cve *CVEStatus) *HTTP {
 	o = o.WithDefaults()
-	return &HTTP{current: current, store: o.Store, transports: o.Transports, intake: intake, guard: guard, networks: networks, metrics: metrics, log: o.Logger, now: o.Now}
+	return &HTTP{current: current, store: o.Store, transports: o.Transports, intake: intake, guard: guard, networks: networks, metrics: metrics, cve: cve, log: o.Logger, now: o.Now}
 }
 
 // Handler returns the HTTP handler for [http] listen: GET /metrics,
@@ -90,7 +91,8 @@ func (h *HTTP) ServeHTTP(ctx context.Context, addr string) error {
 // serveHealth answers 200 when the store and at least one transport are
 // up, else 503 with the reason. A network stopped by a permanent error
 // is named with its error and next try ("degraded: irc: down since ...")
-// while another network works.
+// while another network works; so are the kernel CVE watch's failing
+// scans and unreadable records ("degraded: kernel CVE data: ...").
 func (h *HTTP) serveHealth(w http.ResponseWriter, r *http.Request) {
 	var problems []string
 	if err := h.store.Ping(r.Context()); err != nil {
@@ -109,6 +111,9 @@ func (h *HTTP) serveHealth(w http.ResponseWriter, r *http.Request) {
 	problems = append(problems, h.networks.Problems()...)
 	for _, p := range h.networks.notices.ChannelProblems() {
 		problems = append(problems, p.healthLine())
+	}
+	if k := h.current().Config().KernelCVE; k != nil && k.ScanInterval.Duration > 0 {
+		problems = append(problems, h.cve.Problems()...) // each starts with "kernel CVE data"
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if len(h.transports) > 0 && up == 0 || (len(problems) > 0 && strings.HasPrefix(problems[0], "store")) {

@@ -38,13 +38,15 @@ type Live struct {
 	// SIGHUP builds a new router still holds its bug against the new
 	// router's writes.
 	bugLocks *commands.BugLocks
+	// cveStatus outlives reloads: how the kernel CVE watch's scans go.
+	cveStatus *CVEStatus
 }
 
 // NewLive builds the snapshot of o.Config.
 func NewLive(o Options) *Live {
 	o = o.WithDefaults()
 	s := &Live{store: o.Store, bz: o.Bugzilla, version: o.Version, transports: o.Transports, log: o.Logger, now: o.Now,
-		commandMemory: commands.NewMemory(), bugLocks: commands.NewBugLocks()}
+		commandMemory: commands.NewMemory(), bugLocks: commands.NewBugLocks(), cveStatus: &CVEStatus{}}
 	s.cur.Store(s.build(o.Config))
 	return s
 }

@@ -43,6 +43,7 @@ type MetricsSources struct {
 	Now      func() time.Time
 	Networks *Networks
 	Notices  *Notices
+	CVE      *CVEStatus // the kernel CVE watch's scans
 }
 
 // NewMetrics returns the metrics; the counters are counted by the parts
@@ -102,6 +103,10 @@ var (
 	descSilent     = prometheus.NewDesc("ksecbot_transport_silent_drops_total", "Connections recycled because the link went silent with lines unconfirmed (IRC).", []string{"network"}, nil)
 	descChanTrbl   = prometheus.NewDesc("ksecbot_channel_trouble", "1 while the bot cannot join a configured channel (what=cannot_join) or the channel refuses its lines (what=refuses_lines: IRC +m, a Matrix power level too low); /healthz says why.", []string{"network", "channel", "what"}, nil)
 	descDown       = prometheus.NewDesc("ksecbot_transport_down", "1 while the network is stopped by a permanent error (refused password or token, untrusted certificate, ban); it is retried hourly and on SIGHUP, /healthz says why.", []string{"network"}, nil)
+	descCVEErrors  = prometheus.NewDesc("ksecbot_cve_scan_errors_total", "Kernel CVE watch scans that failed (the clone unreadable, empty or half gone, git updating it for over 10 minutes, the database); /healthz says why.", nil, nil)
+	descCVEFailing = prometheus.NewDesc("ksecbot_cve_scan_failing", "1 from a failed kernel CVE watch scan until the next successful one.", nil, nil)
+	descCVESuccess = prometheus.NewDesc("ksecbot_cve_last_scan_success_timestamp_seconds", "When the last kernel CVE watch scan succeeded (Unix time; 0: none since start).", nil, nil)
+	descCVESkipped = prometheus.NewDesc("ksecbot_cve_unreadable_records", "Kernel CVE records the last successful scan could not read (a dangling symlink, no regular file, bad JSON) and left out.", nil, nil)
 )
 
 // rateLimitStatser is implemented by transports that count the
@@ -118,7 +123,7 @@ type deliveryStatser interface {
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReconciles, descReconSecs, descReconReqs, descReconBugs, descReaction, descInFlight, descSilent, descDown, descRateLimit, descChanTrbl} {
+	for _, d := range []*prometheus.Desc{descConnected, descOutbox, descBZRequests, descBZErrors, descPollSecs, descPolls, descKeyRefused, descBZUp, descPushQueue, descReconciles, descReconSecs, descReconReqs, descReconBugs, descReaction, descInFlight, descSilent, descDown, descRateLimit, descChanTrbl, descCVEErrors, descCVEFailing, descCVESuccess, descCVESkipped} {
 		ch <- d
 	}
 }
@@ -160,6 +165,18 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if src.Notices != nil {
 		for _, p := range src.Notices.ChannelProblems() {
 			ch <- prometheus.MustNewConstMetric(descChanTrbl, prometheus.GaugeValue, 1, p.ch.Network, p.ch.Name, strings.ReplaceAll(p.what, " ", "_"))
+		}
+	}
+	if src.CVE != nil {
+		if h := src.CVE.health(); h.on {
+			success := 0.0
+			if !h.lastSuccess.IsZero() {
+				success = float64(h.lastSuccess.UnixNano()) / 1e9
+			}
+			ch <- prometheus.MustNewConstMetric(descCVEErrors, prometheus.CounterValue, float64(h.errors))
+			ch <- prometheus.MustNewConstMetric(descCVEFailing, prometheus.GaugeValue, boolGauge(!h.failSince.IsZero()))
+			ch <- prometheus.MustNewConstMetric(descCVESuccess, prometheus.GaugeValue, success)
+			ch <- prometheus.MustNewConstMetric(descCVESkipped, prometheus.GaugeValue, float64(len(h.skipped)))
 		}
 	}
 	st := src.Bugzilla.Stats()

@@ -73,7 +73,7 @@ func (h *HTTP) statusSnapshot(ctx context.Context, days int) (status.Snapshot, e
 		Bugs:      bugs,
 		Unclaimed: func(b *bugzilla.Bug) bool { return unclaimed(ctx, h.store, cfg, b) },
 		CatchUp:   func(id int) bool { return caughtUp[id] },
-		Health:    h.statusHealth(ctx),
+		Health:    h.statusHealth(ctx, lv),
 		Exposure:  h.statusExposure(ctx, lv),
 	}
 	return status.Build(in), nil
@@ -112,7 +112,7 @@ func (h *HTTP) statusExposure(ctx context.Context, lv pageConfig) func(config.Tr
 }
 
 // statusHealth is /healthz's view as parts with a state each.
-func (h *HTTP) statusHealth(ctx context.Context) status.Health {
+func (h *HTTP) statusHealth(ctx context.Context, lv pageConfig) status.Health {
 	var hl status.Health
 	downs := h.networks.Problems()
 	for _, t := range h.transports {
@@ -143,7 +143,44 @@ func (h *HTTP) statusHealth(ctx context.Context) status.Health {
 	} else if ps := h.guard.Problems(); len(ps) > 0 {
 		hl.Database.State, hl.Database.Detail = status.StateDegraded, strings.Join(ps, "; ")
 	}
+	hl.KernelCVE, hl.LastCVEScan = h.cvePart(lv)
 	return hl
+}
+
+// cvePart is the kernel CVE data's part of the health table, nil without
+// [kernel_cve]. The page is public: it says that scans fail or records
+// cannot be read, and leaves the why (with the clone's path) to /healthz.
+func (h *HTTP) cvePart(lv pageConfig) (*status.Part, time.Time) {
+	k, cve := lv.Config().KernelCVE, lv.CVE()
+	if k == nil || cve == nil {
+		return nil, time.Time{}
+	}
+	p := &status.Part{Name: "Kernel CVE data", State: status.StateOK}
+	if k.ScanInterval.Duration == 0 {
+		p.Detail = "read for !cve and the announcements; the CVE watch is off (scan_interval = \"0\")."
+		if err := cve.Store.Check(); err != nil {
+			p.State, p.Detail = status.StateDown, "the kernel CNA's vulns clone cannot be read (ksecbot cve says why)."
+		}
+		return p, time.Time{}
+	}
+	s := h.cve.health()
+	switch {
+	case !s.failSince.IsZero():
+		p.State, p.Detail = status.StateDegraded, "scans failing since "+stamp(s.failSince)+" (/healthz says why)."
+	case s.baseline:
+		p.Detail = "the first scan has been under way since " + stamp(s.scanStart) + "."
+	case s.lastSuccess.IsZero():
+		p.Detail = "no scan yet."
+	default:
+		p.Detail = "watching the kernel CNA's vulns clone, rescanned every " + k.ScanInterval.Duration.String() + "."
+	}
+	switch n := len(s.skipped); {
+	case n == 1:
+		p.State, p.Detail = status.StateDegraded, p.Detail+" 1 record cannot be read and is left out (/healthz names it)."
+	case n > 1:
+		p.State, p.Detail = status.StateDegraded, p.Detail+fmt.Sprintf(" %d records cannot be read and are left out (/healthz names them).", n)
+	}
+	return p, s.lastSuccess
 }
 
 func trimPrefixes(l []string, prefix string) []string {

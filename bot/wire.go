@@ -33,7 +33,7 @@ func Wire(o Options) (*Bot, error) {
 	intake := NewIntake(o, wake, notices)
 	networks := NewNetworks(o, notices)
 	metrics := NewMetrics(MetricsSources{Transports: o.Transports, Store: o.Store, Bugzilla: o.Bugzilla, Intake: intake, Guard: guard,
-		Trees: func() []config.Tree { return live.Config().Trees }, Now: o.Now, Networks: networks, Notices: notices})
+		Trees: func() []config.Tree { return live.Config().Trees }, Now: o.Now, Networks: networks, Notices: notices, CVE: live.cveStatus})
 	b := &Bot{
 		Live:          live,
 		Wake:          wake,
@@ -42,13 +42,13 @@ func Wire(o Options) (*Bot, error) {
 		Reminders:     NewReminders(o, live.Config, live.channels, wake),
 		Retention:     NewRetention(o),
 		AutoCC:        NewAutoCC(o, func() autoCCConfig { return snap() }, wake, notices),
-		CVEWatch:      NewCVEWatch(o, func() cveConfig { return snap() }, live.channels, wake),
+		CVEWatch:      NewCVEWatch(o, func() cveConfig { return snap() }, live.channels, wake, live.cveStatus),
 		Guard:         guard,
 		Commands:      NewDispatcher(o, func() commandConfig { return snap() }, metrics),
 		Notices:       notices,
 		Networks:      networks,
 		Metrics:       metrics,
-		HTTP:          NewHTTP(o, func() pageConfig { return snap() }, intake, guard, networks, metrics),
+		HTTP:          NewHTTP(o, func() pageConfig { return snap() }, intake, guard, networks, metrics, live.cveStatus),
 		Log:           o.Logger,
 	}
 	b.AutoCC.reconcile = intake.watcher.PokeReconcile

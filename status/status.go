@@ -92,6 +92,9 @@ type Health struct {
 	Bugzilla Part
 	Database Part
 	LastPoll time.Time // zero: no successful poll yet
+	// KernelCVE is the kernel CVE data's part, nil without [kernel_cve].
+	KernelCVE   *Part
+	LastCVEScan time.Time // zero: no successful scan of the kernel CVE data yet
 }
 
 // Part is one part's state: "ok", "degraded" or "down", and why.
