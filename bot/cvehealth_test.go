@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ksecbot/ksecbot/bot"
+	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
 	"github.com/ksecbot/ksecbot/internal/fakeclock"
 )
@@ -183,5 +184,71 @@ func TestCVEScanGitStuck(t *testing.T) {
 	scan(t, b)
 	if _, body := health(t, url); strings.Contains(body, "kernel CVE") {
 		t.Errorf("/healthz after the pull: %q", body)
+	}
+}
+
+// TestExposureDuringFirstScan: !exposure asked while the first scan of a
+// fresh database is under way says so, not an answer from the part of
+// the records stored so far; after it, the full answer. A watch that
+// cannot scan at all says that it fails.
+func TestExposureDuringFirstScan(t *testing.T) {
+	h := newHarness(t, "")
+	h.cfg.Bugzilla.PollInterval.Duration = time.Hour
+	h.cfg.Trees = cveTrees
+	h.cfg.KernelCVE = &config.KernelCVE{Path: cloneRecords(t), Highlight: config.HighlightAffected, ScanInterval: config.Duration{Duration: time.Hour}}
+	h.cfg.Gentoo = &config.Gentoo{Repo: realRepo}
+	rec := newRecorder("test", "#feed")
+	b, st := h.wire(rec)
+	paused, resume := make(chan struct{}), make(chan struct{})
+	first := true
+	b.CVEWatch.PauseBaseline(5, func() {
+		if first {
+			first = false
+			close(paused)
+			<-resume
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		st.Close()
+	})
+	select {
+	case <-paused:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the baseline never stored its first records")
+	}
+	ch := rec.channels[0]
+	ch.Terse = true
+	who := chat.Identity{Network: "test", Nick: "maint"}
+	got := ask(t, b.Live.Router(), ch, who, "!exposure gentoo-kernel")
+	if !regexp.MustCompile(`^The first scan of the kernel CVE data is under way \(started \d+ s ago\); ask again when it is done, in a few seconds\.$`).MatchString(got) {
+		t.Errorf("!exposure during the first scan: %q", got)
+	}
+	srv := httptest.NewServer(b.HTTP.Handler())
+	t.Cleanup(srv.Close)
+	if code, body := health(t, srv.URL); code != 200 || strings.Contains(body, "kernel CVE") {
+		t.Errorf("/healthz during the first scan: %d %q", code, body)
+	}
+	close(resume)
+	waitUntil(t, 30*time.Second, "the first scan", func() bool { return b.CVEWatch.Scans() > 0 })
+	if got := ask(t, b.Live.Router(), ch, who, "!exposure gentoo-kernel"); !strings.Contains(got, "gentoo-kernel: 16 published kernel CVEs affect its current versions (of 42 published records)") {
+		t.Errorf("!exposure after the first scan: %q", got)
+	}
+
+	// A fresh database and a clone that cannot be read.
+	h2 := newHarness(t, "")
+	h2.cfg.Trees = cveTrees
+	h2.cfg.KernelCVE = &config.KernelCVE{Path: filepath.Join(t.TempDir(), "vulns"), ScanInterval: config.Duration{Duration: time.Hour}}
+	h2.cfg.Gentoo = &config.Gentoo{Repo: realRepo}
+	rec2 := newRecorder("test", "#feed")
+	b2, _ := h2.start(rec2)
+	waitUntil(t, 30*time.Second, "the first scan", func() bool { return b2.CVEWatch.Scans() > 0 })
+	if got := ask(t, b2.Live.Router(), rec2.channels[0], who, "!exposure"); !strings.Contains(got, "The kernel CVE watch cannot scan the kernel CNA's vulns clone (failing since ") ||
+		!strings.Contains(got, "the operator sees why in /healthz and the log.") {
+		t.Errorf("!exposure with a clone that cannot be read: %q", got)
 	}
 }

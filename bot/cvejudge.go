@@ -91,6 +91,9 @@ func (w *CVEWatch) baseline(ctx context.Context, ch *cvereport.Checker, cfg *con
 		for _, r := range sc.Records {
 			w.known[r.ID] = stampOfRecord(r)
 		}
+		if w.chunkEnd != nil {
+			w.chunkEnd()
+		}
 	}
 	w.basis = basis
 	w.log.Info("kernel CVE watch: baseline stored, nothing announced; records added or changed from now on are announced", "records", len(w.known))

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ksecbot/ksecbot/commands"
 )
 
 // CVEStatus is how the kernel CVE watch is doing: the scan under way (the
@@ -33,6 +35,8 @@ type CVEStatus struct {
 	skipped     map[string]string // records the last successful scan could not read, and why
 	errors      int64             // failed scans
 }
+
+var _ commands.CVEWatchState = (*CVEStatus)(nil)
 
 // cveBusyTooLong is how long git may be updating the clone before the
 // scans count as failing: a pull takes seconds to a minute or two, and

@@ -40,15 +40,16 @@ type CVEWatch struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	status  *CVEStatus           // what /healthz, /metrics, the status page and !exposure read
-	mu      sync.Mutex           // one scan at a time
-	known   map[string]seenStamp // id -> files as last scanned; nil until loaded
-	basis   string               // what the exposure rows were judged against; "" before the baseline
-	bad     map[string]string    // record id -> the read error logged for it
-	skipped map[string]string    // record id -> why the scan under way could not read it
-	warned  bool                 // the "cve_feed but no watch" warning was logged
-	chunk   int                  // records per transaction of a baseline or re-judging
-	scans   atomic.Int64         // scans completed
+	status   *CVEStatus           // what /healthz, /metrics, the status page and !exposure read
+	mu       sync.Mutex           // one scan at a time
+	known    map[string]seenStamp // id -> files as last scanned; nil until loaded
+	basis    string               // what the exposure rows were judged against; "" before the baseline
+	bad      map[string]string    // record id -> the read error logged for it
+	skipped  map[string]string    // record id -> why the scan under way could not read it
+	warned   bool                 // the "cve_feed but no watch" warning was logged
+	chunk    int                  // records per transaction of a baseline or re-judging
+	scans    atomic.Int64         // scans completed
+	chunkEnd func()               // tests: called after each chunk of a baseline is stored
 }
 
 // seenStamp is what a scan compares: the files' times and sizes and the

@@ -104,6 +104,7 @@ func (s *Live) build(cfg *config.Config) *Snapshot {
 		deps.CVE = cve
 		if cfg.KernelCVE.ScanInterval.Duration > 0 {
 			deps.Exposure = s.store // the CVE watch keeps it
+			deps.CVEWatch = s.cveStatus
 		}
 	}
 	lv.router = commands.New(deps)

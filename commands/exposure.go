@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ksecbot/ksecbot/chat"
 	"github.com/ksecbot/ksecbot/config"
@@ -18,6 +19,17 @@ import (
 type ExposureStore interface {
 	CVEExposureOf(ctx context.Context, tree string) ([]store.CVEExposure, error)
 	CVEPublished(ctx context.Context) (int, error)
+}
+
+// CVEWatchState says how far the kernel CVE watch is, for !exposure's
+// answer before it has data. *bot.CVEStatus implements it.
+type CVEWatchState interface {
+	// FirstScan returns when the scan under way began if it is the
+	// first of a fresh database.
+	FirstScan() (started time.Time, ok bool)
+	// FailingSince returns when the scans began failing; zero while
+	// they work.
+	FailingSince() time.Time
 }
 
 // exposureCommand is the !exposure entry of the command table.
@@ -45,12 +57,15 @@ func (r *Router) cmdExposure(ctx context.Context, req *Request) []chat.Line {
 	if r.d.Exposure == nil {
 		return []chat.Line{chat.Line{}.Text("The kernel CVE watch is off ([kernel_cve] scan_interval = \"0\"): !exposure answers from it. `ksecbot cve --tree NAME` answers on the command line.")}
 	}
+	if l, waiting := r.firstScan(); waiting {
+		return []chat.Line{l}
+	}
 	records, err := r.d.Exposure.CVEPublished(ctx)
 	if err != nil {
 		return []chat.Line{r.exposureError(err)}
 	}
 	if records == 0 {
-		return []chat.Line{chat.Line{}.Text("The kernel CVE watch has not finished its first scan of the records yet; ask again in a few minutes.")}
+		return []chat.Line{r.noScanYet()}
 	}
 	terse := req.In.Channel.Terse
 	if len(req.Args) == 0 {
@@ -84,6 +99,33 @@ func (r *Router) cmdExposure(ctx context.Context, req *Request) []chat.Line {
 		lines = append(lines, chat.Line{}.Text("no verdict: "+e))
 	}
 	return lines
+}
+
+// firstScan is the answer while the watch takes its first scan of a
+// fresh database (a baseline of the full clone takes seconds): until it
+// ends, the records stored are only part of them.
+func (r *Router) firstScan() (chat.Line, bool) {
+	if r.d.CVEWatch == nil {
+		return nil, false
+	}
+	started, ok := r.d.CVEWatch.FirstScan()
+	if !ok {
+		return nil, false
+	}
+	ago := max(r.now().Sub(started), 0).Round(time.Second) / time.Second
+	return chat.Line{}.Text(fmt.Sprintf("The first scan of the kernel CVE data is under way (started %d s ago); ask again when it is done, in a few seconds.", ago)), true
+}
+
+// noScanYet is the answer when the watch has no record: its first scan
+// has not begun, or its scans fail (the operator's /healthz says why).
+func (r *Router) noScanYet() chat.Line {
+	if r.d.CVEWatch != nil {
+		if since := r.d.CVEWatch.FailingSince(); !since.IsZero() {
+			return chat.Line{}.Text("The kernel CVE watch cannot scan the kernel CNA's vulns clone (failing since " + since.UTC().Format("2006-01-02 15:04 MST") +
+				"), so it has no data yet; the operator sees why in /healthz and the log.")
+		}
+	}
+	return chat.Line{}.Text("The kernel CVE watch has not scanned the kernel CNA's vulns clone yet; ask again in a minute.")
 }
 
 // exposure is a tree's exposure from the watch's rows.

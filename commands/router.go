@@ -78,6 +78,9 @@ type Deps struct {
 	// Exposure answers !exposure from the kernel CVE watch; nil when the
 	// watch is off.
 	Exposure ExposureStore
+	// CVEWatch says how far the watch is, for !exposure before its
+	// first scan ends; nil: !exposure judges by the records stored.
+	CVEWatch CVEWatchState
 	// Reminders postpones reminders for !snooze; nil: !snooze says
 	// reminders are not kept here.
 	Reminders Reminders
