@@ -83,8 +83,8 @@ func TestCVEScanFailuresInHealth(t *testing.T) {
 		}
 	}
 	code, body := health(t, url)
-	if code != 200 || !strings.Contains(body, "degraded: kernel CVE data: scans failing since 2026-12-01 11:00:00 UTC: kernel CVE repository "+clone) ||
-		!strings.Contains(body, "(clone https://git.kernel.org/pub/scm/linux/security/vulns.git there)") ||
+	if code != 200 || !strings.Contains(body, "degraded: kernel CVE data: scans failing since 2026-12-01 11:00:00 UTC: vulns clone "+clone) ||
+		!strings.Contains(body, "(clone the kernel CNA's vulns repository there: git clone https://git.kernel.org/pub/scm/linux/security/vulns.git "+clone+")") ||
 		!strings.Contains(body, "the last successful scan was at 2026-12-01 10:00:00 UTC") {
 		t.Errorf("/healthz with the clone gone: %d %q", code, body)
 	}
@@ -106,7 +106,7 @@ func TestCVEScanFailuresInHealth(t *testing.T) {
 	if _, err := b.CVEWatch.Scan(context.Background()); err == nil {
 		t.Fatal("a scan of an empty clone worked")
 	}
-	if _, body := health(t, url); !strings.Contains(body, "scans failing since 2026-12-01 11:00:00 UTC: kernel CVE repository "+clone+": cve/published holds no record: an empty or unfinished clone") {
+	if _, body := health(t, url); !strings.Contains(body, "scans failing since 2026-12-01 11:00:00 UTC: vulns clone "+clone+": cve/published holds no record: an empty or unfinished clone") {
 		t.Errorf("/healthz with an empty clone: %q", body)
 	}
 
@@ -172,7 +172,7 @@ func TestCVEScanGitStuck(t *testing.T) {
 	}
 	clock.Advance(2 * time.Minute)
 	b.CVEWatch.Scan(context.Background())
-	if _, body := health(t, url); !strings.Contains(body, "degraded: kernel CVE data: scans failing since 2026-12-01 10:11:00 UTC: kernel CVE repository "+clone+
+	if _, body := health(t, url); !strings.Contains(body, "degraded: kernel CVE data: scans failing since 2026-12-01 10:11:00 UTC: vulns clone "+clone+
 		": git has been updating the clone since 2026-12-01 10:01:00 UTC: a git pull that hangs, or a crashed one that left .git/index.lock behind (remove that file if no git runs)") {
 		t.Errorf("/healthz after 10 minutes of a git pull: %q", body)
 	}

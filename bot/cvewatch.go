@@ -182,7 +182,7 @@ func (w *CVEWatch) settle(ctx context.Context, root string, err error) error {
 			w.log.Debug("kernel CVE scan postponed", "err", err)
 			return err
 		}
-		err = fmt.Errorf("kernel CVE repository %s: git has been updating the clone since %s: a git pull that hangs, or a crashed one that left .git/index.lock behind (remove that file if no git runs): %w",
+		err = fmt.Errorf("vulns clone %s: git has been updating the clone since %s: a git pull that hangs, or a crashed one that left .git/index.lock behind (remove that file if no git runs): %w",
 			root, stamp(since), err)
 	case err == nil:
 		if since, ended := w.status.succeed(now, w.skipped); ended {
@@ -242,8 +242,8 @@ func (w *CVEWatch) scan(ctx context.Context, cfg *config.Config, ch *cvereport.C
 	res.Records = len(entries)
 	res.Baseline = w.basis == ""
 	if !res.Baseline && len(entries) < len(w.known)/2 {
-		return res, fmt.Errorf("kernel CVE repository %s holds %d records, the watch has seen %d: not scanning a clone half gone (a git pull under way, or a broken checkout?)",
-			ch.Store.Root(), len(entries), len(w.known))
+		return res, fmt.Errorf("vulns clone %s holds %d records, the watch has seen %d: not scanning a clone half gone (a git pull under way, or a broken checkout: git -C %s status)",
+			ch.Store.Root(), len(entries), len(w.known), ch.Store.Root())
 	}
 	basis := w.basisOf(ch, cfg.Trees)
 	var changed, same []kernelcve.Entry

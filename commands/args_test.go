@@ -76,8 +76,8 @@ func TestErrorReplies(t *testing.T) {
 	// the CNA has not published; other words are neither.
 	c := cveEnv(t)
 	for _, tc := range []struct{ text, want string }{
-		{"!cve CVE-2099-1", "CVE-2099-1: no record in the kernel CNA data; a CVE id reads CVE-YYYY-NNNN: a 4-digit year, then 4 to 7 digits."},
-		{"!cve CVE-2099-0001", "CVE-2099-0001: no record in the kernel CNA data (not a kernel CVE, or not published yet)."},
+		{"!cve CVE-2099-1", "CVE-2099-1: no record in the kernel CNA's vulns repository; a CVE id reads CVE-YYYY-NNNN: a 4-digit year, then 4 to 7 digits."},
+		{"!cve CVE-2099-0001", "CVE-2099-0001: no record in the kernel CNA's vulns repository (not a kernel CVE, or not published yet)."},
 		{"!cve abc", "'abc' is neither a CVE id nor a bug number; usage: !cve <CVE-id|bug>."},
 		{"!cve ３", "'３' is not a bug number: write it with the digits 0-9; usage: !cve <CVE-id|bug>."},
 		{"!cve 0", "'0' is not a bug number: bug numbers start at 1; usage: !cve <CVE-id|bug>."},

@@ -50,7 +50,7 @@ func (r *Router) cmdCVE(ctx context.Context, req *Request) []chat.Line {
 	}
 	if strings.HasPrefix(strings.ToUpper(arg), "CVE-") {
 		// malformed, so no record can have it
-		return []chat.Line{chat.Line{}.Bold(chat.Clean(arg, 40)).Text(": no record in the kernel CNA data; a CVE id reads CVE-YYYY-NNNN: a 4-digit year, then 4 to 7 digits.")}
+		return []chat.Line{chat.Line{}.Bold(chat.Clean(arg, 40)).Text(": no record in the kernel CNA's vulns repository; a CVE id reads CVE-YYYY-NNNN: a 4-digit year, then 4 to 7 digits.")}
 	}
 	if !looksNumeric(arg) {
 		return []chat.Line{r.argError("cve", quoteArg(arg)+" is neither a CVE id nor a bug number")}
@@ -145,7 +145,7 @@ func (r *Router) cveLines(rep *cvereport.Report, terse bool, prefix string) []ch
 		if rep.Err != nil {
 			return []chat.Line{head.Text(": " + rep.Err.Error())}
 		}
-		return []chat.Line{head.Text(": no record in the kernel CNA data (not a kernel CVE, or not published yet).")}
+		return []chat.Line{head.Text(": no record in the kernel CNA's vulns repository (not a kernel CVE, or not published yet).")}
 	}
 	if rep.Rejected {
 		head = head.Text(" ").Bold("REJECTED")

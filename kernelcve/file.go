@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // maxRecord bounds the file read: real records are under 100 kB.
@@ -27,7 +28,8 @@ func regularFile(path string) (fs.FileInfo, error) {
 		target, _ := os.Readlink(path)
 		st, err = os.Stat(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s is a dangling symlink (to %q): repair or remove it (git -C CLONE status shows what changed)", path, target)
+			// git -C works in any folder of the clone
+			return nil, fmt.Errorf("%s is a dangling symlink (to %q): repair or remove it (git -C %s status shows what changed)", path, target, filepath.Dir(path))
 		}
 		if err != nil {
 			return nil, err

@@ -54,7 +54,7 @@ func (s *Store) list() ([]Entry, error) {
 		base := filepath.Join(s.root, "cve", folder)
 		years, err := os.ReadDir(base)
 		if err != nil {
-			return nil, fmt.Errorf("kernel CVE repository %s: %w", s.root, err)
+			return nil, fmt.Errorf("vulns clone %s: %w", s.root, err)
 		}
 		for _, y := range years {
 			if !y.IsDir() {
@@ -63,7 +63,7 @@ func (s *Store) list() ([]Entry, error) {
 			dir := filepath.Join(base, y.Name())
 			names, err := os.ReadDir(dir)
 			if err != nil {
-				return nil, fmt.Errorf("kernel CVE repository %s: %w", s.root, err)
+				return nil, fmt.Errorf("vulns clone %s: %w", s.root, err)
 			}
 			dyads := map[string]fs.DirEntry{}
 			for _, n := range names {

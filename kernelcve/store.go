@@ -16,6 +16,10 @@ import (
 // ErrNotFound is returned by Lookup when the repository has no record.
 var ErrNotFound = errors.New("no such CVE record")
 
+// RepositoryURL is the kernel CNA's vulns repository, which
+// [kernel_cve] path is a clone of.
+const RepositoryURL = "https://git.kernel.org/pub/scm/linux/security/vulns.git"
+
 // maxCached bounds the cache; past it the cache starts again empty.
 const maxCached = 4096
 
@@ -52,15 +56,15 @@ func (s *Store) Check() error {
 	for _, d := range []string{"cve/published", "cve/rejected"} {
 		st, err := os.Stat(filepath.Join(s.root, d))
 		if err != nil {
-			return fmt.Errorf("kernel CVE repository %s: %w (clone https://git.kernel.org/pub/scm/linux/security/vulns.git there)", s.root, err)
+			return fmt.Errorf("vulns clone %s: %w (clone the kernel CNA's vulns repository there: git clone %s %s)", s.root, err, RepositoryURL, s.root)
 		}
 		if !st.IsDir() {
-			return fmt.Errorf("kernel CVE repository %s: %s is not a directory", s.root, d)
+			return fmt.Errorf("vulns clone %s: %s is not a directory (clone the kernel CNA's vulns repository there: git clone %s %s)", s.root, d, RepositoryURL, s.root)
 		}
 	}
 	years, err := os.ReadDir(filepath.Join(s.root, "cve", "published"))
 	if err != nil {
-		return fmt.Errorf("kernel CVE repository %s: %w", s.root, err)
+		return fmt.Errorf("vulns clone %s: %w", s.root, err)
 	}
 	for _, y := range years {
 		names, err := os.ReadDir(filepath.Join(s.root, "cve", "published", y.Name()))
@@ -73,7 +77,7 @@ func (s *Store) Check() error {
 			}
 		}
 	}
-	return fmt.Errorf("kernel CVE repository %s: cve/published holds no record: an empty or unfinished clone (run git -C %s pull, or clone https://git.kernel.org/pub/scm/linux/security/vulns.git again)", s.root, s.root)
+	return fmt.Errorf("vulns clone %s: cve/published holds no record: an empty or unfinished clone (run git -C %s pull, or clone %s again)", s.root, s.root, RepositoryURL)
 }
 
 // Lookup returns the record for id ("CVE-2025-21638", any case):

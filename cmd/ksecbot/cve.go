@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -61,7 +62,8 @@ func runCVE(args []string, stdout, stderr io.Writer) error {
 	// problem (exit 78), naming the key to fix.
 	ch := cvereport.New(cfg)
 	if ch == nil {
-		return fmt.Errorf("%w: %s has no [kernel_cve] table: add path = \"/var/lib/ksecbot/vulns\" (a clone of the kernel CNA's vulns repository)", errConfig, *cfgPath)
+		return fmt.Errorf("%w: %s has no [kernel_cve] table: add one with path = \"/var/lib/ksecbot/vulns\", a clone of the kernel CNA's vulns repository (git clone %s /var/lib/ksecbot/vulns)",
+			errConfig, *cfgPath, kernelcve.RepositoryURL)
 	}
 	if err := ch.Store.Check(); err != nil {
 		return fmt.Errorf("%w: %s: kernel_cve.path: %w", errConfig, *cfgPath, err)
@@ -71,7 +73,7 @@ func runCVE(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: %s: gentoo.repo: %w", errConfig, *cfgPath, err)
 		}
 	} else {
-		fmt.Fprintln(stderr, "ksecbot: no [gentoo] repo configured: tree versions unknown")
+		fmt.Fprintln(stderr, "ksecbot: no [gentoo] repo configured: every tree's verdict is unknown; add [gentoo] repo = \"/var/db/repos/gentoo\"")
 	}
 	if *tree != "" {
 		t, ok := trees.New(cfg.Trees).Lookup(*tree)
@@ -95,17 +97,23 @@ func runCVE(args []string, stdout, stderr io.Writer) error {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		writeReport(stdout, &r)
+		writeReport(stdout, &r, ch.Store.Root())
 	}
 	return nil
 }
 
 // writeReport prints one report for people (cron mail): the CVE, then
 // per tree one line with its verdict and the versions to act on (or its
-// versions), then the notes on single versions.
-func writeReport(w io.Writer, r *cvereport.Report) {
+// versions), then the notes on single versions. clone is the vulns
+// clone's path.
+func writeReport(w io.Writer, r *cvereport.Report, clone string) {
 	if !r.Found {
-		fmt.Fprintf(w, "%s: no record in the kernel CNA's repository\n", r.CVE)
+		fmt.Fprintf(w, "%s: no record in the vulns clone %s (not a kernel CVE, or published since the clone's last pull: git -C %s pull)\n", r.CVE, clone, clone)
+		return
+	}
+	if r.Err != nil {
+		// runCVE printed the error, which says what to do
+		fmt.Fprintf(w, "%s: the record cannot be read (above: what to do); every verdict unknown\n", r.CVE)
 		return
 	}
 	state := ""
@@ -145,7 +153,8 @@ func treeExposure(ch *cvereport.Checker, t config.Tree, asJSON bool, stdout, std
 	})
 	switch {
 	case errors.Is(err, kernelcve.ErrBusy):
-		return fmt.Errorf("kernel_cve.path: %w; try again when it is done", err)
+		return fmt.Errorf("kernel_cve.path: vulns clone %s: %w: try again when it is done; if no git runs, remove %s (a crashed git left it)",
+			ch.Store.Root(), err, filepath.Join(ch.Store.Root(), ".git", "index.lock"))
 	case err != nil:
 		return fmt.Errorf("%w: kernel_cve.path: %w", errConfig, err)
 	}

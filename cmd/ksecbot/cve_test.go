@@ -139,7 +139,7 @@ func TestCVEBadInput(t *testing.T) {
 		{[]string{"cve", "--config", "testdata/cve.toml", "--tree", "zen-sources"}, exitUsage, `no [[tree]] named "zen-sources"; the trees are: gentoo-kernel, vanilla-sources, rt-sources, gentoo-sources`},
 		{[]string{"cve", "--config", "testdata/cve.toml", "--tree", "rt-sources", "CVE-2025-71238"}, exitUsage, "either CVE ids or --tree"},
 		{[]string{"cve", "--config", noCVE, "CVE-2025-71238"}, exitConfig, "no [kernel_cve] table"},
-		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, exitConfig, "kernel_cve.path: kernel CVE repository"},
+		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, exitConfig, "kernel_cve.path: vulns clone"},
 		{[]string{"cve", "--config", badPath, "CVE-2025-71238"}, exitConfig, "clone https://git.kernel.org/pub/scm/linux/security/vulns.git"},
 		{[]string{"cve", "--config", badRepo, "CVE-2025-71238"}, exitConfig, "gentoo.repo: gentoo repository"},
 	} {
