@@ -146,6 +146,7 @@ func (s *session) run(ctx context.Context) error {
 	c.DialContext = func(dctx context.Context, network, addr string) (net.Conn, error) {
 		sock, err := d.DialContext(dctx, network, addr)
 		if err == nil {
+			sock = withQuickAck(sock)
 			s.sockMu.Lock()
 			s.sock = sock
 			s.sockMu.Unlock()
