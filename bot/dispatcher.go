@@ -208,7 +208,7 @@ func (d *Dispatcher) noticeLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case n := <-d.notices:
-			d.sendReply(ctx, n.t, n.out)
+			d.sendReply(ctx, n.t, n.out, replyNotice)
 		}
 	}
 }
@@ -222,7 +222,7 @@ func (d *Dispatcher) readWorker(ctx context.Context) error {
 		case w := <-d.reads:
 			if !d.now().Before(w.at.Add(replyTTL)) {
 				// its answer could no longer go out in time
-				d.expired(w.t, "read command not served", w.msg.Target)
+				d.expired(w.t, replyAnswer, "read command not served", w.msg.Target)
 				continue
 			}
 			if !d.cmds.start(w.cmd) {
@@ -232,7 +232,7 @@ func (d *Dispatcher) readWorker(ctx context.Context) error {
 			replies := d.current().Router().Serve(cctx, w.msg, w.adm)
 			cancel()
 			for _, r := range replies {
-				d.sendReply(ctx, w.t, expiring(r, w.at))
+				d.sendReply(ctx, w.t, expiring(r, w.at), replyAnswer)
 			}
 		}
 	}
@@ -275,13 +275,13 @@ func (d *Dispatcher) runWrite(ctx context.Context, w work) {
 		d.log.Info("write command slow, caller told", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "after", slowAfter)
 		slow := router.Reply(w.msg, chat.Line{}.Text(slowText))
 		slow.Key += "/slow" // the result keeps the reply's own key
-		d.sendReply(ctx, w.t, expiring(slow, w.at))
+		d.sendReply(ctx, w.t, expiring(slow, w.at), replyNotice)
 		replies = <-done
 		d.log.Info("slow write command done", "network", w.t.Network(), "text", chat.Clean(w.msg.Text, 80), "took", (slowAfter + d.now().Sub(start)).Round(time.Millisecond))
 	}
 	finished := d.now() // the write is done: its result may go out for a minute
 	for _, r := range replies {
-		d.sendReply(ctx, w.t, expiring(r, finished))
+		d.sendReply(ctx, w.t, expiring(r, finished), replyAnswer)
 	}
 }
 
@@ -309,12 +309,12 @@ func (d *Dispatcher) Inbox(t transport.Transport) transport.Inbox {
 // sendReply sends a command reply directly (replies are not durable:
 // the asker is there now), retrying briefly while the network is down,
 // until it expires (Outgoing.Expires).
-func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing) {
+func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r chat.Outgoing, kind string) {
 	r = d.current().Quiet(r)
 	wait := backoff.Backoff{Min: 500 * time.Millisecond, Max: 8 * time.Second}
 	for range 5 {
 		if transport.Expired(r, d.now()) {
-			d.expired(t, "reply not sent", r.Target)
+			d.expired(t, kind, "reply not sent", r.Target)
 			return
 		}
 		_, err := t.Send(ctx, r)
@@ -323,7 +323,7 @@ func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r cha
 			return
 		}
 		if errors.Is(err, transport.ErrExpired) {
-			d.expired(t, "reply not sent", r.Target)
+			d.expired(t, kind, "reply not sent", r.Target)
 			return
 		}
 		d.metrics.sendErrors.WithLabelValues(t.Network()).Inc()
@@ -336,10 +336,18 @@ func (d *Dispatcher) sendReply(ctx context.Context, t transport.Transport, r cha
 	}
 }
 
-// expired counts a reply dropped because it could not go out within
-// replyTTL, and logs it (loudly once per quietLog).
-func (d *Dispatcher) expired(t transport.Transport, what, target string) {
-	d.metrics.repliesExpired.WithLabelValues(t.Network()).Inc()
+// Kinds of replies, for ksecbot_command_replies_expired_total: a
+// command's answer, or one of the core's notices (busy, slow down,
+// Bugzilla is slow).
+const (
+	replyAnswer = "answer"
+	replyNotice = "notice"
+)
+
+// expired counts a reply of kind dropped because it could not go out
+// within replyTTL, and logs it (loudly once per quietLog).
+func (d *Dispatcher) expired(t transport.Transport, kind, what, target string) {
+	d.metrics.repliesExpired.WithLabelValues(t.Network(), kind).Inc()
 	d.loudOnce(&d.expiredLogged, "a command's reply could not go out within a minute and is dropped (ksecbot_command_replies_expired_total counts them)",
 		"network", t.Network(), "target", target, "what", what)
 }

@@ -234,7 +234,8 @@ func TestRepliesExpireAfterAMinute(t *testing.T) {
 	clock.Advance(time.Minute)
 	close(e.gate)
 	waitUntil(t, 10*time.Second, "the 5 replies and the slow-down reply to expire", func() bool {
-		return metricValue(t, b, "ksecbot_command_replies_expired_total", "irc") == 6
+		return metricValue(t, b, "ksecbot_command_replies_expired_total", "answer") == 5 &&
+			metricValue(t, b, "ksecbot_command_replies_expired_total", "notice") == 1
 	})
 	for _, m := range rec.sentCopy() {
 		if m.Kind == chat.KindReply {

@@ -67,8 +67,8 @@ func NewMetrics(src MetricsSources) *Metrics {
 	}, []string{"result"})
 	m.repliesExpired = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ksecbot_command_replies_expired_total",
-		Help: "Command replies (busy and slow-down replies included) dropped because they could not begin to go out within a minute of their command (a write's result: of the write), by network.",
-	}, []string{"network"})
+		Help: "Command replies dropped because they could not begin to go out within a minute of their command (a write's result: of the write), by network and reply: answer (a command's answer, or a read command not served at all) or notice (busy, slow down, Bugzilla is slow).",
+	}, []string{"network", "reply"})
 	unrecorded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ksecbot_store_unrecorded_messages",
 		Help: "Messages that went out but could not be recorded as sent (database not writable); their channels are paused.",

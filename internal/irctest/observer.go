@@ -120,6 +120,14 @@ func (o *Observer) History() []ircmsg.Message {
 	return append([]ircmsg.Message(nil), o.msgs...)
 }
 
+// Arrivals returns every recorded message so far with the time it
+// arrived, in order.
+func (o *Observer) Arrivals() ([]ircmsg.Message, []time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]ircmsg.Message(nil), o.msgs...), append([]time.Time(nil), o.at...)
+}
+
 // Drain makes Next and WaitFor skip what arrived so far.
 func (o *Observer) Drain() {
 	o.mu.Lock()
