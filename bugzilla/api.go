@@ -111,6 +111,8 @@ type SearchResult struct {
 	// Anonymous is true when the search went without the API key (none
 	// configured, or Bugzilla refuses it): bugs in groups were not seen.
 	Anonymous bool
+	// Sent is when the search was first sent (SaveOptions.ReadAt).
+	Sent time.Time
 }
 
 func (q SearchQuery) values() (url.Values, error) {
@@ -166,11 +168,12 @@ func (c *Client) Search(ctx context.Context, q SearchQuery) (SearchResult, error
 	var out struct {
 		Bugs []Bug `json:"bugs"`
 	}
+	sent := time.Now()
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/bug", query: v, idempotent: true, ifNoneMatch: q.IfNoneMatch}, &out)
 	if err != nil {
 		return SearchResult{}, err
 	}
-	return SearchResult{Bugs: normalize(out.Bugs), ETag: resp.etag, NotModified: resp.notModified, Date: resp.date, Anonymous: resp.anonymous}, nil
+	return SearchResult{Bugs: normalize(out.Bugs), ETag: resp.etag, NotModified: resp.notModified, Date: resp.date, Anonymous: resp.anonymous, Sent: sent}, nil
 }
 
 // normalize puts times in UTC.

@@ -258,7 +258,7 @@ func (w *Watcher) store(ctx context.Context, cursors map[string]Cursor, since ti
 	// New means new: only open bugs created after the cursor (minus the
 	// overlap) are announced; an unseen old or closed bug (a comment on an
 	// old resolved bug) is stored silently.
-	if err := w.st.SaveWatched(ctx, matched, next, SaveOptions{CheckNew: true, NewSince: since, Entered: true}); err != nil {
+	if err := w.st.SaveWatched(ctx, matched, next, SaveOptions{CheckNew: true, NewSince: since, Entered: true, ReadAt: f.sent}); err != nil {
 		return fmt.Errorf("failed to store changed bugs: %w", err)
 	}
 	for id, v := range w.seen {
@@ -321,7 +321,7 @@ func (w *Watcher) collect(ctx context.Context, q SearchQuery, order string, key 
 			return found{etag: q.IfNoneMatch, date: res.Date, anonymous: res.Anonymous}, nil
 		}
 		if page == 0 {
-			f.etag, f.date = res.ETag, res.Date
+			f.etag, f.date, f.sent = res.ETag, res.Date, res.Sent
 		}
 		f.anonymous = f.anonymous || res.Anonymous
 		q.IfNoneMatch = ""
@@ -363,6 +363,7 @@ type found struct {
 	etag      string
 	date      time.Time
 	anonymous bool
+	sent      time.Time // when the first page was asked for
 }
 
 // sinceOf returns the keyset position of q.

@@ -144,7 +144,9 @@ func (w *Watcher) applyRead(ctx context.Context, ids []int, res SearchResult, si
 		}
 	}
 	if len(in) > 0 {
-		if err := w.st.SaveWatched(ctx, in, nil, SaveOptions{CheckNew: true, NewSince: since, Entered: true}); err != nil {
+		// The batch's send time: a whole re-read (readChanged) came later,
+		// so this errs on the side of "read before our write".
+		if err := w.st.SaveWatched(ctx, in, nil, SaveOptions{CheckNew: true, NewSince: since, Entered: true, ReadAt: res.Sent}); err != nil {
 			return nil, nil, fmt.Errorf("failed to store bugs read by id: %w", err)
 		}
 	}

@@ -294,7 +294,7 @@ func (w *Watcher) Fetch(ctx context.Context, ids []int) error {
 			continue
 		}
 		if matched := w.filter(res.Bugs); len(matched) > 0 {
-			if err := w.st.SaveWatched(ctx, matched, nil, SaveOptions{CheckNew: true, NewSince: since, Entered: true}); err != nil {
+			if err := w.st.SaveWatched(ctx, matched, nil, SaveOptions{CheckNew: true, NewSince: since, Entered: true, ReadAt: res.Sent}); err != nil {
 				return fmt.Errorf("failed to store fetched bugs: %w", err)
 			}
 		}

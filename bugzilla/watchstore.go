@@ -75,6 +75,10 @@ type SaveOptions struct {
 	// from another component, or made visible to ksecbot) and is recorded
 	// as moved in, to be announced like a new bug.
 	Entered bool
+	// ReadAt is when the read that returned the bugs was sent (zero:
+	// unknown). A copy read before ksecbot's own write of the same second
+	// is stale and not stored over it.
+	ReadAt time.Time
 }
 
 // MovedIn reports whether b, not stored before, has moved into a watch:

@@ -115,3 +115,39 @@ func TestMirrorVersionUnsettledDuringAWrite(t *testing.T) {
 		t.Errorf("version %d after the write (before: %d), want a new, non-zero one", v, before)
 	}
 }
+
+// Bugzilla's times have one-second precision. A copy the watcher read
+// before ksecbot's own write (a !cc) but stores after it carries the same
+// last_change_time as the write's answer: it must not undo the write in
+// the mirror (a !bug right after the !cc showed the CC gone). A copy read
+// after the write, of the same second, is stored: it is Bugzilla's state.
+func TestStaleCopyOfTheSameSecondKeepsOwnWrite(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, newClock())
+	claimed := kbug(1)
+	claimed.AssignedTo, claimed.LastChangeTime = "alice@gentoo.org", t0.Add(time.Minute)
+	if err := s.SaveBugs(ctx, []bugzilla.Bug{claimed}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	readBefore := time.Now()
+	stale := claimed // the poll's copy, read before the !cc
+	if _, err := s.ApplyUpdate(ctx, claimed, bugzilla.UpdateResult{ID: 1, LastChangeTime: claimed.LastChangeTime,
+		Changes: map[string]bugzilla.Change{"cc": {Added: "hardened@gentoo.org"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveWatched(ctx, []bugzilla.Bug{stale}, nil, bugzilla.SaveOptions{ReadAt: readBefore}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.Bug(ctx, 1); !slices.Contains(got.CC, "hardened@gentoo.org") {
+		t.Fatalf("a copy read before the write undid it: CC %v", got.CC)
+	}
+	// Read after the write: Bugzilla says the CC is gone again (someone
+	// removed it in the same second).
+	removed := claimed
+	if err := s.SaveWatched(ctx, []bugzilla.Bug{removed}, nil, bugzilla.SaveOptions{ReadAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.Bug(ctx, 1); slices.Contains(got.CC, "hardened@gentoo.org") {
+		t.Errorf("a copy read after the write was not stored: CC %v", got.CC)
+	}
+}

@@ -65,8 +65,8 @@ type Event struct {
 // announced like a bug that moved in.
 func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[string][]string, o bugzilla.SaveOptions, now time.Time, read bool) error {
 	var oldData, sight string
-	var oldLCT int64
-	err := tx.QueryRowContext(ctx, "SELECT data, last_change_time, sight FROM bugs WHERE id = ?", b.ID).Scan(&oldData, &oldLCT, &sight)
+	var oldLCT, ownWrite int64
+	err := tx.QueryRowContext(ctx, "SELECT data, last_change_time, sight, own_write_at FROM bugs WHERE id = ?", b.ID).Scan(&oldData, &oldLCT, &sight, &ownWrite)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("failed to read bug %d: %w", b.ID, err)
@@ -92,11 +92,20 @@ func saveBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, defaults map[stri
 	if exists && oldLCT == ts(b.LastChangeTime) && oldData == string(data) {
 		return nil // seen already
 	}
-	var confirmed int64
+	// A copy read before ksecbot's own write of the same second: the
+	// mirror already has that write; this copy would undo it (the next
+	// poll reads the bug again, within its overlap).
+	if exists && read && oldLCT == ts(b.LastChangeTime) && ownWrite != 0 && !o.ReadAt.IsZero() && o.ReadAt.UnixNano() < ownWrite {
+		return nil
+	}
+	var confirmed, own int64
 	if read {
 		confirmed = ts(now)
+	} else {
+		// Real time, as the client's send time it is compared with.
+		own = time.Now().UnixNano()
 	}
-	if err := writeBug(ctx, tx, b, string(data), confirmed); err != nil {
+	if err := writeBug(ctx, tx, b, string(data), confirmed, own); err != nil {
 		return err
 	}
 
@@ -257,13 +266,14 @@ func recordCC(ctx context.Context, tx *sql.Tx, bugID int, login string, at time.
 // writeBug writes a bug's row and CC list. confirmed (non-zero for a bug
 // read from Bugzilla) is when it was seen; a new row without it was never
 // confirmed.
-func writeBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, data string, confirmed int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO bugs(id, product, component, resolution, assigned_to, creation_time, last_change_time, data, confirmed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+func writeBug(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, data string, confirmed, ownWrite int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO bugs(id, product, component, resolution, assigned_to, creation_time, last_change_time, data, confirmed_at, own_write_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET product = excluded.product, component = excluded.component,
 			resolution = excluded.resolution, assigned_to = excluded.assigned_to,
-			creation_time = excluded.creation_time, last_change_time = excluded.last_change_time, data = excluded.data`,
-		b.ID, b.Product, b.Component, b.Resolution, b.AssignedTo, ts(b.CreationTime), ts(b.LastChangeTime), data, confirmed)
+			creation_time = excluded.creation_time, last_change_time = excluded.last_change_time, data = excluded.data,
+			own_write_at = excluded.own_write_at`,
+		b.ID, b.Product, b.Component, b.Resolution, b.AssignedTo, ts(b.CreationTime), ts(b.LastChangeTime), data, confirmed, ownWrite)
 	if err != nil {
 		return fmt.Errorf("failed to save bug %d: %w", b.ID, err)
 	}
@@ -289,7 +299,7 @@ func comeBack(ctx context.Context, tx *sql.Tx, b *bugzilla.Bug, oldLCT int64, si
 		return fmt.Errorf("failed to encode bug %d: %w", b.ID, err)
 	}
 	if ts(b.LastChangeTime) >= oldLCT {
-		if err := writeBug(ctx, tx, b, string(data), ts(now)); err != nil {
+		if err := writeBug(ctx, tx, b, string(data), ts(now), 0); err != nil {
 			return err
 		}
 	}

@@ -660,7 +660,7 @@ func TestAuditAndKV(t *testing.T) {
 }
 
 // latestSchema is the schema version this ksecbot writes.
-const latestSchema = 8
+const latestSchema = 9
 
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
