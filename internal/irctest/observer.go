@@ -94,6 +94,32 @@ func NewObserver(t testing.TB, addr string, o Options) *Observer {
 	return obs
 }
 
+// TakeNick is NewObserver under a fixed nick of the shared server that
+// concurrent test runs (other packages, other checkouts, the next -count
+// iteration whose predecessor's QUIT is still on its way) may hold for a
+// while, such as a fake NickServ: while someone else has it, it connects
+// again until timeout, then fails the test.
+func TakeNick(t testing.TB, addr, nick string, timeout time.Duration) *Observer {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		obs, err := Dial(addr, Options{Nick: nick})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := obs.Nick()
+		if strings.EqualFold(got, nick) {
+			t.Cleanup(obs.Close)
+			return obs
+		}
+		obs.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("the nick %s was taken for %v by another client (got %q)", nick, timeout, got)
+		}
+		time.Sleep(250 * time.Millisecond) // polling for the nick to be free
+	}
+}
+
 // record runs on irc-go's read goroutine: it never blocks.
 func (o *Observer) record(m ircmsg.Message) {
 	now := time.Now()

@@ -33,10 +33,9 @@ import (
 func TestNgircdNickServNotAServiceGetsNoPassword(t *testing.T) {
 	t.Parallel()
 	addr := irctest.NeedNgircd(t)
-	fake := irctest.NewObserver(t, addr, irctest.Options{Nick: "NickServ"})
-	if got := fake.Conn.CurrentNick(); !strings.EqualFold(got, "NickServ") {
-		t.Fatalf("the fake NickServ got nick %q (another test holds it?)", got)
-	}
+	// One nick of the whole server: runs of this test elsewhere wait
+	// for each other.
+	fake := irctest.TakeNick(t, addr, "NickServ", 2*time.Minute)
 	ch := irctest.RandName("#ngns")
 	obs := irctest.NewObserver(t, addr, irctest.Options{})
 	obs.Join(t, ch, "")
