@@ -95,6 +95,11 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 	}
 	var logBuf syncBuffer
 	h.infoLog = &logBuf
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the bot's log:\n%s", logBuf.String())
+		}
+	})
 	w := &embargoWorld{t: t, window: propertyWindow, bugs: map[int]*modelBug{}, notify: make(chan struct{}, 1)}
 	for _, name := range []string{"#sec", "#pub", "#dev"} {
 		w.channels = append(w.channels, chat.Channel{Key: chat.ChannelKey("irc", name), Network: "irc", Name: name, Private: name == "#sec"})
