@@ -42,16 +42,28 @@ func (in *Intake) keyLoop(ctx context.Context) error {
 	}
 	known := in.checkKey(ctx)
 	tries := 0
-	wasRefused := false
+	wasRefused, signalled := false, false
 	for {
+		select { // a change signalled by now is in the state read next
+		case <-in.bz.KeyChanges():
+			signalled = true
+		default:
+		}
 		st := in.bz.Key()
 		if known {
 			in.noteKeyState(ctx, st)
 		}
-		if st.Refused != wasRefused {
+		switch {
+		case st.Refused != wasRefused:
 			wasRefused = st.Refused
 			in.keyChanged(ctx, st.Refused)
+		case signalled && !st.Refused:
+			// The key was refused and accepted again since the last
+			// look (a read met the refusal while a check was under
+			// way): the watcher still has to read again with the key.
+			in.keyChanged(ctx, false)
 		}
+		signalled = false
 		var retry <-chan time.Time
 		var timer *time.Timer
 		if st.Refused || !known {
@@ -67,7 +79,7 @@ func (in *Intake) keyLoop(ctx context.Context) error {
 			}
 			return nil
 		case <-in.bz.KeyChanges():
-			known = true
+			known, signalled = true, true
 		case <-retry:
 			tries++
 			if in.checkKey(ctx) {
