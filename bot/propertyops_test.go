@@ -95,6 +95,15 @@ func (p *propertyRun) outOfSight(m *modelBug) {
 // noticed that the bug is no longer public (unconfirmed), and one it never
 // had is new to it.
 func (p *propertyRun) backInSight(m *modelBug) {
+	if !p.keyOK {
+		// Every copy is unconfirmed since the outage began, so the wait
+		// below ends at once; a reconciliation under way may still find
+		// the bug moved out, and then announce it again once back. One
+		// more (after any under way) settles what the mirror knows.
+		if err := p.b.Intake.Watcher().ReconcileOnce(context.Background()); err != nil {
+			p.t.Fatal(err)
+		}
+	}
 	wasOut := false
 	waitUntil(p.t, 20*time.Second, fmt.Sprintf("the mirror to notice bug %d left", m.id), func() bool {
 		b, ok, err := p.st.Bug(context.Background(), m.id)
