@@ -163,8 +163,9 @@ type harness struct {
 	cfg    *config.Config
 	dbPath string
 	logOut io.Writer // if set, the bot logs here (debug level)
-	// infoLog, when set, gets the bot's log at info level (startAt).
-	infoLog io.Writer
+	// infoLog, when set, gets the bot's log at info level (startAt);
+	// debugLog all of it, the Bugzilla client's too (startAt).
+	infoLog, debugLog io.Writer
 
 	keyRetry, defaultsRefresh time.Duration // bot.Options; 0: defaults
 

@@ -93,11 +93,11 @@ func runEmbargoSequence(t *testing.T, seed uint64, steps int) {
 		h.cfg.Trees[i].Handles["matrix"] = []string{id}
 		h.cfg.Trees[i].Members = map[string][]string{"matrix": {id}}
 	}
-	var logBuf syncBuffer
-	h.infoLog = &logBuf
+	var logBuf, debugBuf syncBuffer
+	h.infoLog, h.debugLog = &logBuf, &debugBuf
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("the bot's log:\n%s", logBuf.String())
+			t.Logf("the bot's log:\n%s", debugBuf.String())
 		}
 	})
 	w := &embargoWorld{t: t, window: propertyWindow, bugs: map[int]*modelBug{}, notify: make(chan struct{}, 1)}

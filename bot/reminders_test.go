@@ -37,16 +37,22 @@ func (h *harness) startAt(clock *fakeclock.Clock, ts ...transport.Transport) (*b
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, APIKey: h.cfg.Bugzilla.APIKey.Reveal(), Timeout: 5 * time.Second})
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if h.infoLog != nil {
 		log = slog.New(slog.NewTextHandler(h.infoLog, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	var clientLog *slog.Logger
+	if h.debugLog != nil {
+		debug := slog.NewTextHandler(h.debugLog, &slog.HandlerOptions{Level: slog.LevelDebug})
+		log = slog.New(slog.NewMultiHandler(log.Handler(), debug))
+		clientLog = slog.New(debug)
+	}
+	bz, err := bugzilla.New(bugzilla.Options{BaseURL: h.cfg.Bugzilla.URL, APIKey: h.cfg.Bugzilla.APIKey.Reveal(), Timeout: 5 * time.Second, Logger: clientLog})
+	if err != nil {
+		h.t.Fatal(err)
 	}
 	b, err := bot.Wire(bot.Options{Config: h.cfg, Store: st, Bugzilla: bz, Transports: ts, Logger: log, Now: now, KeyRetry: h.keyRetry, DefaultsRefresh: h.defaultsRefresh})
 	if err != nil {
