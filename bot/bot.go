@@ -122,7 +122,7 @@ type Bot struct {
 }
 
 // Loops returns the jobs Run stops first on the way out: everything but
-// the transports and their deliverers.
+// the watcher, the transports and their deliverers.
 func (b *Bot) Loops() []Loop {
 	var ls []Loop
 	ls = append(ls, b.Intake.Loops()...)
@@ -143,19 +143,25 @@ const ShutdownGrace = 3 * time.Second
 // Run starts everything and blocks until ctx is done, a loop fails, or
 // no network can run (every one stopped by a permanent error: a
 // *NoNetworkError; one such network alone does not stop the bot, see
-// Networks). On the way out it stops polling and commands first, lets the
-// deliverers flush the outbox for up to ShutdownGrace, then closes the
-// connections (QUIT on IRC).
+// Networks). On the way out it stops commands and the other jobs first,
+// lets the deliverers flush the outbox for up to ShutdownGrace, then stops
+// the watcher and closes the connections (QUIT on IRC). The watcher runs
+// through the flush: a line sent then is decided on a mirror that a
+// reconciliation falling due meanwhile still keeps true (a bug gone out of
+// sight is withheld within one reconcile interval, shutting down or not).
 func (b *Bot) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(ctx)
 	defer cancelWork()
-	// The network side outlives ctx by the flush grace period.
+	// The network side and the watcher outlive ctx by the flush grace
+	// period.
 	netCtx, cancelNet := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelNet()
+	mirrorCtx, cancelMirror := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelMirror()
 
 	work := b.Loops()
-	var workWG, netWG sync.WaitGroup
-	errc := make(chan error, len(work)+2*len(b.Deliverers)+1)
+	var workWG, mirrorWG, netWG sync.WaitGroup
+	errc := make(chan error, len(work)+2*len(b.Deliverers)+2)
 	goRun := func(wg *sync.WaitGroup, ctx context.Context, l Loop) {
 		wg.Add(1)
 		go func() {
@@ -178,6 +184,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	for _, l := range work {
 		goRun(&workWG, workCtx, l)
 	}
+	goRun(&mirrorWG, mirrorCtx, b.Intake.WatcherLoop())
 	for _, d := range b.Deliverers {
 		t := d.Transport()
 		goRun(&netWG, netCtx, Loop{t.Network(), func(ctx context.Context) error { return b.Networks.Run(ctx, t, b.inbox(t)) }})
@@ -193,12 +200,17 @@ func (b *Bot) Run(ctx context.Context) error {
 	if errors.Is(err, store.ErrVanished) || errors.Is(err, store.ErrCorrupt) {
 		b.Guard.Halt() // nothing more goes out on the lost or broken database
 	}
+	if err != nil {
+		cancelMirror() // no flush follows: nothing to keep true for
+	}
 	cancelWork()
 	workWG.Wait()
 	err = b.Guard.settle(err)
 	if err == nil {
 		flush(b.Deliverers, b.Wake, b.Log, ShutdownGrace)
 	}
+	cancelMirror()
+	mirrorWG.Wait()
 	cancelNet()
 	netWG.Wait()
 	return err

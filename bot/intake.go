@@ -62,15 +62,18 @@ func NewIntake(o Options, wake *Wake, notices *Notices) *Intake {
 	return in
 }
 
-// Loops returns the intake's jobs, for Bot.Run.
+// Loops returns the intake's jobs but the watcher, for Bot.Run.
 func (in *Intake) Loops() []Loop {
 	return []Loop{
 		{"bugzilla key", in.keyLoop},
 		{"component defaults", in.defaultsLoop},
 		{"push worker", in.pushWorker},
-		{"watcher", in.watcher.Run},
 	}
 }
+
+// WatcherLoop returns the watcher's job, for Bot.Run: it stops last of
+// the jobs, after the deliverers' flush (see Bot.Run).
+func (in *Intake) WatcherLoop() Loop { return Loop{"watcher", in.watcher.Run} }
 
 // notifyingStore tells the core when the watcher stored bugs.
 type notifyingStore struct {
